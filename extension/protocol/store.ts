@@ -1,0 +1,60 @@
+// Where the protocol keeps its state. The caller supplies an implementation (IndexedDB in the
+// extension, memory in tests). Values are plain structured-clone-able objects with Uint8Arrays.
+
+export type StoreTable =
+  | 'identity' // the local identity (one record, key 'self')
+  | 'signedPrekeys'
+  | 'oneTimePrekeys'
+  | 'sessions' // Double Ratchet sessions
+  | 'senderKeys' // group sender-key states (own and others')
+  | 'contacts' // pinned identity keys and verification state
+  | 'meta';
+
+export type StoreOp =
+  | { op: 'put'; table: StoreTable; key: string; value: unknown }
+  | { op: 'delete'; table: StoreTable; key: string };
+
+export interface ProtocolStore {
+  get<T>(table: StoreTable, key: string): Promise<T | undefined>;
+  keys(table: StoreTable): Promise<string[]>;
+  /** Applies every op or none (one IndexedDB transaction): no half-written session. */
+  commit(ops: StoreOp[]): Promise<void>;
+}
+
+/** In-memory store for tests and benchmarks. Values are cloned so callers cannot alias state. */
+export class MemoryStore implements ProtocolStore {
+  private readonly tables = new Map<StoreTable, Map<string, unknown>>();
+
+  async get<T>(table: StoreTable, key: string): Promise<T | undefined> {
+    const v = this.tables.get(table)?.get(key);
+    return v === undefined ? undefined : (structuredCloneValue(v) as T);
+  }
+
+  async keys(table: StoreTable): Promise<string[]> {
+    return [...(this.tables.get(table)?.keys() ?? [])];
+  }
+
+  async commit(ops: StoreOp[]): Promise<void> {
+    const cloned = ops.map((o) =>
+      o.op === 'put' ? { ...o, value: structuredCloneValue(o.value) } : o,
+    );
+    for (const o of cloned) {
+      let t = this.tables.get(o.table);
+      if (!t) this.tables.set(o.table, (t = new Map()));
+      if (o.op === 'put') t.set(o.key, o.value);
+      else t.delete(o.key);
+    }
+  }
+}
+
+// Deep copy of plain data (objects, arrays, Uint8Arrays, primitives) without host structuredClone.
+function structuredCloneValue(v: unknown): unknown {
+  if (v instanceof Uint8Array) return v.slice();
+  if (Array.isArray(v)) return v.map(structuredCloneValue);
+  if (v && typeof v === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = structuredCloneValue(x);
+    return out;
+  }
+  return v;
+}
