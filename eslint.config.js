@@ -46,7 +46,7 @@ export default tseslint.config(
         {
           patterns: [
             {
-              group: ['*', '!@noble/*', '!./*', '!../*'],
+              regex: '^(?!@noble/|\.{1,2}/)',
               message: 'extension/protocol may import only @noble/* and its own files.',
             },
           ],

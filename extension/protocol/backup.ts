@@ -1,0 +1,175 @@
+// Passphrase-encrypted backup of the whole protocol store (identity, prekeys, sessions, sender
+// keys, contacts) plus caller extras, restorable on a new device. scrypt + XChaCha20-Poly1305.
+import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
+import { hkdf } from '@noble/hashes/hkdf.js';
+import { scryptAsync } from '@noble/hashes/scrypt.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { ByteReader, ByteWriter, bytesEqual, utf8ToBytes, wipe } from './bytes';
+import type { CryptoProvider } from './crypto/provider';
+import { VeilError } from './errors';
+import { decodeValue, encodeValue } from './serialize';
+import type { ProtocolStore, StoreOp, StoreTable } from './store';
+
+const MAGIC = utf8ToBytes('VEILBAK');
+const VERSION = 1;
+const KDF_SCRYPT = 1;
+/** OWASP's scrypt floor is N=2^17, r=8, p=1 (128 MiB): slow enough to make guessing expensive. */
+export const DEFAULT_SCRYPT = { log2N: 17, r: 8, p: 1 } as const;
+// Bounds on what a backup file may ask of us, so a hostile file cannot exhaust memory.
+const MAX_LOG2N = 20;
+const MAX_R = 16;
+const MAX_P = 4;
+
+export const BACKUP_TABLES: readonly StoreTable[] = [
+  'identity',
+  'signedPrekeys',
+  'oneTimePrekeys',
+  'sessions',
+  'senderKeys',
+  'contacts',
+  'meta',
+];
+
+export interface BackupContents {
+  createdAt: number;
+  tables: Partial<Record<StoreTable, Record<string, unknown>>>;
+  /** Anything the caller wants restored too (settings, cached history). */
+  extra?: Record<string, unknown>;
+}
+
+export interface BackupOptions {
+  crypto: CryptoProvider;
+  now: number;
+  scrypt?: { log2N: number; r: number; p: number };
+  extra?: Record<string, unknown>;
+}
+
+/** Reads every table and seals it under the passphrase. */
+export async function exportBackup(
+  store: ProtocolStore,
+  passphrase: string,
+  opts: BackupOptions,
+): Promise<Uint8Array> {
+  if (passphrase.length < 8)
+    throw new VeilError('invalid-argument', 'backup passphrase must be at least 8 characters');
+  const tables: BackupContents['tables'] = {};
+  for (const table of BACKUP_TABLES) {
+    const rows: Record<string, unknown> = {};
+    for (const key of await store.keys(table)) rows[key] = await store.get(table, key);
+    tables[table] = rows;
+  }
+  const contents: BackupContents = { createdAt: opts.now, tables, extra: opts.extra };
+  return sealBackup(contents, passphrase, opts.crypto, opts.scrypt ?? DEFAULT_SCRYPT);
+}
+
+export async function sealBackup(
+  contents: BackupContents,
+  passphrase: string,
+  crypto: CryptoProvider,
+  params: { log2N: number; r: number; p: number } = DEFAULT_SCRYPT,
+): Promise<Uint8Array> {
+  checkParams(params);
+  const salt = crypto.randomBytes(16);
+  const nonce = crypto.randomBytes(24);
+  const header = new ByteWriter()
+    .bytes(MAGIC)
+    .u8(VERSION)
+    .u8(KDF_SCRYPT)
+    .u8(params.log2N)
+    .u8(params.r)
+    .u8(params.p)
+    .bytes(salt)
+    .bytes(nonce);
+  const { key, check } = await deriveKeys(passphrase, salt, params);
+  const headerBytes = header.finish();
+  const sealed = xchacha20poly1305(key, nonce, headerBytes).encrypt(encodeValue(contents));
+  wipe(key);
+  return new ByteWriter().bytes(headerBytes).bytes(check).bytes(sealed).finish();
+}
+
+/**
+ * Opens a backup. Wrong passphrase → 'wrong-passphrase'; a file that opens with the right
+ * passphrase but was altered → 'bad-mac'; not a backup → 'malformed'/'truncated'/'unknown-version'.
+ */
+export async function openBackup(file: Uint8Array, passphrase: string): Promise<BackupContents> {
+  const r = new ByteReader(file);
+  if (!bytesEqual(r.bytes(MAGIC.length), MAGIC))
+    throw new VeilError('malformed', 'not a Veil backup file');
+  const version = r.u8();
+  if (version !== VERSION) throw new VeilError('unknown-version', 'unsupported backup version');
+  if (r.u8() !== KDF_SCRYPT) throw new VeilError('unknown-version', 'unsupported backup KDF');
+  const params = { log2N: r.u8(), r: r.u8(), p: r.u8() };
+  checkParams(params);
+  const salt = r.bytes(16);
+  const nonce = r.bytes(24);
+  const headerBytes = file.subarray(0, MAGIC.length + 5 + 16 + 24);
+  const check = r.bytes(8);
+  const sealed = r.rest();
+  if (sealed.length < 16) throw new VeilError('truncated', 'backup file ends early');
+  const keys = await deriveKeys(passphrase, salt, params);
+  if (!bytesEqual(keys.check, check)) {
+    wipe(keys.key);
+    throw new VeilError('wrong-passphrase', 'the passphrase does not open this backup');
+  }
+  let plain: Uint8Array;
+  try {
+    plain = xchacha20poly1305(keys.key, nonce, headerBytes).decrypt(sealed);
+  } catch {
+    throw new VeilError('bad-mac', 'the backup file is damaged');
+  } finally {
+    wipe(keys.key);
+  }
+  const value = decodeValue(plain);
+  wipe(plain);
+  return asContents(value);
+}
+
+/** Replaces the store's protocol tables with the backup's, in one commit (all or nothing). */
+export async function restoreBackup(store: ProtocolStore, contents: BackupContents): Promise<void> {
+  const ops: StoreOp[] = [];
+  for (const table of BACKUP_TABLES) {
+    for (const key of await store.keys(table)) ops.push({ op: 'delete', table, key });
+    for (const [key, value] of Object.entries(contents.tables[table] ?? {}))
+      ops.push({ op: 'put', table, key, value });
+  }
+  await store.commit(ops);
+}
+
+function checkParams(p: { log2N: number; r: number; p: number }): void {
+  if (p.log2N < 10 || p.log2N > MAX_LOG2N || p.r < 1 || p.r > MAX_R || p.p < 1 || p.p > MAX_P)
+    throw new VeilError('invalid-argument', 'backup KDF parameters out of range');
+}
+
+async function deriveKeys(
+  passphrase: string,
+  salt: Uint8Array,
+  p: { log2N: number; r: number; p: number },
+): Promise<{ key: Uint8Array; check: Uint8Array }> {
+  const master = await scryptAsync(utf8ToBytes(passphrase.normalize('NFKC')), salt, {
+    N: 2 ** p.log2N,
+    r: p.r,
+    p: p.p,
+    dkLen: 32,
+    maxmem: 2 ** (p.log2N + 7) * p.r + 1024 * 1024,
+  });
+  const key = hkdf(sha256, master, salt, utf8ToBytes('Veil backup key'), 32);
+  // A passphrase check value separate from the AEAD lets us tell "wrong passphrase" from
+  // "damaged file"; it gives a guesser nothing the AEAD tag would not.
+  const check = hkdf(sha256, master, salt, utf8ToBytes('Veil backup check'), 8);
+  wipe(master);
+  return { key, check };
+}
+
+function asContents(v: unknown): BackupContents {
+  if (!v || typeof v !== 'object') throw new VeilError('malformed', 'backup contents malformed');
+  const o = v as Record<string, unknown>;
+  if (typeof o.createdAt !== 'number' || !o.tables || typeof o.tables !== 'object')
+    throw new VeilError('malformed', 'backup contents malformed');
+  for (const [table, rows] of Object.entries(o.tables)) {
+    if (!BACKUP_TABLES.includes(table as StoreTable) || !rows || typeof rows !== 'object')
+      throw new VeilError('malformed', 'backup contents malformed');
+  }
+  if (o.extra !== undefined && (typeof o.extra !== 'object' || o.extra === null))
+    throw new VeilError('malformed', 'backup contents malformed');
+  return o as unknown as BackupContents;
+}
