@@ -31,6 +31,9 @@ export default tseslint.config(
   },
   {
     files: ['extension/protocol/**/*.ts'],
+    // Tests of the core and their helpers (`x.test.ts`, `x.test-helper.ts`) may use test tools:
+    // vitest, fast-check, reference implementations, Node APIs.
+    ignores: ['extension/protocol/**/*.test.{ts,tsx}', 'extension/protocol/**/*.test-*.{ts,tsx}'],
     languageOptions: { globals: { ...globals.es2024 } },
     rules: {
       'no-restricted-globals': [
@@ -46,7 +49,7 @@ export default tseslint.config(
         {
           patterns: [
             {
-              regex: '^(?!@noble/|\.{1,2}/)',
+              regex: '^(?!@noble/|\\.{1,2}/)',
               message: 'extension/protocol may import only @noble/* and its own files.',
             },
           ],

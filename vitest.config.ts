@@ -2,7 +2,8 @@ import { defineConfig } from 'vitest/config';
 
 // Two projects: fast Node unit tests, and browser/real-server tests that run one file at a time.
 export default defineConfig({
-  esbuild: { jsx: 'automatic', jsxImportSource: 'preact' },
+  // Vite 8 transforms with Oxc (its `esbuild` option is ignored once Vitest sets `oxc`).
+  oxc: { jsx: { runtime: 'automatic', importSource: 'preact' } },
   test: {
     projects: [
       {
@@ -10,10 +11,10 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: [
-            'extension/**/*.test.ts',
-            'key-directory/**/*.test.ts',
-            'site-adapters/**/*.test.ts',
-            'tests/unit/**/*.test.ts',
+            'extension/**/*.test.{ts,tsx}',
+            'key-directory/**/*.test.{ts,tsx}',
+            'site-adapters/**/*.test.{ts,tsx}',
+            'tests/unit/**/*.test.{ts,tsx}',
           ],
           environment: 'node',
           testTimeout: 30_000,
@@ -23,7 +24,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'e2e',
-          include: ['tests/e2e/**/*.test.ts'],
+          include: ['tests/e2e/**/*.test.{ts,tsx}'],
           environment: 'node',
           testTimeout: 180_000,
           hookTimeout: 180_000,

@@ -7,7 +7,8 @@ export default defineConfig({
   imports: false,
   webExt: { disabled: true },
   vite: () => ({
-    esbuild: { jsx: 'automatic', jsxImportSource: 'preact' },
+    // Vite 8 transforms with Oxc; Preact's automatic JSX runtime.
+    oxc: { jsx: { runtime: 'automatic', importSource: 'preact' } },
     build: { target: 'es2022' },
   }),
   manifest: ({ browser }) => ({
