@@ -12,7 +12,13 @@ function isAllZero(b: Uint8Array): boolean {
 
 export const nobleProvider: CryptoProvider = {
   name: 'noble',
-  randomBytes: (length) => randomBytes(length),
+  randomBytes(length) {
+    // The platform RNG hands out at most 64 KiB per call.
+    const out = new Uint8Array(length);
+    for (let off = 0; off < length; off += 65536)
+      out.set(randomBytes(Math.min(65536, length - off)), off);
+    return out;
+  },
   async x25519Generate(): Promise<KeyPair> {
     const { secretKey, publicKey } = x25519.keygen();
     return { privateKey: secretKey, publicKey };
@@ -34,11 +40,15 @@ export const nobleProvider: CryptoProvider = {
     return { privateKey: secretKey, publicKey };
   },
   async ed25519Sign(privateKey, message) {
+    if (privateKey.length !== 32)
+      throw new VeilError('invalid-key', 'Ed25519 private key must be 32 bytes');
     return ed25519.sign(message, privateKey);
   },
   async ed25519Verify(publicKey, message, signature) {
     try {
-      return ed25519.verify(signature, message, publicKey);
+      // RFC 8032-strict: canonical encodings and no small-order public key (noble's default,
+      // ZIP-215, accepts a small-order key whose "signature" then verifies for any message).
+      return ed25519.verify(signature, message, publicKey, { zip215: false });
     } catch {
       return false;
     }
