@@ -1,0 +1,155 @@
+// Every message between extension pages / content scripts and the background, with its reply.
+// One table, so a handler cannot drift from its callers. Byte fields travel as base64url strings.
+
+export type ContactStatus = 'unverified' | 'verified' | 'key-changed';
+
+export interface ContactView {
+  handle: string;
+  status: ContactStatus;
+  /** Base64url Ed25519 identity key (pinned). */
+  identityKey: string;
+  /** 30-digit safety-number half of the pinned key (what the directory shows). */
+  fingerprint: string;
+  /** Set when a different key was seen: sending is blocked until acknowledged. */
+  pendingFingerprint?: string;
+  firstSeen: number;
+}
+
+export interface IdentityView {
+  handle: string;
+  identityKey: string;
+  fingerprint: string;
+  /** QR payload of our half, for another device to scan (text). */
+  published: boolean;
+  /** Last directory log index we saw our key at, if published. */
+  logIndex?: number;
+}
+
+export interface Settings {
+  directoryUrl: string;
+  /** Host names where Veil runs (per-site enable). */
+  enabledSites: string[];
+}
+
+export interface StatusReply {
+  identity?: IdentityView;
+  locked: boolean;
+  /** True when a passphrase lock is configured (locked or not). */
+  lockEnabled: boolean;
+  hasSecurityPhrase: boolean;
+  settings: Settings;
+}
+
+export interface VerifyView {
+  contact: ContactView;
+  /** 60 digits, no spaces (format as 12 × 5 in the UI). */
+  safetyNumber: string;
+  /** Base64url scannable fingerprint (libsignal CombinedFingerprints) for the QR code. */
+  scannable: string;
+}
+
+/** Where a sender stands, computed by the background from the browser-supplied sender. */
+export type SenderKind = 'extension-page' | 'content-script';
+
+/**
+ * The message table: `type` → request fields and reply. Handlers get `Omit<Req, 'type'>`.
+ * `who` lists the sender kinds allowed to send it; everything else is refused.
+ */
+export interface MessageTable {
+  ping: {
+    req: object;
+    res: { ok: true; version: string };
+    who: 'extension-page' | 'content-script';
+  };
+  status: { req: object; res: StatusReply; who: 'extension-page' };
+  createIdentity: {
+    req: { handle: string; directoryUrl: string };
+    res: IdentityView;
+    who: 'extension-page';
+  };
+  publish: { req: object; res: IdentityView; who: 'extension-page' };
+  setSecurityPhrase: { req: { phrase: string }; res: { ok: true }; who: 'extension-page' };
+  /** Our security phrase, shown only inside extension-origin frames. */
+  getSecurityPhrase: { req: object; res: { phrase?: string }; who: 'extension-page' };
+  lookupContact: {
+    req: { handle: string };
+    res: { handle: string; identityKey: string; fingerprint: string; logIndex: number };
+    who: 'extension-page';
+  };
+  addContact: { req: { handle: string }; res: ContactView; who: 'extension-page' };
+  listContacts: { req: object; res: { contacts: ContactView[] }; who: 'extension-page' };
+  verifyView: { req: { handle: string }; res: VerifyView; who: 'extension-page' };
+  /** Compares a scanned or pasted QR payload (base64url) with ours for this contact. */
+  compareScannable: {
+    req: { handle: string; scanned: string };
+    res: { match: boolean };
+    who: 'extension-page';
+  };
+  markVerified: {
+    req: { handle: string; verified: boolean };
+    res: ContactView;
+    who: 'extension-page';
+  };
+  acknowledgeKeyChange: { req: { handle: string }; res: ContactView; who: 'extension-page' };
+  removeContact: { req: { handle: string }; res: { ok: true }; who: 'extension-page' };
+  exportBackup: {
+    req: { passphrase: string };
+    res: { file: string; fileName: string };
+    who: 'extension-page';
+  };
+  importBackup: {
+    req: { file: string; passphrase: string };
+    res: StatusReply;
+    who: 'extension-page';
+  };
+  getSettings: { req: object; res: Settings; who: 'extension-page' };
+  setSettings: { req: Partial<Settings>; res: Settings; who: 'extension-page' };
+  setLockPassphrase: {
+    req: { passphrase: string | null; current?: string };
+    res: StatusReply;
+    who: 'extension-page';
+  };
+  lock: { req: object; res: StatusReply; who: 'extension-page' };
+  unlock: { req: { passphrase: string }; res: StatusReply; who: 'extension-page' };
+  /** Deletes every local record and (signed) the identity from the directory. */
+  deleteEverything: {
+    req: object;
+    res: { ok: true; directoryDeleted: boolean };
+    who: 'extension-page';
+  };
+}
+
+export type MessageType = keyof MessageTable;
+export type Request<T extends MessageType> = { type: T } & MessageTable[T]['req'];
+export type Reply<T extends MessageType> = MessageTable[T]['res'];
+export type AnyRequest = { [T in MessageType]: Request<T> }[MessageType];
+
+/** What travels back: a result or a typed error (never a thrown exception across the boundary). */
+export type Envelope<T> =
+  { ok: true; value: T } | { ok: false; error: { code: string; message: string } };
+
+/** Which sender kinds may send each message (checked by the background before any handler). */
+export const ALLOWED_SENDERS: { [T in MessageType]: readonly MessageTable[T]['who'][] } = {
+  ping: ['extension-page', 'content-script'],
+  status: ['extension-page'],
+  createIdentity: ['extension-page'],
+  publish: ['extension-page'],
+  setSecurityPhrase: ['extension-page'],
+  getSecurityPhrase: ['extension-page'],
+  lookupContact: ['extension-page'],
+  addContact: ['extension-page'],
+  listContacts: ['extension-page'],
+  verifyView: ['extension-page'],
+  compareScannable: ['extension-page'],
+  markVerified: ['extension-page'],
+  acknowledgeKeyChange: ['extension-page'],
+  removeContact: ['extension-page'],
+  exportBackup: ['extension-page'],
+  importBackup: ['extension-page'],
+  getSettings: ['extension-page'],
+  setSettings: ['extension-page'],
+  setLockPassphrase: ['extension-page'],
+  lock: ['extension-page'],
+  unlock: ['extension-page'],
+  deleteEverything: ['extension-page'],
+};
