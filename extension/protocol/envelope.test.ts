@@ -1,0 +1,312 @@
+// Envelope layouts: round trips, strict rejection of every malformed form, and a parser fuzz.
+import fc from 'fast-check';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { describe, expect, it } from 'vitest';
+import { concatBytes, utf8ToBytes } from './bytes';
+import {
+  MAX_BUNDLE_COUNT,
+  MAX_ENVELOPE_LENGTH,
+  contextHash,
+  contextTag,
+  decodeEnvelope,
+  encodeGroupBundle,
+  encodePrekeyHeader,
+  encodeRatchetMessage,
+  encodeSenderKeyMessage,
+  envelopeType,
+  parseGroupBundle,
+  parsePrekeyMessage,
+  parseRatchetMessage,
+  parseSenderKeyMessage,
+  type PrekeyFields,
+} from './envelope';
+import { VeilError, isVeilError, type VeilErrorCode } from './errors';
+
+const bytes = (n: number, fill: number) => new Uint8Array(n).fill(fill);
+
+function ratchetFields(counter = 5, previousCounter = 3, ciphertextLength = 48) {
+  return {
+    sessionTag: bytes(8, 0x11),
+    ratchetKey: bytes(32, 0x22),
+    counter,
+    previousCounter,
+    ctxTag: bytes(4, 0x33),
+    ciphertext: bytes(ciphertextLength, 0x44),
+  };
+}
+
+const prekeyFields: PrekeyFields = {
+  recipientTag: bytes(4, 0x55),
+  identityKey: bytes(32, 0x66),
+  baseKey: bytes(32, 0x77),
+  signedPrekeyId: 0x01020304,
+  oneTimePrekeyId: 300,
+};
+
+function senderKeyBytes(ciphertextLength = 40) {
+  return encodeSenderKeyMessage({
+    senderKeyId: bytes(8, 0x88),
+    iteration: 200,
+    ctxTag: bytes(4, 0x99),
+    ciphertext: bytes(ciphertextLength, 0xaa),
+    signature: bytes(64, 0xbb),
+  });
+}
+
+function codeOf(f: () => unknown): VeilErrorCode | 'none' {
+  try {
+    f();
+    return 'none';
+  } catch (e) {
+    if (e instanceof VeilError) return e.code;
+    throw e;
+  }
+}
+
+describe('context', () => {
+  it('hashes "Veil context v1" || UTF-8(context) with SHA-256', () => {
+    const ctx = 'thelounge:127.0.0.1:6667/#veil ✓';
+    expect(contextHash(ctx)).toEqual(sha256(utf8ToBytes('Veil context v1' + ctx)));
+    expect(contextTag(contextHash(ctx))).toEqual(contextHash(ctx).subarray(0, 4));
+    expect(contextHash('a')).not.toEqual(contextHash('b'));
+  });
+
+  it('rejects a context hash of the wrong length', () => {
+    expect(codeOf(() => contextTag(new Uint8Array(31)))).toBe('invalid-argument');
+  });
+});
+
+describe('type 2 (ratchet message)', () => {
+  it('round-trips every field, with the header as the bytes before the ciphertext', () => {
+    const f = ratchetFields(300, 70000);
+    const wire = encodeRatchetMessage(f);
+    // byte0, tag, key, varint(300) = 2 bytes, varint(70000) = 3 bytes, ctxTag, ciphertext
+    expect(wire.length).toBe(1 + 8 + 32 + 2 + 3 + 4 + 48);
+    expect(wire[0]).toBe(0x12);
+    const m = parseRatchetMessage(wire);
+    expect(m).toMatchObject({ type: 2, counter: 300, previousCounter: 70000 });
+    expect(m.sessionTag).toEqual(f.sessionTag);
+    expect(m.ratchetKey).toEqual(f.ratchetKey);
+    expect(m.ctxTag).toEqual(f.ctxTag);
+    expect(m.ciphertext).toEqual(f.ciphertext);
+    expect(m.header).toEqual(wire.subarray(0, wire.length - 48));
+    expect(envelopeType(wire)).toBe(2);
+  });
+
+  it('round-trips arbitrary counters and ciphertexts', () => {
+    fc.assert(
+      fc.property(
+        fc.nat({ max: 0xffff_ffff }),
+        fc.nat({ max: 0xffff_ffff }),
+        fc.uint8Array({ minLength: 16, maxLength: 300 }),
+        (counter, previousCounter, ciphertext) => {
+          const wire = encodeRatchetMessage({
+            ...ratchetFields(),
+            counter,
+            previousCounter,
+            ciphertext,
+          });
+          const m = parseRatchetMessage(wire);
+          expect([m.counter, m.previousCounter]).toEqual([counter, previousCounter]);
+          expect(m.ciphertext).toEqual(ciphertext);
+        },
+      ),
+    );
+  });
+
+  it('says truncated for every cut before a whole AEAD tag', () => {
+    const wire = encodeRatchetMessage(ratchetFields(5, 3, 16));
+    for (let n = 0; n < wire.length; n++)
+      expect(codeOf(() => parseRatchetMessage(wire.subarray(0, n)))).toBe('truncated');
+    expect(codeOf(() => parseRatchetMessage(wire))).toBe('none');
+  });
+
+  it('rejects varints that are not in shortest form or exceed u32', () => {
+    const head = concatBytes(Uint8Array.of(0x12), bytes(8, 1), bytes(32, 2));
+    const tail = concatBytes(bytes(4, 3), bytes(16, 4));
+    const withCounters = (...v: number[]) => concatBytes(head, Uint8Array.from(v), tail);
+    expect(codeOf(() => parseRatchetMessage(withCounters(5, 3)))).toBe('none');
+    expect(codeOf(() => parseRatchetMessage(withCounters(0x85, 0x00, 3)))).toBe('malformed');
+    expect(codeOf(() => parseRatchetMessage(withCounters(0xff, 0xff, 0xff, 0xff, 0x10, 3)))).toBe(
+      'malformed',
+    );
+    expect(codeOf(() => parseRatchetMessage(withCounters(0xff, 0xff, 0xff, 0xff, 0x0f, 3)))).toBe(
+      'none',
+    );
+    expect(
+      codeOf(() => parseRatchetMessage(withCounters(0x80, 0x80, 0x80, 0x80, 0x80, 0x01, 3))),
+    ).toBe('malformed');
+  });
+
+  it('refuses to encode fields of the wrong size', () => {
+    expect(
+      codeOf(() => encodeRatchetMessage({ ...ratchetFields(), sessionTag: bytes(7, 0) })),
+    ).toBe('invalid-argument');
+    expect(codeOf(() => encodeRatchetMessage({ ...ratchetFields(), counter: 2 ** 32 }))).toBe(
+      'invalid-argument',
+    );
+  });
+});
+
+describe('type 1 (pre-key message)', () => {
+  it('round-trips, exposing the pre-key header and the inner message', () => {
+    const inner = encodeRatchetMessage(ratchetFields());
+    const header = encodePrekeyHeader(prekeyFields);
+    expect(header.length).toBe(1 + 4 + 32 + 32 + 4 + 2);
+    const wire = concatBytes(header, inner);
+    const m = parsePrekeyMessage(wire);
+    expect(m).toMatchObject({ type: 1, signedPrekeyId: 0x01020304, oneTimePrekeyId: 300 });
+    expect(m.recipientTag).toEqual(prekeyFields.recipientTag);
+    expect(m.identityKey).toEqual(prekeyFields.identityKey);
+    expect(m.baseKey).toEqual(prekeyFields.baseKey);
+    expect(m.prekeyHeader).toEqual(header);
+    expect(m.message.bytes).toEqual(inner);
+    expect(m.message.counter).toBe(5);
+    expect(decodeEnvelope(wire).type).toBe(1);
+  });
+
+  it('gives a typed error for every truncation', () => {
+    const wire = concatBytes(
+      encodePrekeyHeader(prekeyFields),
+      encodeRatchetMessage(ratchetFields(5, 3, 16)),
+    );
+    for (let n = 0; n < wire.length; n++)
+      expect(codeOf(() => parsePrekeyMessage(wire.subarray(0, n)))).toBe('truncated');
+  });
+
+  it('requires the inner message to be type 2 of version 1', () => {
+    const header = encodePrekeyHeader(prekeyFields);
+    const inner = encodeRatchetMessage(ratchetFields());
+    const bad = (byte0: number) => {
+      const copy = inner.slice();
+      copy[0] = byte0;
+      return codeOf(() => parsePrekeyMessage(concatBytes(header, copy)));
+    };
+    expect(bad(0x11)).toBe('malformed');
+    expect(bad(0x13)).toBe('malformed');
+    expect(bad(0x22)).toBe('unknown-version');
+  });
+});
+
+describe('type 3 (sender-key message)', () => {
+  it('round-trips and exposes the signed part', () => {
+    const wire = senderKeyBytes();
+    const m = parseSenderKeyMessage(wire);
+    expect(m).toMatchObject({ type: 3, iteration: 200 });
+    expect(m.senderKeyId).toEqual(bytes(8, 0x88));
+    expect(m.ctxTag).toEqual(bytes(4, 0x99));
+    expect(m.header.length).toBe(1 + 8 + 2 + 4);
+    expect(m.ciphertext).toEqual(bytes(40, 0xaa));
+    expect(m.signature).toEqual(bytes(64, 0xbb));
+    expect(m.signedPart).toEqual(wire.subarray(0, wire.length - 64));
+  });
+
+  it('says truncated when ciphertext tag and signature do not fit', () => {
+    const wire = senderKeyBytes(16);
+    for (let n = 0; n < wire.length; n++)
+      expect(codeOf(() => parseSenderKeyMessage(wire.subarray(0, n)))).toBe('truncated');
+  });
+});
+
+describe('type 4 (group bundle)', () => {
+  const pairwise = () => [
+    encodeRatchetMessage(ratchetFields()),
+    concatBytes(encodePrekeyHeader(prekeyFields), encodeRatchetMessage(ratchetFields(0, 0))),
+  ];
+
+  it('round-trips pairwise envelopes and the sender-key message', () => {
+    const [a, b] = pairwise();
+    const wire = encodeGroupBundle([a!, b!], senderKeyBytes());
+    const g = parseGroupBundle(wire);
+    expect(g.pairwise.map((p) => p.type)).toEqual([2, 1]);
+    expect(g.pairwise[0]!.bytes).toEqual(a);
+    expect(g.pairwise[1]!.bytes).toEqual(b);
+    expect(g.senderKeyMessage.bytes).toEqual(senderKeyBytes());
+    expect(decodeEnvelope(wire).type).toBe(4);
+    expect(parseGroupBundle(encodeGroupBundle([], senderKeyBytes())).pairwise).toEqual([]);
+  });
+
+  it('caps the recipient count at 256', () => {
+    const one = encodeRatchetMessage(ratchetFields());
+    const many = (n: number) =>
+      concatBytes(
+        Uint8Array.of(0x14, ...[(n & 0x7f) | (n > 127 ? 0x80 : 0), ...(n > 127 ? [n >> 7] : [])]),
+        ...Array.from({ length: n }, () => concatBytes(Uint8Array.of(one.length), one)),
+        senderKeyBytes(),
+      );
+    expect(codeOf(() => parseGroupBundle(many(MAX_BUNDLE_COUNT)))).toBe('none');
+    expect(codeOf(() => parseGroupBundle(many(MAX_BUNDLE_COUNT + 1)))).toBe('oversized');
+    expect(codeOf(() => encodeGroupBundle(Array(257).fill(one), senderKeyBytes()))).toBe(
+      'oversized',
+    );
+  });
+
+  it('accepts only type 1 or 2 inside, and a type 3 at the end', () => {
+    const sk = senderKeyBytes();
+    const inner = (e: Uint8Array) => concatBytes(Uint8Array.of(0x14, 1, e.length), e, sk);
+    expect(codeOf(() => parseGroupBundle(inner(sk)))).toBe('malformed');
+    const v2 = encodeRatchetMessage(ratchetFields());
+    v2[0] = 0x22;
+    expect(codeOf(() => parseGroupBundle(inner(v2)))).toBe('unknown-version');
+    const noTail = concatBytes(Uint8Array.of(0x14, 0));
+    expect(codeOf(() => parseGroupBundle(noTail))).toBe('truncated');
+    const wrongTail = concatBytes(Uint8Array.of(0x14, 0), encodeRatchetMessage(ratchetFields()));
+    expect(codeOf(() => parseGroupBundle(wrongTail))).toBe('malformed');
+    expect(codeOf(() => encodeGroupBundle([sk], sk))).toBe('invalid-argument');
+  });
+
+  it('says truncated when an inner length runs past the end', () => {
+    const wire = encodeGroupBundle(pairwise(), senderKeyBytes());
+    const g = parseGroupBundle(wire);
+    const cut = 3 + g.pairwise[0]!.bytes.length - 5; // inside the first inner envelope
+    expect(codeOf(() => parseGroupBundle(wire.subarray(0, cut)))).toBe('truncated');
+  });
+});
+
+describe('any envelope', () => {
+  it('reads the version and type from byte 0', () => {
+    expect(codeOf(() => envelopeType(new Uint8Array(0)))).toBe('truncated');
+    expect(codeOf(() => envelopeType(Uint8Array.of(0x22)))).toBe('unknown-version');
+    expect(codeOf(() => envelopeType(Uint8Array.of(0x02)))).toBe('unknown-version');
+    expect(codeOf(() => envelopeType(Uint8Array.of(0x10)))).toBe('malformed');
+    expect(codeOf(() => envelopeType(Uint8Array.of(0x15)))).toBe('malformed');
+    for (const t of [1, 2, 3, 4]) expect(envelopeType(Uint8Array.of(0x10 | t))).toBe(t);
+  });
+
+  it('caps every envelope at 64 KiB', () => {
+    const big = encodeRatchetMessage(ratchetFields(0, 0, MAX_ENVELOPE_LENGTH - 47));
+    expect(big.length).toBe(MAX_ENVELOPE_LENGTH);
+    expect(codeOf(() => decodeEnvelope(big))).toBe('none');
+    const over = concatBytes(big, Uint8Array.of(0));
+    expect(codeOf(() => decodeEnvelope(over))).toBe('oversized');
+    expect(codeOf(() => encodeRatchetMessage(ratchetFields(0, 0, MAX_ENVELOPE_LENGTH - 46)))).toBe(
+      'oversized',
+    );
+  });
+
+  it('never throws anything but a VeilError on arbitrary bytes', () => {
+    const valid = [
+      encodeRatchetMessage(ratchetFields()),
+      concatBytes(encodePrekeyHeader(prekeyFields), encodeRatchetMessage(ratchetFields())),
+      senderKeyBytes(),
+      encodeGroupBundle([encodeRatchetMessage(ratchetFields())], senderKeyBytes()),
+    ];
+    const mutated = fc
+      .tuple(fc.constantFrom(...valid), fc.array(fc.tuple(fc.nat(), fc.nat({ max: 255 }))))
+      .map(([v, edits]) => {
+        const copy = v.slice();
+        for (const [at, value] of edits) copy[at % copy.length] = value;
+        return copy;
+      });
+    fc.assert(
+      fc.property(fc.oneof(fc.uint8Array({ maxLength: 400 }), mutated), (input) => {
+        try {
+          decodeEnvelope(input);
+        } catch (e) {
+          expect(isVeilError(e)).toBe(true);
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});

@@ -1,0 +1,619 @@
+// The Double Ratchet of 1:1 sessions (docs/protocol.md, "Double Ratchet"). State is plain data
+// for IndexedDB; every function returns a new state and never modifies the one it was given.
+import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
+import { hkdf } from '@noble/hashes/hkdf.js';
+import { hmac } from '@noble/hashes/hmac.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesEqual, utf8ToBytes, wipe } from './bytes';
+import type { CryptoProvider, KeyPair } from './crypto/provider';
+import {
+  AEAD_TAG_LENGTH,
+  CTX_HASH_LENGTH,
+  MAX_ENVELOPE_LENGTH,
+  contextTag,
+  ratchetHeaderLength,
+  writeRatchetHeader,
+  type RatchetMessage,
+} from './envelope';
+import { VeilError } from './errors';
+
+/** Most message keys skipped by one message, per chain (libsignal MAX_FORWARD_JUMPS). */
+export const RATCHET_MAX_FORWARD_JUMP = 25_000;
+/** Most skipped message keys stored over all chains (libsignal MAX_MESSAGE_KEYS). */
+export const RATCHET_MAX_SKIPPED_KEYS = 2_000;
+/** Most closed receiving chains remembered, and own past ratchet keys recognised. */
+export const RATCHET_MAX_OLD_CHAINS = 40;
+
+const KEY_LENGTH = 32;
+const NONCE_LENGTH = 12;
+const MAX_COUNTER = 0xffff_ffff;
+// Largest type-2 header: byte 0, tag, key, two 5-byte varints, context tag.
+const MAX_HEADER_LENGTH = 1 + 8 + KEY_LENGTH + 5 + 5 + 4;
+const RATCHET_INFO = utf8ToBytes('Veil ratchet');
+const MESSAGE_KEYS_INFO = utf8ToBytes('Veil message keys');
+const MESSAGE_KEY_LABEL = Uint8Array.of(0x01);
+const CHAIN_KEY_LABEL = Uint8Array.of(0x02);
+const EMPTY = new Uint8Array(0);
+
+/**
+ * One of the peer's sending chains that we still receive on: the current one, and closed ones
+ * that still hold keys of messages skipped over. Keys are packed into one buffer because
+ * IndexedDB's structured clone pays per typed array, not per byte.
+ */
+export interface ReceivingChain {
+  /** The peer's ratchet public key for this chain. */
+  ratchetKey: Uint8Array;
+  /** Chain key at counter `next`; null once the peer has moved on to a newer chain. */
+  chainKey: Uint8Array | null;
+  /** First counter not yet derived (for a closed chain: the length the peer announced). */
+  next: number;
+  /** Counters of the messages skipped over whose keys we keep, ascending. */
+  skippedCounters: number[];
+  /** Their message keys (`HMAC(ck, 0x01)`), 32 bytes each, in the same order. */
+  skippedKeys: Uint8Array;
+  /**
+   * Counters in [evictedFrom, evictedTo) may have had their key evicted (`too-old`); a missing
+   * counter outside it was used already (`replay`). Empty when equal.
+   */
+  evictedFrom: number;
+  evictedTo: number;
+}
+
+/**
+ * A session's ratchet state. Plain data: Uint8Arrays (each its own compact buffer), numbers,
+ * arrays. States returned by the functions below share unchanged buffers with their input, so
+ * never modify a state in place.
+ */
+export interface RatchetState {
+  version: 1;
+  sessionTag: Uint8Array;
+  /** X3DH associated data, `"Veil1" || IK_A.pub || IK_B.pub`. */
+  ad: Uint8Array;
+  rootKey: Uint8Array;
+  /** Our current ratchet key pair (the responder starts with its signed prekey). */
+  ourRatchetKey: KeyPair | null;
+  /** Public halves of our earlier sending ratchet keys, 32 bytes each, oldest first. */
+  ourPastRatchetKeys: Uint8Array;
+  /** The peer's newest ratchet public key; null until the responder's first message arrives. */
+  theirRatchetKey: Uint8Array | null;
+  /** Null when a sending step is due: done lazily, on our next encrypt. */
+  sendChainKey: Uint8Array | null;
+  /** Counter of the next message we send in the current sending chain. */
+  sendCounter: number;
+  /** Length of our previous sending chain (`pn`). */
+  previousSendCounter: number;
+  /** Closed chains still holding skipped keys, oldest first, then the current chain. */
+  receiving: ReceivingChain[];
+  /** Closed chains with no keys left, oldest first: their ratchet keys, 32 bytes each … */
+  retiredRatchetKeys: Uint8Array;
+  /** … and for each, `end, evictedFrom, evictedTo` (see ReceivingChain), flat. */
+  retiredChains: number[];
+  /** Skipped keys over all receiving chains. */
+  skippedCount: number;
+}
+
+/** Alice, after x3dhInitiate: Bob's signed prekey is his first ratchet key; RK = SK. */
+export function initInitiator(params: {
+  sk: Uint8Array;
+  ad: Uint8Array;
+  sessionTag: Uint8Array;
+  theirSignedPrekey: Uint8Array;
+}): RatchetState {
+  checkBytes(params.sk, KEY_LENGTH, 'root key');
+  checkBytes(params.theirSignedPrekey, KEY_LENGTH, 'signed prekey');
+  return {
+    ...baseState(params),
+    theirRatchetKey: params.theirSignedPrekey.slice(),
+  };
+}
+
+/** Bob, after x3dhRespond: his signed prekey pair is his first ratchet key pair; RK = SK. */
+export function initResponder(params: {
+  sk: Uint8Array;
+  ad: Uint8Array;
+  sessionTag: Uint8Array;
+  ourSignedPrekey: KeyPair;
+}): RatchetState {
+  checkBytes(params.sk, KEY_LENGTH, 'root key');
+  const { privateKey, publicKey } = params.ourSignedPrekey;
+  checkBytes(privateKey, KEY_LENGTH, 'signed prekey');
+  checkBytes(publicKey, KEY_LENGTH, 'signed prekey');
+  return {
+    ...baseState(params),
+    ourRatchetKey: { privateKey: privateKey.slice(), publicKey: publicKey.slice() },
+  };
+}
+
+/**
+ * Encrypts an already framed and padded plaintext (plaintext.ts) to a type-2 envelope, or to a
+ * type-1 envelope when `prekeyHeader` (envelope.ts encodePrekeyHeader) is given. The first
+ * message after receiving a new ratchet key costs one key generation and one DH; the rest are
+ * symmetric only.
+ */
+export async function ratchetEncrypt(
+  crypto: CryptoProvider,
+  state: RatchetState,
+  plaintext: Uint8Array,
+  opts: { ctxHash: Uint8Array; prekeyHeader?: Uint8Array },
+): Promise<{ state: RatchetState; envelope: Uint8Array }> {
+  const ctxTag = contextTag(opts.ctxHash);
+  const prefix = opts.prekeyHeader ?? EMPTY;
+  if (prefix.length + MAX_HEADER_LENGTH + plaintext.length + AEAD_TAG_LENGTH > MAX_ENVELOPE_LENGTH)
+    throw new VeilError('oversized', 'message too long');
+
+  let next: RatchetState = state;
+  if (state.sendChainKey === null) next = await sendingStep(crypto, state);
+  const counter = next.sendCounter;
+  if (counter >= MAX_COUNTER)
+    throw new VeilError('invalid-argument', 'sending chain exhausted; start a new session');
+  const { messageKey, chainKey } = chainStep(next.sendChainKey!);
+  const ourRatchetKey = next.ourRatchetKey!;
+
+  const headerLength = ratchetHeaderLength(counter, next.previousSendCounter);
+  const bodyStart = prefix.length + headerLength;
+  const envelope = new Uint8Array(bodyStart + plaintext.length + AEAD_TAG_LENGTH);
+  envelope.set(prefix);
+  writeRatchetHeader(envelope, prefix.length, {
+    sessionTag: next.sessionTag,
+    ratchetKey: ourRatchetKey.publicKey,
+    counter,
+    previousCounter: next.previousSendCounter,
+    ctxTag,
+  });
+  const keys = messageKeys(messageKey);
+  try {
+    const aad = associatedData(next.ad, envelope.subarray(0, bodyStart), opts.ctxHash);
+    chacha20poly1305(keys.subarray(0, KEY_LENGTH), keys.subarray(KEY_LENGTH), aad).encrypt(
+      plaintext,
+      envelope.subarray(bodyStart),
+    );
+  } finally {
+    wipe(keys, messageKey);
+  }
+  return {
+    state: { ...next, sendChainKey: chainKey, sendCounter: counter + 1 },
+    envelope,
+  };
+}
+
+/**
+ * Decrypts a parsed type-2 message (for a type-1 envelope: its inner message, with the pre-key
+ * header bytes as `prekeyHeader`). Checks, before any key is touched: context (`wrong-context`),
+ * session tag (`no-session`), chain position (`replay`, `too-old`, `too-far-ahead`), one of our
+ * own ratchet keys (`own-message`: the host shows us our own messages too); then at most one DH
+ * (a new chain) and the AEAD (`bad-mac`). Returns the new state; on any error the caller keeps
+ * the state it had, which this function never modifies.
+ */
+export async function ratchetDecrypt(
+  crypto: CryptoProvider,
+  state: RatchetState,
+  message: RatchetMessage,
+  ctxHash: Uint8Array,
+  prekeyHeader: Uint8Array = EMPTY,
+): Promise<{ state: RatchetState; plaintext: Uint8Array }> {
+  if (!bytesEqual(message.ctxTag, contextTag(ctxHash)))
+    throw new VeilError('wrong-context', 'message was written for another conversation');
+  if (!bytesEqual(message.sessionTag, state.sessionTag))
+    throw new VeilError('no-session', 'message belongs to another session');
+
+  const open = (messageKey: Uint8Array) =>
+    openMessage(messageKey, state.ad, prekeyHeader, message, ctxHash);
+  const { counter } = message;
+  const index = findChain(state.receiving, message.ratchetKey);
+
+  if (index >= 0) {
+    const chain = state.receiving[index]!;
+    if (counter < chain.next) {
+      // An earlier message of a chain we know: only a stored skipped key can open it.
+      const at = findCounter(chain.skippedCounters, counter);
+      if (at < 0) throw missingKey(counter, chain.evictedFrom, chain.evictedTo);
+      const plaintext = open(chain.skippedKeys.subarray(at * KEY_LENGTH, (at + 1) * KEY_LENGTH));
+      const receiving = replaceAt(state.receiving, index, withoutSkipped(chain, at));
+      return {
+        state: settle({ ...state, receiving, skippedCount: state.skippedCount - 1 }),
+        plaintext,
+      };
+    }
+    if (chain.chainKey === null)
+      throw new VeilError('bad-mac', 'message lies past the end of a finished chain');
+    checkJump(counter - chain.next);
+    const advanced = advance(chain, counter);
+    let plaintext: Uint8Array;
+    try {
+      plaintext = open(advanced.messageKey);
+    } finally {
+      wipe(advanced.messageKey);
+    }
+    const receiving = replaceAt(state.receiving, index, advanced.chain);
+    return {
+      state: settle({ ...state, receiving, skippedCount: state.skippedCount + advanced.added }),
+      plaintext,
+    };
+  }
+
+  const retired = findPacked(state.retiredRatchetKeys, message.ratchetKey);
+  if (retired >= 0) {
+    const [end, evictedFrom, evictedTo] = state.retiredChains.slice(3 * retired, 3 * retired + 3);
+    if (counter >= end!)
+      throw new VeilError('bad-mac', 'message lies past the end of a finished chain');
+    throw missingKey(counter, evictedFrom!, evictedTo!);
+  }
+  if (isOurRatchetKey(state, message.ratchetKey))
+    throw new VeilError('own-message', 'message was written by this device');
+
+  // A new ratchet key from the peer: close the current chain up to `pn`, start a new one.
+  const ourRatchetKey = state.ourRatchetKey;
+  if (ourRatchetKey === null)
+    throw new VeilError('no-session', 'no ratchet key to receive with before the first send');
+  const last = state.receiving[state.receiving.length - 1];
+  const current = last && last.chainKey !== null ? last : undefined;
+  if (current && message.previousCounter > current.next)
+    checkJump(message.previousCounter - current.next);
+  checkJump(counter);
+
+  const dh = await crypto.x25519(ourRatchetKey.privateKey, message.ratchetKey);
+  const [rootKey, chainKey] = kdfRoot(state.rootKey, dh);
+  wipe(dh);
+  const fresh: ReceivingChain = {
+    ratchetKey: message.ratchetKey.slice(),
+    chainKey,
+    next: 0,
+    skippedCounters: [],
+    skippedKeys: EMPTY,
+    evictedFrom: 0,
+    evictedTo: 0,
+  };
+  const advanced = advance(fresh, counter);
+  let plaintext: Uint8Array;
+  try {
+    plaintext = open(advanced.messageKey);
+  } finally {
+    wipe(advanced.messageKey);
+  }
+
+  let receiving = state.receiving;
+  let skippedCount = state.skippedCount + advanced.added;
+  if (current) {
+    const closed = closeChain(current, message.previousCounter);
+    receiving = replaceAt(receiving, receiving.length - 1, closed.chain);
+    skippedCount += closed.added;
+  }
+  return {
+    state: settle({
+      ...state,
+      rootKey,
+      theirRatchetKey: fresh.ratchetKey,
+      sendChainKey: null,
+      receiving: [...receiving, advanced.chain],
+      skippedCount,
+    }),
+    plaintext,
+  };
+}
+
+// ---- internals ----
+
+function baseState(params: { ad: Uint8Array; sessionTag: Uint8Array; sk: Uint8Array }) {
+  return {
+    version: 1 as const,
+    sessionTag: params.sessionTag.slice(),
+    ad: params.ad.slice(),
+    rootKey: params.sk.slice(),
+    ourRatchetKey: null,
+    ourPastRatchetKeys: EMPTY,
+    theirRatchetKey: null,
+    sendChainKey: null,
+    sendCounter: 0,
+    previousSendCounter: 0,
+    receiving: [],
+    retiredRatchetKeys: EMPTY,
+    retiredChains: [],
+    skippedCount: 0,
+  };
+}
+
+/** The lazy half of a DH ratchet step: a new key pair and sending chain. */
+async function sendingStep(crypto: CryptoProvider, state: RatchetState): Promise<RatchetState> {
+  const theirRatchetKey = state.theirRatchetKey;
+  if (theirRatchetKey === null)
+    throw new VeilError('no-session', 'cannot send before the first message arrives');
+  const ourRatchetKey = await crypto.x25519Generate();
+  const dh = await crypto.x25519(ourRatchetKey.privateKey, theirRatchetKey);
+  const [rootKey, sendChainKey] = kdfRoot(state.rootKey, dh);
+  wipe(dh);
+  let ourPastRatchetKeys = state.ourPastRatchetKeys;
+  // Only keys we have sent with (the responder's first key pair is its signed prekey, unsent).
+  if (state.ourRatchetKey && state.sendCounter > 0)
+    ourPastRatchetKeys = appendPacked(
+      ourPastRatchetKeys,
+      [state.ourRatchetKey.publicKey],
+      RATCHET_MAX_OLD_CHAINS,
+    );
+  return {
+    ...state,
+    rootKey,
+    ourRatchetKey,
+    ourPastRatchetKeys,
+    sendChainKey,
+    sendCounter: 0,
+    previousSendCounter: state.sendCounter,
+  };
+}
+
+function isOurRatchetKey(state: RatchetState, key: Uint8Array): boolean {
+  if (state.ourRatchetKey && bytesEqual(state.ourRatchetKey.publicKey, key)) return true;
+  return findPacked(state.ourPastRatchetKeys, key) >= 0;
+}
+
+/** `too-old` inside the evicted range, `replay` outside it. */
+function missingKey(counter: number, evictedFrom: number, evictedTo: number): VeilError {
+  if (counter >= evictedFrom && counter < evictedTo)
+    return new VeilError('too-old', 'message key is no longer kept');
+  return new VeilError('replay', 'message was already decrypted');
+}
+
+/** `KDF_RK`: HKDF(salt = rk, ikm = dh, "Veil ratchet", 64) → (rk', ck), as separate buffers. */
+function kdfRoot(rootKey: Uint8Array, dh: Uint8Array): [Uint8Array, Uint8Array] {
+  const out = hkdf(sha256, dh, rootKey, RATCHET_INFO, 2 * KEY_LENGTH);
+  const keys: [Uint8Array, Uint8Array] = [out.slice(0, KEY_LENGTH), out.slice(KEY_LENGTH)];
+  wipe(out);
+  return keys;
+}
+
+/** `KDF_CK`: mk = HMAC(ck, 0x01), ck' = HMAC(ck, 0x02); the keyed HMAC is set up once. */
+function chainStep(chainKey: Uint8Array): { messageKey: Uint8Array; chainKey: Uint8Array } {
+  const keyed = hmac.create(sha256, chainKey);
+  const forChain = keyed.clone();
+  return {
+    messageKey: keyed.update(MESSAGE_KEY_LABEL).digest(),
+    chainKey: forChain.update(CHAIN_KEY_LABEL).digest(),
+  };
+}
+
+/** Only the chain key moves on: for counters whose message key would be evicted at once. */
+function nextChainKey(chainKey: Uint8Array): Uint8Array {
+  return hmac(sha256, chainKey, CHAIN_KEY_LABEL);
+}
+
+/** AEAD key (32) || nonce (12) of one message. */
+function messageKeys(messageKey: Uint8Array): Uint8Array {
+  return hkdf(sha256, messageKey, undefined, MESSAGE_KEYS_INFO, KEY_LENGTH + NONCE_LENGTH);
+}
+
+/** `AD || prekeyHeader || ratchetHeader || ctxHash`; `headers` holds the middle two. */
+function associatedData(ad: Uint8Array, headers: Uint8Array, ctxHash: Uint8Array): Uint8Array {
+  if (ctxHash.length !== CTX_HASH_LENGTH)
+    throw new VeilError('invalid-argument', 'context hash must be 32 bytes');
+  const out = new Uint8Array(ad.length + headers.length + CTX_HASH_LENGTH);
+  out.set(ad);
+  out.set(headers, ad.length);
+  out.set(ctxHash, ad.length + headers.length);
+  return out;
+}
+
+function openMessage(
+  messageKey: Uint8Array,
+  ad: Uint8Array,
+  prekeyHeader: Uint8Array,
+  message: RatchetMessage,
+  ctxHash: Uint8Array,
+): Uint8Array {
+  const keys = messageKeys(messageKey);
+  const aad = new Uint8Array(
+    ad.length + prekeyHeader.length + message.header.length + CTX_HASH_LENGTH,
+  );
+  aad.set(ad);
+  aad.set(prekeyHeader, ad.length);
+  aad.set(message.header, ad.length + prekeyHeader.length);
+  aad.set(ctxHash, aad.length - CTX_HASH_LENGTH);
+  try {
+    return chacha20poly1305(keys.subarray(0, KEY_LENGTH), keys.subarray(KEY_LENGTH), aad).decrypt(
+      message.ciphertext,
+    );
+  } catch {
+    throw new VeilError('bad-mac', 'message fails authentication');
+  } finally {
+    wipe(keys);
+  }
+}
+
+function checkJump(jump: number): void {
+  if (jump > RATCHET_MAX_FORWARD_JUMP)
+    throw new VeilError('too-far-ahead', 'message is too far ahead in its chain');
+}
+
+/**
+ * Walks an open chain from `next` to `counter`, keeping the skipped keys (only the newest
+ * RATCHET_MAX_SKIPPED_KEYS are derived: older ones would be evicted at once), and returns the
+ * key for `counter`. The input chain is not modified.
+ */
+function advance(
+  chain: ReceivingChain,
+  counter: number,
+): { chain: ReceivingChain; messageKey: Uint8Array; added: number } {
+  const { chain: walked, added } = skipTo(chain, counter);
+  const { messageKey, chainKey } = chainStep(walked.chainKey!);
+  return { chain: { ...walked, chainKey, next: counter + 1 }, messageKey, added };
+}
+
+/** Closes the current chain when the peer moves on: keeps keys up to its announced length. */
+function closeChain(
+  chain: ReceivingChain,
+  length: number,
+): { chain: ReceivingChain; added: number } {
+  const { chain: walked, added } = skipTo(chain, Math.max(length, chain.next));
+  return { chain: { ...walked, chainKey: null }, added };
+}
+
+function skipTo(chain: ReceivingChain, counter: number): { chain: ReceivingChain; added: number } {
+  if (counter <= chain.next) return { chain, added: 0 };
+  let chainKey = chain.chainKey!;
+  const keepFrom = Math.max(chain.next, counter - RATCHET_MAX_SKIPPED_KEYS);
+  let { evictedFrom, evictedTo } = chain;
+  for (let i = chain.next; i < keepFrom; i++) chainKey = nextChainKey(chainKey);
+  if (keepFrom > chain.next) [evictedFrom, evictedTo] = widen(chain, chain.next, keepFrom);
+  const added = counter - keepFrom;
+  const old = chain.skippedKeys;
+  const skippedKeys = new Uint8Array(old.length + added * KEY_LENGTH);
+  skippedKeys.set(old);
+  const skippedCounters = chain.skippedCounters.slice();
+  for (let i = keepFrom; i < counter; i++) {
+    const step = chainStep(chainKey);
+    skippedKeys.set(step.messageKey, old.length + (i - keepFrom) * KEY_LENGTH);
+    wipe(step.messageKey);
+    skippedCounters.push(i);
+    chainKey = step.chainKey;
+  }
+  return {
+    chain: {
+      ...chain,
+      chainKey,
+      next: counter,
+      skippedCounters,
+      skippedKeys,
+      evictedFrom,
+      evictedTo,
+    },
+    added,
+  };
+}
+
+/** The chain without its skipped key at index `at`. */
+function withoutSkipped(chain: ReceivingChain, at: number): ReceivingChain {
+  const skippedCounters = chain.skippedCounters.slice();
+  skippedCounters.splice(at, 1);
+  const old = chain.skippedKeys;
+  const skippedKeys = new Uint8Array(old.length - KEY_LENGTH);
+  skippedKeys.set(old.subarray(0, at * KEY_LENGTH));
+  skippedKeys.set(old.subarray((at + 1) * KEY_LENGTH), at * KEY_LENGTH);
+  return { ...chain, skippedCounters, skippedKeys };
+}
+
+/** The chain without its `drop` oldest skipped keys, which count as evicted. */
+function withoutOldest(chain: ReceivingChain, drop: number): ReceivingChain {
+  if (drop === 0) return chain;
+  const [evictedFrom, evictedTo] = widen(
+    chain,
+    chain.skippedCounters[0]!,
+    chain.skippedCounters[drop - 1]! + 1,
+  );
+  return {
+    ...chain,
+    skippedCounters: chain.skippedCounters.slice(drop),
+    skippedKeys: chain.skippedKeys.slice(drop * KEY_LENGTH),
+    evictedFrom,
+    evictedTo,
+  };
+}
+
+/** The evicted range of `chain` grown to cover [from, to). */
+function widen(chain: ReceivingChain, from: number, to: number): [number, number] {
+  if (chain.evictedFrom === chain.evictedTo) return [from, to];
+  return [Math.min(chain.evictedFrom, from), Math.max(chain.evictedTo, to)];
+}
+
+/**
+ * Enforces the storage limits after a change: at most RATCHET_MAX_SKIPPED_KEYS keys (oldest
+ * chain first, lowest counter first), at most RATCHET_MAX_OLD_CHAINS closed chains holding keys
+ * and as many retired ones; closed chains left without keys are retired to the packed list.
+ * Copies only what changes, so the usual in-order message costs a scan of a few chains.
+ */
+function settle(state: RatchetState): RatchetState {
+  let { receiving, skippedCount } = state;
+  const openCount = receiving.length > 0 && receiving[receiving.length - 1]!.chainKey ? 1 : 0;
+  const overCap = receiving.length - openCount - RATCHET_MAX_OLD_CHAINS;
+  let excess = skippedCount - RATCHET_MAX_SKIPPED_KEYS;
+  if (overCap > 0 || excess > 0) {
+    receiving = receiving.slice();
+    for (let i = 0; i < overCap; i++) {
+      const chain = receiving[i]!;
+      skippedCount -= chain.skippedCounters.length;
+      excess -= chain.skippedCounters.length;
+      receiving[i] = withoutOldest(chain, chain.skippedCounters.length);
+    }
+    for (let i = 0; i < receiving.length && excess > 0; i++) {
+      const chain = receiving[i]!;
+      const drop = Math.min(excess, chain.skippedCounters.length);
+      receiving[i] = withoutOldest(chain, drop);
+      skippedCount -= drop;
+      excess -= drop;
+    }
+  }
+  const done = receiving.filter((c) => c.chainKey === null && c.skippedCounters.length === 0);
+  if (done.length === 0) {
+    return receiving === state.receiving ? state : { ...state, receiving, skippedCount };
+  }
+  let retiredChains = state.retiredChains.concat(
+    done.flatMap((c) => [c.next, c.evictedFrom, c.evictedTo]),
+  );
+  const retiredRatchetKeys = appendPacked(
+    state.retiredRatchetKeys,
+    done.map((c) => c.ratchetKey),
+    RATCHET_MAX_OLD_CHAINS,
+  );
+  retiredChains = retiredChains.slice(-3 * (retiredRatchetKeys.length / KEY_LENGTH));
+  return {
+    ...state,
+    receiving: receiving.filter((c) => !done.includes(c)),
+    retiredRatchetKeys,
+    retiredChains,
+    skippedCount,
+  };
+}
+
+/** `packed` (32-byte keys) with `keys` appended, keeping the newest `max`. */
+function appendPacked(packed: Uint8Array, keys: Uint8Array[], max: number): Uint8Array {
+  const count = Math.min(max, packed.length / KEY_LENGTH + keys.length);
+  const out = new Uint8Array(count * KEY_LENGTH);
+  const all = [...keys].reverse();
+  // Fill from the end: newest last.
+  let o = out.length;
+  for (const key of all) {
+    if (o === 0) return out;
+    o -= KEY_LENGTH;
+    out.set(key, o);
+  }
+  out.set(packed.subarray(packed.length - o), 0);
+  return out;
+}
+
+/** Index of `key` among the 32-byte keys packed in `packed`, or -1. Keys here are public. */
+function findPacked(packed: Uint8Array, key: Uint8Array): number {
+  if (key.length !== KEY_LENGTH) return -1;
+  outer: for (let i = 0; i < packed.length; i += KEY_LENGTH) {
+    for (let j = 0; j < KEY_LENGTH; j++) if (packed[i + j] !== key[j]) continue outer;
+    return i / KEY_LENGTH;
+  }
+  return -1;
+}
+
+function findChain(receiving: ReceivingChain[], ratchetKey: Uint8Array): number {
+  for (let i = receiving.length - 1; i >= 0; i--)
+    if (bytesEqual(receiving[i]!.ratchetKey, ratchetKey)) return i;
+  return -1;
+}
+
+/** Index of `counter` in an ascending list, or -1. */
+function findCounter(counters: number[], counter: number): number {
+  let lo = 0;
+  let hi = counters.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const at = counters[mid]!;
+    if (at === counter) return mid;
+    if (at < counter) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
+}
+
+function replaceAt<T>(items: T[], index: number, item: T): T[] {
+  const out = items.slice();
+  out[index] = item;
+  return out;
+}
+
+function checkBytes(bytes: Uint8Array, length: number, what: string): void {
+  if (!(bytes instanceof Uint8Array) || bytes.length !== length)
+    throw new VeilError('invalid-argument', `${what} must be ${length} bytes`);
+}
