@@ -7,6 +7,7 @@ import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesEqual, concatBytes, utf8ToBytes, wipe } from './bytes';
 import type { CryptoProvider, KeyPair } from './crypto/provider';
+import { encodeSenderKeyHeader, parseSenderKeyMessage } from './envelope';
 import { VeilError } from './errors';
 
 /** At most this many message keys are derived ahead in one message (libsignal MAX_FORWARD_JUMPS). */
@@ -20,11 +21,7 @@ export const SENDER_KEY_ID_LENGTH = 8;
 const KEY_LENGTH = 32;
 const CTX_TAG_LENGTH = 4;
 const CTX_HASH_LENGTH = 32;
-const AEAD_TAG_LENGTH = 16;
 const SIGNATURE_LENGTH = 64;
-/** Byte 0 of a sender-key message: version 1, type 3. */
-const SENDER_KEY_MESSAGE_BYTE0 = 0x13;
-const VERSION = 1;
 
 const MESSAGE_KEY_LABEL = Uint8Array.of(0x01);
 const CHAIN_KEY_LABEL = Uint8Array.of(0x02);
@@ -162,11 +159,11 @@ export async function groupEncrypt(
   checkIteration(own.iteration);
   if (own.iteration === MAX_ITERATION)
     throw new VeilError('invalid-argument', 'sender key chain exhausted; rotate the sender key');
-  const header = encodeHeader(
-    checkLength(own.senderKeyId, SENDER_KEY_ID_LENGTH),
-    own.iteration,
-    context.ctxTag,
-  );
+  const header = encodeSenderKeyHeader({
+    senderKeyId: checkLength(own.senderKeyId, SENDER_KEY_ID_LENGTH),
+    iteration: own.iteration,
+    ctxTag: context.ctxTag,
+  });
   const { seed, next } = stepChain(checkLength(own.chainKey, KEY_LENGTH));
   const sealed = seal(seed, header, context.ctxHash, paddedPlaintext);
   const unsigned = concatBytes(header, sealed);
@@ -212,70 +209,17 @@ export async function groupDecrypt(
   // The signature comes before any key derivation, so only the sender can make us walk the chain.
   const valid = await crypto.ed25519Verify(
     received.signingPublicKey,
-    signedMessage(message.signed, context),
+    signedMessage(message.signedPart, context),
     message.signature,
   );
   if (!valid) throw new VeilError('bad-signature', 'sender key signature does not verify');
 
   const { seed, state } = messageSeed(received, message.iteration);
-  const plaintext = open(seed, message.header, context.ctxHash, message.sealed);
+  const plaintext = open(seed, message.header, context.ctxHash, message.ciphertext);
   return { received: state, plaintext };
 }
 
 // ---- internals ----
-
-interface ParsedSenderKeyMessage {
-  senderKeyId: Uint8Array;
-  iteration: number;
-  ctxTag: Uint8Array;
-  /** Bytes before the ciphertext: the AEAD associated data starts with them. */
-  header: Uint8Array;
-  /** Ciphertext || AEAD tag. */
-  sealed: Uint8Array;
-  /** Every byte before the signature. */
-  signed: Uint8Array;
-  signature: Uint8Array;
-}
-
-// The type-3 layout lives here until envelope.ts owns every wire layout; keep them identical.
-function encodeHeader(senderKeyId: Uint8Array, iteration: number, ctxTag: Uint8Array): Uint8Array {
-  return concatBytes(
-    Uint8Array.of(SENDER_KEY_MESSAGE_BYTE0),
-    senderKeyId,
-    encodeVarint(iteration),
-    ctxTag,
-  );
-}
-
-function parseSenderKeyMessage(envelope: Uint8Array): ParsedSenderKeyMessage {
-  if (!(envelope instanceof Uint8Array)) throw new VeilError('malformed', 'envelope is not bytes');
-  if (envelope.length < 1) throw new VeilError('truncated', 'envelope is empty');
-  const byte0 = envelope[0]!;
-  if (byte0 >> 4 !== VERSION) throw new VeilError('unknown-version', 'unknown envelope version');
-  if (byte0 !== SENDER_KEY_MESSAGE_BYTE0)
-    throw new VeilError('malformed', 'not a sender-key message');
-  let off = 1;
-  if (envelope.length < off + SENDER_KEY_ID_LENGTH + 1)
-    throw new VeilError('truncated', 'sender-key message ends early');
-  const senderKeyId = envelope.subarray(off, (off += SENDER_KEY_ID_LENGTH));
-  const [iteration, varintLength] = decodeVarint(envelope, off);
-  off += varintLength;
-  const minRest = CTX_TAG_LENGTH + AEAD_TAG_LENGTH + SIGNATURE_LENGTH;
-  if (envelope.length < off + minRest)
-    throw new VeilError('truncated', 'sender-key message ends early');
-  const ctxTag = envelope.subarray(off, (off += CTX_TAG_LENGTH));
-  const header = envelope.subarray(0, off);
-  const signatureStart = envelope.length - SIGNATURE_LENGTH;
-  return {
-    senderKeyId,
-    iteration,
-    ctxTag,
-    header,
-    sealed: envelope.subarray(off, signatureStart),
-    signed: envelope.subarray(0, signatureStart),
-    signature: envelope.subarray(signatureStart),
-  };
-}
 
 /**
  * What the Ed25519 signature covers: the envelope bytes before it, then the full context hash
@@ -433,7 +377,7 @@ function checkSigningPublicKey(publicKey: Uint8Array): void {
   if (smallOrder) throw new VeilError('invalid-key', 'sender signing key is of small order');
 }
 
-/** Unsigned LEB128 of a u32. */
+/** Unsigned LEB128 of a u32 (the distribution record's iteration). */
 function encodeVarint(n: number): Uint8Array {
   const out: number[] = [];
   do {
@@ -447,7 +391,7 @@ function encodeVarint(n: number): Uint8Array {
 
 /**
  * Reads a canonical (shortest-form) LEB128 u32 at `off`; returns [value, bytes read]. One
- * value, one encoding: nothing about a message can change without changing its bytes' meaning.
+ * value, one encoding: nothing about a record can change without changing its bytes' meaning.
  */
 function decodeVarint(bytes: Uint8Array, off: number): [number, number] {
   let value = 0;
