@@ -1,0 +1,281 @@
+// The Veil benchmark suite: one pure function, no Node or browser APIs, so the same code runs
+// in Node (bench/veil-node.ts) and bundled into a headless Chromium page
+// (bench/veil-chromium.ts). It drives Veil only through its high-level API
+// (extension/protocol/veil.ts): create identities, start sessions from published bundles,
+// encrypt to armored chunks, decrypt armored chunks — exactly what the extension calls.
+//
+// `api` defaults to the real Veil and MemoryStore; a stand-in can be passed to test the harness.
+import type { CryptoProvider } from '../extension/protocol/crypto/provider';
+import { MemoryStore, type ProtocolStore } from '../extension/protocol/store';
+import { Veil } from '../extension/protocol/veil';
+import {
+  check,
+  makeMessage,
+  median,
+  sizeStats,
+  withDefaults,
+  type BenchOptions,
+  type DecryptHistoryResult,
+  type GroupResult,
+  type PingPongResult,
+  type SizeResult,
+} from './common';
+
+// ---- the slice of the Veil API the suite uses (structural, mirrors extension/protocol/veil.ts) ----
+
+export interface VeilSignedPrekey {
+  id: number;
+  publicKey: Uint8Array;
+  signature: Uint8Array;
+}
+export interface VeilPublishedIdentity {
+  handle: string;
+  identityKey: Uint8Array;
+  signedPrekey: VeilSignedPrekey;
+  oneTimePrekeys: { id: number; publicKey: Uint8Array }[];
+}
+export interface VeilPrekeyBundle {
+  handle: string;
+  identityKey: Uint8Array;
+  signedPrekey: VeilSignedPrekey;
+  oneTimePrekey?: { id: number; publicKey: Uint8Array };
+}
+export interface VeilDecrypted {
+  sender?: string;
+  plaintext?: string;
+  status: 'verified' | 'unverified' | 'key-changed' | 'failed' | string;
+  error?: string;
+}
+export interface VeilInstance {
+  createIdentity(handle: string): Promise<{ handle: string; identityKey: Uint8Array }>;
+  publicBundle(opts?: { oneTimePrekeys?: number }): Promise<VeilPublishedIdentity>;
+  startSession(bundle: VeilPrekeyBundle): Promise<void>;
+  encrypt(
+    conv: { context: string; recipients: string[] },
+    plaintext: string,
+    opts?: { maxChunkLength?: number },
+  ): Promise<string[]>;
+  decrypt(context: string, armored: string): Promise<VeilDecrypted>;
+}
+export interface VeilApi {
+  Veil: {
+    create(opts: {
+      store: ProtocolStore;
+      crypto?: CryptoProvider;
+      clock?: () => number;
+    }): Promise<VeilInstance>;
+  };
+  MemoryStore: new () => ProtocolStore;
+}
+
+/** The real API; the structural types above must accept it (checked by tsc here). */
+export const veilApi: VeilApi = { Veil, MemoryStore };
+
+export interface VeilSuiteOptions extends BenchOptions {
+  /** Default: the real Veil (extension/protocol/veil.ts) and MemoryStore. */
+  api?: VeilApi;
+  crypto: CryptoProvider;
+  /** Passed to encrypt; default: Veil's own default. */
+  maxChunkLength?: number;
+}
+
+export interface VeilSuiteResult {
+  provider: string;
+  pingPong: PingPongResult;
+  decryptHistory: DecryptHistoryResult;
+  groupDecrypt: GroupResult;
+  size: SizeResult;
+  runs: number;
+  notes: string[];
+}
+
+// ---- parties ----
+
+let runCounter = 0;
+
+async function party(o: VeilSuiteOptions, handle: string): Promise<VeilInstance> {
+  const api = o.api ?? veilApi;
+  // A real clock, as the extension passes (the signed-prekey rotation reads it).
+  const v = await api.Veil.create({
+    store: new api.MemoryStore(),
+    crypto: o.crypto,
+    clock: Date.now,
+  });
+  await v.createIdentity(handle);
+  return v;
+}
+
+async function bundleOf(v: VeilInstance): Promise<VeilPrekeyBundle> {
+  const pub = await v.publicBundle({ oneTimePrekeys: 1 });
+  return {
+    handle: pub.handle,
+    identityKey: pub.identityKey,
+    signedPrekey: pub.signedPrekey,
+    oneTimePrekey: pub.oneTimePrekeys[0],
+  };
+}
+
+function chars(chunks: string[]): number {
+  return chunks.reduce((n, c) => n + c.length, 0);
+}
+
+/**
+ * Decrypts one message (Veil's decrypt takes the whole armored text: all its chunks; with the
+ * default unlimited chunk length that is one chunk) and checks the result. Returns the time
+ * spent inside the decrypt call.
+ */
+async function receive(
+  o: VeilSuiteOptions,
+  at: VeilInstance,
+  context: string,
+  chunks: string[],
+  expected: { sender: string; plaintext: string },
+  what: string,
+): Promise<number> {
+  check(chunks.length > 0, `${what}: no chunks`);
+  const text = chunks.join('\n');
+  const t0 = o.now();
+  const last = await at.decrypt(context, text);
+  const ms = o.now() - t0;
+  check(
+    last.status === 'verified' || last.status === 'unverified',
+    `${what}: status ${last.status}${last.error ? ` (${last.error})` : ''}`,
+  );
+  check(last.plaintext === expected.plaintext, `${what}: plaintext mismatch`);
+  check(
+    last.sender === undefined || last.sender === expected.sender,
+    `${what}: sender ${last.sender}`,
+  );
+  return ms;
+}
+
+interface PingPongRun {
+  wallMs: number;
+  decryptMs: number;
+  sizes: number[];
+  chunkCounts: number[];
+}
+
+async function pingPong(o: VeilSuiteOptions, messages: number): Promise<PingPongRun> {
+  const id = ++runCounter;
+  const alice = await party(o, `alice${id}`);
+  const bob = await party(o, `bob${id}`);
+  await alice.startSession(await bundleOf(bob));
+  const context = `bench:1to1/${id}`;
+  const toBob = { context, recipients: [`bob${id}`] };
+  const toAlice = { context, recipients: [`alice${id}`] };
+  const encOpts = o.maxChunkLength ? { maxChunkLength: o.maxChunkLength } : undefined;
+  const texts = Array.from({ length: messages }, (_, i) => makeMessage(i));
+  const sizes: number[] = [];
+  const chunkCounts: number[] = [];
+  let decryptMs = 0;
+  const t0 = o.now();
+  for (let i = 0; i < messages; i++) {
+    const aliceSends = i % 2 === 0;
+    const [from, to, conv] = aliceSends ? [alice, bob, toBob] : [bob, alice, toAlice];
+    const chunks = await from.encrypt(conv, texts[i]!, encOpts);
+    decryptMs += await receive(
+      o,
+      to,
+      context,
+      chunks,
+      { sender: aliceSends ? `alice${id}` : `bob${id}`, plaintext: texts[i]! },
+      `Veil 1:1 message ${i}`,
+    );
+    sizes.push(chars(chunks));
+    chunkCounts.push(chunks.length);
+  }
+  return { wallMs: o.now() - t0, decryptMs, sizes, chunkCounts };
+}
+
+interface GroupRun {
+  decryptMs: number;
+  decrypts: number;
+  sizes: number[];
+}
+
+/** Alice sends to Bob and Carol; only the receivers' decrypt calls after message 0 are timed. */
+async function group(o: VeilSuiteOptions, messages: number): Promise<GroupRun> {
+  const id = ++runCounter;
+  const [a, b, c] = [`alice${id}`, `bob${id}`, `carol${id}`];
+  const alice = await party(o, a);
+  const bob = await party(o, b);
+  const carol = await party(o, c);
+  await alice.startSession(await bundleOf(bob));
+  await alice.startSession(await bundleOf(carol));
+  const context = `bench:group/${id}`;
+  const conv = { context, recipients: [b, c] };
+  const encOpts = o.maxChunkLength ? { maxChunkLength: o.maxChunkLength } : undefined;
+  // Message 0 carries the sender-key distribution (over the pairwise sessions): not timed.
+  const first = makeMessage(0);
+  const firstChunks = await alice.encrypt(conv, first, encOpts);
+  for (const r of [bob, carol])
+    await receive(o, r, context, firstChunks, { sender: a, plaintext: first }, 'Veil group 0');
+  let decryptMs = 0;
+  let decrypts = 0;
+  const sizes: number[] = [];
+  for (let i = 1; i <= messages; i++) {
+    const text = makeMessage(i);
+    const chunks = await alice.encrypt(conv, text, encOpts);
+    sizes.push(chars(chunks));
+    for (const r of [bob, carol]) {
+      decryptMs += await receive(
+        o,
+        r,
+        context,
+        chunks,
+        { sender: a, plaintext: text },
+        `group ${i}`,
+      );
+      decrypts++;
+    }
+  }
+  return { decryptMs, decrypts, sizes };
+}
+
+export async function runVeilSuite(options: VeilSuiteOptions): Promise<VeilSuiteResult> {
+  const o = { ...options, ...withDefaults(options) };
+  // Warm-up (JIT, key caches) on throw-away parties.
+  await pingPong(o, o.warmupMessages);
+  await group(o, Math.ceil(o.warmupMessages / 2));
+
+  const pp: PingPongRun[] = [];
+  for (let r = 0; r < o.runs; r++) pp.push(await pingPong(o, o.pingPongMessages));
+  const ppMs = median(pp.map((r) => r.wallMs));
+
+  const hist: number[] = [];
+  for (let r = 0; r < o.runs; r++) hist.push((await pingPong(o, o.historyMessages)).decryptMs);
+
+  const grp: GroupRun[] = [];
+  for (let r = 0; r < o.runs; r++) grp.push(await group(o, o.groupMessages));
+  const gMs = median(grp.map((g) => g.decryptMs));
+  const decrypts = grp[0]!.decrypts;
+
+  const s = pp[0]!;
+  return {
+    provider: o.crypto.name,
+    runs: o.runs,
+    pingPong: {
+      messages: o.pingPongMessages,
+      ms: ppMs,
+      msgsPerSec: (o.pingPongMessages / ppMs) * 1000,
+    },
+    decryptHistory: { messages: o.historyMessages, ms: median(hist) },
+    groupDecrypt: {
+      members: 3,
+      messages: o.groupMessages,
+      decrypts,
+      ms: gMs,
+      msgsPerSec: (decrypts / gMs) * 1000,
+    },
+    size: {
+      unit: 'chars',
+      first: s.sizes[0]!,
+      ...sizeStats(s.sizes.slice(2)),
+      group: median(grp[0]!.sizes),
+      chunksFirst: s.chunkCounts[0]!,
+      chunksLater: median(s.chunkCounts.slice(2)),
+    },
+    notes: [],
+  };
+}
