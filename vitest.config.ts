@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { WxtVitest } from 'wxt/testing';
 
 // Two projects: fast Node unit tests, and browser/real-server tests that run one file at a time.
 export default defineConfig({
@@ -8,6 +9,8 @@ export default defineConfig({
     projects: [
       {
         extends: true,
+        // WXT's fake `browser` (wxt/browser → fakeBrowser) for unit tests of extension code.
+        plugins: [WxtVitest()],
         test: {
           name: 'unit',
           include: [

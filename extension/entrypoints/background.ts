@@ -1,17 +1,29 @@
 // Background service worker (Chrome MV3) / background script (Firefox): owns keys and crypto.
-// For now it only proves it runs: a start marker and a `ping` answer for the browser tests.
+// Thin wiring only: every runtime message goes to the router (background/router.ts), which
+// classifies the browser-supplied sender and answers from one handler table.
 import { browser } from 'wxt/browser';
 import { defineBackground } from 'wxt/utils/define-background';
+import { createHandlers } from '../background/handlers';
+import { createRouter } from '../background/router';
+import { getService } from '../background/veil-service';
 
 export default defineBackground(() => {
   // Marks the worker as started so the browser harness can prove it ran.
   (globalThis as { __veilBackgroundReady?: boolean }).__veilBackgroundReady = true;
 
+  const version = browser.runtime.getManifest().version;
+  // WXT types getURL per generated public path; the sender check only asks for the root.
+  const rt = browser.runtime as unknown as { id: string; getURL(path: string): string };
+  const runtime = { id: rt.id, getURL: (path: string) => rt.getURL(path) };
+  const route = createRouter(createHandlers(getService, version), runtime, (name, type) =>
+    // The error's name only: its message could quote anything.
+    console.error(`veil: internal error (${name}) handling ${type}`),
+  );
+
+  // Registered synchronously, so a worker woken by a message finds the listener. Answering
+  // through sendResponse (and returning true) works in both Chrome and Firefox.
   browser.runtime.onMessage.addListener((message: unknown, sender, sendResponse) => {
-    // Only this extension's own pages and scripts may talk to the background.
-    if (sender.id !== browser.runtime.id) return false;
-    if ((message as { type?: unknown } | null)?.type !== 'ping') return false;
-    sendResponse({ ok: true, version: browser.runtime.getManifest().version });
-    return false;
+    void route(message, sender).then(sendResponse);
+    return true;
   });
 });

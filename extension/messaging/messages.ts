@@ -1,5 +1,6 @@
 // Every message between extension pages / content scripts and the background, with its reply.
 // One table, so a handler cannot drift from its callers. Byte fields travel as base64url strings.
+import type { VeilErrorCode } from '../protocol/errors';
 
 export type ContactStatus = 'unverified' | 'verified' | 'key-changed';
 
@@ -46,7 +47,37 @@ export interface VerifyView {
   safetyNumber: string;
   /** Base64url scannable fingerprint (libsignal CombinedFingerprints) for the QR code. */
   scannable: string;
+  /** Key changed: the safety number with the new (pending) key, to compare before acknowledging. */
+  pendingSafetyNumber?: string;
 }
+
+/** A decrypted block, for display inside an extension-origin frame only. */
+export interface DecryptView {
+  status: 'verified' | 'unverified' | 'key-changed' | 'failed';
+  sender?: string;
+  plaintext?: string;
+  kind?: 'direct' | 'group';
+  /** Why it failed (status 'failed'): a protocol error code such as 'replay' or 'bad-mac'. */
+  error?: string;
+}
+
+/**
+ * Codes a failed Envelope carries: the protocol's (VeilErrorCode, e.g. 'wrong-passphrase',
+ * 'bad-proof', 'bad-mac' for a damaged backup) plus the background's own.
+ */
+export type ErrorCode =
+  | VeilErrorCode
+  | 'forbidden' // this sender may not send this message (e.g. a content script asking for keys)
+  | 'locked' // the passphrase lock is engaged: unlock first
+  | 'not-found' // the directory has no identity under this handle
+  | 'handle-taken' // the directory holds this handle for another identity key
+  | 'identity-exists' // there is already a (different) identity here: delete everything first
+  | 'rate-limited' // the directory asks us to slow down
+  | 'directory-unreachable' // network error or timeout talking to the directory
+  | 'directory-error' // the directory refused or failed in an unexpected way
+  | 'insecure-directory' // directory URL is not https:// (http:// only for localhost)
+  | 'storage-full'
+  | 'internal';
 
 /** Where a sender stands, computed by the background from the browser-supplied sender. */
 export type SenderKind = 'extension-page' | 'content-script';
@@ -71,9 +102,19 @@ export interface MessageTable {
   setSecurityPhrase: { req: { phrase: string }; res: { ok: true }; who: 'extension-page' };
   /** Our security phrase, shown only inside extension-origin frames. */
   getSecurityPhrase: { req: object; res: { phrase?: string }; who: 'extension-page' };
+  /**
+   * Looks a handle up in the directory (inclusion and consistency proofs checked). `contact` is
+   * set when the handle is already a contact; a different key is then recorded as pending.
+   */
   lookupContact: {
     req: { handle: string };
-    res: { handle: string; identityKey: string; fingerprint: string; logIndex: number };
+    res: {
+      handle: string;
+      identityKey: string;
+      fingerprint: string;
+      logIndex: number;
+      contact?: ContactView;
+    };
     who: 'extension-page';
   };
   addContact: { req: { handle: string }; res: ContactView; who: 'extension-page' };
@@ -111,10 +152,29 @@ export interface MessageTable {
   };
   lock: { req: object; res: StatusReply; who: 'extension-page' };
   unlock: { req: { passphrase: string }; res: StatusReply; who: 'extension-page' };
-  /** Deletes every local record and (signed) the identity from the directory. */
+  /**
+   * Deletes every local record and (signed) the identity from the directory. When the directory
+   * cannot be reached (or the lock hides the key) it fails and deletes nothing, unless `force`:
+   * then it deletes locally anyway and answers `directoryDeleted: false`.
+   */
   deleteEverything: {
-    req: object;
+    req: { force?: boolean };
     res: { ok: true; directoryDeleted: boolean };
+    who: 'extension-page';
+  };
+  /**
+   * Encrypts for a conversation (context as in docs/protocol.md), starting sessions from the
+   * directory's bundles where needed. Armored chunks of at most `maxChunkLength` characters.
+   */
+  encrypt: {
+    req: { context: string; recipients: string[]; plaintext: string; maxChunkLength?: number };
+    res: { chunks: string[] };
+    who: 'extension-page';
+  };
+  /** Decrypts one whole armored message for display in an extension-origin frame. */
+  decrypt: {
+    req: { context: string; armored: string };
+    res: DecryptView;
     who: 'extension-page';
   };
 }
@@ -152,4 +212,6 @@ export const ALLOWED_SENDERS: { [T in MessageType]: readonly MessageTable[T]['wh
   lock: ['extension-page'],
   unlock: ['extension-page'],
   deleteEverything: ['extension-page'],
+  encrypt: ['extension-page'],
+  decrypt: ['extension-page'],
 };

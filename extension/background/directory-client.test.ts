@@ -1,0 +1,329 @@
+// The directory client against the real key directory (SQLite, production listener, loopback
+// port, real fetch): signed publish and delete, lookups checked against the log, and the
+// attacks a directory could try – a swapped key, a head signed by another key, a forked log –
+// each caught as 'bad-proof'. Insecure directory URLs are refused before any request.
+import 'fake-indexeddb/auto';
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { testSigner } from '../../key-directory/testing';
+import { nobleProvider } from '../protocol/crypto/noble';
+import { base64UrlEncode, decodeTreeHead } from '../protocol/directory-request';
+import { signTreeHead } from '../protocol/transparency';
+import { Veil } from '../protocol/veil';
+import { DirectoryClient, normalizeDirectoryUrl, type DirectoryState } from './directory-client';
+import { KeyStore } from './key-store';
+import { startDirectory, type RunningDirectory } from './testing';
+
+type Json = Record<string, unknown>;
+type Fetch = (input: string, init: RequestInit) => Promise<Response>;
+
+let n = 0;
+const stores: KeyStore[] = [];
+function freshStore(): KeyStore {
+  const s = new KeyStore({ name: `directory-client-test-${process.pid}-${++n}` });
+  stores.push(s);
+  return s;
+}
+
+function client(fetchFn?: Fetch, store = freshStore()) {
+  return { store, dir: new DirectoryClient({ store, fetch: fetchFn }) };
+}
+
+/** A device: a Veil over its own store, published to `url`. */
+async function publishedDevice(url: string, handle: string) {
+  const store = freshStore();
+  const veil = await Veil.create({ store, crypto: nobleProvider, clock: Date.now });
+  const { identityKey } = await veil.createIdentity(handle);
+  const dir = new DirectoryClient({ store });
+  const logged = await dir.publish(url, veil, await veil.publicBundle({ oneTimePrekeys: 3 }));
+  return { veil, identityKey, logged, dir, store };
+}
+
+/** Rewrites JSON answers whose URL matches. */
+function tampering(match: (url: string) => boolean, edit: (json: Json) => void): Fetch {
+  return async (input, init) => {
+    const res = await fetch(input, init);
+    if (!match(input) || !res.ok) return res;
+    const json = (await res.json()) as Json;
+    edit(json);
+    return new Response(JSON.stringify(json), { status: res.status });
+  };
+}
+
+const isLookup = (handle: string) => (url: string) => url.endsWith(`/v1/identities/${handle}`);
+
+let dirA: RunningDirectory;
+
+beforeAll(async () => {
+  dirA = await startDirectory();
+});
+
+afterAll(async () => {
+  await Promise.all(stores.splice(0).map((s) => s.close()));
+  await dirA.close();
+});
+
+describe('directory URLs', () => {
+  it('accepts https anywhere and http only on this machine', () => {
+    expect(normalizeDirectoryUrl('https://dir.example/')).toBe('https://dir.example');
+    expect(normalizeDirectoryUrl(' https://dir.example/veil/ ')).toBe('https://dir.example/veil');
+    expect(normalizeDirectoryUrl('http://localhost:8787')).toBe('http://localhost:8787');
+    expect(normalizeDirectoryUrl('http://127.0.0.1:8787/')).toBe('http://127.0.0.1:8787');
+    expect(normalizeDirectoryUrl('http://[::1]:9000')).toBe('http://[::1]:9000');
+  });
+
+  it.each([
+    'http://dir.example',
+    'http://192.168.1.20:8787',
+    'http://localhost.evil.example',
+    'http://127.0.0.1.evil.example',
+    'ws://localhost:8787',
+    'ftp://dir.example',
+  ])('refuses %s as insecure', (url) => {
+    expect(() => normalizeDirectoryUrl(url)).toThrow(
+      expect.objectContaining({ code: 'insecure-directory' }),
+    );
+  });
+
+  it.each([
+    'not a url',
+    'https://user:pw@dir.example',
+    'https://dir.example/?x=1',
+    'https://d.example/#f',
+  ])('refuses %s as invalid', (url) => {
+    expect(() => normalizeDirectoryUrl(url)).toThrow(
+      expect.objectContaining({ code: 'invalid-argument' }),
+    );
+  });
+
+  it('never sends a request to an insecure directory', async () => {
+    const spy = vi.fn<Fetch>();
+    const { dir } = client(spy);
+    await expect(dir.lookup('http://dir.example', 'alice')).rejects.toMatchObject({
+      code: 'insecure-directory',
+    });
+    expect(spy).not.toHaveBeenCalled();
+  });
+});
+
+describe('publish and lookup against the real directory', () => {
+  it('publishes signed by the identity key and finds the key with a verified inclusion proof', async () => {
+    const alice = await publishedDevice(dirA.url, 'alice');
+    expect(alice.logged.identityKey).toEqual(alice.identityKey);
+    const { dir, store } = client();
+    const found = await dir.lookup(dirA.url, 'alice');
+    expect(found).toMatchObject({ handle: 'alice', identityKey: alice.identityKey });
+    // Pinned on first use: the directory's real tree-head key, and the head we checked.
+    const state = (await store.get<DirectoryState>('directory', dirA.url))!;
+    expect(state.trust.publicKey).toEqual(dirA.signer.publicKey);
+    expect(state.head.treeSize).toBeGreaterThan(found.logIndex);
+    expect(state.sequences.alice).toBe(found.sequence);
+  });
+
+  it('checks each new head against the remembered one and moves forward', async () => {
+    await publishedDevice(dirA.url, 'carol');
+    const { dir, store } = client();
+    await dir.lookup(dirA.url, 'carol');
+    const before = (await store.get<DirectoryState>('directory', dirA.url))!.head.treeSize;
+    await publishedDevice(dirA.url, 'dave');
+    await publishedDevice(dirA.url, 'erin');
+    await dir.lookup(dirA.url, 'dave');
+    const after = (await store.get<DirectoryState>('directory', dirA.url))!.head.treeSize;
+    expect(after).toBeGreaterThan(before);
+  });
+
+  it('fetches a bundle whose key is in the log', async () => {
+    const frank = await publishedDevice(dirA.url, 'frank');
+    const { dir } = client();
+    const { bundle, identity } = await dir.bundle(dirA.url, 'frank');
+    expect(bundle.identityKey).toEqual(frank.identityKey);
+    expect(identity.identityKey).toEqual(frank.identityKey);
+    expect(bundle.oneTimePrekey).toBeDefined();
+  });
+
+  it('says not-found, handle-taken and directory-unreachable plainly', async () => {
+    const { dir } = client();
+    await expect(dir.lookup(dirA.url, 'nobody-here')).rejects.toMatchObject({ code: 'not-found' });
+    await publishedDevice(dirA.url, 'grace');
+    await expect(publishedDevice(dirA.url, 'grace')).rejects.toMatchObject({
+      code: 'handle-taken',
+    });
+    const closed = await startDirectory();
+    await closed.close();
+    await expect(dir.lookup(closed.url, 'grace')).rejects.toMatchObject({
+      code: 'directory-unreachable',
+    });
+  });
+
+  it('deletes an identity with a signed request', async () => {
+    const heidi = await publishedDevice(dirA.url, 'heidi');
+    expect(await heidi.dir.remove(dirA.url, heidi.veil, 'heidi')).toBe(true);
+    await expect(client().dir.lookup(dirA.url, 'heidi')).rejects.toMatchObject({
+      code: 'not-found',
+    });
+    expect(await heidi.dir.remove(dirA.url, heidi.veil, 'heidi')).toBe(false);
+    // Someone else's key cannot delete it.
+    const ivan = await publishedDevice(dirA.url, 'ivan');
+    const other = await publishedDevice(dirA.url, 'judy');
+    await expect(other.dir.remove(dirA.url, other.veil, 'ivan')).rejects.toMatchObject({
+      code: 'directory-error',
+    });
+    expect((await client().dir.lookup(dirA.url, 'ivan')).identityKey).toEqual(ivan.identityKey);
+  });
+});
+
+describe('CORS for the extension origin', () => {
+  const origin = 'chrome-extension://abcdefghijklmnopabcdefghijklmnop';
+
+  it('answers lookups, errors and log reads to another origin', async () => {
+    await publishedDevice(dirA.url, 'cors-one');
+    for (const path of ['/v1/identities/cors-one', '/v1/identities/nobody-x', '/v1/log/head']) {
+      const res = await fetch(dirA.url + path, { headers: { origin } });
+      expect(res.headers.get('access-control-allow-origin'), path).toBe('*');
+    }
+  });
+
+  it('lets a signed write through its preflight', async () => {
+    const res = await fetch(`${dirA.url}/v1/identities/cors-one`, {
+      method: 'OPTIONS',
+      headers: {
+        origin,
+        'access-control-request-method': 'PUT',
+        'access-control-request-headers':
+          'content-type,x-veil-timestamp,x-veil-nonce,x-veil-signature',
+      },
+    });
+    expect(res.status).toBe(204);
+    expect(res.headers.get('access-control-allow-origin')).toBe('*');
+    expect(res.headers.get('access-control-allow-methods')).toContain('PUT');
+    expect(res.headers.get('access-control-allow-methods')).toContain('DELETE');
+    const allowed = res.headers.get('access-control-allow-headers')!.toLowerCase();
+    for (const h of ['content-type', 'x-veil-timestamp', 'x-veil-nonce', 'x-veil-signature'])
+      expect(allowed).toContain(h);
+  });
+});
+
+describe('a directory that lies', () => {
+  it('swapping the key in an answer → bad-proof, nothing remembered', async () => {
+    await publishedDevice(dirA.url, 'kate');
+    const mallory = await publishedDevice(dirA.url, 'mallory');
+    const { dir, store } = client(
+      tampering(isLookup('kate'), (json) => {
+        json.identityKey = base64UrlEncode(mallory.identityKey);
+      }),
+    );
+    await expect(dir.lookup(dirA.url, 'kate')).rejects.toMatchObject({
+      code: 'bad-proof',
+      message: expect.stringMatching(/inclusion proof/),
+    });
+    expect(
+      (await store.get<DirectoryState>('directory', dirA.url))?.sequences.kate,
+    ).toBeUndefined();
+  });
+
+  it('a head signed by another key → bad-proof', async () => {
+    await publishedDevice(dirA.url, 'liam');
+    const rogue = ed25519.utils.randomSecretKey();
+    let tamper = false;
+    const { dir } = client(
+      tampering(isLookup('liam'), (json) => {
+        if (!tamper) return;
+        const head = decodeTreeHead(json.head);
+        const forged = signTreeHead({ ...head, timestamp: head.timestamp + 1 }, rogue);
+        json.head = {
+          ...(json.head as Json),
+          timestamp: forged.timestamp,
+          signature: base64UrlEncode(forged.signature),
+        };
+      }),
+    );
+    await dir.lookup(dirA.url, 'liam'); // pins the real key
+    tamper = true;
+    await expect(dir.lookup(dirA.url, 'liam')).rejects.toMatchObject({
+      code: 'bad-proof',
+      message: expect.stringMatching(/signature/),
+    });
+  });
+
+  it('a swapped directory key on first contact → bad-proof, nothing pinned', async () => {
+    await publishedDevice(dirA.url, 'mia');
+    const rogue = ed25519.utils.randomSecretKey();
+    const { dir, store } = client(
+      tampering(
+        (url) => url.endsWith('/v1/log/head'),
+        (json) => {
+          json.publicKey = base64UrlEncode(ed25519.getPublicKey(rogue));
+        },
+      ),
+    );
+    await expect(dir.lookup(dirA.url, 'mia')).rejects.toMatchObject({ code: 'bad-proof' });
+    expect(await store.get('directory', dirA.url)).toBeUndefined();
+  });
+
+  it('a later head that does not extend the remembered one (forked log) → bad-proof', async () => {
+    // Two logs under one directory key and origin: what a directory showing different
+    // histories to different people looks like. Each head is validly signed.
+    const signer = testSigner();
+    const real = await startDirectory(signer);
+    const fork = await startDirectory(signer);
+    try {
+      await publishedDevice(real.url, 'nina');
+      await publishedDevice(real.url, 'oscar');
+      // The fork holds a different "nina" and more entries, so its head is larger.
+      await publishedDevice(fork.url, 'nina');
+      for (const h of ['p1', 'p2', 'p3']) await publishedDevice(fork.url, h);
+      let useFork = false;
+      const routed: Fetch = (input, init) =>
+        fetch(useFork ? input.replace(real.url, fork.url) : input, init);
+      const { dir, store } = client(routed);
+      const honest = await dir.lookup(real.url, 'nina');
+      const remembered = (await store.get<DirectoryState>('directory', real.url))!.head;
+      useFork = true;
+      await expect(dir.lookup(real.url, 'nina')).rejects.toMatchObject({
+        code: 'bad-proof',
+        message: expect.stringMatching(/consistency proof/),
+      });
+      // Nothing moved: the remembered head is the honest one.
+      const after = (await store.get<DirectoryState>('directory', real.url))!.head;
+      expect(after).toEqual(remembered);
+      useFork = false;
+      expect((await dir.lookup(real.url, 'nina')).identityKey).toEqual(honest.identityKey);
+    } finally {
+      await real.close();
+      await fork.close();
+    }
+  });
+
+  it('a same-size head with another root → bad-proof', async () => {
+    const signer = testSigner();
+    const real = await startDirectory(signer);
+    const fork = await startDirectory(signer);
+    try {
+      await publishedDevice(real.url, 'quinn');
+      await publishedDevice(fork.url, 'quinn');
+      let useFork = false;
+      const routed: Fetch = (input, init) =>
+        fetch(useFork ? input.replace(real.url, fork.url) : input, init);
+      const { dir } = client(routed);
+      await dir.lookup(real.url, 'quinn');
+      useFork = true;
+      await expect(dir.lookup(real.url, 'quinn')).rejects.toMatchObject({
+        code: 'bad-proof',
+        message: expect.stringMatching(/same size, different roots/),
+      });
+    } finally {
+      await real.close();
+      await fork.close();
+    }
+  });
+
+  it('an answer that is not the directory format → bad-proof', async () => {
+    await publishedDevice(dirA.url, 'rose');
+    const { dir } = client(
+      tampering(isLookup('rose'), (json) => {
+        json.inclusionProof = ['not base64!'];
+      }),
+    );
+    await expect(dir.lookup(dirA.url, 'rose')).rejects.toMatchObject({ code: 'bad-proof' });
+  });
+});

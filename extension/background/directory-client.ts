@@ -1,0 +1,366 @@
+// The key-directory client (background only): publish and delete signed by the identity key
+// through Veil.sign (the private key never leaves the protocol store), and lookups that do not
+// trust the directory (DESIGN.md §2.8): every key must be in the log under a tree head signed
+// by the directory key pinned on first use, and every new head must extend the remembered one
+// (consistency proof). A swapped key, a foreign signature or a forked log → 'bad-proof'.
+import { bytesEqual, utf8ToBytes } from '../protocol/bytes';
+import {
+  base64UrlDecode,
+  base64UrlEncode,
+  canonicalRequest,
+  decodeConsistencyProof,
+  decodeIdentityLookup,
+  decodeTreeHead,
+  identityPath,
+  nonceFromBytes,
+  SIGNATURE_HEADERS,
+} from '../protocol/directory-request';
+import { isVeilError } from '../protocol/errors';
+import {
+  bundleFromJson,
+  oneTimePrekeyToJson,
+  signedPrekeyToJson,
+  type PrekeyBundle,
+} from '../protocol/identity';
+import {
+  verifyHeadUpdate,
+  verifyKeyLookup,
+  verifySignedTreeHead,
+  type DirectoryTrust,
+  type SignedTreeHead,
+} from '../protocol/transparency';
+import type { PublishedIdentity } from '../protocol/veil';
+import { BackgroundError } from './errors';
+import type { KeyStore } from './key-store';
+
+/** What we remember about one directory (table `directory`, keyed by its base URL). */
+export interface DirectoryState {
+  url: string;
+  /** The directory's log origin and tree-head key, pinned the first time we talked to it. */
+  trust: DirectoryTrust;
+  /** The largest verified signed tree head seen so far. */
+  head: SignedTreeHead;
+  /** Highest log sequence seen per handle: an older (rotated-away) entry is refused. */
+  sequences: Record<string, number>;
+  pinnedAt: number;
+}
+
+export interface VerifiedIdentity {
+  handle: string;
+  /** Ed25519 identity key, proven to be in the log. */
+  identityKey: Uint8Array;
+  logIndex: number;
+  sequence: number;
+}
+
+/** Signs directory requests with the identity key (Veil.sign). */
+export interface RequestSigner {
+  sign(message: Uint8Array): Promise<Uint8Array>;
+}
+
+export interface DirectoryClientOptions {
+  store: KeyStore;
+  fetch?: (input: string, init: RequestInit) => Promise<Response>;
+  /** Milliseconds since the epoch (request timestamps). */
+  now?: () => number;
+  randomBytes?: (n: number) => Uint8Array;
+  timeoutMs?: number;
+}
+
+const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+const MAX_ANSWER_CHARS = 1024 * 1024;
+
+/**
+ * The canonical base URL of a directory: https:// anywhere, http:// only on this machine
+ * (localhost, 127.0.0.1, [::1]); no credentials, query or fragment; no trailing slash.
+ */
+export function normalizeDirectoryUrl(input: string): string {
+  let u: URL;
+  try {
+    u = new URL(input.trim());
+  } catch {
+    throw new BackgroundError('invalid-argument', 'the directory URL is not a URL');
+  }
+  if (u.username || u.password || u.search || u.hash)
+    throw new BackgroundError(
+      'invalid-argument',
+      'the directory URL must not carry credentials, a query or a fragment',
+    );
+  const secure = u.protocol === 'https:' || (u.protocol === 'http:' && LOCAL_HOSTS.has(u.hostname));
+  if (!secure)
+    throw new BackgroundError(
+      'insecure-directory',
+      'the directory must use https:// (http:// only for localhost)',
+    );
+  return u.origin + u.pathname.replace(/\/+$/, '');
+}
+
+function badProof(e: unknown): BackgroundError {
+  if (e instanceof BackgroundError) return e;
+  const cause = isVeilError(e) ? e.message : 'the directory answer does not verify';
+  return new BackgroundError('bad-proof', cause);
+}
+
+export class DirectoryClient {
+  private readonly store: KeyStore;
+  private readonly fetchFn: (input: string, init: RequestInit) => Promise<Response>;
+  private readonly now: () => number;
+  private readonly random: (n: number) => Uint8Array;
+  private readonly timeoutMs: number;
+  // Per-directory queue: the remembered head is read, checked and replaced by one at a time.
+  private readonly queues = new Map<string, Promise<unknown>>();
+
+  constructor(opts: DirectoryClientOptions) {
+    this.store = opts.store;
+    this.fetchFn = opts.fetch ?? ((input, init) => fetch(input, init));
+    this.now = opts.now ?? Date.now;
+    this.random = opts.randomBytes ?? ((n) => crypto.getRandomValues(new Uint8Array(n)));
+    this.timeoutMs = opts.timeoutMs ?? 15_000;
+  }
+
+  /** The key the directory holds for `handle`, checked against the log. */
+  async lookup(baseUrl: string, handle: string): Promise<VerifiedIdentity> {
+    const url = normalizeDirectoryUrl(baseUrl);
+    const json = await this.getJson(url, identityPath(handle));
+    return this.verifyIdentity(url, handle, json);
+  }
+
+  /** A prekey bundle for `handle` (consumes one one-time prekey), its key checked like lookup. */
+  async bundle(
+    baseUrl: string,
+    handle: string,
+  ): Promise<{ identity: VerifiedIdentity; bundle: PrekeyBundle }> {
+    const url = normalizeDirectoryUrl(baseUrl);
+    const json = await this.getJson(url, `${identityPath(handle)}/bundle`);
+    const identity = await this.verifyIdentity(url, handle, json);
+    let bundle: PrekeyBundle;
+    try {
+      bundle = bundleFromJson(json);
+    } catch (e) {
+      throw badProof(e);
+    }
+    if (!bytesEqual(bundle.identityKey, identity.identityKey))
+      throw new BackgroundError('bad-proof', 'the bundle names another key than the log');
+    return { identity, bundle };
+  }
+
+  /**
+   * Publishes (or refreshes) our identity and prekeys, signed by the identity key, then checks
+   * that the directory logged exactly our key.
+   */
+  async publish(
+    baseUrl: string,
+    signer: RequestSigner,
+    pub: PublishedIdentity,
+  ): Promise<VerifiedIdentity> {
+    const url = normalizeDirectoryUrl(baseUrl);
+    const body = JSON.stringify({
+      handle: pub.handle,
+      identityKey: base64UrlEncode(pub.identityKey),
+      signedPrekey: signedPrekeyToJson(pub.signedPrekey),
+      oneTimePrekeys: pub.oneTimePrekeys.map(oneTimePrekeyToJson),
+    });
+    await this.signedRequest(url, 'PUT', pub.handle, body, signer);
+    const logged = await this.lookup(url, pub.handle);
+    if (!bytesEqual(logged.identityKey, pub.identityKey))
+      throw new BackgroundError('bad-proof', 'the directory logged another key for our handle');
+    return logged;
+  }
+
+  /** Deletes our identity from the directory (signed). False when it holds none. */
+  async remove(baseUrl: string, signer: RequestSigner, handle: string): Promise<boolean> {
+    const url = normalizeDirectoryUrl(baseUrl);
+    try {
+      await this.signedRequest(url, 'DELETE', handle, '', signer);
+      return true;
+    } catch (e) {
+      if (e instanceof BackgroundError && e.code === 'not-found') return false;
+      throw e;
+    }
+  }
+
+  /** What we remember about a directory, if we talked to it before. */
+  async state(baseUrl: string): Promise<DirectoryState | undefined> {
+    return this.store.get<DirectoryState>('directory', normalizeDirectoryUrl(baseUrl));
+  }
+
+  // ---- verification ----
+
+  private async verifyIdentity(
+    url: string,
+    handle: string,
+    json: unknown,
+  ): Promise<VerifiedIdentity> {
+    let decoded: ReturnType<typeof decodeIdentityLookup>;
+    try {
+      decoded = decodeIdentityLookup(json, handle);
+    } catch (e) {
+      throw badProof(e);
+    }
+    const { lookup } = decoded;
+    return this.withState(url, async (state) => {
+      try {
+        verifyKeyLookup(lookup, state.trust, state.sequences[handle] ?? 1);
+      } catch (e) {
+        throw badProof(e);
+      }
+      const head = await this.advanceHead(url, state, lookup.head);
+      const sequence = Math.max(state.sequences[handle] ?? 0, lookup.entry.sequence);
+      await this.saveState({
+        ...state,
+        head,
+        sequences: { ...state.sequences, [handle]: sequence },
+      });
+      return {
+        handle,
+        identityKey: decoded.identityKey,
+        logIndex: lookup.index,
+        sequence: lookup.entry.sequence,
+      };
+    });
+  }
+
+  /** Checks `next` against the remembered head (consistency proof) and returns the newer one. */
+  private async advanceHead(
+    url: string,
+    state: DirectoryState,
+    next: SignedTreeHead,
+  ): Promise<SignedTreeHead> {
+    const remembered = state.head;
+    let proof: Uint8Array[] = [];
+    if (remembered.treeSize !== next.treeSize) {
+      const from = Math.min(remembered.treeSize, next.treeSize);
+      const to = Math.max(remembered.treeSize, next.treeSize);
+      const json = await this.getJson(url, `/v1/log/consistency?from=${from}&to=${to}`);
+      try {
+        proof = decodeConsistencyProof(json);
+      } catch (e) {
+        throw badProof(e);
+      }
+    }
+    try {
+      return verifyHeadUpdate(remembered, next, proof, state.trust);
+    } catch (e) {
+      throw badProof(e);
+    }
+  }
+
+  /** Runs `fn` with this directory's state, pinning its key first if we never met it. */
+  private withState<T>(url: string, fn: (state: DirectoryState) => Promise<T>): Promise<T> {
+    const previous = this.queues.get(url) ?? Promise.resolve();
+    const run = previous.then(async () => {
+      const state =
+        (await this.store.get<DirectoryState>('directory', url)) ?? (await this.pin(url));
+      return fn(state);
+    });
+    const tail = run.catch(() => undefined);
+    this.queues.set(url, tail);
+    void tail.then(() => {
+      if (this.queues.get(url) === tail) this.queues.delete(url);
+    });
+    return run;
+  }
+
+  /** Trust on first use: the directory's key and origin, from its current signed head. */
+  private async pin(url: string): Promise<DirectoryState> {
+    const json = await this.getJson(url, '/v1/log/head');
+    let state: DirectoryState;
+    try {
+      const head = decodeTreeHead(json);
+      const publicKey = base64UrlDecode(String((json as { publicKey?: unknown }).publicKey));
+      if (publicKey.length !== 32) throw new BackgroundError('bad-proof', 'bad directory key');
+      const trust = { origin: head.origin, publicKey };
+      verifySignedTreeHead(head, trust);
+      state = { url, trust, head, sequences: {}, pinnedAt: this.now() };
+    } catch (e) {
+      throw badProof(e);
+    }
+    await this.saveState(state);
+    return state;
+  }
+
+  private async saveState(state: DirectoryState): Promise<void> {
+    await this.store.commit([{ op: 'put', table: 'directory', key: state.url, value: state }]);
+  }
+
+  // ---- HTTP ----
+
+  private async signedRequest(
+    url: string,
+    method: 'PUT' | 'DELETE',
+    handle: string,
+    body: string,
+    signer: RequestSigner,
+  ): Promise<unknown> {
+    const path = identityPath(handle);
+    const bodyBytes = utf8ToBytes(body);
+    const timestamp = Math.floor(this.now() / 1000);
+    const nonce = nonceFromBytes(this.random(18));
+    const signature = await signer.sign(
+      canonicalRequest({ method, path, timestamp, nonce, body: bodyBytes }),
+    );
+    const headers: Record<string, string> = {
+      [SIGNATURE_HEADERS.timestamp]: String(timestamp),
+      [SIGNATURE_HEADERS.nonce]: nonce,
+      [SIGNATURE_HEADERS.signature]: base64UrlEncode(signature),
+    };
+    if (method === 'PUT') headers['content-type'] = 'application/json';
+    return this.send(url, path, { method, headers, body: method === 'PUT' ? body : undefined });
+  }
+
+  private getJson(url: string, path: string): Promise<unknown> {
+    return this.send(url, path, { method: 'GET', headers: { accept: 'application/json' } });
+  }
+
+  private async send(url: string, path: string, init: RequestInit): Promise<unknown> {
+    let res: Response;
+    try {
+      res = await this.fetchFn(url + path, {
+        ...init,
+        credentials: 'omit',
+        cache: 'no-store',
+        // A redirect could lead anywhere, including to plain http: refuse it.
+        redirect: 'error',
+        referrerPolicy: 'no-referrer',
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch {
+      throw new BackgroundError('directory-unreachable', 'the directory cannot be reached');
+    }
+    let text: string;
+    try {
+      text = await res.text();
+    } catch {
+      throw new BackgroundError('directory-unreachable', 'the directory answer was cut off');
+    }
+    if (text.length > MAX_ANSWER_CHARS)
+      throw new BackgroundError('directory-error', 'the directory answer is too large');
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    if (res.ok) {
+      if (json === undefined)
+        throw new BackgroundError('directory-error', 'the directory answer is not JSON');
+      return json;
+    }
+    throw directoryError(res.status, json);
+  }
+}
+
+function directoryError(status: number, json: unknown): BackgroundError {
+  const raw = (json as { error?: { code?: unknown } } | undefined)?.error?.code;
+  // The directory's own text is not shown: only its code, when it looks like one.
+  const code = typeof raw === 'string' && /^[a-z][a-z-]{0,39}$/.test(raw) ? raw : undefined;
+  if (status === 404) return new BackgroundError('not-found', 'the directory has no such identity');
+  if (status === 429)
+    return new BackgroundError('rate-limited', 'the directory asks to retry later');
+  if (code === 'handle-taken')
+    return new BackgroundError('handle-taken', 'this handle belongs to another identity');
+  return new BackgroundError(
+    'directory-error',
+    `the directory refused the request (${status}${code ? ` ${code}` : ''})`,
+  );
+}

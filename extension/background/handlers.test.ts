@@ -1,0 +1,502 @@
+// The background end to end through its message router, with simulated browser profiles and
+// the real directory on loopback: onboarding, two people verifying each other, a key change
+// after one re-creates their identity, backup and restore, delete everything, worker restarts,
+// and racing sends. Every call goes in as an extension page, as the UI sends it.
+import 'fake-indexeddb/auto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ContactView, IdentityView, StatusReply, VerifyView } from '../messaging/messages';
+import { fromBase64Url, toBase64Url } from '../protocol/encoding';
+import { ALL_TABLES } from './schema';
+import {
+  type RunningDirectory,
+  type TestProfile,
+  contentScriptSender,
+  makeProfile,
+  ready,
+  startDirectory,
+} from './testing';
+import { getService } from './veil-service';
+
+const CONTEXT = 'site:chat.example/room/42';
+const BACKUP_PASS = 'backup passphrase of some length';
+
+let directory: RunningDirectory;
+beforeAll(async () => {
+  directory = await startDirectory();
+});
+afterAll(() => directory.close());
+
+let counter = 0;
+const unique = (prefix: string) => `${prefix}${++counter}`;
+
+async function onboard(handle: string, url = directory.url): Promise<TestProfile> {
+  const p = await ready(makeProfile());
+  await p.call({ type: 'createIdentity', handle, directoryUrl: url });
+  await p.call({ type: 'publish' });
+  return p;
+}
+
+async function codeOf(p: TestProfile, message: Record<string, unknown>): Promise<string> {
+  const reply = (await p.send(message)) as { ok: boolean; error?: { code: string } };
+  return reply.ok ? 'ok' : reply.error!.code;
+}
+
+async function directoryJson(handle: string): Promise<Record<string, unknown>> {
+  return (await (await fetch(`${directory.url}/v1/identities/${handle}`)).json()) as Record<
+    string,
+    unknown
+  >;
+}
+
+async function send(from: TestProfile, to: string, text: string): Promise<string> {
+  const { chunks } = await from.call<{ chunks: string[] }>({
+    type: 'encrypt',
+    context: CONTEXT,
+    recipients: [to],
+    plaintext: text,
+  });
+  return chunks.join('\n');
+}
+
+describe('onboarding', () => {
+  it('creates and publishes an identity whose fingerprint the directory agrees with', async () => {
+    const handle = unique('ann');
+    const p = await ready(makeProfile());
+    const empty = await p.call<StatusReply>({ type: 'status' });
+    expect(empty).toEqual({
+      locked: false,
+      lockEnabled: false,
+      hasSecurityPhrase: false,
+      settings: { directoryUrl: 'http://127.0.0.1:8787', enabledSites: [] },
+    });
+    expect(
+      await codeOf(p, { type: 'createIdentity', handle, directoryUrl: 'http://dir.example' }),
+    ).toBe('insecure-directory');
+    expect((await p.call<StatusReply>({ type: 'status' })).identity).toBeUndefined();
+
+    const created = await p.call<IdentityView>({
+      type: 'createIdentity',
+      handle,
+      directoryUrl: `${directory.url}/`,
+    });
+    expect(created).toMatchObject({ handle, published: false });
+    expect(created.fingerprint).toMatch(/^[0-9]{30}$/);
+    const published = await p.call<IdentityView>({ type: 'publish' });
+    expect(published).toMatchObject({ handle, published: true, identityKey: created.identityKey });
+    const listed = await directoryJson(handle);
+    expect(listed.identityKey).toBe(created.identityKey);
+    expect(listed.safetyNumberHalf).toBe(created.fingerprint);
+    expect(published.logIndex).toBe(listed.logIndex);
+
+    const status = await p.call<StatusReply>({ type: 'status' });
+    expect(status.identity).toEqual(published);
+    expect(status.settings.directoryUrl).toBe(directory.url);
+    expect(
+      await codeOf(p, { type: 'createIdentity', handle: 'other', directoryUrl: directory.url }),
+    ).toBe('identity-exists');
+    // Publishing again refreshes prekeys; the key stays the same.
+    expect(await p.call<IdentityView>({ type: 'publish' })).toMatchObject({ published: true });
+  });
+
+  it('keeps the security phrase for extension pages only', async () => {
+    const p = await ready(makeProfile());
+    await p.call({ type: 'setSecurityPhrase', phrase: '  silver kettle  ' });
+    expect(await p.call({ type: 'getSecurityPhrase' })).toEqual({ phrase: 'silver kettle' });
+    expect(await p.call<StatusReply>({ type: 'status' })).toMatchObject({
+      hasSecurityPhrase: true,
+    });
+    const fromPage = await p.send({ type: 'getSecurityPhrase' }, contentScriptSender());
+    expect(fromPage).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+    expect(JSON.stringify(fromPage)).not.toContain('kettle');
+    await p.call({ type: 'setSecurityPhrase', phrase: '' });
+    expect(await p.call({ type: 'getSecurityPhrase' })).toEqual({});
+  });
+
+  it('keeps settings checked', async () => {
+    const p = await ready(makeProfile());
+    expect(await codeOf(p, { type: 'setSettings', directoryUrl: 'http://evil.example' })).toBe(
+      'insecure-directory',
+    );
+    expect(
+      await p.call({
+        type: 'setSettings',
+        enabledSites: ['Chat.Example', 'chat.example', '127.0.0.1:9000'],
+      }),
+    ).toEqual({
+      directoryUrl: 'http://127.0.0.1:8787',
+      enabledSites: ['chat.example', '127.0.0.1:9000'],
+    });
+    expect(await codeOf(p, { type: 'setSettings', enabledSites: ['<script>'] })).toBe(
+      'invalid-argument',
+    );
+    expect(
+      await p.call({ type: 'setSettings', directoryUrl: 'https://dir.example/veil/' }),
+    ).toEqual({
+      directoryUrl: 'https://dir.example/veil',
+      enabledSites: ['chat.example', '127.0.0.1:9000'],
+    });
+    expect(await p.call({ type: 'getSettings' })).toMatchObject({
+      directoryUrl: 'https://dir.example/veil',
+    });
+  });
+});
+
+describe('two people', () => {
+  it('look each other up, see the same safety number, compare QR codes and verify', async () => {
+    const [ha, hb] = [unique('amy'), unique('ben')];
+    const a = await onboard(ha);
+    const b = await onboard(hb);
+    const found = await a.call<{ handle: string; fingerprint: string; contact?: unknown }>({
+      type: 'lookupContact',
+      handle: hb,
+    });
+    expect(found.fingerprint).toBe(
+      (await b.call<StatusReply>({ type: 'status' })).identity!.fingerprint,
+    );
+    expect(found.contact).toBeUndefined();
+    expect(await codeOf(a, { type: 'addContact', handle: ha })).toBe('invalid-argument');
+    expect(await a.call<ContactView>({ type: 'addContact', handle: hb })).toMatchObject({
+      handle: hb,
+      status: 'unverified',
+      fingerprint: found.fingerprint,
+    });
+    await b.call({ type: 'addContact', handle: ha.toUpperCase() });
+
+    const va = await a.call<VerifyView>({ type: 'verifyView', handle: hb });
+    const vb = await b.call<VerifyView>({ type: 'verifyView', handle: ha });
+    expect(va.safetyNumber).toMatch(/^[0-9]{60}$/);
+    expect(va.safetyNumber).toBe(vb.safetyNumber);
+    expect(va.pendingSafetyNumber).toBeUndefined();
+
+    // Each scans the other's QR code.
+    expect(await a.call({ type: 'compareScannable', handle: hb, scanned: vb.scannable })).toEqual({
+      match: true,
+    });
+    expect(await b.call({ type: 'compareScannable', handle: ha, scanned: va.scannable })).toEqual({
+      match: true,
+    });
+    // Our own code read back (not theirs) does not match; garbage is malformed.
+    expect(await a.call({ type: 'compareScannable', handle: hb, scanned: va.scannable })).toEqual({
+      match: false,
+    });
+    expect(await codeOf(a, { type: 'compareScannable', handle: hb, scanned: '!!' })).toBe(
+      'malformed',
+    );
+
+    expect(await a.call({ type: 'markVerified', handle: hb, verified: true })).toMatchObject({
+      status: 'verified',
+    });
+    expect(await a.call({ type: 'listContacts' })).toMatchObject({
+      contacts: [{ handle: hb, status: 'verified' }],
+    });
+    expect(await codeOf(a, { type: 'verifyView', handle: 'stranger' })).toBe('invalid-argument');
+  });
+
+  it('talk: encrypt in one profile, decrypt in the other, both ways', async () => {
+    const [ha, hb] = [unique('cat'), unique('dan')];
+    const a = await onboard(ha);
+    const b = await onboard(hb);
+    await a.call({ type: 'addContact', handle: hb });
+    const first = await send(a, hb, 'hello from a');
+    expect(await b.call({ type: 'decrypt', context: CONTEXT, armored: first })).toMatchObject({
+      status: 'unverified',
+      sender: ha,
+      plaintext: 'hello from a',
+      kind: 'direct',
+    });
+    const reply = await send(b, ha, 'hello from b');
+    expect(await a.call({ type: 'decrypt', context: CONTEXT, armored: reply })).toMatchObject({
+      sender: hb,
+      plaintext: 'hello from b',
+    });
+    // The same block shown twice (a re-render) is a replay, and another room is caught.
+    expect(await b.call({ type: 'decrypt', context: CONTEXT, armored: first })).toMatchObject({
+      status: 'failed',
+      error: 'replay',
+    });
+    const elsewhere = await send(a, hb, 'for this room only');
+    expect(
+      await b.call({
+        type: 'decrypt',
+        context: 'site:chat.example/room/other',
+        armored: elsewhere,
+      }),
+    ).toMatchObject({ status: 'failed', error: 'wrong-context' });
+  });
+});
+
+describe('key change', () => {
+  it('is loud after a contact re-creates their identity, and blocks until acknowledged', async () => {
+    const [ha, hb] = [unique('eve'), unique('fay')];
+    const a = await onboard(ha);
+    let b = await onboard(hb);
+    await a.call({ type: 'addContact', handle: hb });
+    const oldFingerprint = (
+      await a.call<ContactView>({ type: 'markVerified', handle: hb, verified: true })
+    ).fingerprint;
+    await send(a, hb, 'before the change');
+
+    // B starts over: delete everything (also from the directory), new identity, same handle.
+    expect(await b.call({ type: 'deleteEverything' })).toEqual({
+      ok: true,
+      directoryDeleted: true,
+    });
+    b = await onboard(hb);
+    const newFingerprint = (await b.call<StatusReply>({ type: 'status' })).identity!.fingerprint;
+    expect(newFingerprint).not.toBe(oldFingerprint);
+
+    const looked = await a.call<{ fingerprint: string; contact: ContactView }>({
+      type: 'lookupContact',
+      handle: hb,
+    });
+    expect(looked.fingerprint).toBe(newFingerprint);
+    expect(looked.contact).toMatchObject({
+      status: 'key-changed',
+      fingerprint: oldFingerprint,
+      pendingFingerprint: newFingerprint,
+    });
+    expect(await a.call({ type: 'addContact', handle: hb })).toMatchObject({
+      status: 'key-changed',
+    });
+    // Blocked: no sending, no verifying, until the change is acknowledged.
+    expect(
+      await codeOf(a, { type: 'encrypt', context: CONTEXT, recipients: [hb], plaintext: 'x' }),
+    ).toBe('untrusted-identity');
+    expect(await codeOf(a, { type: 'markVerified', handle: hb, verified: true })).toBe(
+      'untrusted-identity',
+    );
+    // The verify screen can already show the number to compare for the new key.
+    const view = await a.call<VerifyView>({ type: 'verifyView', handle: hb });
+    await b.call({ type: 'addContact', handle: ha });
+    const fromB = await b.call<VerifyView>({ type: 'verifyView', handle: ha });
+    expect(view.pendingSafetyNumber).toBe(fromB.safetyNumber);
+    expect(view.safetyNumber).not.toBe(fromB.safetyNumber);
+
+    const acknowledged = await a.call<ContactView>({ type: 'acknowledgeKeyChange', handle: hb });
+    expect(acknowledged).toEqual({
+      handle: hb,
+      status: 'unverified',
+      identityKey: expect.any(String),
+      fingerprint: newFingerprint,
+      firstSeen: expect.any(Number),
+    });
+    const after = await send(a, hb, 'after the change');
+    expect(await b.call({ type: 'decrypt', context: CONTEXT, armored: after })).toMatchObject({
+      plaintext: 'after the change',
+    });
+  });
+});
+
+describe('backup and restore', () => {
+  async function setUp() {
+    const [ha, hb] = [unique('gus'), unique('hal')];
+    const a = await onboard(ha);
+    const b = await onboard(hb);
+    await a.call({ type: 'addContact', handle: hb });
+    await a.call({ type: 'markVerified', handle: hb, verified: true });
+    await a.call({ type: 'setSecurityPhrase', phrase: 'copper lantern' });
+    await a.call({ type: 'setSettings', enabledSites: ['chat.example'] });
+    await send(a, hb, 'session exists');
+    const backup = await a.call<{ file: string; fileName: string }>({
+      type: 'exportBackup',
+      passphrase: BACKUP_PASS,
+    });
+    return { a, b, ha, hb, backup };
+  }
+
+  it('brings identity, contacts, verification and settings back on a fresh profile', async () => {
+    const { a, b, ha, hb, backup } = await setUp();
+    expect(backup.fileName).toMatch(
+      new RegExp(`^veil-backup-${ha}-\\d{4}-\\d{2}-\\d{2}\\.veilbackup$`),
+    );
+    const fresh = await ready(makeProfile());
+    const status = await fresh.call<StatusReply>({
+      type: 'importBackup',
+      file: backup.file,
+      passphrase: BACKUP_PASS,
+    });
+    const original = await a.call<StatusReply>({ type: 'status' });
+    expect(status).toEqual(original);
+    expect(await fresh.call({ type: 'listContacts' })).toEqual(
+      await a.call({ type: 'listContacts' }),
+    );
+    expect(await fresh.call({ type: 'listContacts' })).toMatchObject({
+      contacts: [{ handle: hb, status: 'verified' }],
+    });
+    expect(await fresh.call({ type: 'getSecurityPhrase' })).toEqual({ phrase: 'copper lantern' });
+    // The restored identity holds the sessions too: it reads what the contact sends.
+    const message = await send(b, ha, 'to the restored device');
+    expect(await fresh.call({ type: 'decrypt', context: CONTEXT, armored: message })).toMatchObject(
+      {
+        status: 'verified',
+        plaintext: 'to the restored device',
+      },
+    );
+  });
+
+  it('a wrong passphrase or a damaged file gives a clear code and changes nothing', async () => {
+    const { a, backup } = await setUp();
+    const target = await ready(makeProfile());
+    await target.call({ type: 'setSettings', enabledSites: ['keep.example'] });
+    const before = await target.call({ type: 'status' });
+    const bytes = fromBase64Url(backup.file);
+    const flipped = bytes.slice();
+    flipped[flipped.length - 40]! ^= 0x01;
+    const cases: [string, string, string][] = [
+      [backup.file, 'not the passphrase at all', 'wrong-passphrase'],
+      [toBase64Url(flipped), BACKUP_PASS, 'bad-mac'],
+      [toBase64Url(bytes.subarray(0, 30)), BACKUP_PASS, 'truncated'],
+      ['this is not a backup', BACKUP_PASS, 'malformed'],
+      [toBase64Url(new TextEncoder().encode('VEILBAK-nope')), BACKUP_PASS, 'unknown-version'],
+    ];
+    for (const [file, passphrase, code] of cases) {
+      expect(await codeOf(target, { type: 'importBackup', file, passphrase })).toBe(code);
+      expect(await target.call({ type: 'status' })).toEqual(before);
+    }
+    for (const t of ALL_TABLES.filter((t) => t !== 'settings'))
+      expect(await target.service.store.keys(t), t).toEqual([]);
+    // Restoring over a different identity is refused too.
+    const other = await onboard(unique('ivy'));
+    const otherBefore = await other.call({ type: 'status' });
+    expect(
+      await codeOf(other, { type: 'importBackup', file: backup.file, passphrase: BACKUP_PASS }),
+    ).toBe('identity-exists');
+    expect(await other.call({ type: 'status' })).toEqual(otherBefore);
+    // Restoring the same identity again is fine (e.g. to roll back local state).
+    expect(
+      await a.call({ type: 'importBackup', file: backup.file, passphrase: BACKUP_PASS }),
+    ).toMatchObject({
+      identity: { published: true },
+    });
+  });
+
+  it('restores under the local lock, sealed', async () => {
+    const { backup, hb } = await setUp();
+    const locked = await ready(makeProfile());
+    await locked.call({ type: 'setLockPassphrase', passphrase: 'lock passphrase here' });
+    await locked.call({ type: 'lock' });
+    expect(
+      await codeOf(locked, { type: 'importBackup', file: backup.file, passphrase: BACKUP_PASS }),
+    ).toBe('locked');
+    await locked.call({ type: 'unlock', passphrase: 'lock passphrase here' });
+    await locked.call({ type: 'importBackup', file: backup.file, passphrase: BACKUP_PASS });
+    await locked.call({ type: 'lock' });
+    expect(await locked.call({ type: 'listContacts' })).toMatchObject({
+      contacts: [{ handle: hb }],
+    });
+    expect(await codeOf(locked, { type: 'getSecurityPhrase' })).toBe('locked');
+  });
+});
+
+describe('delete everything', () => {
+  it('deletes the identity from the directory (signed) and clears every store', async () => {
+    const handle = unique('jon');
+    const p = await onboard(handle);
+    await p.call({ type: 'setSecurityPhrase', phrase: 'tin whistle' });
+    await p.call({ type: 'setLockPassphrase', passphrase: 'lock passphrase here' });
+    expect(await p.call({ type: 'deleteEverything' })).toEqual({
+      ok: true,
+      directoryDeleted: true,
+    });
+    expect((await fetch(`${directory.url}/v1/identities/${handle}`)).status).toBe(404);
+    for (const t of ALL_TABLES) expect(await p.service.store.keys(t), t).toEqual([]);
+    expect(p.session.size).toBe(0);
+    expect(await p.call({ type: 'status' })).toEqual({
+      locked: false,
+      lockEnabled: false,
+      hasSecurityPhrase: false,
+      settings: { directoryUrl: 'http://127.0.0.1:8787', enabledSites: [] },
+    });
+    // The handle is free again.
+    await onboard(handle);
+  });
+
+  it('refuses to delete locally when the directory cannot be told, unless forced', async () => {
+    const gone = await startDirectory();
+    const p = await onboard(unique('kim'), gone.url);
+    await gone.close();
+    expect(await codeOf(p, { type: 'deleteEverything' })).toBe('directory-unreachable');
+    expect((await p.call<StatusReply>({ type: 'status' })).identity).toBeDefined();
+    expect(await p.call({ type: 'deleteEverything', force: true })).toEqual({
+      ok: true,
+      directoryDeleted: false,
+    });
+    expect((await p.call<StatusReply>({ type: 'status' })).identity).toBeUndefined();
+  });
+
+  it('needs the lock open to sign the delete, or force', async () => {
+    const p = await onboard(unique('lou'));
+    await p.call({ type: 'setLockPassphrase', passphrase: 'lock passphrase here' });
+    await p.call({ type: 'lock' });
+    expect(await codeOf(p, { type: 'deleteEverything' })).toBe('locked');
+    expect(await p.call({ type: 'deleteEverything', force: true })).toEqual({
+      ok: true,
+      directoryDeleted: false,
+    });
+    expect(await p.call({ type: 'status' })).toMatchObject({ locked: false, lockEnabled: false });
+  });
+
+  it('works before any identity exists', async () => {
+    const p = await ready(makeProfile());
+    expect(await p.call({ type: 'deleteEverything' })).toEqual({
+      ok: true,
+      directoryDeleted: false,
+    });
+  });
+});
+
+describe('service-worker resilience', () => {
+  it('loses nothing when the worker restarts between messages', async () => {
+    const [ha, hb] = [unique('max'), unique('ned')];
+    let a = await onboard(ha);
+    let b = await onboard(hb);
+    const m1 = await send(a, hb, 'one');
+    a = await ready(a.restartWorker());
+    const m2 = await send(a, hb, 'two');
+    b = await ready(b.restartWorker());
+    for (const [m, text] of [
+      [m1, 'one'],
+      [m2, 'two'],
+    ] as const)
+      expect(await b.call({ type: 'decrypt', context: CONTEXT, armored: m })).toMatchObject({
+        plaintext: text,
+      });
+    const r = await send(b, ha, 'three');
+    a = await ready(a.restartWorker());
+    expect(await a.call({ type: 'decrypt', context: CONTEXT, armored: r })).toMatchObject({
+      plaintext: 'three',
+    });
+    expect((await a.call<StatusReply>({ type: 'status' })).identity?.published).toBe(true);
+  });
+
+  it('racing sends to a new contact share one bundle and one session', async () => {
+    const hb = unique('oli');
+    const b = await onboard(hb);
+    let bundles = 0;
+    const a = await ready(
+      makeProfile({
+        fetch: (input, init) => {
+          if (input.endsWith('/bundle')) bundles++;
+          return fetch(input, init);
+        },
+      }),
+    );
+    await a.call({ type: 'createIdentity', handle: unique('pam'), directoryUrl: directory.url });
+    await a.call({ type: 'publish' });
+    const texts = Array.from({ length: 8 }, (_, i) => `message ${i}`);
+    const sent = await Promise.all(texts.map((t) => send(a, hb, t)));
+    expect(bundles).toBe(1);
+    const got = [];
+    for (const m of sent)
+      got.push(
+        (await b.call<{ plaintext: string }>({ type: 'decrypt', context: CONTEXT, armored: m }))
+          .plaintext,
+      );
+    expect(got).toEqual(texts);
+  });
+
+  it('has one service per worker, however many messages arrive at once', async () => {
+    const all = await Promise.all(Array.from({ length: 5 }, () => getService()));
+    expect(new Set(all).size).toBe(1);
+  });
+});

@@ -1,0 +1,133 @@
+// Handlers for backup and restore (background only). A backup is the protocol's sealed file
+// (scrypt + XChaCha20-Poly1305) holding every protocol table plus our settings, security phrase,
+// published state and directory pins. Restore checks everything first and then replaces the
+// store in one transaction: a wrong passphrase or a damaged file changes nothing.
+import { BACKUP_TABLES, exportBackup, openBackup } from '../../protocol/backup';
+import { bytesEqual } from '../../protocol/bytes';
+import { fromBase64Url, toBase64Url } from '../../protocol/encoding';
+import { VeilError } from '../../protocol/errors';
+import { isValidHandle } from '../../protocol/identity';
+import type { Settings } from '../../messaging/messages';
+import type { DirectoryState } from '../directory-client';
+import { BackgroundError } from '../errors';
+import type { StoreOpAny } from '../key-store';
+import type { Profile } from '../veil-service';
+import { normalizeSettings } from './settings';
+import type { ServiceHandlers } from './types';
+
+const PHRASE_KEY = 'securityPhrase';
+
+interface BackupExtra {
+  settings?: Settings;
+  securityPhrase?: string;
+  published?: Profile['published'];
+  directories?: DirectoryState[];
+}
+
+export const backupHandlers: ServiceHandlers<'exportBackup' | 'importBackup'> = {
+  async exportBackup(svc, { passphrase }) {
+    const profile = await svc.requireProfile();
+    const extra: BackupExtra = {
+      settings: await svc.settings(),
+      directories: (await svc.store.entries<DirectoryState>('directory')).map(([, v]) => v),
+    };
+    const phrase = await svc.store.get<string>('secrets', PHRASE_KEY);
+    if (phrase !== undefined) extra.securityPhrase = phrase;
+    if (profile.published) extra.published = profile.published;
+    const file = await exportBackup(svc.store, passphrase, {
+      crypto: svc.crypto,
+      now: svc.now(),
+      scrypt: svc.backupScrypt,
+      extra: extra as Record<string, unknown>,
+    });
+    const day = new Date(svc.now()).toISOString().slice(0, 10);
+    return { file: toBase64Url(file), fileName: `veil-backup-${profile.handle}-${day}.veilbackup` };
+  },
+
+  async importBackup(svc, { file, passphrase }) {
+    let bytes: Uint8Array;
+    try {
+      bytes = fromBase64Url(file.trim());
+    } catch {
+      throw new VeilError('malformed', 'not a Veil backup file');
+    }
+    const contents = await openBackup(bytes, passphrase);
+    const identity = contents.tables.identity?.self as
+      { handle?: unknown; publicKey?: unknown } | undefined;
+    if (
+      !identity ||
+      !isValidHandle(identity.handle) ||
+      !(identity.publicKey instanceof Uint8Array) ||
+      identity.publicKey.length !== 32
+    )
+      throw new VeilError('malformed', 'the backup holds no identity');
+    const current = await svc.profile();
+    if (current && !bytesEqual(current.identityKey, identity.publicKey))
+      throw new BackgroundError(
+        'identity-exists',
+        'this profile has another identity; delete everything before restoring',
+      );
+    if (!current && (await svc.store.keys('identity')).includes('self'))
+      throw new BackgroundError(
+        'identity-exists',
+        'this profile has an identity; delete everything before restoring',
+      );
+    const extra = (contents.extra ?? {}) as BackupExtra;
+    const ops: StoreOpAny[] = [];
+    for (const table of [...BACKUP_TABLES, 'secrets', 'directory', 'settings'] as const) {
+      for (const key of await svc.store.keys(table)) ops.push({ op: 'delete', table, key });
+    }
+    for (const table of BACKUP_TABLES)
+      for (const [key, value] of Object.entries(contents.tables[table] ?? {}))
+        ops.push({ op: 'put', table, key, value });
+    const profile: Profile = svc.newProfile(identity.handle, identity.publicKey);
+    const published = validPublished(extra.published);
+    if (published) profile.published = published;
+    ops.push({ op: 'put', table: 'state', key: 'profile', value: profile });
+    const settings = validSettings(extra.settings);
+    if (settings) ops.push({ op: 'put', table: 'settings', key: 'settings', value: settings });
+    if (typeof extra.securityPhrase === 'string' && extra.securityPhrase.length <= 200)
+      ops.push({ op: 'put', table: 'secrets', key: PHRASE_KEY, value: extra.securityPhrase });
+    for (const d of Array.isArray(extra.directories) ? extra.directories : [])
+      if (isDirectoryState(d)) ops.push({ op: 'put', table: 'directory', key: d.url, value: d });
+    // One transaction: all of it or (locked, storage error) none of it.
+    await svc.store.commit(ops);
+    return svc.status();
+  },
+};
+
+function validSettings(s: unknown): Settings | undefined {
+  try {
+    return s && typeof s === 'object' ? normalizeSettings(s as Partial<Settings>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function validPublished(p: unknown): Profile['published'] | undefined {
+  const v = p as Profile['published'];
+  return v &&
+    typeof v.url === 'string' &&
+    Number.isSafeInteger(v.logIndex) &&
+    Number.isSafeInteger(v.sequence) &&
+    typeof v.at === 'number'
+    ? { url: v.url, logIndex: v.logIndex, sequence: v.sequence, at: v.at }
+    : undefined;
+}
+
+function isDirectoryState(d: unknown): d is DirectoryState {
+  const s = d as DirectoryState;
+  return (
+    !!s &&
+    typeof s.url === 'string' &&
+    !!s.trust &&
+    typeof s.trust.origin === 'string' &&
+    s.trust.publicKey instanceof Uint8Array &&
+    !!s.head &&
+    s.head.rootHash instanceof Uint8Array &&
+    s.head.signature instanceof Uint8Array &&
+    Number.isSafeInteger(s.head.treeSize) &&
+    !!s.sequences &&
+    typeof s.sequences === 'object'
+  );
+}

@@ -1,0 +1,53 @@
+// The background's handler table (background only): one entry per message type, each run
+// through the service's gate: side by side normally, alone when it rewrites whole tables.
+import type { MessageType } from '../../messaging/messages';
+import type { Handler, HandlerTable } from '../router';
+import type { VeilService } from '../veil-service';
+import { backupHandlers } from './backup';
+import { contactHandlers } from './contacts';
+import { conversationHandlers } from './conversation';
+import { identityHandlers } from './identity';
+import { lockHandlers } from './lock';
+import { settingsHandlers } from './settings';
+import type { ServiceHandler } from './types';
+
+/** Handlers that must not overlap any other (they replace or re-seal what others read). */
+export const EXCLUSIVE: ReadonlySet<MessageType> = new Set<MessageType>([
+  'setLockPassphrase',
+  'lock',
+  'importBackup',
+  'removeContact',
+  'deleteEverything',
+]);
+
+type ServiceTable = { [T in Exclude<MessageType, 'ping'>]: ServiceHandler<T> };
+
+export const SERVICE_HANDLERS: ServiceTable = {
+  ...identityHandlers,
+  ...contactHandlers,
+  ...backupHandlers,
+  ...settingsHandlers,
+  ...lockHandlers,
+  ...conversationHandlers,
+};
+
+/**
+ * The router's table. `ping` answers without touching the store; everything else gets the
+ * worker's service lazily (a restarted worker reopens IndexedDB on its first message).
+ */
+export function createHandlers(
+  getService: () => Promise<VeilService>,
+  version: string,
+): HandlerTable {
+  const table = { ping: async () => ({ ok: true as const, version }) } as Partial<HandlerTable>;
+  for (const type of Object.keys(SERVICE_HANDLERS) as Exclude<MessageType, 'ping'>[]) {
+    const handler = SERVICE_HANDLERS[type] as ServiceHandler<typeof type>;
+    const wrapped: Handler<typeof type> = async (req, ctx) => {
+      const svc = await getService();
+      const run = () => handler(svc, req, ctx);
+      return EXCLUSIVE.has(type) ? svc.gate.exclusive(run) : svc.gate.shared(run);
+    };
+    (table as Record<string, unknown>)[type] = wrapped;
+  }
+  return table as HandlerTable;
+}

@@ -1,0 +1,23 @@
+// Handlers for the passphrase lock (background only): set, change or remove the passphrase,
+// lock and unlock. Each answers the new status.
+import type { ServiceHandlers } from './types';
+
+export const lockHandlers: ServiceHandlers<'setLockPassphrase' | 'lock' | 'unlock'> = {
+  async setLockPassphrase(svc, { passphrase, current }) {
+    const { enabled } = await svc.lock.state();
+    if (passphrase === null) await svc.lock.disable(current ?? '');
+    else if (!enabled) await svc.lock.enable(passphrase);
+    else await svc.lock.change(current ?? '', passphrase);
+    return svc.status();
+  },
+
+  async lock(svc) {
+    await svc.lock.lock();
+    return svc.status();
+  },
+
+  async unlock(svc, { passphrase }) {
+    await svc.lock.unlock(passphrase);
+    return svc.status();
+  },
+};

@@ -1,0 +1,204 @@
+// The background's IndexedDB store (background only; no page or content script opens it):
+// the protocol core's ProtocolStore plus the extension's own tables. Every commit is one
+// IndexedDB transaction (all or nothing). Values of secret tables are sealed under the lock's
+// data key when a passphrase lock is set; without the key they cannot be read or written.
+import type { IDBPDatabase } from 'idb';
+import type { ProtocolStore } from '../protocol/store';
+import { BackgroundError } from './errors';
+import { ALL_TABLES, DB_NAME, openVeilDb, type Table } from './schema';
+import { isSealed, openValue, sealValue } from './seal';
+
+/** Tables whose values hold private keys, session state or the security phrase. */
+export const SEALED_TABLES: readonly Table[] = [
+  'identity',
+  'signedPrekeys',
+  'oneTimePrekeys',
+  'sessions',
+  'senderKeys',
+  'meta',
+  'secrets',
+];
+const SEALED = new Set<Table>(SEALED_TABLES);
+const KNOWN = new Set<Table>(ALL_TABLES);
+
+export type StoreOpAny =
+  | { op: 'put'; table: Table; key: string; value: unknown }
+  | { op: 'delete'; table: Table; key: string };
+
+/** Where the data key comes from: undefined when no lock is set; throws 'locked' when locked. */
+export interface DataKeySource {
+  dataKey(): Promise<Uint8Array | undefined>;
+}
+
+const NO_LOCK: DataKeySource = { dataKey: async () => undefined };
+
+export interface KeyStoreOptions {
+  /** IndexedDB database name (tests use one per simulated profile). */
+  name?: string;
+}
+
+export class KeyStore implements ProtocolStore {
+  /** Set by the lock manager; until then nothing is sealed. */
+  keySource: DataKeySource = NO_LOCK;
+  private opening: Promise<IDBPDatabase> | undefined;
+
+  constructor(private readonly options: KeyStoreOptions = {}) {}
+
+  /** The IndexedDB database name. */
+  get name(): string {
+    return this.options.name ?? DB_NAME;
+  }
+
+  /** The open database, opened on first use and again after another connection closed it. */
+  private db(): Promise<IDBPDatabase> {
+    this.opening ??= openVeilDb({
+      name: this.options.name,
+      onBlocking: () => {
+        this.opening = undefined;
+      },
+    }).catch((e: unknown) => {
+      this.opening = undefined;
+      throw e;
+    });
+    return this.opening;
+  }
+
+  async get<T>(table: Table, key: string): Promise<T | undefined> {
+    checkTable(table);
+    const raw: unknown = await (await this.db()).get(table, key);
+    return (await this.unseal(table, key, raw)) as T | undefined;
+  }
+
+  async keys(table: Table): Promise<string[]> {
+    checkTable(table);
+    const keys = await (await this.db()).getAllKeys(table);
+    return keys.map(String);
+  }
+
+  /** Every record of a table (unsealed). */
+  async entries<T>(table: Table): Promise<[string, T][]> {
+    checkTable(table);
+    const db = await this.db();
+    const tx = db.transaction(table, 'readonly');
+    const [keys, values] = await Promise.all([tx.store.getAllKeys(), tx.store.getAll(), tx.done]);
+    const out: [string, T][] = [];
+    for (let i = 0; i < keys.length; i++) {
+      const k = String(keys[i]);
+      out.push([k, (await this.unseal(table, k, values[i])) as T]);
+    }
+    return out;
+  }
+
+  /** Applies every op or none, in one transaction; secret tables' values are sealed first. */
+  async commit(ops: readonly StoreOpAny[]): Promise<void> {
+    if (ops.length === 0) return;
+    for (const o of ops) {
+      checkTable(o.table);
+      if (typeof o.key !== 'string')
+        throw new BackgroundError('invalid-argument', 'store keys are strings');
+    }
+    const needsKey = ops.some((o) => o.op === 'put' && SEALED.has(o.table));
+    const dataKey = needsKey ? await this.keySource.dataKey() : undefined;
+    const prepared = ops.map((o) =>
+      o.op === 'put' && dataKey && SEALED.has(o.table)
+        ? { ...o, value: sealValue(dataKey, o.table, o.key, o.value) }
+        : o,
+    );
+    await this.commitRaw(prepared);
+  }
+
+  /** Reads a value exactly as stored (sealed or not). For the lock manager. */
+  async getRaw(table: Table, key: string): Promise<unknown> {
+    checkTable(table);
+    return (await this.db()).get(table, key);
+  }
+
+  /** Writes values exactly as given, in one transaction. For the lock manager. */
+  async commitRaw(ops: readonly StoreOpAny[]): Promise<void> {
+    if (ops.length === 0) return;
+    const db = await this.db();
+    const tables = [...new Set(ops.map((o) => o.table))];
+    const tx = db.transaction(tables, 'readwrite');
+    const pending: Promise<unknown>[] = [];
+    try {
+      for (const o of ops) {
+        const store = tx.objectStore(o.table);
+        pending.push(o.op === 'put' ? store.put(o.value, o.key) : store.delete(o.key));
+      }
+    } catch (e) {
+      // A value that cannot be stored (DataCloneError) throws synchronously: undo the rest.
+      abortQuietly(tx);
+      await Promise.allSettled([...pending, tx.done]);
+      throw e;
+    }
+    await Promise.all([...pending, tx.done]);
+  }
+
+  /**
+   * Rewrites every record of the secret tables through `transform` and applies `extra`, in one
+   * transaction (so enabling or removing the lock is all or nothing). `transform` must be
+   * synchronous: an IndexedDB transaction ends when it waits on anything else.
+   */
+  async rewriteSealedTables(
+    transform: (table: Table, key: string, value: unknown) => unknown,
+    extra: readonly StoreOpAny[],
+  ): Promise<void> {
+    const db = await this.db();
+    const tables = [...new Set<Table>([...SEALED_TABLES, ...extra.map((o) => o.table)])];
+    const tx = db.transaction(tables, 'readwrite');
+    const work = (async () => {
+      for (const table of SEALED_TABLES) {
+        let cursor = await tx.objectStore(table).openCursor();
+        while (cursor) {
+          await cursor.update(transform(table, String(cursor.key), cursor.value));
+          cursor = await cursor.continue();
+        }
+      }
+      for (const o of extra) {
+        const store = tx.objectStore(o.table);
+        await (o.op === 'put' ? store.put(o.value, o.key) : store.delete(o.key));
+      }
+    })();
+    try {
+      await work;
+    } catch (e) {
+      abortQuietly(tx);
+      await tx.done.catch(() => undefined);
+      throw e;
+    }
+    await tx.done;
+  }
+
+  /** Empties every table in one transaction. */
+  async clearAll(): Promise<void> {
+    const db = await this.db();
+    const tx = db.transaction([...ALL_TABLES], 'readwrite');
+    await Promise.all([...ALL_TABLES.map((t) => tx.objectStore(t).clear()), tx.done]);
+  }
+
+  async close(): Promise<void> {
+    const opening = this.opening;
+    this.opening = undefined;
+    if (opening) (await opening.catch(() => undefined))?.close();
+  }
+
+  private async unseal(table: Table, key: string, raw: unknown): Promise<unknown> {
+    if (!isSealed(raw)) return raw;
+    const dataKey = await this.keySource.dataKey();
+    if (!dataKey) throw new BackgroundError('internal', 'a sealed record without a lock');
+    return openValue(dataKey, table, key, raw);
+  }
+}
+
+function checkTable(table: string): asserts table is Table {
+  if (!KNOWN.has(table as Table)) throw new BackgroundError('invalid-argument', 'unknown table');
+}
+
+/** Aborts a transaction that may already have ended (aborting twice throws). */
+function abortQuietly(tx: { abort(): void }): void {
+  try {
+    tx.abort();
+  } catch {
+    // already finished or aborted: nothing to undo
+  }
+}

@@ -1,0 +1,220 @@
+// The passphrase lock: secret records sealed on disk; locked → nothing decrypts ('locked');
+// the wrong passphrase refused; unlock restores; a restarted worker stays unlocked (the data
+// key is in storage.session) but a restarted browser is locked again.
+import 'fake-indexeddb/auto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDB } from 'idb';
+import { KeyStore, SEALED_TABLES } from './key-store';
+import { isSealed } from './seal';
+import {
+  type RunningDirectory,
+  type TestProfile,
+  makeProfile,
+  ready,
+  startDirectory,
+} from './testing';
+
+const PASS = 'correct horse battery staple';
+const CONTEXT = 'site:chat.example/room/1';
+
+let directory: RunningDirectory;
+beforeAll(async () => {
+  directory = await startDirectory();
+});
+afterAll(() => directory.close());
+
+let handles = 0;
+/** Two published profiles; `a` has `b` as a contact and one message from `b` waiting. */
+async function conversation() {
+  const id = ++handles;
+  const a = await ready(makeProfile());
+  const b = await ready(makeProfile());
+  for (const [p, h] of [
+    [a, `lock-a${id}`],
+    [b, `lock-b${id}`],
+  ] as const) {
+    await p.call({ type: 'createIdentity', handle: h, directoryUrl: directory.url });
+    await p.call({ type: 'publish' });
+  }
+  const ha = `lock-a${id}`;
+  const hb = `lock-b${id}`;
+  await a.call({ type: 'addContact', handle: hb });
+  const { chunks } = await b.call<{ chunks: string[] }>({
+    type: 'encrypt',
+    context: CONTEXT,
+    recipients: [ha],
+    plaintext: 'the eagle has landed',
+  });
+  return { a, b, ha, hb, armored: chunks.join('\n') };
+}
+
+async function rawRows(name: string, table: string): Promise<unknown[]> {
+  const db = await openDB(name);
+  const rows = await db.getAll(table);
+  db.close();
+  return rows;
+}
+
+const code = async (p: TestProfile, message: Record<string, unknown>) =>
+  ((await p.send(message)) as { error?: { code: string } }).error?.code;
+
+describe('passphrase lock', () => {
+  it('seals every secret record on disk, and opens them again when removed', async () => {
+    const { a } = await conversation();
+    await a.call({ type: 'setSecurityPhrase', phrase: 'purple otter' });
+    const status = await a.call({ type: 'setLockPassphrase', passphrase: PASS });
+    expect(status).toMatchObject({ lockEnabled: true, locked: false });
+    for (const table of SEALED_TABLES)
+      for (const row of await rawRows(a.name, table)) expect(isSealed(row), table).toBe(true);
+    const phraseRows = JSON.stringify(await rawRows(a.name, 'secrets'));
+    expect(phraseRows).not.toContain('purple otter');
+    // Contacts and settings stay readable (public keys, verification state).
+    for (const row of await rawRows(a.name, 'contacts')) expect(isSealed(row)).toBe(false);
+
+    await a.call({ type: 'setLockPassphrase', passphrase: null, current: PASS });
+    for (const table of SEALED_TABLES)
+      for (const row of await rawRows(a.name, table)) expect(isSealed(row)).toBe(false);
+    expect(await a.call({ type: 'getSecurityPhrase' })).toEqual({ phrase: 'purple otter' });
+  });
+
+  it('locked: nothing decrypts, nothing encrypts, no secret is read', async () => {
+    const { a, hb, armored } = await conversation();
+    await a.call({ type: 'setSecurityPhrase', phrase: 'purple otter' });
+    await a.call({ type: 'setLockPassphrase', passphrase: PASS });
+    expect(await a.call({ type: 'lock' })).toMatchObject({ locked: true, lockEnabled: true });
+    expect(await code(a, { type: 'decrypt', context: CONTEXT, armored })).toBe('locked');
+    expect(
+      await code(a, { type: 'encrypt', context: CONTEXT, recipients: [hb], plaintext: 'x' }),
+    ).toBe('locked');
+    expect(await code(a, { type: 'getSecurityPhrase' })).toBe('locked');
+    expect(await code(a, { type: 'exportBackup', passphrase: PASS })).toBe('locked');
+    expect(await code(a, { type: 'publish' })).toBe('locked');
+    // Below the handlers too: the store itself refuses the secret tables.
+    await expect(a.service.store.get('identity', 'self')).rejects.toMatchObject({
+      code: 'locked',
+    });
+    await expect(
+      a.service.store.commit([{ op: 'put', table: 'sessions', key: 'x', value: 1 }]),
+    ).rejects.toMatchObject({ code: 'locked' });
+    // What is public still works while locked: status and the contact list.
+    const status = await a.call<{ identity: { handle: string } }>({ type: 'status' });
+    expect(status.identity.handle).toMatch(/^lock-a/);
+    expect(await a.call({ type: 'listContacts' })).toMatchObject({
+      contacts: [{ handle: hb }],
+    });
+
+    // Unlocking restores everything; the waiting message still decrypts.
+    expect(await a.call({ type: 'unlock', passphrase: PASS })).toMatchObject({ locked: false });
+    expect(await a.call({ type: 'decrypt', context: CONTEXT, armored })).toMatchObject({
+      status: 'unverified',
+      sender: hb,
+      plaintext: 'the eagle has landed',
+    });
+  });
+
+  it('refuses the wrong passphrase and stays locked', async () => {
+    const { a, armored } = await conversation();
+    await a.call({ type: 'setLockPassphrase', passphrase: PASS });
+    await a.call({ type: 'lock' });
+    expect(await code(a, { type: 'unlock', passphrase: 'correct horse battery stapler' })).toBe(
+      'wrong-passphrase',
+    );
+    expect(await code(a, { type: 'unlock', passphrase: '' })).toBe('wrong-passphrase');
+    expect(await a.call({ type: 'status' })).toMatchObject({ locked: true });
+    expect(await code(a, { type: 'decrypt', context: CONTEXT, armored })).toBe('locked');
+  });
+
+  it('a restarted worker stays unlocked; a restarted browser is locked again', async () => {
+    const { a, hb, armored } = await conversation();
+    await a.call({ type: 'setLockPassphrase', passphrase: PASS });
+    expect(a.session.size).toBe(1);
+
+    // MV3 stopped the idle worker: new store, lock and Veil instances; storage.session kept.
+    const restarted = await ready(a.restartWorker());
+    expect(restarted.service).not.toBe(a.service);
+    expect(await restarted.call({ type: 'status' })).toMatchObject({ locked: false });
+    expect(await restarted.call({ type: 'decrypt', context: CONTEXT, armored })).toMatchObject({
+      plaintext: 'the eagle has landed',
+    });
+
+    // The browser quit: storage.session is gone, IndexedDB is not.
+    const rebooted = await ready(restarted.restartBrowser());
+    expect(await rebooted.call({ type: 'status' })).toMatchObject({ locked: true });
+    expect(
+      await code(rebooted, { type: 'encrypt', context: CONTEXT, recipients: [hb], plaintext: 'x' }),
+    ).toBe('locked');
+    await rebooted.call({ type: 'unlock', passphrase: PASS });
+    const { chunks } = await rebooted.call<{ chunks: string[] }>({
+      type: 'encrypt',
+      context: CONTEXT,
+      recipients: [hb],
+      plaintext: 'back again',
+    });
+    expect(chunks.length).toBeGreaterThan(0);
+  });
+
+  it('changes the passphrase without re-sealing, and needs the current one to do it', async () => {
+    const { a, armored } = await conversation();
+    await a.call({ type: 'setLockPassphrase', passphrase: PASS });
+    expect(
+      await code(a, { type: 'setLockPassphrase', passphrase: 'another long passphrase' }),
+    ).toBe('wrong-passphrase');
+    expect(
+      await code(a, {
+        type: 'setLockPassphrase',
+        passphrase: 'another long passphrase',
+        current: 'not it at all',
+      }),
+    ).toBe('wrong-passphrase');
+    await a.call({
+      type: 'setLockPassphrase',
+      passphrase: 'another long passphrase',
+      current: PASS,
+    });
+    await a.call({ type: 'lock' });
+    expect(await code(a, { type: 'unlock', passphrase: PASS })).toBe('wrong-passphrase');
+    await a.call({ type: 'unlock', passphrase: 'another long passphrase' });
+    expect(await a.call({ type: 'decrypt', context: CONTEXT, armored })).toMatchObject({
+      plaintext: 'the eagle has landed',
+    });
+    // Removing the lock also needs the current passphrase.
+    expect(await code(a, { type: 'setLockPassphrase', passphrase: null, current: PASS })).toBe(
+      'wrong-passphrase',
+    );
+  });
+
+  it('refuses short passphrases and lock operations without a lock', async () => {
+    const a = await ready(makeProfile());
+    expect(await code(a, { type: 'setLockPassphrase', passphrase: 'short' })).toBe(
+      'invalid-argument',
+    );
+    expect(await code(a, { type: 'lock' })).toBe('invalid-argument');
+    expect(await code(a, { type: 'unlock', passphrase: PASS })).toBe('invalid-argument');
+    expect(await a.call({ type: 'status' })).toMatchObject({ locked: false, lockEnabled: false });
+  });
+
+  it('never keeps a data key in storage.session that belongs to another lock', async () => {
+    const a = await ready(makeProfile());
+    await a.call({ type: 'setLockPassphrase', passphrase: PASS });
+    await a.call({ type: 'setLockPassphrase', passphrase: null, current: PASS });
+    expect(a.session.size).toBe(0);
+    await a.call({ type: 'setLockPassphrase', passphrase: PASS });
+    // A stale key from an earlier lock is not accepted for the new one.
+    const stale = { lockId: 'old', key: 'A'.repeat(43) };
+    await a.session.set({ 'veil.unlocked': stale });
+    const restarted = await ready(a.restartWorker());
+    expect(await restarted.call({ type: 'status' })).toMatchObject({ locked: true });
+  });
+});
+
+describe('sealed records', () => {
+  it('cannot be moved to another key or table', async () => {
+    const a = await ready(makeProfile());
+    await a.call({ type: 'setSecurityPhrase', phrase: 'purple otter' });
+    await a.call({ type: 'setLockPassphrase', passphrase: PASS });
+    const store: KeyStore = a.service.store;
+    const sealed = await store.getRaw('secrets', 'securityPhrase');
+    await store.commitRaw([{ op: 'put', table: 'secrets', key: 'other', value: sealed }]);
+    await expect(store.get('secrets', 'other')).rejects.toMatchObject({ code: 'bad-mac' });
+  });
+});

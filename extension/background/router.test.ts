@@ -1,0 +1,219 @@
+// The message router's permission checks (uBlock/Bitwarden style: trust the browser-supplied
+// sender, never the message): content scripts are refused every privileged message before any
+// handler runs; malformed messages get 'invalid-argument'; errors never leak exception text.
+import { fakeBrowser } from 'wxt/testing';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { ALLOWED_SENDERS, type MessageType } from '../messaging/messages';
+import { VeilError } from '../protocol/errors';
+import { BackgroundError } from './errors';
+import { createRouter, type HandlerTable } from './router';
+import { classifySender } from './sender';
+import { contentScriptSender, extensionPageSender } from './testing';
+
+const TYPES = Object.keys(ALLOWED_SENDERS) as MessageType[];
+const PRIVILEGED = TYPES.filter((t) => !ALLOWED_SENDERS[t].includes('content-script' as never));
+
+/** A well-formed request of each type, so only the sender decides the outcome. */
+const VALID: { [T in MessageType]: Record<string, unknown> } = {
+  ping: {},
+  status: {},
+  createIdentity: { handle: 'alice', directoryUrl: 'https://dir.example' },
+  publish: {},
+  setSecurityPhrase: { phrase: 'blue heron' },
+  getSecurityPhrase: {},
+  lookupContact: { handle: 'bob' },
+  addContact: { handle: 'bob' },
+  listContacts: {},
+  verifyView: { handle: 'bob' },
+  compareScannable: { handle: 'bob', scanned: 'AAAA' },
+  markVerified: { handle: 'bob', verified: true },
+  acknowledgeKeyChange: { handle: 'bob' },
+  removeContact: { handle: 'bob' },
+  exportBackup: { passphrase: 'correct horse battery' },
+  importBackup: { file: 'AAAA', passphrase: 'correct horse battery' },
+  getSettings: {},
+  setSettings: { enabledSites: ['chat.example'] },
+  setLockPassphrase: { passphrase: 'correct horse battery' },
+  lock: {},
+  unlock: { passphrase: 'correct horse battery' },
+  deleteEverything: { force: true },
+  encrypt: { context: 'site:chat.example/room', recipients: ['bob'], plaintext: 'hi' },
+  decrypt: { context: 'site:chat.example/room', armored: 'x' },
+};
+
+function spyTable() {
+  const calls: { type: MessageType; req: unknown }[] = [];
+  const table = Object.fromEntries(
+    TYPES.map((type) => [
+      type,
+      vi.fn(async (req: unknown) => {
+        calls.push({ type, req });
+        return type === 'ping' ? { ok: true, version: '1.2.3' } : { handled: type };
+      }),
+    ]),
+  ) as unknown as HandlerTable;
+  return { table, calls };
+}
+
+describe('classifySender', () => {
+  beforeEach(() => fakeBrowser.reset());
+  const rt = () => fakeBrowser.runtime;
+  const id = () => fakeBrowser.runtime.id;
+
+  it('calls a document at our own origin an extension page', () => {
+    expect(classifySender(extensionPageSender('/popup.html'), rt())).toBe('extension-page');
+    expect(
+      classifySender({ ...extensionPageSender(), origin: `chrome-extension://${id()}` }, rt()),
+    ).toBe('extension-page');
+  });
+
+  it('calls anything else of ours a content script', () => {
+    expect(classifySender(contentScriptSender(), rt())).toBe('content-script');
+    // Look-alike URLs: another host that merely starts with our id, a path that names us.
+    for (const url of [
+      `chrome-extension://${id()}.evil.example/options.html`,
+      `chrome-extension://${id()}evil/options.html`,
+      `https://chat.example/chrome-extension://${id()}/options.html`,
+      'about:blank',
+      '',
+    ])
+      expect(classifySender({ id: id(), url }, rt())).toBe('content-script');
+    expect(classifySender({ id: id() }, rt())).toBe('content-script');
+    // Our URL but an opaque or foreign origin (sandboxed frame): not an extension page.
+    expect(classifySender({ ...extensionPageSender(), origin: 'null' }, rt())).toBe(
+      'content-script',
+    );
+  });
+
+  it('refuses other extensions and missing senders', () => {
+    expect(classifySender({ ...extensionPageSender(), id: 'other-extension' }, rt())).toBeNull();
+    expect(classifySender({ url: extensionPageSender().url }, rt())).toBeNull();
+    expect(classifySender(undefined, rt())).toBeNull();
+  });
+});
+
+describe('router', () => {
+  beforeEach(() => fakeBrowser.reset());
+
+  it('lists a permission for every message type, and ping is the only unprivileged one', () => {
+    expect(PRIVILEGED).toEqual(TYPES.filter((t) => t !== 'ping'));
+    expect(Object.keys(VALID).sort()).toEqual([...TYPES].sort());
+  });
+
+  it.each(PRIVILEGED)('refuses %s from a content script before any handler runs', async (type) => {
+    const { table, calls } = spyTable();
+    const route = createRouter(table, fakeBrowser.runtime);
+    const reply = await route({ type, ...VALID[type] }, contentScriptSender());
+    expect(reply).toEqual({ ok: false, error: { code: 'forbidden', message: expect.any(String) } });
+    expect(calls).toEqual([]);
+  });
+
+  it.each(PRIVILEGED)('passes %s from an extension page to its handler', async (type) => {
+    const { table, calls } = spyTable();
+    const route = createRouter(table, fakeBrowser.runtime);
+    const reply = await route({ type, ...VALID[type] }, extensionPageSender());
+    expect(reply).toEqual({ ok: true, value: { handled: type } });
+    expect(calls.map((c) => c.type)).toEqual([type]);
+  });
+
+  it('refuses a content script even when the message claims to come from a page', async () => {
+    const { table, calls } = spyTable();
+    const route = createRouter(table, fakeBrowser.runtime);
+    const reply = await route(
+      {
+        type: 'exportBackup',
+        passphrase: 'correct horse battery',
+        sender: 'extension-page',
+        url: extensionPageSender().url,
+        id: fakeBrowser.runtime.id,
+      },
+      contentScriptSender(),
+    );
+    expect(reply).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+    expect(calls).toEqual([]);
+  });
+
+  it('refuses everything from another extension, even ping', async () => {
+    const { table, calls } = spyTable();
+    const route = createRouter(table, fakeBrowser.runtime);
+    for (const type of TYPES) {
+      const reply = await route({ type, ...VALID[type] }, { id: 'someone-else', url: 'x' });
+      expect(reply).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+    }
+    expect(calls).toEqual([]);
+  });
+
+  it('answers ping from both kinds with the raw {ok, version}', async () => {
+    const { table } = spyTable();
+    const route = createRouter(table, fakeBrowser.runtime);
+    for (const sender of [extensionPageSender(), contentScriptSender()])
+      expect(await route({ type: 'ping' }, sender)).toEqual({ ok: true, version: '1.2.3' });
+  });
+
+  it.each([
+    ['not an object', 'ping'],
+    ['null', null],
+    ['an array', [{ type: 'ping' }]],
+    ['no type', {}],
+    ['an unknown type', { type: 'exportPrivateKey' }],
+    ['a prototype key as type', { type: 'constructor' }],
+    ['a non-string type', { type: 7 }],
+    ['a missing field', { type: 'addContact' }],
+    ['a wrong field type', { type: 'markVerified', handle: 'bob', verified: 'yes' }],
+    ['a bad handle', { type: 'addContact', handle: '../etc' }],
+    ['an oversized field', { type: 'unlock', passphrase: 'x'.repeat(5000) }],
+    ['a non-list', { type: 'setSettings', enabledSites: 'chat.example' }],
+    ['no recipients', { type: 'encrypt', context: 'c', recipients: [], plaintext: 'x' }],
+    [
+      'a bad chunk length',
+      { type: 'encrypt', context: 'c', recipients: ['b'], plaintext: 'x', maxChunkLength: -1 },
+    ],
+  ])('answers invalid-argument for %s', async (_what, message) => {
+    const { table, calls } = spyTable();
+    const route = createRouter(table, fakeBrowser.runtime);
+    const reply = await route(message, extensionPageSender());
+    expect(reply).toMatchObject({ ok: false, error: { code: 'invalid-argument' } });
+    expect(calls).toEqual([]);
+  });
+
+  it('hands a handler only the declared fields, canonicalised', async () => {
+    const { table, calls } = spyTable();
+    const route = createRouter(table, fakeBrowser.runtime);
+    await route({ type: 'addContact', handle: ' Bob ', isAdmin: true }, extensionPageSender());
+    expect(calls).toEqual([{ type: 'addContact', req: { handle: 'bob' } }]);
+  });
+
+  it('passes typed error codes through and hides anything else', async () => {
+    const { table } = spyTable();
+    const onError = vi.fn();
+    const route = createRouter(
+      {
+        ...table,
+        unlock: async () => {
+          throw new VeilError('wrong-passphrase', 'the passphrase does not unlock Veil');
+        },
+        status: async () => {
+          throw new BackgroundError('locked', 'Veil is locked');
+        },
+        listContacts: async () => {
+          throw new Error('key 0x4f2a… plaintext "meet at noon"');
+        },
+      },
+      fakeBrowser.runtime,
+      onError,
+    );
+    const page = extensionPageSender();
+    expect(await route({ type: 'unlock', passphrase: 'nope nope' }, page)).toEqual({
+      ok: false,
+      error: { code: 'wrong-passphrase', message: 'the passphrase does not unlock Veil' },
+    });
+    expect(await route({ type: 'status' }, page)).toMatchObject({
+      ok: false,
+      error: { code: 'locked' },
+    });
+    const hidden = await route({ type: 'listContacts' }, page);
+    expect(hidden).toEqual({ ok: false, error: { code: 'internal', message: 'internal error' } });
+    expect(JSON.stringify(hidden)).not.toContain('noon');
+    expect(onError).toHaveBeenCalledWith('Error', 'listContacts');
+  });
+});

@@ -1,0 +1,100 @@
+// The background's IndexedDB schema, built by numbered migrations (runs in the background only).
+// Version n is what migrations 1…n produce; a database at any earlier version upgrades in one
+// versionchange transaction, so an interrupted upgrade leaves the old version intact.
+import { openDB, type IDBPDatabase, type IDBPTransaction } from 'idb';
+import type { StoreTable } from '../protocol/store';
+import { BackgroundError } from './errors';
+
+export const DB_NAME = 'veil';
+
+/** The protocol core's tables (ProtocolStore). */
+export const PROTOCOL_TABLES: readonly StoreTable[] = [
+  'identity',
+  'signedPrekeys',
+  'oneTimePrekeys',
+  'sessions',
+  'senderKeys',
+  'contacts',
+  'meta',
+];
+
+/** The extension's own tables. */
+export type ExtensionTable =
+  | 'settings' // key 'settings': Settings
+  | 'secrets' // key 'securityPhrase'; sealed under the lock
+  | 'directory' // key: directory base URL → pinned directory key, last head, sequences seen
+  | 'state'; // key 'lock' (lock record), key 'profile' (public view of our identity)
+
+export const EXTENSION_TABLES: readonly ExtensionTable[] = [
+  'settings',
+  'secrets',
+  'directory',
+  'state',
+];
+
+export type Table = StoreTable | ExtensionTable;
+export const ALL_TABLES: readonly Table[] = [...PROTOCOL_TABLES, ...EXTENSION_TABLES];
+
+type UpgradeTx = IDBPTransaction<unknown, string[], 'versionchange'>;
+
+export interface Migration {
+  /** The version this migration produces. */
+  version: number;
+  description: string;
+  up(db: IDBPDatabase, tx: UpgradeTx): Promise<void> | void;
+}
+
+/**
+ * Every schema change, in order. Never edit a shipped one: add the next. Each needs a fixture
+ * in schema.test.ts (the completeness test checks), so an upgrade is tested from every version.
+ */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'protocol tables (identity, prekeys, sessions, sender keys, contacts, meta)',
+    up(db) {
+      for (const t of PROTOCOL_TABLES) db.createObjectStore(t);
+    },
+  },
+  {
+    version: 2,
+    description: 'extension tables (settings, secrets, directory state, lock and profile)',
+    up(db) {
+      for (const t of EXTENSION_TABLES) db.createObjectStore(t);
+    },
+  },
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+export interface OpenOptions {
+  name?: string;
+  /** For tests of the migrations themselves: stop at this version. */
+  version?: number;
+  /** Called when another connection wants a newer version: we close so it can proceed. */
+  onBlocking?: () => void;
+}
+
+/** Opens (creating or upgrading) the database. A database newer than this code → 'unknown-version'. */
+export async function openVeilDb(opts: OpenOptions = {}): Promise<IDBPDatabase> {
+  const version = opts.version ?? SCHEMA_VERSION;
+  try {
+    return await openDB(opts.name ?? DB_NAME, version, {
+      async upgrade(db, oldVersion, newVersion, tx) {
+        for (const m of MIGRATIONS)
+          if (m.version > oldVersion && m.version <= (newVersion ?? version)) await m.up(db, tx);
+      },
+      blocking(_current, _blocked, event) {
+        (event.target as IDBDatabase).close();
+        opts.onBlocking?.();
+      },
+    });
+  } catch (e) {
+    if (e instanceof DOMException && e.name === 'VersionError')
+      throw new BackgroundError(
+        'unknown-version',
+        'the stored data is from a newer version of Veil; update the extension',
+      );
+    throw e;
+  }
+}

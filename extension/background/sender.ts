@@ -1,0 +1,35 @@
+// Who sent a runtime message, from what the browser says (`runtime.MessageSender`), never from
+// the message itself. Background only. An extension page is a document at this extension's own
+// origin (popup, options, and the composer/reader frames); a content script runs in a host
+// page's frame and is unprivileged; anything else is refused outright.
+import type { SenderKind } from '../messaging/messages';
+
+/** The fields of `runtime.MessageSender` we look at (the browser sets them; pages cannot). */
+export interface MessageSenderLike {
+  id?: string;
+  url?: string;
+  origin?: string;
+}
+
+export interface RuntimeLike {
+  id: string;
+  getURL(path: string): string;
+}
+
+/**
+ * 'extension-page' iff the sender is this extension and its document URL is under our own
+ * origin (and, where the browser reports it, so is its origin: a sandboxed or opaque frame is
+ * not an extension page); 'content-script' for any other sender of this extension; null for
+ * other extensions or missing data.
+ */
+export function classifySender(
+  sender: MessageSenderLike | undefined,
+  runtime: RuntimeLike,
+): SenderKind | null {
+  if (!sender || typeof sender.id !== 'string' || sender.id !== runtime.id) return null;
+  const base = runtime.getURL('/');
+  const ownOrigin = base.replace(/\/$/, '');
+  const fromOwnDocument = typeof sender.url === 'string' && sender.url.startsWith(base);
+  const originOk = sender.origin === undefined || sender.origin === ownOrigin;
+  return fromOwnDocument && originOk ? 'extension-page' : 'content-script';
+}

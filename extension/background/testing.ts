@@ -1,0 +1,156 @@
+// Test support for the background's unit tests (Node only, never bundled): the real key
+// directory on a loopback port, an in-memory storage.session, simulated profiles and senders.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fakeBrowser } from 'wxt/testing';
+import { createDirectory } from '../../key-directory/app';
+import { createNodeListener } from '../../key-directory/node-listener';
+import { openTestSqlite, testSigner } from '../../key-directory/testing';
+import type { DirectorySigner } from '../../key-directory/signer';
+import type { MessageSenderLike } from './sender';
+import type { SessionArea } from './lock';
+import { createHandlers } from './handlers';
+import { createRouter } from './router';
+import { VeilService, type ServiceOptions } from './veil-service';
+
+/** scrypt cost for tests: the real default (2^17) takes about a second per derivation. */
+export const FAST_SCRYPT = { log2N: 10, r: 8, p: 1 };
+
+/** storage.session as the browser keeps it: JSON values, in memory. */
+export class MemorySession implements SessionArea {
+  private data = new Map<string, string>();
+  async get(key: string): Promise<Record<string, unknown>> {
+    const v = this.data.get(key);
+    return v === undefined ? {} : { [key]: JSON.parse(v) as unknown };
+  }
+  async set(items: Record<string, unknown>): Promise<void> {
+    for (const [k, v] of Object.entries(items)) this.data.set(k, JSON.stringify(v));
+  }
+  async remove(key: string): Promise<void> {
+    this.data.delete(key);
+  }
+  /** What a browser restart does. */
+  clear(): void {
+    this.data.clear();
+  }
+  get size(): number {
+    return this.data.size;
+  }
+}
+
+export interface RunningDirectory {
+  url: string;
+  signer: DirectorySigner;
+  close(): Promise<void>;
+}
+
+/**
+ * The real directory (SQLite in a temp dir, production listener) on 127.0.0.1 with an
+ * ephemeral port. Rate limits off: tests publish many identities from one address.
+ */
+export async function startDirectory(signer = testSigner()): Promise<RunningDirectory> {
+  const opened = await openTestSqlite();
+  const directory = createDirectory({
+    store: opened.store,
+    clock: Date.now,
+    signer,
+    limits: { rates: null },
+    log: () => undefined,
+  });
+  const server: Server = createServer(createNodeListener(directory));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    signer,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await opened.cleanup();
+    },
+  };
+}
+
+let profiles = 0;
+
+/** A fresh profile: its own database and storage.session. */
+export interface TestProfile {
+  name: string;
+  session: MemorySession;
+  service: VeilService;
+  /** Sends as an extension page of this profile; resolves with the Envelope. */
+  send(message: unknown, sender?: MessageSenderLike): Promise<unknown>;
+  /** Sends as an extension page and unwraps the value (throws with the code otherwise). */
+  call<T = Record<string, unknown>>(message: Record<string, unknown>): Promise<T>;
+  /** The same profile after the MV3 worker was stopped: new instances over the same storage. */
+  restartWorker(): TestProfile;
+  /** After the browser quit: storage.session is gone. */
+  restartBrowser(): TestProfile;
+}
+
+export function extensionPageSender(path = '/options.html'): MessageSenderLike {
+  return { id: fakeBrowser.runtime.id, url: fakeBrowser.runtime.getURL(path) };
+}
+
+export function contentScriptSender(url = 'https://chat.example/room/1'): MessageSenderLike {
+  return { id: fakeBrowser.runtime.id, url, origin: new URL(url).origin };
+}
+
+export class ReplyError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(`${code}: ${message}`);
+  }
+}
+
+export function makeProfile(
+  options: ServiceOptions = {},
+  existing?: { name: string; session: MemorySession },
+): TestProfile {
+  const name = existing?.name ?? `veil-test-${process.pid}-${++profiles}`;
+  const session = existing?.session ?? new MemorySession();
+  let service: VeilService | undefined;
+  const getService = async () =>
+    (service ??= await VeilService.create({
+      dbName: name,
+      session,
+      lockScrypt: FAST_SCRYPT,
+      backupScrypt: FAST_SCRYPT,
+      ...options,
+    }));
+  const route = createRouter(createHandlers(getService, '0.0.0-test'), fakeBrowser.runtime);
+  const profile: TestProfile = {
+    name,
+    session,
+    get service() {
+      if (!service) throw new Error('no message was sent yet');
+      return service;
+    },
+    send: (message, sender = extensionPageSender()) => route(message, sender),
+    async call<T>(message: Record<string, unknown>) {
+      const reply = (await route(message, extensionPageSender())) as {
+        ok: boolean;
+        value?: T;
+        error?: { code: string; message: string };
+      };
+      if (!reply.ok) throw new ReplyError(reply.error!.code, reply.error!.message);
+      return reply.value as T;
+    },
+    restartWorker: () => makeProfile(options, { name, session }),
+    restartBrowser: () => {
+      session.clear();
+      return makeProfile(options, { name, session });
+    },
+  };
+  // Open the service eagerly so `profile.service` is usable right away.
+  void getService();
+  return profile;
+}
+
+/** Resolves once the profile's service exists. */
+export async function ready(p: TestProfile): Promise<TestProfile> {
+  await p.send({ type: 'getSettings' });
+  return p;
+}

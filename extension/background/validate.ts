@@ -1,0 +1,116 @@
+// Checks the fields of an incoming message against its declared type (background only). The
+// result is a fresh object holding only the known fields, so a handler never sees anything a
+// sender slipped in. Any mismatch → BackgroundError('invalid-argument') naming the field.
+import type { MessageTable, MessageType } from '../messaging/messages';
+import { isValidHandle } from '../protocol/identity';
+import { BackgroundError } from './errors';
+
+type Raw = Record<string, unknown>;
+type Validator<T extends MessageType> = (raw: Raw) => MessageTable[T]['req'];
+
+const bad = (field: string, what: string) =>
+  new BackgroundError('invalid-argument', `${field} ${what}`);
+
+function str(raw: Raw, field: string, max: number, min = 0): string {
+  const v = raw[field];
+  if (typeof v !== 'string') throw bad(field, 'must be a string');
+  if (v.length > max) throw bad(field, `must be at most ${max} characters`);
+  if (v.length < min) throw bad(field, `must be at least ${min} characters`);
+  return v;
+}
+
+function optStr(raw: Raw, field: string, max: number): string | undefined {
+  return raw[field] === undefined ? undefined : str(raw, field, max);
+}
+
+function bool(raw: Raw, field: string): boolean {
+  if (typeof raw[field] !== 'boolean') throw bad(field, 'must be true or false');
+  return raw[field] as boolean;
+}
+
+/** Handles are compared lowercased and trimmed: what a person types, in canonical form. */
+function handle(raw: Raw, field = 'handle'): string {
+  const h = str(raw, field, 128).trim().toLowerCase();
+  if (!isValidHandle(h))
+    throw bad(field, 'must be 1-64 characters of a-z 0-9 . _ - starting with a letter or digit');
+  return h;
+}
+
+function strList(raw: Raw, field: string, maxItems: number, maxLength: number): string[] {
+  const v = raw[field];
+  if (!Array.isArray(v)) throw bad(field, 'must be a list of strings');
+  if (v.length > maxItems) throw bad(field, `must hold at most ${maxItems} items`);
+  for (const item of v)
+    if (typeof item !== 'string' || item.length > maxLength)
+      throw bad(field, `must hold strings of at most ${maxLength} characters`);
+  return [...(v as string[])];
+}
+
+const none = () => ({});
+const PASSPHRASE_MAX = 1024;
+const URL_MAX = 2048;
+// A backup of a large history in base64url; the protocol bounds what it decodes anyway.
+const BACKUP_FILE_MAX = 64 * 1024 * 1024;
+const ARMOR_MAX = 1024 * 1024;
+
+export const VALIDATORS: { [T in MessageType]: Validator<T> } = {
+  ping: none,
+  status: none,
+  createIdentity: (r) => ({ handle: handle(r), directoryUrl: str(r, 'directoryUrl', URL_MAX) }),
+  publish: none,
+  setSecurityPhrase: (r) => ({ phrase: str(r, 'phrase', 200) }),
+  getSecurityPhrase: none,
+  lookupContact: (r) => ({ handle: handle(r) }),
+  addContact: (r) => ({ handle: handle(r) }),
+  listContacts: none,
+  verifyView: (r) => ({ handle: handle(r) }),
+  compareScannable: (r) => ({ handle: handle(r), scanned: str(r, 'scanned', 1024) }),
+  markVerified: (r) => ({ handle: handle(r), verified: bool(r, 'verified') }),
+  acknowledgeKeyChange: (r) => ({ handle: handle(r) }),
+  removeContact: (r) => ({ handle: handle(r) }),
+  exportBackup: (r) => ({ passphrase: str(r, 'passphrase', PASSPHRASE_MAX) }),
+  importBackup: (r) => ({
+    file: str(r, 'file', BACKUP_FILE_MAX),
+    passphrase: str(r, 'passphrase', PASSPHRASE_MAX),
+  }),
+  getSettings: none,
+  setSettings: (r) => {
+    const out: MessageTable['setSettings']['req'] = {};
+    const url = optStr(r, 'directoryUrl', URL_MAX);
+    if (url !== undefined) out.directoryUrl = url;
+    if (r.enabledSites !== undefined) out.enabledSites = strList(r, 'enabledSites', 1000, 253);
+    return out;
+  },
+  setLockPassphrase: (r) => {
+    const passphrase = r.passphrase === null ? null : str(r, 'passphrase', PASSPHRASE_MAX);
+    const current = optStr(r, 'current', PASSPHRASE_MAX);
+    return current === undefined ? { passphrase } : { passphrase, current };
+  },
+  lock: none,
+  unlock: (r) => ({ passphrase: str(r, 'passphrase', PASSPHRASE_MAX) }),
+  deleteEverything: (r) => (r.force === undefined ? {} : { force: bool(r, 'force') }),
+  encrypt: (r) => {
+    const recipients = strList(r, 'recipients', 100, 128).map((h) =>
+      handle({ recipient: h }, 'recipient'),
+    );
+    if (recipients.length === 0) throw bad('recipients', 'must name at least one person');
+    const out: MessageTable['encrypt']['req'] = {
+      context: str(r, 'context', 2048, 1),
+      recipients,
+      plaintext: str(r, 'plaintext', 256 * 1024),
+    };
+    if (r.maxChunkLength !== undefined) {
+      const n = r.maxChunkLength;
+      if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 1_000_000)
+        throw bad('maxChunkLength', 'must be a positive whole number');
+      out.maxChunkLength = n;
+    }
+    return out;
+  },
+  decrypt: (r) => ({ context: str(r, 'context', 2048, 1), armored: str(r, 'armored', ARMOR_MAX) }),
+};
+
+/** The request fields of `type`, checked; throws BackgroundError('invalid-argument'). */
+export function validateRequest<T extends MessageType>(type: T, raw: Raw): MessageTable[T]['req'] {
+  return (VALIDATORS[type] as Validator<T>)(raw);
+}

@@ -1,0 +1,227 @@
+// The background's one protocol instance and what it stands on (background only): the
+// IndexedDB key store, the passphrase lock, the directory client and the Veil API over them.
+// Nothing here holds state that exists only in memory: a restarted MV3 worker rebuilds it all
+// from IndexedDB and storage.session on the first message. One instance per worker, so every
+// protocol operation goes through one Veil queue (two handlers cannot race on a session).
+import { browser } from 'wxt/browser';
+import { bestProvider } from '../crypto/webcrypto-provider';
+import type { ContactView, IdentityView, Settings, StatusReply } from '../messaging/messages';
+import type { CryptoProvider } from '../protocol/crypto/provider';
+import { toBase64Url } from '../protocol/encoding';
+import { VeilError } from '../protocol/errors';
+import { identityDhPublic } from '../protocol/identity';
+import { fingerprintHalf } from '../protocol/safety-number';
+import { Veil, type Contact } from '../protocol/veil';
+import { DirectoryClient, type DirectoryClientOptions } from './directory-client';
+import { BackgroundError } from './errors';
+import { Gate } from './gate';
+import { KeyStore } from './key-store';
+import { LockManager, type ScryptParams, type SessionArea } from './lock';
+
+/** Where the directory runs when the user has not chosen one (`npm run directory`). */
+export const DEFAULT_DIRECTORY_URL = 'http://127.0.0.1:8787';
+export const DEFAULT_SETTINGS: Settings = { directoryUrl: DEFAULT_DIRECTORY_URL, enabledSites: [] };
+
+/** The public view of our identity, readable while locked (table `state`, key 'profile'). */
+export interface Profile {
+  handle: string;
+  /** Ed25519 public key. */
+  identityKey: Uint8Array;
+  /** Our 30-digit safety-number half. */
+  fingerprint: string;
+  createdAt: number;
+  published?: { url: string; logIndex: number; sequence: number; at: number };
+}
+
+export interface ServiceOptions {
+  /** IndexedDB name; one per simulated profile in tests. */
+  dbName?: string;
+  session?: SessionArea;
+  fetch?: DirectoryClientOptions['fetch'];
+  crypto?: CryptoProvider;
+  now?: () => number;
+  /** scrypt cost of the lock and of backups (tests lower them). */
+  lockScrypt?: ScryptParams;
+  backupScrypt?: ScryptParams;
+}
+
+const FINGERPRINT_CACHE_SIZE = 2000;
+
+export class VeilService {
+  readonly gate = new Gate();
+  // Derived values only (a 30-digit half costs 5,200 SHA-512 rounds): safe to lose.
+  private readonly halves = new Map<string, string>();
+  // Session set-ups in flight, so racing sends to a new contact share one bundle and session.
+  private readonly starting = new Map<string, Promise<void>>();
+
+  private constructor(
+    readonly store: KeyStore,
+    readonly lock: LockManager,
+    readonly veil: Veil,
+    readonly directory: DirectoryClient,
+    readonly crypto: CryptoProvider,
+    readonly now: () => number,
+    readonly backupScrypt: ScryptParams | undefined,
+  ) {}
+
+  static async create(opts: ServiceOptions = {}): Promise<VeilService> {
+    const now = opts.now ?? Date.now;
+    const store = new KeyStore({ name: opts.dbName });
+    const lock = new LockManager({
+      store,
+      session: opts.session ?? browserSessionArea(),
+      now,
+      scrypt: opts.lockScrypt,
+    });
+    store.keySource = lock;
+    const crypto = opts.crypto ?? (await bestProvider());
+    const veil = await Veil.create({ store, crypto, clock: now });
+    const directory = new DirectoryClient({
+      store,
+      fetch: opts.fetch,
+      now,
+      randomBytes: (n) => crypto.randomBytes(n),
+    });
+    return new VeilService(store, lock, veil, directory, crypto, now, opts.backupScrypt);
+  }
+
+  // ---- settings and profile ----
+
+  async settings(): Promise<Settings> {
+    const s = await this.store.get<Settings>('settings', 'settings');
+    return { ...DEFAULT_SETTINGS, ...s, enabledSites: [...(s?.enabledSites ?? [])] };
+  }
+
+  async profile(): Promise<Profile | undefined> {
+    const p = await this.store.get<Profile>('state', 'profile');
+    if (p) return p;
+    // The identity is committed before its profile; a worker stopped in between leaves an
+    // identity without one. Rebuild it (needs the lock open, as it reads the identity).
+    if (!(await this.store.keys('identity')).includes('self')) return undefined;
+    if ((await this.lock.state()).locked) return undefined;
+    const id = await this.veil.getIdentity();
+    if (!id) return undefined;
+    const profile = this.newProfile(id.handle, id.identityKey);
+    await this.store.commit([{ op: 'put', table: 'state', key: 'profile', value: profile }]);
+    return profile;
+  }
+
+  async requireProfile(): Promise<Profile> {
+    const p = await this.profile();
+    if (!p) throw new BackgroundError('no-identity', 'create an identity first');
+    return p;
+  }
+
+  newProfile(handle: string, identityKey: Uint8Array): Profile {
+    return {
+      handle,
+      identityKey: identityKey.slice(),
+      fingerprint: this.half(handle, identityKey),
+      createdAt: this.now(),
+    };
+  }
+
+  /** The 30-digit safety-number half of (handle, Ed25519 key). */
+  half(handle: string, identityKey: Uint8Array): string {
+    const id = `${handle}:${toBase64Url(identityKey)}`;
+    let half = this.halves.get(id);
+    if (half === undefined) {
+      half = fingerprintHalf({ id: handle, identityKey: identityDhPublic(identityKey) });
+      if (this.halves.size >= FINGERPRINT_CACHE_SIZE) this.halves.clear();
+      this.halves.set(id, half);
+    }
+    return half;
+  }
+
+  /** Starts a session with `handle` from a checked directory bundle, unless one exists. */
+  ensureSession(handle: string, directoryUrl: string): Promise<void> {
+    const key = `${directoryUrl} ${handle}`;
+    let pending = this.starting.get(key);
+    if (!pending) {
+      pending = (async () => {
+        if (await this.veil.hasSession(handle)) return;
+        if ((await this.veil.getContact(handle))?.pendingKey)
+          throw new VeilError(
+            'untrusted-identity',
+            'the contact key changed: acknowledge it first',
+          );
+        const { bundle } = await this.directory.bundle(directoryUrl, handle);
+        await this.veil.startSession(bundle);
+      })().finally(() => this.starting.delete(key));
+      this.starting.set(key, pending);
+    }
+    return pending;
+  }
+
+  // ---- views ----
+
+  async identityView(profile?: Profile): Promise<IdentityView | undefined> {
+    const p = profile ?? (await this.profile());
+    if (!p) return undefined;
+    const { directoryUrl } = await this.settings();
+    const published = p.published !== undefined && p.published.url === directoryUrl;
+    return {
+      handle: p.handle,
+      identityKey: toBase64Url(p.identityKey),
+      fingerprint: p.fingerprint,
+      published,
+      ...(published ? { logIndex: p.published!.logIndex } : {}),
+    };
+  }
+
+  contactView(c: Contact): ContactView {
+    const view: ContactView = {
+      handle: c.handle,
+      status: c.pendingKey ? 'key-changed' : c.verified ? 'verified' : 'unverified',
+      identityKey: toBase64Url(c.identityKey),
+      fingerprint: this.half(c.handle, c.identityKey),
+      firstSeen: c.firstSeen,
+    };
+    if (c.pendingKey) view.pendingFingerprint = this.half(c.handle, c.pendingKey);
+    return view;
+  }
+
+  async status(): Promise<StatusReply> {
+    const [lock, settings, identity, secretKeys] = await Promise.all([
+      this.lock.state(),
+      this.settings(),
+      this.identityView(),
+      this.store.keys('secrets'),
+    ]);
+    const reply: StatusReply = {
+      locked: lock.locked,
+      lockEnabled: lock.enabled,
+      hasSecurityPhrase: secretKeys.includes('securityPhrase'),
+      settings,
+    };
+    if (identity) reply.identity = identity;
+    return reply;
+  }
+
+  /** Forgets the in-memory caches after the store was wiped. */
+  async afterWipe(): Promise<void> {
+    this.halves.clear();
+    await this.lock.reset();
+  }
+}
+
+/** `browser.storage.session`, seen through the small interface the lock needs. */
+export function browserSessionArea(): SessionArea {
+  const area = browser.storage.session;
+  return {
+    get: (key) => area.get(key) as Promise<Record<string, unknown>>,
+    set: (items) => area.set(items),
+    remove: (key) => area.remove(key),
+  };
+}
+
+let instance: Promise<VeilService> | undefined;
+
+/** The worker's one service, created on first use (again after a worker restart). */
+export function getService(): Promise<VeilService> {
+  instance ??= VeilService.create().catch((e: unknown) => {
+    instance = undefined;
+    throw e;
+  });
+  return instance;
+}
