@@ -4,6 +4,8 @@ import { defineConfig } from 'wxt';
 export default defineConfig({
   srcDir: 'extension',
   outDir: '.output',
+  // Static files (the _locales messages) sit beside the source, not at the repo root.
+  publicDir: 'extension/public',
   imports: false,
   webExt: { disabled: true },
   vite: () => ({
@@ -14,6 +16,7 @@ export default defineConfig({
   manifest: ({ browser }) => ({
     name: 'Veil',
     description: 'End-to-end encryption for the chat sites you already use.',
+    default_locale: 'en',
     permissions: ['storage'],
     ...(browser === 'firefox'
       ? {

@@ -27,7 +27,12 @@ const targets = [
 function build(args: readonly string[]): void {
   const started = Date.now();
   const wxt = path.join(repoRoot, 'node_modules/.bin/wxt');
-  const result = spawnSync(wxt, ['build', ...args], { cwd: repoRoot, encoding: 'utf8' });
+  // Vitest sets NODE_ENV=test; the tested build must be the production one users get.
+  const result = spawnSync(wxt, ['build', ...args], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+    env: { ...process.env, NODE_ENV: 'production' },
+  });
   if (result.status !== 0) {
     throw new Error(
       `wxt build ${args.join(' ')} failed (exit ${result.status}):\n${result.stdout}${result.stderr}`,
