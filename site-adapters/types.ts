@@ -1,0 +1,34 @@
+// The one interface every chat-site adapter implements. Adapters run in the content script:
+// they see the host DOM (ciphertext only) and never touch keys or plaintext.
+
+/** Declarative description of a site; `defineAdapter` turns it into a SiteAdapter. */
+export interface SiteAdapter {
+  /** Stable id, part of every message's context string (`${id}:${conversationId}`). */
+  readonly id: string;
+  readonly name: string;
+  /** Whether this adapter handles the page (URL and/or a DOM marker). */
+  matches(location: URL, doc: Document): boolean;
+  /** Longest text the site sends as one message (IRC cuts lines at ~350 bytes). */
+  readonly maxMessageLength: number;
+  /** Pause between submitted lines so the site or server does not throttle or drop them. */
+  readonly sendIntervalMs: number;
+  /** The host's compose box (textarea or contenteditable), if present. */
+  composeBox(doc: Document): HTMLElement | null;
+  /** Element next to which Veil's toggle is placed. */
+  toggleAnchor(doc: Document): HTMLElement | null;
+  /** Container whose subtree holds the conversation's messages (observed for changes). */
+  messageList(doc: Document): HTMLElement | null;
+  /** Message elements currently rendered, in display order. */
+  messages(list: HTMLElement): HTMLElement[];
+  /** The element whose textContent is the message body (where armor appears). */
+  messageBody(message: HTMLElement): HTMLElement | null;
+  /** The author as the host shows it (untrusted: only a hint for recipients / reassembly). */
+  messageAuthor(message: HTMLElement): string | null;
+  /**
+   * The conversation as every participant's page names it (e.g. `net/#channel`), or null when
+   * no conversation is open. Must be equal on all sides: it is authenticated in each message.
+   */
+  conversationId(location: URL, doc: Document): string | null;
+  /** Puts `text` in the host's composer and sends it the way the site's framework accepts. */
+  submit(doc: Document, text: string): Promise<void>;
+}
