@@ -1,0 +1,454 @@
+// The directory over HTTP (in-process, no port): publish, lookup with client-side proof checks,
+// bundles, rotation, deletion, limits, the log endpoints, health, metrics and the lookup page.
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  base64UrlDecode,
+  decodeConsistencyProof,
+  decodeIdentityLookup,
+  decodeTreeHead,
+  signedPrekeyMessage,
+} from '../extension/protocol/directory-request';
+import { isVeilError } from '../extension/protocol/errors';
+import {
+  type DirectoryTrust,
+  type SignedTreeHead,
+  encodeLogEntry,
+  leafHash,
+  parseCheckpoint,
+  verifyHeadUpdate,
+  verifyInclusion,
+  verifyKeyLookup,
+} from '../extension/protocol/transparency';
+import { makeIdentity, publishBody, signedRequest, type TestIdentity } from './client-signing';
+import { keyFingerprint, safetyNumberHalf } from './fingerprint';
+import type { DirectoryStore } from './store';
+import {
+  type OpenedStore,
+  type TestApp,
+  openTestSqlite,
+  secondsOf,
+  storeFactories,
+  testApp,
+} from './testing';
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+async function json(res: Response): Promise<Json> {
+  return (await res.json()) as Json;
+}
+
+async function trustOf(t: TestApp): Promise<DirectoryTrust> {
+  const head = await json(await t.app.request('/v1/log/head'));
+  return { origin: head.origin, publicKey: base64UrlDecode(head.publicKey) };
+}
+
+function put(t: TestApp, id: TestIdentity, body: object, signer = id, newKey?: TestIdentity) {
+  return t.send(
+    signedRequest('PUT', id.handle, JSON.stringify(body), signer, {
+      newKey,
+      timestamp: secondsOf(t.clock),
+    }),
+  );
+}
+
+function del(t: TestApp, handle: string, signer: TestIdentity) {
+  return t.send(signedRequest('DELETE', handle, '', signer, { timestamp: secondsOf(t.clock) }));
+}
+
+/** What a client does: fetch, decode, check the proof and the head against the one it remembers. */
+async function clientLookup(
+  t: TestApp,
+  handle: string,
+  trust: DirectoryTrust,
+  remembered?: SignedTreeHead,
+) {
+  const res = await t.app.request(`/v1/identities/${handle}`);
+  expect(res.status).toBe(200);
+  const decoded = decodeIdentityLookup(await json(res), handle);
+  verifyKeyLookup(decoded.lookup, trust);
+  let proof: Uint8Array[] = [];
+  if (remembered) {
+    const [a, b] = [remembered.treeSize, decoded.lookup.head.treeSize].sort((x, y) => x - y);
+    proof = decodeConsistencyProof(
+      await json(await t.app.request(`/v1/log/consistency?from=${a}&to=${b}`)),
+    );
+  }
+  const head = verifyHeadUpdate(remembered, decoded.lookup.head, proof, trust);
+  return { ...decoded, head };
+}
+
+describe('directory over HTTP (SQLite)', () => {
+  let opened: OpenedStore;
+  let t: TestApp;
+  beforeEach(async () => {
+    opened = await openTestSqlite();
+    t = testApp(opened.store);
+  });
+  afterEach(async () => opened.cleanup());
+
+  it('publishes, looks up with a verified proof, and serves bundles', async () => {
+    const alice = makeIdentity('alice');
+    const body = publishBody(alice, 3);
+    const res = await put(t, alice, body);
+    expect(res.status).toBe(201);
+    expect(await json(res)).toEqual({
+      handle: 'alice',
+      status: 'created',
+      logIndex: 0,
+      sequence: 1,
+      oneTimePrekeys: 3,
+    });
+
+    const trust = await trustOf(t);
+    const found = await clientLookup(t, 'alice', trust);
+    expect(found.identityKey).toEqual(alice.publicKey);
+    expect(found.fingerprint).toBe(keyFingerprint(alice.publicKey));
+    expect(found.safetyNumberHalf).toBe(safetyNumberHalf('alice', alice.publicKey));
+    expect(found.safetyNumberHalf).toMatch(/^\d{30}$/);
+
+    const bundle = await json(await t.app.request('/v1/identities/alice/bundle'));
+    expect(bundle.signedPrekey).toEqual(body.signedPrekey);
+    const spk = bundle.signedPrekey;
+    expect(
+      ed25519.verify(
+        base64UrlDecode(spk.signature),
+        signedPrekeyMessage(spk.id, base64UrlDecode(spk.publicKey)),
+        alice.publicKey,
+      ),
+    ).toBe(true);
+    expect(bundle.oneTimePrekey).toEqual(body.oneTimePrekeys[0]);
+    verifyKeyLookup(decodeIdentityLookup(bundle, 'alice').lookup, trust);
+    await t.app.request('/v1/identities/alice/bundle');
+    await t.app.request('/v1/identities/alice/bundle');
+    const last = await json(await t.app.request('/v1/identities/alice/bundle'));
+    expect(last.oneTimePrekey).toBeUndefined();
+    expect(last.signedPrekey).toEqual(body.signedPrekey);
+
+    // More prekeys under the same key: no new log entry.
+    const more = await put(t, alice, publishBody(alice, 4, 10, 2));
+    expect(await json(more)).toMatchObject({
+      status: 'updated',
+      logIndex: 0,
+      sequence: 1,
+      oneTimePrekeys: 4,
+    });
+    expect((await json(await t.app.request('/v1/log/head'))).treeSize).toBe(1);
+  });
+
+  it('rotates a key only with both signatures, and clients follow the log', async () => {
+    const alice = makeIdentity('alice');
+    const next = makeIdentity('alice');
+    await put(t, alice, publishBody(alice, 5));
+    const bob = makeIdentity('bob');
+    await put(t, bob, publishBody(bob));
+    const trust = await trustOf(t);
+    const before = await clientLookup(t, 'alice', trust);
+
+    const body = publishBody(next, 2, 100, 9);
+    const onlyOld = await put(t, next, body, alice);
+    expect(onlyOld.status).toBe(401);
+    expect((await json(onlyOld)).error.code).toBe('bad-signature');
+    const onlyNew = await put(t, next, body, next);
+    expect(onlyNew.status).toBe(409); // the new key alone looks like someone else claiming the handle
+    expect((await json(onlyNew)).error.code).toBe('handle-taken');
+
+    t.clock.advance(1000);
+    const rotated = await put(t, next, body, alice, next);
+    expect(rotated.status).toBe(200);
+    expect(await json(rotated)).toMatchObject({
+      status: 'rotated',
+      sequence: 2,
+      oneTimePrekeys: 2,
+    });
+
+    const after = await clientLookup(t, 'alice', trust, before.head);
+    expect(after.identityKey).toEqual(next.publicKey);
+    expect(after.lookup.entry).toMatchObject({ action: 'rotate', sequence: 2 });
+    expect(after.safetyNumberHalf).not.toBe(before.safetyNumberHalf);
+    // The old key can no longer write; the old prekeys are gone.
+    expect((await put(t, alice, publishBody(alice), alice)).status).toBe(409);
+    const bundle = await json(await t.app.request('/v1/identities/alice/bundle'));
+    expect(bundle.oneTimePrekey.id).toBe(100);
+    expect(bundle.signedPrekey.id).toBe(9);
+    // A client that saw sequence 2 refuses the older entry even though it is in the log.
+    const stale = await json(await t.app.request(`/v1/log/inclusion?index=${before.lookup.index}`));
+    const staleLookup = {
+      entry: { ...stale.entry, identityKey: base64UrlDecode(stale.entry.identityKey) },
+      index: stale.index,
+      inclusionProof: stale.inclusionProof.map(base64UrlDecode),
+      head: decodeTreeHead(stale.head),
+    };
+    verifyKeyLookup(staleLookup, trust); // the old entry is genuinely in the log…
+    expect(() => verifyKeyLookup(staleLookup, trust, after.lookup.entry.sequence)).toThrow(
+      expect.objectContaining({ code: 'bad-proof' }),
+    ); // …but a client that saw sequence 2 refuses it
+  });
+
+  it('deletes with the current key, keeps the log entry, and frees the handle', async () => {
+    const alice = makeIdentity('alice');
+    await put(t, alice, publishBody(alice, 2));
+    const trust = await trustOf(t);
+    const mallory = makeIdentity('alice');
+    expect((await del(t, 'alice', mallory)).status).toBe(401);
+    expect((await del(t, 'nobody', mallory)).status).toBe(404);
+    const res = await del(t, 'alice', alice);
+    expect(res.status).toBe(200);
+    expect(await json(res)).toEqual({
+      handle: 'alice',
+      status: 'deleted',
+      logIndex: 1,
+      sequence: 2,
+    });
+    expect((await t.app.request('/v1/identities/alice')).status).toBe(404);
+    expect((await t.app.request('/v1/identities/alice/bundle')).status).toBe(404);
+    expect(await opened.store.countOneTimePrekeys('alice')).toBe(0);
+
+    const inc = await json(await t.app.request('/v1/log/inclusion?handle=alice'));
+    expect(inc.entry).toMatchObject({ action: 'delete', sequence: 2, handle: 'alice' });
+    const head = decodeTreeHead(inc.head);
+    const entry = { ...inc.entry, identityKey: base64UrlDecode(inc.entry.identityKey) };
+    verifyInclusion(
+      leafHash(encodeLogEntry(entry)),
+      inc.index,
+      inc.treeSize,
+      inc.inclusionProof.map(base64UrlDecode),
+      head.rootHash,
+    );
+
+    const claimed = await put(t, mallory, publishBody(mallory));
+    expect(claimed.status).toBe(201);
+    expect((await json(claimed)).sequence).toBe(3);
+    const lookup = await clientLookup(t, 'alice', trust);
+    expect(lookup.lookup.entry).toMatchObject({ action: 'publish', sequence: 3 });
+  });
+
+  it('refuses stale and replayed signed requests', async () => {
+    const alice = makeIdentity('alice');
+    const body = JSON.stringify(publishBody(alice));
+    const old = signedRequest('PUT', 'alice', body, alice, { timestamp: secondsOf(t.clock) - 301 });
+    expect((await json(await t.send(old))).error.code).toBe('stale-request');
+    const future = signedRequest('PUT', 'alice', body, alice, {
+      timestamp: secondsOf(t.clock) + 301,
+    });
+    expect((await json(await t.send(future))).error.code).toBe('stale-request');
+    const req = signedRequest('PUT', 'alice', body, alice, { timestamp: secondsOf(t.clock) });
+    expect((await t.send(req)).status).toBe(201);
+    const again = await t.send(req);
+    expect(again.status).toBe(401);
+    expect((await json(again)).error.code).toBe('replayed-request');
+  });
+
+  it('serves the log: head checkpoint, inclusion by index, consistency, entries', async () => {
+    const ids = ['a1', 'b2', 'c3', 'd4', 'e5'].map(makeIdentity);
+    const trust = await trustOf(t);
+    const first = decodeTreeHead(await json(await t.app.request('/v1/log/head')));
+    for (const id of ids) expect((await put(t, id, publishBody(id, 0))).status).toBe(201);
+    const headJson = await json(await t.app.request('/v1/log/head'));
+    const head = parseCheckpoint(headJson.checkpoint, trust);
+    expect(head).toEqual(decodeTreeHead(headJson));
+    expect(head.treeSize).toBe(5);
+
+    const inc = await json(await t.app.request('/v1/log/inclusion?index=2&treeSize=4'));
+    expect(inc.treeSize).toBe(4);
+    expect(inc.entry.handle).toBe('c3');
+    const cons = await json(await t.app.request('/v1/log/consistency?from=4&to=5'));
+    const root4 = (await json(await t.app.request('/v1/log/consistency?from=0&to=4'))).proof;
+    expect(root4).toEqual([]);
+    verifyHeadUpdate(first, head, [], trust);
+    expect(cons.proof.length).toBeGreaterThan(0);
+    const entries = await json(await t.app.request('/v1/log/entries?start=1&count=2'));
+    expect(entries.entries.map((e: Json) => e.handle)).toEqual(['b2', 'c3']);
+
+    for (const bad of [
+      '/v1/log/inclusion?index=5',
+      '/v1/log/inclusion?index=1&treeSize=9',
+      '/v1/log/inclusion?index=-1',
+      '/v1/log/inclusion?index=1&extra=1',
+      '/v1/log/inclusion?handle=../x',
+      '/v1/log/consistency?from=6',
+      '/v1/log/consistency?from=3&to=2',
+      '/v1/log/consistency',
+      '/v1/log/entries?start=0&count=0',
+      '/v1/log/entries?start=0&count=100000',
+      '/v1/log/entries?start=1e3',
+    ]) {
+      const res = await t.app.request(bad);
+      expect(res.status, bad).toBe(400);
+      expect((await json(res)).error.code).toMatch(/^(invalid-query|out-of-range|bad-handle)$/);
+    }
+    expect((await t.app.request('/v1/log/inclusion?handle=nobody')).status).toBe(404);
+  });
+
+  it('answers health, metrics and the lookup page', async () => {
+    const alice = makeIdentity('alice');
+    await put(t, alice, publishBody(alice, 2));
+    await t.app.request('/v1/identities/alice');
+    await t.app.request('/v1/identities/alice/bundle');
+    expect(await json(await t.app.request('/v1/health'))).toEqual({
+      status: 'ok',
+      store: 'sqlite',
+      treeSize: 1,
+    });
+
+    const metrics = await (await t.app.request('/metrics')).text();
+    expect(metrics).toContain(
+      'veil_http_requests_total{route="/v1/identities/:handle",method="GET",status="200"} 1',
+    );
+    expect(metrics).toContain(
+      'veil_http_request_duration_seconds_bucket{route="/v1/identities/:handle/bundle",method="GET",le="+Inf"} 1',
+    );
+    expect(metrics).toContain('veil_log_size 1');
+    expect(metrics).toContain('veil_one_time_prekeys_remaining 1');
+
+    const page = await t.app.request('/?handle=alice');
+    expect(page.status).toBe(200);
+    const csp = page.headers.get('content-security-policy')!;
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).not.toContain('unsafe');
+    const html = await page.text();
+    expect(html).toContain(keyFingerprint(alice.publicKey));
+    expect(html).toContain(safetyNumberHalf('alice', alice.publicKey).slice(0, 5));
+    expect(html).toContain('<svg');
+    expect(html).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org)/);
+    const hostile = await t.app.request('/?handle=%3Cscript%3Ealert(1)%3C%2Fscript%3E');
+    expect(hostile.status).toBe(400);
+    expect(await hostile.text()).not.toContain('<script>');
+    expect((await t.app.request('/?handle=nobody')).status).toBe(404);
+    expect((await t.app.request('/')).status).toBe(200);
+  });
+
+  it('rate-limits writes, bundle fetches and unknown-handle lookups (429 + Retry-After)', async () => {
+    const limited = testApp(opened.store, {
+      limits: {
+        rates: {
+          writesPerHandle: { burst: 2, perMinute: 2 },
+          bundlesPerHandle: { burst: 3, perMinute: 3 },
+          bundlesPerIp: { burst: 100, perMinute: 100 },
+          notFoundPerIp: { burst: 2, perMinute: 1 },
+        },
+      },
+    });
+    const alice = makeIdentity('alice');
+    expect((await put(limited, alice, publishBody(alice, 10))).status).toBe(201);
+    expect((await put(limited, alice, publishBody(alice, 1, 50))).status).toBe(200);
+    const third = await put(limited, alice, publishBody(alice, 1, 60));
+    expect(third.status).toBe(429);
+    expect(Number(third.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect((await json(third)).error.code).toBe('rate-limited');
+
+    for (let i = 0; i < 3; i++)
+      expect((await limited.app.request('/v1/identities/alice/bundle')).status).toBe(200);
+    const drained = await limited.app.request('/v1/identities/alice/bundle');
+    expect(drained.status).toBe(429);
+    expect(await opened.store.countOneTimePrekeys('alice')).toBe(8); // 11 stored, 3 handed out
+    limited.clock.advance(60_000);
+    expect((await limited.app.request('/v1/identities/alice/bundle')).status).toBe(200);
+
+    expect((await limited.app.request('/v1/identities/nobody1')).status).toBe(404);
+    expect((await limited.app.request('/v1/identities/nobody2')).status).toBe(404);
+    expect((await limited.app.request('/v1/identities/nobody3')).status).toBe(429);
+    expect(
+      (await limited.app.request('/v1/identities/alice', { headers: { 'x-test-ip': 'other' } }))
+        .status,
+    ).toBe(200);
+  });
+
+  it('hides internals on 5xx and never logs keys or bodies', async () => {
+    const broken: DirectoryStore = Object.create(opened.store, {
+      publish: {
+        value: () =>
+          Promise.reject(Object.assign(new Error('boom: secret value in message'), { code: 'X1' })),
+      },
+    });
+    const b = testApp(broken);
+    const alice = makeIdentity('alice');
+    const body = publishBody(alice);
+    const res = await put(b, alice, body);
+    expect(res.status).toBe(500);
+    expect(await json(res)).toEqual({ error: { code: 'internal', message: 'internal error' } });
+    expect(b.logs.length).toBe(1);
+    const logged = b.logs.join('\n');
+    expect(logged).not.toContain(body.identityKey);
+    expect(logged).not.toContain('secret value');
+    expect(logged).not.toContain(body.signedPrekey.publicKey);
+  });
+});
+
+for (const factory of storeFactories()) {
+  describe.skipIf(factory.skip !== undefined)(
+    `concurrent bundle fetches over HTTP: ${factory.name}`,
+    () => {
+      let opened: OpenedStore;
+      afterAll(async () => opened?.cleanup());
+
+      it('50 clients fetching bundles for one handle never get the same one-time prekey', async () => {
+        opened = await factory.open();
+        const t = testApp(opened.store, { limits: { rates: null } });
+        const bob = makeIdentity('bob');
+        expect((await put(t, bob, publishBody(bob, 30))).status).toBe(201);
+        const responses = await Promise.all(
+          Array.from({ length: 50 }, async () =>
+            json(await t.app.request('/v1/identities/bob/bundle')),
+          ),
+        );
+        const ids = responses.flatMap((r) =>
+          r.oneTimePrekey ? [r.oneTimePrekey.id as number] : [],
+        );
+        expect(ids.length).toBe(30);
+        expect(new Set(ids).size).toBe(30);
+        expect(responses.filter((r) => !r.oneTimePrekey).length).toBe(20);
+        expect(await opened.store.countOneTimePrekeys('bob')).toBe(0);
+      });
+    },
+  );
+}
+
+describe('a directory that swaps a key is caught (real app, tampered store)', () => {
+  it('serving a key without a log entry, or from a forked log, fails client checks', async () => {
+    const real = await openTestSqlite();
+    const fork = await openTestSqlite();
+    try {
+      const honest = testApp(real.store);
+      const alice = makeIdentity('alice');
+      const mallory = makeIdentity('alice');
+      const bob = makeIdentity('bob');
+      await put(honest, bob, publishBody(bob));
+      await put(honest, alice, publishBody(alice));
+      const trust = await trustOf(honest);
+      const remembered = (await clientLookup(honest, 'alice', trust)).head;
+
+      // 1. The operator rewrites alice's key in the database, without a log entry.
+      const db = new (await import('better-sqlite3')).default(real.file);
+      db.prepare('UPDATE identities SET identity_key = ? WHERE handle = ?').run(
+        Buffer.from(mallory.publicKey),
+        'alice',
+      );
+      db.close();
+      const tampered = testApp(real.store, { signer: honest.signer }); // the operator restarts it
+      const swapped = await json(await tampered.app.request('/v1/identities/alice'));
+      const decoded = decodeIdentityLookup(swapped, 'alice');
+      expect(decoded.identityKey).toEqual(mallory.publicKey);
+      expect(() => verifyKeyLookup(decoded.lookup, trust)).toThrow(
+        expect.objectContaining({ code: 'bad-proof' }),
+      );
+
+      // 2. The operator runs a forked log (same signing key) where alice has mallory's key.
+      const forked = testApp(fork.store, { signer: honest.signer });
+      await put(forked, bob, publishBody(bob));
+      await put(forked, mallory, publishBody(mallory));
+      const carol = makeIdentity('carol');
+      await put(forked, carol, publishBody(carol));
+      let caught: unknown;
+      try {
+        await clientLookup(forked, 'alice', trust, remembered);
+      } catch (e) {
+        caught = e;
+      }
+      expect(isVeilError(caught, 'bad-proof')).toBe(true);
+    } finally {
+      await real.cleanup();
+      await fork.cleanup();
+    }
+  });
+});

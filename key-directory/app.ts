@@ -1,0 +1,797 @@
+// The key directory's HTTP app, built from its dependencies (`buildApp({ store, clock })`) so
+// tests drive it in-process. Handles untrusted input: every failure is a 4xx JSON error with a
+// stable code, 5xx bodies say nothing internal, and nothing logs keys or request bodies.
+import { createPublicKey, verify as nodeVerify } from 'node:crypto';
+import { getConnInfo } from '@hono/node-server/conninfo';
+import { type Context, Hono } from 'hono';
+import { cors } from 'hono/cors';
+import { routePath } from 'hono/route';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import {
+  NONCE_PATTERN,
+  SIGNATURE_HEADERS,
+  base64UrlDecode,
+  base64UrlEncode,
+  canonicalRequest,
+  identityPath,
+  isValidHandle,
+  signedPrekeyMessage,
+} from '../extension/protocol/directory-request';
+import { keyFingerprint, safetyNumberHalf } from './fingerprint';
+import { RequestError, badRequest } from './errors';
+import { buildProof, consistencyPlan, inclusionPlan } from './log';
+import { Metrics } from './metrics';
+import { PAGE_CSP, type PageIdentity, renderPage } from './page';
+import { type Rate, RateLimiter } from './rate-limit';
+import { parsePublishBody } from './schema';
+import { type DirectorySigner, checkpointText, createSigner, generateDirectoryKey } from './signer';
+import type {
+  DirectoryStore,
+  IdentityRecord,
+  StoredLogEntry,
+  StoredTreeHead,
+  WriteContext,
+} from './store';
+
+export interface Rates {
+  writesPerIp: Rate;
+  writesPerHandle: Rate;
+  bundlesPerIp: Rate;
+  bundlesPerHandle: Rate;
+  /** Lookups that find nothing (handle enumeration). */
+  notFoundPerIp: Rate;
+}
+
+export interface Limits {
+  maxBodyBytes: number;
+  maxOneTimePrekeysPerRequest: number;
+  maxStoredOneTimePrekeys: number;
+  /** Accepted distance between a request's timestamp and the directory's clock. */
+  clockSkewSeconds: number;
+  maxLogEntriesPerRequest: number;
+  /** null turns rate limiting off (benchmarks). */
+  rates: Rates | null;
+}
+
+export const DEFAULT_LIMITS: Limits = {
+  maxBodyBytes: 64 * 1024,
+  maxOneTimePrekeysPerRequest: 200,
+  maxStoredOneTimePrekeys: 1000,
+  clockSkewSeconds: 300,
+  maxLogEntriesPerRequest: 1000,
+  rates: {
+    writesPerIp: { burst: 20, perMinute: 30 },
+    writesPerHandle: { burst: 10, perMinute: 10 },
+    bundlesPerIp: { burst: 30, perMinute: 60 },
+    bundlesPerHandle: { burst: 50, perMinute: 60 },
+    notFoundPerIp: { burst: 60, perMinute: 120 },
+  },
+};
+
+export type LimitOptions = Partial<Omit<Limits, 'rates'>> & { rates?: Partial<Rates> | null };
+
+export interface AppOptions {
+  store: DirectoryStore;
+  /** Milliseconds since the epoch. */
+  clock: () => number;
+  /** The tree-head key; by default loaded from (or generated into) the store. */
+  signer?: DirectorySigner;
+  /** Checkpoint origin when the signer comes from the store (default `localhost/veil-directory`). */
+  origin?: string;
+  limits?: LimitOptions;
+  /** Who is asking, for per-IP limits (default: the socket's remote address). */
+  clientIp?: (c: Context) => string;
+  /** Where operational errors go (default console.error). Receives no keys or bodies. */
+  log?: (line: string) => void;
+}
+
+export const DEFAULT_ORIGIN = 'localhost/veil-directory';
+
+/** Headers on every answer (the lookup page sets its own CSP). */
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+  'Content-Security-Policy': "default-src 'none'; frame-ancestors 'none'",
+  'Cache-Control': 'no-store',
+  // CORS (added for the extension's background, which calls from a chrome-extension:// or
+  // moz-extension:// origin and needs no host permission this way): every answer is public
+  // and writes are authenticated by Ed25519 signatures, never by cookies or origin, so any
+  // origin may read. Preflights for PUT/DELETE are answered by the cors() middleware below.
+  'Access-Control-Allow-Origin': '*',
+};
+
+/** A finished JSON answer, for the node:http fast path (node-listener.ts) and the Hono route. */
+export interface JsonAnswer {
+  status: number;
+  body: string;
+  headers: Record<string, string>;
+}
+
+export interface Directory {
+  app: Hono;
+  /** `GET /v1/identities/{handle}` for a handle that already matches the handle syntax. */
+  lookupIdentity(handle: string, ip: string): Promise<JsonAnswer>;
+  /** Records a request answered outside Hono in the metrics. */
+  observe(route: string, method: string, status: number, seconds: number): void;
+}
+
+/** Lookup answers kept per handle; each is valid only while the log has the same size. */
+const LOOKUP_CACHE_ENTRIES = 10_000;
+
+function resolveLimits(options: LimitOptions | undefined): Limits {
+  const { rates, ...rest } = options ?? {};
+  return {
+    ...DEFAULT_LIMITS,
+    ...rest,
+    rates: rates === null ? null : { ...DEFAULT_LIMITS.rates!, ...rates },
+  };
+}
+
+function defaultClientIp(c: Context): string {
+  try {
+    return getConnInfo(c).remote.address ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+const SPKI_ED25519_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
+
+/** Ed25519 verification with Node's native implementation; false for any malformed input. */
+export function verifyEd25519(
+  publicKey: Uint8Array,
+  message: Uint8Array,
+  signature: Uint8Array,
+): boolean {
+  if (publicKey.length !== 32 || signature.length !== 64) return false;
+  try {
+    const key = createPublicKey({
+      key: Buffer.concat([SPKI_ED25519_PREFIX, publicKey]),
+      format: 'der',
+      type: 'spki',
+    });
+    return nodeVerify(null, message, key, signature);
+  } catch {
+    return false;
+  }
+}
+
+const sameBytes = (a: Uint8Array, b: Uint8Array) =>
+  a.length === b.length && Buffer.compare(Buffer.from(a), Buffer.from(b)) === 0;
+
+const DECIMAL = /^(0|[1-9][0-9]{0,15})$/;
+
+function headJson(head: StoredTreeHead, signer: DirectorySigner) {
+  return {
+    origin: signer.origin,
+    treeSize: head.treeSize,
+    rootHash: base64UrlEncode(head.rootHash),
+    timestamp: head.timestamp,
+    signature: base64UrlEncode(head.signature),
+  };
+}
+
+function entryJson(e: StoredLogEntry) {
+  return {
+    index: e.index,
+    handle: e.handle,
+    identityKey: base64UrlEncode(e.identityKey),
+    action: e.action,
+    sequence: e.sequence,
+    timestamp: e.timestamp,
+  };
+}
+
+export function buildApp(options: AppOptions): Hono {
+  return createDirectory(options).app;
+}
+
+export function createDirectory(options: AppOptions): Directory {
+  const { store, clock } = options;
+  const limits = resolveLimits(options.limits);
+  const log = options.log ?? ((line: string) => console.error(line));
+  const clientIp = options.clientIp ?? defaultClientIp;
+  const metrics = new Metrics();
+  const rates = limits.rates;
+  const limiters = rates && {
+    writesPerIp: new RateLimiter(rates.writesPerIp),
+    writesPerHandle: new RateLimiter(rates.writesPerHandle),
+    bundlesPerIp: new RateLimiter(rates.bundlesPerIp),
+    bundlesPerHandle: new RateLimiter(rates.bundlesPerHandle),
+    notFoundPerIp: new RateLimiter(rates.notFoundPerIp),
+  };
+
+  let ready: Promise<DirectorySigner> | undefined;
+  const init = (): Promise<DirectorySigner> =>
+    (ready ??= (async () => {
+      const signer =
+        options.signer ??
+        createSigner(
+          await store.loadOrCreateDirectoryKey(generateDirectoryKey, clock()),
+          options.origin ?? DEFAULT_ORIGIN,
+        );
+      await store.ensureHead(clock(), signer.signHead);
+      return signer;
+    })().catch((e: unknown) => {
+      ready = undefined;
+      throw e;
+    }));
+
+  function limit(limiter: RateLimiter | undefined, key: string, what: string): void {
+    if (!limiter) return;
+    const wait = limiter.take(key, clock());
+    if (wait > 0)
+      throw new RequestError(429, 'rate-limited', `too many ${what}; retry later`, {
+        'Retry-After': String(wait),
+      });
+  }
+
+  function checkNotFoundBudget(ip: string): void {
+    const wait = limiters?.notFoundPerIp.peek(ip, clock()) ?? 0;
+    if (wait > 0)
+      throw new RequestError(
+        429,
+        'rate-limited',
+        'too many lookups of unknown handles; retry later',
+        {
+          'Retry-After': String(wait),
+        },
+      );
+  }
+
+  function notFound(ip: string, what: string): RequestError {
+    limiters?.notFoundPerIp.take(ip, clock());
+    return new RequestError(404, 'not-found', `${what} not found`);
+  }
+
+  function handleParam(c: Context): string {
+    const handle = c.req.param('handle');
+    if (!isValidHandle(handle))
+      throw badRequest('bad-handle', 'handle must match ^[a-z0-9][a-z0-9._-]{0,63}$');
+    return handle;
+  }
+
+  async function readBody(c: Context): Promise<Uint8Array> {
+    const max = limits.maxBodyBytes;
+    const tooLarge = () =>
+      new RequestError(413, 'payload-too-large', `body larger than ${max} bytes`);
+    const declared = c.req.header('content-length');
+    if (declared !== undefined && (!/^[0-9]{1,15}$/.test(declared) || Number(declared) > max))
+      throw tooLarge();
+    const stream = c.req.raw.body;
+    if (!stream) return new Uint8Array(0);
+    const reader = stream.getReader();
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.byteLength;
+      if (total > max) {
+        await reader.cancel().catch(() => {});
+        throw tooLarge();
+      }
+      chunks.push(value);
+    }
+    return Buffer.concat(chunks);
+  }
+
+  interface Auth {
+    timestamp: number;
+    nonce: string;
+    signature: Uint8Array;
+    newKeySignature?: Uint8Array;
+  }
+
+  function readAuth(c: Context): Auth {
+    const ts = c.req.header(SIGNATURE_HEADERS.timestamp);
+    const nonce = c.req.header(SIGNATURE_HEADERS.nonce);
+    const sig = c.req.header(SIGNATURE_HEADERS.signature);
+    const newSig = c.req.header(SIGNATURE_HEADERS.newKeySignature);
+    if (ts === undefined || nonce === undefined || sig === undefined)
+      throw new RequestError(
+        401,
+        'missing-signature',
+        `signed request needs ${SIGNATURE_HEADERS.timestamp}, ${SIGNATURE_HEADERS.nonce} and ${SIGNATURE_HEADERS.signature}`,
+      );
+    if (!DECIMAL.test(ts))
+      throw badRequest('bad-timestamp', `${SIGNATURE_HEADERS.timestamp} must be Unix seconds`);
+    if (!NONCE_PATTERN.test(nonce))
+      throw badRequest(
+        'bad-nonce',
+        `${SIGNATURE_HEADERS.nonce} must be 16-64 base64url characters`,
+      );
+    const timestamp = Number(ts);
+    if (Math.abs(timestamp - clock() / 1000) > limits.clockSkewSeconds)
+      throw new RequestError(
+        401,
+        'stale-request',
+        'request timestamp is outside the accepted window',
+      );
+    const decodeSig = (value: string, name: string) => {
+      try {
+        const s = base64UrlDecode(value);
+        if (s.length === 64) return s;
+      } catch {
+        // fall through to the error below
+      }
+      throw new RequestError(401, 'bad-signature', `${name} must be a base64url Ed25519 signature`);
+    };
+    return {
+      timestamp,
+      nonce,
+      signature: decodeSig(sig, SIGNATURE_HEADERS.signature),
+      newKeySignature:
+        newSig === undefined ? undefined : decodeSig(newSig, SIGNATURE_HEADERS.newKeySignature),
+    };
+  }
+
+  function writeContext(auth: Auth, signer: DirectorySigner): WriteContext {
+    return {
+      now: clock(),
+      nonce: auth.nonce,
+      nonceExpiresAt: (auth.timestamp + limits.clockSkewSeconds + 1) * 1000,
+      signHead: signer.signHead,
+    };
+  }
+
+  async function proofFor(index: number): Promise<{ head: StoredTreeHead; proof: Uint8Array[] }> {
+    const head = await store.latestHead();
+    if (!head || head.treeSize <= index) throw new Error('log head is behind the identity');
+    const { proof } = await buildProof(store, inclusionPlan(index, head.treeSize));
+    return { head, proof };
+  }
+
+  function identityJson(
+    identity: IdentityRecord,
+    head: StoredTreeHead,
+    proof: Uint8Array[],
+    signer: DirectorySigner,
+  ) {
+    return {
+      handle: identity.handle,
+      identityKey: base64UrlEncode(identity.identityKey),
+      fingerprint: identity.fingerprint,
+      safetyNumberHalf: identity.safetyNumberHalf,
+      logIndex: identity.logIndex,
+      logEntry: {
+        action: identity.logAction,
+        sequence: identity.sequence,
+        timestamp: identity.logTimestamp,
+      },
+      inclusionProof: proof.map(base64UrlEncode),
+      head: headJson(head, signer),
+    };
+  }
+
+  function errorAnswer(err: unknown, route: string): JsonAnswer {
+    if (err instanceof RequestError)
+      return {
+        status: err.status,
+        body: JSON.stringify({ error: { code: err.code, message: err.message } }),
+        headers: err.headers,
+      };
+    // Name and code only: messages of database errors can quote values.
+    const name = err instanceof Error ? err.name : 'unknown';
+    const code = (err as { code?: unknown } | undefined)?.code;
+    log(
+      `veil-directory: internal error ${name}${typeof code === 'string' ? ` (${code})` : ''} on ${route}`,
+    );
+    return {
+      status: 500,
+      body: JSON.stringify({ error: { code: 'internal', message: 'internal error' } }),
+      headers: {},
+    };
+  }
+
+  // The answer for a handle is a function of the log size alone: the identity row only changes
+  // in the transaction that appends its log entry (same-key prekey updates do not show here).
+  // So an answer is reused while the size is unchanged, read fresh from the store each time.
+  const lookupCache = new Map<string, { treeSize: number; body: string }>();
+
+  async function lookupIdentity(handle: string, ip: string): Promise<JsonAnswer> {
+    try {
+      const json = { 'Content-Type': 'application/json' };
+      checkNotFoundBudget(ip);
+      const signer = await init();
+      const size = await store.treeSize();
+      const hit = lookupCache.get(handle);
+      if (hit && hit.treeSize === size) return { status: 200, body: hit.body, headers: json };
+      const identity = await store.getIdentity(handle);
+      if (!identity) throw notFound(ip, 'identity');
+      const { head, proof } = await proofFor(identity.logIndex);
+      const body = JSON.stringify(identityJson(identity, head, proof, signer));
+      if (head.treeSize === size) {
+        // Nothing was appended while we read: the answer is the one for this size.
+        if (lookupCache.size >= LOOKUP_CACHE_ENTRIES)
+          lookupCache.delete(lookupCache.keys().next().value!);
+        lookupCache.set(handle, { treeSize: size, body });
+      }
+      return { status: 200, body, headers: json };
+    } catch (err) {
+      return errorAnswer(err, 'GET /v1/identities/:handle');
+    }
+  }
+
+  const app = new Hono();
+
+  app.use('*', async (c, next) => {
+    const start = performance.now();
+    await next();
+    let route = routePath(c, -1);
+    if (route === '*' || route === '/*') route = 'unmatched';
+    metrics.observe(route, c.req.method, c.res.status, (performance.now() - start) / 1000);
+    const h = c.res.headers;
+    for (const [name, value] of Object.entries(SECURITY_HEADERS))
+      if (!h.has(name)) h.set(name, value);
+  });
+
+  // Preflights of the extension's signed writes (see SECURITY_HEADERS on why any origin).
+  app.use(
+    '/v1/*',
+    cors({
+      origin: '*',
+      allowMethods: ['GET', 'PUT', 'DELETE'],
+      allowHeaders: ['Content-Type', ...Object.values(SIGNATURE_HEADERS)],
+      exposeHeaders: ['Retry-After'],
+      maxAge: 600,
+    }),
+  );
+
+  app.onError((err, c) => {
+    const answer = errorAnswer(err, `${c.req.method} ${routePath(c, -1)}`);
+    return c.body(answer.body, answer.status as ContentfulStatusCode, {
+      ...answer.headers,
+      'Content-Type': 'application/json',
+    });
+  });
+
+  app.notFound((c) => c.json({ error: { code: 'not-found', message: 'no such route' } }, 404));
+
+  app.get('/v1/health', async (c) => {
+    try {
+      await init();
+      const head = await store.latestHead();
+      return c.json({ status: 'ok', store: store.kind, treeSize: head?.treeSize ?? 0 });
+    } catch {
+      return c.json(
+        { error: { code: 'unavailable', message: 'the directory cannot reach its store' } },
+        503,
+      );
+    }
+  });
+
+  app.get('/metrics', async (c) => {
+    const stats = await store.stats().catch(() => undefined);
+    return c.text(metrics.render(stats), 200, {
+      'Content-Type': 'text/plain; version=0.0.4; charset=utf-8',
+    });
+  });
+
+  app.get('/', async (c) => {
+    const query = c.req.query('handle');
+    const html = (body: string, status: 200 | 400 | 404) =>
+      c.html(body, status, { 'Content-Security-Policy': PAGE_CSP, 'X-Frame-Options': 'DENY' });
+    if (query === undefined || query === '') return html(renderPage({}), 200);
+    const handle = query.trim().toLowerCase();
+    if (!isValidHandle(handle))
+      return html(
+        renderPage({
+          query,
+          error: 'A handle is 1–64 characters: a–z, 0–9, and . _ - after the first.',
+        }),
+        400,
+      );
+    checkNotFoundBudget(clientIp(c));
+    await init();
+    const identity = await store.getIdentity(handle);
+    if (!identity) {
+      limiters?.notFoundPerIp.take(clientIp(c), clock());
+      return html(renderPage({ query, error: 'No identity is published under this handle.' }), 404);
+    }
+    const page: PageIdentity = {
+      handle,
+      identityKey: base64UrlEncode(identity.identityKey),
+      fingerprint: identity.fingerprint,
+      safetyNumberHalf: identity.safetyNumberHalf,
+      logIndex: identity.logIndex,
+    };
+    return html(renderPage({ query, identity: page }), 200);
+  });
+
+  app.put('/v1/identities/:handle', async (c) => {
+    const handle = handleParam(c);
+    limit(limiters?.writesPerIp, clientIp(c), 'writes');
+    limit(limiters?.writesPerHandle, handle, 'writes for this handle');
+    const type = c.req.header('content-type') ?? '';
+    if (!/^application\/json\s*(;\s*charset=utf-8\s*)?$/i.test(type))
+      throw new RequestError(415, 'unsupported-media-type', 'body must be application/json');
+    const body = await readBody(c);
+    const auth = readAuth(c);
+    let json: unknown;
+    try {
+      json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body));
+    } catch {
+      throw badRequest('malformed-json', 'body is not valid UTF-8 JSON');
+    }
+    const pub = parsePublishBody(json, limits.maxOneTimePrekeysPerRequest);
+    if (pub.handle !== handle)
+      throw badRequest('handle-mismatch', 'body.handle differs from the handle in the path');
+    const spk = pub.signedPrekey;
+    if (!verifyEd25519(pub.identityKey, signedPrekeyMessage(spk.id, spk.publicKey), spk.signature))
+      throw badRequest(
+        'bad-prekey-signature',
+        'signedPrekey.signature does not verify under identityKey',
+      );
+    const signer = await init();
+    const message = canonicalRequest({
+      method: 'PUT',
+      path: identityPath(handle),
+      timestamp: auth.timestamp,
+      nonce: auth.nonce,
+      body,
+    });
+    const current = await store.getIdentity(handle);
+    const bySigner = (key: Uint8Array, sig: Uint8Array | undefined) =>
+      sig !== undefined && verifyEd25519(key, message, sig);
+    if (!current) {
+      if (!bySigner(pub.identityKey, auth.signature))
+        throw new RequestError(
+          401,
+          'bad-signature',
+          'a first publish must be signed by the identity key it publishes',
+        );
+    } else {
+      if (!bySigner(current.identityKey, auth.signature)) {
+        if (bySigner(pub.identityKey, auth.signature))
+          throw new RequestError(
+            409,
+            'handle-taken',
+            'this handle belongs to another identity key',
+          );
+        throw new RequestError(
+          401,
+          'bad-signature',
+          'request must be signed by the current identity key',
+        );
+      }
+      if (
+        !sameBytes(current.identityKey, pub.identityKey) &&
+        !bySigner(pub.identityKey, auth.newKeySignature)
+      )
+        throw new RequestError(
+          401,
+          'bad-signature',
+          `a key rotation must also be signed by the new key in ${SIGNATURE_HEADERS.newKeySignature}`,
+        );
+    }
+    const sameKey = current !== undefined && sameBytes(current.identityKey, pub.identityKey);
+    const result = await store.publish(
+      {
+        handle,
+        identityKey: pub.identityKey,
+        signedPrekey: spk,
+        oneTimePrekeys: pub.oneTimePrekeys,
+        fingerprint: sameKey ? current.fingerprint : keyFingerprint(pub.identityKey),
+        safetyNumberHalf: sameKey
+          ? current.safetyNumberHalf
+          : safetyNumberHalf(handle, pub.identityKey),
+        expectedCurrentKey: current ? current.identityKey : null,
+        maxStoredOneTimePrekeys: limits.maxStoredOneTimePrekeys,
+      },
+      writeContext(auth, signer),
+    );
+    if (!result.ok) {
+      switch (result.reason) {
+        case 'replay':
+          throw new RequestError(401, 'replayed-request', 'this nonce was already used');
+        case 'handle-taken':
+          throw new RequestError(
+            409,
+            'handle-taken',
+            'this handle belongs to another identity key',
+          );
+        case 'conflict':
+          throw new RequestError(
+            409,
+            'conflict',
+            'the identity changed meanwhile; fetch it and retry',
+          );
+        case 'too-many-prekeys':
+          throw new RequestError(
+            409,
+            'too-many-prekeys',
+            `at most ${limits.maxStoredOneTimePrekeys} one-time prekeys are stored`,
+          );
+      }
+    }
+    return c.json(
+      {
+        handle,
+        status: result.status,
+        logIndex: result.logIndex,
+        sequence: result.sequence,
+        oneTimePrekeys: result.oneTimePrekeys,
+      },
+      result.status === 'created' ? 201 : 200,
+    );
+  });
+
+  app.delete('/v1/identities/:handle', async (c) => {
+    const handle = handleParam(c);
+    limit(limiters?.writesPerIp, clientIp(c), 'writes');
+    limit(limiters?.writesPerHandle, handle, 'writes for this handle');
+    const body = await readBody(c);
+    if (body.length !== 0) throw badRequest('unexpected-body', 'DELETE takes no body');
+    const auth = readAuth(c);
+    const signer = await init();
+    const current = await store.getIdentity(handle);
+    if (!current) throw notFound(clientIp(c), 'identity');
+    const message = canonicalRequest({
+      method: 'DELETE',
+      path: identityPath(handle),
+      timestamp: auth.timestamp,
+      nonce: auth.nonce,
+      body,
+    });
+    if (!verifyEd25519(current.identityKey, message, auth.signature))
+      throw new RequestError(
+        401,
+        'bad-signature',
+        'request must be signed by the current identity key',
+      );
+    const result = await store.deleteIdentity(
+      { handle, expectedCurrentKey: current.identityKey },
+      writeContext(auth, signer),
+    );
+    if (!result.ok) {
+      if (result.reason === 'replay')
+        throw new RequestError(401, 'replayed-request', 'this nonce was already used');
+      if (result.reason === 'not-found') throw notFound(clientIp(c), 'identity');
+      throw new RequestError(409, 'conflict', 'the identity changed meanwhile; fetch it and retry');
+    }
+    return c.json({
+      handle,
+      status: 'deleted',
+      logIndex: result.logIndex,
+      sequence: result.sequence,
+    });
+  });
+
+  app.get('/v1/identities/:handle', async (c) => {
+    const answer = await lookupIdentity(handleParam(c), clientIp(c));
+    return c.body(answer.body, answer.status as ContentfulStatusCode, {
+      ...answer.headers,
+      'Content-Type': 'application/json',
+    });
+  });
+
+  app.get('/v1/identities/:handle/bundle', async (c) => {
+    const handle = handleParam(c);
+    checkNotFoundBudget(clientIp(c));
+    limit(limiters?.bundlesPerIp, clientIp(c), 'bundle fetches');
+    limit(limiters?.bundlesPerHandle, handle, 'bundle fetches for this handle');
+    const signer = await init();
+    const bundle = await store.takeBundle(handle);
+    if (!bundle) throw notFound(clientIp(c), 'identity');
+    const { identity, oneTimePrekey } = bundle;
+    const { head, proof } = await proofFor(identity.logIndex);
+    const spk = identity.signedPrekey;
+    return c.json({
+      ...identityJson(identity, head, proof, signer),
+      signedPrekey: {
+        id: spk.id,
+        publicKey: base64UrlEncode(spk.publicKey),
+        signature: base64UrlEncode(spk.signature),
+      },
+      ...(oneTimePrekey
+        ? {
+            oneTimePrekey: {
+              id: oneTimePrekey.id,
+              publicKey: base64UrlEncode(oneTimePrekey.publicKey),
+            },
+          }
+        : {}),
+    });
+  });
+
+  app.get('/v1/log/head', async (c) => {
+    const signer = await init();
+    const head = await store.latestHead();
+    if (!head) throw new Error('no signed head');
+    return c.json({
+      ...headJson(head, signer),
+      publicKey: base64UrlEncode(signer.publicKey),
+      checkpoint: checkpointText(head, signer),
+    });
+  });
+
+  function queryInt(c: Context, name: string, required: boolean): number | undefined {
+    const v = c.req.query(name);
+    if (v === undefined) {
+      if (required) throw badRequest('invalid-query', `${name} is required`);
+      return undefined;
+    }
+    if (!DECIMAL.test(v))
+      throw badRequest('invalid-query', `${name} must be a non-negative integer`);
+    return Number(v);
+  }
+
+  function onlyQueries(c: Context, allowed: readonly string[]): void {
+    for (const k of Object.keys(c.req.queries()))
+      if (!allowed.includes(k)) throw badRequest('invalid-query', 'unknown query parameter');
+  }
+
+  app.get('/v1/log/inclusion', async (c) => {
+    onlyQueries(c, ['handle', 'index', 'treeSize']);
+    const signer = await init();
+    const head = await store.latestHead();
+    if (!head) throw new Error('no signed head');
+    const handle = c.req.query('handle');
+    let entry: StoredLogEntry | undefined;
+    let treeSize = head.treeSize;
+    if (handle !== undefined) {
+      if (c.req.query('index') !== undefined)
+        throw badRequest('invalid-query', 'give handle or index, not both');
+      if (!isValidHandle(handle))
+        throw badRequest('bad-handle', 'handle must match ^[a-z0-9][a-z0-9._-]{0,63}$');
+      checkNotFoundBudget(clientIp(c));
+      entry = await store.latestLogEntry(handle);
+      if (!entry) throw notFound(clientIp(c), 'log entry');
+      treeSize = queryInt(c, 'treeSize', false) ?? head.treeSize;
+    } else {
+      const index = queryInt(c, 'index', true)!;
+      treeSize = queryInt(c, 'treeSize', false) ?? head.treeSize;
+      if (treeSize > head.treeSize || index >= treeSize)
+        throw badRequest(
+          'out-of-range',
+          'index must be below treeSize, and treeSize at most the current size',
+        );
+      entry = (await store.getLogEntries(index, 1))[0];
+      if (!entry) throw new Error('log entry missing');
+    }
+    if (treeSize > head.treeSize || entry.index >= treeSize)
+      throw badRequest(
+        'out-of-range',
+        'treeSize must cover the entry and be at most the current size',
+      );
+    const { proof } = await buildProof(store, inclusionPlan(entry.index, treeSize));
+    return c.json({
+      index: entry.index,
+      treeSize,
+      entry: entryJson(entry),
+      inclusionProof: proof.map(base64UrlEncode),
+      head: headJson(head, signer),
+    });
+  });
+
+  app.get('/v1/log/consistency', async (c) => {
+    onlyQueries(c, ['from', 'to']);
+    const signer = await init();
+    const head = await store.latestHead();
+    if (!head) throw new Error('no signed head');
+    const from = queryInt(c, 'from', true)!;
+    const to = queryInt(c, 'to', false) ?? head.treeSize;
+    if (from > to || to > head.treeSize)
+      throw badRequest('out-of-range', 'need from <= to <= the current tree size');
+    const { proof } = await buildProof(store, consistencyPlan(from, to));
+    return c.json({ from, to, proof: proof.map(base64UrlEncode), head: headJson(head, signer) });
+  });
+
+  app.get('/v1/log/entries', async (c) => {
+    onlyQueries(c, ['start', 'count']);
+    await init();
+    const start = queryInt(c, 'start', true)!;
+    const count = queryInt(c, 'count', false) ?? 100;
+    if (count < 1 || count > limits.maxLogEntriesPerRequest)
+      throw badRequest('out-of-range', `count must be 1 to ${limits.maxLogEntriesPerRequest}`);
+    const entries = await store.getLogEntries(start, count);
+    return c.json({ entries: entries.map(entryJson) });
+  });
+
+  return {
+    app,
+    lookupIdentity,
+    observe: (route, method, status, seconds) => metrics.observe(route, method, status, seconds),
+  };
+}

@@ -1,0 +1,177 @@
+// Durability: the real server process on a temp SQLite file is SIGKILLed in the middle of a burst
+// of publishes, then restarted. Every identity must be whole (all its prekeys) or absent, every
+// acknowledged one present, and the log must verify: all inclusion proofs, and consistency with
+// a head seen before the crash.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  base64UrlDecode,
+  decodeConsistencyProof,
+  decodeIdentityLookup,
+  decodeTreeHead,
+} from '../extension/protocol/directory-request';
+import {
+  type DirectoryTrust,
+  encodeLogEntry,
+  leafHash,
+  verifyHeadUpdate,
+  verifyInclusion,
+  verifyKeyLookup,
+} from '../extension/protocol/transparency';
+import { makeIdentity, publishBody, signedRequest, type TestIdentity } from './client-signing';
+import { buildProof, inclusionPlan } from './log';
+import { SqliteStore } from './store-sqlite';
+
+const ORIGIN = 'veil.test/durability';
+const PREKEYS = 20;
+const children = new Set<ChildProcess>();
+
+function startServer(file: string): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'key-directory/server.ts'], {
+    cwd: join(import.meta.dirname, '..'),
+    env: {
+      ...process.env,
+      PORT: '0',
+      VEIL_DB: file,
+      VEIL_RATE_LIMITS: 'off',
+      VEIL_LOG_ORIGIN: ORIGIN,
+      DATABASE_URL: '',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.add(child);
+  child.on('exit', () => children.delete(child));
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 20_000);
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, url: m[1]! });
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`server exited early (${code}): ${out}`)));
+  });
+}
+
+function stop(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    process.kill(child.pid!, signal);
+  });
+}
+
+async function publish(url: string, id: TestIdentity): Promise<number> {
+  const req = signedRequest('PUT', id.handle, JSON.stringify(publishBody(id, PREKEYS)), id);
+  const res = await fetch(url + req.path, { method: 'PUT', headers: req.headers, body: req.body });
+  await res.arrayBuffer();
+  return res.status;
+}
+
+afterAll(async () => {
+  for (const child of children) await stop(child, 'SIGKILL');
+});
+
+describe('durability', () => {
+  it('survives SIGKILL mid-burst: no half-written identity, the log verifies', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'veil-durability-'));
+    const file = join(dir, 'directory.sqlite');
+    try {
+      let { child, url } = await startServer(file);
+      const headJson = await (await fetch(`${url}/v1/log/head`)).json();
+      const trust: DirectoryTrust = {
+        origin: headJson.origin,
+        publicKey: base64UrlDecode(headJson.publicKey),
+      };
+      expect(trust.origin).toBe(ORIGIN);
+
+      const early = Array.from({ length: 3 }, (_, i) => makeIdentity(`early${i}`));
+      for (const id of early) expect(await publish(url, id)).toBe(201);
+      const before = decodeTreeHead(await (await fetch(`${url}/v1/log/head`)).json());
+
+      // The burst: 6 clients in parallel, 80 identities; SIGKILL after 12 acknowledgements.
+      const burst = Array.from({ length: 80 }, (_, i) => makeIdentity(`burst${i}`));
+      const acknowledged: TestIdentity[] = [];
+      let next = 0;
+      let killed: Promise<void> | undefined;
+      const worker = async () => {
+        while (next < burst.length && !killed) {
+          const id = burst[next++]!;
+          const status = await publish(url, id).catch(() => 0);
+          if (status === 201) acknowledged.push(id);
+          if (acknowledged.length >= 12 && !killed) killed = stop(child, 'SIGKILL');
+        }
+      };
+      await Promise.all(Array.from({ length: 6 }, worker));
+      await killed;
+      expect(child.signalCode).toBe('SIGKILL');
+      expect(acknowledged.length).toBeGreaterThanOrEqual(12);
+      expect(acknowledged.length).toBeLessThan(burst.length);
+
+      ({ child, url } = await startServer(file));
+      expect((await (await fetch(`${url}/v1/health`)).json()).status).toBe('ok');
+      const head = decodeTreeHead(await (await fetch(`${url}/v1/log/head`)).json());
+      const proof = decodeConsistencyProof(
+        await (
+          await fetch(`${url}/v1/log/consistency?from=${before.treeSize}&to=${head.treeSize}`)
+        ).json(),
+      );
+      verifyHeadUpdate(before, head, proof, trust);
+      for (const id of [...early, ...acknowledged]) {
+        const res = await fetch(`${url}/v1/identities/${id.handle}`);
+        expect(res.status, id.handle).toBe(200);
+        const found = decodeIdentityLookup(await res.json(), id.handle);
+        expect(found.identityKey).toEqual(id.publicKey);
+        verifyKeyLookup(found.lookup, trust);
+      }
+      // The server still takes writes after the crash.
+      expect(await publish(url, makeIdentity('after-crash'))).toBe(201);
+      await stop(child, 'SIGTERM');
+
+      // Straight from the file: each identity is whole, each entry is proven, nothing dangles.
+      const store = new SqliteStore({ file });
+      try {
+        const finalHead = (await store.latestHead())!;
+        const entries = await store.getLogEntries(0, finalHead.treeSize + 1);
+        expect(entries.length).toBe(finalHead.treeSize);
+        const handles = new Set(entries.map((e) => e.handle));
+        expect(handles.size).toBe(entries.length); // one publish each, no duplicates
+        for (const e of entries) {
+          const identity = await store.getIdentity(e.handle);
+          expect(identity, e.handle).toBeDefined();
+          expect(identity!.logIndex).toBe(e.index);
+          expect(await store.countOneTimePrekeys(e.handle), e.handle).toBe(PREKEYS);
+        }
+        for (const e of entries) {
+          const { proof: p } = await buildProof(store, inclusionPlan(e.index, finalHead.treeSize));
+          verifyInclusion(
+            leafHash(encodeLogEntry(e)),
+            e.index,
+            finalHead.treeSize,
+            p,
+            finalHead.rootHash,
+          );
+        }
+        const stats = await store.stats();
+        expect(stats.identities).toBe(entries.length);
+        expect(stats.oneTimePrekeys).toBe(entries.length * PREKEYS);
+        for (const id of burst) {
+          const identity = await store.getIdentity(id.handle);
+          if (identity) expect(await store.countOneTimePrekeys(id.handle)).toBe(PREKEYS);
+        }
+      } finally {
+        await store.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,15 @@
+// The directory's client-facing errors: a status, a stable code and a message that names the
+// problem (a field, a header) but never echoes values, keys or bodies.
+export class RequestError extends Error {
+  override readonly name = 'RequestError';
+  constructor(
+    readonly status: 400 | 401 | 404 | 405 | 409 | 413 | 415 | 429 | 503,
+    readonly code: string,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+export const badRequest = (code: string, message: string) => new RequestError(400, code, message);

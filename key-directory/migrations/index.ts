@@ -1,0 +1,36 @@
+// Numbered schema migrations, each with `up` (do) and `down` (undo) for both databases. Stores
+// apply them in order inside a transaction and record the version in `schema_migrations`.
+import { migration001 } from './001-initial';
+
+export interface MigrationSql {
+  up: string;
+  down: string;
+}
+
+export interface Migration {
+  version: number;
+  name: string;
+  sqlite: MigrationSql;
+  postgres: MigrationSql;
+}
+
+export const migrations: readonly Migration[] = [migration001];
+
+export const LATEST_VERSION = migrations[migrations.length - 1]!.version;
+
+/** The steps from `current` to `target`: ups ascending, or downs descending. */
+export function migrationSteps(
+  current: number,
+  target: number,
+): { migration: Migration; direction: 'up' | 'down' }[] {
+  if (!Number.isInteger(target) || target < 0 || target > LATEST_VERSION)
+    throw new RangeError(`unknown schema version ${target}`);
+  if (target >= current)
+    return migrations
+      .filter((m) => m.version > current && m.version <= target)
+      .map((migration) => ({ migration, direction: 'up' as const }));
+  return migrations
+    .filter((m) => m.version <= current && m.version > target)
+    .reverse()
+    .map((migration) => ({ migration, direction: 'down' as const }));
+}
