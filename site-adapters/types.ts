@@ -31,4 +31,14 @@ export interface SiteAdapter {
   conversationId(location: URL, doc: Document): string | null;
   /** Puts `text` in the host's composer and sends it the way the site's framework accepts. */
   submit(doc: Document, text: string): Promise<void>;
+  /**
+   * The user's own name as the host shows it (e.g. the IRC nick), or null when unknown. A hint
+   * for telling one's own messages apart and for not suggesting oneself as a recipient.
+   */
+  selfName?(doc: Document): string | null;
+  /**
+   * Whether the host marks `message` as sent by this user (null when the site does not say).
+   * Senders often see their own long message as one element while others see it split.
+   */
+  messageIsOwn?(message: HTMLElement): boolean | null;
 }

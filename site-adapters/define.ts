@@ -1,0 +1,220 @@
+// Turns a site's declarative description (selectors beside the site, a conversation-id rule, a
+// length limit) into a SiteAdapter, plus the DOM helpers every adapter submits text with. Pure DOM
+// code: runs in the content script on the host page, sees ciphertext only.
+import type { SiteAdapter } from './types';
+
+/** CSS selectors for one site; each is matched where its comment says. */
+export interface AdapterSelectors {
+  /** In the document: the host's compose box (textarea, input or contenteditable). */
+  composeBox: string;
+  /** In the document: the button the site sends with (else the form is submitted, else Enter). */
+  sendButton?: string;
+  /** In the document: where Veil's toggle goes (default: the compose box). */
+  toggleAnchor?: string;
+  /** In the document: the container of the open conversation's messages. */
+  messageList: string;
+  /** In the message list: every message element, in display order. */
+  message: string;
+  /** In a message: the element holding the message text (default: the message itself). */
+  messageBody?: string;
+  /** In a message: the element naming the author (default: the message itself). */
+  messageAuthor?: string;
+  /** Attribute of the `messageAuthor` element holding the author; else its trimmed text. */
+  authorAttribute?: string;
+  /** Matches a message element the host marks as the user's own. */
+  ownMessage?: string;
+  /** In the document: the element whose text is the user's own name. */
+  selfName?: string;
+}
+
+export interface AdapterDefinition {
+  id: string;
+  name: string;
+  /** Host names the site is served from (`example.com` or `*.example.com`), if fixed. */
+  hosts?: string[];
+  /** A selector that exists on every page of the site (for self-hosted apps on any host). */
+  marker?: string;
+  maxMessageLength: number;
+  sendIntervalMs: number;
+  selectors: AdapterSelectors;
+  conversationId(location: URL, doc: Document): string | null;
+  /** What to put in the composer so the site sends `text` verbatim (e.g. escape a command). */
+  escapeText?(text: string): string;
+  /**
+   * The site empties its compose box once it accepted a message: submit waits for that (up to
+   * this many ms) and fails if it does not happen, so a dropped line is an error, not silence.
+   */
+  confirmClearedMs?: number;
+}
+
+/** Builds a SiteAdapter from a declarative definition. */
+export function defineAdapter(def: AdapterDefinition): SiteAdapter {
+  const sel = def.selectors;
+  const composeBox = (doc: Document) => doc.querySelector<HTMLElement>(sel.composeBox);
+  return {
+    id: def.id,
+    name: def.name,
+    maxMessageLength: def.maxMessageLength,
+    sendIntervalMs: def.sendIntervalMs,
+    matches(location, doc) {
+      if (def.hosts?.some((host) => hostMatches(location.hostname, host))) return true;
+      return def.marker !== undefined && doc.querySelector(def.marker) !== null;
+    },
+    composeBox,
+    toggleAnchor: (doc) =>
+      (sel.toggleAnchor ? doc.querySelector<HTMLElement>(sel.toggleAnchor) : null) ??
+      composeBox(doc),
+    messageList: (doc) => doc.querySelector<HTMLElement>(sel.messageList),
+    messages: (list) => [...list.querySelectorAll<HTMLElement>(sel.message)],
+    messageBody: (message) =>
+      sel.messageBody ? message.querySelector<HTMLElement>(sel.messageBody) : message,
+    messageAuthor(message) {
+      const el = sel.messageAuthor ? message.querySelector(sel.messageAuthor) : message;
+      if (!el) return null;
+      const author = sel.authorAttribute
+        ? el.getAttribute(sel.authorAttribute)
+        : (el.textContent ?? '');
+      return author?.trim() || null;
+    },
+    conversationId: (location, doc) => def.conversationId(location, doc),
+    async submit(doc, text) {
+      const box = composeBox(doc);
+      if (!box) throw new Error(`${def.name}: no compose box on this page`);
+      const button = sel.sendButton ? doc.querySelector<HTMLElement>(sel.sendButton) : null;
+      await submitText(box, def.escapeText ? def.escapeText(text) : text, {
+        button,
+        confirmClearedMs: def.confirmClearedMs,
+      });
+    },
+    selfName(doc) {
+      if (!sel.selfName) return null;
+      return doc.querySelector(sel.selfName)?.textContent?.trim() || null;
+    },
+    messageIsOwn(message) {
+      if (!sel.ownMessage) return null;
+      return message.matches(sel.ownMessage);
+    },
+  };
+}
+
+function hostMatches(hostname: string, pattern: string): boolean {
+  if (pattern.startsWith('*.')) {
+    const base = pattern.slice(2);
+    return hostname === base || hostname.endsWith('.' + base);
+  }
+  return hostname === pattern;
+}
+
+// ── Putting text into a host composer and sending it ───────────────────────────────────────────
+
+export type ComposeBox = HTMLTextAreaElement | HTMLInputElement | HTMLElement;
+
+function isTextControl(el: Element): el is HTMLTextAreaElement | HTMLInputElement {
+  return el.localName === 'textarea' || el.localName === 'input';
+}
+
+/** The compose box's current text. */
+export function composeText(box: ComposeBox): string {
+  return isTextControl(box) ? box.value : (box.textContent ?? '');
+}
+
+/**
+ * Replaces the compose box's text the way typing does, so frameworks see it: a textarea's value
+ * through the prototype's setter (React tracks values set on the element itself) followed by an
+ * `input` event; a contenteditable through `insertText` (beforeinput + input, which editors like
+ * ProseMirror, Lexical and Draft handle), with a plain text replacement as the fallback.
+ */
+export function setComposeText(box: ComposeBox, text: string): void {
+  if (isTextControl(box)) {
+    const proto =
+      box.localName === 'textarea' ? HTMLTextAreaElement.prototype : HTMLInputElement.prototype;
+    const setter = Object.getOwnPropertyDescriptor(proto, 'value')?.set;
+    if (setter) setter.call(box, text);
+    else box.value = text;
+    box.dispatchEvent(inputEvent(text));
+    return;
+  }
+  box.focus();
+  const doc = box.ownerDocument;
+  const selection = doc.getSelection();
+  if (selection) {
+    const range = doc.createRange();
+    range.selectNodeContents(box);
+    selection.removeAllRanges();
+    selection.addRange(range);
+  }
+  // execCommand is deprecated but remains the one way to insert text as if typed.
+  const inserted = doc.execCommand('insertText', false, text);
+  if (!inserted || composeText(box) !== text) {
+    box.textContent = text;
+    box.dispatchEvent(inputEvent(text));
+  }
+}
+
+function inputEvent(text: string): InputEvent {
+  return new InputEvent('input', { bubbles: true, inputType: 'insertText', data: text });
+}
+
+/** Dispatches Enter (keydown, keypress, keyup) on `el`, as chat apps listen for it. */
+export function pressEnter(el: HTMLElement): void {
+  for (const type of ['keydown', 'keypress', 'keyup']) {
+    el.dispatchEvent(
+      new KeyboardEvent(type, {
+        key: 'Enter',
+        code: 'Enter',
+        keyCode: 13,
+        which: 13,
+        charCode: type === 'keypress' ? 13 : 0,
+        bubbles: true,
+        cancelable: true,
+      } as KeyboardEventInit),
+    );
+  }
+}
+
+export interface SubmitOptions {
+  /**
+   * The site's send button, if it has one; a function is called once the text is in, for sites
+   * that enable or render their button only then.
+   */
+  button?: HTMLElement | null | (() => HTMLElement | null);
+  /** See AdapterDefinition.confirmClearedMs. */
+  confirmClearedMs?: number;
+}
+
+/**
+ * Puts `text` in `box` and sends it: clicks the send button, else submits the box's form (with
+ * `requestSubmit`, so the site's submit handlers run), else presses Enter in the box. With
+ * `confirmClearedMs`, waits for the site to accept it and then puts back a draft the user had in
+ * the box.
+ */
+export async function submitText(
+  box: ComposeBox,
+  text: string,
+  { button, confirmClearedMs }: SubmitOptions = {},
+): Promise<void> {
+  const draft = composeText(box);
+  setComposeText(box, text);
+  // Let the site's framework re-render (enable its send button, update its model) first.
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  const send = typeof button === 'function' ? button() : button;
+  const form = isTextControl(box) ? box.form : box.closest('form');
+  if (send) send.click();
+  else if (form) form.requestSubmit();
+  else pressEnter(box);
+  if (confirmClearedMs === undefined) return;
+  const cleared = await waitFor(() => composeText(box).trim() === '', confirmClearedMs);
+  if (!cleared) throw new Error('the site did not accept the message (compose box not cleared)');
+  // Whatever the user had typed into the host's box stays there, unsent.
+  if (draft.trim() !== '') setComposeText(box, draft);
+}
+
+/** Polls `condition` every animation-frame-ish tick until it holds or `timeoutMs` passes. */
+export async function waitFor(condition: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (condition()) return true;
+    if (Date.now() >= deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
