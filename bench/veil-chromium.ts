@@ -186,6 +186,7 @@ export async function runVeilChromium(opts: BenchOptions = optionsFromEnv()): Pr
           pingPong: s.pingPong,
           decryptHistory: s.decryptHistory,
           groupDecrypt: s.groupDecrypt,
+          groupDecryptEach: s.groupDecryptEach,
           size: s.size,
           runs: s.runs,
         });

@@ -63,6 +63,7 @@ export async function runVeilNode(): Promise<LibraryResult[]> {
         pingPong: s.pingPong,
         decryptHistory: s.decryptHistory,
         groupDecrypt: s.groupDecrypt,
+        groupDecryptEach: s.groupDecryptEach,
         size: s.size,
         runs: s.runs,
       });

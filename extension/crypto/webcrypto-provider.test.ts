@@ -127,3 +127,18 @@ describe('WebCrypto provider verify', () => {
     expect(await p.ed25519Verify(e.publicKey, Uint8Array.of(1), sig)).toBe(true);
   });
 });
+
+describe('WebCrypto provider inputs', () => {
+  it('takes views on a larger buffer and on shared memory alike', async () => {
+    const p = createWebCryptoProvider();
+    const key = await p.ed25519Generate();
+    const backing = new Uint8Array(400).fill(5);
+    const view = backing.subarray(50, 350);
+    const signature = await p.ed25519Sign(key.privateKey, view);
+    expect(await p.ed25519Verify(key.publicKey, view.slice(), signature)).toBe(true);
+    const shared = new Uint8Array(new SharedArrayBuffer(300));
+    shared.set(view);
+    expect(await p.ed25519Verify(key.publicKey, shared, signature)).toBe(true);
+    expect(await p.ed25519Sign(key.privateKey, shared)).toEqual(signature);
+  });
+});

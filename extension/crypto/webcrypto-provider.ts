@@ -62,7 +62,7 @@ class KeyCache {
 }
 
 function cacheId(key: Uint8Array): string {
-  return String.fromCharCode(...key);
+  return String.fromCharCode.apply(null, key as unknown as number[]);
 }
 
 function hex(s: string): Uint8Array {
@@ -78,9 +78,11 @@ function pkcs8(prefix: Uint8Array, key: Uint8Array): Uint8Array<ArrayBuffer> {
   return out;
 }
 
-// WebCrypto's types want ArrayBuffer-backed views; copying also detaches us from caller buffers.
+// WebCrypto's types want ArrayBuffer-backed views. WebCrypto copies its inputs when called, so
+// only a view on other memory (a SharedArrayBuffer, another realm's buffer) is copied first:
+// copying every message would cost an allocation outside the JS heap per signature.
 function buf(b: Uint8Array): Uint8Array<ArrayBuffer> {
-  return new Uint8Array(b);
+  return b.buffer instanceof ArrayBuffer ? (b as Uint8Array<ArrayBuffer>) : new Uint8Array(b);
 }
 
 function isAllZero(b: Uint8Array): boolean {

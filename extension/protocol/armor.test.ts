@@ -10,6 +10,7 @@ import {
   Reassembler,
   type ArmorChunk,
   type ReassembleResult,
+  dearmorScan,
 } from './armor';
 import { BASE62_ALPHABET, encodeBase62 } from './base62';
 import { isVeilError, VeilError, type VeilErrorCode } from './errors';
@@ -555,5 +556,49 @@ describe('hostile and huge input', () => {
       const text = c.slice(0, MB);
       expect(time(() => findArmor(text))).toBeLessThan(200);
     }
+  });
+});
+
+describe('dearmor shortcut for a lone single chunk', () => {
+  const outcome = (f: () => Uint8Array): string => {
+    try {
+      return `ok ${Array.from(f()).join(',')}`;
+    } catch (e) {
+      return isVeilError(e) ? `error ${e.code}` : `throw ${String(e)}`;
+    }
+  };
+  const chunkOf = (bytes: Uint8Array) =>
+    armor(bytes, { randomBytes: (n) => new Uint8Array(n) })[0]!;
+
+  it('gives what the full reader gives, for chunks and for near-chunks', () => {
+    const mutate = fc.oneof(
+      fc.constant((t: string) => t),
+      fc.constant((t: string) => t.slice(0, -1)),
+      fc.constant((t: string) => `${t}x`),
+      fc.constant((t: string) => `${t} `),
+      fc.constant((t: string) => ` ${t}`),
+      fc.constant((t: string) => `${t}\u200b`),
+      fc.constant((t: string) => t + t),
+      fc.constant((t: string) => t.replace('VeiLA', 'VeiLB')),
+      fc.tuple(fc.nat(), fc.constantFrom(...'0Az_ .\u00ad')).map(([at, c]) => (t: string) => {
+        const i = at % t.length;
+        return t.slice(0, i) + c + t.slice(i + 1);
+      }),
+      fc.nat().map((at) => (t: string) => t.slice(0, 5) + t.slice(5 + (at % 3))),
+    );
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), mutate, (bytes, change) => {
+        const text = change(chunkOf(bytes));
+        expect(outcome(() => dearmor(text))).toBe(outcome(() => dearmorScan(text)));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('a value overflowing its block falls back to the full reader and its error', () => {
+    // 'z' × 43 is above 2^256: not a block of 32 bytes.
+    const text = `VeiLA0W${'z'.repeat(43)}`;
+    expect(outcome(() => dearmor(text))).toBe(outcome(() => dearmorScan(text)));
+    expect(outcome(() => dearmor(text))).toBe('error malformed');
   });
 });

@@ -453,6 +453,11 @@ function isBase62(s: string): boolean {
  * armor, the armor is corrupt, or the text holds more than one message.
  */
 export function dearmor(text: string): Uint8Array {
+  return dearmorSingle(text) ?? dearmorScan(text);
+}
+
+/** dearmor without its shortcut for a lone single chunk (exported for tests of that shortcut). */
+export function dearmorScan(text: string): Uint8Array {
   const { chunks, incomplete, malformed } = scanArmor(text);
   const r = new Reassembler({
     maxPending: chunks.length + 1,
@@ -471,4 +476,25 @@ export function dearmor(text: string): Uint8Array {
   if (found) return found;
   if (incomplete > 0) throw new VeilError('truncated', 'armor chunk is cut short');
   throw new VeilError('malformed', malformed > 0 ? 'armor header is invalid' : 'no armor found');
+}
+
+/**
+ * The common case without the scan: a text that is exactly one single chunk (marker, header,
+ * payload of the length the header names, nothing else). What the general reader returns for
+ * such a text is the payload's decoding, so this returns the same; for anything else, or if the
+ * payload does not decode, it returns undefined and the general reader decides.
+ */
+function dearmorSingle(text: string): Uint8Array | undefined {
+  if (typeof text !== 'string' || text.length < SINGLE_HEADER || !text.startsWith('VeiLA'))
+    return undefined;
+  const hi = base62Digit(text.charCodeAt(5));
+  const lo = base62Digit(text.charCodeAt(6));
+  if (hi < 0 || lo < 0 || text.length !== SINGLE_HEADER + base62Length(hi * 62 + lo))
+    return undefined;
+  try {
+    // Throws on any character outside the alphabet: then the text is not one word after all.
+    return decodeBase62(text.slice(SINGLE_HEADER));
+  } catch {
+    return undefined;
+  }
 }

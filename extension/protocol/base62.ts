@@ -1,6 +1,5 @@
 // Base62 (`0-9A-Za-z`) for the armor: bytes in 32-byte blocks, each written as a fixed-width
 // big-endian numeral. Pure; radix conversion on byte limbs with plain numbers (no BigInt per char).
-import { bytesToUtf8 } from './bytes';
 import { VeilError } from './errors';
 
 export const BASE62_ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
@@ -54,7 +53,9 @@ const BYTES_FOR: Int8Array = (() => {
  */
 const GROUP = 6;
 const POW62 = Array.from({ length: GROUP + 1 }, (_, k) => 62 ** k);
+const INV_POW62 = POW62.map((d) => 1 / d);
 const LIMBS = BLOCK_BYTES / 2;
+const INV_65536 = 1 / 65536;
 
 /** Number of base62 characters `encodeBase62` writes for `byteLength` bytes. */
 export function base62Length(byteLength: number): number {
@@ -74,7 +75,7 @@ export function base62ByteLength(charLength: number): number {
  * @example encodeBase62(Uint8Array.of(255)) // '47'
  */
 export function encodeBase62(bytes: Uint8Array): string {
-  const out = new Uint8Array(base62Length(bytes.length));
+  const out = charBuffer(base62Length(bytes.length));
   const work = new Uint32Array(LIMBS);
   let outPos = 0;
   for (let off = 0; off < bytes.length; off += BLOCK_BYTES) {
@@ -87,7 +88,29 @@ export function encodeBase62(bytes: Uint8Array): string {
     outPos += CHARS_FOR[n]!;
     encodeBlock(work, limbs, out, outPos, CHARS_FOR[n]!);
   }
-  return bytesToUtf8(out);
+  return asciiString(out);
+}
+
+/**
+ * Scratch space for the characters (public: armor text), reused: engines put each byte array
+ * above a few dozen bytes outside the JS heap, which costs about a microsecond.
+ */
+let charScratch = new Uint8Array(1024);
+
+function charBuffer(length: number): Uint8Array {
+  if (length > 1 << 16) return new Uint8Array(length); // rare big envelopes: not kept
+  if (charScratch.length < length) charScratch = new Uint8Array(length);
+  return charScratch.subarray(0, length);
+}
+
+/** The string of ASCII codes `codes`, in slices (fromCharCode takes its arguments on the stack). */
+function asciiString(codes: Uint8Array): string {
+  const SLICE = 8192;
+  if (codes.length <= SLICE) return String.fromCharCode.apply(null, codes as unknown as number[]);
+  let out = '';
+  for (let i = 0; i < codes.length; i += SLICE)
+    out += String.fromCharCode.apply(null, codes.subarray(i, i + SLICE) as unknown as number[]);
+  return out;
 }
 
 /** Writes the value in work[0..limbs) as `len` digits ending just before out[end]; clobbers work. */
@@ -104,16 +127,42 @@ function encodeBlock(
   while (remaining > 0) {
     const k = remaining < GROUP ? remaining : GROUP;
     const d = POW62[k]!;
+    const inv = INV_POW62[k]!;
     let rem = 0;
     for (let i = first; i < limbs; i++) {
+      // x / d by multiplying with 1/d: x < 2^52 and the quotient < 2^16, so the product is off
+      // by less than one from the true quotient and the remainder test below corrects it.
       const x = rem * 65536 + work[i]!;
-      const q = Math.floor(x / d);
+      let q = Math.floor(x * inv);
+      let r = x - q * d;
+      if (r < 0) {
+        q--;
+        r += d;
+      } else if (r >= d) {
+        q++;
+        r -= d;
+      }
       work[i] = q;
-      rem = x - q * d;
+      rem = r;
     }
     while (first < limbs && work[first] === 0) first++;
+    // rem < 62^6 < 2^36: split into two numbers of at most 3 digits (< 2^18), then small-int math.
+    let high = 0;
+    if (k > 3) {
+      high = Math.floor(rem * INV_POW62[3]!);
+      let low = rem - high * POW62[3]!;
+      if (low < 0) {
+        high--;
+        low += POW62[3]!;
+      } else if (low >= POW62[3]!) {
+        high++;
+        low -= POW62[3]!;
+      }
+      rem = low;
+    }
     for (let j = 0; j < k; j++) {
-      const q = Math.floor(rem / 62);
+      if (j === 3) rem = high;
+      const q = (rem / 62) | 0;
       out[--pos] = ALPHABET_CODES[rem - q * 62]!;
       rem = q;
     }
@@ -174,16 +223,16 @@ function decodeBlock(
     const m = POW62[k]!;
     let carry = g;
     let i = limbs - 1;
+    // x < 2^52; dividing by 2^16 is an exact multiplication (no slow floating-point modulo).
     for (; i >= top; i--) {
       const x = work[i]! * m + carry;
-      const low = x % 65536;
-      work[i] = low;
-      carry = (x - low) / 65536;
+      carry = Math.floor(x * INV_65536);
+      work[i] = x - carry * 65536;
     }
     for (; carry > 0 && i >= 0; i--) {
-      const low = carry % 65536;
-      work[i] = low;
-      carry = (carry - low) / 65536;
+      const next = Math.floor(carry * INV_65536);
+      work[i] = carry - next * 65536;
+      carry = next;
     }
     top = i + 1;
     if (carry > 0) throw new VeilError('malformed', 'base62 block value out of range');

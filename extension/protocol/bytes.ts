@@ -1,8 +1,74 @@
 // Byte helpers and a small binary reader/writer for the wire formats. Pure; no host APIs.
-import { bytesToUtf8, concatBytes, equalBytes, utf8ToBytes } from '@noble/ciphers/utils.js';
+import { bytesToUtf8, concatBytes, equalBytes } from '@noble/ciphers/utils.js';
 import { VeilError } from './errors';
 
-export { bytesToUtf8, concatBytes, utf8ToBytes };
+export { bytesToUtf8, concatBytes };
+
+/**
+ * UTF-8 bytes of a string, exactly as TextEncoder writes them (a lone surrogate becomes U+FFFD).
+ * In plain code rather than a TextEncoder per call: it is on every message's path, mostly ASCII.
+ */
+export function utf8ToBytes(str: string): Uint8Array {
+  if (typeof str !== 'string') throw new TypeError('string expected');
+  const out = new Uint8Array(utf8Length(str));
+  writeUtf8(str, out, 0);
+  return out;
+}
+
+/** Bytes of `str` in UTF-8 as utf8ToBytes / writeUtf8 write it. */
+export function utf8Length(str: string): number {
+  const n = str.length;
+  let length = n;
+  for (let i = 0; i < n; i++) {
+    const c = str.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) length += 1;
+    else if (
+      c >= 0xd800 &&
+      c <= 0xdbff &&
+      i + 1 < n &&
+      (str.charCodeAt(i + 1) & 0xfc00) === 0xdc00
+    ) {
+      length += 2; // a pair: 4 bytes for 2 units
+      i++;
+    } else length += 2; // 3 bytes (a lone surrogate is U+FFFD)
+  }
+  return length;
+}
+
+/** Writes `str` as UTF-8 into `out` at `offset` (room for utf8Length(str) bytes); returns the end. */
+export function writeUtf8(str: string, out: Uint8Array, offset: number): number {
+  const n = str.length;
+  let o = offset;
+  for (let i = 0; i < n; i++) {
+    const c = str.charCodeAt(i);
+    if (c < 0x80) {
+      out[o++] = c;
+    } else if (c < 0x800) {
+      out[o++] = 0xc0 | (c >> 6);
+      out[o++] = 0x80 | (c & 0x3f);
+    } else if (c < 0xd800 || c > 0xdfff) {
+      out[o++] = 0xe0 | (c >> 12);
+      out[o++] = 0x80 | ((c >> 6) & 0x3f);
+      out[o++] = 0x80 | (c & 0x3f);
+    } else {
+      const d = i + 1 < n ? str.charCodeAt(i + 1) : 0;
+      if (c <= 0xdbff && (d & 0xfc00) === 0xdc00) {
+        const cp = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
+        out[o++] = 0xf0 | (cp >> 18);
+        out[o++] = 0x80 | ((cp >> 12) & 0x3f);
+        out[o++] = 0x80 | ((cp >> 6) & 0x3f);
+        out[o++] = 0x80 | (cp & 0x3f);
+        i++;
+      } else {
+        out[o++] = 0xef; // U+FFFD for a lone surrogate
+        out[o++] = 0xbf;
+        out[o++] = 0xbd;
+      }
+    }
+  }
+  return o;
+}
 
 /** Constant-time equality (for MACs, keys). */
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {

@@ -1,8 +1,8 @@
 // The AEAD plaintext of 1:1 and group messages (docs/protocol.md, "Plaintext framing and
 // padding"): a list of typed records, then length-hiding padding. Pure.
-import { utf8ToBytes } from './bytes';
+import { utf8Length, utf8ToBytes, writeUtf8 } from './bytes';
 import { VeilError } from './errors';
-import { pad, paddedLength, unpad } from './padding';
+import { paddedLength, unpad } from './padding';
 
 export const RECORD_TEXT = 1;
 export const RECORD_SENDER_KEY_DISTRIBUTION = 2;
@@ -28,26 +28,31 @@ export type PlaintextRecord =
  * Throws `oversized` when the result would not fit in an envelope.
  */
 export function encodePlaintext(records: PlaintextRecord[]): Uint8Array {
-  const parts: { type: number; body: Uint8Array }[] = [];
+  const parts: RecordPart[] = [];
   let length = 0;
   for (const record of records) {
-    const part = recordBytes(record);
+    const part = recordPart(record);
     parts.push(part);
-    length += 1 + varintLength(part.body.length) + part.body.length;
+    length += 1 + varintLength(part.length) + part.length;
     // Checked as we go so a huge list fails before it is all encoded.
     if (length > MAX_PADDED_PLAINTEXT) throw new VeilError('oversized', 'message too long');
   }
-  if (paddedLength(length) > MAX_PADDED_PLAINTEXT)
-    throw new VeilError('oversized', 'message too long');
-  const framed = new Uint8Array(length);
+  const total = paddedLength(length);
+  if (total > MAX_PADDED_PLAINTEXT) throw new VeilError('oversized', 'message too long');
+  // Framed records and their padding (padding.ts pad: 0x80, then zeros) written in one buffer.
+  const out = new Uint8Array(total);
   let o = 0;
-  for (const { type, body } of parts) {
-    framed[o++] = type;
-    o = writeVarint(framed, o, body.length);
-    framed.set(body, o);
-    o += body.length;
+  for (const part of parts) {
+    out[o++] = part.type;
+    o = writeVarint(out, o, part.length);
+    if (part.text !== undefined) o = writeUtf8(part.text, out, o);
+    else {
+      out.set(part.body!, o);
+      o += part.length;
+    }
   }
-  return pad(framed);
+  out[o] = 0x80;
+  return out;
 }
 
 /**
@@ -78,23 +83,35 @@ export function decodePlaintext(padded: Uint8Array): PlaintextRecord[] {
   return records;
 }
 
-function recordBytes(record: PlaintextRecord): { type: number; body: Uint8Array } {
+/** A record's type and body: bytes, or text written as UTF-8 straight into the output. */
+interface RecordPart {
+  type: number;
+  length: number;
+  body?: Uint8Array;
+  text?: string;
+}
+
+function recordPart(record: PlaintextRecord): RecordPart {
   switch (record.type) {
     case 'text':
       if (typeof record.text !== 'string')
         throw new VeilError('invalid-argument', 'text record needs a string');
-      return { type: RECORD_TEXT, body: utf8ToBytes(record.text) };
+      return { type: RECORD_TEXT, length: utf8Length(record.text), text: record.text };
     case 'sender-key-distribution':
       if (!(record.distribution instanceof Uint8Array))
         throw new VeilError('invalid-argument', 'distribution record needs bytes');
-      return { type: RECORD_SENDER_KEY_DISTRIBUTION, body: record.distribution };
+      return {
+        type: RECORD_SENDER_KEY_DISTRIBUTION,
+        length: record.distribution.length,
+        body: record.distribution,
+      };
     case 'sender-handle': {
       if (typeof record.handle !== 'string')
         throw new VeilError('invalid-argument', 'handle record needs a string');
       const body = utf8ToBytes(record.handle);
       if (body.length > MAX_HANDLE_BYTES)
         throw new VeilError('invalid-argument', 'sender handle too long');
-      return { type: RECORD_SENDER_HANDLE, body };
+      return { type: RECORD_SENDER_HANDLE, length: body.length, body };
     }
     default:
       throw new VeilError('invalid-argument', 'unknown record type');

@@ -1,9 +1,6 @@
 // The Double Ratchet of 1:1 sessions (docs/protocol.md, "Double Ratchet"). State is plain data
 // for IndexedDB; every function returns a new state and never modifies the one it was given.
-import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
-import { hkdf } from '@noble/hashes/hkdf.js';
-import { hmac } from '@noble/hashes/hmac.js';
-import { sha256 } from '@noble/hashes/sha2.js';
+import { openChaCha20Poly1305, sealChaCha20Poly1305 } from './aead';
 import { bytesEqual, utf8ToBytes, wipe } from './bytes';
 import type { CryptoProvider, KeyPair } from './crypto/provider';
 import {
@@ -16,6 +13,7 @@ import {
   type RatchetMessage,
 } from './envelope';
 import { VeilError } from './errors';
+import { HmacSha256, hkdfSha256, hmacSha256 } from './kdf';
 
 /** Most message keys skipped by one message, per chain (libsignal MAX_FORWARD_JUMPS). */
 export const RATCHET_MAX_FORWARD_JUMP = 25_000;
@@ -163,7 +161,10 @@ export async function ratchetEncrypt(
   const keys = messageKeys(messageKey);
   try {
     const aad = associatedData(next.ad, envelope.subarray(0, bodyStart), opts.ctxHash);
-    chacha20poly1305(keys.subarray(0, KEY_LENGTH), keys.subarray(KEY_LENGTH), aad).encrypt(
+    sealChaCha20Poly1305(
+      keys.subarray(0, KEY_LENGTH),
+      keys.subarray(KEY_LENGTH),
+      aad,
       plaintext,
       envelope.subarray(bodyStart),
     );
@@ -354,7 +355,7 @@ function missingKey(counter: number, evictedFrom: number, evictedTo: number): Ve
 
 /** `KDF_RK`: HKDF(salt = rk, ikm = dh, "Veil ratchet", 64) → (rk', ck), as separate buffers. */
 function kdfRoot(rootKey: Uint8Array, dh: Uint8Array): [Uint8Array, Uint8Array] {
-  const out = hkdf(sha256, dh, rootKey, RATCHET_INFO, 2 * KEY_LENGTH);
+  const out = hkdfSha256(dh, rootKey, RATCHET_INFO, 2 * KEY_LENGTH);
   const keys: [Uint8Array, Uint8Array] = [out.slice(0, KEY_LENGTH), out.slice(KEY_LENGTH)];
   wipe(out);
   return keys;
@@ -362,29 +363,40 @@ function kdfRoot(rootKey: Uint8Array, dh: Uint8Array): [Uint8Array, Uint8Array] 
 
 /** `KDF_CK`: mk = HMAC(ck, 0x01), ck' = HMAC(ck, 0x02); the keyed HMAC is set up once. */
 function chainStep(chainKey: Uint8Array): { messageKey: Uint8Array; chainKey: Uint8Array } {
-  const keyed = hmac.create(sha256, chainKey);
-  const forChain = keyed.clone();
-  return {
-    messageKey: keyed.update(MESSAGE_KEY_LABEL).digest(),
-    chainKey: forChain.update(CHAIN_KEY_LABEL).digest(),
-  };
+  const keyed = new HmacSha256(chainKey);
+  const messageKey = keyed.mac(MESSAGE_KEY_LABEL);
+  const next = keyed.mac(CHAIN_KEY_LABEL);
+  keyed.destroy();
+  return { messageKey, chainKey: next };
 }
 
 /** Only the chain key moves on: for counters whose message key would be evicted at once. */
 function nextChainKey(chainKey: Uint8Array): Uint8Array {
-  return hmac(sha256, chainKey, CHAIN_KEY_LABEL);
+  return hmacSha256(chainKey, CHAIN_KEY_LABEL);
 }
 
 /** AEAD key (32) || nonce (12) of one message. */
 function messageKeys(messageKey: Uint8Array): Uint8Array {
-  return hkdf(sha256, messageKey, undefined, MESSAGE_KEYS_INFO, KEY_LENGTH + NONCE_LENGTH);
+  return hkdfSha256(messageKey, undefined, MESSAGE_KEYS_INFO, KEY_LENGTH + NONCE_LENGTH);
+}
+
+/**
+ * Scratch space for associated data (public bytes only), reused by every call: engines put each
+ * byte array above a few dozen bytes outside the JS heap, which costs about a microsecond.
+ * Only used synchronously, between building the AD and the AEAD call.
+ */
+let aadScratch = new Uint8Array(256);
+
+function aadBuffer(length: number): Uint8Array {
+  if (aadScratch.length < length) aadScratch = new Uint8Array(length);
+  return aadScratch.subarray(0, length);
 }
 
 /** `AD || prekeyHeader || ratchetHeader || ctxHash`; `headers` holds the middle two. */
 function associatedData(ad: Uint8Array, headers: Uint8Array, ctxHash: Uint8Array): Uint8Array {
   if (ctxHash.length !== CTX_HASH_LENGTH)
     throw new VeilError('invalid-argument', 'context hash must be 32 bytes');
-  const out = new Uint8Array(ad.length + headers.length + CTX_HASH_LENGTH);
+  const out = aadBuffer(ad.length + headers.length + CTX_HASH_LENGTH);
   out.set(ad);
   out.set(headers, ad.length);
   out.set(ctxHash, ad.length + headers.length);
@@ -399,15 +411,16 @@ function openMessage(
   ctxHash: Uint8Array,
 ): Uint8Array {
   const keys = messageKeys(messageKey);
-  const aad = new Uint8Array(
-    ad.length + prekeyHeader.length + message.header.length + CTX_HASH_LENGTH,
-  );
+  const aad = aadBuffer(ad.length + prekeyHeader.length + message.header.length + CTX_HASH_LENGTH);
   aad.set(ad);
   aad.set(prekeyHeader, ad.length);
   aad.set(message.header, ad.length + prekeyHeader.length);
   aad.set(ctxHash, aad.length - CTX_HASH_LENGTH);
   try {
-    return chacha20poly1305(keys.subarray(0, KEY_LENGTH), keys.subarray(KEY_LENGTH), aad).decrypt(
+    return openChaCha20Poly1305(
+      keys.subarray(0, KEY_LENGTH),
+      keys.subarray(KEY_LENGTH),
+      aad,
       message.ciphertext,
     );
   } catch {

@@ -1,14 +1,12 @@
 // Group messaging with Signal-style sender keys: each member has one symmetric chain plus an
 // Ed25519 signing key, distributed over pairwise sessions. Pure core; states are plain data.
 import { ed25519 } from '@noble/curves/ed25519.js';
-import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
-import { expand } from '@noble/hashes/hkdf.js';
-import { hmac } from '@noble/hashes/hmac.js';
-import { sha256 } from '@noble/hashes/sha2.js';
+import { openChaCha20Poly1305, sealChaCha20Poly1305 } from './aead';
 import { bytesEqual, concatBytes, utf8ToBytes, wipe } from './bytes';
 import type { CryptoProvider, KeyPair } from './crypto/provider';
-import { encodeSenderKeyHeader, parseSenderKeyMessage } from './envelope';
+import { encodeSenderKeyHeader, parseSenderKeyMessage, type SenderKeyMessage } from './envelope';
 import { VeilError } from './errors';
+import { HmacSha256, hkdfExpand, hkdfExtract, hmacSha256 } from './kdf';
 
 /** At most this many message keys are derived ahead in one message (libsignal MAX_FORWARD_JUMPS). */
 export const MAX_FORWARD_JUMP = 25_000;
@@ -26,8 +24,6 @@ const SIGNATURE_LENGTH = 64;
 const MESSAGE_KEY_LABEL = Uint8Array.of(0x01);
 const CHAIN_KEY_LABEL = Uint8Array.of(0x02);
 const MESSAGE_KEYS_INFO = utf8ToBytes('Veil sender key');
-/** HKDF-Extract with salt = 0 (32 zero bytes) keys its HMAC the same way every time: do it once. */
-const ZERO_SALT_HMAC = hmac.create(sha256, new Uint8Array(KEY_LENGTH));
 
 /** Our own sending chain for one group. Stored only on this device; never distributed whole. */
 export interface OwnSenderKey {
@@ -202,16 +198,9 @@ export async function groupDecrypt(
 ): Promise<{ received: ReceivedSenderKey; plaintext: Uint8Array }> {
   checkContext(context);
   const message = parseSenderKeyMessage(envelope);
-  if (!bytesEqual(message.ctxTag, context.ctxTag))
-    throw new VeilError('wrong-context', 'message was written for another conversation');
-  if (!bytesEqual(message.senderKeyId, received.senderKeyId))
-    throw new VeilError('no-session', 'message is for another sender key');
+  const check = signatureCheck(received, message, context);
   // The signature comes before any key derivation, so only the sender can make us walk the chain.
-  const valid = await crypto.ed25519Verify(
-    received.signingPublicKey,
-    signedMessage(message.signedPart, context),
-    message.signature,
-  );
+  const valid = await crypto.ed25519Verify(check.publicKey, check.message, check.signature);
   if (!valid) throw new VeilError('bad-signature', 'sender key signature does not verify');
 
   const { seed, state } = messageSeed(received, message.iteration);
@@ -219,7 +208,43 @@ export async function groupDecrypt(
   return { received: state, plaintext };
 }
 
+/**
+ * The Ed25519 verification groupDecrypt makes for this state and parsed message (public key,
+ * signed bytes, signature), or undefined when it would fail before verifying (`wrong-context`,
+ * `no-session`, bad context). Lets a caller holding many messages verify them ahead, e.g.
+ * concurrently; groupDecrypt itself still asks its provider for this exact verification.
+ */
+export function senderKeySignatureCheck(
+  received: ReceivedSenderKey,
+  message: SenderKeyMessage,
+  context: GroupContext,
+): { publicKey: Uint8Array; message: Uint8Array; signature: Uint8Array } | undefined {
+  try {
+    return signatureCheck(received, message, context);
+  } catch {
+    return undefined;
+  }
+}
+
 // ---- internals ----
+
+/** Checks context, context tag and key id (in that order), then says what to verify. */
+function signatureCheck(
+  received: ReceivedSenderKey,
+  message: SenderKeyMessage,
+  context: GroupContext,
+): { publicKey: Uint8Array; message: Uint8Array; signature: Uint8Array } {
+  checkContext(context);
+  if (!bytesEqual(message.ctxTag, context.ctxTag))
+    throw new VeilError('wrong-context', 'message was written for another conversation');
+  if (!bytesEqual(message.senderKeyId, received.senderKeyId))
+    throw new VeilError('no-session', 'message is for another sender key');
+  return {
+    publicKey: received.signingPublicKey,
+    message: signedMessage(message.signedPart, context),
+    signature: message.signature,
+  };
+}
 
 /**
  * What the Ed25519 signature covers: the envelope bytes before it, then the full context hash
@@ -231,9 +256,11 @@ function signedMessage(unsigned: Uint8Array, context: GroupContext): Uint8Array 
 
 /** One chain step: `seed = HMAC(ck, 0x01)`, `ck' = HMAC(ck, 0x02)`, keying the HMAC once. */
 function stepChain(chainKey: Uint8Array): { seed: Uint8Array; next: Uint8Array } {
-  const keyed = hmac.create(sha256, chainKey);
-  const seed = keyed.clone().update(MESSAGE_KEY_LABEL).digest();
-  return { seed, next: keyed.update(CHAIN_KEY_LABEL).digest() };
+  const keyed = new HmacSha256(chainKey);
+  const seed = keyed.mac(MESSAGE_KEY_LABEL);
+  const next = keyed.mac(CHAIN_KEY_LABEL);
+  keyed.destroy();
+  return { seed, next };
 }
 
 /**
@@ -271,7 +298,7 @@ function messageSeed(
       fresh.push({ iteration: i, seed: step.seed });
       chainKey = step.next;
     } else {
-      chainKey = hmac(sha256, chainKey, CHAIN_KEY_LABEL);
+      chainKey = hmacSha256(chainKey, CHAIN_KEY_LABEL);
     }
   }
   const { seed, next } = stepChain(chainKey);
@@ -306,16 +333,12 @@ function findSkipped(skipped: SkippedSenderKey[], iteration: number): number {
   return -1;
 }
 
-function messageCipher(seed: Uint8Array, header: Uint8Array, ctxHash: Uint8Array) {
-  const prk = ZERO_SALT_HMAC.clone().update(seed).digest();
-  const keys = expand(sha256, prk, MESSAGE_KEYS_INFO, KEY_LENGTH + 12);
+/** AEAD key (32) || nonce (12) of one message: HKDF(salt = 32 zero bytes, seed, info, 44). */
+function messageKeys(seed: Uint8Array): Uint8Array {
+  const prk = hkdfExtract(undefined, seed);
+  const keys = hkdfExpand(prk, MESSAGE_KEYS_INFO, KEY_LENGTH + 12);
   wipe(prk);
-  const cipher = chacha20poly1305(
-    keys.subarray(0, KEY_LENGTH),
-    keys.subarray(KEY_LENGTH),
-    concatBytes(header, ctxHash),
-  );
-  return { cipher, keys };
+  return keys;
 }
 
 function seal(
@@ -324,9 +347,14 @@ function seal(
   ctxHash: Uint8Array,
   plaintext: Uint8Array,
 ): Uint8Array {
-  const { cipher, keys } = messageCipher(seed, header, ctxHash);
+  const keys = messageKeys(seed);
   try {
-    return cipher.encrypt(plaintext);
+    return sealChaCha20Poly1305(
+      keys.subarray(0, KEY_LENGTH),
+      keys.subarray(KEY_LENGTH),
+      concatBytes(header, ctxHash),
+      plaintext,
+    );
   } finally {
     wipe(keys, seed);
   }
@@ -338,9 +366,14 @@ function open(
   ctxHash: Uint8Array,
   sealed: Uint8Array,
 ): Uint8Array {
-  const { cipher, keys } = messageCipher(seed, header, ctxHash);
+  const keys = messageKeys(seed);
   try {
-    return cipher.decrypt(sealed);
+    return openChaCha20Poly1305(
+      keys.subarray(0, KEY_LENGTH),
+      keys.subarray(KEY_LENGTH),
+      concatBytes(header, ctxHash),
+      sealed,
+    );
   } catch {
     throw new VeilError('bad-mac', 'sender-key message fails authentication');
   } finally {

@@ -48,13 +48,32 @@ export class MemoryStore implements ProtocolStore {
 }
 
 // Deep copy of plain data (objects, arrays, Uint8Arrays, primitives) without host structuredClone.
+// Written for speed as well (every decrypt reads and writes a session record): primitives are
+// copied without a call, lists of numbers in one slice, own keys walked without a key array.
 function structuredCloneValue(v: unknown): unknown {
+  if (typeof v !== 'object' || v === null) return v;
   if (v instanceof Uint8Array) return v.slice();
-  if (Array.isArray(v)) return v.map(structuredCloneValue);
-  if (v && typeof v === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) out[k] = structuredCloneValue(x);
+  if (Array.isArray(v)) {
+    if (isNumberList(v)) return v.slice();
+    const n = v.length;
+    const out = new Array<unknown>(n);
+    for (let i = 0; i < n; i++) {
+      const x: unknown = v[i];
+      out[i] = typeof x === 'object' && x !== null ? structuredCloneValue(x) : x;
+    }
     return out;
   }
-  return v;
+  const out: Record<string, unknown> = {};
+  const src = v as Record<string, unknown>;
+  for (const k in src) {
+    if (!Object.hasOwn(src, k)) continue;
+    const x = src[k];
+    out[k] = typeof x === 'object' && x !== null ? structuredCloneValue(x) : x;
+  }
+  return out;
+}
+
+function isNumberList(v: unknown[]): boolean {
+  for (let i = 0; i < v.length; i++) if (typeof v[i] !== 'number') return false;
+  return true;
 }

@@ -40,6 +40,7 @@ import {
   groupDecrypt,
   groupEncrypt,
   parseDistribution,
+  senderKeySignatureCheck,
   type OwnSenderKey,
   type ReceivedSenderKey,
 } from './sender-key';
@@ -50,7 +51,7 @@ import {
   sessionFromPrekeyMessage,
   type SessionRecord,
 } from './session';
-import type { ProtocolStore, StoreOp } from './store';
+import type { ProtocolStore, StoreOp, StoreTable } from './store';
 import { recipientTag } from './x3dh';
 
 export type MessageStatus = 'verified' | 'unverified' | 'key-changed' | 'failed';
@@ -135,6 +136,7 @@ export class Veil {
   // Every operation runs after the previous one: two decrypts racing on one session could
   // otherwise both succeed from the same state and reopen a replay window.
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly contexts = new Map<string, ContextInfo>();
 
   private constructor(opts: VeilOptions) {
     this.store = opts.store;
@@ -297,9 +299,10 @@ export class Veil {
   private async pin(
     handle: string,
     identityKey: Uint8Array,
-  ): Promise<{ contact: Contact; ops: StoreOp[]; changed: boolean }> {
+    reader: Pick<ProtocolStore, 'get'> = this.store,
+  ): Promise<{ contact: Contact; ops: StoreOp[]; changed: boolean; existing?: Contact }> {
     validateHandle(handle);
-    const existing = await this.store.get<Contact>('contacts', handle);
+    const existing = await reader.get<Contact>('contacts', handle);
     let contact: Contact;
     let changed = false;
     if (!existing) {
@@ -319,6 +322,7 @@ export class Veil {
     return {
       contact,
       changed,
+      existing,
       ops: [{ op: 'put', table: 'contacts', key: handle, value: contact }],
     };
   }
@@ -383,7 +387,8 @@ export class Veil {
       if (recipients.length === 0)
         throw new VeilError('invalid-argument', 'a message needs at least one recipient');
       if (plaintext.length > MAX_TEXT_BYTES) throw new VeilError('oversized', 'message too long');
-      const ctxHash = contextHash(conversation.context);
+      const ctx = this.ctx(conversation.context);
+      const ctxHash = ctx.hash;
       const ops: StoreOp[] = [];
       let envelope: Uint8Array;
       if (recipients.length === 1) {
@@ -395,7 +400,14 @@ export class Veil {
         ops.push(sessionPut(out.record));
         envelope = out.envelope;
       } else {
-        envelope = await this.encryptGroup(id, conversation.context, recipients, plaintext, ops);
+        envelope = await this.encryptGroup(
+          id,
+          conversation.context,
+          ctx,
+          recipients,
+          plaintext,
+          ops,
+        );
       }
       await this.store.commit(ops);
       return envelope;
@@ -418,12 +430,13 @@ export class Veil {
   private async encryptGroup(
     id: IdentityRecord,
     context: string,
+    ctx: ContextInfo,
     recipients: string[],
     plaintext: string,
     ops: StoreOp[],
   ): Promise<Uint8Array> {
-    const ctxHash = contextHash(context);
-    const ownKey = `own:${bytesToHex(ctxHash)}`;
+    const ctxHash = ctx.hash;
+    const ownKey = `own:${ctx.hex}`;
     let group = await this.store.get<OwnGroupRecord>('senderKeys', ownKey);
     // Someone was removed: a new sender key that only the remaining members receive, so the
     // removed member cannot read what follows.
@@ -446,7 +459,7 @@ export class Veil {
       this.crypto,
       group.key,
       encodePlaintext([{ type: 'text', text: plaintext }]),
-      { ctxHash, ctxTag: contextTag(ctxHash), senderIdentityKey: id.publicKey },
+      { ctxHash, ctxTag: ctx.tag, senderIdentityKey: id.publicKey },
     );
     const next: OwnGroupRecord = { context, key: own, members: [...group.members, ...newcomers] };
     ops.push({ op: 'put', table: 'senderKeys', key: ownKey, value: next });
@@ -469,38 +482,9 @@ export class Veil {
   decryptEnvelope(context: string, bytes: Uint8Array): Promise<DecryptResult> {
     return this.serial(async () => {
       try {
-        const id = await this.identity();
-        const ctxHash = contextHash(context);
-        const envelope = decodeEnvelope(bytes);
-        const ops: StoreOp[] = [];
-        let result: DecryptResult;
-        switch (envelope.type) {
-          case 1:
-          case 2: {
-            const r = await this.decryptPairwise(id, envelope, ctxHash, ops);
-            const text = r.records.find((x) => x.type === 'text');
-            if (!text || text.type !== 'text') throw new VeilError('malformed', 'no text record');
-            result = { ...r.result, plaintext: text.text, kind: 'direct' };
-            break;
-          }
-          case 3:
-            result = await this.decryptGroupMessage(envelope, ctxHash, ops);
-            break;
-          case 4: {
-            for (const p of envelope.pairwise) {
-              if (!(await this.addressedToUs(id, p))) continue;
-              try {
-                await this.decryptPairwise(id, p, ctxHash, ops);
-              } catch (e) {
-                // Already processed (the page re-rendered): the sender key is stored by now.
-                if (!isVeilError(e, 'replay')) throw e;
-              }
-            }
-            result = await this.decryptGroupMessage(envelope.senderKeyMessage, ctxHash, ops);
-            break;
-          }
-        }
-        await this.store.commit(ops);
+        const tx = new StoreTx(this.store);
+        const result = await this.decryptIn(tx, context, bytes, this.crypto);
+        await this.store.commit(tx.ops());
         return result;
       } catch (e) {
         return failed(e);
@@ -508,29 +492,183 @@ export class Veil {
     });
   }
 
+  /**
+   * Decrypts many whole armored messages found in `context`, in order — what a page shows when it
+   * loads. The results are those of calling `decrypt` on each in turn: state moves on message by
+   * message, a message that fails leaves nothing behind, a repeat of one is a replay. Faster:
+   * records are read once per batch, the batch is written in one commit, and the sender-key
+   * signatures (which do not depend on chain state) are checked ahead, concurrently; the
+   * in-order pass still checks each signature before it walks a chain (a memo of the exact
+   * public key, signed bytes and signature verified ahead, else a verification of its own).
+   * Should that final commit fail, every message that had decrypted is reported failed (nothing
+   * was stored, as for a failed `decrypt`). Never throws for bad input.
+   */
+  async decryptMany(context: string, armored: readonly string[]): Promise<DecryptResult[]> {
+    const parsed: (Uint8Array | DecryptResult)[] = Array.from(armored, (text) => {
+      try {
+        return dearmor(text);
+      } catch (e) {
+        return failed(e);
+      }
+    });
+    return this.serial(async () => {
+      const batch = new StoreTx(this.store, undefined, true);
+      let verified: VerifyMemo = new Map();
+      try {
+        verified = await this.verifyAhead(batch, this.ctx(context), parsed);
+      } catch {
+        // A bad context: each message reports it below, in decrypt's order of checks.
+      }
+      const crypto = verified.size ? withVerifyMemo(this.crypto, verified) : this.crypto;
+      const results: DecryptResult[] = [];
+      for (const item of parsed) {
+        if (!(item instanceof Uint8Array)) {
+          results.push(item);
+          continue;
+        }
+        const tx = new StoreTx(this.store, batch);
+        try {
+          results.push(await this.decryptIn(tx, context, item, crypto));
+          tx.mergeIntoParent();
+        } catch (e) {
+          results.push(failed(e));
+        }
+      }
+      try {
+        await this.store.commit(batch.ops());
+      } catch (e) {
+        const why = failed(e);
+        return results.map((r) => (r.status === 'failed' ? r : why));
+      }
+      return results;
+    });
+  }
+
+  /**
+   * Verifies ahead, concurrently, the sender-key signatures the in-order pass will check: for
+   * each group message whose context tag matches, its candidate states (as held at the start of
+   * the batch) in the order the pass tries them, up to the first that verifies. Returns the
+   * memo by signature; a state that changes within the batch just misses it.
+   */
+  private async verifyAhead(
+    batch: StoreTx,
+    ctx: ContextInfo,
+    parsed: (Uint8Array | DecryptResult)[],
+  ): Promise<VerifyMemo> {
+    const memo: VerifyMemo = new Map();
+    const jobs: (() => Promise<void>)[] = [];
+    const queued = new Map<string, Uint8Array[]>(); // signature hex → message bytes queued
+    for (const item of parsed) {
+      if (!(item instanceof Uint8Array)) continue;
+      let message: SenderKeyMessage;
+      try {
+        const envelope = decodeEnvelope(item);
+        if (envelope.type === 3) message = envelope;
+        else if (envelope.type === 4) message = envelope.senderKeyMessage;
+        else continue;
+      } catch {
+        continue;
+      }
+      if (!bytesEqual(message.ctxTag, ctx.tag)) continue;
+      // A repeat of a message (a re-rendered page) is verified once.
+      const sigHex = bytesToHex(message.signature);
+      const same = queued.get(sigHex) ?? [];
+      if (same.some((b) => bytesEqual(b, message.bytes))) continue;
+      queued.set(sigHex, [...same, message.bytes]);
+      jobs.push(async () => {
+        const list = await batch.get<ReceivedGroupRecord[]>(
+          'senderKeys',
+          `in:${bytesToHex(message.senderKeyId)}`,
+        );
+        for (const candidate of list ?? []) {
+          const check = senderKeySignatureCheck(candidate.key, message, {
+            ctxHash: ctx.hash,
+            ctxTag: ctx.tag,
+            senderIdentityKey: candidate.senderIdentityKey,
+          });
+          if (!check) continue;
+          const valid = await this.crypto.ed25519Verify(
+            check.publicKey,
+            check.message,
+            check.signature,
+          );
+          rememberVerify(memo, check, valid);
+          if (valid) break;
+        }
+      });
+    }
+    // A few in flight: enough to keep a threaded WebCrypto busy, bounded for huge pages.
+    let next = 0;
+    const worker = async () => {
+      while (next < jobs.length) {
+        try {
+          await jobs[next++]!();
+        } catch {
+          // The in-order pass meets the same error and reports it.
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(VERIFY_AHEAD, jobs.length) }, worker));
+    return memo;
+  }
+
+  /** One message, all its reads and writes through `tx` (the caller commits). */
+  private async decryptIn(
+    tx: StoreTx,
+    context: string,
+    bytes: Uint8Array,
+    crypto: CryptoProvider,
+  ): Promise<DecryptResult> {
+    const id = await this.identity(tx);
+    const ctx = this.ctx(context);
+    const envelope = decodeEnvelope(bytes);
+    switch (envelope.type) {
+      case 1:
+      case 2: {
+        const r = await this.decryptPairwise(tx, id, envelope, ctx.hash);
+        const text = r.records.find((x) => x.type === 'text');
+        if (!text || text.type !== 'text') throw new VeilError('malformed', 'no text record');
+        return { ...r.result, plaintext: text.text, kind: 'direct' };
+      }
+      case 3:
+        return this.decryptGroupMessage(tx, envelope, ctx, crypto);
+      case 4: {
+        for (const p of envelope.pairwise) {
+          if (!(await this.addressedToUs(tx, id, p))) continue;
+          try {
+            await this.decryptPairwise(tx, id, p, ctx.hash);
+          } catch (e) {
+            // Already processed (the page re-rendered): the sender key is stored by now.
+            if (!isVeilError(e, 'replay')) throw e;
+          }
+        }
+        return this.decryptGroupMessage(tx, envelope.senderKeyMessage, ctx, crypto);
+      }
+    }
+  }
+
   private async addressedToUs(
+    tx: StoreTx,
     id: IdentityRecord,
     p: PrekeyMessage | RatchetMessage,
   ): Promise<boolean> {
     if (p.type === 1) return bytesEqual(p.recipientTag, recipientTag(id.publicKey));
-    return !!(await this.store.get('sessions', bytesToHex(p.sessionTag)));
+    return !!(await tx.get('sessions', bytesToHex(p.sessionTag)));
   }
 
   /**
-   * 1:1 decryption. Pushes the store changes onto `ops` (the caller commits them together) and
-   * applies distributions it carries to the pending group state.
+   * 1:1 decryption, reading and writing through `tx`; applies the distributions it carries to
+   * the group state.
    */
   private async decryptPairwise(
+    tx: StoreTx,
     id: IdentityRecord,
     envelope: PrekeyMessage | RatchetMessage,
     ctxHash: Uint8Array,
-    ops: StoreOp[],
   ): Promise<{ result: DecryptResult; records: PlaintextRecord[] }> {
     const inner = envelope.type === 1 ? envelope.message : envelope;
     const tag = bytesToHex(inner.sessionTag);
-    const known =
-      this.pendingPut<SessionRecord>(ops, 'sessions', tag) ??
-      (await this.store.get<SessionRecord>('sessions', tag));
+    const known = await tx.get<SessionRecord>('sessions', tag);
     let record: SessionRecord;
     let plaintext: Uint8Array;
     if (known) {
@@ -541,9 +679,9 @@ export class Veil {
         this.crypto,
         id,
         async ({ signedPrekeyId, oneTimePrekeyId }) => {
-          const spk = await this.store.get<SignedPrekey>('signedPrekeys', String(signedPrekeyId));
+          const spk = await tx.get<SignedPrekey>('signedPrekeys', String(signedPrekeyId));
           const otp = oneTimePrekeyId
-            ? await this.store.get<OneTimePrekey>('oneTimePrekeys', String(oneTimePrekeyId))
+            ? await tx.get<OneTimePrekey>('oneTimePrekeys', String(oneTimePrekeyId))
             : undefined;
           return { signedPrekey: spk?.keyPair, oneTimePrekey: otp?.keyPair };
         },
@@ -552,8 +690,7 @@ export class Veil {
       );
       record = out.record;
       plaintext = out.plaintext;
-      if (out.usedOneTimePrekeyId)
-        ops.push({ op: 'delete', table: 'oneTimePrekeys', key: String(out.usedOneTimePrekeyId) });
+      if (out.usedOneTimePrekeyId) tx.delete('oneTimePrekeys', String(out.usedOneTimePrekeyId));
     }
     const records = decodePlaintext(plaintext);
     if (!record.remoteHandle) {
@@ -563,20 +700,17 @@ export class Veil {
       record = { ...record, remoteHandle: validateHandle(h.handle) };
     }
     const sender = record.remoteHandle!;
-    const pinned = await this.pin(sender, record.remoteIdentityKey);
+    const pinned = await this.pin(sender, record.remoteIdentityKey, tx);
     let contact = pinned.contact;
     // A session the peer started becomes the one we answer on, unless the key is in question.
     if (!known && !contact.pendingKey) contact = { ...contact, session: tag };
-    ops.push(sessionPut(record));
-    ops.push({ op: 'put', table: 'contacts', key: sender, value: contact });
+    tx.put('sessions', tag, record);
+    if (pinned.changed || contact !== pinned.existing) tx.put('contacts', sender, contact);
     for (const r of records) {
       if (r.type !== 'sender-key-distribution') continue;
       const incoming = parseDistribution(r.distribution);
       const key = `in:${bytesToHex(incoming.senderKeyId)}`;
-      const list =
-        this.pendingPut<ReceivedGroupRecord[]>(ops, 'senderKeys', key) ??
-        (await this.store.get<ReceivedGroupRecord[]>('senderKeys', key)) ??
-        [];
+      const list = (await tx.get<ReceivedGroupRecord[]>('senderKeys', key)) ?? [];
       const mine = list.find(
         (g) => g.sender === sender && bytesEqual(g.senderIdentityKey, record.remoteIdentityKey),
       );
@@ -586,7 +720,7 @@ export class Veil {
         senderIdentityKey: record.remoteIdentityKey,
         key: acceptDistribution(mine?.key, incoming),
       };
-      ops.push({ op: 'put', table: 'senderKeys', key, value: [...others, accepted] });
+      tx.put('senderKeys', key, [...others, accepted]);
     }
     return {
       result: {
@@ -599,17 +733,15 @@ export class Veil {
   }
 
   private async decryptGroupMessage(
+    tx: StoreTx,
     message: SenderKeyMessage,
-    ctxHash: Uint8Array,
-    ops: StoreOp[],
+    ctx: ContextInfo,
+    crypto: CryptoProvider,
   ): Promise<DecryptResult> {
-    const idHex = bytesToHex(message.senderKeyId);
-    const key = `in:${idHex}`;
-    const list =
-      this.pendingPut<ReceivedGroupRecord[]>(ops, 'senderKeys', key) ??
-      (await this.store.get<ReceivedGroupRecord[]>('senderKeys', key));
+    const key = `in:${bytesToHex(message.senderKeyId)}`;
+    const list = await tx.get<ReceivedGroupRecord[]>('senderKeys', key);
     if (!list?.length) {
-      const own = await this.store.get<OwnGroupRecord>('senderKeys', `own:${bytesToHex(ctxHash)}`);
+      const own = await tx.get<OwnGroupRecord>('senderKeys', `own:${ctx.hex}`);
       if (own && bytesEqual(own.key.senderKeyId, message.senderKeyId))
         throw new VeilError('own-message', 'message was written by this device');
       throw new VeilError('no-session', 'no sender key for this message');
@@ -619,22 +751,17 @@ export class Veil {
     // signature, bound to the sender's identity key, tells which one it really is.
     for (const candidate of list) {
       try {
-        const { received, plaintext } = await groupDecrypt(
-          this.crypto,
-          candidate.key,
-          message.bytes,
-          {
-            ctxHash,
-            ctxTag: contextTag(ctxHash),
-            senderIdentityKey: candidate.senderIdentityKey,
-          },
-        );
+        const { received, plaintext } = await groupDecrypt(crypto, candidate.key, message.bytes, {
+          ctxHash: ctx.hash,
+          ctxTag: ctx.tag,
+          senderIdentityKey: candidate.senderIdentityKey,
+        });
         const records = decodePlaintext(plaintext);
         const text = records.find((r) => r.type === 'text');
         if (!text || text.type !== 'text') throw new VeilError('malformed', 'no text record');
         const next = list.map((g) => (g === candidate ? { ...g, key: received } : g));
-        ops.push({ op: 'put', table: 'senderKeys', key, value: next });
-        const contact = await this.store.get<Contact>('contacts', candidate.sender);
+        tx.put('senderKeys', key, next);
+        const contact = await tx.get<Contact>('contacts', candidate.sender);
         return {
           status: this.statusFor(contact, candidate.senderIdentityKey),
           sender: candidate.sender,
@@ -650,19 +777,31 @@ export class Veil {
     throw lastError;
   }
 
-  /** The value an earlier op in this batch writes, so one envelope sees its own updates. */
-  private pendingPut<T>(ops: StoreOp[], table: StoreOp['table'], key: string): T | undefined {
-    for (let i = ops.length - 1; i >= 0; i--) {
-      const o = ops[i]!;
-      if (o.table === table && o.key === key) return o.op === 'put' ? (o.value as T) : undefined;
+  /** Hash, tag and hex of a context, memoised (a page decrypts many messages in one context). */
+  private ctx(context: string): ContextInfo {
+    let info = this.contexts.get(context);
+    if (info) {
+      // Refresh recency: Map iterates in insertion order, so the first entry is the oldest.
+      this.contexts.delete(context);
+      this.contexts.set(context, info);
+      return info;
     }
-    return undefined;
+    const hash = contextHash(context);
+    info = { hash, tag: contextTag(hash), hex: bytesToHex(hash) };
+    if (context.length <= MAX_CACHED_CONTEXT_LENGTH) {
+      this.contexts.set(context, info);
+      if (this.contexts.size > CONTEXT_CACHE_SIZE)
+        this.contexts.delete(this.contexts.keys().next().value as string);
+    }
+    return info;
   }
 
   // ---- helpers ----
 
-  private async identity(): Promise<IdentityRecord> {
-    const id = await this.store.get<IdentityRecord>('identity', 'self');
+  private async identity(reader: Pick<ProtocolStore, 'get'> = this.store): Promise<IdentityRecord> {
+    // Read every time, never cached here: the extension locks, restores and deletes through the
+    // store directly, and a cached identity would outlive that (sign() while locked).
+    const id = await reader.get<IdentityRecord>('identity', 'self');
     if (!id) throw new VeilError('no-identity', 'create an identity first');
     return id;
   }
@@ -676,6 +815,114 @@ export class Veil {
 
 function sessionPut(record: SessionRecord): StoreOp {
   return { op: 'put', table: 'sessions', key: bytesToHex(record.sessionTag), value: record };
+}
+
+/** Contexts whose hash Veil keeps at once, and the longest context string it keeps. */
+const CONTEXT_CACHE_SIZE = 64;
+const MAX_CACHED_CONTEXT_LENGTH = 1024;
+/** Signature checks decryptMany runs ahead at once. */
+const VERIFY_AHEAD = 8;
+
+interface ContextInfo {
+  hash: Uint8Array;
+  tag: Uint8Array;
+  hex: string;
+}
+
+/**
+ * A unit of work over the store. Reads see the unit's own writes, then its parent's, then the
+ * store; writes stay here until the caller commits `ops()` or merges them into the parent.
+ * decrypt runs each message in one; decryptMany runs one per message inside one for the batch,
+ * so a message that fails leaves nothing behind and the batch is written in one commit.
+ * Values read or written are never modified in place (the protocol functions return new state),
+ * so later messages of a batch can share them; `cacheReads` keeps what a batch read from the
+ * store (each store read is a copy of its own).
+ */
+class StoreTx {
+  private readonly writes = new Map<string, { table: StoreTable; key: string; value?: unknown }>();
+  private readonly reads?: Map<string, unknown>;
+
+  constructor(
+    private readonly store: ProtocolStore,
+    private readonly parent?: StoreTx,
+    cacheReads = false,
+  ) {
+    if (cacheReads) this.reads = new Map();
+  }
+
+  async get<T>(table: StoreTable, key: string): Promise<T | undefined> {
+    const id = `${table}/${key}`;
+    const chain = this.chain();
+    for (const t of chain) {
+      const w = t.writes.get(id);
+      if (w) return w.value as T | undefined;
+    }
+    const cache = chain.find((t) => t.reads)?.reads;
+    if (!cache) return this.store.get<T>(table, key);
+    if (cache.has(id)) return cache.get(id) as T | undefined;
+    const value = await this.store.get<T>(table, key);
+    cache.set(id, value);
+    return value;
+  }
+
+  /** This unit, then its parent and theirs. */
+  private chain(): StoreTx[] {
+    return this.parent ? [this, ...this.parent.chain()] : [this];
+  }
+
+  put(table: StoreTable, key: string, value: unknown): void {
+    this.writes.set(`${table}/${key}`, { table, key, value });
+  }
+
+  delete(table: StoreTable, key: string): void {
+    this.writes.set(`${table}/${key}`, { table, key });
+  }
+
+  mergeIntoParent(): void {
+    for (const [id, w] of this.writes) this.parent!.writes.set(id, w);
+  }
+
+  ops(): StoreOp[] {
+    return Array.from(this.writes.values(), (w): StoreOp =>
+      'value' in w
+        ? { op: 'put', table: w.table, key: w.key, value: w.value }
+        : { op: 'delete', table: w.table, key: w.key },
+    );
+  }
+}
+
+/** Sender-key signatures verified ahead, by signature bytes (hex). */
+type VerifyMemo = Map<string, { publicKey: Uint8Array; message: Uint8Array; valid: boolean }[]>;
+
+function rememberVerify(
+  memo: VerifyMemo,
+  check: { publicKey: Uint8Array; message: Uint8Array; signature: Uint8Array },
+  valid: boolean,
+): void {
+  const id = bytesToHex(check.signature);
+  const entries = memo.get(id) ?? [];
+  entries.push({ publicKey: check.publicKey, message: check.message, valid });
+  memo.set(id, entries);
+}
+
+/**
+ * The provider with ed25519Verify answered from the memo when it holds exactly this public key,
+ * message and signature, and verified as usual otherwise.
+ */
+function withVerifyMemo(crypto: CryptoProvider, memo: VerifyMemo): CryptoProvider {
+  return {
+    name: crypto.name,
+    randomBytes: (n) => crypto.randomBytes(n),
+    x25519Generate: () => crypto.x25519Generate(),
+    x25519: (priv, pub) => crypto.x25519(priv, pub),
+    ed25519Generate: () => crypto.ed25519Generate(),
+    ed25519Sign: (priv, message) => crypto.ed25519Sign(priv, message),
+    async ed25519Verify(publicKey, message, signature) {
+      for (const e of memo.get(bytesToHex(signature)) ?? [])
+        if (bytesEqual(e.publicKey, publicKey) && bytesEqual(e.message, message)) return e.valid;
+      return crypto.ed25519Verify(publicKey, message, signature);
+    },
+  };
 }
 
 function failed(e: unknown): DecryptResult {
