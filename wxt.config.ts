@@ -17,7 +17,21 @@ export default defineConfig({
     name: 'Veil',
     description: 'End-to-end encryption for the chat sites you already use.',
     default_locale: 'en',
+    // storage: storage.session holds the unlocked data key and the in-page frames' tokens.
+    // Nothing else: the content script's `<all_urls>` match (entrypoints/content.ts) is what
+    // lets it run on chat sites, and tabs.sendMessage to our own content script needs no
+    // permission ("tabs" would expose every tab's URL and title).
     permissions: ['storage'],
+    // Only the two frame pages may be embedded by web pages, nothing else of the package.
+    // Chrome serves them under a per-session dynamic id, so a page cannot probe for Veil by a
+    // fixed URL; Firefox already uses a random per-install UUID and has no use_dynamic_url.
+    web_accessible_resources: [
+      {
+        resources: ['reader.html', 'composer.html'],
+        matches: ['<all_urls>'],
+        ...(browser === 'firefox' ? {} : { use_dynamic_url: true }),
+      },
+    ],
     ...(browser === 'firefox'
       ? {
           browser_specific_settings: {

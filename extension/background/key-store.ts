@@ -8,7 +8,7 @@ import { BackgroundError } from './errors';
 import { ALL_TABLES, DB_NAME, openVeilDb, type Table } from './schema';
 import { isSealed, openValue, sealValue } from './seal';
 
-/** Tables whose values hold private keys, session state or the security phrase. */
+/** Tables whose values hold private keys, session state, the security phrase or plaintext. */
 export const SEALED_TABLES: readonly Table[] = [
   'identity',
   'signedPrekeys',
@@ -17,6 +17,7 @@ export const SEALED_TABLES: readonly Table[] = [
   'senderKeys',
   'meta',
   'secrets',
+  'plaintexts',
 ];
 const SEALED = new Set<Table>(SEALED_TABLES);
 const KNOWN = new Set<Table>(ALL_TABLES);

@@ -12,6 +12,10 @@ import { contentScriptSender, extensionPageSender } from './testing';
 
 const TYPES = Object.keys(ALLOWED_SENDERS) as MessageType[];
 const PRIVILEGED = TYPES.filter((t) => !ALLOWED_SENDERS[t].includes('content-script' as never));
+/** What an unprivileged content script may send: ping and the in-page messages. */
+const CONTENT_SCRIPT_ONLY = ['pageEnabled', 'pageDecrypt', 'registerComposer'] as const;
+const FRAME_MESSAGES = ['readMessage', 'frameHeight', 'composerInfo', 'composeSend'] as const;
+const TOKEN = 'AAAAAAAAAAAAAAAAAAAAAA';
 
 /** A well-formed request of each type, so only the sender decides the outcome. */
 const VALID: { [T in MessageType]: Record<string, unknown> } = {
@@ -39,6 +43,13 @@ const VALID: { [T in MessageType]: Record<string, unknown> } = {
   deleteEverything: { force: true },
   encrypt: { context: 'site:chat.example/room', recipients: ['bob'], plaintext: 'hi' },
   decrypt: { context: 'site:chat.example/room', armored: 'x' },
+  pageEnabled: { adapter: 'generic', specific: false },
+  pageDecrypt: { context: 'generic:room', blocks: [{ armored: 'VeiLA00' }] },
+  registerComposer: { context: 'generic:room', maxMessageLength: 350, authors: ['bob'] },
+  readMessage: { token: TOKEN },
+  frameHeight: { token: TOKEN, height: 100 },
+  composerInfo: { token: TOKEN },
+  composeSend: { token: TOKEN, text: 'hi', recipients: ['bob'] },
 };
 
 function spyTable() {
@@ -95,9 +106,54 @@ describe('classifySender', () => {
 describe('router', () => {
   beforeEach(() => fakeBrowser.reset());
 
-  it('lists a permission for every message type, and ping is the only unprivileged one', () => {
-    expect(PRIVILEGED).toEqual(TYPES.filter((t) => t !== 'ping'));
+  it('lists a permission for every message type; content scripts get ping and page messages', () => {
+    expect(TYPES.filter((t) => !PRIVILEGED.includes(t)).sort()).toEqual(
+      ['ping', ...CONTENT_SCRIPT_ONLY].sort(),
+    );
     expect(Object.keys(VALID).sort()).toEqual([...TYPES].sort());
+    for (const t of FRAME_MESSAGES) expect(ALLOWED_SENDERS[t]).toEqual(['extension-page']);
+  });
+
+  it.each(CONTENT_SCRIPT_ONLY)(
+    'passes %s from a content script and refuses it from an extension page',
+    async (type) => {
+      const { table, calls } = spyTable();
+      const route = createRouter(table, fakeBrowser.runtime);
+      expect(await route({ type, ...VALID[type] }, contentScriptSender())).toEqual({
+        ok: true,
+        value: { handled: type },
+      });
+      expect(await route({ type, ...VALID[type] }, extensionPageSender())).toMatchObject({
+        ok: false,
+        error: { code: 'forbidden' },
+      });
+      expect(calls.map((c) => c.type)).toEqual([type]);
+    },
+  );
+
+  it('hands handlers the tab, frame and URL the browser reports, not what the message says', async () => {
+    let seen: unknown;
+    const { table } = spyTable();
+    const route = createRouter(
+      {
+        ...table,
+        pageEnabled: async (_req, ctx) => {
+          seen = ctx;
+          return { enabled: true };
+        },
+      },
+      fakeBrowser.runtime,
+    );
+    await route(
+      { type: 'pageEnabled', adapter: 'generic', specific: false, tabId: 99, frameId: 7 },
+      { ...contentScriptSender('https://chat.example/r'), tab: { id: 4 }, frameId: 0 },
+    );
+    expect(seen).toEqual({
+      sender: 'content-script',
+      tabId: 4,
+      frameId: 0,
+      url: 'https://chat.example/r',
+    });
   });
 
   it.each(PRIVILEGED)('refuses %s from a content script before any handler runs', async (type) => {
@@ -164,6 +220,12 @@ describe('router', () => {
     ['an oversized field', { type: 'unlock', passphrase: 'x'.repeat(5000) }],
     ['a non-list', { type: 'setSettings', enabledSites: 'chat.example' }],
     ['no recipients', { type: 'encrypt', context: 'c', recipients: [], plaintext: 'x' }],
+    ['a malformed token', { type: 'readMessage', token: '../../etc' }],
+    ['a non-numeric height', { type: 'frameHeight', token: TOKEN, height: '10' }],
+    [
+      'a composer without recipients',
+      { type: 'composeSend', token: TOKEN, text: 'x', recipients: [] },
+    ],
     [
       'a bad chunk length',
       { type: 'encrypt', context: 'c', recipients: ['b'], plaintext: 'x', maxChunkLength: -1 },

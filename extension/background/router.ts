@@ -15,6 +15,18 @@ import { validateRequest } from './validate';
 
 export interface HandlerContext {
   sender: SenderKind;
+  /** From the browser-supplied sender: the tab and frame it runs in, and its document URL. */
+  tabId?: number;
+  frameId?: number;
+  url?: string;
+}
+
+function handlerContext(kind: SenderKind, sender: MessageSenderLike | undefined): HandlerContext {
+  const ctx: HandlerContext = { sender: kind };
+  if (typeof sender?.tab?.id === 'number') ctx.tabId = sender.tab.id;
+  if (typeof sender?.frameId === 'number') ctx.frameId = sender.frameId;
+  if (typeof sender?.url === 'string') ctx.url = sender.url;
+  return ctx;
 }
 
 export type Handler<T extends MessageType> = (
@@ -60,7 +72,7 @@ export function createRouter(
     try {
       const req = validateRequest(type, message as Record<string, unknown>);
       const handler = handlers[type] as Handler<MessageType>;
-      const value = await handler(req, { sender: kind });
+      const value = await handler(req, handlerContext(kind, sender));
       if (type === 'ping') return value as MessageTable['ping']['res'];
       return { ok: true, value };
     } catch (e) {

@@ -81,6 +81,22 @@ const FIXTURES: Record<number, Fixture> = {
         enabledSites: ['a.example'],
       });
       expect(await store.get('secrets', 'securityPhrase')).toBe('blue heron');
+      expect(await store.keys('plaintexts')).toEqual([]);
+    },
+  },
+  3: {
+    seed: (name) =>
+      seedAt(name, 3, [
+        ['identity', 'self', identityRecord],
+        ['plaintexts', 'ab'.repeat(32), { context: 'generic:room', plaintext: 'hi', own: true }],
+      ]),
+    async check(store) {
+      expect(await store.get('identity', 'self')).toEqual(identityRecord);
+      expect(await store.get('plaintexts', 'ab'.repeat(32))).toEqual({
+        context: 'generic:room',
+        plaintext: 'hi',
+        own: true,
+      });
     },
   },
 };

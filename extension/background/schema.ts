@@ -32,8 +32,17 @@ export const EXTENSION_TABLES: readonly ExtensionTable[] = [
   'state',
 ];
 
-export type Table = StoreTable | ExtensionTable;
-export const ALL_TABLES: readonly Table[] = [...PROTOCOL_TABLES, ...EXTENSION_TABLES];
+/** Tables of the in-page feature (migration 3). */
+export type PageTable = 'plaintexts'; // key: hex SHA-256 of an envelope → its decrypted text; sealed
+
+export const PAGE_TABLES: readonly PageTable[] = ['plaintexts'];
+
+export type Table = StoreTable | ExtensionTable | PageTable;
+export const ALL_TABLES: readonly Table[] = [
+  ...PROTOCOL_TABLES,
+  ...EXTENSION_TABLES,
+  ...PAGE_TABLES,
+];
 
 type UpgradeTx = IDBPTransaction<unknown, string[], 'versionchange'>;
 
@@ -61,6 +70,13 @@ export const MIGRATIONS: readonly Migration[] = [
     description: 'extension tables (settings, secrets, directory state, lock and profile)',
     up(db) {
       for (const t of EXTENSION_TABLES) db.createObjectStore(t);
+    },
+  },
+  {
+    version: 3,
+    description: 'plaintext cache of decrypted and sent messages (by envelope hash)',
+    up(db) {
+      for (const t of PAGE_TABLES) db.createObjectStore(t);
     },
   },
 ];

@@ -9,6 +9,9 @@ export interface MessageSenderLike {
   id?: string;
   url?: string;
   origin?: string;
+  /** The tab holding the sending document (content scripts, and extension frames in a page). */
+  tab?: { id?: number };
+  frameId?: number;
 }
 
 export interface RuntimeLike {

@@ -1,7 +1,7 @@
 // Checks the fields of an incoming message against its declared type (background only). The
 // result is a fresh object holding only the known fields, so a handler never sees anything a
 // sender slipped in. Any mismatch → BackgroundError('invalid-argument') naming the field.
-import type { MessageTable, MessageType } from '../messaging/messages';
+import type { MessageTable, MessageType, PageMessageTable } from '../messaging/messages';
 import { isValidHandle } from '../protocol/identity';
 import { BackgroundError } from './errors';
 
@@ -52,6 +52,71 @@ const URL_MAX = 2048;
 // A backup of a large history in base64url; the protocol bounds what it decodes anyway.
 const BACKUP_FILE_MAX = 64 * 1024 * 1024;
 const ARMOR_MAX = 1024 * 1024;
+
+// ---- in-page messages (content scripts and the reader/composer frames) ----
+
+const CONTEXT_MAX = 2048;
+const TOKEN = /^[A-Za-z0-9_-]{22}$/;
+/** Blocks per pageDecrypt batch, and characters per block (a 60 KB text armors to ~100 K). */
+export const PAGE_BATCH_MAX = 200;
+const BLOCK_MAX = 256 * 1024;
+
+function token(raw: Raw): string {
+  const v = raw.token;
+  if (typeof v !== 'string' || !TOKEN.test(v)) throw bad('token', 'is not a Veil token');
+  return v;
+}
+
+function int(raw: Raw, field: string, min: number, max: number): number {
+  const v = raw[field];
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
+    throw bad(field, `must be a whole number from ${min} to ${max}`);
+  return v;
+}
+
+function recipientList(raw: Raw): string[] {
+  const list = strList(raw, 'recipients', 100, 128).map((h) =>
+    handle({ recipient: h }, 'recipient'),
+  );
+  if (list.length === 0) throw bad('recipients', 'must name at least one person');
+  return [...new Set(list)];
+}
+
+const PAGE_VALIDATORS: { [T in keyof PageMessageTable]: Validator<T> } = {
+  pageEnabled: (r) => ({ adapter: str(r, 'adapter', 64, 1), specific: bool(r, 'specific') }),
+  pageDecrypt: (r) => {
+    const blocks = r.blocks;
+    if (!Array.isArray(blocks) || blocks.length > PAGE_BATCH_MAX)
+      throw bad('blocks', `must be a list of at most ${PAGE_BATCH_MAX} blocks`);
+    return {
+      context: str(r, 'context', CONTEXT_MAX, 1),
+      blocks: blocks.map((b: unknown) => {
+        if (typeof b !== 'object' || b === null) throw bad('blocks', 'must hold objects');
+        const block = b as Raw;
+        const armored = str(block, 'armored', BLOCK_MAX, 1);
+        return block.repeat === undefined
+          ? { armored }
+          : { armored, repeat: bool(block, 'repeat') };
+      }),
+    };
+  },
+  registerComposer: (r) => ({
+    context: str(r, 'context', CONTEXT_MAX, 1),
+    maxMessageLength: int(r, 'maxMessageLength', 32, 1_000_000),
+    // Host-shown names: hints only, kept if they look like handles.
+    authors: strList(r, 'authors', 500, 128)
+      .map((a) => a.trim().toLowerCase())
+      .filter(isValidHandle),
+  }),
+  readMessage: (r) => ({ token: token(r) }),
+  frameHeight: (r) => ({ token: token(r), height: int(r, 'height', 0, 100_000) }),
+  composerInfo: (r) => ({ token: token(r) }),
+  composeSend: (r) => ({
+    token: token(r),
+    text: str(r, 'text', 60 * 1024, 1),
+    recipients: recipientList(r),
+  }),
+};
 
 export const VALIDATORS: { [T in MessageType]: Validator<T> } = {
   ping: none,
@@ -108,6 +173,7 @@ export const VALIDATORS: { [T in MessageType]: Validator<T> } = {
     return out;
   },
   decrypt: (r) => ({ context: str(r, 'context', 2048, 1), armored: str(r, 'armored', ARMOR_MAX) }),
+  ...PAGE_VALIDATORS,
 };
 
 /** The request fields of `type`, checked; throws BackgroundError('invalid-argument'). */

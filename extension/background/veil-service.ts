@@ -5,7 +5,13 @@
 // protocol operation goes through one Veil queue (two handlers cannot race on a session).
 import { browser } from 'wxt/browser';
 import { bestProvider } from '../crypto/webcrypto-provider';
-import type { ContactView, IdentityView, Settings, StatusReply } from '../messaging/messages';
+import type {
+  ContactView,
+  IdentityView,
+  Settings,
+  StatusReply,
+  ToContentMessage,
+} from '../messaging/messages';
 import type { CryptoProvider } from '../protocol/crypto/provider';
 import { toBase64Url } from '../protocol/encoding';
 import { VeilError } from '../protocol/errors';
@@ -17,6 +23,14 @@ import { BackgroundError } from './errors';
 import { Gate } from './gate';
 import { KeyStore } from './key-store';
 import { LockManager, type ScryptParams, type SessionArea } from './lock';
+import { PageTokens } from './page-tokens';
+
+/** Sends a message to one frame of a tab's content script (`tabs.sendMessage`). */
+export type TabMessenger = (
+  tabId: number,
+  frameId: number,
+  message: ToContentMessage,
+) => Promise<unknown>;
 
 /** Where the directory runs when the user has not chosen one (`npm run directory`). */
 export const DEFAULT_DIRECTORY_URL = 'http://127.0.0.1:8787';
@@ -37,6 +51,8 @@ export interface ServiceOptions {
   /** IndexedDB name; one per simulated profile in tests. */
   dbName?: string;
   session?: SessionArea;
+  /** How to reach a tab's content script (tests record the calls). */
+  tabs?: TabMessenger;
   fetch?: DirectoryClientOptions['fetch'];
   crypto?: CryptoProvider;
   now?: () => number;
@@ -53,6 +69,8 @@ export class VeilService {
   private readonly halves = new Map<string, string>();
   // Session set-ups in flight, so racing sends to a new contact share one bundle and session.
   private readonly starting = new Map<string, Promise<void>>();
+  /** Senders of messages decrypted per conversation context: recipient suggestions only. */
+  readonly seenSenders = new Map<string, Set<string>>();
 
   private constructor(
     readonly store: KeyStore,
@@ -62,14 +80,18 @@ export class VeilService {
     readonly crypto: CryptoProvider,
     readonly now: () => number,
     readonly backupScrypt: ScryptParams | undefined,
+    /** Tokens of the reader and composer frames in host pages. */
+    readonly pages: PageTokens,
+    readonly tabs: TabMessenger,
   ) {}
 
   static async create(opts: ServiceOptions = {}): Promise<VeilService> {
     const now = opts.now ?? Date.now;
     const store = new KeyStore({ name: opts.dbName });
+    const session = opts.session ?? browserSessionArea();
     const lock = new LockManager({
       store,
-      session: opts.session ?? browserSessionArea(),
+      session,
       now,
       scrypt: opts.lockScrypt,
     });
@@ -82,7 +104,19 @@ export class VeilService {
       now,
       randomBytes: (n) => crypto.randomBytes(n),
     });
-    return new VeilService(store, lock, veil, directory, crypto, now, opts.backupScrypt);
+    const pages = new PageTokens(session, (n) => crypto.randomBytes(n));
+    const tabs = opts.tabs ?? browserTabMessenger;
+    return new VeilService(
+      store,
+      lock,
+      veil,
+      directory,
+      crypto,
+      now,
+      opts.backupScrypt,
+      pages,
+      tabs,
+    );
   }
 
   // ---- settings and profile ----
@@ -201,6 +235,7 @@ export class VeilService {
   /** Forgets the in-memory caches after the store was wiped. */
   async afterWipe(): Promise<void> {
     this.halves.clear();
+    this.seenSenders.clear();
     await this.lock.reset();
   }
 }
@@ -214,6 +249,10 @@ export function browserSessionArea(): SessionArea {
     remove: (key) => area.remove(key),
   };
 }
+
+/** `browser.tabs.sendMessage` to one frame (needs no permission for our own content script). */
+const browserTabMessenger: TabMessenger = (tabId, frameId, message) =>
+  browser.tabs.sendMessage(tabId, message, { frameId });
 
 let instance: Promise<VeilService> | undefined;
 

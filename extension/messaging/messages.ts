@@ -86,7 +86,7 @@ export type SenderKind = 'extension-page' | 'content-script';
  * The message table: `type` → request fields and reply. Handlers get `Omit<Req, 'type'>`.
  * `who` lists the sender kinds allowed to send it; everything else is refused.
  */
-export interface MessageTable {
+export interface MessageTable extends PageMessageTable {
   ping: {
     req: object;
     res: { ok: true; version: string };
@@ -179,6 +179,87 @@ export interface MessageTable {
   };
 }
 
+// ---- In-page messages: content scripts and the reader/composer frames -----------------------
+// A content script is unprivileged: it may ask whether it runs here, hand in ciphertext (and get
+// opaque tokens and statuses back, never plaintext) and register a composer for its own tab.
+// The reader and composer frames are extension pages inside a host page: they act only through
+// the random token the background issued to that tab.
+
+/** What the content script learns about one armored block: a status, never the plaintext. */
+export interface PageBlockResult {
+  /** 128-bit capability (base64url) for the reader frame of this block. */
+  token: string;
+  status: DecryptView['status'];
+  sender?: string;
+  error?: string;
+}
+
+/** What a reader frame shows: the decrypt view, plus whether we wrote it ourselves. */
+export interface ReaderView extends DecryptView {
+  /** Our own message, read from the plaintext cache. */
+  own?: boolean;
+}
+
+/** What a composer frame needs to offer recipients. */
+export interface ComposerView {
+  /** Our handle. */
+  handle: string;
+  /** Recipients last used in this conversation. */
+  recipients: string[];
+  /** Authors seen in this conversation (decrypted senders first), not yet recipients. */
+  suggestions: string[];
+  contacts: ContactView[];
+}
+
+/** Background → content script (tabs.sendMessage), answered by the content script. */
+export type ToContentMessage =
+  | { type: 'veil:submit'; token: string; chunks: string[] }
+  | { type: 'veil:frameHeight'; token: string; height: number };
+
+export interface PageMessageTable {
+  /** Whether Veil runs on the sender's page (its host is enabled, or a site adapter matched). */
+  pageEnabled: {
+    req: { adapter: string; specific: boolean };
+    res: { enabled: boolean };
+    who: 'content-script';
+  };
+  /** Decrypts armored blocks found in the page, in page order; one result per block. */
+  pageDecrypt: {
+    req: { context: string; blocks: { armored: string; repeat?: boolean }[] };
+    res: PageBlockResult[];
+    who: 'content-script';
+  };
+  /** Registers a composer for the sender's tab and conversation. */
+  registerComposer: {
+    req: { context: string; maxMessageLength: number; authors: string[] };
+    res: { token: string };
+    who: 'content-script';
+  };
+  /** The reader frame's block (token-scoped, same tab only). */
+  readMessage: { req: { token: string }; res: ReaderView; who: 'extension-page' };
+  /** A frame's content height; forwarded to the content script quantised. */
+  frameHeight: { req: { token: string; height: number }; res: { ok: true }; who: 'extension-page' };
+  composerInfo: { req: { token: string }; res: ComposerView; who: 'extension-page' };
+  /** Encrypts and has the content script of the composer's tab submit the chunks. */
+  composeSend: {
+    req: { token: string; text: string; recipients: string[] };
+    res: { chunks: number };
+    who: 'extension-page';
+  };
+}
+
+const PAGE_ALLOWED_SENDERS: {
+  [T in keyof PageMessageTable]: readonly PageMessageTable[T]['who'][];
+} = {
+  pageEnabled: ['content-script'],
+  pageDecrypt: ['content-script'],
+  registerComposer: ['content-script'],
+  readMessage: ['extension-page'],
+  frameHeight: ['extension-page'],
+  composerInfo: ['extension-page'],
+  composeSend: ['extension-page'],
+};
+
 export type MessageType = keyof MessageTable;
 export type Request<T extends MessageType> = { type: T } & MessageTable[T]['req'];
 export type Reply<T extends MessageType> = MessageTable[T]['res'];
@@ -214,4 +295,5 @@ export const ALLOWED_SENDERS: { [T in MessageType]: readonly MessageTable[T]['wh
   deleteEverything: ['extension-page'],
   encrypt: ['extension-page'],
   decrypt: ['extension-page'],
+  ...PAGE_ALLOWED_SENDERS,
 };

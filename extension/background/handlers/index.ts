@@ -8,6 +8,7 @@ import { contactHandlers } from './contacts';
 import { conversationHandlers } from './conversation';
 import { identityHandlers } from './identity';
 import { lockHandlers } from './lock';
+import { pageHandlers } from './page';
 import { settingsHandlers } from './settings';
 import type { ServiceHandler } from './types';
 
@@ -29,6 +30,7 @@ export const SERVICE_HANDLERS: ServiceTable = {
   ...settingsHandlers,
   ...lockHandlers,
   ...conversationHandlers,
+  ...pageHandlers,
 };
 
 /**

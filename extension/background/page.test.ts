@@ -1,0 +1,260 @@
+// The in-page messages end to end through the router, with two simulated profiles and the real
+// directory on loopback: a content script hands in ciphertext and gets tokens (never plaintext);
+// only the reader frame of the same tab reads the text; the composer of a tab sends through that
+// tab's content script; the plaintext cache serves re-renders and our own messages, is keyed to
+// the conversation, and is sealed under the lock.
+import 'fake-indexeddb/auto';
+import { fakeBrowser } from 'wxt/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ToContentMessage } from '../messaging/messages';
+import { isSealed } from './seal';
+import {
+  makeProfile,
+  ready,
+  startDirectory,
+  type RunningDirectory,
+  type TestProfile,
+} from './testing';
+import type { MessageSenderLike } from './sender';
+
+const CONTEXT = 'generic:room-1';
+const SITE = 'https://chat.example/room';
+
+let directory: RunningDirectory;
+beforeAll(async () => {
+  directory = await startDirectory();
+});
+afterAll(() => directory.close());
+
+let counter = 0;
+const unique = (prefix: string) => `${prefix}${++counter}`;
+
+interface Person {
+  handle: string;
+  p: TestProfile;
+  /** What the background sent to content scripts: [tabId, frameId, message]. */
+  told: [number, number, ToContentMessage][];
+}
+
+async function person(prefix: string, { onboard = true } = {}): Promise<Person> {
+  const told: Person['told'] = [];
+  const p = await ready(
+    makeProfile({
+      tabs: async (tabId, frameId, message) => {
+        told.push([tabId, frameId, message]);
+        return { ok: true };
+      },
+    }),
+  );
+  const handle = unique(prefix);
+  if (onboard) {
+    await p.call({ type: 'createIdentity', handle, directoryUrl: directory.url });
+    await p.call({ type: 'publish' });
+  }
+  return { handle, p, told };
+}
+
+const contentScript = (tab: number, url = SITE): MessageSenderLike => ({
+  id: fakeBrowser.runtime.id,
+  url,
+  origin: new URL(url).origin,
+  tab: { id: tab },
+  frameId: 0,
+});
+
+const frame = (page: 'reader' | 'composer', tab: number): MessageSenderLike => ({
+  id: fakeBrowser.runtime.id,
+  url: fakeBrowser.runtime.getURL(`/${page}.html`) + '#x',
+  tab: { id: tab },
+  frameId: 3,
+});
+
+async function as<T>(p: TestProfile, sender: MessageSenderLike, message: object): Promise<T> {
+  const reply = (await p.send(message, sender)) as {
+    ok: boolean;
+    value?: T;
+    error?: { code: string };
+  };
+  if (!reply.ok) throw Object.assign(new Error(reply.error!.code), { code: reply.error!.code });
+  return reply.value as T;
+}
+
+async function codeOf(p: TestProfile, sender: MessageSenderLike, message: object) {
+  try {
+    await as(p, sender, message);
+    return 'ok';
+  } catch (e) {
+    return (e as { code: string }).code;
+  }
+}
+
+/** A sends `text` to `to` through a composer in tab 1; returns the chunks its page was told. */
+async function compose(a: Person, to: string[], text: string, maxMessageLength = 350) {
+  const { token } = await as<{ token: string }>(a.p, contentScript(1), {
+    type: 'registerComposer',
+    context: CONTEXT,
+    maxMessageLength,
+    authors: to,
+  });
+  const before = a.told.length;
+  await as(a.p, frame('composer', 1), { type: 'composeSend', token, text, recipients: to });
+  const [tabId, , message] = a.told[before]!;
+  expect(tabId).toBe(1);
+  expect(message.type).toBe('veil:submit');
+  return (message as { chunks: string[] }).chunks;
+}
+
+describe('in-page messages', () => {
+  let alice: Person;
+  let bob: Person;
+  beforeAll(async () => {
+    alice = await person('alice');
+    bob = await person('bob');
+  });
+
+  it('tells a content script whether Veil runs on its page', async () => {
+    const nobody = await person('none', { onboard: false });
+    const ask = (p: TestProfile, specific: boolean, url = SITE) =>
+      as<{ enabled: boolean }>(p, contentScript(5, url), {
+        type: 'pageEnabled',
+        adapter: specific ? 'thelounge' : 'generic',
+        specific,
+      });
+    expect(await ask(nobody.p, true)).toEqual({ enabled: false }); // no identity yet
+    expect(await ask(alice.p, false)).toEqual({ enabled: false });
+    expect(await ask(alice.p, true)).toEqual({ enabled: true });
+    await alice.p.call({ type: 'setSettings', enabledSites: ['chat.example'] });
+    expect(await ask(alice.p, false)).toEqual({ enabled: true });
+    expect(await ask(alice.p, false, 'https://other.example/')).toEqual({ enabled: false });
+  });
+
+  it('sends through the composer tab, and the reader of the other tab shows the text', async () => {
+    const secret = 'meet at the heron pond at noon';
+    const chunks = await compose(alice, [bob.handle], secret, 120);
+    expect(chunks.length).toBeGreaterThan(1);
+    expect(chunks.every((c) => c.length <= 120 && !c.includes(secret))).toBe(true);
+
+    const results = await as<{ token: string; status: string; sender?: string }[]>(
+      bob.p,
+      contentScript(7),
+      { type: 'pageDecrypt', context: CONTEXT, blocks: [{ armored: chunks.join('\n') }] },
+    );
+    expect(results).toEqual([
+      { token: expect.stringMatching(/^[\w-]{22}$/), status: 'unverified', sender: alice.handle },
+    ]);
+    expect(JSON.stringify(results)).not.toContain('heron');
+    const token = results[0]!.token;
+
+    expect(await as(bob.p, frame('reader', 7), { type: 'readMessage', token })).toEqual({
+      status: 'unverified',
+      sender: alice.handle,
+      plaintext: secret,
+      kind: 'direct',
+    });
+    // Another tab, the composer page, or a content script: refused.
+    expect(await codeOf(bob.p, frame('reader', 8), { type: 'readMessage', token })).toBe(
+      'not-found',
+    );
+    expect(await codeOf(bob.p, frame('composer', 7), { type: 'readMessage', token })).toBe(
+      'forbidden',
+    );
+    expect(await codeOf(bob.p, contentScript(7), { type: 'readMessage', token })).toBe('forbidden');
+
+    // A re-render reads from the cache (a second decrypt would be a replay) …
+    const again = await as<{ token: string; status: string }[]>(bob.p, contentScript(7), {
+      type: 'pageDecrypt',
+      context: CONTEXT,
+      blocks: [{ armored: chunks.join(' ') }, { armored: chunks.join('\n'), repeat: true }],
+    });
+    expect(again.map((r) => r.status)).toEqual(['unverified', 'failed']);
+    expect(
+      await as(bob.p, frame('reader', 7), { type: 'readMessage', token: again[1]!.token }),
+    ).toEqual({ status: 'failed', error: 'replay' });
+    // … but not in another conversation: the copy is caught there.
+    const moved = await as<{ status: string }[]>(bob.p, contentScript(7), {
+      type: 'pageDecrypt',
+      context: 'generic:room-2',
+      blocks: [{ armored: chunks.join('\n') }],
+    });
+    expect(moved[0]!.status).toBe('failed');
+
+    // Alice reads her own message from the cache.
+    const own = await as<{ token: string; status: string }[]>(alice.p, contentScript(1), {
+      type: 'pageDecrypt',
+      context: CONTEXT,
+      blocks: [{ armored: chunks.join('\n') }],
+    });
+    expect(
+      await as(alice.p, frame('reader', 1), { type: 'readMessage', token: own[0]!.token }),
+    ).toMatchObject({ status: 'verified', own: true, sender: alice.handle, plaintext: secret });
+  });
+
+  it('remembers recipients per conversation and suggests senders seen there', async () => {
+    const { token } = await as<{ token: string }>(alice.p, contentScript(1), {
+      type: 'registerComposer',
+      context: CONTEXT,
+      maxMessageLength: 350,
+      authors: ['Carol', 'not a handle!'],
+    });
+    const info = await as<{ handle: string; recipients: string[]; suggestions: string[] }>(
+      alice.p,
+      frame('composer', 1),
+      { type: 'composerInfo', token },
+    );
+    expect(info.handle).toBe(alice.handle);
+    expect(info.recipients).toEqual([bob.handle]);
+    expect(info.suggestions).toEqual(['carol']);
+    // The composer of another tab cannot use this token.
+    expect(
+      await codeOf(alice.p, frame('composer', 2), {
+        type: 'composeSend',
+        token,
+        text: 'x',
+        recipients: [bob.handle],
+      }),
+    ).toBe('not-found');
+  });
+
+  it('reports tampered and truncated blocks as failed, never with text', async () => {
+    const chunks = await compose(alice, [bob.handle], 'second message', 120);
+    const tampered = chunks
+      .join('\n')
+      .replace(/(.{40})(.)/, (_, a: string, c: string) => a + (c === 'A' ? 'B' : 'A'));
+    const results = await as<{ status: string; error?: string }[]>(bob.p, contentScript(7), {
+      type: 'pageDecrypt',
+      context: CONTEXT,
+      blocks: [{ armored: tampered }, { armored: chunks.slice(1).join('\n') }],
+    });
+    expect(results.map((r) => r.status)).toEqual(['failed', 'failed']);
+    expect(results[1]!.error).toBe('truncated');
+  });
+
+  it('forwards frame heights to the content script quantised', async () => {
+    const [result] = await as<{ token: string }[]>(bob.p, contentScript(7), {
+      type: 'pageDecrypt',
+      context: CONTEXT,
+      blocks: [{ armored: 'VeiLA0' }],
+    });
+    const before = bob.told.length;
+    await as(bob.p, frame('reader', 7), { type: 'frameHeight', token: result!.token, height: 77 });
+    expect(bob.told.slice(before)).toEqual([
+      [7, 0, { type: 'veil:frameHeight', token: result!.token, height: 96 }],
+    ]);
+  });
+
+  it('keeps cached plaintext sealed under the lock, and refuses pages while locked', async () => {
+    await bob.p.call({ type: 'setLockPassphrase', passphrase: 'a long lock passphrase' });
+    const store = bob.p.service.store;
+    const keys = await store.keys('plaintexts');
+    expect(keys.length).toBeGreaterThan(0);
+    for (const k of keys) expect(isSealed(await store.getRaw('plaintexts', k))).toBe(true);
+    await bob.p.call({ type: 'lock' });
+    expect(
+      await codeOf(bob.p, contentScript(7), {
+        type: 'pageDecrypt',
+        context: CONTEXT,
+        blocks: [{ armored: 'VeiLA0' }],
+      }),
+    ).toBe('locked');
+  });
+});

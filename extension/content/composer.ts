@@ -1,0 +1,131 @@
+// Veil's toggle and composer frame next to the host's compose box (content script). The user
+// types into the extension-origin composer frame (`composer.html#<token>`); the background
+// encrypts and sends back only armored chunks, which are submitted here through the adapter,
+// one line at a time. The content script never sees what was typed.
+import type { SiteAdapter } from '../../site-adapters/types';
+import { frameUrl } from './frame-url';
+import { pageText } from './page-text';
+
+export interface ComposerHost {
+  /** The conversation's context string, or null when none is open. */
+  context(): string | null;
+  /** Authors the page showed in this conversation (hints for recipients). */
+  authors(): string[];
+  register(context: string, maxMessageLength: number, authors: string[]): Promise<string>;
+}
+
+const FRAME_HEIGHT_PX = 240;
+
+export class ComposerControl {
+  private toggle: HTMLButtonElement | null = null;
+  private wrapper: HTMLElement | null = null;
+  private token: string | null = null;
+  private context: string | null = null;
+  private on = false;
+  private sending: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly adapter: SiteAdapter,
+    private readonly doc: Document,
+    private readonly host: ComposerHost,
+  ) {}
+
+  /** Puts the toggle next to the compose box (again, after a re-render) and follows the conversation. */
+  sync(): void {
+    const anchor = this.adapter.toggleAnchor(this.doc);
+    if (anchor && !this.toggle?.isConnected) {
+      this.toggle ??= this.makeToggle();
+      anchor.after(this.toggle);
+    }
+    if (this.on && this.host.context() !== this.context) void this.open();
+    else if (this.on && this.wrapper && !this.wrapper.isConnected) this.placeWrapper();
+  }
+
+  /** Submits chunks the background sent for our composer; false if the token is not ours. */
+  submit(token: string, chunks: readonly string[]): Promise<boolean> {
+    if (!this.on || token !== this.token) return Promise.resolve(false);
+    const run = this.sending.then(async () => {
+      for (const [i, chunk] of chunks.entries()) {
+        if (i > 0) await new Promise((r) => setTimeout(r, this.adapter.sendIntervalMs));
+        await this.adapter.submit(this.doc, chunk);
+      }
+      return true;
+    });
+    this.sending = run.catch(() => undefined);
+    return run;
+  }
+
+  teardown(): void {
+    this.close();
+    this.toggle?.remove();
+    this.toggle = null;
+  }
+
+  private makeToggle(): HTMLButtonElement {
+    const button = this.doc.createElement('button');
+    button.type = 'button';
+    button.setAttribute('data-veil', 'toggle');
+    button.setAttribute('aria-pressed', 'false');
+    button.textContent = pageText('page_toggle_label');
+    button.style.cssText =
+      'margin:0 4px;padding:2px 8px;border:1px solid #3b4fc4;border-radius:6px;' +
+      'background:#fff;color:#3b4fc4;font:600 12px/1.6 system-ui,sans-serif;cursor:pointer;';
+    button.addEventListener('click', (event) => {
+      // Only a real click by the user turns Veil on; a script of the page cannot.
+      if (!event.isTrusted) return;
+      if (this.on) this.close();
+      else void this.open();
+    });
+    return button;
+  }
+
+  private async open(): Promise<void> {
+    const context = this.host.context();
+    this.on = true;
+    this.context = context;
+    this.setPressed(true);
+    if (!context) return;
+    const token = await this.host.register(
+      context,
+      this.adapter.maxMessageLength,
+      this.host.authors(),
+    );
+    if (!this.on || this.context !== context) return;
+    this.token = token;
+    this.wrapper?.remove();
+    const wrapper = this.doc.createElement('div');
+    wrapper.style.cssText = 'display:block;width:100%;';
+    const frame = this.doc.createElement('iframe');
+    frame.setAttribute('data-veil', 'composer');
+    frame.src = frameUrl('composer', token);
+    frame.title = pageText('page_composer_title');
+    frame.setAttribute('referrerpolicy', 'no-referrer');
+    frame.style.cssText = `display:block;width:100%;height:${FRAME_HEIGHT_PX}px;border:0;color-scheme:normal;`;
+    wrapper.append(frame);
+    this.wrapper = wrapper;
+    this.placeWrapper();
+  }
+
+  private placeWrapper(): void {
+    const box = this.adapter.composeBox(this.doc);
+    const at = box?.closest('form') ?? box ?? this.toggle;
+    if (at && this.wrapper) at.before(this.wrapper);
+  }
+
+  private close(): void {
+    this.on = false;
+    this.token = null;
+    this.context = null;
+    this.wrapper?.remove();
+    this.wrapper = null;
+    this.setPressed(false);
+  }
+
+  private setPressed(on: boolean): void {
+    this.toggle?.setAttribute('aria-pressed', String(on));
+    if (this.toggle) {
+      this.toggle.style.background = on ? '#3b4fc4' : '#fff';
+      this.toggle.style.color = on ? '#fff' : '#3b4fc4';
+    }
+  }
+}

@@ -1,0 +1,74 @@
+// Starts Veil in a page (content script): finds the page's adapter, asks the background whether
+// Veil runs here, and only then watches the page. Dormant (one message, nothing observed) on
+// every other page. Listens to the background only (tabs.sendMessage): frame heights and chunks
+// to submit. Holds no keys and never sees plaintext.
+import { browser } from 'wxt/browser';
+import type { ContentScriptContext } from 'wxt/utils/content-script-context';
+import { sendMessage } from '../messaging/client';
+import type { ToContentMessage } from '../messaging/messages';
+import type { SiteAdapter } from '../../site-adapters/types';
+import { PageSession } from './page-session';
+
+export type FindAdapter = (location: URL, doc: Document) => SiteAdapter | null;
+
+function isToContent(message: unknown): message is ToContentMessage {
+  const m = message as { type?: unknown; token?: unknown } | null;
+  return (
+    typeof m?.token === 'string' && (m.type === 'veil:submit' || m.type === 'veil:frameHeight')
+  );
+}
+
+export async function startVeil(
+  ctx: ContentScriptContext,
+  findAdapter: FindAdapter,
+): Promise<void> {
+  const here = () => new URL(location.href);
+  const adapter = findAdapter(here(), document);
+  if (!adapter) return;
+  let enabled = false;
+  try {
+    ({ enabled } = await sendMessage({
+      type: 'pageEnabled',
+      adapter: adapter.id,
+      specific: adapter.id !== 'generic',
+    }));
+  } catch {
+    return; // no background (extension updated or disabled): stay dormant
+  }
+  if (!enabled || ctx.isInvalid) return;
+
+  const session = new PageSession(adapter, document, here, {
+    decrypt: (context, blocks) => sendMessage({ type: 'pageDecrypt', context, blocks }),
+    registerComposer: async (context, maxMessageLength, authors) =>
+      (await sendMessage({ type: 'registerComposer', context, maxMessageLength, authors })).token,
+  });
+
+  const onMessage = (
+    message: unknown,
+    sender: { id?: string },
+    sendResponse: (answer: unknown) => void,
+  ): true | undefined => {
+    // Only the background can reach a content script this way; check it is ours anyway.
+    if (sender.id !== browser.runtime.id || !isToContent(message)) return undefined;
+    if (message.type === 'veil:frameHeight') {
+      if (typeof message.height === 'number') session.resize(message.token, message.height);
+      sendResponse({ ok: true });
+      return undefined;
+    }
+    const chunks = Array.isArray(message.chunks)
+      ? message.chunks.filter((c): c is string => typeof c === 'string')
+      : [];
+    session.submit(message.token, chunks).then(
+      (ok) => sendResponse({ ok }),
+      () => sendResponse({ ok: false }),
+    );
+    return true;
+  };
+  browser.runtime.onMessage.addListener(onMessage);
+  ctx.onInvalidated(() => {
+    browser.runtime.onMessage.removeListener(onMessage);
+    session.stop();
+  });
+  ctx.addEventListener(window, 'wxt:locationchange', () => session.refresh());
+  session.start();
+}

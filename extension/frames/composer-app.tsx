@@ -1,0 +1,134 @@
+// The composer frame (extension page `composer.html#<token>`, shown next to a host page's compose
+// box): the user picks recipients and types here, at Veil's origin, so the host page sees no key
+// or input event of it. Sending hands the text to the background, which encrypts it and has the
+// content script submit only the armored chunks. Shows the security phrase so a look-alike drawn
+// by the host can be told apart.
+import { useEffect, useState } from 'preact/hooks';
+import { sendMessage } from '../messaging/client';
+import type { ComposerView } from '../messaging/messages';
+import { Notice } from '../ui/notice';
+import { t } from '../ui/i18n';
+import { useAction } from '../ui/use-action';
+import { useSecurityPhrase } from './security-phrase';
+
+const HANDLE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+
+export function ComposerApp({ token }: { token: string | null }) {
+  const [info, setInfo] = useState<ComposerView | null>(null);
+  const [chosen, setChosen] = useState<string[]>([]);
+  const [extra, setExtra] = useState<string[]>([]);
+  const [adding, setAdding] = useState('');
+  const [text, setText] = useState('');
+  const phrase = useSecurityPhrase();
+  const load = useAction();
+  const send = useAction();
+
+  useEffect(() => {
+    if (!token) return;
+    void load.run(async () => {
+      const view = await sendMessage({ type: 'composerInfo', token });
+      setInfo(view);
+      setChosen(view.recipients);
+    });
+  }, [token]);
+
+  const candidates = [
+    ...new Set([
+      ...chosen,
+      ...(info?.suggestions ?? []),
+      ...(info?.contacts.map((c) => c.handle) ?? []),
+      ...extra,
+    ]),
+  ].filter((h) => h !== info?.handle);
+
+  const toggle = (handle: string, on: boolean) =>
+    setChosen((list) => (on ? [...new Set([...list, handle])] : list.filter((h) => h !== handle)));
+
+  const add = () => {
+    const handle = adding.trim().toLowerCase();
+    if (!HANDLE.test(handle)) return;
+    setExtra((list) => [...new Set([...list, handle])]);
+    toggle(handle, true);
+    setAdding('');
+  };
+
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    if (!token || !text.trim()) return;
+    if (chosen.length === 0) {
+      send.setNotice({ kind: 'error', text: t('composer_no_recipients') });
+      return;
+    }
+    const sent = await send.run(
+      () => sendMessage({ type: 'composeSend', token, text, recipients: chosen }),
+      { success: t('composer_sent') },
+    );
+    if (sent) setText('');
+  };
+
+  return (
+    <form class="composer" onSubmit={submit}>
+      <header class="composer-head">
+        <span class="composer-title">{t('composer_title')}</span>
+        {phrase && (
+          <span class="composer-phrase" data-veil="security-phrase" title={t('reader_phrase_hint')}>
+            {phrase}
+          </span>
+        )}
+      </header>
+      <fieldset class="composer-recipients" data-veil="recipients">
+        <legend>{t('composer_recipients')}</legend>
+        {candidates.map((handle) => (
+          <label class="chip composer-recipient" key={handle}>
+            <input
+              type="checkbox"
+              value={handle}
+              checked={chosen.includes(handle)}
+              onChange={(e) => toggle(handle, (e.target as HTMLInputElement).checked)}
+            />{' '}
+            {handle}
+          </label>
+        ))}
+        <input
+          class="composer-add"
+          data-veil="recipient-input"
+          aria-label={t('composer_add_label')}
+          placeholder={t('composer_add_label')}
+          value={adding}
+          onInput={(e) => setAdding((e.target as HTMLInputElement).value)}
+          onKeyDown={(e) => {
+            if (e.key === 'Enter') {
+              e.preventDefault();
+              add();
+            }
+          }}
+        />
+        <button type="button" class="button quiet" data-veil="recipient-add" onClick={add}>
+          {t('composer_add')}
+        </button>
+      </fieldset>
+      <textarea
+        class="composer-input"
+        data-veil="compose-input"
+        aria-label={t('composer_input_label')}
+        placeholder={t('composer_input_label')}
+        value={text}
+        onInput={(e) => setText((e.target as HTMLTextAreaElement).value)}
+        onKeyDown={(e) => {
+          if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) void submit(e);
+        }}
+      />
+      <div class="composer-actions">
+        <button
+          type="submit"
+          class="button primary"
+          data-veil="compose-send"
+          aria-disabled={send.busy || !token ? 'true' : undefined}
+        >
+          {t('composer_send')}
+        </button>
+        <Notice notice={send.notice ?? load.notice} />
+      </div>
+    </form>
+  );
+}

@@ -1,0 +1,151 @@
+// Veil in a page end to end, without IRC: two Chromium profiles with the built extension, each
+// onboarded against the real key directory, on a local chat page (tests/fixtures/local-chat)
+// that uses the generic adapter's opt-in markup and records what a nosy host could see. Alice
+// turns Veil on and types in the composer frame; Bob reads her exact text in a reader frame;
+// neither host page ever holds the plaintext, nor can it read the frames.
+import type { Frame, Page } from 'puppeteer-core';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startLocalChat, type LocalChat } from '../fixtures/local-chat/server';
+import { startDirectory, type DirectoryServer } from './directory-server';
+import { chromiumPath, launchChromium, openExtensionPage, type ChromiumSession } from './harness';
+import { hook, OptionsPage } from './options-page';
+
+const SECRET = 'the heron nests behind the old mill';
+
+interface Person {
+  handle: string;
+  session: ChromiumSession;
+  ui: OptionsPage;
+  chat?: Page;
+}
+
+async function frameOf(page: Page, selector: string, timeout = 30_000): Promise<Frame> {
+  const el = await page.waitForSelector(selector, { timeout });
+  const frame = await el!.contentFrame();
+  if (!frame) throw new Error(`${selector} has no frame`);
+  return frame;
+}
+
+async function hostSees(page: Page): Promise<string> {
+  return page.evaluate(
+    () =>
+      document.documentElement.outerHTML +
+      document.body.innerText +
+      ((window as unknown as { hostLog: string[] }).hostLog ?? []).join('\n'),
+  );
+}
+
+if (!chromiumPath) console.warn('[e2e] skipping in-page flow: no Chromium found');
+
+describe.skipIf(!chromiumPath)('Veil in a local chat page (Chromium)', () => {
+  const extensionDir = inject('chromeExtensionDir');
+  let directory: DirectoryServer;
+  let chat: LocalChat;
+  const people: Person[] = [];
+
+  async function onboard(handle: string): Promise<Person> {
+    const session = await launchChromium({ extensionDir });
+    const page = await openExtensionPage(session.browser, session.extensionId, 'options.html');
+    const ui = new OptionsPage(page, session.origin);
+    const person: Person = { handle, session, ui };
+    people.push(person);
+    await ui.onboard(handle, directory.url);
+    await ui.request({ type: 'setSettings', enabledSites: [chat.host] });
+    return person;
+  }
+
+  async function openChat(person: Person): Promise<Page> {
+    const page = await person.session.browser.newPage();
+    await page.setViewport({ width: 1000, height: 800 });
+    await page.goto(`${chat.url}/?user=${person.handle}`);
+    person.chat = page;
+    return page;
+  }
+
+  beforeAll(async () => {
+    directory = await startDirectory();
+    chat = await startLocalChat();
+  });
+
+  afterAll(async () => {
+    for (const p of people) await p.session.close();
+    await chat?.close();
+    await directory?.stop();
+  });
+
+  it('Alice writes in the composer frame, Bob reads her exact text in a reader frame', async () => {
+    const alice = await onboard('alice');
+    const bob = await onboard('bob');
+    const alicePage = await openChat(alice);
+    const bobPage = await openChat(bob);
+
+    // Alice turns Veil on and writes to Bob in the extension-origin composer.
+    await alicePage.click(hook('toggle'), { delay: 10 });
+    const composer = await frameOf(alicePage, `iframe${hook('composer')}`);
+    await composer.waitForSelector(hook('recipients'));
+    await composer.type(hook('recipient-input'), 'bob');
+    await composer.click(hook('recipient-add'));
+    await composer.waitForSelector(`${hook('recipients')} input[value="bob"]:checked`);
+    await composer.type(hook('compose-input'), SECRET);
+    await composer.click(hook('compose-send'));
+    await composer.waitForSelector(`${hook('notice')}[data-veil-kind="success"]`, {
+      timeout: 60_000,
+    });
+
+    // The chat server only ever held armored text.
+    expect(chat.messages.length).toBeGreaterThan(0);
+    expect(chat.messages.every((m) => m.author === 'alice' && m.text.startsWith('VeiL'))).toBe(
+      true,
+    );
+    expect(JSON.stringify(chat.messages)).not.toContain('heron');
+
+    // Bob's page: a reader frame with Alice's exact text, status unverified.
+    const wrapper = await bobPage.waitForSelector(hook('message'), { timeout: 30_000 });
+    expect(await wrapper!.evaluate((el) => el.getAttribute('data-veil-status'))).toBe('unverified');
+    const reader = await frameOf(bobPage, `${hook('message')} iframe`);
+    const plaintext = await reader.waitForSelector(hook('plaintext'));
+    expect(await plaintext!.evaluate((el) => el.textContent)).toBe(SECRET);
+    expect(await reader.$eval(hook('sender'), (el) => el.textContent)).toBe('alice');
+    // Its height came through the background, in whole 24-px line buckets.
+    await bobPage.waitForFunction(
+      (sel: string) => {
+        const h = parseInt((document.querySelector(sel) as HTMLElement).style.height, 10);
+        return h >= 48 && h % 24 === 0;
+      },
+      { timeout: 10_000 },
+      `${hook('message')} iframe`,
+    );
+
+    // Alice's own message renders from her plaintext cache.
+    const own = await frameOf(alicePage, `${hook('message')} iframe`);
+    const ownText = await own.waitForSelector(hook('plaintext'));
+    expect(await ownText!.evaluate((el) => el.textContent)).toBe(SECRET);
+
+    // Neither host page holds the secret in its DOM or in what it recorded, and the frames'
+    // documents are closed to it.
+    for (const page of [alicePage, bobPage]) {
+      expect(await hostSees(page)).not.toContain('heron');
+      expect(
+        await page.$$eval('iframe', (frames) =>
+          frames.map((f) => (f as HTMLIFrameElement).contentDocument === null),
+        ),
+      ).toEqual(expect.arrayContaining([true]));
+      expect(
+        await page.$$eval('iframe', (frames) =>
+          frames.every((f) => (f as HTMLIFrameElement).contentDocument === null),
+        ),
+      ).toBe(true);
+    }
+  });
+
+  it('shows the same block again after a reload, from the cache', async () => {
+    const bob = people.find((p) => p.handle === 'bob')!;
+    await bob.chat!.reload();
+    const reader = await frameOf(bob.chat!, `${hook('message')} iframe`);
+    const plaintext = await reader.waitForSelector(hook('plaintext'));
+    expect(await plaintext!.evaluate((el) => el.textContent)).toBe(SECRET);
+    expect(
+      await bob.chat!.$eval(hook('message'), (el) => el.getAttribute('data-veil-status')),
+    ).toBe('unverified');
+  });
+});
