@@ -28,10 +28,7 @@ export function sealChaCha20Poly1305(
   checkKeyAndNonce(key, nonce);
   if (output && output.length !== plaintext.length + AEAD_TAG_LENGTH)
     throw new TypeError('output must be plaintext length + 16 bytes');
-  const sealed = chacha20poly1305(key, nonce, aad).encrypt(plaintext);
-  if (!output) return sealed;
-  output.set(sealed);
-  return output;
+  return chacha20poly1305(key, nonce, aad).encrypt(plaintext, output);
 }
 
 /** Checks the tag, then decrypts. `sealed` is ciphertext || tag; a bad tag is AeadError. */

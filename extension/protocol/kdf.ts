@@ -13,6 +13,10 @@ export function sha256(data: Uint8Array): Uint8Array {
   return nobleSha256(data);
 }
 
+// One working HMAC that keyed states are cloned into (noble's `_cloneInto`), so a MAC allocates
+// nothing but its output. Calls are synchronous, so they never share it at the same time.
+let scratch: KeyedHmac | undefined;
+
 /** HMAC-SHA256 under one key, keyed once. Call `destroy()` when done with a secret key. */
 export class HmacSha256 {
   private keyed: KeyedHmac;
@@ -24,12 +28,10 @@ export class HmacSha256 {
 
   /** HMAC of `data`, written to `out[offset..offset + 32]` (a new array by default). */
   mac(data: Uint8Array, out: Uint8Array = new Uint8Array(SHA256_LENGTH), offset = 0): Uint8Array {
-    const h = this.keyed.clone();
+    const h = (scratch = this.keyed._cloneInto(scratch) as KeyedHmac);
     h.update(data);
-    const digest = h.digest();
-    out.set(digest, offset);
-    digest.fill(0);
-    h.destroy();
+    // digestInto also wipes the working state.
+    h.digestInto(out.subarray(offset, offset + SHA256_LENGTH));
     return out;
   }
 
