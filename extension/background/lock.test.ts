@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDB } from 'idb';
 import { KeyStore, SEALED_TABLES } from './key-store';
 import { isSealed } from './seal';
+import { nobleProvider } from '../protocol/crypto/noble';
 import {
   type RunningDirectory,
   type TestProfile,
@@ -216,5 +217,18 @@ describe('sealed records', () => {
     const sealed = await store.getRaw('secrets', 'securityPhrase');
     await store.commitRaw([{ op: 'put', table: 'secrets', key: 'other', value: sealed }]);
     await expect(store.get('secrets', 'other')).rejects.toMatchObject({ code: 'bad-mac' });
+  });
+});
+
+describe('locking forgets native key handles', () => {
+  it('clears the crypto provider key cache when the profile locks', async () => {
+    let cleared = 0;
+    const crypto = { ...nobleProvider, clearKeyCache: () => void cleared++ };
+    const p = await ready(makeProfile({ crypto }));
+    await p.call({ type: 'createIdentity', handle: 'lock-cache', directoryUrl: directory.url });
+    await p.call({ type: 'setLockPassphrase', passphrase: PASS });
+    expect(cleared).toBe(0);
+    await p.call({ type: 'lock' });
+    expect(cleared).toBe(1);
   });
 });

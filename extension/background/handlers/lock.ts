@@ -13,6 +13,8 @@ export const lockHandlers: ServiceHandlers<'setLockPassphrase' | 'lock' | 'unloc
 
   async lock(svc) {
     await svc.lock.lock();
+    // WebCrypto keeps imported private keys as CryptoKeys: drop them with the lock.
+    (svc.crypto as { clearKeyCache?: () => void }).clearKeyCache?.();
     return svc.status();
   },
 
