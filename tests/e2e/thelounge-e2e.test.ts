@@ -414,6 +414,11 @@ describe.skipIf(!canRun)('Veil end to end on The Lounge + ngircd (Chromium)', ()
         sender: 'bob',
       });
       expect(await hostSees(carol)).not.toContain('bridge');
+      // README pictures: the same channel with Veil (bob) and without it (carol).
+      if (process.env.VEIL_SCREENSHOTS) {
+        await bob.lounge.screenshot({ path: 'docs/screenshots/thelounge-veil.png' });
+        await carol.screenshot({ path: 'docs/screenshots/thelounge-plain.png' });
+      }
     }),
   );
 
