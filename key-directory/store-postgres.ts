@@ -4,7 +4,6 @@
 // FOR UPDATE SKIP LOCKED, so concurrent fetches never receive the same one.
 import pg from 'pg';
 import { encodeLogEntry, leafHash } from '../extension/protocol/transparency';
-import type { LogAction } from '../extension/protocol/transparency';
 import { MerkleFrontier, rangeCover } from './log';
 import { LATEST_VERSION, migrationSteps } from './migrations/index';
 import {
@@ -23,6 +22,17 @@ import {
   type WriteContext,
   StoreIntegrityError,
 } from './store';
+import {
+  Rollback,
+  type Row,
+  blob,
+  identityFromRow,
+  logEntryFromRow,
+  num,
+  sameBytes,
+  seconds,
+  u8,
+} from './store-rows';
 
 export interface PostgresStoreOptions {
   connectionString: string;
@@ -32,57 +42,7 @@ export interface PostgresStoreOptions {
   maxConnections?: number;
 }
 
-type Row = Record<string, unknown>;
 type Queryable = pg.Pool | pg.PoolClient;
-
-const u8 = (b: unknown): Uint8Array => {
-  const buf = b as Buffer;
-  return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
-};
-const blob = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
-const num = (v: unknown): number => Number(v);
-const seconds = (ms: number) => Math.floor(ms / 1000);
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && Buffer.compare(blob(a), blob(b)) === 0;
-}
-
-function identityFromRow(r: Row): IdentityRecord {
-  return {
-    handle: r.handle as string,
-    identityKey: u8(r.identity_key),
-    signedPrekey: {
-      id: num(r.spk_id),
-      publicKey: u8(r.spk_public_key),
-      signature: u8(r.spk_signature),
-    },
-    fingerprint: r.fingerprint as string,
-    safetyNumberHalf: r.safety_number_half as string,
-    logIndex: num(r.log_index),
-    logAction: r.log_action as 'publish' | 'rotate',
-    sequence: num(r.sequence),
-    logTimestamp: num(r.log_timestamp),
-    createdAt: num(r.created_at),
-    updatedAt: num(r.updated_at),
-  };
-}
-
-function logEntryFromRow(r: Row): StoredLogEntry {
-  return {
-    index: num(r.idx),
-    handle: r.handle as string,
-    identityKey: u8(r.identity_key),
-    action: r.action as LogAction,
-    sequence: num(r.sequence),
-    timestamp: num(r.timestamp),
-  };
-}
-
-class Rollback<T> extends Error {
-  constructor(readonly result: T) {
-    super('rollback');
-  }
-}
 
 const SCHEMA_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;
 
