@@ -105,6 +105,7 @@ function isStrictEd25519PublicKey(publicKey: Uint8Array): boolean {
 }
 
 export interface WebCryptoProvider extends CryptoProvider {
+  hkdfSha256: NonNullable<CryptoProvider['hkdfSha256']>;
   /** Drops every cached imported key, e.g. when the store is locked. */
   clearKeyCache(): void;
 }
@@ -233,6 +234,16 @@ export function createWebCryptoProvider(options: WebCryptoOptions = {}): WebCryp
       }
     },
 
+    async hkdfSha256(ikm, salt, info, length) {
+      const key = await subtle.importKey('raw', buf(ikm), 'HKDF', false, ['deriveBits']);
+      const bits = await subtle.deriveBits(
+        { name: 'HKDF', hash: 'SHA-256', salt: buf(salt), info: buf(info) },
+        key,
+        8 * length,
+      );
+      return new Uint8Array(bits);
+    },
+
     clearKeyCache() {
       xPrivate.clear();
       xPublic.clear();
@@ -242,7 +253,7 @@ export function createWebCryptoProvider(options: WebCryptoOptions = {}): WebCryp
   };
 }
 
-// RFC 7748 §6.1 and RFC 8032 §7.1 test 1: a provider that gets these wrong is not used.
+// RFC 7748 §6.1, RFC 8032 §7.1 test 1, RFC 5869 A.1: a provider that gets these wrong is not used.
 const PROBE = {
   xAlicePrivate: hex('77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a'),
   xAlicePublic: hex('8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a'),
@@ -250,6 +261,13 @@ const PROBE = {
   xShared: hex('4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742'),
   edSeed: hex('9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60'),
   edPublic: hex('d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a'),
+  // RFC 5869 A.1 (42 bytes of output).
+  hkdfIkm: new Uint8Array(22).fill(0x0b),
+  hkdfSalt: hex('000102030405060708090a0b0c'),
+  hkdfInfo: hex('f0f1f2f3f4f5f6f7f8f9'),
+  hkdfOkm: hex(
+    '3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865',
+  ),
   edSignature: hex(
     'e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b',
   ),
@@ -270,6 +288,7 @@ export async function webCryptoSupported(
     const edSig = await p.ed25519Sign(ed.privateKey, msg);
     return (
       equal(shared, PROBE.xShared) &&
+      equal(await p.hkdfSha256(PROBE.hkdfIkm, PROBE.hkdfSalt, PROBE.hkdfInfo, 42), PROBE.hkdfOkm) &&
       equal(sig, PROBE.edSignature) &&
       (await p.ed25519Verify(PROBE.edPublic, new Uint8Array(0), sig)) &&
       (await p.ed25519Verify(ed.publicKey, msg, edSig)) &&

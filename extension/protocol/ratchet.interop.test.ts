@@ -64,9 +64,9 @@ function kdfCk(ck: Buffer): [Buffer, Buffer] {
   return [h(2), h(1)];
 }
 
+/** The AEAD key is the message key itself; the nonce is constant (each key seals once). */
 function messageKeys(mk: Buffer): { key: Buffer; nonce: Buffer } {
-  const out = Buffer.from(hkdfSync('sha256', mk, Buffer.alloc(32), 'Veil message keys', 44));
-  return { key: out.subarray(0, 32), nonce: out.subarray(32) };
+  return { key: mk, nonce: Buffer.alloc(12) };
 }
 
 function varint(n: number): Buffer {

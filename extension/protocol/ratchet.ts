@@ -28,7 +28,8 @@ const MAX_COUNTER = 0xffff_ffff;
 // Largest type-2 header: byte 0, tag, key, two 5-byte varints, context tag.
 const MAX_HEADER_LENGTH = 1 + 8 + KEY_LENGTH + 5 + 5 + 4;
 const RATCHET_INFO = utf8ToBytes('Veil ratchet');
-const MESSAGE_KEYS_INFO = utf8ToBytes('Veil message keys');
+/** Each message key encrypts one message, so the nonce is a constant (Double Ratchet §3.1). */
+const NONCE = new Uint8Array(NONCE_LENGTH);
 const MESSAGE_KEY_LABEL = Uint8Array.of(0x01);
 const CHAIN_KEY_LABEL = Uint8Array.of(0x02);
 const EMPTY = new Uint8Array(0);
@@ -158,18 +159,11 @@ export async function ratchetEncrypt(
     previousCounter: next.previousSendCounter,
     ctxTag,
   });
-  const keys = messageKeys(messageKey);
   try {
     const aad = associatedData(next.ad, envelope.subarray(0, bodyStart), opts.ctxHash);
-    sealChaCha20Poly1305(
-      keys.subarray(0, KEY_LENGTH),
-      keys.subarray(KEY_LENGTH),
-      aad,
-      plaintext,
-      envelope.subarray(bodyStart),
-    );
+    sealChaCha20Poly1305(messageKey, NONCE, aad, plaintext, envelope.subarray(bodyStart));
   } finally {
-    wipe(keys, messageKey);
+    wipe(messageKey);
   }
   return {
     state: { ...next, sendChainKey: chainKey, sendCounter: counter + 1 },
@@ -253,7 +247,7 @@ export async function ratchetDecrypt(
   checkJump(counter);
 
   const dh = await crypto.x25519(ourRatchetKey.privateKey, message.ratchetKey);
-  const [rootKey, chainKey] = kdfRoot(state.rootKey, dh);
+  const [rootKey, chainKey] = await kdfRoot(crypto, state.rootKey, dh);
   wipe(dh);
   const fresh: ReceivingChain = {
     ratchetKey: message.ratchetKey.slice(),
@@ -320,7 +314,7 @@ async function sendingStep(crypto: CryptoProvider, state: RatchetState): Promise
     throw new VeilError('no-session', 'cannot send before the first message arrives');
   const ourRatchetKey = await crypto.x25519Generate();
   const dh = await crypto.x25519(ourRatchetKey.privateKey, theirRatchetKey);
-  const [rootKey, sendChainKey] = kdfRoot(state.rootKey, dh);
+  const [rootKey, sendChainKey] = await kdfRoot(crypto, state.rootKey, dh);
   wipe(dh);
   let ourPastRatchetKeys = state.ourPastRatchetKeys;
   // Only keys we have sent with (the responder's first key pair is its signed prekey, unsent).
@@ -354,8 +348,15 @@ function missingKey(counter: number, evictedFrom: number, evictedTo: number): Ve
 }
 
 /** `KDF_RK`: HKDF(salt = rk, ikm = dh, "Veil ratchet", 64) → (rk', ck), as separate buffers. */
-function kdfRoot(rootKey: Uint8Array, dh: Uint8Array): [Uint8Array, Uint8Array] {
-  const out = hkdfSha256(dh, rootKey, RATCHET_INFO, 2 * KEY_LENGTH);
+async function kdfRoot(
+  crypto: CryptoProvider,
+  rootKey: Uint8Array,
+  dh: Uint8Array,
+): Promise<[Uint8Array, Uint8Array]> {
+  const out = crypto.hkdfSha256
+    ? await crypto.hkdfSha256(dh, rootKey, RATCHET_INFO, 2 * KEY_LENGTH)
+    : hkdfSha256(dh, rootKey, RATCHET_INFO, 2 * KEY_LENGTH);
+  if (out.length !== 2 * KEY_LENGTH) throw new VeilError('invalid-key', 'HKDF output is short');
   const keys: [Uint8Array, Uint8Array] = [out.slice(0, KEY_LENGTH), out.slice(KEY_LENGTH)];
   wipe(out);
   return keys;
@@ -373,11 +374,6 @@ function chainStep(chainKey: Uint8Array): { messageKey: Uint8Array; chainKey: Ui
 /** Only the chain key moves on: for counters whose message key would be evicted at once. */
 function nextChainKey(chainKey: Uint8Array): Uint8Array {
   return hmacSha256(chainKey, CHAIN_KEY_LABEL);
-}
-
-/** AEAD key (32) || nonce (12) of one message. */
-function messageKeys(messageKey: Uint8Array): Uint8Array {
-  return hkdfSha256(messageKey, undefined, MESSAGE_KEYS_INFO, KEY_LENGTH + NONCE_LENGTH);
 }
 
 /**
@@ -410,23 +406,15 @@ function openMessage(
   message: RatchetMessage,
   ctxHash: Uint8Array,
 ): Uint8Array {
-  const keys = messageKeys(messageKey);
   const aad = aadBuffer(ad.length + prekeyHeader.length + message.header.length + CTX_HASH_LENGTH);
   aad.set(ad);
   aad.set(prekeyHeader, ad.length);
   aad.set(message.header, ad.length + prekeyHeader.length);
   aad.set(ctxHash, aad.length - CTX_HASH_LENGTH);
   try {
-    return openChaCha20Poly1305(
-      keys.subarray(0, KEY_LENGTH),
-      keys.subarray(KEY_LENGTH),
-      aad,
-      message.ciphertext,
-    );
+    return openChaCha20Poly1305(messageKey, NONCE, aad, message.ciphertext);
   } catch {
     throw new VeilError('bad-mac', 'message fails authentication');
-  } finally {
-    wipe(keys);
   }
 }
 

@@ -4,7 +4,6 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
-import { hkdf } from '@noble/hashes/hkdf.js';
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
@@ -112,10 +111,10 @@ describe('wire layout (docs/protocol.md, type 3)', () => {
       ctx.ctxTag,
     );
     const mk = hmac(sha256, own.chainKey, Uint8Array.of(1));
-    const okm = hkdf(sha256, mk, new Uint8Array(32), utf8ToBytes('Veil sender key'), 44);
+    // The message key is the AEAD key; the nonce is 12 zero bytes (each key seals once).
     const sealed = chacha20poly1305(
-      okm.subarray(0, 32),
-      okm.subarray(32),
+      mk,
+      new Uint8Array(12),
       concatBytes(header, ctx.ctxHash),
     ).encrypt(pt);
     const unsigned = concatBytes(header, sealed);

@@ -2,11 +2,11 @@
 // Ed25519 signing key, distributed over pairwise sessions. Pure core; states are plain data.
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { openChaCha20Poly1305, sealChaCha20Poly1305 } from './aead';
-import { bytesEqual, concatBytes, utf8ToBytes, wipe } from './bytes';
+import { bytesEqual, concatBytes, wipe } from './bytes';
 import type { CryptoProvider, KeyPair } from './crypto/provider';
 import { encodeSenderKeyHeader, parseSenderKeyMessage, type SenderKeyMessage } from './envelope';
 import { VeilError } from './errors';
-import { HmacSha256, hkdfExpand, hkdfExtract, hmacSha256 } from './kdf';
+import { HmacSha256, hmacSha256 } from './kdf';
 
 /** At most this many message keys are derived ahead in one message (libsignal MAX_FORWARD_JUMPS). */
 export const MAX_FORWARD_JUMP = 25_000;
@@ -23,7 +23,8 @@ const SIGNATURE_LENGTH = 64;
 
 const MESSAGE_KEY_LABEL = Uint8Array.of(0x01);
 const CHAIN_KEY_LABEL = Uint8Array.of(0x02);
-const MESSAGE_KEYS_INFO = utf8ToBytes('Veil sender key');
+/** Each message key encrypts one message, so the nonce is a constant (as in ratchet.ts). */
+const NONCE = new Uint8Array(12);
 
 /** Our own sending chain for one group. Stored only on this device; never distributed whole. */
 export interface OwnSenderKey {
@@ -36,7 +37,7 @@ export interface OwnSenderKey {
 
 export interface SkippedSenderKey {
   iteration: number;
-  /** The message-key seed `HMAC(ck, 0x01)` for that iteration. */
+  /** The message key `HMAC(ck, 0x01)` (the AEAD key) for that iteration. */
   seed: Uint8Array;
 }
 
@@ -254,7 +255,7 @@ function signedMessage(unsigned: Uint8Array, context: GroupContext): Uint8Array 
   return concatBytes(unsigned, context.ctxHash, context.senderIdentityKey);
 }
 
-/** One chain step: `seed = HMAC(ck, 0x01)`, `ck' = HMAC(ck, 0x02)`, keying the HMAC once. */
+/** One chain step: message key `seed = HMAC(ck, 0x01)`, `ck' = HMAC(ck, 0x02)`, keying the HMAC once. */
 function stepChain(chainKey: Uint8Array): { seed: Uint8Array; next: Uint8Array } {
   const keyed = new HmacSha256(chainKey);
   const seed = keyed.mac(MESSAGE_KEY_LABEL);
@@ -333,52 +334,30 @@ function findSkipped(skipped: SkippedSenderKey[], iteration: number): number {
   return -1;
 }
 
-/** AEAD key (32) || nonce (12) of one message: HKDF(salt = 32 zero bytes, seed, info, 44). */
-function messageKeys(seed: Uint8Array): Uint8Array {
-  const prk = hkdfExtract(undefined, seed);
-  const keys = hkdfExpand(prk, MESSAGE_KEYS_INFO, KEY_LENGTH + 12);
-  wipe(prk);
-  return keys;
-}
-
 function seal(
-  seed: Uint8Array,
+  messageKey: Uint8Array,
   header: Uint8Array,
   ctxHash: Uint8Array,
   plaintext: Uint8Array,
 ): Uint8Array {
-  const keys = messageKeys(seed);
   try {
-    return sealChaCha20Poly1305(
-      keys.subarray(0, KEY_LENGTH),
-      keys.subarray(KEY_LENGTH),
-      concatBytes(header, ctxHash),
-      plaintext,
-    );
+    return sealChaCha20Poly1305(messageKey, NONCE, concatBytes(header, ctxHash), plaintext);
   } finally {
-    wipe(keys, seed);
+    wipe(messageKey);
   }
 }
 
+// The message key may be shared with the stored state (a skipped key): not wiped here.
 function open(
-  seed: Uint8Array,
+  messageKey: Uint8Array,
   header: Uint8Array,
   ctxHash: Uint8Array,
   sealed: Uint8Array,
 ): Uint8Array {
-  const keys = messageKeys(seed);
   try {
-    return openChaCha20Poly1305(
-      keys.subarray(0, KEY_LENGTH),
-      keys.subarray(KEY_LENGTH),
-      concatBytes(header, ctxHash),
-      sealed,
-    );
+    return openChaCha20Poly1305(messageKey, NONCE, concatBytes(header, ctxHash), sealed);
   } catch {
     throw new VeilError('bad-mac', 'sender-key message fails authentication');
-  } finally {
-    // The seed may be shared with the stored state (a skipped key), so only derived keys go.
-    wipe(keys);
   }
 }
 

@@ -917,6 +917,7 @@ function withVerifyMemo(crypto: CryptoProvider, memo: VerifyMemo): CryptoProvide
     x25519: (priv, pub) => crypto.x25519(priv, pub),
     ed25519Generate: () => crypto.ed25519Generate(),
     ed25519Sign: (priv, message) => crypto.ed25519Sign(priv, message),
+    hkdfSha256: crypto.hkdfSha256?.bind(crypto),
     async ed25519Verify(publicKey, message, signature) {
       for (const e of memo.get(bytesToHex(signature)) ?? [])
         if (bytesEqual(e.publicKey, publicKey) && bytesEqual(e.message, message)) return e.valid;

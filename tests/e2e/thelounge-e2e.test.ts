@@ -1,7 +1,8 @@
 // Veil end to end on a real chat app: ngircd + The Lounge on 127.0.0.1, a real key directory,
 // Chromium profiles with the built extension (alice, bob, dave) and one without it (carol), all
 // in #veil. A recording TCP proxy sits between The Lounge and ngircd, so the test can show that
-// only ciphertext ever crossed the IRC connection. One Firefox ESR profile (erin) sends too.
+// only ciphertext ever crossed the IRC connection. One Firefox ESR profile (erin, the Firefox
+// build) sends to bob and reads bob's messages in its own reader frames.
 // Everything is started here and stopped by PID in afterAll; the steps build on each other.
 import net from 'node:net';
 import type { Browser, ElementHandle, Frame, Page } from 'puppeteer-core';
@@ -230,6 +231,24 @@ async function waitForReaders(
     }
     await sleep(200);
   }
+}
+
+/** The origins of the reader frames on `page` whose own document shows exactly `text`. */
+async function originsShowing(page: Page, text: string): Promise<string[]> {
+  const origins: string[] = [];
+  for (const iframe of await page.$$(`${hook('message')} iframe`)) {
+    const seen = await (
+      await iframe.contentFrame()
+    )?.evaluate(
+      (sel: string) => ({
+        origin: location.origin,
+        text: document.querySelector(sel)?.textContent ?? null,
+      }),
+      hook('plaintext'),
+    );
+    if (seen?.text === text) origins.push(seen.origin);
+  }
+  return origins;
 }
 
 async function frameOf(page: Page, selector: string, timeout = 30_000): Promise<Frame> {
@@ -573,23 +592,32 @@ describe.skipIf(!canRun)('Veil end to end on The Lounge + ngircd (Chromium)', ()
 
   describe.skipIf(!firefoxPath)('Firefox ESR', () => {
     let firefox: FirefoxSession | undefined;
+    let erin: Person | undefined;
 
     afterAll(async () => {
       await firefox?.close();
     });
 
+    /** erin: the Firefox build in Firefox ESR, onboarded and in #veil (once for both tests). */
+    async function onboardErin(): Promise<Person> {
+      if (erin) return erin;
+      firefox = await launchFirefox({ extensionDir: inject('firefoxExtensionDir') });
+      const options = await openFirefoxExtensionPage(firefox.browser, 'options.html');
+      const ui = new OptionsPage(options, firefox.origin);
+      await ui.onboard('erin', directory.url);
+      const lounge = await firefox.browser.newPage({ type: 'window' });
+      await lounge.setViewport(VIEWPORT);
+      await joinTheLounge(lounge, loungeUrl, 'erin', { channel: CHANNEL });
+      erin = { nick: 'erin', session: firefox, ui, lounge };
+      return erin;
+    }
+
     it(
       'erin (Firefox build in Firefox ESR) writes in #veil; bob (Chromium) reads it',
       timed('firefox sender', async () => {
         const bob = byNick('bob');
-        firefox = await launchFirefox({ extensionDir: inject('firefoxExtensionDir') });
-        const options = await openFirefoxExtensionPage(firefox.browser, 'options.html');
-        const ui = new OptionsPage(options, firefox.origin);
-        await ui.onboard('erin', directory.url);
-        const lounge = await firefox.browser.newPage({ type: 'window' });
-        const erin: Person = { nick: 'erin', session: firefox, ui, lounge };
-        await joinTheLounge(lounge, loungeUrl, 'erin', { channel: CHANNEL });
-        await waitForUsers(lounge, ['bob', 'erin'], { channel: CHANNEL });
+        const erin = await onboardErin();
+        await waitForUsers(erin.lounge, ['bob', 'erin'], { channel: CHANNEL });
         const text = secret('erin writes from firefox: the otters are back');
         await veilSend(erin, ['bob'], text);
         expect(await waitForPlaintext(bob.lounge, text)).toMatchObject({
@@ -597,6 +625,78 @@ describe.skipIf(!canRun)('Veil end to end on The Lounge + ngircd (Chromium)', ()
           sender: 'erin',
         });
         expect(proxy.recorded().toString('utf8')).not.toContain('otters');
+      }),
+    );
+
+    it(
+      'bob (Chromium) writes to erin: Firefox shows it in a reader frame (unverified, then verified), the host page and carol never see it',
+      timed('firefox reader', async () => {
+        const bob = byNick('bob');
+        const erin = await onboardErin();
+        for (const page of [erin.lounge, bob.lounge, carol])
+          await waitForUsers(page, ['bob', 'erin'], { channel: CHANNEL });
+
+        const first = secret('bob to erin in firefox: the kingfisher came back at dawn');
+        await veilSend(bob, ['erin'], first);
+        // Read inside erin's reader frame, through the frame's own document over WebDriver BiDi.
+        expect(await waitForPlaintext(erin.lounge, first)).toMatchObject({
+          status: 'unverified',
+          sender: 'bob',
+        });
+        // That document is the extension's: the text is drawn at erin's moz-extension origin.
+        expect(await originsShowing(erin.lounge, first)).toEqual([firefox!.origin.slice(0, -1)]);
+        // Every reader frame is the packaged reader page, and the host page cannot look into
+        // one: no contentDocument, and its window's document is out of reach.
+        const isolation = await erin.lounge.$$eval(`${hook('message')} iframe`, (frames) =>
+          frames.map((f) => {
+            const frame = f as HTMLIFrameElement;
+            let reachable: boolean;
+            try {
+              reachable = frame.contentWindow?.document !== undefined;
+            } catch {
+              reachable = false;
+            }
+            return { src: frame.src, contentDocument: frame.contentDocument, reachable };
+          }),
+        );
+        expect(isolation.length).toBeGreaterThan(0);
+        for (const frame of isolation) {
+          expect(frame.src.startsWith(`${firefox!.origin}reader.html#`)).toBe(true);
+          expect(frame).toMatchObject({ contentDocument: null, reachable: false });
+        }
+        for (const page of [erin.lounge, carol])
+          expect(await hostSees(page)).not.toContain('kingfisher');
+        const atCarol = await bodiesBy(carol, 'bob');
+        expect(atCarol.length).toBeGreaterThan(0);
+        for (const body of atCarol) expect(body).toMatch(/^VeiL[AB][0-9A-Za-z]+$/);
+
+        // They compare safety numbers and mark each other verified (erin in Firefox's options).
+        for (const [me, other] of [
+          [erin, 'bob'],
+          [bob, 'erin'],
+        ] as const) {
+          const { contacts } = await me.ui.request({ type: 'listContacts' });
+          if (!contacts.some((c) => c.handle === other)) await me.ui.addContact(other);
+          await me.ui.openVerify(other);
+          await me.ui.click(hook('mark-verified'));
+          await me.ui.success(SECTION.mark);
+          await me.ui.go('#contacts');
+          expect(await me.ui.contactStatus(other)).toBe('verified');
+        }
+        const second = secret('verified in firefox too: the kingfisher nests by the weir');
+        await veilSend(bob, ['erin'], second);
+        expect(await waitForPlaintext(erin.lounge, second)).toMatchObject({
+          status: 'verified',
+          sender: 'bob',
+        });
+        // Each line shows once; neither crossed IRC as text.
+        const atErin = await readers(erin.lounge);
+        expect(atErin.filter((r) => r.plaintext === first)).toHaveLength(1);
+        expect(atErin.filter((r) => r.plaintext === second)).toHaveLength(1);
+        for (const page of [erin.lounge, carol]) expect(await hostSees(page)).not.toContain('weir');
+        const wire = proxy.recorded().toString('utf8');
+        for (const text of [first, second]) expect(wire).not.toContain(text.slice(0, 16));
+        expect(wire).not.toContain('kingfisher');
       }),
     );
   });

@@ -10,6 +10,7 @@ import {
   webCryptoSupported,
 } from '../../crypto/webcrypto-provider';
 import { isVeilError } from '../errors';
+import { hkdfSha256 } from '../kdf';
 import { identityDhPrivate, identityDhPublic } from '../identity';
 import { edPublicToX25519, edSecretToX25519, nobleProvider } from './noble';
 import type { CryptoProvider } from './provider';
@@ -284,6 +285,61 @@ describe('cross-provider compatibility', () => {
   });
 });
 
+// RFC 5869 appendix A.1–A.3 (SHA-256): ikm, salt, info, length, okm.
+const RFC5869 = [
+  [
+    '0b'.repeat(22),
+    '000102030405060708090a0b0c',
+    'f0f1f2f3f4f5f6f7f8f9',
+    42,
+    '3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865',
+  ],
+  [
+    hexRange(0x00, 0x50),
+    hexRange(0x60, 0xb0),
+    hexRange(0xb0, 0x100),
+    82,
+    'b11e398dc80327a1c8e7f78c596a49344f012eda2d4efad8a050cc4c19afa97c59045a99cac7827271cb41c65e590e09da3275600c2f09b8367793a9aca3db71cc30c58179ec3e87c14c01d5c1f3434f1d87',
+  ],
+  [
+    '0b'.repeat(22),
+    '',
+    '',
+    42,
+    '8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d9d201395faa4b61a96c8',
+  ],
+] as const;
+
+function hexRange(from: number, to: number): string {
+  let out = '';
+  for (let i = from; i < to; i++) out += i.toString(16).padStart(2, '0');
+  return out;
+}
+
+describe('native HKDF (the root-key step)', () => {
+  it.each(RFC5869)('RFC 5869 vector with ikm %s', async (ikm, salt, info, length, okm) => {
+    const out = await webcrypto.hkdfSha256(
+      hexToBytes(ikm),
+      hexToBytes(salt),
+      hexToBytes(info),
+      length,
+    );
+    expect(bytesToHex(out)).toBe(okm);
+  });
+
+  it('equals the @noble HKDF the protocol uses without it, for random input', async () => {
+    for (let i = 0; i < 50; i++) {
+      const ikm = nobleProvider.randomBytes(32);
+      const salt = nobleProvider.randomBytes(i % 2 ? 32 : i);
+      const info = nobleProvider.randomBytes(i % 17);
+      const length = 1 + ((i * 13) % 96);
+      expect(await webcrypto.hkdfSha256(ikm, salt, info, length)).toEqual(
+        hkdfSha256(ikm, salt, info, length),
+      );
+    }
+  });
+});
+
 describe('bestProvider', () => {
   it('picks WebCrypto where it works (Node 20 has X25519 and Ed25519)', async () => {
     expect(await webCryptoSupported()).toBe(true);
@@ -325,5 +381,18 @@ describe('bestProvider', () => {
       },
     });
     expect(await webCryptoSupported(wrong)).toBe(false);
+    // One that has no HKDF.
+    const noHkdf = new Proxy(subtle, {
+      get(target, prop) {
+        if (prop === 'importKey')
+          return (...args: Parameters<SubtleCrypto['importKey']>) =>
+            args[2] === 'HKDF'
+              ? Promise.reject(new DOMException('no', 'NotSupportedError'))
+              : target.importKey(...args);
+        const v = Reflect.get(target, prop);
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+    expect(await webCryptoSupported(noHkdf)).toBe(false);
   });
 });

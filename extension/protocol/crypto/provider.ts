@@ -1,6 +1,6 @@
 // The asymmetric operations the protocol needs, behind one small interface so the runtime can
 // supply native WebCrypto (fast in browsers) while the core stays pure. Hashes and AEAD stay on
-// @noble (synchronous and fast for short messages).
+// @noble (synchronous and fast for short messages), except an optional native HKDF.
 
 export interface KeyPair {
   /** Raw 32-byte private key: an X25519 scalar or an Ed25519 seed. */
@@ -22,4 +22,15 @@ export interface CryptoProvider {
     message: Uint8Array,
     signature: Uint8Array,
   ): Promise<boolean>;
+  /**
+   * HKDF-SHA256 (RFC 5869) where the runtime has a native one, which is faster than @noble's
+   * for the root-key step; absent, the protocol uses @noble's. Async, so it is only called
+   * where an await is paid anyway (right after a DH).
+   */
+  hkdfSha256?(
+    ikm: Uint8Array,
+    salt: Uint8Array,
+    info: Uint8Array,
+    length: number,
+  ): Promise<Uint8Array>;
 }
