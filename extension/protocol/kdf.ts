@@ -16,6 +16,7 @@ export function sha256(data: Uint8Array): Uint8Array {
 // One working HMAC that keyed states are cloned into (noble's `_cloneInto`), so a MAC allocates
 // nothing but its output. Calls are synchronous, so they never share it at the same time.
 let scratch: KeyedHmac | undefined;
+const digestScratch = new Uint8Array(SHA256_LENGTH);
 
 /** HMAC-SHA256 under one key, keyed once. Call `destroy()` when done with a secret key. */
 export class HmacSha256 {
@@ -27,12 +28,20 @@ export class HmacSha256 {
   }
 
   /** HMAC of `data`, written to `out[offset..offset + 32]` (a new array by default). */
-  mac(data: Uint8Array, out: Uint8Array = new Uint8Array(SHA256_LENGTH), offset = 0): Uint8Array {
+  mac(data: Uint8Array, out?: Uint8Array, offset = 0): Uint8Array {
     const h = (scratch = this.keyed._cloneInto(scratch) as KeyedHmac);
     h.update(data);
     // digestInto also wipes the working state.
-    h.digestInto(out.subarray(offset, offset + SHA256_LENGTH));
-    return out;
+    if (out) {
+      h.digestInto(out.subarray(offset, offset + SHA256_LENGTH));
+      return out;
+    }
+    // Digesting into a fresh array would make the engine move it off the JS heap (noble views
+    // it through a DataView): into the scratch buffer, then a plain copy.
+    h.digestInto(digestScratch);
+    const result = digestScratch.slice();
+    digestScratch.fill(0);
+    return result;
   }
 
   /** Forgets the keyed state. */
