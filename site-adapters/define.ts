@@ -66,6 +66,11 @@ export function defineAdapter(def: AdapterDefinition): SiteAdapter {
       composeBox(doc),
     messageList: (doc) => doc.querySelector<HTMLElement>(sel.messageList),
     messages: (list) => [...list.querySelectorAll<HTMLElement>(sel.message)],
+    messageOf(list, node) {
+      const message = elementOf(node)?.closest<HTMLElement>(sel.message) ?? null;
+      // A match around the list (a loose selector) is not one of its messages.
+      return message && message !== list && list.contains(message) ? message : null;
+    },
     messageBody: (message) =>
       sel.messageBody ? message.querySelector<HTMLElement>(sel.messageBody) : message,
     messageAuthor(message) {
@@ -95,6 +100,13 @@ export function defineAdapter(def: AdapterDefinition): SiteAdapter {
       return message.matches(sel.ownMessage);
     },
   };
+}
+
+const ELEMENT_NODE = 1; // Node.ELEMENT_NODE, spelled out for code that runs outside a page
+
+/** The node itself when it is an element, else its parent element (a text node's). */
+export function elementOf(node: Node): Element | null {
+  return node.nodeType === ELEMENT_NODE ? (node as Element) : node.parentElement;
 }
 
 function hostMatches(hostname: string, pattern: string): boolean {

@@ -9,7 +9,7 @@
 //                                                    value, or the element's text when empty)
 //   data-veil-conversation   the conversation id (attribute value, on any element)
 //   data-veil-self           the user's own name      data-veil-own      on the user's own messages
-import { submitText } from './define';
+import { elementOf, submitText } from './define';
 import type { SiteAdapter } from './types';
 
 export const genericOptIn = {
@@ -234,6 +234,24 @@ function messages(list: HTMLElement): HTMLElement[] {
   return members(group);
 }
 
+/**
+ * The message holding `node`: its `data-veil-message` ancestor, else the member of the group that
+ * `messages` found for the list it sits in; null when it is in none (or no group is known yet).
+ */
+function messageOf(list: HTMLElement, node: Node): HTMLElement | null {
+  const el = elementOf(node);
+  if (!el || el === list || !list.contains(el)) return null;
+  const explicit = el.closest<HTMLElement>(genericOptIn.message);
+  if (explicit) return explicit !== list && list.contains(explicit) ? explicit : null;
+  const group = groupOf.get(list);
+  if (!group || !stillValid(group, list)) return null;
+  for (let e: Element | null = el; e && e !== list; e = e.parentElement) {
+    if (e.parentElement === group.parent)
+      return e.localName === group.tag ? (e as HTMLElement) : null;
+  }
+  return null;
+}
+
 // ── One message ──────────────────────────────────────────────────────────────────────────────
 
 function textLength(node: Node): number {
@@ -297,6 +315,7 @@ export const generic: SiteAdapter = {
   toggleAnchor: composeBox,
   messageList,
   messages,
+  messageOf,
   messageBody,
   messageAuthor,
   conversationId(location, doc) {

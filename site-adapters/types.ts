@@ -20,6 +20,12 @@ export interface SiteAdapter {
   messageList(doc: Document): HTMLElement | null;
   /** Message elements currently rendered, in display order. */
   messages(list: HTMLElement): HTMLElement[];
+  /**
+   * The message element (one `messages(list)` returns) that holds `node`, or null when `node`
+   * is in none: between messages, outside the list, or above the message level. Lets Veil look
+   * only at the messages a change in the page touched instead of every message again.
+   */
+  messageOf(list: HTMLElement, node: Node): HTMLElement | null;
   /** The element whose textContent is the message body (where armor appears). */
   messageBody(message: HTMLElement): HTMLElement | null;
   /** The author as the host shows it (untrusted: only a hint for recipients / reassembly). */

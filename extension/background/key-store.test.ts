@@ -2,11 +2,12 @@
 // concurrent commits, and the protocol running on it (two Veil instances talking, racing
 // operations serialised by the one Veil queue).
 import 'fake-indexeddb/auto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { nobleProvider } from '../protocol/crypto/noble';
 import { MemoryStore, type ProtocolStore, type StoreOp } from '../protocol/store';
 import { Veil } from '../protocol/veil';
 import { KeyStore } from './key-store';
+import { isSealed } from './seal';
 
 let n = 0;
 const opened: KeyStore[] = [];
@@ -188,5 +189,94 @@ describe('the protocol on the IndexedDB store', () => {
     expect(rest.map((r) => r.plaintext)).toEqual(
       Array.from({ length: 11 }, (_, i) => `message ${i + 1}`),
     );
+  });
+});
+
+describe('KeyStore batch reads and trimming', () => {
+  const dataKey = new Uint8Array(32).fill(7);
+  const sealedStore = () => {
+    const store = freshStore();
+    store.keySource = { dataKey: async () => dataKey };
+    return store;
+  };
+  const entry = (at: number) => ({ context: 'generic:room', plaintext: `m${at}`, sender: 'a', at });
+
+  it('reads many keys in one transaction, in order, undefined where absent', async () => {
+    const store = freshStore();
+    await store.commit(
+      Array.from({ length: 40 }, (_, i) => ({
+        op: 'put' as const,
+        table: 'sessions' as const,
+        key: `k${i}`,
+        value: { i },
+      })),
+    );
+    const keys = ['k3', 'nope', 'k39', 'k0', 'k3'];
+    const transaction = vi.spyOn(IDBDatabase.prototype, 'transaction');
+    try {
+      expect(await store.getMany('sessions', keys)).toEqual([
+        { i: 3 },
+        undefined,
+        { i: 39 },
+        { i: 0 },
+        { i: 3 },
+      ]);
+      expect(transaction).toHaveBeenCalledTimes(1);
+    } finally {
+      transaction.mockRestore();
+    }
+    expect(await store.getMany('sessions', [])).toEqual([]);
+  });
+
+  it('opens sealed values in a batch read, and refuses bad tables and keys', async () => {
+    const store = sealedStore();
+    await store.commit([{ op: 'put', table: 'plaintexts', key: 'h1', value: entry(1) }]);
+    expect(isSealed(await store.getRaw('plaintexts', 'h1'))).toBe(true);
+    expect(await store.getMany('plaintexts', ['h1', 'h2'])).toEqual([entry(1), undefined]);
+    await expect(store.getMany('passwords' as never, ['x'])).rejects.toMatchObject({
+      code: 'invalid-argument',
+    });
+    await expect(store.getMany('plaintexts', ['x', 5 as never])).rejects.toMatchObject({
+      code: 'invalid-argument',
+    });
+  });
+
+  it('deletes the oldest records beyond the newest `keep`, sealed ones included', async () => {
+    const store = sealedStore();
+    // Written out of order: age is the value's, not the insertion order.
+    const ats = Array.from({ length: 30 }, (_, i) => (i * 7) % 30);
+    await store.commit(
+      ats.map((at) => ({
+        op: 'put' as const,
+        table: 'plaintexts' as const,
+        key: `h${at}`,
+        value: entry(at),
+      })),
+    );
+    expect(await store.count('plaintexts')).toBe(30);
+    const left = await store.deleteOldest('plaintexts', 20, (v) => (v as { at: number }).at);
+    expect(left).toBe(20);
+    const kept = (await store.entries<{ at: number }>('plaintexts')).map(([, v]) => v.at);
+    expect(kept.sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 10));
+    // Nothing beyond the limit: nothing deleted.
+    expect(await store.deleteOldest('plaintexts', 25, (v) => (v as { at: number }).at)).toBe(20);
+    expect(await store.count('plaintexts')).toBe(20);
+  });
+
+  it('counts a record that does not open as oldest; refuses a bad limit', async () => {
+    const store = sealedStore();
+    await store.commit([
+      { op: 'put', table: 'plaintexts', key: 'h1', value: entry(1) },
+      { op: 'put', table: 'plaintexts', key: 'h2', value: entry(2) },
+    ]);
+    // A record sealed for another key (moved): it no longer opens.
+    await store.commitRaw([
+      { op: 'put', table: 'plaintexts', key: 'h9', value: await store.getRaw('plaintexts', 'h1') },
+    ]);
+    await store.deleteOldest('plaintexts', 2, (v) => (v as { at: number }).at);
+    expect((await store.keys('plaintexts')).sort()).toEqual(['h1', 'h2']);
+    await expect(store.deleteOldest('plaintexts', -1, () => 0)).rejects.toMatchObject({
+      code: 'invalid-argument',
+    });
   });
 });

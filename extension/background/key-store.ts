@@ -70,6 +70,74 @@ export class KeyStore implements ProtocolStore {
     return (await this.unseal(table, key, raw)) as T | undefined;
   }
 
+  /**
+   * Values of many keys of one table, read in one transaction (a page's worth of cache lookups
+   * costs one IndexedDB round trip, not one each); undefined where a key is absent.
+   */
+  async getMany<T>(table: Table, keys: readonly string[]): Promise<(T | undefined)[]> {
+    checkTable(table);
+    checkKeys(keys);
+    if (keys.length === 0) return [];
+    const tx = (await this.db()).transaction(table, 'readonly');
+    const raw: unknown[] = await Promise.all(keys.map((k) => tx.store.get(k)));
+    await tx.done;
+    const dataKey = raw.some(isSealed) ? await this.requireDataKey() : undefined;
+    return raw.map((value, i) =>
+      isSealed(value) ? (openValue(dataKey!, table, keys[i]!, value) as T) : (value as T),
+    );
+  }
+
+  /** How many records a table holds. */
+  async count(table: Table): Promise<number> {
+    checkTable(table);
+    return (await this.db()).count(table);
+  }
+
+  /**
+   * Deletes the oldest records of a table beyond the newest `keep`, oldest by `ageOf` of each
+   * (unsealed) value, in one transaction; a record that does not open counts as oldest. Returns
+   * how many records remain. Reads every record: for rare passes, not for every write.
+   */
+  async deleteOldest(
+    table: Table,
+    keep: number,
+    ageOf: (value: unknown) => number,
+  ): Promise<number> {
+    checkTable(table);
+    if (!Number.isSafeInteger(keep) || keep < 0)
+      throw new BackgroundError('invalid-argument', 'keep must be a whole number ≥ 0');
+    // Fetched before the transaction: it must not wait on anything but IndexedDB.
+    const dataKey = SEALED.has(table) ? await this.keySource.dataKey() : undefined;
+    const tx = (await this.db()).transaction(table, 'readwrite');
+    try {
+      const [keys, values] = await Promise.all([tx.store.getAllKeys(), tx.store.getAll()]);
+      const excess = keys.length - keep;
+      if (excess > 0) {
+        const ages = values.map((value, i) => {
+          try {
+            const open = isSealed(value)
+              ? openValue(dataKey!, table, String(keys[i]), value)
+              : value;
+            return ageOf(open);
+          } catch {
+            return -Infinity; // damaged, or sealed without a key: unreadable anyway
+          }
+        });
+        const oldest = keys
+          .map((_, i) => i)
+          .sort((a, b) => ages[a]! - ages[b]!)
+          .slice(0, excess);
+        await Promise.all(oldest.map((i) => tx.store.delete(keys[i]!)));
+      }
+      await tx.done;
+      return Math.min(keys.length, keep);
+    } catch (e) {
+      abortQuietly(tx);
+      await tx.done.catch(() => undefined);
+      throw e;
+    }
+  }
+
   async keys(table: Table): Promise<string[]> {
     checkTable(table);
     const keys = await (await this.db()).getAllKeys(table);
@@ -183,6 +251,12 @@ export class KeyStore implements ProtocolStore {
     if (opening) (await opening.catch(() => undefined))?.close();
   }
 
+  private async requireDataKey(): Promise<Uint8Array> {
+    const dataKey = await this.keySource.dataKey();
+    if (!dataKey) throw new BackgroundError('internal', 'a sealed record without a lock');
+    return dataKey;
+  }
+
   private async unseal(table: Table, key: string, raw: unknown): Promise<unknown> {
     if (!isSealed(raw)) return raw;
     const dataKey = await this.keySource.dataKey();
@@ -193,6 +267,11 @@ export class KeyStore implements ProtocolStore {
 
 function checkTable(table: string): asserts table is Table {
   if (!KNOWN.has(table as Table)) throw new BackgroundError('invalid-argument', 'unknown table');
+}
+
+function checkKeys(keys: readonly unknown[]): void {
+  if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string'))
+    throw new BackgroundError('invalid-argument', 'store keys are strings');
 }
 
 /** Aborts a transaction that may already have ended (aborting twice throws). */

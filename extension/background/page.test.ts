@@ -5,7 +5,7 @@
 // the conversation, and is sealed under the lock.
 import 'fake-indexeddb/auto';
 import { fakeBrowser } from 'wxt/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ToContentMessage } from '../messaging/messages';
 import { isSealed } from './seal';
 import {
@@ -240,6 +240,58 @@ describe('in-page messages', () => {
     expect(bob.told.slice(before)).toEqual([
       [7, 0, { type: 'veil:frameHeight', token: result!.token, height: 96 }],
     ]);
+  });
+
+  it('decrypts blocks out of page order (nearest the viewport first) with the same statuses', async () => {
+    const texts = ['one', 'two', 'three', 'four'];
+    const armored: string[] = [];
+    for (const t of texts) armored.push((await compose(alice, [bob.handle], t)).join('\n'));
+    const decrypt = (list: string[]) =>
+      as<{ token: string; status: string }[]>(bob.p, contentScript(9), {
+        type: 'pageDecrypt',
+        context: CONTEXT,
+        blocks: list.map((a) => ({ armored: a })),
+      });
+    // The newest first (skipping over the older ones keeps their keys), then the rest.
+    const newest = await decrypt([armored[3]!]);
+    const older = await decrypt([armored[0]!, armored[2]!, armored[1]!]);
+    expect([...newest, ...older].map((r) => r.status)).toEqual(Array(4).fill('unverified'));
+    const read = await as<{ plaintext: string }>(bob.p, frame('reader', 9), {
+      type: 'readMessage',
+      token: older[2]!.token,
+    });
+    expect(read.plaintext).toBe('two');
+
+    // The page again (a reload): every lookup in one batch read of the cache.
+    const store = bob.p.service.store;
+    const get = vi.spyOn(store, 'get');
+    const getMany = vi.spyOn(store, 'getMany');
+    try {
+      const again = await decrypt(armored);
+      expect(again.map((r) => r.status)).toEqual(Array(4).fill('unverified'));
+      expect(getMany).toHaveBeenCalledTimes(1);
+      expect(getMany.mock.calls[0]![1]).toHaveLength(4);
+      expect(get.mock.calls.filter(([table]) => table === 'plaintexts')).toEqual([]);
+    } finally {
+      get.mockRestore();
+      getMany.mockRestore();
+    }
+  });
+
+  it('a group message read before its sender key fails and leaves nothing behind: read again after it, it opens', async () => {
+    const carol = await person('carol');
+    await alice.p.call({ type: 'addContact', handle: carol.handle });
+    const g1 = (await compose(alice, [bob.handle, carol.handle], 'group hello')).join('\n');
+    const g2 = (await compose(alice, [bob.handle, carol.handle], 'group again')).join('\n');
+    const decrypt = (list: string[]) =>
+      as<{ status: string; error?: string }[]>(bob.p, contentScript(9), {
+        type: 'pageDecrypt',
+        context: CONTEXT,
+        blocks: list.map((a) => ({ armored: a })),
+      });
+    const ahead = await decrypt([g2]);
+    expect(ahead[0]!.status).toBe('failed');
+    expect((await decrypt([g1, g2])).map((r) => r.status)).toEqual(['unverified', 'unverified']);
   });
 
   it('keeps cached plaintext sealed under the lock, and refuses pages while locked', async () => {

@@ -1,11 +1,21 @@
 // The plaintext cache (background only): decrypted and sent messages by the SHA-256 of their
 // envelope, in the sealed `plaintexts` table (sealed under the lock's data key when a lock is
 // set). History re-renders without walking ratchets again (a second decrypt would be a replay),
-// and our own messages, which the protocol cannot decrypt, render from here.
+// and our own messages, which the protocol cannot decrypt, render from here. Bounded: beyond
+// MAX_CACHED_PLAINTEXTS the oldest (by `at`) are dropped; such a message then reads as expired.
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import type { ReaderView } from '../messaging/messages';
 import type { Contact } from '../protocol/veil';
+import type { KeyStore } from './key-store';
+
+/** Entries kept: months of busy chats, a few MB at most. */
+export const MAX_CACHED_PLAINTEXTS = 20_000;
+/**
+ * Entries added past the cap before a trim pass runs: the pass reads (and unseals) the whole
+ * table, so it runs once per this many new entries, not on every write.
+ */
+export const TRIM_SLACK = 2_000;
 
 export interface CachedPlaintext {
   /** Where it was read or sent: a copy shown in another conversation is not served from here. */
@@ -43,4 +53,43 @@ export function cachedView(entry: CachedPlaintext, contact: Contact | undefined)
   else if (!sameKey(contact.identityKey, entry.senderIdentityKey)) view.status = 'key-changed';
   else view.status = contact.verified ? 'verified' : 'unverified';
   return view;
+}
+
+export interface CacheLimits {
+  max: number;
+  slack: number;
+}
+
+/** Per store: how many entries the table may hold now (counted once, then kept up to date). */
+const estimates = new WeakMap<KeyStore, number>();
+/** Per store: the trim pass running, so passes do not overlap. */
+const trimming = new WeakMap<KeyStore, Promise<void>>();
+
+/**
+ * Call after storing `added` entries: once the table may exceed the cap by the slack, deletes
+ * the oldest down to the cap (one transaction). Locked: nothing to do until it is unlocked.
+ */
+export async function noteCachedPlaintexts(
+  store: KeyStore,
+  added: number,
+  limits: CacheLimits = { max: MAX_CACHED_PLAINTEXTS, slack: TRIM_SLACK },
+): Promise<void> {
+  await trimming.get(store);
+  const known = estimates.get(store);
+  // Counted once (after the write, so the new entries are in it), then kept up to date.
+  const estimate = known === undefined ? await store.count('plaintexts') : known + added;
+  estimates.set(store, estimate);
+  if (estimate <= limits.max + limits.slack) return;
+  const pass = store
+    .deleteOldest('plaintexts', limits.max, (entry) => {
+      const at = (entry as Partial<CachedPlaintext> | null)?.at;
+      return typeof at === 'number' ? at : -Infinity;
+    })
+    .then((left) => void estimates.set(store, left));
+  trimming.set(store, pass);
+  try {
+    await pass;
+  } finally {
+    trimming.delete(store);
+  }
 }

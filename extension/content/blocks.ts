@@ -18,6 +18,8 @@ export interface FoundBlock<E> {
   armored: string;
   /** The bodies its chunks sit in, in page order (one for a single-chunk message). */
   bodies: E[];
+  /** The author its parts were shown under (untrusted, as in ScannedMessage). */
+  author: string;
 }
 
 /** Parts of unfinished messages kept at once (chat pages interleave a few at most). */
@@ -62,7 +64,7 @@ export class BlockFinder<E> {
       if (!message.text.includes('VeiL')) continue; // the marker, cheap reject for plain text
       const chunks = findArmor(message.text);
       for (const armored of cutShort(message.text, chunks))
-        found.push({ armored, bodies: [message.body] });
+        found.push({ armored, bodies: [message.body], author: message.author });
       for (const chunk of chunks) {
         this.sources.set(chunk, { body: message.body, text: message.text });
         let result;
@@ -78,6 +80,7 @@ export class BlockFinder<E> {
         found.push({
           armored: result.chunks.map((c, i) => parts[i]!.text.slice(c.start, c.end)).join('\n'),
           bodies,
+          author: message.author,
         });
       }
     }

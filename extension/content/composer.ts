@@ -32,10 +32,14 @@ export class ComposerControl {
 
   /** Puts the toggle next to the compose box (again, after a re-render) and follows the conversation. */
   sync(): void {
-    const anchor = this.adapter.toggleAnchor(this.doc);
-    if (anchor && !this.toggle?.isConnected) {
-      this.toggle ??= this.makeToggle();
-      anchor.after(this.toggle);
+    // Called after every change in the page: the anchor is looked up only when the toggle is
+    // gone (finding the compose box may walk the whole page or measure layout).
+    if (!this.toggle?.isConnected) {
+      const anchor = this.adapter.toggleAnchor(this.doc);
+      if (anchor) {
+        this.toggle ??= this.makeToggle();
+        anchor.after(this.toggle);
+      }
     }
     if (this.on && this.host.context() !== this.context) void this.open();
     else if (this.on && this.wrapper && !this.wrapper.isConnected) this.placeWrapper();

@@ -1,5 +1,7 @@
 // Batching in the content script: page order, a small first batch, one batch in flight at a
-// time, per-context batches, progress counts, and a failed batch that does not stop the rest.
+// time, per-context batches, progress counts, and a failed batch that does not stop the rest;
+// the blocks nearest the viewport first, and one more try for a block that failed ahead of
+// older ones.
 import { describe, expect, it } from 'vitest';
 import type { PageBlockResult } from '../messaging/messages';
 import { DecryptQueue, type QueuedBlock } from './decrypt-queue';
@@ -93,5 +95,152 @@ describe('DecryptQueue', () => {
     q.stop();
     await q.idle();
     expect(seen).toEqual([]);
+  });
+
+  it('sends the blocks nearest the viewport first, each batch in page order', async () => {
+    const r = recorder();
+    // Blocks 0…49, the newest on screen (a chat opened at its end).
+    const q = new DecryptQueue({
+      send: r.send,
+      onResult: () => undefined,
+      ranking: () => (b) => 49 - Number(b.armored.slice(1)),
+      firstBatchSize: 5,
+      batchSize: 20,
+    });
+    q.add(
+      'c',
+      blocks(50).map((b) => ({ ...b, author: 'alice' })),
+    );
+    await q.idle();
+    expect(r.batches.map((b) => b.armored)).toEqual([
+      ['b45', 'b46', 'b47', 'b48', 'b49'],
+      blocks(20, 25).map((b) => b.armored),
+      blocks(20, 5).map((b) => b.armored),
+      blocks(5).map((b) => b.armored),
+    ]);
+  });
+
+  it('delivers a batch sent in page order nearest first', async () => {
+    const r = recorder();
+    const results: string[] = [];
+    const q = new DecryptQueue({
+      send: r.send,
+      onResult: (b) => results.push(b.armored),
+      ranking: () => (b) => Math.abs(Number(b.armored.slice(1)) - 3),
+    });
+    q.add(
+      'c',
+      blocks(6).map((b) => ({ ...b, author: 'alice' })),
+    );
+    await q.idle();
+    expect(r.batches.map((b) => b.armored)).toEqual([['b0', 'b1', 'b2', 'b3', 'b4', 'b5']]);
+    expect(results).toEqual(['b3', 'b2', 'b4', 'b1', 'b5', 'b0']);
+  });
+
+  it('keeps page order by position when older blocks are added after newer ones', async () => {
+    const r = recorder();
+    const q = new DecryptQueue({ send: r.send, onResult: () => undefined, firstBatchSize: 2 });
+    const at = (armored: string, pos: number) => ({ armored, pos });
+    q.add('c', [at('n1', 10), at('n2', 11)]);
+    q.add('c', [at('o2', 2), at('n3', 12), at('o1', 1)]);
+    await q.idle();
+    expect(r.batches.map((b) => b.armored)).toEqual([
+      ['n1', 'n2'],
+      ['o1', 'o2', 'n3'],
+    ]);
+  });
+
+  /**
+   * Like the protocol for a group: a block fails unless the block before it (its sender key)
+   * was read first; `failFirst` fails regardless, once.
+   */
+  function needsOlder(failAlways: string[] = []) {
+    const read = new Set<string>();
+    const sent: string[] = [];
+    const send = async (_context: string, list: { armored: string }[]) => {
+      await new Promise((r) => setTimeout(r, 1));
+      return list.map(({ armored }): PageBlockResult => {
+        sent.push(armored);
+        const n = Number(armored.slice(1));
+        const ok = (n === 0 || read.has(`b${n - 1}`)) && !failAlways.includes(armored);
+        if (ok) read.add(armored);
+        return { token: `t-${armored}`, status: ok ? 'unverified' : 'failed' };
+      });
+    };
+    return { send, sent };
+  }
+
+  it('tries a block that failed ahead of older ones once more, after them', async () => {
+    const f = needsOlder();
+    const results: string[] = [];
+    const progress: [number, number][] = [];
+    const q = new DecryptQueue({
+      send: f.send,
+      onResult: (b, res) => results.push(`${b.armored}:${res.status}`),
+      onProgress: (d, t) => progress.push([d, t]),
+      ranking: () => (b) => (b.armored === 'b5' ? 0 : 100),
+      firstBatchSize: 1,
+      batchSize: 10,
+    });
+    q.add('c', blocks(6));
+    await q.idle();
+    // b5 first (on screen), failed, then everything in page order, b5 last; its result is
+    // still delivered first (nearest first).
+    expect(f.sent).toEqual(['b5', 'b0', 'b1', 'b2', 'b3', 'b4', 'b5']);
+    expect(results).toEqual(['b5', 'b0', 'b1', 'b2', 'b3', 'b4'].map((b) => `${b}:unverified`));
+    expect(progress).toEqual([
+      [0, 6],
+      [6, 6],
+    ]);
+  });
+
+  it('reports a failure at once when nothing older was waiting, and retries only once', async () => {
+    const f = needsOlder(['b0', 'b3']);
+    const results: string[] = [];
+    const q = new DecryptQueue({
+      send: f.send,
+      onResult: (b, res) => results.push(`${b.armored}:${res.status}`),
+      ranking: () => (b) => (b.armored === 'b3' ? 0 : 100),
+      firstBatchSize: 1,
+    });
+    q.add('c', blocks(4));
+    await q.idle();
+    expect(f.sent).toEqual(['b3', 'b0', 'b1', 'b2', 'b3']);
+    expect(results.sort()).toEqual(['b0:failed', 'b1:failed', 'b2:failed', 'b3:failed']);
+  });
+
+  it('retries a failure while older blocks are still being found (expectOlder)', async () => {
+    const f = needsOlder();
+    const results: string[] = [];
+    const q = new DecryptQueue({
+      send: f.send,
+      onResult: (b, res) => results.push(`${b.armored}:${res.status}`),
+    });
+    q.expectOlder('c');
+    q.add('c', [{ armored: 'b2', pos: 2 }]);
+    await q.idle();
+    expect(results).toEqual([]);
+    q.add('c', [
+      { armored: 'b0', pos: 0 },
+      { armored: 'b1', pos: 1 },
+    ]);
+    q.expectOlder(null);
+    await q.idle();
+    expect(f.sent).toEqual(['b2', 'b0', 'b1', 'b2']);
+    expect(results).toEqual(['b0:unverified', 'b1:unverified', 'b2:unverified']);
+  });
+
+  it('does not retry a repeat (reported as a replay, unread)', async () => {
+    const r = recorder();
+    const results: string[] = [];
+    const q = new DecryptQueue({
+      send: r.send,
+      onResult: (b, res) => results.push(`${b.armored}:${res.status}`),
+      ranking: () => (b) => (b.repeat ? 0 : 1),
+    });
+    q.add('c', [...blocks(2), { armored: 'b0', repeat: true }]);
+    await q.idle();
+    expect(r.batches).toHaveLength(1);
+    expect(results).toEqual(['b0:failed', 'b0:unverified', 'b1:unverified']);
   });
 });

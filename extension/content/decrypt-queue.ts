@@ -1,12 +1,18 @@
-// Sends found blocks to the background in batches, in page order, one batch at a time
-// (content script; ciphertext in, tokens and statuses out, never plaintext). Keeps the counts
-// the progress line shows, so a page with many encrypted messages does not look frozen.
+// Sends found blocks to the background in batches, one batch at a time, the blocks nearest the
+// viewport first (decrypt-order.ts) (content script; ciphertext in, tokens and statuses out,
+// never plaintext). Keeps the counts the progress line shows, so a page with many encrypted
+// messages does not look frozen.
 import type { PageBlockResult } from '../messaging/messages';
+import { pickBatch } from './decrypt-order';
 
 export interface QueuedBlock {
   armored: string;
   /** Seen twice on the page at once: the background reports it as a replay, unread. */
   repeat?: boolean;
+  /** The author the page shows (limits how far ahead of older blocks it may be decrypted). */
+  author?: string;
+  /** Position in the page (older blocks lower); default: the order blocks were added in. */
+  pos?: number;
 }
 
 export type SendBatch = (
@@ -21,26 +27,44 @@ export interface DecryptQueueOptions<B extends QueuedBlock> {
   onProgress?(done: number, total: number): void;
   /** A batch failed as a whole (e.g. 'locked'): its blocks stay unread. */
   onError?(error: unknown): void;
+  /**
+   * Called once per batch: how far each block is from what the user sees (0 = on screen), so
+   * the nearest go first. Without it, blocks go in page order.
+   */
+  ranking?(): (block: B) => number;
   /** Blocks per batch after the first. */
   batchSize?: number;
   /** A small first batch, so the first messages show quickly. */
   firstBatchSize?: number;
 }
 
+interface Waiting<B> {
+  context: string;
+  block: B;
+  pos: number;
+  /** Failed when decrypted ahead of older blocks: tried once more, after them. */
+  retry?: true;
+}
+
 export class DecryptQueue<B extends QueuedBlock> {
-  private readonly waiting: { context: string; block: B }[] = [];
+  /** In page order (by pos) within each conversation, conversations in the order they came. */
+  private readonly waiting: Waiting<B>[] = [];
   private running = false;
   private stopped = false;
   private done = 0;
   private total = 0;
   private batches = 0;
+  private added = 0;
+  private expecting: string | null = null;
 
   constructor(private readonly opts: DecryptQueueOptions<B>) {}
 
   /** Queues blocks found in `context`; returns once they are on their way. */
   add(context: string, blocks: readonly B[]): void {
     if (this.stopped || blocks.length === 0) return;
-    for (const block of blocks) this.waiting.push({ context, block });
+    for (const block of blocks)
+      this.waiting.push({ context, block, pos: block.pos ?? this.added++ });
+    this.sortWaiting();
     this.total += blocks.length;
     void this.pump();
   }
@@ -50,18 +74,59 @@ export class DecryptQueue<B extends QueuedBlock> {
     while (this.running) await new Promise((resolve) => setTimeout(resolve, 10));
   }
 
+  /**
+   * Older blocks of `context` are still being found (null: no longer): a block decrypted before
+   * then went ahead of them, whatever is waiting now.
+   */
+  expectOlder(context: string | null): void {
+    this.expecting = context;
+    // Retries held back for the older blocks may go now.
+    if (context === null && this.waiting.length > 0) void this.pump();
+  }
+
   stop(): void {
     this.stopped = true;
     this.waiting.length = 0;
   }
 
-  private nextBatch(): { context: string; blocks: B[] } {
+  /** Conversations in the order they came, each one's blocks in page order (a stable sort). */
+  private sortWaiting(): void {
+    const order = new Map<string, number>();
+    for (const w of this.waiting) if (!order.has(w.context)) order.set(w.context, order.size);
+    this.waiting.sort((a, b) => order.get(a.context)! - order.get(b.context)! || a.pos - b.pos);
+  }
+
+  /**
+   * The next batch, and the order to deliver its results in (nearest first: a batch is sent in
+   * page order, but what is on screen should appear first). Empty when all that waits are
+   * retries for older blocks still to come.
+   */
+  private nextBatch(): { context: string; entries: Waiting<B>[]; delivery: number[] } {
     const size =
       this.batches === 0 ? (this.opts.firstBatchSize ?? 20) : (this.opts.batchSize ?? 100);
     const context = this.waiting[0]!.context;
-    let n = 0;
-    while (n < this.waiting.length && n < size && this.waiting[n]!.context === context) n++;
-    return { context, blocks: this.waiting.splice(0, n).map((w) => w.block) };
+    const run: number[] = []; // indexes into waiting
+    for (let i = 0; i < this.waiting.length && this.waiting[i]!.context === context; i++) {
+      if (!(this.waiting[i]!.retry && this.expecting === context)) run.push(i);
+    }
+    const rank = this.opts.ranking?.();
+    const items = run.map((i) => {
+      const w = this.waiting[i]!;
+      return { rank: rank ? rank(w.block) : 0, author: w.block.author ?? '', inOrder: w.retry };
+    });
+    const picked = pickBatch(items, size);
+    const entries = picked.map((k) => this.waiting[run[k]!]!);
+    const delivery = picked
+      .map((_, j) => j)
+      .sort((a, b) => items[picked[a]!]!.rank - items[picked[b]!]!.rank || a - b);
+    for (let j = picked.length - 1; j >= 0; j--) this.waiting.splice(run[picked[j]!]!, 1);
+    return { context, entries, delivery };
+  }
+
+  /** Whether an older block of `entry`'s conversation is still waiting (it was sent ahead). */
+  private wentAhead(entry: Waiting<B>): boolean {
+    if (this.expecting === entry.context) return true;
+    return this.waiting.some((w) => w.context === entry.context && w.pos < entry.pos);
   }
 
   private async pump(): Promise<void> {
@@ -69,25 +134,45 @@ export class DecryptQueue<B extends QueuedBlock> {
     this.running = true;
     try {
       while (this.waiting.length > 0 && !this.stopped) {
-        const { context, blocks } = this.nextBatch();
+        const { context, entries, delivery } = this.nextBatch();
+        if (entries.length === 0) break;
         this.batches++;
+        let settled = entries.length;
         try {
           const results = await this.opts.send(
             context,
-            blocks.map((b) =>
+            entries.map(({ block: b }) =>
               b.repeat ? { armored: b.armored, repeat: true } : { armored: b.armored },
             ),
           );
           if (this.stopped) return;
-          blocks.forEach((block, i) => {
+          for (const i of delivery) {
+            const entry = entries[i]!;
             const result = results[i];
-            if (result) this.opts.onResult(block, result);
-          });
+            // A block read before older ones may need them first (a group message before the
+            // one carrying its sender key): it fails then, and gets one more try in page order.
+            if (
+              result?.status === 'failed' &&
+              !entry.retry &&
+              !entry.block.repeat &&
+              this.wentAhead(entry)
+            ) {
+              this.waiting.push({ ...entry, retry: true });
+              this.sortWaiting();
+              settled--;
+              continue;
+            }
+            if (result) this.opts.onResult(entry.block, result);
+          }
         } catch (error) {
           this.opts.onError?.(error);
         }
-        this.done += blocks.length;
+        this.done += settled;
         this.opts.onProgress?.(this.done, this.total);
+        // Let the page react to what was just placed first (its mutation observers run as
+        // microtasks queued before this one), e.g. keep itself scrolled to its newest message:
+        // the next batch is chosen by what is on screen then.
+        await Promise.resolve();
       }
       if (this.done === this.total) {
         this.done = 0;

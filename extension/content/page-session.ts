@@ -3,28 +3,35 @@
 // with a channel switch), sends them to the background in batches and places reader frames;
 // places the toggle and composer. Everything it adds is removed again by stop().
 import type { PageBlockResult } from '../messaging/messages';
+import { ARMOR_MARKER } from '../protocol/armor';
 import type { SiteAdapter } from '../../site-adapters/types';
-import { BlockFinder, type ScannedMessage } from './blocks';
+import { BlockFinder, type FoundBlock, type ScannedMessage } from './blocks';
 import { ComposerControl } from './composer';
+import { eligiblePrefix } from './decrypt-order';
 import { DecryptQueue, type SendBatch } from './decrypt-queue';
 import { pageText } from './page-text';
 import { ProgressLine } from './progress';
 import { ReaderFrames } from './reader-frames';
+import { viewportDistance } from './viewport';
 
 export interface PageApi {
   decrypt: SendBatch;
   registerComposer(context: string, maxMessageLength: number, authors: string[]): Promise<string>;
 }
 
-interface Block {
-  armored: string;
-  bodies: HTMLElement[];
+interface Block extends FoundBlock<HTMLElement> {
+  /** Position in the page: blocks keep the page's order in the queue. */
+  pos: number;
   repeat?: boolean;
 }
 
 /** Mutations are handled together after this pause (a chat adds many nodes per message). */
 const SCAN_DELAY_MS = 40;
 const MAX_AUTHORS = 200;
+/** Messages read per task after the first batch left (a few ms: its answer gets in between). */
+const SCAN_CHUNK = 50;
+/** Messages read (newest first) for the composer's recipient hints when it opens. */
+const AUTHOR_LOOKBACK = 500;
 
 export class PageSession {
   private readonly finder = new BlockFinder<HTMLElement>();
@@ -33,12 +40,22 @@ export class PageSession {
   private readonly composer: ComposerControl;
   private readonly queue: DecryptQueue<Block>;
   private readonly observer: MutationObserver;
-  /** Body text last scanned per element: unchanged bodies are not scanned again. */
+  /** Armored body text last scanned per element: unchanged bodies are not scanned again. */
   private scanned = new WeakMap<HTMLElement, string>();
+  /** Page position of each armored body (its message's), so blocks keep the page's order. */
+  private readonly posOf = new WeakMap<HTMLElement, number>();
   /** Armored text → the first body it was placed for (to spot the same block shown twice). */
   private placed = new Map<string, HTMLElement>();
+  /** Authors of armored messages (more are read from the page when the composer opens). */
   private authors = new Set<string>();
   private context: string | null = null;
+  /** The message list scanned in full; changes inside it are then looked at one by one. */
+  private list: HTMLElement | null = null;
+  /** Nodes the page added or whose text changed since the last scan. */
+  private touched: Node[] = [];
+  private nextPos = 0;
+  /** Bumped when the conversation or list changes: a scan of the old one stops. */
+  private generation = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private stopped = false;
 
@@ -52,7 +69,7 @@ export class PageSession {
     this.progress = new ProgressLine(doc);
     this.composer = new ComposerControl(adapter, doc, {
       context: () => this.context,
-      authors: () => [...this.authors],
+      authors: () => this.composerAuthors(),
       register: (context, max, authors) => api.registerComposer(context, max, authors),
     });
     this.queue = new DecryptQueue<Block>({
@@ -63,11 +80,21 @@ export class PageSession {
         if ((error as { code?: unknown }).code === 'locked')
           this.progress.show(pageText('page_locked'));
       },
+      ranking: () => {
+        const distance = this.list ? viewportDistance(this.list) : () => 0;
+        return (block) => distance(block.bodies[0]!);
+      },
     });
     this.observer = new MutationObserver((records) => {
-      // Our own wrappers and frames coming and going are no reason to rescan the page.
-      if (records.every((r) => isOurs(r.target) || onlyOurNodes(r))) return;
-      this.schedule();
+      let relevant = false;
+      for (const r of records) {
+        // Our own wrappers and frames coming and going are no reason to look again.
+        if (isOurs(r.target) || onlyOurNodes(r)) continue;
+        relevant = true;
+        if (r.type === 'characterData') this.touched.push(r.target);
+        else for (const node of r.addedNodes) if (!isOwnElement(node)) this.touched.push(node);
+      }
+      if (relevant) this.schedule();
     });
   }
 
@@ -93,6 +120,7 @@ export class PageSession {
   stop(): void {
     this.stopped = true;
     clearTimeout(this.timer);
+    this.touched = [];
     this.observer.disconnect();
     this.queue.stop();
     this.frames.clear();
@@ -110,6 +138,8 @@ export class PageSession {
 
   private scan(): void {
     if (this.stopped) return;
+    const touched = this.touched;
+    this.touched = [];
     const conversation = this.adapter.conversationId(this.location(), this.doc);
     const context = conversation === null ? null : `${this.adapter.id}:${conversation}`;
     if (context !== this.context) {
@@ -119,29 +149,146 @@ export class PageSession {
       this.authors.clear();
       this.placed.clear();
       this.scanned = new WeakMap();
+      this.forgetList();
     }
-    this.composer.sync();
     const list = context === null ? null : this.adapter.messageList(this.doc);
-    if (!list || context === null) return;
-    const fresh: ScannedMessage<HTMLElement>[] = [];
-    for (const message of this.adapter.messages(list)) {
+    if (list !== this.list) {
+      // Another list (or none): what is left of a scan of the old one is dropped.
+      this.forgetList();
+      this.list = list;
+      if (list && context !== null) this.scanAll(context, list);
+    } else if (list && context !== null && touched.length > 0) {
+      this.scanTouched(context, list, touched);
+    }
+    // After the scan: a toggle put in first would make the page lay out again before the scan
+    // can measure where messages are.
+    this.composer.sync();
+  }
+
+  private forgetList(): void {
+    this.list = null;
+    this.generation++;
+    this.queue.expectOlder(null);
+  }
+
+  /**
+   * Every message of a list seen for the first time. The ones near the viewport are read and
+   * queued at once; the rest follow in small tasks, nearest first, so the first batch's answer
+   * is shown while they are read. Unless the near ones would then be decrypted too far ahead of
+   * older ones (decrypt-order.ts): then all are read at once and go in page order.
+   */
+  private scanAll(context: string, list: HTMLElement): void {
+    // Most pages hold no armor at all: one native search of the list's text tells.
+    if (!(list.textContent ?? '').includes(ARMOR_MARKER)) return;
+    const all = this.adapter.messages(list);
+    const base = this.nextPos;
+    this.nextPos += all.length;
+    const measure = viewportDistance(list);
+    const screen = this.doc.defaultView?.innerHeight ?? 0;
+    const distance = all.map((m) => measure(m));
+    const near: number[] = [];
+    const rest: number[] = [];
+    distance.forEach((d, i) => (d <= screen ? near : rest).push(i));
+    const first = near[0] ?? 0;
+    const older = all
+      .slice(0, first)
+      .filter(hasArmor)
+      .map((m) => this.adapter.messageAuthor(m) ?? '');
+    if (near.length === 0 || older.length >= eligiblePrefix([...older, ''])) {
+      this.queueFound(context, this.readEach(all.map((m, i) => [m, base + i])));
+      return;
+    }
+    this.queueFound(context, this.readEach(near.map((i) => [all[i]!, base + i])));
+    rest.sort((a, b) => distance[a]! - distance[b]!);
+    this.scanLater(
+      context,
+      rest.map((i) => [all[i]!, base + i]),
+    );
+  }
+
+  /**
+   * Reads and queues `rest` a chunk per task; until the last, the queue expects older blocks.
+   * Tasks through a MessageChannel: timers would be clamped, and throttled in a background tab.
+   */
+  private scanLater(context: string, rest: [HTMLElement, number][]): void {
+    if (rest.length === 0) return;
+    const generation = this.generation;
+    this.queue.expectOlder(context);
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => {
+      const current = !this.stopped && generation === this.generation;
+      if (current) this.queueFound(context, this.readEach(rest.splice(0, SCAN_CHUNK)));
+      if (current && rest.length > 0) {
+        channel.port2.postMessage(null);
+        return;
+      }
+      channel.port1.close();
+      if (current) this.queue.expectOlder(null);
+    };
+    channel.port2.postMessage(null);
+  }
+
+  /** Only the messages holding nodes the page added or changed. */
+  private scanTouched(context: string, list: HTMLElement, touched: readonly Node[]): void {
+    const messages = new Set<HTMLElement>();
+    const elsewhere: Node[] = [];
+    for (const node of touched) {
+      const message = this.adapter.messageOf(list, node);
+      if (message) messages.add(message);
+      else if (hasArmor(node) && list.contains(node)) elsewhere.push(node);
+    }
+    // Armor the adapter could not place (a container of messages was added, or a message it
+    // does not know yet): the messages around or inside those nodes.
+    if (elsewhere.length > 0) {
+      for (const message of this.adapter.messages(list)) {
+        if (elsewhere.some((n) => message.contains(n) || n.contains(message)))
+          messages.add(message);
+      }
+    }
+    this.queueFound(context, this.readEach([...messages].map((m) => [m, this.nextPos++])));
+  }
+
+  /** The messages (with their page positions) that hold armor not scanned before. */
+  private readEach(messages: readonly [HTMLElement, number][]): ScannedMessage<HTMLElement>[] {
+    const out: ScannedMessage<HTMLElement>[] = [];
+    for (const [message, pos] of messages) {
+      // A cheap text search first: most messages are plain.
+      if (!message.isConnected || !hasArmor(message)) continue;
       const body = this.adapter.messageBody(message);
       if (!body || body.hasAttribute('data-veil-hidden')) continue;
       const text = body.textContent ?? '';
-      if (this.scanned.get(body) === text) continue;
+      if (!text.includes(ARMOR_MARKER) || this.scanned.get(body) === text) continue;
       this.scanned.set(body, text);
+      this.posOf.set(body, pos);
       const author = this.adapter.messageAuthor(message) ?? '';
       if (author && this.authors.size < MAX_AUTHORS) this.authors.add(author);
-      fresh.push({ body, text, author });
+      out.push({ body, text, author });
     }
-    if (fresh.length === 0) return;
-    const blocks: Block[] = this.finder.scan(fresh).map((found) => {
+    return out;
+  }
+
+  private queueFound(context: string, messages: readonly ScannedMessage<HTMLElement>[]): void {
+    if (messages.length === 0) return;
+    const blocks: Block[] = this.finder.scan(messages).map((found) => {
       const earlier = this.placed.get(found.armored);
       const repeat = earlier !== undefined && earlier.isConnected && earlier !== found.bodies[0];
       if (!repeat) this.placed.set(found.armored, found.bodies[0]!);
-      return repeat ? { ...found, repeat } : found;
+      const pos = this.posOf.get(found.bodies[0]!) ?? this.nextPos;
+      return repeat ? { ...found, pos, repeat } : { ...found, pos };
     });
     this.queue.add(context, blocks);
+  }
+
+  /** Authors for the composer's recipient hints: armored messages' and the newest messages'. */
+  private composerAuthors(): string[] {
+    const authors = new Set(this.authors);
+    const messages = this.list?.isConnected ? this.adapter.messages(this.list) : [];
+    const stop = Math.max(0, messages.length - AUTHOR_LOOKBACK);
+    for (let i = messages.length - 1; i >= stop && authors.size < MAX_AUTHORS; i--) {
+      const author = this.adapter.messageAuthor(messages[i]!);
+      if (author) authors.add(author);
+    }
+    return [...authors];
   }
 
   private show(block: Block, result: PageBlockResult): void {
@@ -150,16 +297,24 @@ export class PageSession {
   }
 }
 
+const ELEMENT_NODE = 1; // Node.ELEMENT_NODE
+
+function isOwnElement(node: Node): boolean {
+  return node.nodeType === ELEMENT_NODE && (node as Element).hasAttribute('data-veil');
+}
+
 /** A childList change that only added or removed Veil's own elements. */
 function onlyOurNodes(r: MutationRecord): boolean {
   if (r.type !== 'childList') return false;
   const nodes = [...r.addedNodes, ...r.removedNodes];
-  return (
-    nodes.length > 0 && nodes.every((n) => n instanceof Element && n.hasAttribute('data-veil'))
-  );
+  return nodes.length > 0 && nodes.every(isOwnElement);
 }
 
 function isOurs(node: Node): boolean {
-  const el = node instanceof Element ? node : node.parentElement;
+  const el = node.nodeType === ELEMENT_NODE ? (node as Element) : node.parentElement;
   return el?.closest('[data-veil]') != null;
+}
+
+function hasArmor(node: Node): boolean {
+  return (node.textContent ?? '').includes(ARMOR_MARKER);
 }

@@ -4,6 +4,11 @@ import { pageText } from './page-text';
 
 /** Below this many blocks the line is not shown at all. */
 const SHOW_FROM = 20;
+/**
+ * It appears only once decrypting has taken this long: a shorter wait needs no notice, and the
+ * first number formatting and i18n lookup (several ms) then stay off the first batches' path.
+ */
+export const SHOW_AFTER_MS = 500;
 
 /** One formatter for every update: toLocaleString() builds a new one per call (~ms each). */
 let numbers: Intl.NumberFormat | undefined;
@@ -11,6 +16,9 @@ const fmt = (n: number) => (numbers ??= new Intl.NumberFormat()).format(n);
 
 export class ProgressLine {
   private el: HTMLElement | null = null;
+  /** The counts to show, while a line is due or shown. */
+  private counts: [number, number] | null = null;
+  private timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(private readonly doc: Document) {}
 
@@ -19,7 +27,13 @@ export class ProgressLine {
       this.remove();
       return;
     }
-    this.show(pageText('page_progress', [fmt(done), fmt(total)]));
+    this.counts = [done, total];
+    if (this.el) this.render();
+    else
+      this.timer ??= setTimeout(() => {
+        this.timer = undefined;
+        this.render();
+      }, SHOW_AFTER_MS);
   }
 
   /** A message that stays until the next update (e.g. "Veil is locked"). */
@@ -38,7 +52,16 @@ export class ProgressLine {
   }
 
   remove(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.counts = null;
     this.el?.remove();
     this.el = null;
+  }
+
+  private render(): void {
+    if (!this.counts) return;
+    const [done, total] = this.counts;
+    this.show(pageText('page_progress', [fmt(done), fmt(total)]));
   }
 }

@@ -64,7 +64,9 @@ export class ReaderFrames {
     const wrapper = this.doc.createElement('div');
     wrapper.setAttribute('data-veil', 'message');
     wrapper.setAttribute('data-veil-status', result.status);
-    wrapper.style.cssText = `display:block;min-height:${MIN_FRAME_HEIGHT_PX}px;max-width:100%;`;
+    // In a flex row (The Lounge puts the body in one) the wrapper takes the free width instead
+    // of shrinking to the iframe's default 300 px; a block parent ignores flex.
+    wrapper.style.cssText = `display:block;flex:1 1 0%;min-width:0;min-height:${MIN_FRAME_HEIGHT_PX}px;max-width:100%;`;
     first.after(wrapper);
     stick();
     this.pending.set(wrapper, () => this.mount(wrapper, result.token));

@@ -398,6 +398,15 @@ describe.skipIf(!canRun)('Veil end to end on The Lounge + ngircd (Chromium)', ()
       await veilSend(alice, ['bob'], first);
       const atBob = await waitForPlaintext(bob.lounge, first);
       expect(atBob).toMatchObject({ status: 'unverified', sender: 'alice' });
+      // The reader takes the message's free width, not the iframe's default 300 px.
+      const widths = await bob.lounge.$$eval(`.msg ${hook('message')}`, (els) =>
+        els.map((el) => {
+          const msg = el.closest('.msg')!.getBoundingClientRect().width;
+          return el.getBoundingClientRect().width / msg;
+        }),
+      );
+      expect(widths.length).toBeGreaterThan(0);
+      for (const share of widths) expect(share).toBeGreaterThan(0.5);
       // Her own line renders for alice from her cache.
       expect((await waitForPlaintext(alice.lounge, first)).status).not.toBe('failed');
 

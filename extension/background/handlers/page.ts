@@ -15,7 +15,12 @@ import type { Contact, DecryptResult } from '../../protocol/veil';
 import { quantiseHeight } from '../../content/frame-height';
 import { BackgroundError } from '../errors';
 import type { ComposerToken, ReaderToken, TokenRecord } from '../page-tokens';
-import { cachedView, envelopeHash, type CachedPlaintext } from '../plaintext-cache';
+import {
+  cachedView,
+  envelopeHash,
+  noteCachedPlaintexts,
+  type CachedPlaintext,
+} from '../plaintext-cache';
 import type { HandlerContext } from '../router';
 import type { StoreOpAny } from '../key-store';
 import type { VeilService } from '../veil-service';
@@ -81,6 +86,11 @@ function noteSender(svc: VeilService, context: string, sender: string | undefine
   if (seen.size < MAX_SUGGESTIONS) seen.add(sender);
 }
 
+/** Keeps the plaintext cache bounded, off the page's path (a failed pass is retried later). */
+function trimCache(svc: VeilService, added: number): void {
+  if (added > 0) void noteCachedPlaintexts(svc.store, added).catch(() => undefined);
+}
+
 /**
  * Decrypts a page's blocks in order: cached ones from the plaintext cache (a second decrypt
  * would be a replay), the rest in one protocol batch whose successes are cached. Blocks the
@@ -115,8 +125,9 @@ async function decryptBlocks(
 
   const misses: { hash: string; indexes: number[] }[] = [];
   const groups = [...pending];
-  const cached = await Promise.all(
-    groups.map(([hash]) => svc.store.get<CachedPlaintext>('plaintexts', hash)),
+  const cached = await svc.store.getMany<CachedPlaintext>(
+    'plaintexts',
+    groups.map(([hash]) => hash),
   );
   const contacts = new Map<string, Promise<Contact | undefined>>();
   const contactOf = (handle: string) => {
@@ -150,6 +161,7 @@ async function decryptBlocks(
       ops.push({ op: 'put', table: 'plaintexts', key: miss.hash, value: entry });
     }
     await svc.store.commit(ops);
+    trimCache(svc, ops.length);
   }
   return { views, hashes };
 }
@@ -172,12 +184,17 @@ export const pageHandlers: ServiceHandlers<
       return { enabled: false };
     }
     if (url.protocol !== 'https:' && url.protocol !== 'http:') return { enabled: false };
-    if (!(await svc.store.get('state', 'profile'))) return { enabled: false };
-    const { enabledSites } = await svc.settings();
+    // Both reads at once: every page load waits for this answer.
+    const [profile, { enabledSites }] = await Promise.all([
+      svc.store.get('state', 'profile'),
+      svc.settings(),
+    ]);
+    if (!profile) return { enabled: false };
     const enabled =
       specific || enabledSites.includes(url.host) || enabledSites.includes(url.hostname);
-    // A page (re)loaded in this tab: the frames of the one before are gone.
-    if (enabled) await svc.pages.forgetTab(tabId);
+    // A page (re)loaded in this tab: the frames of the one before are gone. Not awaited (the
+    // page waits for this answer): tokens for the new page are issued after it all the same.
+    if (enabled) void svc.pages.forgetTab(tabId).catch(() => undefined);
     return { enabled };
   },
 
@@ -290,6 +307,7 @@ export const pageHandlers: ServiceHandlers<
       { op: 'put', table: 'plaintexts', key: envelopeHash(envelope), value: own },
       { op: 'put', table: 'secrets', key: recipientsKey(record.context), value: others },
     ]);
+    trimCache(svc, 1);
     const chunks = armor(envelope, {
       maxChunkLength: record.maxMessageLength,
       randomBytes: (n) => svc.crypto.randomBytes(n),

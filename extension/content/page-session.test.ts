@@ -1,0 +1,196 @@
+// The page session on a (fake) page: a plain page costs one text search; a page change is looked
+// at message by message, plain messages by a text search only; a chat opened at its newest
+// message sends the blocks on screen first, unless that would jump too far ahead of older ones.
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { PageBlockResult } from '../messaging/messages';
+import { armor } from '../protocol/armor';
+import {
+  asDom,
+  FakeDocument,
+  h,
+  type FakeElement,
+  type FakeText,
+} from '../../site-adapters/fake-dom.test-helper';
+import { generic } from '../../site-adapters/generic';
+import type { SiteAdapter } from '../../site-adapters/types';
+import { MAX_AHEAD_RUNS } from './decrypt-order';
+import { PageSession } from './page-session';
+
+const placed = vi.hoisted(() => [] as string[]);
+vi.mock('./reader-frames', () => ({
+  // Frames need a real page; here only which blocks were placed matters.
+  ReaderFrames: class {
+    place(bodies: { textContent: string }[]) {
+      placed.push(bodies.map((b) => b.textContent).join('\n'));
+      return null;
+    }
+    resize() {}
+    clear() {}
+  },
+}));
+
+class FakeObserver {
+  static current: FakeObserver | undefined;
+  constructor(readonly callback: (records: unknown[]) => void) {
+    FakeObserver.current = this;
+  }
+  observe() {}
+  disconnect() {}
+}
+
+let seed = 1;
+const randomBytes = (n: number) =>
+  Uint8Array.from({ length: n }, () => (seed = (seed * 48271) % 2147483647) & 0xff);
+/** A distinct single-chunk armored block per i. */
+function armored(i: number): string {
+  const envelope = new Uint8Array(40).fill(i & 0xff);
+  envelope[0] = i >> 8;
+  return armor(envelope, { randomBytes })[0]!;
+}
+
+interface Page {
+  doc: FakeDocument;
+  log: FakeElement;
+  session: PageSession;
+  batches: string[][];
+  adapter: { [K in 'messages' | 'messageBody' | 'messageAuthor']: ReturnType<typeof vi.fn> };
+  add(text: string, author?: string): FakeElement;
+  fire(records: object[]): void;
+}
+
+/** A chat page: `texts` as messages 50 px apart, the one at `firstOnScreen` at the top. */
+function page(
+  texts: string[],
+  { firstOnScreen = 0, authors = (_i: number): string => 'alice' } = {},
+) {
+  const doc = new FakeDocument();
+  const log = h(doc, 'ul', { 'data-veil-messages': '' });
+  doc.body.append(log);
+  const place = (li: FakeElement, i: number) => {
+    const top = (i - firstOnScreen) * 50;
+    for (const el of [li, ...li.children])
+      el.box = { top, bottom: top + 40, left: 0, right: 500, width: 500, height: 40 };
+  };
+  const add = (text: string, author = 'alice') => {
+    const li = h(
+      doc,
+      'li',
+      { 'data-veil-message': '' },
+      h(doc, 'b', { 'data-veil-author': '' }, author),
+      h(doc, 'span', { 'data-veil-body': '' }, text),
+    );
+    place(li, log.children.length);
+    log.append(li);
+    return li;
+  };
+  texts.forEach((t, i) => add(t, authors(i)));
+  log.box = { top: -10_000, bottom: 10_000, left: 0, right: 500, width: 500, height: 20_000 };
+  const batches: string[][] = [];
+  const adapter = {
+    ...generic,
+    messages: vi.fn(generic.messages),
+    messageBody: vi.fn(generic.messageBody),
+    messageAuthor: vi.fn(generic.messageAuthor),
+  };
+  const session = new PageSession(
+    adapter as SiteAdapter,
+    asDom<Document>(doc),
+    () => new URL('https://chat.example/room'),
+    {
+      decrypt: async (_context, blocks) => {
+        batches.push(blocks.map((b) => b.armored));
+        await new Promise((r) => setTimeout(r, 1));
+        return blocks.map((): PageBlockResult => ({ token: 't', status: 'unverified' }));
+      },
+      registerComposer: async () => 'composer-token',
+    },
+  );
+  const fire = (records: object[]) => FakeObserver.current!.callback(records);
+  return { doc, log, session, batches, adapter, add, fire } satisfies Page;
+}
+
+const added = (target: FakeElement, ...nodes: FakeElement[]) => ({
+  type: 'childList',
+  target,
+  addedNodes: nodes,
+  removedNodes: [],
+});
+
+const indexOf = (list: string[]) => (a: string) => list.indexOf(a);
+
+beforeEach(() => {
+  placed.length = 0;
+  vi.stubGlobal('MutationObserver', FakeObserver);
+});
+afterEach(() => {
+  vi.unstubAllGlobals();
+});
+
+describe('PageSession', () => {
+  it('leaves a plain page alone: one text search, no message read, also as it grows', async () => {
+    const p = page(Array.from({ length: 300 }, (_, i) => `plain message ${i}`));
+    p.session.start();
+    expect(p.adapter.messages).not.toHaveBeenCalled();
+    expect(p.adapter.messageBody).not.toHaveBeenCalled();
+    // Authors (the composer's hints) are read when it opens, not on every scan.
+    expect(p.adapter.messageAuthor).not.toHaveBeenCalled();
+
+    const more = [p.add('one more'), p.add('and another')];
+    p.fire([added(p.log, ...more)]);
+    await new Promise((r) => setTimeout(r, 60));
+    expect(p.adapter.messages).not.toHaveBeenCalled();
+    expect(p.adapter.messageBody).not.toHaveBeenCalled();
+
+    // An armored message arrives: only it is read and sent.
+    const secret = armored(1);
+    const li = p.add(`look: ${secret}`);
+    p.fire([added(p.log, li)]);
+    await vi.waitFor(() => expect(placed).toHaveLength(1));
+    expect(p.batches).toEqual([[secret]]);
+    expect(p.adapter.messageBody).toHaveBeenCalledTimes(1);
+    expect(p.adapter.messages).not.toHaveBeenCalled();
+    p.session.stop();
+  });
+
+  it('sends the blocks on screen first when the chat opens at its newest message', async () => {
+    const texts = Array.from({ length: 300 }, (_, i) => armored(i));
+    // Messages 284…299 fill the 800-px window.
+    const p = page(texts, { firstOnScreen: 284 });
+    p.session.start();
+    await vi.waitFor(() => expect(placed).toHaveLength(300));
+    expect(p.batches[0]!.map(indexOf(texts))).toEqual(
+      Array.from({ length: 20 }, (_, i) => 280 + i),
+    );
+    // Then the rest, nearest first, every block once.
+    const batchOf = (i: number) => p.batches.findIndex((b) => b.includes(texts[i]!));
+    expect(batchOf(279)).toBe(1);
+    expect(batchOf(0)).toBe(p.batches.length - 1);
+    const order = p.batches.flat().map(indexOf(texts));
+    expect([...order].sort((a, b) => a - b)).toEqual(texts.map((_, i) => i));
+    p.session.stop();
+  });
+
+  it('stays near page order when the blocks on screen are too far ahead of older ones', async () => {
+    const texts = Array.from({ length: 60 }, (_, i) => armored(i));
+    // Alternating authors: every message may start a new ratchet chain.
+    const p = page(texts, { firstOnScreen: 44, authors: (i) => (i % 2 ? 'bob' : 'alice') });
+    p.session.start();
+    await vi.waitFor(() => expect(placed).toHaveLength(60));
+    // No block jumps over more than MAX_AHEAD_RUNS older ones.
+    expect(Math.max(...p.batches[0]!.map(indexOf(texts)))).toBe(MAX_AHEAD_RUNS);
+    p.session.stop();
+  });
+
+  it('reads a message again when its text changes', async () => {
+    const p = page(['hello', armored(7)]);
+    p.session.start();
+    await vi.waitFor(() => expect(placed).toHaveLength(1));
+    const body = p.log.children[0]!.children[1]!;
+    const text = body.childNodes[0] as FakeText;
+    text.data = `edited: ${armored(8)}`;
+    p.fire([{ type: 'characterData', target: text, addedNodes: [], removedNodes: [] }]);
+    await vi.waitFor(() => expect(placed).toHaveLength(2));
+    expect(p.batches).toEqual([[armored(7)], [armored(8)]]);
+    p.session.stop();
+  });
+});
