@@ -70,7 +70,9 @@ export class ComposerControl {
     button.type = 'button';
     button.setAttribute('data-veil', 'toggle');
     button.setAttribute('aria-pressed', 'false');
-    button.textContent = pageText('page_toggle_label');
+    // The product's name, the same in every language: no i18n lookup (1–2 ms in a content
+    // script) on a page that may never show anything else of Veil.
+    button.textContent = 'Veil';
     button.style.cssText =
       'margin:0 4px;padding:2px 8px;border:1px solid #3b4fc4;border-radius:6px;' +
       'background:#fff;color:#3b4fc4;font:600 12px/1.6 system-ui,sans-serif;cursor:pointer;';

@@ -22,7 +22,9 @@ export async function startVeil(
   ctx: ContentScriptContext,
   findAdapter: FindAdapter,
 ): Promise<void> {
-  const here = () => new URL(location.href);
+  // Read on every scan: a new URL only when the address changed.
+  let url = new URL(location.href);
+  const here = () => (url.href === location.href ? url : (url = new URL(location.href)));
   const adapter = findAdapter(here(), document);
   if (!adapter) return;
   let enabled = false;

@@ -9,12 +9,12 @@ import {
   FakeDocument,
   h,
   type FakeElement,
-  type FakeText,
+  FakeText,
 } from '../../site-adapters/fake-dom.test-helper';
 import { generic } from '../../site-adapters/generic';
 import type { SiteAdapter } from '../../site-adapters/types';
 import { MAX_AHEAD_RUNS } from './decrypt-order';
-import { PageSession } from './page-session';
+import { mayAddArmor, PageSession } from './page-session';
 
 const placed = vi.hoisted(() => [] as string[]);
 vi.mock('./reader-frames', () => ({
@@ -53,7 +53,9 @@ interface Page {
   log: FakeElement;
   session: PageSession;
   batches: string[][];
-  adapter: { [K in 'messages' | 'messageBody' | 'messageAuthor']: ReturnType<typeof vi.fn> };
+  adapter: {
+    [K in 'messages' | 'messageOf' | 'messageBody' | 'messageAuthor']: ReturnType<typeof vi.fn>;
+  };
   add(text: string, author?: string): FakeElement;
   fire(records: object[]): void;
 }
@@ -89,6 +91,7 @@ function page(
   const adapter = {
     ...generic,
     messages: vi.fn(generic.messages),
+    messageOf: vi.fn(generic.messageOf),
     messageBody: vi.fn(generic.messageBody),
     messageAuthor: vi.fn(generic.messageAuthor),
   };
@@ -140,6 +143,8 @@ describe('PageSession', () => {
     await new Promise((r) => setTimeout(r, 60));
     expect(p.adapter.messages).not.toHaveBeenCalled();
     expect(p.adapter.messageBody).not.toHaveBeenCalled();
+    // Text that cannot make armor appear is not even placed in its message.
+    expect(p.adapter.messageOf).not.toHaveBeenCalled();
 
     // An armored message arrives: only it is read and sent.
     const secret = armored(1);
@@ -192,5 +197,48 @@ describe('PageSession', () => {
     await vi.waitFor(() => expect(placed).toHaveLength(2));
     expect(p.batches).toEqual([[armored(7)], [armored(8)]]);
     p.session.stop();
+  });
+
+  it('finds armor completed across text nodes on a page that had none', async () => {
+    const secret = armored(3);
+    const p = page(['hello']);
+    p.session.start();
+    // The page streams a message: the marker's start first, the rest in a second text node.
+    const li = p.add(`look: ${secret.slice(0, secret.indexOf('VeiL') + 2)}`);
+    p.fire([added(p.log, li)]);
+    await new Promise((r) => setTimeout(r, 60));
+    expect(p.batches).toEqual([]);
+    const body = li.children[1]!;
+    const rest = new FakeText(p.doc, secret.slice(secret.indexOf('VeiL') + 2));
+    body.append(rest);
+    p.fire([{ type: 'childList', target: body, addedNodes: [rest], removedNodes: [] }]);
+    await vi.waitFor(() => expect(placed).toHaveLength(1));
+    expect(p.batches).toEqual([[secret]]);
+    p.session.stop();
+  });
+
+  it('once the list holds armor, reads a message again for any change in it', async () => {
+    const secret = armored(5);
+    const p = page([secret]);
+    p.session.start();
+    await vi.waitFor(() => expect(placed).toHaveLength(1));
+    p.adapter.messageBody.mockClear();
+    // A change without the marker in it, in an armored message: still read again.
+    const body = p.log.children[0]!.children[1]!;
+    const tail = new FakeText(p.doc, ' (edited)');
+    body.append(tail);
+    p.fire([{ type: 'childList', target: body, addedNodes: [tail], removedNodes: [] }]);
+    await vi.waitFor(() => expect(p.adapter.messageBody).toHaveBeenCalled());
+    p.session.stop();
+  });
+});
+
+describe('mayAddArmor', () => {
+  const text = (data: string) => ({ textContent: data }) as unknown as Node;
+  it('is true for text holding or completing the marker, false for other text', () => {
+    for (const t of ['a VeiL b', 'end V', 'end Ve', 'end Vei', 'L start', 'iL x', 'eiL x', 'ei'])
+      expect(mayAddArmor(text(t)), t).toBe(true);
+    for (const t of ['', 'hello', 'Veil', 'vEIl', 'eVe x', 'x LL'])
+      expect(mayAddArmor(text(t)), t).toBe(false);
   });
 });

@@ -53,6 +53,11 @@ export class PageSession {
   private list: HTMLElement | null = null;
   /** Nodes the page added or whose text changed since the last scan. */
   private touched: Node[] = [];
+  /**
+   * Whether the list held armor when last looked at (or since): while it did not, a change is
+   * read only where the added or changed text itself could make armor appear (mayAddArmor).
+   */
+  private listArmored = false;
   private nextPos = 0;
   /** Bumped when the conversation or list changes: a scan of the old one stops. */
   private generation = 0;
@@ -87,9 +92,16 @@ export class PageSession {
     });
     this.observer = new MutationObserver((records) => {
       let relevant = false;
+      // A burst of records mostly shares one target (the list): look up its ancestors once.
+      let lastTarget: Node | null = null;
+      let lastOurs = false;
       for (const r of records) {
+        if (r.target !== lastTarget) {
+          lastTarget = r.target;
+          lastOurs = isOurs(r.target);
+        }
         // Our own wrappers and frames coming and going are no reason to look again.
-        if (isOurs(r.target) || onlyOurNodes(r)) continue;
+        if (lastOurs || onlyOurNodes(r)) continue;
         relevant = true;
         if (r.type === 'characterData') this.touched.push(r.target);
         else for (const node of r.addedNodes) if (!isOwnElement(node)) this.touched.push(node);
@@ -167,6 +179,7 @@ export class PageSession {
 
   private forgetList(): void {
     this.list = null;
+    this.listArmored = false;
     this.generation++;
     this.queue.expectOlder(null);
   }
@@ -180,6 +193,7 @@ export class PageSession {
   private scanAll(context: string, list: HTMLElement): void {
     // Most pages hold no armor at all: one native search of the list's text tells.
     if (!(list.textContent ?? '').includes(ARMOR_MARKER)) return;
+    this.listArmored = true;
     const all = this.adapter.messages(list);
     const base = this.nextPos;
     this.nextPos += all.length;
@@ -230,6 +244,10 @@ export class PageSession {
 
   /** Only the messages holding nodes the page added or changed. */
   private scanTouched(context: string, list: HTMLElement, touched: readonly Node[]): void {
+    // A list without armor so far (the usual plain chat): only text that could hold or complete
+    // the marker is worth finding its message for.
+    if (!this.listArmored) touched = touched.filter(mayAddArmor);
+    if (touched.length === 0) return;
     const messages = new Set<HTMLElement>();
     const elsewhere: Node[] = [];
     for (const node of touched) {
@@ -254,6 +272,7 @@ export class PageSession {
     for (const [message, pos] of messages) {
       // A cheap text search first: most messages are plain.
       if (!message.isConnected || !hasArmor(message)) continue;
+      this.listArmored = true;
       const body = this.adapter.messageBody(message);
       if (!body || body.hasAttribute('data-veil-hidden')) continue;
       const text = body.textContent ?? '';
@@ -306,8 +325,11 @@ function isOwnElement(node: Node): boolean {
 /** A childList change that only added or removed Veil's own elements. */
 function onlyOurNodes(r: MutationRecord): boolean {
   if (r.type !== 'childList') return false;
-  const nodes = [...r.addedNodes, ...r.removedNodes];
-  return nodes.length > 0 && nodes.every(isOwnElement);
+  const { addedNodes: added, removedNodes: removed } = r;
+  if (added.length + removed.length === 0) return false;
+  for (let i = 0; i < added.length; i++) if (!isOwnElement(added[i]!)) return false;
+  for (let i = 0; i < removed.length; i++) if (!isOwnElement(removed[i]!)) return false;
+  return true;
 }
 
 function isOurs(node: Node): boolean {
@@ -317,4 +339,25 @@ function isOurs(node: Node): boolean {
 
 function hasArmor(node: Node): boolean {
   return (node.textContent ?? '').includes(ARMOR_MARKER);
+}
+
+/** The marker's proper prefixes and suffixes ('V', 'Ve', 'Vei'; 'eiL', 'iL', 'L'). */
+const MARKER_HEADS = Array.from({ length: ARMOR_MARKER.length - 1 }, (_, i) =>
+  ARMOR_MARKER.slice(0, i + 1),
+);
+const MARKER_TAILS = MARKER_HEADS.map((head) => ARMOR_MARKER.slice(head.length));
+
+/**
+ * Whether new or changed text can make the marker appear in a page that had none: it holds the
+ * marker, or completes one across its edges with the text beside it (ends with its start, starts
+ * with its end, or is a piece of its middle).
+ */
+export function mayAddArmor(node: Node): boolean {
+  const text = node.textContent ?? '';
+  if (text.length === 0) return false;
+  if (text.includes(ARMOR_MARKER) || ARMOR_MARKER.includes(text)) return true;
+  return (
+    MARKER_HEADS.some((head) => text.endsWith(head)) ||
+    MARKER_TAILS.some((tail) => text.startsWith(tail))
+  );
 }

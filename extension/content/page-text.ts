@@ -1,16 +1,10 @@
-// The few localized strings the content script shows in the host page (toggle, progress, frame
+// The few localized strings the content script shows in the host page (progress, frame
 // titles), straight from browser.i18n: the bundled message table stays out of the content script.
 import { browser } from 'wxt/browser';
 
-type PageTextKey =
-  | 'page_toggle_label'
-  | 'page_progress'
-  | 'page_locked'
-  | 'page_reader_title'
-  | 'page_composer_title';
+type PageTextKey = 'page_progress' | 'page_locked' | 'page_reader_title' | 'page_composer_title';
 
 const FALLBACK: Record<PageTextKey, string> = {
-  page_toggle_label: 'Veil',
   page_progress: 'Decrypting $1 of $2…',
   page_locked: 'Veil is locked: unlock it to read encrypted messages.',
   page_reader_title: 'Encrypted message (Veil)',
