@@ -43,9 +43,12 @@ describe.skipIf(!chromiumPath)('extension in Chromium', () => {
   it('starts the background service worker', async () => {
     const worker = await getServiceWorker(session.browser, session.extensionId);
     expect(worker.url()).toBe(`${session.origin}background.js`);
-    await expect(
-      worker.evaluate(() => (globalThis as BackgroundGlobals).__veilBackgroundReady),
-    ).resolves.toBe(true);
+    // The worker's target can be attached before its script has finished running.
+    await expect
+      .poll(() => worker.evaluate(() => (globalThis as BackgroundGlobals).__veilBackgroundReady), {
+        timeout: 10_000,
+      })
+      .toBe(true);
   });
 
   it('answers a ping from an extension page', async () => {

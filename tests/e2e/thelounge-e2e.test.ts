@@ -265,10 +265,21 @@ async function openComposer(person: Person): Promise<Frame> {
     await page.waitForSelector(hook('toggle'), { timeout: 30_000 });
     await page.click(hook('toggle'));
   }
-  const composer = await frameOf(page, `iframe${hook('composer')}`);
-  await composer.waitForSelector(hook('recipients'), { timeout: 30_000 });
-  await composer.waitForSelector(hook('compose-input'));
-  return composer;
+  // The content script opens the composer again when the conversation it belongs to changes
+  // (the page may settle on its channel just after the click): a frame handle from before that
+  // is detached, so look again until a frame shows its recipients.
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const composer = await frameOf(page, `iframe${hook('composer')}`);
+    try {
+      await composer.waitForSelector(hook('recipients'), { timeout: 5_000 });
+      await composer.waitForSelector(hook('compose-input'));
+      return composer;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      step(`composer not ready (detached: ${composer.detached}); looking again`);
+    }
+  }
 }
 
 /** Sets the composer's recipients to exactly `handles` (adding unknown ones by handle). */
