@@ -259,9 +259,7 @@ export class KeyStore implements ProtocolStore {
 
   private async unseal(table: Table, key: string, raw: unknown): Promise<unknown> {
     if (!isSealed(raw)) return raw;
-    const dataKey = await this.keySource.dataKey();
-    if (!dataKey) throw new BackgroundError('internal', 'a sealed record without a lock');
-    return openValue(dataKey, table, key, raw);
+    return openValue(await this.requireDataKey(), table, key, raw);
   }
 }
 

@@ -6,6 +6,7 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import type { ReaderView } from '../messaging/messages';
+import { bytesEqual } from '../protocol/bytes';
 import type { Contact } from '../protocol/veil';
 import type { KeyStore } from './key-store';
 
@@ -34,10 +35,6 @@ export function envelopeHash(envelope: Uint8Array): string {
   return bytesToHex(sha256(envelope));
 }
 
-function sameKey(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i]);
-}
-
 /**
  * The view of a cached message with its status as of now (the contact may have been verified,
  * or its key changed, since): the same rule the protocol applies when it decrypts.
@@ -50,7 +47,7 @@ export function cachedView(entry: CachedPlaintext, contact: Contact | undefined)
     return view;
   }
   if (!contact || !entry.senderIdentityKey) view.status = 'unverified';
-  else if (!sameKey(contact.identityKey, entry.senderIdentityKey)) view.status = 'key-changed';
+  else if (!bytesEqual(contact.identityKey, entry.senderIdentityKey)) view.status = 'key-changed';
   else view.status = contact.verified ? 'verified' : 'unverified';
   return view;
 }

@@ -6,6 +6,8 @@ import type { StoreTable } from '../protocol/store';
 import { BackgroundError } from './errors';
 
 export const DB_NAME = 'veil';
+/** Key of the personal security phrase in the `secrets` table. */
+export const SECURITY_PHRASE_KEY = 'securityPhrase';
 
 /** The protocol core's tables (ProtocolStore). */
 export const PROTOCOL_TABLES: readonly StoreTable[] = [

@@ -24,6 +24,7 @@ import { Gate } from './gate';
 import { KeyStore } from './key-store';
 import { LockManager, type ScryptParams, type SessionArea } from './lock';
 import { PageTokens } from './page-tokens';
+import { SECURITY_PHRASE_KEY } from './schema';
 
 /** Sends a message to one frame of a tab's content script (`tabs.sendMessage`). */
 export type TabMessenger = (
@@ -225,7 +226,7 @@ export class VeilService {
     const reply: StatusReply = {
       locked: lock.locked,
       lockEnabled: lock.enabled,
-      hasSecurityPhrase: secretKeys.includes('securityPhrase'),
+      hasSecurityPhrase: secretKeys.includes(SECURITY_PHRASE_KEY),
       settings,
     };
     if (identity) reply.identity = identity;

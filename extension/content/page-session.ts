@@ -2,6 +2,7 @@
 // adapter's message list, finds armored blocks (also ones that arrive later, re-render or come
 // with a channel switch), sends them to the background in batches and places reader frames;
 // places the toggle and composer. Everything it adds is removed again by stop().
+import { isMessageError } from '../messaging/client';
 import type { PageBlockResult } from '../messaging/messages';
 import { ARMOR_MARKER } from '../protocol/armor';
 import type { SiteAdapter } from '../../site-adapters/types';
@@ -82,8 +83,7 @@ export class PageSession {
       onResult: (block, result) => this.show(block, result),
       onProgress: (done, total) => this.progress.update(done, total),
       onError: (error) => {
-        if ((error as { code?: unknown }).code === 'locked')
-          this.progress.show(pageText('page_locked'));
+        if (isMessageError(error, 'locked')) this.progress.show(pageText('page_locked'));
       },
       ranking: () => {
         const distance = this.list ? viewportDistance(this.list) : () => 0;

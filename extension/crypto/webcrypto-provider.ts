@@ -112,7 +112,8 @@ export interface WebCryptoProvider extends CryptoProvider {
 
 /**
  * How to make key pairs. Without SubtleCrypto.getPublicKey both end with one JWK export, which
- * yields private and public halves in one call (getPublicKey + raw export is ~3 µs faster). Measured (ops/s, X25519): Chromium 156 import ≈ 10.6k vs generate ≈ 8–9k;
+ * yields private and public halves in one call (getPublicKey + raw export is ~3 µs faster).
+ * Measured (ops/s, X25519): Chromium 156 import ≈ 10.6k vs generate ≈ 8–9k;
  * Firefox 153 import ≈ 3.5–4.6k vs generate ≈ 1.4–2k; Node 20 generate ≈ 7k vs import ≈ 2.7k.
  */
 export type KeygenStrategy =
@@ -124,8 +125,6 @@ export interface WebCryptoOptions {
   getRandomValues?: (b: Uint8Array<ArrayBuffer>) => Uint8Array<ArrayBuffer>;
   /** Defaults to the faster one for this runtime (see KeygenStrategy). */
   keygen?: KeygenStrategy;
-  /** Use SubtleCrypto.getPublicKey for the 'import' keygen where it exists (default true). */
-  getPublicKey?: boolean;
 }
 
 interface SubtleWithGetPublicKey {
@@ -148,7 +147,7 @@ export function createWebCryptoProvider(options: WebCryptoOptions = {}): WebCryp
   // private key without exporting the private one.
   const nativeGetPublicKey = (subtle as SubtleWithGetPublicKey).getPublicKey;
   const getPublicKey =
-    options.getPublicKey !== false && typeof nativeGetPublicKey === 'function'
+    typeof nativeGetPublicKey === 'function'
       ? (key: CryptoKey, usages: KeyUsage[]) => nativeGetPublicKey.call(subtle, key, usages)
       : undefined;
   const xPrivate = new KeyCache(KEY_CACHE_SIZE);

@@ -175,6 +175,23 @@ describe('conversations', () => {
     expect(seenKeys.size).toBe(100);
   });
 
+  it('never seals two messages under one key (the nonce is constant): same text, other bytes', async () => {
+    let { alice, bob } = await establish();
+    const bodies: string[] = [];
+    // Twice in one chain, then after a ratchet step each way.
+    for (const from of ['alice', 'alice', 'bob', 'alice'] as const) {
+      const sent = await send(from === 'alice' ? alice : bob, 'the same words');
+      if (from === 'alice') alice = sent.record;
+      else bob = sent.record;
+      const got = await receive(from === 'alice' ? bob : alice, sent.envelope);
+      if (from === 'alice') bob = got.record;
+      else alice = got.record;
+      // ciphertext‖tag: the envelope's end, as long as the padded plaintext plus the tag.
+      bodies.push(bytesToHex(sent.envelope.slice(-(encode('the same words').length + 16))));
+    }
+    expect(new Set(bodies).size).toBe(bodies.length);
+  });
+
   it('handles long one-way runs in both directions', async () => {
     let { alice, bob } = await establish();
     for (const [run, aliceSends] of [

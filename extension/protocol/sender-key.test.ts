@@ -225,6 +225,15 @@ describe('ordering and replay', () => {
     );
   });
 
+  it('never seals two messages under one key (the nonce is constant): same text, other bytes', async () => {
+    const own = await createSenderKey(crypto);
+    const ctx = contextFor('test:example.org/#group', identity());
+    const { envelopes } = await sendMany(own, 5, ctx, () => 'the same words');
+    // Every byte before the 64-byte signature but the header's iteration is the same input.
+    const sealed = envelopes.map((e) => bytesToHex(e.slice(-64 - (64 + 16), -64)));
+    expect(new Set(sealed).size).toBe(envelopes.length);
+  });
+
   it('a second delivery is a replay', async () => {
     const ctx = contextFor('c', identity());
     const own = await createSenderKey(crypto);

@@ -255,7 +255,7 @@ function signedMessage(unsigned: Uint8Array, context: GroupContext): Uint8Array 
   return concatBytes(unsigned, context.ctxHash, context.senderIdentityKey);
 }
 
-/** One chain step: message key `seed = HMAC(ck, 0x01)`, `ck' = HMAC(ck, 0x02)`, keying the HMAC once. */
+/** One chain step: the message key (`seed`) `HMAC(ck, 0x01)`, `ck' = HMAC(ck, 0x02)`. */
 function stepChain(chainKey: Uint8Array): { seed: Uint8Array; next: Uint8Array } {
   const keyed = new HmacSha256(chainKey);
   const seed = keyed.mac(MESSAGE_KEY_LABEL);

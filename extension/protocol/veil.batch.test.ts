@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { nobleProvider } from './crypto/noble';
 import type { CryptoProvider } from './crypto/provider';
+import { hkdfSha256 } from './kdf';
 import type { PrekeyBundle } from './identity';
 import { MemoryStore, type StoreOp, type StoreTable } from './store';
 import { Veil, type PublishedIdentity } from './veil';
@@ -174,6 +175,27 @@ describe('Veil.decryptMany', () => {
       ),
       { numRuns: 25 },
     );
+  });
+
+  it("uses the provider's native HKDF for the root-key step, as decrypt does", async () => {
+    let calls = 0;
+    const counting: CryptoProvider = {
+      ...nobleProvider,
+      async hkdfSha256(ikm, salt, info, length) {
+        calls++;
+        return hkdfSha256(ikm, salt, info, length);
+      },
+    };
+    const alice = await party('alice');
+    const bob = await party('bob', counting);
+    await alice.veil.startSession(bundleOf(await bob.veil.publicBundle({ oneTimePrekeys: 1 })));
+    const texts = [];
+    for (const t of ['one', 'two'])
+      texts.push((await alice.veil.encrypt({ context: CTX, recipients: ['bob'] }, t)).join('\n'));
+    const got = await bob.veil.decryptMany(CTX, texts);
+    expect(got.map((r) => r.plaintext)).toEqual(['one', 'two']);
+    // Bob's receiving chain from Alice's first ratchet key: one root-key step.
+    expect(calls).toBeGreaterThan(0);
   });
 
   it('an empty batch and a bad context', async () => {

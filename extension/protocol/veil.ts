@@ -910,20 +910,16 @@ function rememberVerify(
  * message and signature, and verified as usual otherwise.
  */
 function withVerifyMemo(crypto: CryptoProvider, memo: VerifyMemo): CryptoProvider {
-  return {
-    name: crypto.name,
-    randomBytes: (n) => crypto.randomBytes(n),
-    x25519Generate: () => crypto.x25519Generate(),
-    x25519: (priv, pub) => crypto.x25519(priv, pub),
-    ed25519Generate: () => crypto.ed25519Generate(),
-    ed25519Sign: (priv, message) => crypto.ed25519Sign(priv, message),
-    hkdfSha256: crypto.hkdfSha256?.bind(crypto),
-    async ed25519Verify(publicKey, message, signature) {
-      for (const e of memo.get(bytesToHex(signature)) ?? [])
-        if (bytesEqual(e.publicKey, publicKey) && bytesEqual(e.message, message)) return e.valid;
-      return crypto.ed25519Verify(publicKey, message, signature);
-    },
+  // Everything else is inherited from the provider, including methods it may gain later.
+  const memoised = Object.create(crypto) as {
+    -readonly [K in keyof CryptoProvider]: CryptoProvider[K];
   };
+  memoised.ed25519Verify = async (publicKey, message, signature) => {
+    for (const e of memo.get(bytesToHex(signature)) ?? [])
+      if (bytesEqual(e.publicKey, publicKey) && bytesEqual(e.message, message)) return e.valid;
+    return crypto.ed25519Verify(publicKey, message, signature);
+  };
+  return memoised;
 }
 
 function failed(e: unknown): DecryptResult {

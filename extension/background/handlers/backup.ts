@@ -14,8 +14,7 @@ import type { StoreOpAny } from '../key-store';
 import type { Profile } from '../veil-service';
 import { normalizeSettings } from './settings';
 import type { ServiceHandlers } from './types';
-
-const PHRASE_KEY = 'securityPhrase';
+import { SECURITY_PHRASE_KEY } from '../schema';
 
 interface BackupExtra {
   settings?: Settings;
@@ -31,7 +30,7 @@ export const backupHandlers: ServiceHandlers<'exportBackup' | 'importBackup'> = 
       settings: await svc.settings(),
       directories: (await svc.store.entries<DirectoryState>('directory')).map(([, v]) => v),
     };
-    const phrase = await svc.store.get<string>('secrets', PHRASE_KEY);
+    const phrase = await svc.store.get<string>('secrets', SECURITY_PHRASE_KEY);
     if (phrase !== undefined) extra.securityPhrase = phrase;
     if (profile.published) extra.published = profile.published;
     const file = await exportBackup(svc.store, passphrase, {
@@ -87,7 +86,12 @@ export const backupHandlers: ServiceHandlers<'exportBackup' | 'importBackup'> = 
     const settings = validSettings(extra.settings);
     if (settings) ops.push({ op: 'put', table: 'settings', key: 'settings', value: settings });
     if (typeof extra.securityPhrase === 'string' && extra.securityPhrase.length <= 200)
-      ops.push({ op: 'put', table: 'secrets', key: PHRASE_KEY, value: extra.securityPhrase });
+      ops.push({
+        op: 'put',
+        table: 'secrets',
+        key: SECURITY_PHRASE_KEY,
+        value: extra.securityPhrase,
+      });
     for (const d of Array.isArray(extra.directories) ? extra.directories : [])
       if (isDirectoryState(d)) ops.push({ op: 'put', table: 'directory', key: d.url, value: d });
     // One transaction: all of it or (locked, storage error) none of it.

@@ -4,10 +4,10 @@
 import { normalizeDirectoryUrl } from '../directory-client';
 import { BackgroundError } from '../errors';
 import type { ServiceHandlers } from './types';
+import { SECURITY_PHRASE_KEY } from '../schema';
 
 /** How many one-time prekeys each publish uploads. */
 export const ONE_TIME_PREKEYS_PER_PUBLISH = 20;
-const PHRASE_KEY = 'securityPhrase';
 
 export const identityHandlers: ServiceHandlers<
   'status' | 'createIdentity' | 'publish' | 'setSecurityPhrase' | 'getSecurityPhrase'
@@ -50,14 +50,14 @@ export const identityHandlers: ServiceHandlers<
     const text = phrase.trim();
     await svc.store.commit([
       text === ''
-        ? { op: 'delete', table: 'secrets', key: PHRASE_KEY }
-        : { op: 'put', table: 'secrets', key: PHRASE_KEY, value: text },
+        ? { op: 'delete', table: 'secrets', key: SECURITY_PHRASE_KEY }
+        : { op: 'put', table: 'secrets', key: SECURITY_PHRASE_KEY, value: text },
     ]);
     return { ok: true };
   },
 
   async getSecurityPhrase(svc) {
-    const phrase = await svc.store.get<string>('secrets', PHRASE_KEY);
+    const phrase = await svc.store.get<string>('secrets', SECURITY_PHRASE_KEY);
     return phrase === undefined ? {} : { phrase };
   },
 };
