@@ -354,6 +354,24 @@ describe('directory over HTTP (SQLite)', () => {
     ).toBe(200);
   });
 
+  it('writes that fail their signature do not use up the handle: its owner can still rotate', async () => {
+    const limited = testApp(opened.store, {
+      limits: { rates: { writesPerHandle: { burst: 2, perMinute: 2 } } },
+    });
+    const alice = makeIdentity('alice');
+    expect((await put(limited, alice, publishBody(alice, 1))).status).toBe(201);
+    // Someone else's key under alice's name: PUTs and DELETEs that fail alice's signature check.
+    const mallory = makeIdentity('alice');
+    for (let i = 0; i < 5; i++) {
+      expect((await put(limited, mallory, publishBody(mallory, 1))).status).toBe(409);
+      expect((await del(limited, 'alice', mallory)).status).toBe(401);
+    }
+    // Alice's own rotation still goes through: the handle's budget was hers alone.
+    const next = makeIdentity('alice');
+    expect((await put(limited, alice, publishBody(next, 1), alice, next)).status).toBe(200);
+    expect((await put(limited, next, publishBody(next, 1, 20))).status).toBe(429);
+  });
+
   it('hides internals on 5xx and never logs keys or bodies', async () => {
     const broken: DirectoryStore = Object.create(opened.store, {
       publish: {

@@ -502,7 +502,6 @@ export function createDirectory(options: AppOptions): Directory {
   app.put('/v1/identities/:handle', async (c) => {
     const handle = handleParam(c);
     limit(limiters?.writesPerIp, clientIp(c), 'writes');
-    limit(limiters?.writesPerHandle, handle, 'writes for this handle');
     const type = c.req.header('content-type') ?? '';
     if (!/^application\/json\s*(;\s*charset=utf-8\s*)?$/i.test(type))
       throw new RequestError(415, 'unsupported-media-type', 'body must be application/json');
@@ -565,6 +564,9 @@ export function createDirectory(options: AppOptions): Directory {
           `a key rotation must also be signed by the new key in ${SIGNATURE_HEADERS.newKeySignature}`,
         );
     }
+    // Only once the request is known to be the owner's: unsigned requests must not use up the
+    // handle's writes (they would block its owner from rotating or deleting the key).
+    limit(limiters?.writesPerHandle, handle, 'writes for this handle');
     const sameKey = current !== undefined && sameBytes(current.identityKey, pub.identityKey);
     const result = await store.publish(
       {
@@ -620,7 +622,6 @@ export function createDirectory(options: AppOptions): Directory {
   app.delete('/v1/identities/:handle', async (c) => {
     const handle = handleParam(c);
     limit(limiters?.writesPerIp, clientIp(c), 'writes');
-    limit(limiters?.writesPerHandle, handle, 'writes for this handle');
     const body = await readBody(c);
     if (body.length !== 0) throw badRequest('unexpected-body', 'DELETE takes no body');
     const auth = readAuth(c);
@@ -640,6 +641,7 @@ export function createDirectory(options: AppOptions): Directory {
         'bad-signature',
         'request must be signed by the current identity key',
       );
+    limit(limiters?.writesPerHandle, handle, 'writes for this handle');
     const result = await store.deleteIdentity(
       { handle, expectedCurrentKey: current.identityKey },
       writeContext(auth, signer),
