@@ -17,6 +17,7 @@ import {
   isValidHandle,
   signedPrekeyMessage,
 } from '../extension/protocol/directory-request';
+import { bytesEqual } from '../extension/protocol/bytes';
 import { keyFingerprint, safetyNumberHalf } from './fingerprint';
 import { RequestError, badRequest } from './errors';
 import { buildProof, consistencyPlan, inclusionPlan } from './log';
@@ -155,9 +156,6 @@ export function verifyEd25519(
     return false;
   }
 }
-
-const sameBytes = (a: Uint8Array, b: Uint8Array) =>
-  a.length === b.length && Buffer.compare(Buffer.from(a), Buffer.from(b)) === 0;
 
 const DECIMAL = /^(0|[1-9][0-9]{0,15})$/;
 
@@ -555,7 +553,7 @@ export function createDirectory(options: AppOptions): Directory {
         );
       }
       if (
-        !sameBytes(current.identityKey, pub.identityKey) &&
+        !bytesEqual(current.identityKey, pub.identityKey) &&
         !bySigner(pub.identityKey, auth.newKeySignature)
       )
         throw new RequestError(
@@ -567,7 +565,7 @@ export function createDirectory(options: AppOptions): Directory {
     // Only once the request is known to be the owner's: unsigned requests must not use up the
     // handle's writes (they would block its owner from rotating or deleting the key).
     limit(limiters?.writesPerHandle, handle, 'writes for this handle');
-    const sameKey = current !== undefined && sameBytes(current.identityKey, pub.identityKey);
+    const sameKey = current !== undefined && bytesEqual(current.identityKey, pub.identityKey);
     const result = await store.publish(
       {
         handle,

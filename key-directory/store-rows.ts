@@ -14,9 +14,8 @@ export const blob = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffse
 export const num = (v: unknown): number => Number(v);
 export const seconds = (ms: number) => Math.floor(ms / 1000);
 
-export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && Buffer.compare(blob(a), blob(b)) === 0;
-}
+/** Key comparison for both stores: the protocol's constant-time one. */
+export { bytesEqual as sameBytes } from '../extension/protocol/bytes';
 
 export function identityFromRow(r: Row): IdentityRecord {
   return {
