@@ -18,10 +18,19 @@ export default defineConfig({
     description: 'End-to-end encryption for the chat sites you already use.',
     default_locale: 'en',
     // storage: storage.session holds the unlocked data key and the in-page frames' tokens.
-    // Nothing else: the content script's `<all_urls>` match (entrypoints/content.ts) is what
+    // Nothing else: the content script's `<all_urls>` match (below) is what
     // lets it run on chat sites, and tabs.sendMessage to our own content script needs no
     // permission ("tabs" would expose every tab's URL and title).
     permissions: ['storage'],
+    // The content script (entrypoints/veil-content.ts, an unlisted script; see there why).
+    content_scripts: [
+      {
+        matches: ['<all_urls>'],
+        js: ['veil-content.js'],
+        run_at: 'document_idle',
+        all_frames: false,
+      },
+    ],
     // Only the two frame pages may be embedded by web pages, nothing else of the package.
     // Chrome serves them under a per-session dynamic id, so a page cannot probe for Veil by a
     // fixed URL; Firefox already uses a random per-install UUID and has no use_dynamic_url.

@@ -6,13 +6,15 @@
 //   2. Content-script overhead on a page of 5,000 plain messages (the generic adapter's opt-in
 //      markup, Veil enabled for the site) vs. the same page in a Chromium without the extension
 //      (and, for reference, with the extension installed but the site not enabled).
-//   3. Content-script size: content.js gzipped, and no crypto code in it.
+//   3. Content-script size: veil-content.js gzipped, and no crypto code in it.
 //
 // Prints a small markdown table (figures, never pass/fail) and exits 0; details go to
 // .bench/inpage.json. Run alone: `npx tsx bench/inpage-bench.ts`. scripts/bench.mjs runs it as an
 // extra bench. Environment: BENCH_RUNS (rounds, default 3), BENCH_QUICK=1 (small counts),
 // INPAGE_MESSAGES (default 1000), INPAGE_PLAIN (default 5000), CHROMIUM_PATH / VEIL_CHROMIUM,
-// INPAGE_PROFILE=1 (CPU-profile the service worker and the page during one cold load).
+// INPAGE_PROFILE=1 (CPU-profile the service worker and the page during one cold load),
+// INPAGE_ONLY=overhead (skip the armored pages: overhead and size only), INPAGE_OVERHEAD_ROUNDS, INPAGE_TRACE=n (n
+// traced plain-page loads per variant: what Veil adds to the renderer main thread, by event).
 //
 // Everything it starts (key directory, page server, Chromium profiles, temp copies) is its own
 // and is stopped / deleted at the end, also on SIGTERM from scripts/bench.mjs.
@@ -39,10 +41,13 @@ const QUICK = process.env.BENCH_QUICK === '1';
 const ROUNDS = Number(process.env.BENCH_RUNS) || (QUICK ? 1 : 3);
 const N = Number(process.env.INPAGE_MESSAGES) || (QUICK ? 200 : 1000);
 const PLAIN = Number(process.env.INPAGE_PLAIN) || (QUICK ? 1000 : 5000);
-const OVERHEAD_ROUNDS = QUICK ? 2 : Math.max(5, ROUNDS * 2);
+const OVERHEAD_ROUNDS =
+  Number(process.env.INPAGE_OVERHEAD_ROUNDS) || (QUICK ? 2 : Math.max(5, ROUNDS * 2));
 const APPEND_BATCHES = 10;
 const APPEND_PER_BATCH = 50;
 const PROFILE = process.env.INPAGE_PROFILE === '1';
+const ONLY_OVERHEAD = process.env.INPAGE_ONLY === 'overhead';
+const TRACE_RUNS = Number(process.env.INPAGE_TRACE) || 0;
 const VIEWPORT = { width: 1000, height: 800 };
 /** The generic adapter's line-length limit (site-adapters/generic.ts). */
 const MAX_CHUNK = 2000;
@@ -125,7 +130,11 @@ const CRYPTO_MARKERS = [
 ];
 
 function contentScriptSize(extDir: string) {
-  const file = path.join(extDir, 'content-scripts/content.js');
+  // The manifest says which file it is (builds before session 3 used content-scripts/content.js).
+  const manifest = JSON.parse(fs.readFileSync(path.join(extDir, 'manifest.json'), 'utf8')) as {
+    content_scripts: { js: string[] }[];
+  };
+  const file = path.join(extDir, manifest.content_scripts[0]!.js[0]!);
   const code = fs.readFileSync(file);
   const text = code.toString('utf8');
   const found = CRYPTO_MARKERS.filter((m) => text.toLowerCase().includes(m.toLowerCase()));
@@ -465,6 +474,7 @@ async function overheadRun(
   url: string,
   extra: string[],
   profile = false,
+  traceFile?: string,
 ): Promise<OverheadFigures & { profile?: string }> {
   const page = await browser.newPage();
   try {
@@ -479,6 +489,11 @@ async function overheadRun(
     await cdp.send('Performance.enable', { timeDomain: 'threadTicks' });
     const task0 = await metric(cdp, 'TaskDuration');
     const script0 = await metric(cdp, 'ScriptDuration');
+    if (traceFile)
+      await page.tracing.start({
+        path: traceFile,
+        categories: ['devtools.timeline', 'v8', 'v8.execute', 'blink', 'loading'],
+      });
     await page.goto(url, { waitUntil: 'load' });
     const loadMs = await page.evaluate(
       () =>
@@ -522,6 +537,7 @@ async function overheadRun(
     await new Promise((r) => setTimeout(r, 400));
     const busyMs = (await metric(cdp, 'TaskDuration')) - task0;
     const scriptMs = (await metric(cdp, 'ScriptDuration')) - script0;
+    if (traceFile) await page.tracing.stop();
     let file: string | undefined;
     if (profile) {
       const { profile: p } = await cdp.send('Profiler.stop');
@@ -535,6 +551,76 @@ async function overheadRun(
   } finally {
     await page.close();
   }
+}
+
+interface TraceEvent {
+  name: string;
+  ph: string;
+  ts: number;
+  dur?: number;
+  pid: number;
+  tid: number;
+  args?: { name?: string };
+}
+
+/** Self time (µs) per trace event name on the busiest renderer main thread, and its total. */
+function traceSelfTimes(file: string): { total: number; self: Map<string, number> } {
+  const raw = JSON.parse(fs.readFileSync(file, 'utf8')) as
+    TraceEvent[] | { traceEvents: TraceEvent[] };
+  fs.rmSync(file, { force: true });
+  const events = Array.isArray(raw) ? raw : raw.traceEvents;
+  const mains = new Set(
+    events
+      .filter((e) => e.ph === 'M' && e.name === 'thread_name' && e.args?.name === 'CrRendererMain')
+      .map((e) => `${e.pid}:${e.tid}`),
+  );
+  const byThread = new Map<string, TraceEvent[]>();
+  for (const e of events) {
+    const key = `${e.pid}:${e.tid}`;
+    if (e.ph !== 'X' || !mains.has(key) || e.dur === undefined) continue;
+    (byThread.get(key) ?? byThread.set(key, []).get(key)!).push(e);
+  }
+  let best = { total: 0, self: new Map<string, number>() };
+  for (const list of byThread.values()) {
+    list.sort((a, b) => a.ts - b.ts || b.dur! - a.dur!);
+    const self = new Map<string, number>();
+    const stack: { end: number; name: string }[] = [];
+    let total = 0;
+    for (const e of list) {
+      while (stack.length && stack[stack.length - 1]!.end <= e.ts) stack.pop();
+      const parent = stack[stack.length - 1];
+      if (parent) self.set(parent.name, (self.get(parent.name) ?? 0) - e.dur!);
+      else total += e.dur!;
+      self.set(e.name, (self.get(e.name) ?? 0) + e.dur!);
+      stack.push({ end: e.ts + e.dur!, name: e.name });
+    }
+    if (total > best.total) best = { total, self };
+  }
+  return best;
+}
+
+/** The mean of several traces' self times, as ms, and what `variant` adds over `base`. */
+function traceDiff(
+  runs: Record<string, { total: number; self: Map<string, number> }[]>,
+  variant: string,
+  base: string,
+): string {
+  const mean = (name: string) => {
+    const out = new Map<string, number>();
+    for (const r of runs[name]!)
+      for (const [k, v] of r.self) out.set(k, (out.get(k) ?? 0) + v / runs[name]!.length / 1000);
+    const total = runs[name]!.reduce((s, r) => s + r.total, 0) / runs[name]!.length / 1000;
+    return { total, self: out };
+  };
+  const v = mean(variant);
+  const b = mean(base);
+  const diff = [...new Set([...v.self.keys(), ...b.self.keys()])]
+    .map((k) => [k, (v.self.get(k) ?? 0) - (b.self.get(k) ?? 0)] as const)
+    .sort((x, y) => Math.abs(y[1]) - Math.abs(x[1]))
+    .slice(0, 12)
+    .map(([k, d]) => `${k} ${d >= 0 ? '+' : ''}${d.toFixed(1)}`)
+    .join(', ');
+  return `${variant} vs ${base}: main thread ${b.total.toFixed(0)} → ${v.total.toFixed(0)} ms; largest differences (ms): ${diff}`;
 }
 
 // ---- statistics and output ----------------------------------------------------------------
@@ -596,61 +682,63 @@ async function main() {
     await bob.ui.addContact('alice');
     await bob.ui.request({ type: 'setSettings', enabledSites: [host] });
 
-    // Warm-up: a short page starts Bob's session with Alice (pre-key message) and warms the
-    // service worker, so every measured round decrypts the same kind of messages.
-    const warmTexts = makeTexts(5, 99);
-    const warm = await encryptAll(alice, 'generic:bench-warmup', warmTexts);
-    pages.set('/warmup', armoredPage('bench-warmup', warm, false));
-
-    // Rounds: each a fresh conversation (a cold page: nothing cached, every message a ratchet
-    // step), top (oldest first in view) and bottom (scrolled to the newest, as chats open).
-    const scenarios = ['top', 'bottom'] as const;
-    const roundTexts: string[][] = [];
-    log(`Alice encrypts ${ROUNDS} × ${scenarios.length} × ${N} messages …`);
-    const encStart = Date.now();
-    for (let r = 0; r < ROUNDS; r++) {
-      for (const sc of scenarios) {
-        const texts = makeTexts(N, 1000 + r * 10 + (sc === 'top' ? 0 : 1));
-        roundTexts.push(texts);
-        const armored = await encryptAll(alice, `generic:bench-${sc}-${r}`, texts);
-        pages.set(`/${sc}-${r}`, armoredPage(`bench-${sc}-${r}`, armored, sc === 'bottom'));
-        if (r === 0 && sc === 'top') {
-          const lens = armored.map((a) => a.length);
-          notes.push(
-            `Armored messages: ${Math.min(...lens)}–${Math.max(...lens)} chars (median ${median(lens)}), one chunk each; plaintexts 5–1,000 chars (60 % ≤ 60, 10 % ≥ 250).`,
-          );
-        }
-      }
-    }
-    const encSeconds = (Date.now() - encStart) / 1000;
-    notes.push(
-      `Alice's extension encrypted ${ROUNDS * scenarios.length * N} messages through the background's encrypt message in ${encSeconds.toFixed(1)} s (${((ROUNDS * scenarios.length * N) / encSeconds).toFixed(0)}/s incl. messaging).`,
-    );
-    await alice.session.close();
-
-    const chat = await bob.session.browser.newPage();
-    await chat.setViewport(VIEWPORT);
-    await chat.bringToFront();
-    await measureLoad(chat, () => chat.goto(`http://${host}/warmup`), warmTexts);
-
+    const scenarios = ONLY_OVERHEAD ? [] : (['top', 'bottom'] as const);
     const cold: Record<string, LoadFigures[]> = { top: [], bottom: [] };
     const warmLoads: Record<string, LoadFigures[]> = { top: [], bottom: [] };
     let profiled: string | undefined;
-    for (let r = 0; r < ROUNDS; r++) {
-      for (const [k, sc] of scenarios.entries()) {
-        const texts = roundTexts[r * scenarios.length + k]!;
-        const url = `http://${host}/${sc}-${r}`;
-        let stopProfile: (() => Promise<string>) | undefined;
-        if (PROFILE && r === ROUNDS - 1 && sc === 'top')
-          stopProfile = await startProfiles(bob.session, chat, tmp);
-        log(`round ${r + 1}/${ROUNDS} ${sc}: cold load (load ${load1()}) …`);
-        cold[sc]!.push(await measureLoad(chat, () => chat.goto(url), texts));
-        if (stopProfile) profiled = await stopProfile();
-        log(`round ${r + 1}/${ROUNDS} ${sc}: reload (cache warm) …`);
-        warmLoads[sc]!.push(await measureLoad(chat, () => chat.reload(), texts));
+    if (!ONLY_OVERHEAD) {
+      // Warm-up: a short page starts Bob's session with Alice (pre-key message) and warms the
+      // service worker, so every measured round decrypts the same kind of messages.
+      const warmTexts = makeTexts(5, 99);
+      const warm = await encryptAll(alice, 'generic:bench-warmup', warmTexts);
+      pages.set('/warmup', armoredPage('bench-warmup', warm, false));
+
+      // Rounds: each a fresh conversation (a cold page: nothing cached, every message a ratchet
+      // step), top (oldest first in view) and bottom (scrolled to the newest, as chats open).
+      const roundTexts: string[][] = [];
+      log(`Alice encrypts ${ROUNDS} × ${scenarios.length} × ${N} messages …`);
+      const encStart = Date.now();
+      for (let r = 0; r < ROUNDS; r++) {
+        for (const sc of scenarios) {
+          const texts = makeTexts(N, 1000 + r * 10 + (sc === 'top' ? 0 : 1));
+          roundTexts.push(texts);
+          const armored = await encryptAll(alice, `generic:bench-${sc}-${r}`, texts);
+          pages.set(`/${sc}-${r}`, armoredPage(`bench-${sc}-${r}`, armored, sc === 'bottom'));
+          if (r === 0 && sc === 'top') {
+            const lens = armored.map((a) => a.length);
+            notes.push(
+              `Armored messages: ${Math.min(...lens)}–${Math.max(...lens)} chars (median ${median(lens)}), one chunk each; plaintexts 5–1,000 chars (60 % ≤ 60, 10 % ≥ 250).`,
+            );
+          }
+        }
       }
+      const encSeconds = (Date.now() - encStart) / 1000;
+      notes.push(
+        `Alice's extension encrypted ${ROUNDS * scenarios.length * N} messages through the background's encrypt message in ${encSeconds.toFixed(1)} s (${((ROUNDS * scenarios.length * N) / encSeconds).toFixed(0)}/s incl. messaging).`,
+      );
+      await alice.session.close();
+
+      const chat = await bob.session.browser.newPage();
+      await chat.setViewport(VIEWPORT);
+      await chat.bringToFront();
+      await measureLoad(chat, () => chat.goto(`http://${host}/warmup`), warmTexts);
+
+      for (let r = 0; r < ROUNDS; r++) {
+        for (const [k, sc] of scenarios.entries()) {
+          const texts = roundTexts[r * scenarios.length + k]!;
+          const url = `http://${host}/${sc}-${r}`;
+          let stopProfile: (() => Promise<string>) | undefined;
+          if (PROFILE && r === ROUNDS - 1 && sc === 'top')
+            stopProfile = await startProfiles(bob.session, chat, tmp);
+          log(`round ${r + 1}/${ROUNDS} ${sc}: cold load (load ${load1()}) …`);
+          cold[sc]!.push(await measureLoad(chat, () => chat.goto(url), texts));
+          if (stopProfile) profiled = await stopProfile();
+          log(`round ${r + 1}/${ROUNDS} ${sc}: reload (cache warm) …`);
+          warmLoads[sc]!.push(await measureLoad(chat, () => chat.reload(), texts));
+        }
+      }
+      await chat.close();
     }
-    await chat.close();
 
     // Content-script overhead: the same plain page in Bob's Chromium (Veil enabled for
     // 127.0.0.1:port), in the same Chromium under localhost:port (installed, not enabled:
@@ -681,6 +769,19 @@ async function main() {
       const enabled = variants[1]!;
       const p = await overheadRun(enabled.browser, enabled.url, extra, true);
       if (p.profile) notes.push(`CPU profile of the plain page with Veil enabled: ${p.profile}`);
+    }
+    if (TRACE_RUNS > 0) {
+      const traces: Record<string, { total: number; self: Map<string, number> }[]> = {};
+      for (let r = 0; r < TRACE_RUNS; r++) {
+        for (const v of r % 2 ? [...variants].reverse() : variants) {
+          const file = path.join(tmp, `trace-${v.name}.json`);
+          await overheadRun(v.browser, v.url, extra, false, file);
+          (traces[v.name] ??= []).push(traceSelfTimes(file));
+        }
+      }
+      notes.push(
+        `Traces (${TRACE_RUNS} per variant, mean): ${traceDiff(traces, 'enabled', 'none')}; ${traceDiff(traces, 'dormant', 'none')}`,
+      );
     }
     for (let r = 0; r < OVERHEAD_ROUNDS; r++) {
       log(`overhead round ${r + 1}/${OVERHEAD_ROUNDS} (load ${load1()}) …`);
@@ -730,6 +831,21 @@ async function main() {
     rows.push(
       `| ${PLAIN} plain messages: main-thread busy time, no extension → Veil enabled | ${busyN.toFixed(0)} → ${busyE.toFixed(0)} ms: **${pct(busyE, busyN)}** | dormant (installed, site not enabled): ${pct(busyD, busyN)} | ≤ 3 % |`,
     );
+    // Per round (the variants ran back to back): the noise of the machine is shared.
+    const diffs = (name: string) =>
+      over[name]!.map((x, i) => (x.busyMs - over.none![i]!.busyMs) / over.none![i]!.busyMs);
+    const pctOf = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)} %`;
+    /** Mean ± 95 % confidence half-width (normal approximation) of a round's own difference. */
+    const meanCi = (xs: number[]) => {
+      const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+      const sd = Math.sqrt(
+        xs.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, xs.length - 1),
+      );
+      return `${pctOf(mean)} ± ${(((1.96 * sd) / Math.sqrt(xs.length)) * 100).toFixed(1)}`;
+    };
+    rows.push(
+      `| … the same, each round's own difference: median; mean ± 95 % CI | ${pctOf(median(diffs('enabled')))}; ${meanCi(diffs('enabled'))} | dormant: ${pctOf(median(diffs('dormant')))}; ${meanCi(diffs('dormant'))} | ≤ 3 % |`,
+    );
     rows.push(
       `| … wall: load event + scripted work, no extension → Veil enabled | ${wallN.toFixed(0)} → ${wallE.toFixed(0)} ms: ${pct(wallE, wallN)} | dormant: ${pct(wallD, wallN)} | ≤ 3 % |`,
     );
@@ -737,21 +853,22 @@ async function main() {
       `| … load event only, no extension → enabled | ${o('none', (x) => x.loadMs).toFixed(0)} → ${o('enabled', (x) => x.loadMs).toFixed(0)} ms | | — |`,
     );
     rows.push(
-      `| content script (content.js) gzipped | ${(size.gzipBytes / 1024).toFixed(1)} KB | ${(size.rawBytes / 1024).toFixed(1)} KB raw; crypto markers found: ${size.cryptoMarkers.length ? size.cryptoMarkers.join(', ') : 'none'} | ≤ 30 KB, no crypto |`,
+      `| content script (veil-content.js) gzipped | ${(size.gzipBytes / 1024).toFixed(1)} KB | ${(size.rawBytes / 1024).toFixed(1)} KB raw; crypto markers found: ${size.cryptoMarkers.length ? size.cryptoMarkers.join(', ') : 'none'} | ≤ 30 KB, no crypto |`,
     );
 
     const allCold = [...cold.top!, ...cold.bottom!, ...warmLoads.top!, ...warmLoads.bottom!];
     const checked = allCold.reduce((s, x) => s + x.framesChecked, 0);
     const wrongFrames = allCold.reduce((s, x) => s + x.framesWrong, 0);
     const statuses = cold.top![0]?.statuses ?? {};
-    notes.push(
-      `Statuses (first cold load): ${Object.entries(statuses)
-        .map(([k, v]) => `${k} ${v}`)
-        .join(
-          ', ',
-        )}. Reader frames in the viewport checked after each load: ${checked}, ${wrongFrames} not showing Alice's exact text.`,
-      `Visible at the end: ${cold.top![0]?.visibleCount} messages (top), ${cold.bottom![0]?.visibleCount} (bottom) in a ${VIEWPORT.width}×${VIEWPORT.height} viewport.`,
-    );
+    if (!ONLY_OVERHEAD)
+      notes.push(
+        `Statuses (first cold load): ${Object.entries(statuses)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(
+            ', ',
+          )}. Reader frames in the viewport checked after each load: ${checked}, ${wrongFrames} not showing Alice's exact text.`,
+        `Visible at the end: ${cold.top![0]?.visibleCount} messages (top), ${cold.bottom![0]?.visibleCount} (bottom) in a ${VIEWPORT.width}×${VIEWPORT.height} viewport.`,
+      );
     if (profiled) notes.push(`CPU profiles: ${profiled}`);
 
     const md = [
@@ -770,7 +887,7 @@ async function main() {
       '- "All visible decrypted" = the latest status time among the messages intersecting the viewport once everything settled. "Visible reader frames loaded" = the latest `load` of their reader iframes (mounted lazily near the viewport; the text arrives by one more readMessage round trip). After each load every visible frame\'s text is checked through puppeteer against what Alice sent.',
       '- Reload = the same page again with the plaintext cache warm (no ratchet work).',
       `- Overhead: the same page of ${PLAIN} plain messages, load + fixed scripted work (${APPEND_BATCHES} × append ${APPEND_PER_BATCH} messages, scroll to the end, 2 frames; then 100 ms for the content script's 40-ms-debounced scan) in a fresh tab; "busy" = renderer main-thread task time (CDP Performance TaskDuration, includes the content script's isolated world) from before navigation to 400 ms after the work; "wall" = load event + work wall time. No extension = a separate Chromium without it; dormant = Bob's Chromium on localhost:port (not in enabledSites). Interleaved, alternating order; median.`,
-      `- Content-script size: gzip -9 of content-scripts/content.js; crypto markers searched (case-insensitive): ${CRYPTO_MARKERS.join(', ')}.`,
+      `- Content-script size: gzip -9 of veil-content.js; crypto markers searched (case-insensitive): ${CRYPTO_MARKERS.join(', ')}.`,
       '',
       'Notes:',
       ...notes.map((n) => `- ${n}`),

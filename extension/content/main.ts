@@ -3,7 +3,6 @@
 // every other page. Listens to the background only (tabs.sendMessage): frame heights and chunks
 // to submit. Holds no keys and never sees plaintext.
 import { browser } from 'wxt/browser';
-import type { ContentScriptContext } from 'wxt/utils/content-script-context';
 import { sendMessage } from '../messaging/client';
 import type { ToContentMessage } from '../messaging/messages';
 import type { SiteAdapter } from '../../site-adapters/types';
@@ -18,10 +17,36 @@ function isToContent(message: unknown): message is ToContentMessage {
   );
 }
 
-export async function startVeil(
-  ctx: ContentScriptContext,
-  findAdapter: FindAdapter,
-): Promise<void> {
+/** Whether this copy still belongs to a running extension (not one updated or removed since). */
+function extensionAlive(): boolean {
+  try {
+    return browser.runtime?.id !== undefined;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Calls `changed` after the page's address changes without a load (single-page apps). Nothing
+ * is dispatched into the page: a page must not be able to observe Veil through events.
+ */
+function watchLocation(changed: () => void, signal: AbortSignal): void {
+  const nav = (globalThis as { navigation?: EventTarget }).navigation;
+  if (typeof nav?.addEventListener === 'function') {
+    nav.addEventListener('navigate', changed, { signal });
+    return;
+  }
+  // No Navigation API (Firefox ESR): look once a second.
+  let last = location.href;
+  const timer = setInterval(() => {
+    if (location.href === last) return;
+    last = location.href;
+    changed();
+  }, 1000);
+  signal.addEventListener('abort', () => clearInterval(timer));
+}
+
+export async function startVeil(findAdapter: FindAdapter): Promise<void> {
   // Read on every scan: a new URL only when the address changed.
   let url = new URL(location.href);
   const here = () => (url.href === location.href ? url : (url = new URL(location.href)));
@@ -37,7 +62,7 @@ export async function startVeil(
   } catch {
     return; // no background (extension updated or disabled): stay dormant
   }
-  if (!enabled || ctx.isInvalid) return;
+  if (!enabled || !extensionAlive()) return;
 
   const session = new PageSession(adapter, document, here, {
     decrypt: (context, blocks) => sendMessage({ type: 'pageDecrypt', context, blocks }),
@@ -66,11 +91,13 @@ export async function startVeil(
     );
     return true;
   };
-  browser.runtime.onMessage.addListener(onMessage);
-  ctx.onInvalidated(() => {
+  const lifetime = new AbortController();
+  const stop = () => {
+    lifetime.abort();
     browser.runtime.onMessage.removeListener(onMessage);
     session.stop();
-  });
-  ctx.addEventListener(window, 'wxt:locationchange', () => session.refresh());
+  };
+  browser.runtime.onMessage.addListener(onMessage);
+  watchLocation(() => (extensionAlive() ? session.refresh() : stop()), lifetime.signal);
   session.start();
 }

@@ -138,6 +138,54 @@ describe.skipIf(!chromiumPath)('Veil in a local chat page (Chromium)', () => {
     }
   });
 
+  it('announces nothing to the page: no window message, no event named for the extension', async () => {
+    const bob = people.find((p) => p.handle === 'bob')!;
+    const id = bob.session.extensionId;
+    // What a page that knows Veil's id could listen for (WXT's content-script context sent
+    // these), and every window message at all; installed before any script of the page runs.
+    const listen = (names: string[]) => {
+      const heard: string[] = ((window as unknown as { heard: string[] }).heard = []);
+      window.addEventListener('message', (e) => heard.push(`message ${JSON.stringify(e.data)}`));
+      for (const name of names) {
+        document.addEventListener(name, () => heard.push(`document ${name}`));
+        window.addEventListener(name, () => heard.push(`window ${name}`));
+      }
+    };
+    const names = ['content', 'veil-content'].flatMap((script) =>
+      ['wxt:content-script-started', 'wxt:locationchange'].map((e) => `${id}:${script}:${e}`),
+    );
+    const heard = (page: Page) =>
+      page.evaluate(() => (window as unknown as { heard: string[] }).heard);
+
+    // Enabled for the site: the toggle shows the content script ran; then a single-page
+    // navigation, which Veil follows.
+    const enabled = await bob.session.browser.newPage();
+    try {
+      await enabled.evaluateOnNewDocument(listen, names);
+      await enabled.goto(`${chat.url}/?user=bob`);
+      await enabled.waitForSelector(hook('toggle'));
+      await enabled.evaluate(() =>
+        history.pushState(null, '', `${location.pathname}?user=bob&x=1`),
+      );
+      await new Promise((r) => setTimeout(r, 300));
+      expect(await heard(enabled)).toEqual([]);
+    } finally {
+      await enabled.close();
+    }
+
+    // Not enabled (the same chat under another host name): nothing of Veil at all.
+    const dormant = await bob.session.browser.newPage();
+    try {
+      await dormant.evaluateOnNewDocument(listen, names);
+      await dormant.goto(`${chat.url.replace('127.0.0.1', 'localhost')}/?user=bob`);
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(await heard(dormant)).toEqual([]);
+      expect(await dormant.$$('[data-veil="toggle"], [data-veil="message"]')).toEqual([]);
+    } finally {
+      await dormant.close();
+    }
+  });
+
   it('shows the same block again after a reload, from the cache', async () => {
     const bob = people.find((p) => p.handle === 'bob')!;
     await bob.chat!.reload();
