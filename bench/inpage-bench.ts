@@ -370,6 +370,8 @@ interface LoadFigures {
   framesChecked: number;
   framesWrong: number;
   statuses: Record<string, number>;
+  /** Statuses as they arrived: [ms since navigation start, how many, how many of them visible]. */
+  arrivals: [number, number, number][];
   load1: string;
 }
 
@@ -410,6 +412,7 @@ async function measureLoad(
       firstAt: b.firstAt!,
       allAt: b.allAt!,
       statuses: b.statuses,
+      statusTimes: Object.entries(b.statusAt),
       dcl: nav.domContentLoadedEventEnd,
       load: nav.loadEventEnd,
     };
@@ -435,7 +438,20 @@ async function measureLoad(
       );
     }
   }
+  // Statuses placed in one observer callback share a time: one entry per batch placed.
+  const shown = new Set(s.visible);
+  const byTime = new Map<number, [number, number]>();
+  for (const [i, at] of s.statusTimes) {
+    const e = byTime.get(at) ?? [0, 0];
+    e[0]++;
+    if (shown.has(i)) e[1]++;
+    byTime.set(at, e);
+  }
+  const arrivals = [...byTime]
+    .sort((a, b) => a[0] - b[0])
+    .map(([at, [n, v]]): [number, number, number] => [Math.round(at), n, v]);
   return {
+    arrivals,
     visibleMs: Math.max(...s.visibleStatus),
     visibleFramesMs: Math.max(...s.visibleFrames),
     firstMs: s.firstAt,

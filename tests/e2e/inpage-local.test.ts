@@ -186,6 +186,36 @@ describe.skipIf(!chromiumPath)('Veil in a local chat page (Chromium)', () => {
     }
   });
 
+  it('opens the composer on a real click only, never on a click the page scripted', async () => {
+    const bob = people.find((p) => p.handle === 'bob')!;
+    const page = await bob.session.browser.newPage();
+    try {
+      await page.goto(`${chat.url}/?user=bob`);
+      await page.waitForSelector(hook('toggle'));
+      // The page clicks, or dispatches a click event, itself: untrusted either way.
+      for (const how of ['click', 'dispatch'] as const) {
+        await page.evaluate((how) => {
+          const toggle = document.querySelector<HTMLElement>('[data-veil="toggle"]')!;
+          if (how === 'click') toggle.click();
+          else toggle.dispatchEvent(new MouseEvent('click', { bubbles: true }));
+        }, how);
+        await new Promise((r) => setTimeout(r, 500));
+        expect(await page.$(`iframe${hook('composer')}`)).toBeNull();
+        expect(await page.$eval(hook('toggle'), (el) => el.getAttribute('aria-pressed'))).toBe(
+          'false',
+        );
+      }
+      // The user's click (browser input) opens it.
+      await page.click(hook('toggle'));
+      await page.waitForSelector(`iframe${hook('composer')}`, { timeout: 10_000 });
+      expect(await page.$eval(hook('toggle'), (el) => el.getAttribute('aria-pressed'))).toBe(
+        'true',
+      );
+    } finally {
+      await page.close();
+    }
+  });
+
   it('shows the same block again after a reload, from the cache', async () => {
     const bob = people.find((p) => p.handle === 'bob')!;
     await bob.chat!.reload();
