@@ -2,14 +2,19 @@
 // lookups on SQLite side by side with Debian's nginx serving the same JSON as a static file,
 // p99 at a fixed 1,000 req/s, publish throughput, and inclusion proofs in a 10^6-entry log.
 // Every process it starts (the directory, nginx) is stopped by PID before it exits.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomInt } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
   encodeLogEntry,
   leafHash,
@@ -26,6 +31,14 @@ import { buildProof, consistencyPlan, inclusionPlan, rootAt } from '../key-direc
 import { createSigner, generateDirectoryKey } from '../key-directory/signer';
 import type { StoredLogEntry } from '../key-directory/store';
 import { SqliteStore } from '../key-directory/store-sqlite';
+import {
+  answersOk,
+  freePort,
+  startKeyDirectory,
+  startServerProcess,
+  type KeyDirectoryProcess,
+  type ServerProcess,
+} from '../tests/server-process';
 
 interface AutocannonResult {
   requests: { average: number; total: number };
@@ -45,74 +58,34 @@ const PUBLISHES = QUICK ? 30 : 150;
 const LOG_SIZE = QUICK ? 100_000 : 1_000_000;
 const PROOFS = 1000;
 const NGINX = process.env.NGINX_PATH ?? '/usr/sbin/nginx';
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 const LOAD_AT_START = loadavg()
   .map((x) => x.toFixed(2))
   .join(' ');
-const children = new Set<ChildProcess>();
+const servers = new Set<ServerProcess>();
 const scratch = mkdtempSync(join(tmpdir(), 'veil-dir-bench-'));
 // nginx workers drop to an unprivileged user when started as root: they must read the files.
 chmodSync(scratch, 0o755);
 
-function stop(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    const timer = setTimeout(() => process.kill(child.pid!, 'SIGKILL'), 5000);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    process.kill(child.pid!, signal);
-  });
-}
-
 async function cleanup(): Promise<void> {
-  for (const c of children) await stop(c);
+  for (const s of servers) await s.stop();
   rmSync(scratch, { recursive: true, force: true });
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
+async function startDirectory(file: string): Promise<KeyDirectoryProcess> {
+  const dir = await startKeyDirectory({
+    env: { VEIL_DB: file, VEIL_RATE_LIMITS: 'off', DATABASE_URL: '' },
+    timeout: 30_000,
   });
-}
-
-function startDirectory(file: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'key-directory/server.ts'], {
-    cwd: ROOT,
-    env: { ...process.env, PORT: '0', VEIL_DB: file, VEIL_RATE_LIMITS: 'off', DATABASE_URL: '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  child.on('exit', () => children.delete(child));
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`directory did not start: ${out}`)), 30_000);
-    const onData = (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, url: m[1]! });
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`directory exited (${code}): ${out}`)));
-  });
+  servers.add(dir);
+  return dir;
 }
 
 /** nginx with a throwaway prefix: daemon off, one worker, loopback only, no access log. */
 async function startNginx(
   files: Record<string, string>,
   workers: number,
-): Promise<{ child: ChildProcess; url: string }> {
+): Promise<ServerProcess & { url: string }> {
   const prefix = mkdtempSync(join(scratch, 'nginx-'));
   chmodSync(prefix, 0o755);
   const root = join(prefix, 'root');
@@ -147,28 +120,22 @@ http {
 }
 `;
   writeFileSync(join(prefix, 'nginx.conf'), conf);
-  const child = spawn(
-    NGINX,
-    ['-p', prefix, '-c', join(prefix, 'nginx.conf'), '-e', join(prefix, 'error.log')],
-    {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    },
-  );
-  children.add(child);
-  child.on('exit', () => children.delete(child));
   const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 100; i++) {
-    if (child.exitCode !== null)
-      throw new Error(`nginx exited: ${readFileSync(join(prefix, 'error.log'), 'utf8')}`);
-    try {
-      const res = await fetch(url + Object.keys(files)[0]);
-      if (res.ok) return { child, url };
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('nginx did not start');
+  const errorLog = join(prefix, 'error.log');
+  const nginx = await startServerProcess({
+    name: 'nginx',
+    command: NGINX,
+    args: ['-p', prefix, '-c', join(prefix, 'nginx.conf'), '-e', errorLog],
+    cwd: process.cwd(),
+    ready: () => answersOk(url + Object.keys(files)[0]),
+    timeout: 10_000,
+  }).catch((e: unknown) => {
+    // nginx reports to error.log (-e), not to the output the message quotes.
+    const log = existsSync(errorLog) ? readFileSync(errorLog, 'utf8') : '';
+    throw new Error(`${e instanceof Error ? e.message : String(e)}\n${log}`);
+  });
+  servers.add(nginx);
+  return { ...nginx, url };
 }
 
 async function load(url: string, extra: Record<string, unknown> = {}): Promise<AutocannonResult> {
@@ -337,10 +304,10 @@ async function main(): Promise<void> {
   };
   const fixed = await load(dir.url + path, paced);
   const fixedNginx = await load(nginx1.url + path, paced);
-  await stop(nginx1.child, 'SIGQUIT');
-  await stop(nginx2.child, 'SIGQUIT');
+  await nginx1.stop('SIGQUIT');
+  await nginx2.stop('SIGQUIT');
   const metricsText = await (await fetch(`${dir.url}/metrics`)).text();
-  await stop(dir.child);
+  await dir.stop();
 
   const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
   const rps = (k: keyof typeof runs) => median(runs[k].map((x) => x.requests.average));

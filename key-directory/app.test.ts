@@ -354,6 +354,64 @@ describe('directory over HTTP (SQLite)', () => {
     ).toBe(200);
   });
 
+  it('limits writes per IP across handles: the write after the burst is a 429, other IPs and the refill are not', async () => {
+    const limited = testApp(opened.store, {
+      limits: { rates: { writesPerIp: { burst: 3, perMinute: 3 } } },
+    });
+    const publishFrom = (ip: string, id: TestIdentity) => {
+      const req = signedRequest('PUT', id.handle, JSON.stringify(publishBody(id, 1)), id, {
+        timestamp: secondsOf(limited.clock),
+      });
+      return limited.send({ ...req, headers: { ...req.headers, 'x-test-ip': ip } });
+    };
+    // Distinct handles: only the per-IP budget is spent, never a per-handle one.
+    const [w1, w2, w3, w4, w5, w6] = ['w1', 'w2', 'w3', 'w4', 'w5', 'w6'].map(makeIdentity);
+    for (const id of [w1!, w2!, w3!]) expect((await publishFrom('ip-a', id)).status).toBe(201);
+    const refused = await publishFrom('ip-a', w4!);
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toBe('20'); // one token at 3 per minute
+    expect((await json(refused)).error.code).toBe('rate-limited');
+    expect(await opened.store.getIdentity('w4')).toBeUndefined();
+    // A deletion is a write too: same budget.
+    const deletion = signedRequest('DELETE', 'w1', '', w1!, {
+      timestamp: secondsOf(limited.clock),
+    });
+    expect(
+      (await limited.send({ ...deletion, headers: { ...deletion.headers, 'x-test-ip': 'ip-a' } }))
+        .status,
+    ).toBe(429);
+    expect(await opened.store.getIdentity('w1')).toBeDefined();
+
+    expect((await publishFrom('ip-b', w4!)).status).toBe(201);
+    limited.clock.advance(20_000);
+    expect((await publishFrom('ip-a', w5!)).status).toBe(201);
+    expect((await publishFrom('ip-a', w6!)).status).toBe(429);
+  });
+
+  it('limits bundle fetches per IP across handles: the fetch after the burst is a 429 and takes no prekey', async () => {
+    const limited = testApp(opened.store, {
+      limits: { rates: { bundlesPerIp: { burst: 3, perMinute: 3 } } },
+    });
+    for (const handle of ['alice', 'bob']) {
+      const id = makeIdentity(handle);
+      expect((await put(limited, id, publishBody(id, 10))).status).toBe(201);
+    }
+    const bundleFrom = (ip: string, handle: string) =>
+      limited.app.request(`/v1/identities/${handle}/bundle`, { headers: { 'x-test-ip': ip } });
+    for (const handle of ['alice', 'bob', 'alice'])
+      expect((await bundleFrom('ip-a', handle)).status).toBe(200);
+    const refused = await bundleFrom('ip-a', 'bob');
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toBe('20');
+    expect((await json(refused)).error.code).toBe('rate-limited');
+    expect(await opened.store.countOneTimePrekeys('bob')).toBe(9); // only the first fetch took one
+
+    expect((await bundleFrom('ip-b', 'bob')).status).toBe(200);
+    limited.clock.advance(20_000);
+    expect((await bundleFrom('ip-a', 'bob')).status).toBe(200);
+    expect((await bundleFrom('ip-a', 'bob')).status).toBe(429);
+  });
+
   it('writes that fail their signature do not use up the handle: its owner can still rotate', async () => {
     const limited = testApp(opened.store, {
       limits: { rates: { writesPerHandle: { burst: 2, perMinute: 2 } } },

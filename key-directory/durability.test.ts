@@ -2,7 +2,6 @@
 // of publishes, then restarted. Every identity must be whole (all its prekeys) or absent, every
 // acknowledged one present, and the log must verify: all inclusion proofs, and consistency with
 // a head seen before the crash.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,52 +20,22 @@ import {
   verifyInclusion,
   verifyKeyLookup,
 } from '../extension/protocol/transparency';
+import { type KeyDirectoryProcess, startKeyDirectory } from '../tests/server-process';
 import { makeIdentity, publishBody, signedRequest, type TestIdentity } from './client-signing';
 import { buildProof, inclusionPlan } from './log';
 import { SqliteStore } from './store-sqlite';
 
 const ORIGIN = 'veil.test/durability';
 const PREKEYS = 20;
-const children = new Set<ChildProcess>();
+const servers = new Set<KeyDirectoryProcess>();
 
-function startServer(file: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'key-directory/server.ts'], {
-    cwd: join(import.meta.dirname, '..'),
-    env: {
-      ...process.env,
-      PORT: '0',
-      VEIL_DB: file,
-      VEIL_RATE_LIMITS: 'off',
-      VEIL_LOG_ORIGIN: ORIGIN,
-      DATABASE_URL: '',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+async function startServer(file: string): Promise<KeyDirectoryProcess> {
+  const server = await startKeyDirectory({
+    env: { VEIL_DB: file, VEIL_RATE_LIMITS: 'off', VEIL_LOG_ORIGIN: ORIGIN, DATABASE_URL: '' },
+    timeout: 20_000,
   });
-  children.add(child);
-  child.on('exit', () => children.delete(child));
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 20_000);
-    const onData = (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, url: m[1]! });
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`server exited early (${code}): ${out}`)));
-  });
-}
-
-function stop(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    process.kill(child.pid!, signal);
-  });
+  servers.add(server);
+  return server;
 }
 
 async function publish(url: string, id: TestIdentity): Promise<number> {
@@ -77,7 +46,7 @@ async function publish(url: string, id: TestIdentity): Promise<number> {
 }
 
 afterAll(async () => {
-  for (const child of children) await stop(child, 'SIGKILL');
+  for (const server of servers) await server.stop('SIGKILL');
 });
 
 describe('durability', () => {
@@ -85,7 +54,8 @@ describe('durability', () => {
     const dir = mkdtempSync(join(tmpdir(), 'veil-durability-'));
     const file = join(dir, 'directory.sqlite');
     try {
-      let { child, url } = await startServer(file);
+      let server = await startServer(file);
+      let url = server.url;
       const headJson = await (await fetch(`${url}/v1/log/head`)).json();
       const trust: DirectoryTrust = {
         origin: headJson.origin,
@@ -107,16 +77,17 @@ describe('durability', () => {
           const id = burst[next++]!;
           const status = await publish(url, id).catch(() => 0);
           if (status === 201) acknowledged.push(id);
-          if (acknowledged.length >= 12 && !killed) killed = stop(child, 'SIGKILL');
+          if (acknowledged.length >= 12 && !killed) killed = server.stop('SIGKILL');
         }
       };
       await Promise.all(Array.from({ length: 6 }, worker));
       await killed;
-      expect(child.signalCode).toBe('SIGKILL');
+      expect(server.child.signalCode).toBe('SIGKILL');
       expect(acknowledged.length).toBeGreaterThanOrEqual(12);
       expect(acknowledged.length).toBeLessThan(burst.length);
 
-      ({ child, url } = await startServer(file));
+      server = await startServer(file);
+      url = server.url;
       expect((await (await fetch(`${url}/v1/health`)).json()).status).toBe('ok');
       const head = decodeTreeHead(await (await fetch(`${url}/v1/log/head`)).json());
       const proof = decodeConsistencyProof(
@@ -134,7 +105,7 @@ describe('durability', () => {
       }
       // The server still takes writes after the crash.
       expect(await publish(url, makeIdentity('after-crash'))).toBe(201);
-      await stop(child, 'SIGTERM');
+      await server.stop();
 
       // Straight from the file: each identity is whole, each entry is proven, nothing dangles.
       const store = new SqliteStore({ file });

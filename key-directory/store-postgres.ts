@@ -27,8 +27,11 @@ import {
   type Row,
   blob,
   identityFromRow,
+  identityRowValues,
+  identityUpsertSql,
   logEntryFromRow,
   num,
+  planPublish,
   sameBytes,
   seconds,
   u8,
@@ -45,6 +48,7 @@ export interface PostgresStoreOptions {
 type Queryable = pg.Pool | pg.PoolClient;
 
 const SCHEMA_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;
+const UPSERT_IDENTITY = identityUpsertSql((n) => `$${n}`);
 
 export class PostgresStore implements DirectoryStore {
   readonly kind = 'postgres' as const;
@@ -174,6 +178,14 @@ export class PostgresStore implements DirectoryStore {
     return r.rowCount === 1;
   }
 
+  /** The handle's latest sequence in the log (0 if none), deletions included. */
+  private async lastSequence(c: pg.PoolClient, handle: string): Promise<number> {
+    const r = await c.query('SELECT MAX(sequence) AS s FROM log_entries WHERE handle = $1', [
+      handle,
+    ]);
+    return num(r.rows[0]?.s ?? 0);
+  }
+
   private async appendLog(
     c: pg.PoolClient,
     size: number,
@@ -207,69 +219,17 @@ export class PostgresStore implements DirectoryStore {
         input.handle,
       ]);
       const current = cur.rows[0] ? identityFromRow(cur.rows[0]) : undefined;
-      if (input.expectedCurrentKey === null) {
-        if (current) return { ok: false, reason: 'handle-taken' };
-      } else if (!current || !sameBytes(current.identityKey, input.expectedCurrentKey)) {
-        return { ok: false, reason: 'conflict' };
-      }
-      const now = ctx.now;
-      const rotating = current !== undefined && !sameBytes(current.identityKey, input.identityKey);
-      let status: 'created' | 'updated' | 'rotated' = 'updated';
-      let logIndex = current?.logIndex ?? 0;
-      let sequence = current?.sequence ?? 0;
-      let logAction: 'publish' | 'rotate' = current?.logAction ?? 'publish';
-      let logTimestamp = current?.logTimestamp ?? 0;
-      if (!current || rotating) {
-        status = current ? 'rotated' : 'created';
-        logAction = current ? 'rotate' : 'publish';
-        if (current) sequence = current.sequence + 1;
-        else {
-          const s = await c.query('SELECT MAX(sequence) AS s FROM log_entries WHERE handle = $1', [
-            input.handle,
-          ]);
-          sequence = num(s.rows[0]?.s ?? 0) + 1;
-        }
-        logTimestamp = seconds(now);
-        logIndex = await this.appendLog(
-          c,
-          size,
-          {
-            handle: input.handle,
-            identityKey: input.identityKey,
-            action: logAction,
-            sequence,
-            timestamp: logTimestamp,
-          },
-          ctx.signHead,
-        );
-      }
-      if (rotating) await c.query('DELETE FROM one_time_prekeys WHERE handle = $1', [input.handle]);
-      const spk = input.signedPrekey;
-      await c.query(
-        `INSERT INTO identities (handle, identity_key, spk_id, spk_public_key, spk_signature, fingerprint,
-           safety_number_half, log_index, log_action, sequence, log_timestamp, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-         ON CONFLICT (handle) DO UPDATE SET identity_key = excluded.identity_key, spk_id = excluded.spk_id,
-           spk_public_key = excluded.spk_public_key, spk_signature = excluded.spk_signature,
-           fingerprint = excluded.fingerprint, safety_number_half = excluded.safety_number_half,
-           log_index = excluded.log_index, log_action = excluded.log_action, sequence = excluded.sequence,
-           log_timestamp = excluded.log_timestamp, updated_at = excluded.updated_at`,
-        [
-          input.handle,
-          blob(input.identityKey),
-          spk.id,
-          blob(spk.publicKey),
-          blob(spk.signature),
-          input.fingerprint,
-          input.safetyNumberHalf,
-          logIndex,
-          logAction,
-          sequence,
-          logTimestamp,
-          current?.createdAt ?? now,
-          now,
-        ],
+      const plan = planPublish(
+        input,
+        current,
+        current?.sequence ?? (await this.lastSequence(c, input.handle)),
+        ctx.now,
       );
+      if (!plan.ok) return plan;
+      const logIndex = plan.loggedAt ?? (await this.appendLog(c, size, plan.entry, ctx.signHead));
+      if (plan.dropOneTimePrekeys)
+        await c.query('DELETE FROM one_time_prekeys WHERE handle = $1', [input.handle]);
+      await c.query(UPSERT_IDENTITY, identityRowValues(input, plan, logIndex));
       if (input.oneTimePrekeys.length > 0)
         await c.query(
           `INSERT INTO one_time_prekeys (handle, id, public_key)
@@ -290,7 +250,8 @@ export class PostgresStore implements DirectoryStore {
       );
       if (count > input.maxStoredOneTimePrekeys)
         throw new Rollback<PublishResult>({ ok: false, reason: 'too-many-prekeys' });
-      return { ok: true, status, logIndex, sequence, oneTimePrekeys: count };
+      const { status, entry } = plan;
+      return { ok: true, status, logIndex, sequence: entry.sequence, oneTimePrekeys: count };
     });
   }
 

@@ -1,8 +1,9 @@
-// Row mapping and small helpers shared by the SQLite and PostgreSQL directory stores: both
-// return rows as plain objects with Buffers for BLOB/BYTEA columns and numbers or strings for
-// integers.
+// Row mapping, the publish decision and small helpers shared by the SQLite and PostgreSQL
+// directory stores: both return rows as plain objects with Buffers for BLOB/BYTEA columns and
+// numbers or strings for integers.
+import { bytesEqual } from '../extension/protocol/bytes';
 import type { LogAction } from '../extension/protocol/transparency';
-import type { IdentityRecord, StoredLogEntry } from './store';
+import type { IdentityRecord, PublishInput, StoredLogEntry } from './store';
 
 export type Row = Record<string, unknown>;
 
@@ -15,7 +16,7 @@ export const num = (v: unknown): number => Number(v);
 export const seconds = (ms: number) => Math.floor(ms / 1000);
 
 /** Key comparison for both stores: the protocol's constant-time one. */
-export { bytesEqual as sameBytes } from '../extension/protocol/bytes';
+export { bytesEqual as sameBytes };
 
 export function identityFromRow(r: Row): IdentityRecord {
   return {
@@ -53,4 +54,115 @@ export class Rollback<T> extends Error {
   constructor(readonly result: T) {
     super('rollback');
   }
+}
+
+/** A log entry that puts a key in place (a deletion is never planned by a publish). */
+export type KeyLogEntry = Omit<StoredLogEntry, 'index' | 'action'> & {
+  action: Exclude<LogAction, 'delete'>;
+};
+
+export type PublishPlan =
+  | { ok: false; reason: 'handle-taken' | 'conflict' }
+  | {
+      ok: true;
+      status: 'created' | 'updated' | 'rotated';
+      /** The log entry the identity row points at: a new one for a new or changed key. */
+      entry: KeyLogEntry;
+      /** Index of `entry` when it is already logged (the key is unchanged); else append it. */
+      loggedAt: number | undefined;
+      /** The old key's one-time prekeys were made for it: a rotation drops them. */
+      dropOneTimePrekeys: boolean;
+      /** The identity row's timestamps, in milliseconds. */
+      createdAt: number;
+      updatedAt: number;
+    };
+
+/**
+ * What a publish does, decided from the handle's row as read inside the write transaction:
+ * refuse a claim of a taken handle, refuse a write whose signer is no longer the current key
+ * (the row moved on since the request was checked), log a new or changed key, or only refresh
+ * prekeys. `lastSequence` is the handle's latest sequence in the log (0 if none; it survives a
+ * deletion, so a re-claimed handle continues it). `now` is in milliseconds.
+ */
+export function planPublish(
+  input: Pick<PublishInput, 'handle' | 'identityKey' | 'expectedCurrentKey'>,
+  current: IdentityRecord | undefined,
+  lastSequence: number,
+  now: number,
+): PublishPlan {
+  if (input.expectedCurrentKey === null) {
+    if (current) return { ok: false, reason: 'handle-taken' };
+  } else if (!current || !bytesEqual(current.identityKey, input.expectedCurrentKey)) {
+    return { ok: false, reason: 'conflict' };
+  }
+  const timestamps = { createdAt: current?.createdAt ?? now, updatedAt: now };
+  if (current && bytesEqual(current.identityKey, input.identityKey))
+    return {
+      ok: true,
+      status: 'updated',
+      entry: {
+        handle: current.handle,
+        identityKey: current.identityKey,
+        action: current.logAction,
+        sequence: current.sequence,
+        timestamp: current.logTimestamp,
+      },
+      loggedAt: current.logIndex,
+      dropOneTimePrekeys: false,
+      ...timestamps,
+    };
+  return {
+    ok: true,
+    status: current ? 'rotated' : 'created',
+    entry: {
+      handle: input.handle,
+      identityKey: input.identityKey,
+      action: current ? 'rotate' : 'publish',
+      sequence: lastSequence + 1,
+      timestamp: seconds(now),
+    },
+    loggedAt: undefined,
+    dropOneTimePrekeys: current !== undefined,
+    ...timestamps,
+  };
+}
+
+/**
+ * The upsert of a published identity for both stores; `param(n)` names the n-th (1-based)
+ * parameter in the driver's syntax. `created_at` is kept on update.
+ */
+export function identityUpsertSql(param: (n: number) => string): string {
+  const values = Array.from({ length: 13 }, (_, i) => param(i + 1)).join(', ');
+  return `INSERT INTO identities (handle, identity_key, spk_id, spk_public_key, spk_signature, fingerprint,
+      safety_number_half, log_index, log_action, sequence, log_timestamp, created_at, updated_at)
+    VALUES (${values})
+    ON CONFLICT (handle) DO UPDATE SET identity_key = excluded.identity_key, spk_id = excluded.spk_id,
+      spk_public_key = excluded.spk_public_key, spk_signature = excluded.spk_signature,
+      fingerprint = excluded.fingerprint, safety_number_half = excluded.safety_number_half,
+      log_index = excluded.log_index, log_action = excluded.log_action, sequence = excluded.sequence,
+      log_timestamp = excluded.log_timestamp, updated_at = excluded.updated_at`;
+}
+
+/** The parameters of `identityUpsertSql` for a planned publish. */
+export function identityRowValues(
+  input: PublishInput,
+  plan: Extract<PublishPlan, { ok: true }>,
+  logIndex: number,
+): unknown[] {
+  const spk = input.signedPrekey;
+  return [
+    input.handle,
+    blob(input.identityKey),
+    spk.id,
+    blob(spk.publicKey),
+    blob(spk.signature),
+    input.fingerprint,
+    input.safetyNumberHalf,
+    logIndex,
+    plan.entry.action,
+    plan.entry.sequence,
+    plan.entry.timestamp,
+    plan.createdAt,
+    plan.updatedAt,
+  ];
 }

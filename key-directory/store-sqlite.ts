@@ -26,8 +26,11 @@ import {
   type Row,
   blob,
   identityFromRow,
+  identityRowValues,
+  identityUpsertSql,
   logEntryFromRow,
   num,
+  planPublish,
   sameBytes,
   seconds,
   u8,
@@ -42,6 +45,8 @@ export interface SqliteStoreOptions {
    */
   synchronous?: 'full' | 'normal';
 }
+
+const UPSERT_IDENTITY = identityUpsertSql(() => '?');
 
 export class SqliteStore implements DirectoryStore {
   readonly kind = 'sqlite' as const;
@@ -193,71 +198,29 @@ export class SqliteStore implements DirectoryStore {
     return size;
   }
 
-  private nextSequence(handle: string): number {
+  /** The handle's latest sequence in the log (0 if none), deletions included. */
+  private lastSequence(handle: string): number {
     const r = this.stmt('SELECT MAX(sequence) AS s FROM log_entries WHERE handle = ?').get(
       handle,
     ) as Row;
-    return num(r.s ?? 0) + 1;
+    return num(r.s ?? 0);
   }
 
   async publish(input: PublishInput, ctx: WriteContext): Promise<PublishResult> {
     const run = this.db.transaction((): PublishResult => {
       if (!this.consumeNonce(ctx)) return { ok: false, reason: 'replay' };
       const current = this.readIdentity(input.handle);
-      if (input.expectedCurrentKey === null) {
-        if (current) return { ok: false, reason: 'handle-taken' };
-      } else if (!current || !sameBytes(current.identityKey, input.expectedCurrentKey)) {
-        return { ok: false, reason: 'conflict' };
-      }
-      const now = ctx.now;
-      const rotating = current !== undefined && !sameBytes(current.identityKey, input.identityKey);
-      let status: 'created' | 'updated' | 'rotated' = 'updated';
-      let logIndex = current?.logIndex ?? 0;
-      let sequence = current?.sequence ?? 0;
-      let logAction: 'publish' | 'rotate' = current?.logAction ?? 'publish';
-      let logTimestamp = current?.logTimestamp ?? 0;
-      if (!current || rotating) {
-        status = current ? 'rotated' : 'created';
-        logAction = current ? 'rotate' : 'publish';
-        sequence = current ? current.sequence + 1 : this.nextSequence(input.handle);
-        logTimestamp = seconds(now);
-        logIndex = this.appendLog(
-          {
-            handle: input.handle,
-            identityKey: input.identityKey,
-            action: logAction,
-            sequence,
-            timestamp: logTimestamp,
-          },
-          ctx.signHead,
-        );
-      }
-      if (rotating) this.stmt('DELETE FROM one_time_prekeys WHERE handle = ?').run(input.handle);
-      const spk = input.signedPrekey;
-      this.stmt(
-        `INSERT INTO identities (handle, identity_key, spk_id, spk_public_key, spk_signature, fingerprint,
-           safety_number_half, log_index, log_action, sequence, log_timestamp, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (handle) DO UPDATE SET identity_key = excluded.identity_key, spk_id = excluded.spk_id,
-           spk_public_key = excluded.spk_public_key, spk_signature = excluded.spk_signature,
-           fingerprint = excluded.fingerprint, safety_number_half = excluded.safety_number_half,
-           log_index = excluded.log_index, log_action = excluded.log_action, sequence = excluded.sequence,
-           log_timestamp = excluded.log_timestamp, updated_at = excluded.updated_at`,
-      ).run(
-        input.handle,
-        blob(input.identityKey),
-        spk.id,
-        blob(spk.publicKey),
-        blob(spk.signature),
-        input.fingerprint,
-        input.safetyNumberHalf,
-        logIndex,
-        logAction,
-        sequence,
-        logTimestamp,
-        current?.createdAt ?? now,
-        now,
+      const plan = planPublish(
+        input,
+        current,
+        current?.sequence ?? this.lastSequence(input.handle),
+        ctx.now,
       );
+      if (!plan.ok) return plan;
+      const logIndex = plan.loggedAt ?? this.appendLog(plan.entry, ctx.signHead);
+      if (plan.dropOneTimePrekeys)
+        this.stmt('DELETE FROM one_time_prekeys WHERE handle = ?').run(input.handle);
+      this.stmt(UPSERT_IDENTITY).run(...identityRowValues(input, plan, logIndex));
       const upsert = this.stmt(
         `INSERT INTO one_time_prekeys (handle, id, public_key) VALUES (?, ?, ?)
          ON CONFLICT (handle, id) DO UPDATE SET public_key = excluded.public_key`,
@@ -266,7 +229,8 @@ export class SqliteStore implements DirectoryStore {
       const count = this.countPrekeys(input.handle);
       if (count > input.maxStoredOneTimePrekeys)
         throw new Rollback<PublishResult>({ ok: false, reason: 'too-many-prekeys' });
-      return { ok: true, status, logIndex, sequence, oneTimePrekeys: count };
+      const { status, entry } = plan;
+      return { ok: true, status, logIndex, sequence: entry.sequence, oneTimePrekeys: count };
     });
     try {
       return run.immediate();

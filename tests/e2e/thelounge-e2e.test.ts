@@ -7,6 +7,7 @@
 import net from 'node:net';
 import type { Browser, ElementHandle, Frame, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { freePort } from '../server-process';
 import { launchPlainChromium } from './adapter-bundle';
 import { startDirectory, type DirectoryServer } from './directory-server';
 import {
@@ -20,13 +21,12 @@ import {
   type FirefoxSession,
 } from './harness';
 import {
-  freePort,
   ircStackAvailable,
   joinTheLounge,
   startNgircd,
   startTheLounge,
   waitForUsers,
-  type ServerProcess,
+  type IrcServer,
 } from './irc-servers';
 import { hook, OptionsPage, SECTION } from './options-page';
 
@@ -345,9 +345,9 @@ if (!canRun)
 describe.skipIf(!canRun)('Veil end to end on The Lounge + ngircd (Chromium)', () => {
   const extensionDir = inject('chromeExtensionDir');
   let directory: DirectoryServer;
-  let ngircd: ServerProcess;
+  let ngircd: IrcServer;
   let proxy: RecordingProxy;
-  let thelounge: ServerProcess;
+  let thelounge: IrcServer;
   let loungeUrl: string;
   let plain: Browser;
   let carol: Page;
