@@ -1,8 +1,11 @@
 // Page tokens: issued per tab in batches, found again by a restarted worker (storage.session),
-// dropped with their tab; a batch writes only its own records.
-import { describe, expect, it } from 'vitest';
+// dropped with their tab (reloaded or closed); a batch writes only its own records.
+import { fakeBrowser } from 'wxt/testing';
+import { describe, expect, it, vi } from 'vitest';
+import background from '../entrypoints/background';
 import type { SessionArea } from './lock';
-import { PageTokens, type ReaderToken } from './page-tokens';
+import { forgetClosedTab, PageTokens, type ReaderToken } from './page-tokens';
+import { browserSessionArea } from './veil-service';
 
 function memorySession() {
   const data = new Map<string, unknown>();
@@ -61,5 +64,49 @@ describe('PageTokens', () => {
     expect([...s.data.keys()].some((k) => k.startsWith('veil.tab.4'))).toBe(true);
     await pages.forgetTab(3);
     expect(await pages.get(3, a!)).toBeUndefined();
+  });
+});
+
+describe('closed tabs', () => {
+  it("drop the tab's tokens, stored and in memory, and only that tab's", async () => {
+    const s = memorySession();
+    const pages = new PageTokens(s.area, random);
+    const [a] = await pages.issue(3, [reader(0)]);
+    await pages.issue(3, [reader(1)]);
+    const [b] = await pages.issue(4, [reader(2)]);
+    await forgetClosedTab(s.area, async () => pages)(3);
+    expect([...s.data.keys()].filter((k) => k.startsWith('veil.tab.3'))).toEqual([]);
+    expect(await pages.get(3, a!)).toBeUndefined();
+    expect(await pages.get(4, b!)).toEqual(reader(2));
+    // No empty entry is kept per closed tab in a long-lived worker.
+    await forgetClosedTab(s.area, async () => pages)(4);
+    expect((pages as unknown as { tabs: Map<number, unknown> }).tabs.has(4)).toBe(false);
+  });
+
+  it('do not start the service for a tab that held no tokens, and never reject', async () => {
+    const s = memorySession();
+    const pages = vi.fn(async () => new PageTokens(s.area, random));
+    await forgetClosedTab(s.area, pages)(9);
+    expect(pages).not.toHaveBeenCalled();
+
+    await new PageTokens(s.area, random).issue(9, [reader(0)]);
+    const failing = vi.fn(async (): Promise<PageTokens> => {
+      throw new Error('IndexedDB is gone');
+    });
+    await expect(forgetClosedTab(s.area, failing)(9)).resolves.toBeUndefined();
+    expect(failing).toHaveBeenCalledOnce();
+  });
+
+  it('are forgotten by the background entry point on tabs.onRemoved', async () => {
+    fakeBrowser.reset();
+    fakeBrowser.runtime.getManifest = () => ({ manifest_version: 3, name: 'Veil', version: '0' });
+    background.main();
+    const session = browserSessionArea();
+    const [token] = await new PageTokens(session, random).issue(12, [reader(0)]);
+    expect(await session.get('veil.tab.12')).toEqual({ 'veil.tab.12': 1 });
+    await fakeBrowser.tabs.onRemoved.trigger(12, { windowId: 1, isWindowClosing: false });
+    expect(await session.get('veil.tab.12')).toEqual({});
+    expect(await session.get('veil.tab.12.0')).toEqual({});
+    expect(await new PageTokens(session, random).get(12, token!)).toBeUndefined();
   });
 });

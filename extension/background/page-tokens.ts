@@ -72,27 +72,27 @@ export class PageTokens {
     return Object.hasOwn(tokens, token) ? tokens[token] : undefined;
   }
 
-  /** Drops every token of a tab (its page was replaced: those frames are gone). */
-  forgetTab(tabId: number): Promise<void> {
+  /**
+   * Drops every token of a tab: its page was replaced, or (`closed`) the tab is gone. Either way
+   * those frames are gone.
+   */
+  forgetTab(tabId: number, { closed = false } = {}): Promise<void> {
     return this.inOrder(tabId, async () => {
-      const batches = this.tabs.get(tabId)?.batches ?? (await this.storedCount(tabId));
+      const batches = this.tabs.get(tabId)?.batches ?? (await storedCount(this.session, tabId));
       this.tabs.set(tabId, { tokens: {}, batches: 0 });
       await Promise.all([
         this.session.remove(countKey(tabId)),
         ...Array.from({ length: batches }, (_, i) => this.session.remove(batchKey(tabId, i))),
       ]);
+      // A closed tab's id is not used again: keep no empty entry for it in memory either.
+      if (closed) this.tabs.delete(tabId);
     });
-  }
-
-  private async storedCount(tabId: number): Promise<number> {
-    const stored = (await this.session.get(countKey(tabId)))[countKey(tabId)];
-    return typeof stored === 'number' && Number.isSafeInteger(stored) && stored > 0 ? stored : 0;
   }
 
   private async load(tabId: number): Promise<{ tokens: TabTokens; batches: number }> {
     let tab = this.tabs.get(tabId);
     if (!tab) {
-      const batches = await this.storedCount(tabId);
+      const batches = await storedCount(this.session, tabId);
       const stored = await Promise.all(
         Array.from({ length: batches }, (_, i) =>
           this.session.get(batchKey(tabId, i)).then((got) => got[batchKey(tabId, i)]),
@@ -118,4 +118,28 @@ export class PageTokens {
     });
     return run;
   }
+}
+
+async function storedCount(session: SessionArea, tabId: number): Promise<number> {
+  const stored = (await session.get(countKey(tabId)))[countKey(tabId)];
+  return typeof stored === 'number' && Number.isSafeInteger(stored) && stored > 0 ? stored : 0;
+}
+
+/**
+ * The `tabs.onRemoved` listener: drops a closed tab's tokens, which storage.session would
+ * otherwise keep until the browser quits. Most closed tabs never held a Veil frame; for those it
+ * only reads storage.session and does not start the service (`pages`). Never rejects.
+ */
+export function forgetClosedTab(
+  session: SessionArea,
+  pages: () => Promise<PageTokens>,
+): (tabId: number) => Promise<void> {
+  return async (tabId) => {
+    try {
+      if ((await storedCount(session, tabId)) === 0) return;
+      await (await pages()).forgetTab(tabId, { closed: true });
+    } catch {
+      // Nothing to report to: the tokens go when the browser quits.
+    }
+  };
 }

@@ -4,18 +4,25 @@
 // tab's content script; the plaintext cache serves re-renders and our own messages, is keyed to
 // the conversation, and is sealed under the lock.
 import 'fake-indexeddb/auto';
-import { fakeBrowser } from 'wxt/testing';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { ToContentMessage } from '../messaging/messages';
+import type {
+  ComposerView,
+  ContactView,
+  PageBlockResult,
+  ToContentMessage,
+} from '../messaging/messages';
 import { isSealed } from './seal';
+import type { MessageSenderLike } from './sender';
 import {
+  callAs as as,
+  frameSender as frame,
   makeProfile,
   ready,
   startDirectory,
+  tabContentScriptSender as contentScript,
   type RunningDirectory,
   type TestProfile,
 } from './testing';
-import type { MessageSenderLike } from './sender';
 
 const CONTEXT = 'generic:room-1';
 const SITE = 'https://chat.example/room';
@@ -54,32 +61,11 @@ async function person(prefix: string, { onboard = true } = {}): Promise<Person> 
   return { handle, p, told };
 }
 
-const contentScript = (tab: number, url = SITE): MessageSenderLike => ({
-  id: fakeBrowser.runtime.id,
-  url,
-  origin: new URL(url).origin,
-  tab: { id: tab },
-  frameId: 0,
-});
-
-const frame = (page: 'reader' | 'composer', tab: number): MessageSenderLike => ({
-  id: fakeBrowser.runtime.id,
-  url: fakeBrowser.runtime.getURL(`/${page}.html`) + '#x',
-  tab: { id: tab },
-  frameId: 3,
-});
-
-async function as<T>(p: TestProfile, sender: MessageSenderLike, message: object): Promise<T> {
-  const reply = (await p.send(message, sender)) as {
-    ok: boolean;
-    value?: T;
-    error?: { code: string };
-  };
-  if (!reply.ok) throw Object.assign(new Error(reply.error!.code), { code: reply.error!.code });
-  return reply.value as T;
-}
-
-async function codeOf(p: TestProfile, sender: MessageSenderLike, message: object) {
+async function codeOf(
+  p: TestProfile,
+  sender: MessageSenderLike,
+  message: Record<string, unknown>,
+): Promise<string> {
   try {
     await as(p, sender, message);
     return 'ok';
@@ -196,14 +182,22 @@ describe('in-page messages', () => {
       maxMessageLength: 350,
       authors: ['Carol', 'not a handle!'],
     });
-    const info = await as<{ handle: string; recipients: string[]; suggestions: string[] }>(
-      alice.p,
-      frame('composer', 1),
-      { type: 'composerInfo', token },
-    );
+    // Contacts come from one read of the table, not one store read per contact.
+    const get = vi.spyOn(alice.p.service.store, 'get');
+    let info: ComposerView;
+    try {
+      info = await as<ComposerView>(alice.p, frame('composer', 1), { type: 'composerInfo', token });
+      expect(get.mock.calls.filter(([table]) => table === 'contacts')).toEqual([]);
+    } finally {
+      get.mockRestore();
+    }
     expect(info.handle).toBe(alice.handle);
     expect(info.recipients).toEqual([bob.handle]);
     expect(info.suggestions).toEqual(['carol']);
+    expect(info.contacts.map((c) => c.handle)).toEqual([bob.handle]);
+    expect(info.contacts).toEqual(
+      (await alice.p.call<{ contacts: ContactView[] }>({ type: 'listContacts' })).contacts,
+    );
     // The composer of another tab cannot use this token.
     expect(
       await codeOf(alice.p, frame('composer', 2), {
@@ -308,5 +302,85 @@ describe('in-page messages', () => {
         blocks: [{ armored: 'VeiLA0' }],
       }),
     ).toBe('locked');
+  });
+});
+
+describe('token kinds and the lock', () => {
+  let alice: Person;
+  let bob: Person;
+  beforeAll(async () => {
+    alice = await person('alice');
+    bob = await person('bob');
+  });
+
+  it('refuses a token of the other kind with the same not-found as an unknown token', async () => {
+    const chunks = await compose(alice, [bob.handle], 'for the reader only');
+    const [read] = await as<PageBlockResult[]>(bob.p, contentScript(4), {
+      type: 'pageDecrypt',
+      context: CONTEXT,
+      blocks: [{ armored: chunks.join('\n') }],
+    });
+    const { token: composer } = await as<{ token: string }>(bob.p, contentScript(4), {
+      type: 'registerComposer',
+      context: CONTEXT,
+      maxMessageLength: 350,
+      authors: [],
+    });
+    const unknown = 'A'.repeat(22);
+    const reader = frame('reader', 4);
+    const composerFrame = frame('composer', 4);
+    const send = { text: 'x', recipients: [alice.handle] };
+
+    // A composer token in the reader frame.
+    const unknownRead = await bob.p.send({ type: 'readMessage', token: unknown }, reader);
+    expect(unknownRead).toMatchObject({ ok: false, error: { code: 'not-found' } });
+    expect(await bob.p.send({ type: 'readMessage', token: composer }, reader)).toEqual(unknownRead);
+    // A reader token in the composer frame: no info, no send.
+    const unknownInfo = await bob.p.send({ type: 'composerInfo', token: unknown }, composerFrame);
+    expect(unknownInfo).toMatchObject({ ok: false, error: { code: 'not-found' } });
+    expect(await bob.p.send({ type: 'composerInfo', token: read!.token }, composerFrame)).toEqual(
+      unknownInfo,
+    );
+    const told = bob.told.length;
+    const unknownSend = await bob.p.send(
+      { type: 'composeSend', token: unknown, ...send },
+      composerFrame,
+    );
+    expect(unknownSend).toMatchObject({ ok: false, error: { code: 'not-found' } });
+    expect(
+      await bob.p.send({ type: 'composeSend', token: read!.token, ...send }, composerFrame),
+    ).toEqual(unknownSend);
+    expect(bob.told.length).toBe(told);
+
+    // Each still works for what it was issued for.
+    expect(await as(bob.p, reader, { type: 'readMessage', token: read!.token })).toMatchObject({
+      plaintext: 'for the reader only',
+    });
+    expect(await as(bob.p, composerFrame, { type: 'composerInfo', token: composer })).toMatchObject(
+      { handle: bob.handle },
+    );
+  });
+
+  // Decided: while locked, readMessage answers 'locked' for every reader token (with or without
+  // cached text), as pageDecrypt does; the token stays valid and reads again once unlocked.
+  it('readMessage while locked answers locked, never the text, and reads again once unlocked', async () => {
+    const chunks = await compose(alice, [bob.handle], 'under lock and key');
+    const [cached, broken] = await as<PageBlockResult[]>(bob.p, contentScript(6), {
+      type: 'pageDecrypt',
+      context: CONTEXT,
+      blocks: [{ armored: chunks.join('\n') }, { armored: 'VeiLA0' }],
+    });
+    expect([cached!.status, broken!.status]).toEqual(['unverified', 'failed']);
+    await bob.p.call({ type: 'setLockPassphrase', passphrase: 'a long lock passphrase' });
+    await bob.p.call({ type: 'lock' });
+    for (const { token } of [cached!, broken!]) {
+      const reply = await bob.p.send({ type: 'readMessage', token }, frame('reader', 6));
+      expect(reply).toMatchObject({ ok: false, error: { code: 'locked' } });
+      expect(JSON.stringify(reply)).not.toContain('lock and key');
+    }
+    await bob.p.call({ type: 'unlock', passphrase: 'a long lock passphrase' });
+    expect(
+      await as(bob.p, frame('reader', 6), { type: 'readMessage', token: cached!.token }),
+    ).toMatchObject({ status: 'unverified', plaintext: 'under lock and key' });
   });
 });

@@ -7,6 +7,7 @@ import { createDirectory } from '../../key-directory/app';
 import { createNodeListener } from '../../key-directory/node-listener';
 import { openTestSqlite, testSigner } from '../../key-directory/testing';
 import type { DirectorySigner } from '../../key-directory/signer';
+import type { PageBlockResult, ReaderView } from '../messaging/messages';
 import type { MessageSenderLike } from './sender';
 import type { SessionArea } from './lock';
 import { createHandlers } from './handlers';
@@ -105,6 +106,60 @@ export class ReplyError extends Error {
   }
 }
 
+/** A content script in the top frame of tab `tabId`, as the browser reports it. */
+export function tabContentScriptSender(
+  tabId: number,
+  url = 'https://chat.example/room',
+): MessageSenderLike {
+  return { ...contentScriptSender(url), tab: { id: tabId }, frameId: 0 };
+}
+
+/** Our reader or composer frame inside tab `tabId`. */
+export function frameSender(page: 'reader' | 'composer', tabId: number): MessageSenderLike {
+  return {
+    id: fakeBrowser.runtime.id,
+    url: fakeBrowser.runtime.getURL(`/${page}.html`) + '#x',
+    tab: { id: tabId },
+    frameId: 3,
+  };
+}
+
+/** Sends `message` as `sender` and unwraps the value; throws ReplyError with the code. */
+export async function callAs<T>(
+  p: TestProfile,
+  sender: MessageSenderLike,
+  message: Record<string, unknown>,
+): Promise<T> {
+  const reply = (await p.send(message, sender)) as {
+    ok: boolean;
+    value?: T;
+    error?: { code: string; message: string };
+  };
+  if (!reply.ok) throw new ReplyError(reply.error!.code, reply.error!.message);
+  return reply.value as T;
+}
+
+/**
+ * Reads an armored message the way the product does: the content script of tab `tabId` hands
+ * it in (pageDecrypt), then that tab's reader frame reads its token (readMessage).
+ */
+export async function readOnPage(
+  p: TestProfile,
+  context: string,
+  armored: string,
+  tabId = 1,
+): Promise<ReaderView> {
+  const [block] = await callAs<PageBlockResult[]>(p, tabContentScriptSender(tabId), {
+    type: 'pageDecrypt',
+    context,
+    blocks: [{ armored }],
+  });
+  return callAs<ReaderView>(p, frameSender('reader', tabId), {
+    type: 'readMessage',
+    token: block!.token,
+  });
+}
+
 export function makeProfile(
   options: ServiceOptions = {},
   existing?: { name: string; session: MemorySession },
@@ -129,15 +184,8 @@ export function makeProfile(
       return service;
     },
     send: (message, sender = extensionPageSender()) => route(message, sender),
-    async call<T>(message: Record<string, unknown>) {
-      const reply = (await route(message, extensionPageSender())) as {
-        ok: boolean;
-        value?: T;
-        error?: { code: string; message: string };
-      };
-      if (!reply.ok) throw new ReplyError(reply.error!.code, reply.error!.message);
-      return reply.value as T;
-    },
+    call: <T>(message: Record<string, unknown>) =>
+      callAs<T>(profile, extensionPageSender(), message),
     restartWorker: () => makeProfile(options, { name, session }),
     restartBrowser: () => {
       session.clear();

@@ -46,27 +46,6 @@ function strList(raw: Raw, field: string, maxItems: number, maxLength: number): 
   return [...(v as string[])];
 }
 
-const none = () => ({});
-const PASSPHRASE_MAX = 1024;
-const URL_MAX = 2048;
-// A backup of a large history in base64url; the protocol bounds what it decodes anyway.
-const BACKUP_FILE_MAX = 64 * 1024 * 1024;
-const ARMOR_MAX = 1024 * 1024;
-
-// ---- in-page messages (content scripts and the reader/composer frames) ----
-
-const CONTEXT_MAX = 2048;
-const TOKEN = /^[A-Za-z0-9_-]{22}$/;
-/** Blocks per pageDecrypt batch, and characters per block (a 60 KB text armors to ~100 K). */
-export const PAGE_BATCH_MAX = 200;
-const BLOCK_MAX = 256 * 1024;
-
-function token(raw: Raw): string {
-  const v = raw.token;
-  if (typeof v !== 'string' || !TOKEN.test(v)) throw bad('token', 'is not a Veil token');
-  return v;
-}
-
 function int(raw: Raw, field: string, min: number, max: number): number {
   const v = raw[field];
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
@@ -80,6 +59,26 @@ function recipientList(raw: Raw): string[] {
   );
   if (list.length === 0) throw bad('recipients', 'must name at least one person');
   return [...new Set(list)];
+}
+
+const none = () => ({});
+const PASSPHRASE_MAX = 1024;
+const URL_MAX = 2048;
+// A backup of a large history in base64url; the protocol bounds what it decodes anyway.
+const BACKUP_FILE_MAX = 64 * 1024 * 1024;
+const CONTEXT_MAX = 2048;
+
+// ---- in-page messages (content scripts and the reader/composer frames) ----
+
+const TOKEN = /^[A-Za-z0-9_-]{22}$/;
+/** Blocks per pageDecrypt batch, and characters per block (a 60 KB text armors to ~100 K). */
+export const PAGE_BATCH_MAX = 200;
+const BLOCK_MAX = 256 * 1024;
+
+function token(raw: Raw): string {
+  const v = raw.token;
+  if (typeof v !== 'string' || !TOKEN.test(v)) throw bad('token', 'is not a Veil token');
+  return v;
 }
 
 const PAGE_VALIDATORS: { [T in keyof PageMessageTable]: Validator<T> } = {
@@ -155,24 +154,14 @@ export const VALIDATORS: { [T in MessageType]: Validator<T> } = {
   unlock: (r) => ({ passphrase: str(r, 'passphrase', PASSPHRASE_MAX) }),
   deleteEverything: (r) => (r.force === undefined ? {} : { force: bool(r, 'force') }),
   encrypt: (r) => {
-    const recipients = strList(r, 'recipients', 100, 128).map((h) =>
-      handle({ recipient: h }, 'recipient'),
-    );
-    if (recipients.length === 0) throw bad('recipients', 'must name at least one person');
     const out: MessageTable['encrypt']['req'] = {
-      context: str(r, 'context', 2048, 1),
-      recipients,
+      context: str(r, 'context', CONTEXT_MAX, 1),
+      recipients: recipientList(r),
       plaintext: str(r, 'plaintext', 256 * 1024),
     };
-    if (r.maxChunkLength !== undefined) {
-      const n = r.maxChunkLength;
-      if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 1_000_000)
-        throw bad('maxChunkLength', 'must be a positive whole number');
-      out.maxChunkLength = n;
-    }
+    if (r.maxChunkLength !== undefined) out.maxChunkLength = int(r, 'maxChunkLength', 1, 1_000_000);
     return out;
   },
-  decrypt: (r) => ({ context: str(r, 'context', 2048, 1), armored: str(r, 'armored', ARMOR_MAX) }),
   ...PAGE_VALIDATORS,
 };
 

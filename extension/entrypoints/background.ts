@@ -1,11 +1,13 @@
 // Background service worker (Chrome MV3) / background script (Firefox): owns keys and crypto.
 // Thin wiring only: every runtime message goes to the router (background/router.ts), which
-// classifies the browser-supplied sender and answers from one handler table.
+// classifies the browser-supplied sender and answers from one handler table; a closed tab's
+// page tokens are dropped (background/page-tokens.ts).
 import { browser } from 'wxt/browser';
 import { defineBackground } from 'wxt/utils/define-background';
 import { createHandlers } from '../background/handlers';
+import { forgetClosedTab } from '../background/page-tokens';
 import { createRouter } from '../background/router';
-import { getService } from '../background/veil-service';
+import { browserSessionArea, getService } from '../background/veil-service';
 
 export default defineBackground(() => {
   // Marks the worker as started so the browser harness can prove it ran.
@@ -26,4 +28,9 @@ export default defineBackground(() => {
     void route(message, sender).then(sendResponse);
     return true;
   });
+
+  // A closed tab's reader and composer tokens go with it (tabs.onRemoved needs no permission).
+  browser.tabs.onRemoved.addListener(
+    forgetClosedTab(browserSessionArea(), async () => (await getService()).pages),
+  );
 });

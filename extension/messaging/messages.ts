@@ -165,16 +165,13 @@ export interface MessageTable extends PageMessageTable {
   /**
    * Encrypts for a conversation (context as in docs/protocol.md), starting sessions from the
    * directory's bundles where needed. Armored chunks of at most `maxChunkLength` characters.
+   * Extension pages only (the in-page benchmark sends from the options page); the composer uses
+   * composeSend. No decrypt counterpart: reading goes through pageDecrypt and readMessage, whose
+   * plaintext cache keeps a second read of a message from looking like a replay.
    */
   encrypt: {
     req: { context: string; recipients: string[]; plaintext: string; maxChunkLength?: number };
     res: { chunks: string[] };
-    who: 'extension-page';
-  };
-  /** Decrypts one whole armored message for display in an extension-origin frame. */
-  decrypt: {
-    req: { context: string; armored: string };
-    res: DecryptView;
     who: 'extension-page';
   };
 }
@@ -294,6 +291,5 @@ export const ALLOWED_SENDERS: { [T in MessageType]: readonly MessageTable[T]['wh
   unlock: ['extension-page'],
   deleteEverything: ['extension-page'],
   encrypt: ['extension-page'],
-  decrypt: ['extension-page'],
   ...PAGE_ALLOWED_SENDERS,
 };

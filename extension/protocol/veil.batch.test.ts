@@ -1,8 +1,9 @@
 // decryptMany: the same results and the same stored state as decrypt called on each message in
 // turn (replays, failures and distributions inside a batch included), signatures verified once,
-// and nothing stored when the batch's commit fails.
+// and nothing stored when the batch's commit fails. decryptEnvelopes: the same, from envelopes.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import { dearmor } from './armor';
 import { nobleProvider } from './crypto/noble';
 import type { CryptoProvider } from './crypto/provider';
 import { hkdfSha256 } from './kdf';
@@ -65,15 +66,35 @@ async function twin(p: Party, crypto: CryptoProvider = nobleProvider): Promise<P
   return { veil: await Veil.create({ store, crypto, clock }), store, handle: p.handle };
 }
 
-/** Decrypts `texts` one by one on one twin and as a batch on another; both must agree. */
+function dearmored(text: string): Uint8Array | undefined {
+  try {
+    return dearmor(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Decrypts `texts` one by one on one twin, as a batch on another, and (those that dearmor) as a
+ * batch of envelopes on a third; all must agree. A text that does not dearmor leaves nothing
+ * behind, so leaving it out of the envelopes' batch changes no state.
+ */
 async function expectEquivalent(receiver: Party, texts: string[], context = CTX) {
   const oneByOne = await twin(receiver);
   const batched = await twin(receiver);
+  const enveloped = await twin(receiver);
   const expected = [];
   for (const t of texts) expected.push(await oneByOne.veil.decrypt(context, t));
   const got = await batched.veil.decryptMany(context, texts);
   expect(got).toEqual(expected);
   expect(await dump(batched.store)).toEqual(await dump(oneByOne.store));
+  const envelopes = texts.map(dearmored);
+  const fromEnvelopes = await enveloped.veil.decryptEnvelopes(
+    context,
+    envelopes.filter((e) => e !== undefined),
+  );
+  expect(fromEnvelopes).toEqual(expected.filter((_, i) => envelopes[i] !== undefined));
+  expect(await dump(enveloped.store)).toEqual(await dump(oneByOne.store));
   return got;
 }
 
@@ -204,6 +225,16 @@ describe('Veil.decryptMany', () => {
     const bad = await bob.veil.decryptMany(42 as unknown as string, [m.a1!]);
     expect(bad).toEqual([{ status: 'failed', error: 'invalid-argument' }]);
     expect(await bob.veil.decrypt(42 as unknown as string, m.a1!)).toEqual(bad[0]);
+    expect(await bob.veil.decryptEnvelopes(42 as unknown as string, [dearmor(m.a1!)])).toEqual(bad);
+  });
+
+  it('decryptEnvelopes reports what is not bytes as malformed and decrypts the rest', async () => {
+    const { bob, m } = await scene();
+    const got = await bob.veil.decryptEnvelopes(CTX, [
+      'not bytes' as unknown as Uint8Array,
+      dearmor(m.a1!),
+    ]);
+    expect(got.map((r) => r.plaintext ?? r.error)).toEqual(['malformed', 'a1']);
   });
 
   it('verifies each sender-key signature once, ahead, and still refuses a forged one', async () => {

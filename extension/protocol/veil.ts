@@ -511,6 +511,24 @@ export class Veil {
         return failed(e);
       }
     });
+    return this.decryptParsed(context, parsed);
+  }
+
+  /**
+   * `decryptMany` for messages already dearmored (a caller that needed the envelope bytes first,
+   * e.g. to look them up in a cache, need not dearmor them twice). Never throws for bad input.
+   */
+  decryptEnvelopes(context: string, envelopes: readonly Uint8Array[]): Promise<DecryptResult[]> {
+    return this.decryptParsed(
+      context,
+      Array.from(envelopes, (e) => (e instanceof Uint8Array ? e : failed(undefined))),
+    );
+  }
+
+  private decryptParsed(
+    context: string,
+    parsed: (Uint8Array | DecryptResult)[],
+  ): Promise<DecryptResult[]> {
     return this.serial(async () => {
       const batch = new StoreTx(this.store, undefined, true);
       let verified: VerifyMemo = new Map();

@@ -56,7 +56,7 @@ export const contactHandlers: ServiceHandlers<
   },
 
   async listContacts(svc) {
-    const contacts = await svc.veil.listContacts();
+    const contacts = await svc.listContacts();
     return { contacts: contacts.map((c) => svc.contactView(c)) };
   },
 

@@ -1,10 +1,10 @@
-// Handlers that encrypt and decrypt for a conversation (background only; the callers are the
-// extension-origin composer and reader frames). Sessions are started from directory bundles
-// whose keys were checked against the log; a changed key blocks sending ('untrusted-identity').
-import type { DecryptView } from '../../messaging/messages';
+// Encrypting for a conversation from an extension page (background only; the in-page benchmark
+// and tests send it from the options page; the composer frame uses composeSend). Sessions are
+// started from directory bundles whose keys were checked against the log; a changed key blocks
+// sending ('untrusted-identity').
 import type { ServiceHandlers } from './types';
 
-export const conversationHandlers: ServiceHandlers<'encrypt' | 'decrypt'> = {
+export const conversationHandlers: ServiceHandlers<'encrypt'> = {
   async encrypt(svc, { context, recipients, plaintext, maxChunkLength }) {
     await svc.lock.dataKey();
     const me = await svc.requireProfile();
@@ -16,17 +16,5 @@ export const conversationHandlers: ServiceHandlers<'encrypt' | 'decrypt'> = {
     );
     const chunks = await svc.veil.encrypt({ context, recipients }, plaintext, { maxChunkLength });
     return { chunks };
-  },
-
-  async decrypt(svc, { context, armored }) {
-    // Veil.decrypt reports every failure as a status; a locked store must say 'locked' instead.
-    await svc.lock.dataKey();
-    const r = await svc.veil.decrypt(context, armored);
-    const view: DecryptView = { status: r.status };
-    if (r.sender !== undefined) view.sender = r.sender;
-    if (r.plaintext !== undefined) view.plaintext = r.plaintext;
-    if (r.kind !== undefined) view.kind = r.kind;
-    if (r.error !== undefined) view.error = r.error;
-    return view;
   },
 };

@@ -103,7 +103,9 @@ async function decryptBlocks(
 ): Promise<{ views: ReaderView[]; hashes: (string | undefined)[] }> {
   const views: ReaderView[] = new Array<ReaderView>(blocks.length);
   const hashes: (string | undefined)[] = new Array<string | undefined>(blocks.length);
-  const pending = new Map<string, number[]>(); // hash → block indexes, in page order
+  // By hash: block indexes in page order, and the envelope (handed to the protocol batch on a
+  // cache miss, so no block is dearmored twice).
+  const pending = new Map<string, { indexes: number[]; envelope: Uint8Array }>();
   for (const [i, block] of blocks.entries()) {
     if (block.repeat) {
       views[i] = failedView('replay');
@@ -119,11 +121,11 @@ async function decryptBlocks(
     const hash = envelopeHash(envelope);
     hashes[i] = hash;
     const same = pending.get(hash);
-    if (same) same.push(i);
-    else pending.set(hash, [i]);
+    if (same) same.indexes.push(i);
+    else pending.set(hash, { indexes: [i], envelope });
   }
 
-  const misses: { hash: string; indexes: number[] }[] = [];
+  const misses: { hash: string; indexes: number[]; envelope: Uint8Array }[] = [];
   const groups = [...pending];
   const cached = await svc.store.getMany<CachedPlaintext>(
     'plaintexts',
@@ -135,18 +137,18 @@ async function decryptBlocks(
     if (!c) contacts.set(handle, (c = svc.veil.getContact(handle)));
     return c;
   };
-  for (const [g, [hash, indexes]] of groups.entries()) {
+  for (const [g, [hash, { indexes, envelope }]] of groups.entries()) {
     const entry = cached[g];
     if (entry && entry.context === context) {
       const view = cachedView(entry, entry.own ? undefined : await contactOf(entry.sender));
       for (const i of indexes) views[i] = view;
-    } else misses.push({ hash, indexes });
+    } else misses.push({ hash, indexes, envelope });
   }
 
   if (misses.length > 0) {
-    const results = await svc.veil.decryptMany(
+    const results = await svc.veil.decryptEnvelopes(
       context,
-      misses.map((m) => blocks[m.indexes[0]!]!.armored),
+      misses.map((m) => m.envelope),
     );
     const ops: StoreOpAny[] = [];
     const at = svc.now();
@@ -238,6 +240,9 @@ export const pageHandlers: ServiceHandlers<
   async readMessage(svc, { token }, ctx) {
     const tabId = requirePage(ctx, 'reader');
     const record = await tokenOf(svc, tabId, token, 'reader');
+    // Locked: refused whatever the record, as pageDecrypt is (not only because a cached entry is
+    // sealed). The token stays valid: read again once unlocked, it opens.
+    await svc.lock.dataKey();
     if (!record.hash) return { ...record.view };
     const cached = await svc.store.get<CachedPlaintext>('plaintexts', record.hash);
     if (!cached) return failedView('expired');
@@ -265,7 +270,7 @@ export const pageHandlers: ServiceHandlers<
     const me = await svc.requireProfile();
     const [remembered, contacts] = await Promise.all([
       svc.store.get<string[]>('secrets', recipientsKey(record.context)),
-      svc.veil.listContacts(),
+      svc.listContacts(),
     ]);
     const recipients = remembered ?? [];
     const seen = [...(svc.seenSenders.get(record.context) ?? []), ...record.authors];
