@@ -1,10 +1,11 @@
 // Page tokens: issued per tab in batches, found again by a restarted worker (storage.session),
-// dropped with their tab (reloaded or closed); a batch writes only its own records.
+// dropped with their tab (reloaded or closed); a batch writes only its own records. Composer
+// drafts: kept per composer token, dropped with their tab and all at once on lock.
 import { fakeBrowser } from 'wxt/testing';
 import { describe, expect, it, vi } from 'vitest';
 import background from '../entrypoints/background';
 import type { SessionArea } from './lock';
-import { forgetClosedTab, PageTokens, type ReaderToken } from './page-tokens';
+import { forgetClosedTab, PageTokens, type ComposerToken, type ReaderToken } from './page-tokens';
 import { browserSessionArea } from './veil-service';
 
 function memorySession() {
@@ -64,6 +65,78 @@ describe('PageTokens', () => {
     expect([...s.data.keys()].some((k) => k.startsWith('veil.tab.4'))).toBe(true);
     await pages.forgetTab(3);
     expect(await pages.get(3, a!)).toBeUndefined();
+  });
+});
+
+const composer: ComposerToken = {
+  kind: 'composer',
+  frameId: 0,
+  context: 'generic:room',
+  maxMessageLength: 350,
+  authors: [],
+};
+
+describe('drafts', () => {
+  it('are kept for a composer token of that tab only, also for a restarted worker', async () => {
+    const s = memorySession();
+    const pages = new PageTokens(s.area, random);
+    const [mine] = await pages.issue(3, [composer]);
+    const [read] = await pages.issue(3, [reader(0)]);
+    await pages.setDraft(3, mine!, 'half a thought');
+    await pages.setDraft(3, read!, 'not a composer');
+    await pages.setDraft(4, mine!, 'not its tab');
+    expect(await pages.draft(3, mine!)).toBe('half a thought');
+    expect(await pages.draft(3, read!)).toBeUndefined();
+    expect(await pages.draft(4, mine!)).toBeUndefined();
+    expect(await new PageTokens(s.area, random).draft(3, mine!)).toBe('half a thought');
+    await pages.setDraft(3, mine!, '');
+    expect(await pages.draft(3, mine!)).toBeUndefined();
+    expect(await new PageTokens(s.area, random).draft(3, mine!)).toBeUndefined();
+  });
+
+  it('are dropped all at once, stored and in memory, also those of tabs not loaded', async () => {
+    const s = memorySession();
+    const before = new PageTokens(s.area, random);
+    const [a] = await before.issue(3, [composer]);
+    const [b] = await before.issue(4, [composer]);
+    await before.setDraft(3, a!, 'one');
+    await before.setDraft(4, b!, 'two');
+    const pages = new PageTokens(s.area, random);
+    expect(await pages.draft(3, a!)).toBe('one');
+    await pages.dropDrafts();
+    expect(await pages.draft(3, a!)).toBeUndefined();
+    expect(await new PageTokens(s.area, random).draft(4, b!)).toBeUndefined();
+    expect(JSON.stringify([...s.data.values()])).not.toMatch(/one|two/);
+  });
+
+  it('go with their tab, and a save arriving after its page was replaced keeps nothing', async () => {
+    const s = memorySession();
+    const pages = new PageTokens(s.area, random);
+    const [a] = await pages.issue(3, [composer]);
+    const [b] = await pages.issue(4, [composer]);
+    await pages.setDraft(3, a!, 'one');
+    await pages.setDraft(4, b!, 'two');
+    await pages.forgetTab(3);
+    expect(await pages.draft(3, a!)).toBeUndefined();
+    expect(await new PageTokens(s.area, random).draft(3, a!)).toBeUndefined();
+    await pages.setDraft(3, a!, 'late');
+    expect(await pages.draft(3, a!)).toBeUndefined();
+    expect(await new PageTokens(s.area, random).draft(3, a!)).toBeUndefined();
+    expect(await pages.draft(4, b!)).toBe('two');
+  });
+
+  it('are kept for the latest few composers of a tab', async () => {
+    const pages = new PageTokens(memorySession().area, random);
+    const tokens = await pages.issue(
+      3,
+      Array.from({ length: 10 }, () => composer),
+    );
+    for (const [i, token] of tokens.entries()) await pages.setDraft(3, token, `draft ${i}`);
+    await pages.setDraft(3, tokens[0]!, 'draft 0 again');
+    const kept = await Promise.all(tokens.map((t) => pages.draft(3, t)));
+    expect(kept.filter((d) => d !== undefined)).toHaveLength(8);
+    expect(kept[0]).toBe('draft 0 again');
+    expect(kept.slice(1, 3)).toEqual([undefined, undefined]);
   });
 });
 

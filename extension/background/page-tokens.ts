@@ -3,6 +3,8 @@
 // and only from that tab. Records hold no plaintext (the reader's text comes from the sealed
 // plaintext cache), so they live in storage.session: memory-only, out of content scripts' reach,
 // and still there when an idle MV3 worker is restarted while frames wait to be scrolled to.
+// Composer drafts are plaintext: kept apart from the records under one key, written only while
+// unlocked and dropped on lock (dropDrafts), so none outlives the lock or its tab.
 import type { ReaderView } from '../messaging/messages';
 import { toBase64Url } from '../protocol/encoding';
 import type { SessionArea } from './lock';
@@ -37,9 +39,16 @@ type TabTokens = Record<string, TokenRecord>;
 const countKey = (tabId: number) => `veil.tab.${tabId}`;
 const batchKey = (tabId: number, i: number) => `veil.tab.${tabId}.${i}`;
 
+/** Composer drafts by tab and token, all under one key so locking drops them in one write. */
+type Drafts = Record<string, Record<string, string>>;
+const DRAFTS_KEY = 'veil.drafts';
+// One composer is open per frame; a tab whose user opened many keeps the latest drafts only.
+const MAX_DRAFTS_PER_TAB = 8;
+
 export class PageTokens {
   private readonly tabs = new Map<number, { tokens: TabTokens; batches: number }>();
-  private readonly writes = new Map<number, Promise<unknown>>();
+  private drafts: Drafts | undefined;
+  private readonly writes = new Map<number | 'drafts', Promise<unknown>>();
 
   constructor(
     private readonly session: SessionArea,
@@ -73,8 +82,39 @@ export class PageTokens {
   }
 
   /**
-   * Drops every token of a tab: its page was replaced, or (`closed`) the tab is gone. Either way
-   * those frames are gone.
+   * Keeps `text` as the draft of composer `token` in `tabId`; empty text clears it. Only while
+   * the token is still the tab's: a frame's last save can arrive after its page was replaced.
+   */
+  setDraft(tabId: number, token: string, text: string): Promise<void> {
+    return this.inOrder('drafts', async () => {
+      const [{ tokens }, drafts] = await Promise.all([this.load(tabId), this.loadDrafts()]);
+      const tab = { ...drafts[tabId] };
+      delete tab[token];
+      if (text !== '' && tokens[token]?.kind === 'composer') {
+        tab[token] = text;
+        for (const old of Object.keys(tab).slice(0, -MAX_DRAFTS_PER_TAB)) delete tab[old];
+      }
+      const next = { ...drafts };
+      if (Object.keys(tab).length > 0) next[tabId] = tab;
+      else delete next[tabId];
+      await this.saveDrafts(next);
+    });
+  }
+
+  /** The draft of composer `token` in `tabId`, if one is kept. */
+  async draft(tabId: number, token: string): Promise<string | undefined> {
+    const tab = (await this.loadDrafts())[tabId];
+    return tab && Object.hasOwn(tab, token) ? tab[token] : undefined;
+  }
+
+  /** Drops every tab's drafts (Veil was locked): no plaintext stays in memory behind the lock. */
+  dropDrafts(): Promise<void> {
+    return this.inOrder('drafts', () => this.saveDrafts({}));
+  }
+
+  /**
+   * Drops every token of a tab, and its drafts: its page was replaced, or (`closed`) the tab is
+   * gone. Either way those frames are gone.
    */
   forgetTab(tabId: number, { closed = false } = {}): Promise<void> {
     return this.inOrder(tabId, async () => {
@@ -83,6 +123,13 @@ export class PageTokens {
       await Promise.all([
         this.session.remove(countKey(tabId)),
         ...Array.from({ length: batches }, (_, i) => this.session.remove(batchKey(tabId, i))),
+        // Queued after the tokens were cleared: a draft saved later finds no token to keep.
+        this.inOrder('drafts', async () => {
+          const drafts = await this.loadDrafts();
+          if (!Object.hasOwn(drafts, tabId)) return;
+          const { [tabId]: _gone, ...rest } = drafts;
+          await this.saveDrafts(rest);
+        }),
       ]);
       // A closed tab's id is not used again: keep no empty entry for it in memory either.
       if (closed) this.tabs.delete(tabId);
@@ -108,13 +155,33 @@ export class PageTokens {
     return tab;
   }
 
-  /** Runs `work` after the tab's earlier writes, so two batches cannot overwrite each other. */
-  private inOrder<T>(tabId: number, work: () => Promise<T>): Promise<T> {
-    const run = (this.writes.get(tabId) ?? Promise.resolve()).then(work, work);
+  private async loadDrafts(): Promise<Drafts> {
+    if (!this.drafts) {
+      const stored = (await this.session.get(DRAFTS_KEY))[DRAFTS_KEY];
+      // Another call may have loaded (or changed) them meanwhile: keep that.
+      this.drafts ??=
+        typeof stored === 'object' && stored !== null ? { ...(stored as Drafts) } : {};
+    }
+    return this.drafts;
+  }
+
+  /** Replaces the drafts, in memory first: whatever the write does, dropped ones are gone here. */
+  private async saveDrafts(drafts: Drafts): Promise<void> {
+    this.drafts = drafts;
+    if (Object.keys(drafts).length === 0) await this.session.remove(DRAFTS_KEY);
+    else await this.session.set({ [DRAFTS_KEY]: drafts });
+  }
+
+  /**
+   * Runs `work` after the earlier writes of the same tab (or of the drafts), so two batches
+   * cannot overwrite each other.
+   */
+  private inOrder<T>(chain: number | 'drafts', work: () => Promise<T>): Promise<T> {
+    const run = (this.writes.get(chain) ?? Promise.resolve()).then(work, work);
     const settled = run.catch(() => undefined);
-    this.writes.set(tabId, settled);
+    this.writes.set(chain, settled);
     void settled.then(() => {
-      if (this.writes.get(tabId) === settled) this.writes.delete(tabId);
+      if (this.writes.get(chain) === settled) this.writes.delete(chain);
     });
     return run;
   }

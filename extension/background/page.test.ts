@@ -384,3 +384,129 @@ describe('token kinds and the lock', () => {
     ).toMatchObject({ status: 'unverified', plaintext: 'under lock and key' });
   });
 });
+
+// Decided: the background keeps what was typed in a composer (composerDraft) so a frame that
+// reloads (the host re-rendered its form and the frame was put back) gets it back. Only that
+// composer frame reads it; it is kept only while unlocked and dropped by lock and by a send.
+describe('composer drafts', () => {
+  let alice: Person;
+  let bob: Person;
+  beforeAll(async () => {
+    alice = await person('alice');
+    bob = await person('bob');
+  });
+
+  const openComposer = async (a: Person, tab: number) =>
+    (
+      await as<{ token: string }>(a.p, contentScript(tab), {
+        type: 'registerComposer',
+        context: CONTEXT,
+        maxMessageLength: 350,
+        authors: [],
+      })
+    ).token;
+  const saveDraft = (a: Person, tab: number, token: string, text: string) =>
+    as(a.p, frame('composer', tab), { type: 'composerDraft', token, text });
+  const draftOf = async (a: Person, tab: number, token: string) =>
+    (await as<ComposerView>(a.p, frame('composer', tab), { type: 'composerInfo', token })).draft;
+
+  it('hands the draft back to the composer that saved it, and to no other frame', async () => {
+    const token = await openComposer(alice, 11);
+    expect(await draftOf(alice, 11, token)).toBeUndefined();
+    await saveDraft(alice, 11, token, 'half a');
+    await saveDraft(alice, 11, token, 'half a thought');
+    expect(await draftOf(alice, 11, token)).toBe('half a thought');
+    // Another composer of the same tab has its own (none).
+    expect(await draftOf(alice, 11, await openComposer(alice, 11))).toBeUndefined();
+
+    // The same token from another tab, or a reader token: what an unknown token gets.
+    const unknown = 'A'.repeat(22);
+    const [read] = await as<PageBlockResult[]>(alice.p, contentScript(11), {
+      type: 'pageDecrypt',
+      context: CONTEXT,
+      blocks: [{ armored: 'VeiLA0' }],
+    });
+    const unknownInfo = await alice.p.send(
+      { type: 'composerInfo', token: unknown },
+      frame('composer', 11),
+    );
+    expect(unknownInfo).toMatchObject({ ok: false, error: { code: 'not-found' } });
+    expect(await alice.p.send({ type: 'composerInfo', token }, frame('composer', 12))).toEqual(
+      unknownInfo,
+    );
+    const asReader = await alice.p.send({ type: 'readMessage', token }, frame('reader', 11));
+    expect(asReader).toMatchObject({ ok: false, error: { code: 'not-found' } });
+    expect(JSON.stringify(asReader)).not.toContain('thought');
+    const unknownDraft = await alice.p.send(
+      { type: 'composerDraft', token: unknown, text: 'x' },
+      frame('composer', 11),
+    );
+    expect(unknownDraft).toMatchObject({ ok: false, error: { code: 'not-found' } });
+    for (const [sender, t] of [
+      [frame('composer', 12), token],
+      [frame('composer', 11), read!.token],
+    ] as const)
+      expect(await alice.p.send({ type: 'composerDraft', token: t, text: 'x' }, sender)).toEqual(
+        unknownDraft,
+      );
+
+    // A content script or the reader frame may not save one.
+    const overwrite = { type: 'composerDraft', token, text: 'from the host' };
+    expect(await codeOf(alice.p, contentScript(11), overwrite)).toBe('forbidden');
+    expect(await codeOf(alice.p, frame('reader', 11), overwrite)).toBe('forbidden');
+    expect(await draftOf(alice, 11, token)).toBe('half a thought');
+
+    // Empty text clears it.
+    await saveDraft(alice, 11, token, '');
+    expect(await draftOf(alice, 11, token)).toBeUndefined();
+  });
+
+  it('clears the draft once its text was sent', async () => {
+    const token = await openComposer(alice, 13);
+    await saveDraft(alice, 13, token, 'almost ready');
+    const failed = await alice.p.send(
+      { type: 'composeSend', token, text: 'almost ready', recipients: [alice.handle] },
+      frame('composer', 13),
+    );
+    expect(failed).toMatchObject({ ok: false, error: { code: 'invalid-argument' } });
+    expect(await draftOf(alice, 13, token)).toBe('almost ready');
+    await as(alice.p, frame('composer', 13), {
+      type: 'composeSend',
+      token,
+      text: 'almost ready',
+      recipients: [bob.handle],
+    });
+    expect(await draftOf(alice, 13, token)).toBeUndefined();
+  });
+
+  it('keeps no draft behind the lock: refused while locked, dropped by locking', async () => {
+    const carol = await person('carol');
+    await carol.p.call({ type: 'setLockPassphrase', passphrase: 'a long lock passphrase' });
+    const token = await openComposer(carol, 14);
+    await saveDraft(carol, 14, token, 'before the lock');
+    expect(await draftOf(carol, 14, token)).toBe('before the lock');
+    await carol.p.call({ type: 'lock' });
+    expect(
+      await codeOf(carol.p, frame('composer', 14), {
+        type: 'composerDraft',
+        token,
+        text: 'while locked',
+      }),
+    ).toBe('locked');
+    await carol.p.call({ type: 'unlock', passphrase: 'a long lock passphrase' });
+    expect(await draftOf(carol, 14, token)).toBeUndefined();
+    // Nor in storage.session, where a restarted worker would find it.
+    const restarted = await ready(carol.p.restartWorker());
+    expect(await restarted.service.pages.draft(14, token)).toBeUndefined();
+  });
+
+  it('drops the drafts when everything is deleted', async () => {
+    const dave = await person('dave');
+    const token = await openComposer(dave, 15);
+    await saveDraft(dave, 15, token, 'about to go');
+    await dave.p.call({ type: 'deleteEverything', force: true });
+    expect(await dave.p.service.pages.draft(15, token)).toBeUndefined();
+    const restarted = await ready(dave.p.restartWorker());
+    expect(await restarted.service.pages.draft(15, token)).toBeUndefined();
+  });
+});

@@ -14,7 +14,13 @@ const TYPES = Object.keys(ALLOWED_SENDERS) as MessageType[];
 const PRIVILEGED = TYPES.filter((t) => !ALLOWED_SENDERS[t].includes('content-script' as never));
 /** What an unprivileged content script may send: ping and the in-page messages. */
 const CONTENT_SCRIPT_ONLY = ['pageEnabled', 'pageDecrypt', 'registerComposer'] as const;
-const FRAME_MESSAGES = ['readMessage', 'frameHeight', 'composerInfo', 'composeSend'] as const;
+const FRAME_MESSAGES = [
+  'readMessage',
+  'frameHeight',
+  'composerInfo',
+  'composerDraft',
+  'composeSend',
+] as const;
 const TOKEN = 'AAAAAAAAAAAAAAAAAAAAAA';
 
 /** A well-formed request of each type, so only the sender decides the outcome. */
@@ -48,6 +54,7 @@ const VALID: { [T in MessageType]: Record<string, unknown> } = {
   readMessage: { token: TOKEN },
   frameHeight: { token: TOKEN, height: 100 },
   composerInfo: { token: TOKEN },
+  composerDraft: { token: TOKEN, text: 'half a thought' },
   composeSend: { token: TOKEN, text: 'hi', recipients: ['bob'] },
 };
 
@@ -223,6 +230,10 @@ describe('router', () => {
     ['no recipients', { type: 'encrypt', context: 'c', recipients: [], plaintext: 'x' }],
     ['a malformed token', { type: 'readMessage', token: '../../etc' }],
     ['a non-numeric height', { type: 'frameHeight', token: TOKEN, height: '10' }],
+    [
+      'an oversized draft',
+      { type: 'composerDraft', token: TOKEN, text: 'x'.repeat(60 * 1024 + 1) },
+    ],
     [
       'a composer without recipients',
       { type: 'composeSend', token: TOKEN, text: 'x', recipients: [] },

@@ -74,6 +74,8 @@ const TOKEN = /^[A-Za-z0-9_-]{22}$/;
 /** Blocks per pageDecrypt batch, and characters per block (a 60 KB text armors to ~100 K). */
 export const PAGE_BATCH_MAX = 200;
 const BLOCK_MAX = 256 * 1024;
+/** Characters of a composed message; a draft is held to the same limit. */
+const COMPOSE_TEXT_MAX = 60 * 1024;
 
 function token(raw: Raw): string {
   const v = raw.token;
@@ -110,9 +112,10 @@ const PAGE_VALIDATORS: { [T in keyof PageMessageTable]: Validator<T> } = {
   readMessage: (r) => ({ token: token(r) }),
   frameHeight: (r) => ({ token: token(r), height: int(r, 'height', 0, 100_000) }),
   composerInfo: (r) => ({ token: token(r) }),
+  composerDraft: (r) => ({ token: token(r), text: str(r, 'text', COMPOSE_TEXT_MAX) }),
   composeSend: (r) => ({
     token: token(r),
-    text: str(r, 'text', 60 * 1024, 1),
+    text: str(r, 'text', COMPOSE_TEXT_MAX, 1),
     recipients: recipientList(r),
   }),
 };

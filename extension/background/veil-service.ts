@@ -245,10 +245,11 @@ export class VeilService {
     return reply;
   }
 
-  /** Forgets the in-memory caches after the store was wiped. */
+  /** Forgets the in-memory caches, and the composers' drafts, after the store was wiped. */
   async afterWipe(): Promise<void> {
     this.halves.clear();
     this.seenSenders.clear();
+    await this.pages.dropDrafts();
     await this.lock.reset();
   }
 }

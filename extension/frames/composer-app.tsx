@@ -2,13 +2,15 @@
 // box): the user picks recipients and types here, at Veil's origin, so the host page sees no key
 // or input event of it. Sending hands the text to the background, which encrypts it and has the
 // content script submit only the armored chunks. Shows the security phrase so a look-alike drawn
-// by the host can be told apart.
-import { useEffect, useState } from 'preact/hooks';
+// by the host can be told apart. What is typed is kept as a draft by the background, so the
+// frame gets it back when it reloads.
+import { useEffect, useMemo, useState } from 'preact/hooks';
 import { sendMessage } from '../messaging/client';
 import type { ComposerView } from '../messaging/messages';
 import { Notice } from '../ui/notice';
 import { t } from '../ui/i18n';
 import { useAction } from '../ui/use-action';
+import { DraftSaver } from './draft-saver';
 import { useSecurityPhrase } from './security-phrase';
 
 const HANDLE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
@@ -22,6 +24,13 @@ export function ComposerApp({ token }: { token: string | null }) {
   const phrase = useSecurityPhrase();
   const load = useAction();
   const send = useAction();
+  const drafts = useMemo(
+    () =>
+      token
+        ? new DraftSaver((draft) => sendMessage({ type: 'composerDraft', token, text: draft }))
+        : null,
+    [token],
+  );
 
   useEffect(() => {
     if (!token) return;
@@ -29,8 +38,22 @@ export function ComposerApp({ token }: { token: string | null }) {
       const view = await sendMessage({ type: 'composerInfo', token });
       setInfo(view);
       setChosen(view.recipients);
+      const draft = view.draft;
+      // Text typed before this answer came is newer than the kept draft.
+      if (draft) setText((typed) => typed || draft);
     });
   }, [token]);
+
+  useEffect(() => {
+    if (!drafts) return;
+    // Best effort: a frame being removed from the page may not get this last message out.
+    const flush = () => void drafts.flush();
+    addEventListener('pagehide', flush);
+    return () => {
+      removeEventListener('pagehide', flush);
+      flush();
+    };
+  }, [drafts]);
 
   const candidates = [
     ...new Set([
@@ -60,10 +83,17 @@ export function ComposerApp({ token }: { token: string | null }) {
       return;
     }
     const sent = await send.run(
-      () => sendMessage({ type: 'composeSend', token, text, recipients: chosen }),
+      async () => {
+        // The latest draft first: kept if sending fails, and not saved after a send cleared it.
+        await drafts?.flush();
+        return sendMessage({ type: 'composeSend', token, text, recipients: chosen });
+      },
       { success: t('composer_sent') },
     );
-    if (sent) setText('');
+    if (sent) {
+      drafts?.cancel();
+      setText('');
+    }
   };
 
   return (
@@ -113,7 +143,11 @@ export function ComposerApp({ token }: { token: string | null }) {
         aria-label={t('composer_input_label')}
         placeholder={t('composer_input_label')}
         value={text}
-        onInput={(e) => setText((e.target as HTMLTextAreaElement).value)}
+        onInput={(e) => {
+          const value = (e.target as HTMLTextAreaElement).value;
+          setText(value);
+          drafts?.changed(value);
+        }}
         onKeyDown={(e) => {
           if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) void submit(e);
         }}

@@ -206,6 +206,8 @@ export interface ComposerView {
   /** Authors seen in this conversation (decrypted senders first), not yet recipients. */
   suggestions: string[];
   contacts: ContactView[];
+  /** What the user had typed in this composer before the frame reloaded (see composerDraft). */
+  draft?: string;
 }
 
 /** Background → content script (tabs.sendMessage), answered by the content script. */
@@ -237,6 +239,15 @@ export interface PageMessageTable {
   /** A frame's content height; forwarded to the content script quantised. */
   frameHeight: { req: { token: string; height: number }; res: { ok: true }; who: 'extension-page' };
   composerInfo: { req: { token: string }; res: ComposerView; who: 'extension-page' };
+  /**
+   * The composer's unsent text, kept by the background (memory-only, until locked) so the frame
+   * gets it back when the host re-renders and the reinserted frame reloads. Empty text clears it.
+   */
+  composerDraft: {
+    req: { token: string; text: string };
+    res: { ok: true };
+    who: 'extension-page';
+  };
   /** Encrypts and has the content script of the composer's tab submit the chunks. */
   composeSend: {
     req: { token: string; text: string; recipients: string[] };
@@ -254,6 +265,7 @@ const PAGE_ALLOWED_SENDERS: {
   readMessage: ['extension-page'],
   frameHeight: ['extension-page'],
   composerInfo: ['extension-page'],
+  composerDraft: ['extension-page'],
   composeSend: ['extension-page'],
 };
 

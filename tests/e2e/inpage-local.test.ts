@@ -226,4 +226,57 @@ describe.skipIf(!chromiumPath)('Veil in a local chat page (Chromium)', () => {
       await bob.chat!.$eval(hook('message'), (el) => el.getAttribute('data-veil-status')),
     ).toBe('unverified');
   });
+
+  it('keeps the draft when the host re-renders its form and the composer frame reloads', async () => {
+    const draft = 'the otter keeps its draft';
+    const bob = people.find((p) => p.handle === 'bob') ?? (await onboard('bob'));
+    const page = await bob.session.browser.newPage();
+    try {
+      await page.goto(`${chat.url}/?user=bob`);
+      await page.waitForSelector(hook('toggle'));
+      await page.click(hook('toggle'));
+      const composer = await frameOf(page, `iframe${hook('composer')}`);
+      await composer.waitForSelector(hook('recipients'));
+      await composer.type(hook('compose-input'), draft);
+      // Past the composer's pause before it saves the draft (300 ms).
+      await new Promise((r) => setTimeout(r, 600));
+      // Marks this document, so the frame found afterwards is known to be a reloaded one.
+      await composer.evaluate(() => {
+        (window as unknown as { beforeRerender: boolean }).beforeRerender = true;
+      });
+
+      // The host re-renders everything after its message list from its own markup: Veil's
+      // wrapper, which sits just before the form, goes with it (replacing the form alone would
+      // leave the wrapper in place).
+      const detached = await page.evaluate(() => {
+        const wrapper = document.querySelector('iframe[data-veil="composer"]')!.parentElement!;
+        const log = document.getElementById('log')!;
+        const form = document.getElementById('form')!.cloneNode(true) as HTMLElement;
+        form.querySelector('[data-veil="toggle"]')?.remove();
+        while (log.nextSibling) log.nextSibling.remove();
+        log.after(form);
+        return !wrapper.isConnected;
+      });
+      expect(detached).toBe(true);
+
+      // The content script puts the composer back; its frame reloads and gets the draft back.
+      await page.waitForSelector(`iframe${hook('composer')}`, { timeout: 10_000 });
+      const reloaded = await page.waitForFrame(
+        (f) =>
+          f !== composer && !f.detached && f.url().startsWith(`${bob.session.origin}composer.html`),
+        { timeout: 10_000 },
+      );
+      await reloaded.waitForFunction(
+        (sel: string, text: string) =>
+          document.querySelector<HTMLTextAreaElement>(sel)?.value === text,
+        { timeout: 10_000 },
+        hook('compose-input'),
+        draft,
+      );
+      expect(await reloaded.evaluate(() => 'beforeRerender' in window)).toBe(false);
+      expect(await hostSees(page)).not.toContain('otter');
+    } finally {
+      await page.close();
+    }
+  });
 });

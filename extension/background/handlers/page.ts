@@ -175,6 +175,7 @@ export const pageHandlers: ServiceHandlers<
   | 'readMessage'
   | 'frameHeight'
   | 'composerInfo'
+  | 'composerDraft'
   | 'composeSend'
 > = {
   async pageEnabled(svc, { specific }, ctx) {
@@ -268,9 +269,10 @@ export const pageHandlers: ServiceHandlers<
     const tabId = requirePage(ctx, 'composer');
     const record = await tokenOf(svc, tabId, token, 'composer');
     const me = await svc.requireProfile();
-    const [remembered, contacts] = await Promise.all([
+    const [remembered, contacts, draft] = await Promise.all([
       svc.store.get<string[]>('secrets', recipientsKey(record.context)),
       svc.listContacts(),
+      svc.pages.draft(tabId, token),
     ]);
     const recipients = remembered ?? [];
     const seen = [...(svc.seenSenders.get(record.context) ?? []), ...record.authors];
@@ -283,7 +285,17 @@ export const pageHandlers: ServiceHandlers<
       suggestions,
       contacts: contacts.map((c) => svc.contactView(c)),
     };
+    if (draft !== undefined) view.draft = draft;
     return view;
+  },
+
+  async composerDraft(svc, { token, text }, ctx) {
+    const tabId = requirePage(ctx, 'composer');
+    await tokenOf(svc, tabId, token, 'composer');
+    // Locked: nothing is kept (locking dropped the drafts; this must not bring one back).
+    await svc.lock.dataKey();
+    await svc.pages.setDraft(tabId, token, text);
+    return { ok: true };
   },
 
   async composeSend(svc, { token, text, recipients }, ctx) {
@@ -322,6 +334,9 @@ export const pageHandlers: ServiceHandlers<
       { ok?: unknown } | undefined;
     if (answer?.ok !== true)
       throw new BackgroundError('internal', 'the page did not take the message');
+    // Sent: the draft is done. A failure to clear it must not report the sent message as failed
+    // (the user would send it twice).
+    await svc.pages.setDraft(tabId, token, '').catch(() => undefined);
     return { chunks: chunks.length };
   },
 };
