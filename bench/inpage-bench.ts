@@ -195,7 +195,8 @@ const esc = (s: string) =>
  */
 const INSTRUMENT = (n: number, bottom: boolean) => `<script>
 (() => {
-  const b = (window.__bench = { n: ${n}, count: 0, statusAt: {}, frameAt: {}, statuses: {}, allAt: null, firstAt: null });
+  const b = (window.__bench = { n: ${n}, count: 0, statusAt: {}, frameAt: {}, statuses: {}, allAt: null, firstAt: null, scrolls: [] });
+  addEventListener('scroll', () => { if (b.scrolls.length < 50) b.scrolls.push([Math.round(performance.now()), Math.round(document.scrollingElement.scrollTop)]); });
   const idx = (el) => { const li = el.closest('li[data-i]'); return li ? li.dataset.i : null; };
   new MutationObserver((records) => {
     const now = performance.now();
@@ -354,6 +355,9 @@ async function encryptAll(alice: Person, context: string, texts: string[]): Prom
 
 // ---- measuring a load of the armored page --------------------------------------------------
 
+/** [ms since navigation start, statuses, of them visible at the end, lowest and highest index]. */
+type Arrival = [number, number, number, number, number];
+
 interface LoadFigures {
   /** navigation start → every message intersecting the viewport has its wrapper + status. */
   visibleMs: number;
@@ -370,8 +374,10 @@ interface LoadFigures {
   framesChecked: number;
   framesWrong: number;
   statuses: Record<string, number>;
-  /** Statuses as they arrived: [ms since navigation start, how many, how many of them visible]. */
-  arrivals: [number, number, number][];
+  /** Statuses as they arrived (one entry per batch placed). */
+  arrivals: Arrival[];
+  /** The page's scroll events: [ms since navigation start, scrollTop] (the first 50). */
+  scrolls: [number, number][];
   load1: string;
 }
 
@@ -382,6 +388,7 @@ interface BenchState {
   firstAt: number | null;
   statusAt: Record<string, number>;
   frameAt: Record<string, number>;
+  scrolls: [number, number][];
   statuses: Record<string, number>;
   visible(): string[];
 }
@@ -413,6 +420,7 @@ async function measureLoad(
       allAt: b.allAt!,
       statuses: b.statuses,
       statusTimes: Object.entries(b.statusAt),
+      scrolls: b.scrolls,
       dcl: nav.domContentLoadedEventEnd,
       load: nav.loadEventEnd,
     };
@@ -440,18 +448,21 @@ async function measureLoad(
   }
   // Statuses placed in one observer callback share a time: one entry per batch placed.
   const shown = new Set(s.visible);
-  const byTime = new Map<number, [number, number]>();
+  const byTime = new Map<number, [number, number, number, number]>();
   for (const [i, at] of s.statusTimes) {
-    const e = byTime.get(at) ?? [0, 0];
+    const e = byTime.get(at) ?? [0, 0, Infinity, -Infinity];
     e[0]++;
     if (shown.has(i)) e[1]++;
+    e[2] = Math.min(e[2], Number(i));
+    e[3] = Math.max(e[3], Number(i));
     byTime.set(at, e);
   }
   const arrivals = [...byTime]
     .sort((a, b) => a[0] - b[0])
-    .map(([at, [n, v]]): [number, number, number] => [Math.round(at), n, v]);
+    .map(([at, [n, v, lo, hi]]): Arrival => [Math.round(at), n, v, lo, hi]);
   return {
     arrivals,
+    scrolls: s.scrolls,
     visibleMs: Math.max(...s.visibleStatus),
     visibleFramesMs: Math.max(...s.visibleFrames),
     firstMs: s.firstAt,

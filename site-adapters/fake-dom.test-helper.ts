@@ -198,6 +198,19 @@ export class FakeDocument {
   createElement(tag: string): FakeElement {
     return new FakeElement(this, tag);
   }
+
+  readonly listeners: { type: string; listener: (event: unknown) => void }[] = [];
+  addEventListener(type: string, listener: (event: unknown) => void): void {
+    this.listeners.push({ type, listener });
+  }
+  removeEventListener(type: string, listener: (event: unknown) => void): void {
+    const i = this.listeners.findIndex((l) => l.type === type && l.listener === listener);
+    if (i >= 0) this.listeners.splice(i, 1);
+  }
+  /** Calls the listeners of `type` (as the browser would for an event at the document). */
+  fire(type: string): void {
+    for (const l of this.listeners.filter((l) => l.type === type)) l.listener({ type });
+  }
   querySelector(selector: string): FakeElement | null {
     return this.documentElement.querySelector(selector);
   }

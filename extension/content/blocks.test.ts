@@ -25,6 +25,15 @@ describe('BlockFinder', () => {
     expect(dearmor(found[0]!.armored)).toEqual(envelope(40, 7));
   });
 
+  it('finds a chunk whose payload does not decode: the background reports it malformed', () => {
+    const [chunk] = armor(envelope(40, 7), { randomBytes });
+    // Same header and length, every payload digit the largest: no block of bytes encodes to it.
+    const forged = chunk!.slice(0, 7) + 'z'.repeat(chunk!.length - 7);
+    expect(() => dearmor(forged)).toThrow(/out of range/);
+    const found = new BlockFinder<string>().scan([msg('m1', `look: ${forged}`)]);
+    expect(found.map((f) => f.armored)).toEqual([forged]);
+  });
+
   it('reassembles parts split over messages with other lines between them', () => {
     const parts = armor(envelope(600, 9), { maxChunkLength: 120, randomBytes });
     expect(parts.length).toBeGreaterThan(3);

@@ -69,10 +69,11 @@ export class BlockFinder<E> {
         this.sources.set(chunk, { body: message.body, text: message.text });
         let result;
         try {
-          result = this.reassembler.add(chunk, message.author);
+          result = this.reassembler.collect(chunk, message.author);
         } catch {
           continue; // a malformed or conflicting part: not a block
         }
+        // Not decoded here (the background does that, and says when it is malformed).
         if (!result.done) continue;
         const parts = result.chunks.map((c) => this.sources.get(c)!);
         const bodies: E[] = [];

@@ -60,10 +60,13 @@ interface Page {
   fire(records: object[]): void;
 }
 
-/** A chat page: `texts` as messages 50 px apart, the one at `firstOnScreen` at the top. */
+/**
+ * A chat page: `texts` as messages 50 px apart, the one at `firstOnScreen` at the top; the
+ * background answers after `answerMs` (0: at once, as from the plaintext cache).
+ */
 function page(
   texts: string[],
-  { firstOnScreen = 0, authors = (_i: number): string => 'alice' } = {},
+  { firstOnScreen = 0, authors = (_i: number): string => 'alice', answerMs = 1 } = {},
 ) {
   const doc = new FakeDocument();
   const log = h(doc, 'ul', { 'data-veil-messages': '' });
@@ -102,7 +105,7 @@ function page(
     {
       decrypt: async (_context, blocks) => {
         batches.push(blocks.map((b) => b.armored));
-        await new Promise((r) => setTimeout(r, 1));
+        if (answerMs > 0) await new Promise((r) => setTimeout(r, answerMs));
         return blocks.map((): PageBlockResult => ({ token: 't', status: 'unverified' }));
       },
       registerComposer: async () => 'composer-token',
@@ -172,6 +175,27 @@ describe('PageSession', () => {
     expect(batchOf(0)).toBe(p.batches.length - 1);
     const order = p.batches.flat().map(indexOf(texts));
     expect([...order].sort((a, b) => a - b)).toEqual(texts.map((_, i) => i));
+    p.session.stop();
+  });
+
+  it('follows a jump of the page while it reads: what is on screen then goes next', async () => {
+    const texts = Array.from({ length: 1000 }, (_, i) => armored(i));
+    // Opened in the middle (a restored scroll position) …
+    const p = page(texts, { firstOnScreen: 300, answerMs: 0 });
+    p.session.start();
+    // … and the page jumps to its newest message before most of the list was read.
+    p.log.children.forEach((li, i) => {
+      const top = (i - 984) * 50;
+      for (const el of [li, ...li.children])
+        el.box = { top, bottom: top + 40, left: 0, right: 500, width: 500, height: 40 };
+    });
+    p.doc.fire('scroll');
+    await vi.waitFor(() => expect(placed).toHaveLength(1000));
+    const batchOf = (i: number) => p.batches.findIndex((b) => b.includes(texts[i]!));
+    // The first batch was chosen before the jump; the messages now on screen come right after.
+    expect(batchOf(310)).toBe(0);
+    for (const i of [984, 990, 999]) expect(batchOf(i), `message ${i}`).toBeLessThanOrEqual(2);
+    expect(p.doc.listeners).toHaveLength(0);
     p.session.stop();
   });
 

@@ -29,8 +29,13 @@ interface Block extends FoundBlock<HTMLElement> {
 /** Mutations are handled together after this pause (a chat adds many nodes per message). */
 const SCAN_DELAY_MS = 40;
 const MAX_AUTHORS = 200;
-/** Messages read per task after the first batch left (a few ms: its answer gets in between). */
+/** Messages read at a time after the first batch left, … */
 const SCAN_CHUNK = 50;
+/**
+ * … for up to this long per task: its answer gets in between, and a page that jumps meanwhile
+ * finds most of the list already read (the queue picks what is nearest among what was read).
+ */
+const SCAN_BUDGET_MS = 8;
 /** Messages read (newest first) for the composer's recipient hints when it opens. */
 const AUTHOR_LOOKBACK = 500;
 
@@ -216,6 +221,7 @@ export class PageSession {
     rest.sort((a, b) => distance[a]! - distance[b]!);
     this.scanLater(
       context,
+      list,
       rest.map((i) => [all[i]!, base + i]),
     );
   }
@@ -224,19 +230,38 @@ export class PageSession {
    * Reads and queues `rest` a chunk per task; until the last, the queue expects older blocks.
    * Tasks through a MessageChannel: timers would be clamped, and throttled in a background tab.
    */
-  private scanLater(context: string, rest: [HTMLElement, number][]): void {
+  private scanLater(context: string, list: HTMLElement, rest: [HTMLElement, number][]): void {
     if (rest.length === 0) return;
     const generation = this.generation;
     this.queue.expectOlder(context);
+    // The page may jump while this runs (a restored scroll position, a chat scrolling to its
+    // newest message), and the queue can only pick the nearest blocks among those already
+    // read: after a scroll, the rest is ordered again by what is on screen then. A flag set by
+    // the scroll event, so no layout is read unless the page scrolled.
+    let scrolled = false;
+    const onScroll = () => (scrolled = true);
+    const capture = { capture: true, passive: true } as const;
+    this.doc.addEventListener('scroll', onScroll, capture);
     const channel = new MessageChannel();
     channel.port1.onmessage = () => {
       const current = !this.stopped && generation === this.generation;
-      if (current) this.queueFound(context, this.readEach(rest.splice(0, SCAN_CHUNK)));
+      if (current) {
+        if (scrolled) {
+          scrolled = false;
+          const measure = viewportDistance(list);
+          const distance = new Map(rest.map(([m]) => [m, measure(m)]));
+          rest.sort((a, b) => distance.get(a[0])! - distance.get(b[0])!);
+        }
+        const start = performance.now();
+        do this.queueFound(context, this.readEach(rest.splice(0, SCAN_CHUNK)));
+        while (rest.length > 0 && performance.now() - start < SCAN_BUDGET_MS);
+      }
       if (current && rest.length > 0) {
         channel.port2.postMessage(null);
         return;
       }
       channel.port1.close();
+      this.doc.removeEventListener('scroll', onScroll, capture);
       if (current) this.queue.expectOlder(null);
     };
     channel.port2.postMessage(null);
@@ -312,7 +337,7 @@ export class PageSession {
 
   private show(block: Block, result: PageBlockResult): void {
     if (this.stopped) return;
-    this.frames.place(block.bodies, result);
+    this.frames.place(block.bodies, result, this.list);
   }
 }
 

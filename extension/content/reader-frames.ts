@@ -23,8 +23,12 @@ export class ReaderFrames {
   private readonly frames = new Map<string, HTMLIFrameElement>();
   private readonly lazy: IntersectionObserver;
   private readonly pending = new WeakMap<Element, () => void>();
-  /** The host's scrolling message list, found once (chat pages have one). */
-  private scroller: HTMLElement | null = null;
+  /**
+   * The host's scrolling element for the message list (the list or an ancestor; none when the
+   * document scrolls), looked up once per list: the lookup reads computed styles, which after
+   * a placement means a style recalculation each.
+   */
+  private scrollerOf: { list: Element; scroller: HTMLElement | null } | null = null;
   /** Wrappers near (not in) the viewport, mounted one per idle slot, nearest first. */
   private readonly later: Element[] = [];
   private drainScheduled = false;
@@ -51,12 +55,19 @@ export class ReaderFrames {
     );
   }
 
-  /** Replaces the block's armored bodies by one reader wrapper after the first of them. */
-  place(bodies: readonly HTMLElement[], result: PageBlockResult): HTMLElement | null {
+  /**
+   * Replaces the block's armored bodies by one reader wrapper after the first of them. `list`:
+   * the host's message list they are in (where to look for the element that scrolls).
+   */
+  place(
+    bodies: readonly HTMLElement[],
+    result: PageBlockResult,
+    list?: Element | null,
+  ): HTMLElement | null {
     const shown = bodies.filter((b) => b.isConnected);
     const first = shown[0];
     if (!first) return null;
-    const stick = this.stickToBottom(first);
+    const stick = this.stickToBottom(first, list);
     for (const body of shown) {
       body.style.setProperty('display', 'none', 'important');
       body.setAttribute('data-veil-hidden', '');
@@ -130,21 +141,24 @@ export class ReaderFrames {
    * (where chats keep it while new lines arrive), the returned function puts it back there
    * afterwards. Otherwise the newest message would sit below the fold, its frame never mounted.
    */
-  private stickToBottom(el: Element): () => void {
-    if (!this.scroller?.isConnected || !this.scroller.contains(el)) {
-      this.scroller = null;
-      for (let p = el.parentElement; p && p !== this.doc.body; p = p.parentElement) {
-        if (isScroller(p)) {
-          this.scroller = p;
-          break;
-        }
-      }
+  private stickToBottom(el: Element, list?: Element | null): () => void {
+    const known = this.scrollerOf;
+    if (!known?.list.isConnected || !known.list.contains(el)) {
+      // Messages themselves do not scroll: start at the list when it is known.
+      const from = list?.contains(el) ? list : el.parentElement;
+      this.scrollerOf = from ? { list: from, scroller: this.findScroller(from) } : null;
     }
-    const scroller = this.scroller;
-    if (!scroller) return () => undefined;
+    const scroller = this.scrollerOf?.scroller;
+    if (!scroller?.isConnected) return () => undefined;
     const atBottom =
       scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight <= BOTTOM_SLACK_PX;
     return atBottom ? () => void (scroller.scrollTop = scroller.scrollHeight) : () => undefined;
+  }
+
+  private findScroller(from: Element): HTMLElement | null {
+    for (let p: Element | null = from; p && p !== this.doc.body; p = p.parentElement)
+      if (isScroller(p as HTMLElement)) return p as HTMLElement;
+    return null;
   }
 
   private mount(wrapper: HTMLElement, token: string): void {

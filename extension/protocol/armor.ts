@@ -335,6 +335,9 @@ export type ReassembleResult =
       chunks: ArmorChunk[];
     };
 
+/** What `Reassembler.collect` answers: a finished message's chunks, not decoded. */
+export type CollectResult = { done: false } | { done: true; id: string; chunks: ArmorChunk[] };
+
 interface Pending {
   total: number;
   parts: (ArmorChunk | undefined)[];
@@ -379,9 +382,20 @@ export class Reassembler {
    * maxBufferedChars.
    */
   add(chunk: ArmorChunk, scope = ''): ReassembleResult {
-    if (chunk.kind === 'single') {
-      return { done: true, id: '', envelope: decodeBase62(chunk.payload), chunks: [chunk] };
-    }
+    const result = this.collect(chunk, scope);
+    if (!result.done) return result;
+    const payload =
+      result.chunks.length === 1 ? chunk.payload : result.chunks.map((c) => c.payload).join('');
+    return { ...result, envelope: decodeBase62(payload) };
+  }
+
+  /**
+   * `add` without decoding the finished message: for a caller that only locates messages
+   * (the content script hands the text on, and the background decodes it anyway). Throws as
+   * `add` does, except for a whole message that does not decode.
+   */
+  collect(chunk: ArmorChunk, scope = ''): CollectResult {
+    if (chunk.kind === 'single') return { done: true, id: '', chunks: [chunk] };
     const { id, index, total, payload } = chunk;
     if (
       id.length !== ID_CHARS ||
@@ -421,9 +435,7 @@ export class Reassembler {
 
     if (entry.received === total) {
       this.drop(key, entry);
-      const parts = entry.parts as ArmorChunk[];
-      const envelope = decodeBase62(parts.map((c) => c.payload).join(''));
-      return { done: true, id, envelope, chunks: parts };
+      return { done: true, id, chunks: entry.parts as ArmorChunk[] };
     }
     if (entry.chars > this.maxBufferedChars) {
       this.drop(key, entry);
