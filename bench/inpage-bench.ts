@@ -195,13 +195,17 @@ const esc = (s: string) =>
  */
 const INSTRUMENT = (n: number, bottom: boolean) => `<script>
 (() => {
-  const b = (window.__bench = { n: ${n}, count: 0, statusAt: {}, frameAt: {}, statuses: {}, allAt: null, firstAt: null, scrolls: [] });
+  const b = (window.__bench = { n: ${n}, count: 0, statusAt: {}, frameAt: {}, frameAddedAt: {}, statuses: {}, allAt: null, firstAt: null, scrolls: [] });
   addEventListener('scroll', () => { if (b.scrolls.length < 50) b.scrolls.push([Math.round(performance.now()), Math.round(document.scrollingElement.scrollTop)]); });
   const idx = (el) => { const li = el.closest('li[data-i]'); return li ? li.dataset.i : null; };
   new MutationObserver((records) => {
     const now = performance.now();
     let added = false;
     for (const r of records) for (const node of r.addedNodes) {
+      if (node.nodeType === 1 && node.localName === 'iframe') {
+        const f = idx(node);
+        if (f !== null && b.frameAddedAt[f] === undefined) b.frameAddedAt[f] = now;
+      }
       if (node.nodeType !== 1 || node.getAttribute('data-veil') !== 'message') continue;
       const i = idx(node);
       if (i === null || b.statusAt[i] !== undefined) continue;
@@ -363,6 +367,8 @@ interface LoadFigures {
   visibleMs: number;
   /** … and the reader iframes of those messages have loaded (reader.html's `load`). */
   visibleFramesMs: number;
+  /** … and the latest of those iframes was put in the page (mounted). */
+  visibleFramesAddedMs: number;
   /** navigation start → the first / the last of all N statuses. */
   firstMs: number;
   allMs: number;
@@ -388,6 +394,7 @@ interface BenchState {
   firstAt: number | null;
   statusAt: Record<string, number>;
   frameAt: Record<string, number>;
+  frameAddedAt: Record<string, number>;
   scrolls: [number, number][];
   statuses: Record<string, number>;
   visible(): string[];
@@ -416,6 +423,7 @@ async function measureLoad(
       visible,
       visibleStatus: visible.map((i) => b.statusAt[i] ?? Infinity),
       visibleFrames: visible.map((i) => b.frameAt[i] ?? Infinity),
+      visibleFramesAdded: visible.map((i) => b.frameAddedAt[i] ?? Infinity),
       firstAt: b.firstAt!,
       allAt: b.allAt!,
       statuses: b.statuses,
@@ -465,6 +473,7 @@ async function measureLoad(
     scrolls: s.scrolls,
     visibleMs: Math.max(...s.visibleStatus),
     visibleFramesMs: Math.max(...s.visibleFrames),
+    visibleFramesAddedMs: Math.max(...s.visibleFramesAdded),
     firstMs: s.firstAt,
     allMs: s.allAt,
     domContentLoadedMs: s.dcl,
