@@ -2,7 +2,7 @@
 // Version n is what migrations 1…n produce; a database at any earlier version upgrades in one
 // versionchange transaction, so an interrupted upgrade leaves the old version intact.
 import { openDB, type IDBPDatabase, type IDBPTransaction } from 'idb';
-import type { StoreTable } from '../protocol/store';
+import { STORE_TABLES, type StoreTable } from '../protocol/store';
 import { BackgroundError } from './errors';
 
 export const DB_NAME = 'veil';
@@ -10,15 +10,7 @@ export const DB_NAME = 'veil';
 export const SECURITY_PHRASE_KEY = 'securityPhrase';
 
 /** The protocol core's tables (ProtocolStore). */
-export const PROTOCOL_TABLES: readonly StoreTable[] = [
-  'identity',
-  'signedPrekeys',
-  'oneTimePrekeys',
-  'sessions',
-  'senderKeys',
-  'contacts',
-  'meta',
-];
+export const PROTOCOL_TABLES: readonly StoreTable[] = STORE_TABLES;
 
 /** The extension's own tables. */
 export type ExtensionTable =

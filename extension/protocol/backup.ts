@@ -8,7 +8,7 @@ import { ByteReader, ByteWriter, bytesEqual, utf8ToBytes, wipe } from './bytes';
 import type { CryptoProvider } from './crypto/provider';
 import { VeilError } from './errors';
 import { decodeValue, encodeValue } from './serialize';
-import type { ProtocolStore, StoreOp, StoreTable } from './store';
+import { STORE_TABLES, type ProtocolStore, type StoreOp, type StoreTable } from './store';
 
 const MAGIC = utf8ToBytes('VEILBAK');
 const VERSION = 1;
@@ -20,15 +20,8 @@ const MAX_LOG2N = 20;
 const MAX_R = 16;
 const MAX_P = 4;
 
-export const BACKUP_TABLES: readonly StoreTable[] = [
-  'identity',
-  'signedPrekeys',
-  'oneTimePrekeys',
-  'sessions',
-  'senderKeys',
-  'contacts',
-  'meta',
-];
+/** A backup holds the whole protocol state. */
+export const BACKUP_TABLES: readonly StoreTable[] = STORE_TABLES;
 
 export interface BackupContents {
   createdAt: number;

@@ -1,14 +1,18 @@
 // Where the protocol keeps its state. The caller supplies an implementation (IndexedDB in the
 // extension, memory in tests). Values are plain structured-clone-able objects with Uint8Arrays.
 
-export type StoreTable =
-  | 'identity' // the local identity (one record, key 'self')
-  | 'signedPrekeys'
-  | 'oneTimePrekeys'
-  | 'sessions' // Double Ratchet sessions
-  | 'senderKeys' // group sender-key states (own and others')
-  | 'contacts' // pinned identity keys and verification state
-  | 'meta';
+/** Every table of the protocol's state, in one list (backups and schemas use it too). */
+export const STORE_TABLES = [
+  'identity', // the local identity (one record, key 'self')
+  'signedPrekeys',
+  'oneTimePrekeys',
+  'sessions', // Double Ratchet sessions
+  'senderKeys', // group sender-key states (own and others')
+  'contacts', // pinned identity keys and verification state
+  'meta',
+] as const;
+
+export type StoreTable = (typeof STORE_TABLES)[number];
 
 export type StoreOp =
   | { op: 'put'; table: StoreTable; key: string; value: unknown }

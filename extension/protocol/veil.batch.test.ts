@@ -8,20 +8,11 @@ import { nobleProvider } from './crypto/noble';
 import type { CryptoProvider } from './crypto/provider';
 import { hkdfSha256 } from './kdf';
 import type { PrekeyBundle } from './identity';
-import { MemoryStore, type StoreOp, type StoreTable } from './store';
+import { MemoryStore, STORE_TABLES, type StoreOp, type StoreTable } from './store';
 import { Veil, type PublishedIdentity } from './veil';
 
 const CTX = 'thelounge:127.0.0.1:6667/#veil';
 const OTHER_CTX = 'thelounge:127.0.0.1:6667/#other';
-const TABLES: StoreTable[] = [
-  'identity',
-  'signedPrekeys',
-  'oneTimePrekeys',
-  'sessions',
-  'senderKeys',
-  'contacts',
-  'meta',
-];
 const clock = () => 1_700_000_000_000;
 
 interface Party {
@@ -48,7 +39,7 @@ function bundleOf(p: PublishedIdentity): PrekeyBundle {
 
 async function dump(store: MemoryStore): Promise<Record<string, Record<string, unknown>>> {
   const out: Record<string, Record<string, unknown>> = {};
-  for (const table of TABLES) {
+  for (const table of STORE_TABLES) {
     out[table] = {};
     for (const key of await store.keys(table)) out[table][key] = await store.get(table, key);
   }

@@ -4,7 +4,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import puppeteer, { type Browser, type Page, type Target, type WebWorker } from 'puppeteer-core';
+import puppeteer, {
+  type Browser,
+  type Frame,
+  type Page,
+  type Target,
+  type WebWorker,
+} from 'puppeteer-core';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -242,4 +248,24 @@ export async function openFirefoxExtensionPage(
     url,
   );
   return page;
+}
+
+/** The frame of the iframe `selector` matches, once it is in the page. */
+export async function frameOf(page: Page, selector: string, timeout = 30_000): Promise<Frame> {
+  const el = await page.waitForSelector(selector, { timeout });
+  const frame = await el!.contentFrame();
+  if (!frame) throw new Error(`${selector} has no frame`);
+  return frame;
+}
+
+/** `work` as a test body that logs how long it took (the e2e figures in CI's log). */
+export function timed<T>(label: string, work: () => Promise<T>): () => Promise<T> {
+  return async () => {
+    const started = Date.now();
+    try {
+      return await work();
+    } finally {
+      console.log(`[e2e] ${label}: ${Date.now() - started} ms`);
+    }
+  };
 }

@@ -18,6 +18,7 @@ import {
   openExtensionPage,
   openFirefoxExtensionPage,
   stopServiceWorker,
+  timed,
   type ChromiumSession,
   type FirefoxSession,
 } from './harness';
@@ -55,17 +56,6 @@ async function downloaded(dir: string, timeout = 30_000): Promise<string> {
     if (Date.now() > deadline) throw new Error(`no download in ${dir} after ${timeout} ms`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-}
-
-function timed<T>(label: string, work: () => Promise<T>): () => Promise<T> {
-  return async () => {
-    const started = Date.now();
-    try {
-      return await work();
-    } finally {
-      console.log(`[e2e] ${label}: ${Date.now() - started} ms`);
-    }
-  };
 }
 
 if (!chromiumPath) console.warn('[e2e] skipping Chromium identity flows: no Chromium found');

@@ -3,11 +3,17 @@
 // that uses the generic adapter's opt-in markup and records what a nosy host could see. Alice
 // turns Veil on and types in the composer frame; Bob reads her exact text in a reader frame;
 // neither host page ever holds the plaintext, nor can it read the frames.
-import type { Frame, Page } from 'puppeteer-core';
+import type { Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startLocalChat, type LocalChat } from '../fixtures/local-chat/server';
 import { startDirectory, type DirectoryServer } from './directory-server';
-import { chromiumPath, launchChromium, openExtensionPage, type ChromiumSession } from './harness';
+import {
+  chromiumPath,
+  frameOf,
+  launchChromium,
+  openExtensionPage,
+  type ChromiumSession,
+} from './harness';
 import { hook, OptionsPage } from './options-page';
 
 const SECRET = 'the heron nests behind the old mill';
@@ -17,13 +23,6 @@ interface Person {
   session: ChromiumSession;
   ui: OptionsPage;
   chat?: Page;
-}
-
-async function frameOf(page: Page, selector: string, timeout = 30_000): Promise<Frame> {
-  const el = await page.waitForSelector(selector, { timeout });
-  const frame = await el!.contentFrame();
-  if (!frame) throw new Error(`${selector} has no frame`);
-  return frame;
 }
 
 async function hostSees(page: Page): Promise<string> {

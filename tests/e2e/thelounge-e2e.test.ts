@@ -13,10 +13,12 @@ import { startDirectory, type DirectoryServer } from './directory-server';
 import {
   chromiumPath,
   firefoxPath,
+  frameOf,
   launchChromium,
   launchFirefox,
   openExtensionPage,
   openFirefoxExtensionPage,
+  timed,
   type ChromiumSession,
   type FirefoxSession,
 } from './harness';
@@ -51,17 +53,6 @@ const step = (what: string) => {
 };
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function timed<T>(label: string, work: () => Promise<T>): () => Promise<T> {
-  return async () => {
-    const started = Date.now();
-    try {
-      return await work();
-    } finally {
-      console.log(`[e2e] ${label}: ${Date.now() - started} ms`);
-    }
-  };
-}
 
 // ── A recording TCP proxy between The Lounge and ngircd ─────────────────────────────────────────
 
@@ -249,13 +240,6 @@ async function originsShowing(page: Page, text: string): Promise<string[]> {
     if (seen?.text === text) origins.push(seen.origin);
   }
   return origins;
-}
-
-async function frameOf(page: Page, selector: string, timeout = 30_000): Promise<Frame> {
-  const el = await page.waitForSelector(selector, { timeout });
-  const frame = await el!.contentFrame();
-  if (!frame) throw new Error(`${selector} has no frame`);
-  return frame;
 }
 
 /** Turns Veil on in the open channel (a real click) and returns the composer frame. */
