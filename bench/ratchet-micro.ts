@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import type { CryptoProvider } from '../extension/protocol/crypto/provider';
 import { nobleProvider } from '../extension/protocol/crypto/noble';
-import { contextHash, decodeEnvelope } from '../extension/protocol/envelope';
+import { decodeEnvelope } from '../extension/protocol/envelope';
 import {
   createOneTimePrekeys,
   createSignedPrekey,
@@ -26,12 +26,11 @@ const HISTORY = 1000;
 const ONE_WAY = 2000;
 const WARMUP = 300;
 const RUNS = 3;
-const ctxHash = contextHash('bench:1to1/#veil');
 
 async function decryptOne(crypto: CryptoProvider, record: SessionRecord, bytes: Uint8Array) {
   const envelope = decodeEnvelope(bytes);
   if (envelope.type !== 1 && envelope.type !== 2) throw new Error('not a 1:1 envelope');
-  const out = await sessionDecrypt(crypto, record, envelope, ctxHash);
+  const out = await sessionDecrypt(crypto, record, envelope);
   const [text] = decodePlaintext(out.plaintext);
   if (text?.type !== 'text') throw new Error('no text record');
   return { record: out.record, text: text.text };
@@ -55,7 +54,6 @@ async function establish(crypto: CryptoProvider) {
     crypto,
     alice0,
     encodePlaintext([{ type: 'text', text: makeMessage(0) }]),
-    ctxHash,
   );
   const prekey = decodeEnvelope(first.envelope);
   if (prekey.type !== 1) throw new Error('expected a pre-key message');
@@ -64,7 +62,6 @@ async function establish(crypto: CryptoProvider) {
     bobId,
     () => ({ signedPrekey: spk.keyPair, oneTimePrekey: opk!.keyPair }),
     prekey,
-    ctxHash,
   );
   return { alice: first.record, bob: bob.record, firstBytes: first.envelope.length };
 }
@@ -83,7 +80,6 @@ async function pingPong(crypto: CryptoProvider, n: number) {
       crypto,
       aliceSends ? alice : bob,
       encodePlaintext([{ type: 'text', text: texts[i]! }]),
-      ctxHash,
     );
     const d0 = performance.now();
     const got = await decryptOne(crypto, aliceSends ? bob : alice, out.envelope);
@@ -109,7 +105,6 @@ async function oneWay(crypto: CryptoProvider, n: number) {
       crypto,
       alice,
       encodePlaintext([{ type: 'text', text: makeMessage(i) }]),
-      ctxHash,
     );
     alice = out.record;
     sent.push(out.envelope);

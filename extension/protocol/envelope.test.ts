@@ -30,7 +30,7 @@ function ratchetFields(counter = 5, previousCounter = 3, ciphertextLength = 48) 
     ratchetKey: bytes(32, 0x22),
     counter,
     previousCounter,
-    ctxTag: bytes(4, 0x33),
+    headerMac: bytes(8, 0x33),
     ciphertext: bytes(ciphertextLength, 0x44),
   };
 }
@@ -80,16 +80,17 @@ describe('type 2 (ratchet message)', () => {
   it('round-trips every field, with the header as the bytes before the ciphertext', () => {
     const f = ratchetFields(300, 70000);
     const wire = encodeRatchetMessage(f);
-    // byte0, tag, key, varint(300) = 2 bytes, varint(70000) = 3 bytes, ctxTag, ciphertext
-    expect(wire.length).toBe(1 + 8 + 32 + 2 + 3 + 4 + 48);
+    // byte0, tag, key, varint(300) = 2 bytes, varint(70000) = 3 bytes, header MAC, ciphertext
+    expect(wire.length).toBe(1 + 8 + 32 + 2 + 3 + 8 + 48);
     expect(wire[0]).toBe(0x12);
     const m = parseRatchetMessage(wire);
     expect(m).toMatchObject({ type: 2, counter: 300, previousCounter: 70000 });
     expect(m.sessionTag).toEqual(f.sessionTag);
     expect(m.ratchetKey).toEqual(f.ratchetKey);
-    expect(m.ctxTag).toEqual(f.ctxTag);
+    expect(m.headerMac).toEqual(f.headerMac);
     expect(m.ciphertext).toEqual(f.ciphertext);
     expect(m.header).toEqual(wire.subarray(0, wire.length - 48));
+    expect(m.macedHeader).toEqual(wire.subarray(0, wire.length - 48 - 8));
     expect(envelopeType(wire)).toBe(2);
   });
 
@@ -123,7 +124,7 @@ describe('type 2 (ratchet message)', () => {
 
   it('rejects varints that are not in shortest form or exceed u32', () => {
     const head = concatBytes(Uint8Array.of(0x12), bytes(8, 1), bytes(32, 2));
-    const tail = concatBytes(bytes(4, 3), bytes(16, 4));
+    const tail = concatBytes(bytes(8, 3), bytes(16, 4));
     const withCounters = (...v: number[]) => concatBytes(head, Uint8Array.from(v), tail);
     expect(codeOf(() => parseRatchetMessage(withCounters(5, 3)))).toBe('none');
     expect(codeOf(() => parseRatchetMessage(withCounters(0x85, 0x00, 3)))).toBe('malformed');
@@ -274,12 +275,12 @@ describe('any envelope', () => {
   });
 
   it('caps every envelope at 64 KiB', () => {
-    const big = encodeRatchetMessage(ratchetFields(0, 0, MAX_ENVELOPE_LENGTH - 47));
+    const big = encodeRatchetMessage(ratchetFields(0, 0, MAX_ENVELOPE_LENGTH - 51));
     expect(big.length).toBe(MAX_ENVELOPE_LENGTH);
     expect(codeOf(() => decodeEnvelope(big))).toBe('none');
     const over = concatBytes(big, Uint8Array.of(0));
     expect(codeOf(() => decodeEnvelope(over))).toBe('oversized');
-    expect(codeOf(() => encodeRatchetMessage(ratchetFields(0, 0, MAX_ENVELOPE_LENGTH - 46)))).toBe(
+    expect(codeOf(() => encodeRatchetMessage(ratchetFields(0, 0, MAX_ENVELOPE_LENGTH - 50)))).toBe(
       'oversized',
     );
   });

@@ -20,6 +20,8 @@ export const RECIPIENT_TAG_LENGTH = 4;
 export const SENDER_KEY_ID_LENGTH = 8;
 export const CTX_TAG_LENGTH = 4;
 export const CTX_HASH_LENGTH = 32;
+/** Truncated HMAC over a type-2 header, checked before any chain is walked (ratchet.ts). */
+export const HEADER_MAC_LENGTH = 8;
 export const AEAD_TAG_LENGTH = 16;
 export const SIGNATURE_LENGTH = 64;
 const KEY_LENGTH = 32;
@@ -59,8 +61,10 @@ export interface RatchetMessage {
   ratchetKey: Uint8Array;
   counter: number;
   previousCounter: number;
-  ctxTag: Uint8Array;
-  /** Bytes 0.. up to the ciphertext: part of the AEAD associated data. */
+  headerMac: Uint8Array;
+  /** Bytes 0.. up to the header MAC: what the header MAC covers (after the session's AD). */
+  macedHeader: Uint8Array;
+  /** Bytes 0.. up to the ciphertext (header MAC included): part of the AEAD associated data. */
   header: Uint8Array;
   /** Ciphertext || AEAD tag. */
   ciphertext: Uint8Array;
@@ -153,19 +157,24 @@ export interface RatchetHeaderFields {
   ratchetKey: Uint8Array;
   counter: number;
   previousCounter: number;
-  ctxTag: Uint8Array;
 }
 
-/** Length of the type-2 header for these counters. */
+/** Length of the type-2 header for these counters, header MAC included. */
 export function ratchetHeaderLength(counter: number, previousCounter: number): number {
   return (
-    1 + SESSION_TAG_LENGTH + KEY_LENGTH + varintLength(counter) + varintLength(previousCounter) + 4
+    1 +
+    SESSION_TAG_LENGTH +
+    KEY_LENGTH +
+    varintLength(counter) +
+    varintLength(previousCounter) +
+    HEADER_MAC_LENGTH
   );
 }
 
 /**
- * Writes the type-2 header into `out` at `offset` and returns the offset after it. The ratchet
- * uses this to build an envelope in one buffer; the layout is defined here only.
+ * Writes the type-2 header up to its MAC into `out` at `offset` and returns the offset after
+ * it, where the caller writes the HEADER_MAC_LENGTH-byte header MAC. The ratchet uses this to
+ * build an envelope in one buffer; the layout is defined here only.
  */
 export function writeRatchetHeader(
   out: Uint8Array,
@@ -174,7 +183,6 @@ export function writeRatchetHeader(
 ): number {
   checkLength(h.sessionTag, SESSION_TAG_LENGTH, 'session tag');
   checkLength(h.ratchetKey, KEY_LENGTH, 'ratchet key');
-  checkLength(h.ctxTag, CTX_TAG_LENGTH, 'context tag');
   let o = offset;
   out[o++] = BYTE0_RATCHET;
   out.set(h.sessionTag, o);
@@ -182,18 +190,18 @@ export function writeRatchetHeader(
   out.set(h.ratchetKey, o);
   o += KEY_LENGTH;
   o = writeVarint(out, o, h.counter);
-  o = writeVarint(out, o, h.previousCounter);
-  out.set(h.ctxTag, o);
-  return o + CTX_TAG_LENGTH;
+  return writeVarint(out, o, h.previousCounter);
 }
 
 /** Encodes a type-2 message from its fields. */
 export function encodeRatchetMessage(
-  fields: RatchetHeaderFields & { ciphertext: Uint8Array },
+  fields: RatchetHeaderFields & { headerMac: Uint8Array; ciphertext: Uint8Array },
 ): Uint8Array {
+  checkLength(fields.headerMac, HEADER_MAC_LENGTH, 'header MAC');
   const headerLength = ratchetHeaderLength(fields.counter, fields.previousCounter);
   const out = new Uint8Array(headerLength + fields.ciphertext.length);
-  writeRatchetHeader(out, 0, fields);
+  const macAt = writeRatchetHeader(out, 0, fields);
+  out.set(fields.headerMac, macAt);
   out.set(fields.ciphertext, headerLength);
   checkEncodedLength(out);
   return out;
@@ -207,7 +215,8 @@ export function parseRatchetMessage(bytes: Uint8Array): RatchetMessage {
   const ratchetKey = r.take(KEY_LENGTH);
   const counter = r.varint();
   const previousCounter = r.varint();
-  const ctxTag = r.take(CTX_TAG_LENGTH);
+  const macedHeader = bytes.subarray(0, r.offset);
+  const headerMac = r.take(HEADER_MAC_LENGTH);
   const header = bytes.subarray(0, r.offset);
   const ciphertext = r.rest();
   if (ciphertext.length < AEAD_TAG_LENGTH)
@@ -218,7 +227,8 @@ export function parseRatchetMessage(bytes: Uint8Array): RatchetMessage {
     ratchetKey,
     counter,
     previousCounter,
-    ctxTag,
+    headerMac,
+    macedHeader,
     header,
     ciphertext,
     bytes,

@@ -93,6 +93,86 @@ describe('plaintext records', () => {
   });
 });
 
+describe('sealed records (origin, stamp, tree head, group, membership)', () => {
+  const sealed: PlaintextRecord[] = [
+    { type: 'origin', site: 'The Lounge · 127.0.0.1:9000', name: '#veil ✓' },
+    { type: 'stamp', seq: 300, sentAt: 1_700_000_123, originId: Uint8Array.of(1, 2, 3, 4) },
+    {
+      type: 'tree-head',
+      origin: 'localhost/veil-directory',
+      treeSize: 2 ** 40 + 7,
+      rootHash: new Uint8Array(32).fill(9),
+      timestamp: 1_700_000_000,
+      signature: new Uint8Array(64).fill(7),
+    },
+    { type: 'group', groupId: new Uint8Array(32).fill(5) },
+    {
+      type: 'membership',
+      groupId: new Uint8Array(32).fill(5),
+      epoch: 3,
+      members: [
+        { handle: 'alice', identityKey: new Uint8Array(32).fill(1) },
+        { handle: 'bob', identityKey: new Uint8Array(32).fill(2) },
+      ],
+    },
+  ];
+
+  it('round-trip, each with text', () => {
+    const records: PlaintextRecord[] = [{ type: 'text', text: 'hi' }, ...sealed];
+    expect(decodePlaintext(encodePlaintext(records))).toEqual(records);
+  });
+
+  it('keep a 200-byte text with its stamp in the 224-byte bucket', () => {
+    const padded = encodePlaintext([{ type: 'text', text: 'x'.repeat(200) }, sealed[1]!]);
+    expect(padded.length).toBe(224);
+  });
+
+  it('reject bodies that end early, run long or overflow, as malformed', () => {
+    for (const record of sealed) {
+      const framed = encodePlaintext([record]);
+      const type = framed[0]!;
+      const length = framed[1]!;
+      const body = framed.subarray(2, 2 + length);
+      // One byte short, and one byte of junk more.
+      const short = concatBytes(Uint8Array.of(type, length - 1), body.subarray(0, length - 1));
+      const long = concatBytes(Uint8Array.of(type, length + 1), body, Uint8Array.of(0));
+      expect(codeOf(() => decodePlaintext(pad(short)))).toBe('malformed');
+      expect(codeOf(() => decodePlaintext(pad(long)))).toBe('malformed');
+    }
+    // A site name over 128 bytes, a membership of 257.
+    const longName = concatBytes(Uint8Array.of(4, 0x83, 0x01, 0), Uint8Array.of(0x81, 0x01));
+    expect(codeOf(() => decodePlaintext(pad(concatBytes(longName, new Uint8Array(129)))))).toBe(
+      'malformed',
+    );
+    expect(
+      codeOf(() => encodePlaintext([{ type: 'origin', site: 'é'.repeat(65), name: '' }])),
+    ).toBe('invalid-argument');
+    const members = Array.from({ length: 257 }, (_, i) => ({
+      handle: `m${i}`,
+      identityKey: new Uint8Array(32),
+    }));
+    expect(
+      codeOf(() =>
+        encodePlaintext([{ type: 'membership', groupId: new Uint8Array(32), epoch: 1, members }]),
+      ),
+    ).toBe('invalid-argument');
+  });
+
+  it('never throws anything but a VeilError on arbitrary record bodies', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 4, max: 8 }), fc.uint8Array({ maxLength: 120 }), (t, body) => {
+        const framed = concatBytes(Uint8Array.of(t, body.length), body);
+        try {
+          decodePlaintext(pad(framed));
+        } catch (e) {
+          expect(e).toBeInstanceOf(VeilError);
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
+
 describe('strict UTF-8', () => {
   const fatal = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 

@@ -7,8 +7,21 @@ import { paddedLength, unpad } from './padding';
 export const RECORD_TEXT = 1;
 export const RECORD_SENDER_KEY_DISTRIBUTION = 2;
 export const RECORD_SENDER_HANDLE = 3;
+export const RECORD_ORIGIN = 4;
+export const RECORD_STAMP = 5;
+export const RECORD_TREE_HEAD = 6;
+export const RECORD_GROUP = 7;
+export const RECORD_MEMBERSHIP = 8;
 
 export const MAX_HANDLE_BYTES = 64;
+/** Longest site and conversation name sealed in an origin record, in UTF-8 bytes. */
+export const MAX_ORIGIN_PART_BYTES = 128;
+/** Longest transparency-log origin in a tree-head record (C2SP checkpoint origins). */
+export const MAX_LOG_ORIGIN_BYTES = 255;
+/** Most members a membership record names (the group bundle's pairwise limit). */
+export const MAX_MEMBERS = 256;
+export const GROUP_ID_LENGTH = 32;
+export const ORIGIN_ID_LENGTH = 4;
 /**
  * Largest padded plaintext we produce: leaves room for the biggest envelope header and the
  * AEAD tag within the 64 KiB envelope limit (envelope.ts MAX_ENVELOPE_LENGTH).
@@ -17,11 +30,43 @@ export const MAX_PADDED_PLAINTEXT = 64 * 1024 - 256;
 // Padded plaintexts we accept: anything an envelope can carry (the sender's limit is lower).
 const MAX_ENVELOPE_PLAINTEXT = 64 * 1024;
 
+/** Where a message was written, as the sender's page named it (shown, never compared). */
+export interface SealedOrigin {
+  /** The site, e.g. `The Lounge · 127.0.0.1:9000`. */
+  site: string;
+  /** The conversation's human name, e.g. `#veil` or a contact's name. */
+  name: string;
+}
+
+/** A signed tree head of the sender's directory log, as gossiped (transparency.ts). */
+export interface GossipedHead {
+  origin: string;
+  treeSize: number;
+  rootHash: Uint8Array;
+  timestamp: number;
+  signature: Uint8Array;
+}
+
+export interface GroupMember {
+  handle: string;
+  /** Ed25519 identity key. */
+  identityKey: Uint8Array;
+}
+
 export type PlaintextRecord =
   | { type: 'text'; text: string }
   /** Opaque here; sender-key.ts reads and writes its layout. */
   | { type: 'sender-key-distribution'; distribution: Uint8Array }
-  | { type: 'sender-handle'; handle: string };
+  | { type: 'sender-handle'; handle: string }
+  /** Sent when it changes; later messages name it by `originId` in their stamp. */
+  | ({ type: 'origin' } & SealedOrigin)
+  /** In every message: the sender's per-conversation sequence, send time, and origin's id. */
+  | { type: 'stamp'; seq: number; sentAt: number; originId: Uint8Array }
+  | ({ type: 'tree-head' } & GossipedHead)
+  /** Beside a distribution: the group (id) the sender key is for. */
+  | { type: 'group'; groupId: Uint8Array }
+  /** A group's member list as the sender now has it; `epoch` orders changes. */
+  | { type: 'membership'; groupId: Uint8Array; epoch: number; members: GroupMember[] };
 
 /**
  * Frames and pads records, e.g. `encodePlaintext([{ type: 'text', text: 'hi' }])` (32 bytes).
@@ -78,9 +123,100 @@ export function decodePlaintext(padded: Uint8Array): PlaintextRecord[] {
       if (body.length > MAX_HANDLE_BYTES)
         throw new VeilError('malformed', 'sender handle too long');
       records.push({ type: 'sender-handle', handle: decodeUtf8(body) });
-    }
+    } else if (type === RECORD_ORIGIN) records.push(decodeOrigin(body));
+    else if (type === RECORD_STAMP) records.push(decodeStamp(body));
+    else if (type === RECORD_TREE_HEAD) records.push(decodeTreeHead(body));
+    else if (type === RECORD_GROUP) {
+      if (body.length !== GROUP_ID_LENGTH) throw new VeilError('malformed', 'bad group id');
+      records.push({ type: 'group', groupId: body.slice() });
+    } else if (type === RECORD_MEMBERSHIP) records.push(decodeMembership(body));
   }
   return records;
+}
+
+// ---- record bodies (docs/protocol.md, "Sealed records") ----
+
+const U64_MAX = Number.MAX_SAFE_INTEGER;
+
+function decodeOrigin(body: Uint8Array): PlaintextRecord {
+  const r = new BodyReader(body);
+  const site = r.text(MAX_ORIGIN_PART_BYTES);
+  const name = r.text(MAX_ORIGIN_PART_BYTES);
+  r.end();
+  return { type: 'origin', site, name };
+}
+
+function decodeStamp(body: Uint8Array): PlaintextRecord {
+  const r = new BodyReader(body);
+  const seq = r.varint();
+  const sentAt = r.varint();
+  const originId = r.bytes(ORIGIN_ID_LENGTH);
+  r.end();
+  return { type: 'stamp', seq, sentAt, originId };
+}
+
+function decodeTreeHead(body: Uint8Array): PlaintextRecord {
+  const r = new BodyReader(body);
+  const origin = r.text(MAX_LOG_ORIGIN_BYTES);
+  const treeSize = r.u64();
+  const rootHash = r.bytes(32);
+  const timestamp = r.u64();
+  const signature = r.bytes(64);
+  r.end();
+  return { type: 'tree-head', origin, treeSize, rootHash, timestamp, signature };
+}
+
+function decodeMembership(body: Uint8Array): PlaintextRecord {
+  const r = new BodyReader(body);
+  const groupId = r.bytes(GROUP_ID_LENGTH);
+  const epoch = r.varint();
+  const count = r.varint();
+  if (count > MAX_MEMBERS) throw new VeilError('malformed', 'too many members');
+  const members: GroupMember[] = [];
+  for (let i = 0; i < count; i++) {
+    const handle = r.text(MAX_HANDLE_BYTES);
+    members.push({ handle, identityKey: r.bytes(32) });
+  }
+  r.end();
+  return { type: 'membership', groupId, epoch, members };
+}
+
+/** Bounds-checked reads inside one record body: anything off is `malformed`. */
+class BodyReader {
+  private o = 0;
+  constructor(private readonly body: Uint8Array) {}
+
+  varint(): number {
+    const [value, next] = readVarint(this.body, this.o);
+    this.o = next;
+    return value;
+  }
+
+  /** A u64 as two varints (high 32 bits, low 32 bits), exact up to 2^53. */
+  u64(): number {
+    const high = this.varint();
+    const low = this.varint();
+    const value = high * 2 ** 32 + low;
+    if (value > U64_MAX) throw new VeilError('malformed', 'number out of range');
+    return value;
+  }
+
+  bytes(n: number): Uint8Array {
+    if (this.o + n > this.body.length) throw new VeilError('malformed', 'record ends early');
+    const out = this.body.slice(this.o, this.o + n);
+    this.o += n;
+    return out;
+  }
+
+  text(maxBytes: number): string {
+    const n = this.varint();
+    if (n > maxBytes) throw new VeilError('malformed', 'text field too long');
+    return decodeUtf8(this.bytes(n));
+  }
+
+  end(): void {
+    if (this.o !== this.body.length) throw new VeilError('malformed', 'record has extra bytes');
+  }
 }
 
 /** A record's type and body: bytes, or text written as UTF-8 straight into the output. */
@@ -113,8 +249,86 @@ function recordPart(record: PlaintextRecord): RecordPart {
         throw new VeilError('invalid-argument', 'sender handle too long');
       return { type: RECORD_SENDER_HANDLE, length: body.length, body };
     }
+    case 'origin':
+      return bodyPart(RECORD_ORIGIN, encodeOriginBody(record));
+    case 'stamp': {
+      const w = new BodyWriter();
+      w.varint(record.seq).varint(record.sentAt).bytes(record.originId, ORIGIN_ID_LENGTH);
+      return bodyPart(RECORD_STAMP, w.finish());
+    }
+    case 'tree-head': {
+      const w = new BodyWriter();
+      w.text(record.origin, MAX_LOG_ORIGIN_BYTES)
+        .u64(record.treeSize)
+        .bytes(record.rootHash, 32)
+        .u64(record.timestamp)
+        .bytes(record.signature, 64);
+      return bodyPart(RECORD_TREE_HEAD, w.finish());
+    }
+    case 'group':
+      return bodyPart(RECORD_GROUP, new BodyWriter().bytes(record.groupId, 32).finish());
+    case 'membership': {
+      if (!Array.isArray(record.members) || record.members.length > MAX_MEMBERS)
+        throw new VeilError('invalid-argument', 'too many members');
+      const w = new BodyWriter();
+      w.bytes(record.groupId, GROUP_ID_LENGTH).varint(record.epoch).varint(record.members.length);
+      for (const m of record.members) w.text(m.handle, MAX_HANDLE_BYTES).bytes(m.identityKey, 32);
+      return bodyPart(RECORD_MEMBERSHIP, w.finish());
+    }
     default:
       throw new VeilError('invalid-argument', 'unknown record type');
+  }
+}
+
+function bodyPart(type: number, body: Uint8Array): RecordPart {
+  return { type, length: body.length, body };
+}
+
+/** An origin record's body: `lbytes(site) || lbytes(name)` (also what its id hashes). */
+export function encodeOriginBody(origin: SealedOrigin): Uint8Array {
+  return new BodyWriter()
+    .text(origin.site, MAX_ORIGIN_PART_BYTES)
+    .text(origin.name, MAX_ORIGIN_PART_BYTES)
+    .finish();
+}
+
+/** Builds a record body; bad input is `invalid-argument` (the sender's mistake). */
+class BodyWriter {
+  private readonly parts: number[] = [];
+
+  varint(n: number): this {
+    if (!Number.isInteger(n) || n < 0 || n > 0xffff_ffff)
+      throw new VeilError('invalid-argument', 'number out of range');
+    const out = new Uint8Array(5);
+    const end = writeVarint(out, 0, n);
+    for (let i = 0; i < end; i++) this.parts.push(out[i]!);
+    return this;
+  }
+
+  u64(n: number): this {
+    if (!Number.isSafeInteger(n) || n < 0)
+      throw new VeilError('invalid-argument', 'number out of range');
+    return this.varint(Math.floor(n / 2 ** 32)).varint(n % 2 ** 32);
+  }
+
+  bytes(b: Uint8Array, length: number): this {
+    if (!(b instanceof Uint8Array) || b.length !== length)
+      throw new VeilError('invalid-argument', `field must be ${length} bytes`);
+    for (const x of b) this.parts.push(x);
+    return this;
+  }
+
+  text(t: string, maxBytes: number): this {
+    if (typeof t !== 'string') throw new VeilError('invalid-argument', 'text field needs a string');
+    const b = utf8ToBytes(t);
+    if (b.length > maxBytes) throw new VeilError('invalid-argument', 'text field too long');
+    this.varint(b.length);
+    for (const x of b) this.parts.push(x);
+    return this;
+  }
+
+  finish(): Uint8Array {
+    return Uint8Array.from(this.parts);
   }
 }
 

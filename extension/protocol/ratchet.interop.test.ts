@@ -12,7 +12,7 @@ import {
 } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { nobleProvider } from './crypto/noble';
-import { contextHash, parseRatchetMessage } from './envelope';
+import { parseRatchetMessage } from './envelope';
 import {
   createSignedPrekey,
   generateIdentity,
@@ -30,7 +30,6 @@ import {
 import { x3dhInitiate, x3dhRespond, type X3dhInitiatorResult } from './x3dh';
 
 const crypto = nobleProvider;
-const CTX = contextHash('interop:#veil');
 
 // ---- the reference party ----
 
@@ -53,9 +52,18 @@ function dh(priv: Uint8Array, pub: Uint8Array): Buffer {
   });
 }
 
-function kdfRk(rk: Buffer, dhOut: Buffer): [Buffer, Buffer] {
-  const out = Buffer.from(hkdfSync('sha256', dhOut, rk, 'Veil ratchet', 64));
-  return [out.subarray(0, 32), out.subarray(32)];
+/** [rk', ck, hk] */
+function kdfRk(rk: Buffer, dhOut: Buffer): [Buffer, Buffer, Buffer] {
+  const out = Buffer.from(hkdfSync('sha256', dhOut, rk, 'Veil ratchet', 96));
+  return [out.subarray(0, 32), out.subarray(32, 64), out.subarray(64)];
+}
+
+/** The 8-byte header MAC: HMAC(hk, AD || header up to the MAC). */
+function headerMac(hk: Buffer, ad: Buffer, header: Buffer): Buffer {
+  return createHmac('sha256', hk)
+    .update(Buffer.concat([ad, header]))
+    .digest()
+    .subarray(0, 8);
 }
 
 /** [ck', mk] */
@@ -97,6 +105,8 @@ class ReferenceParty {
   rk: Buffer;
   cks: Buffer | null = null;
   ckr: Buffer | null = null;
+  hks: Buffer | null = null;
+  hkr: Buffer | null = null;
   ns = 0;
   nr = 0;
   pn = 0;
@@ -111,7 +121,7 @@ class ReferenceParty {
     if ('theirSignedPrekey' in init) {
       this.dhs = generate();
       this.dhr = init.theirSignedPrekey;
-      [this.rk, this.cks] = kdfRk(this.rk, dh(this.dhs.priv, this.dhr));
+      [this.rk, this.cks, this.hks] = kdfRk(this.rk, dh(this.dhs.priv, this.dhr));
     } else {
       this.dhs = init.ourSignedPrekey;
       this.dhr = null;
@@ -121,19 +131,18 @@ class ReferenceParty {
   encrypt(plaintext: Buffer): Buffer {
     const [ck, mk] = kdfCk(this.cks!);
     this.cks = ck;
-    const ctxTag = CTX.subarray(0, 4);
-    const header = Buffer.concat([
+    const maced = Buffer.concat([
       Buffer.of(0x12),
       this.sessionTag,
       this.dhs.pub,
       varint(this.ns),
       varint(this.pn),
-      ctxTag,
     ]);
+    const header = Buffer.concat([maced, headerMac(this.hks!, this.ad, maced)]);
     this.ns++;
     const { key, nonce } = messageKeys(mk);
     const c = createCipheriv('chacha20-poly1305', key, nonce, { authTagLength: 16 });
-    c.setAAD(Buffer.concat([this.ad, header, CTX]), { plaintextLength: plaintext.length });
+    c.setAAD(Buffer.concat([this.ad, header]), { plaintextLength: plaintext.length });
     return Buffer.concat([header, c.update(plaintext), c.final(), c.getAuthTag()]);
   }
 
@@ -143,17 +152,22 @@ class ReferenceParty {
     const ratchetKey = envelope.subarray(9, 41);
     const [n, afterN] = readVarint(envelope, 41);
     const [, afterPn] = readVarint(envelope, afterN);
-    const headerEnd = afterPn + 4;
+    const headerEnd = afterPn + 8;
     if (!this.dhr || !ratchetKey.equals(this.dhr)) {
       // DHRatchet(state, header), eager as in the spec.
       this.pn = this.ns;
       this.ns = 0;
       this.nr = 0;
       this.dhr = Buffer.from(ratchetKey);
-      [this.rk, this.ckr] = kdfRk(this.rk, dh(this.dhs.priv, this.dhr));
+      [this.rk, this.ckr, this.hkr] = kdfRk(this.rk, dh(this.dhs.priv, this.dhr));
       this.dhs = generate();
-      [this.rk, this.cks] = kdfRk(this.rk, dh(this.dhs.priv, this.dhr));
+      [this.rk, this.cks, this.hks] = kdfRk(this.rk, dh(this.dhs.priv, this.dhr));
     }
+    expect(
+      headerMac(this.hkr!, this.ad, envelope.subarray(0, afterPn)).equals(
+        envelope.subarray(afterPn, headerEnd),
+      ),
+    ).toBe(true);
     expect(n).toBe(this.nr); // in order only
     const [ck, mk] = kdfCk(this.ckr!);
     this.ckr = ck;
@@ -161,7 +175,7 @@ class ReferenceParty {
     const { key, nonce } = messageKeys(mk);
     const body = envelope.subarray(headerEnd, envelope.length - 16);
     const d = createDecipheriv('chacha20-poly1305', key, nonce, { authTagLength: 16 });
-    d.setAAD(Buffer.concat([this.ad, envelope.subarray(0, headerEnd), CTX]), {
+    d.setAAD(Buffer.concat([this.ad, envelope.subarray(0, headerEnd)]), {
       plaintextLength: body.length,
     });
     d.setAuthTag(envelope.subarray(envelope.length - 16));
@@ -216,12 +230,12 @@ async function converse(ours: RatchetState, ref: ReferenceParty, oursFirst: bool
     for (let k = 0; k < count; k++) {
       const text = Buffer.from(`interop ${i++} `.repeat(3));
       if (who === 'ours') {
-        const out = await ratchetEncrypt(crypto, ours, text, { ctxHash: CTX });
+        const out = await ratchetEncrypt(crypto, ours, text);
         ours = out.state;
         expect(ref.decrypt(Buffer.from(out.envelope)).equals(text)).toBe(true);
       } else {
         const envelope = ref.encrypt(text);
-        const out = await ratchetDecrypt(crypto, ours, parseRatchetMessage(envelope), CTX);
+        const out = await ratchetDecrypt(crypto, ours, parseRatchetMessage(envelope));
         ours = out.state;
         expect(Buffer.from(out.plaintext).equals(text)).toBe(true);
       }

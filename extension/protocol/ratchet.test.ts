@@ -4,11 +4,16 @@ import fc from 'fast-check';
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { nobleProvider } from './crypto/noble';
 import type { CryptoProvider } from './crypto/provider';
 import { toBase64Url } from './encoding';
-import { contextHash, decodeEnvelope, parseRatchetMessage } from './envelope';
+import {
+  decodeEnvelope,
+  encodeRatchetMessage,
+  parseRatchetMessage,
+  type PrekeyMessage,
+} from './envelope';
 import { VeilError, type VeilErrorCode } from './errors';
 import {
   createOneTimePrekeys,
@@ -22,6 +27,7 @@ import {
 } from './identity';
 import { decodePlaintext, encodePlaintext } from './plaintext';
 import {
+  RATCHET_MAX_FIRST_JUMP,
   RATCHET_MAX_FORWARD_JUMP,
   RATCHET_MAX_SKIPPED_KEYS,
   initInitiator,
@@ -40,8 +46,31 @@ import {
 import { x3dhInitiate, x3dhRespond } from './x3dh';
 
 const crypto = nobleProvider;
-const CTX = contextHash('test:example.org/#veil');
-const OTHER_CTX = contextHash('test:example.org/#elsewhere');
+
+// Every HMAC the ratchet computes (chain steps, header MACs), counted: the work a block causes.
+const hmacCalls = vi.hoisted(() => ({ n: 0 }));
+vi.mock('./kdf', async (importOriginal) => {
+  const real = await importOriginal<typeof import('./kdf')>();
+  class CountingHmac extends real.HmacSha256 {
+    override mac(data: Uint8Array, out?: Uint8Array, offset?: number): Uint8Array {
+      hmacCalls.n++;
+      return super.mac(data, out, offset);
+    }
+  }
+  return {
+    ...real,
+    HmacSha256: CountingHmac,
+    hmacSha256: (key: Uint8Array, data: Uint8Array) => {
+      hmacCalls.n++;
+      return real.hmacSha256(key, data);
+    },
+  };
+});
+
+function countHmacs(): { stop(): number } {
+  const start = hmacCalls.n;
+  return { stop: () => hmacCalls.n - start };
+}
 
 let aliceId: IdentityKeyPair;
 let bobId: IdentityKeyPair;
@@ -65,16 +94,16 @@ function textOf(padded: Uint8Array): string {
   return record.text;
 }
 
-async function send(record: SessionRecord, text: string, ctx = CTX) {
-  return sessionEncrypt(crypto, record, encode(text), ctx);
+async function send(record: SessionRecord, text: string) {
+  return sessionEncrypt(crypto, record, encode(text));
 }
 
 /** What the background does with incoming bytes for an existing session. */
-async function receive(record: SessionRecord, bytes: Uint8Array, ctx = CTX) {
+async function receive(record: SessionRecord, bytes: Uint8Array) {
   const envelope = decodeEnvelope(bytes);
   if (envelope.type !== 1 && envelope.type !== 2)
     throw new VeilError('no-session', 'not a 1:1 envelope');
-  const out = await sessionDecrypt(crypto, record, envelope, ctx);
+  const out = await sessionDecrypt(crypto, record, envelope);
   return { record: out.record, text: textOf(out.plaintext) };
 }
 
@@ -98,7 +127,6 @@ async function establish(): Promise<{ alice: SessionRecord; bob: SessionRecord }
     bobId,
     () => ({ signedPrekey: spk.keyPair, oneTimePrekey: opk.keyPair }),
     prekeyMessage,
-    CTX,
   );
   const reply = await send(fromPrekey.record, 'hello alice');
   const got = await receive(alice, reply.envelope);
@@ -253,7 +281,7 @@ describe('conversations', () => {
           else if (chainAt < input.receiving.length - 1) seen.olderChain++;
           else if (m.counter < input.receiving[chainAt]!.next) seen.skippedInChain++;
           const before = snapshot(input);
-          const out = await ratchetDecrypt(crypto, input, m, CTX);
+          const out = await ratchetDecrypt(crypto, input, m);
           expect(snapshot(input)).toBe(before); // the input state is never modified
           expect(textOf(out.plaintext)).toBe(`m${f!.id}`);
           states[to] = out.state;
@@ -261,9 +289,7 @@ describe('conversations', () => {
         };
         const sendFrom = async (from: 'a' | 'b') => {
           const id = sent++;
-          const out = await ratchetEncrypt(crypto, states[from], encode(`m${id}`), {
-            ctxHash: CTX,
-          });
+          const out = await ratchetEncrypt(crypto, states[from], encode(`m${id}`));
           states[from] = out.state;
           inFlight[from === 'a' ? 'b' : 'a'].push({ id, bytes: out.envelope });
         };
@@ -283,7 +309,7 @@ describe('conversations', () => {
         for (const to of ['a', 'b'] as const)
           for (const f of delivered[to])
             expect(
-              await codeOf(ratchetDecrypt(crypto, states[to], parseRatchetMessage(f.bytes), CTX)),
+              await codeOf(ratchetDecrypt(crypto, states[to], parseRatchetMessage(f.bytes))),
             ).toBe('replay');
       }),
       { numRuns: 25 },
@@ -402,11 +428,11 @@ describe('finished chains', () => {
     expect(state.retiredChains).toHaveLength(3 * 40);
     expect(state.ourPastRatchetKeys.length).toBe(40 * 32);
     // Few typed arrays whatever the history: structured clone pays per array.
-    expect(byteArrays(state).length).toBeLessThanOrEqual(12);
+    expect(byteArrays(state).length).toBeLessThanOrEqual(14);
 
     const counting = countingProvider();
     const read = (record: SessionRecord, env: Uint8Array) =>
-      codeOf(sessionDecrypt(counting, record, decodeEnvelope(env) as never, CTX));
+      codeOf(sessionDecrypt(counting, record, decodeEnvelope(env) as never));
     expect(await read(bob, fromAlice[50]!)).toBe('replay'); // a retired chain
     expect(await read(bob, fromBob[50]!)).toBe('own-message');
     expect(counting.calls).toBe(0);
@@ -478,13 +504,13 @@ describe('tampering', () => {
     const bob = (await receive(bob0, opener)).record;
     const text = 'F'.repeat(200);
     const { envelope } = await send(alice, text);
-    expect(envelope.length).toBe(287);
+    expect(envelope.length).toBe(291);
     const before = snapshot(bob);
     const errors = await flipAll(bob, envelope, envelope.length * 8);
     expect(snapshot(bob)).toBe(before);
     expect((await receive(bob, envelope)).text).toBe(text);
     const codes = new Set(errors.map((e) => e.code));
-    for (const code of ['bad-mac', 'no-session', 'wrong-context', 'unknown-version'] as const)
+    for (const code of ['bad-mac', 'no-session', 'unknown-version'] as const)
       expect(codes).toContain(code);
     checkNoSecrets(errors, [bob, alice], text);
   });
@@ -492,7 +518,7 @@ describe('tampering', () => {
   it('rejects every header bit flip of a message that opens a new chain', async () => {
     const { bob, text, envelope } = await scene();
     const before = snapshot(bob);
-    const errors = await flipAll(bob, envelope, 47 * 8);
+    const errors = await flipAll(bob, envelope, 51 * 8);
     expect(snapshot(bob)).toBe(before);
     expect((await receive(bob, envelope)).text).toBe(text);
     checkNoSecrets(errors, [bob], text);
@@ -509,25 +535,70 @@ describe('tampering', () => {
     expect((await receive(bob, envelope)).text).toBe(text);
   });
 
-  it('says wrong-context before any key work, and the right context still reads it', async () => {
-    const { bob, text, envelope } = await scene();
+  it('refuses a forged header after one HMAC: no chain is walked, no DH is made', async () => {
+    // The hostile page copies a real block's session tag and ratchet key and claims a counter
+    // 25,000 ahead (within the skip limit): without the header MAC the reader would derive
+    // ~25,000 chain keys before the AEAD failed.
+    const { alice, bob: bob0, envelope: opener } = await scene();
+    const bob = (await receive(bob0, opener)).record;
+    const real = parseRatchetMessage((await send(alice, 'real')).envelope);
+    const forged = encodeRatchetMessage({
+      sessionTag: real.sessionTag,
+      ratchetKey: real.ratchetKey,
+      counter: real.counter + RATCHET_MAX_FORWARD_JUMP,
+      previousCounter: real.previousCounter,
+      headerMac: real.headerMac,
+      ciphertext: real.ciphertext,
+    });
+    const hmacs = countHmacs();
     const counting = countingProvider();
-    const m = decodeEnvelope(envelope);
-    if (m.type !== 2) throw new Error('expected type 2');
-    expect(await codeOf(ratchetDecrypt(counting, bob.state, m, OTHER_CTX))).toBe('wrong-context');
-    expect(await codeOf(sessionDecrypt(counting, bob, m, OTHER_CTX))).toBe('wrong-context');
+    expect(await codeOf(sessionDecrypt(counting, bob, parseRatchetMessage(forged)))).toBe(
+      'bad-mac',
+    );
     expect(counting.calls).toBe(0);
-    const ok = await sessionDecrypt(counting, bob, m, CTX);
-    expect(counting.calls).toBe(1); // a new chain: exactly one DH
-    expect(textOf(ok.plaintext)).toBe(text);
+    expect(hmacs.stop()).toBeLessThanOrEqual(2);
+    // The same forgery on a new ratchet key costs one DH and one root KDF, then fails.
+    const newKey = encodeRatchetMessage({
+      sessionTag: real.sessionTag,
+      ratchetKey: (await crypto.x25519Generate()).publicKey,
+      counter: RATCHET_MAX_FORWARD_JUMP,
+      previousCounter: RATCHET_MAX_FORWARD_JUMP,
+      headerMac: real.headerMac,
+      ciphertext: real.ciphertext,
+    });
+    const hmacs2 = countHmacs();
+    expect(await codeOf(sessionDecrypt(counting, bob, parseRatchetMessage(newKey)))).toBe(
+      'bad-mac',
+    );
+    expect(counting.calls).toBe(1);
+    expect(hmacs2.stop()).toBeLessThanOrEqual(8);
   });
 
-  it('catches a message whose context tag was rewritten to match (full hash in the AD)', async () => {
-    const { bob, envelope } = await scene();
-    // A host moves the message and patches the 4-byte tag to the new conversation's.
-    const moved = envelope.slice();
-    moved.set(OTHER_CTX.subarray(0, 4), 1 + 8 + 32 + 1 + 1);
-    expect(await codeOf(receive(bob, moved, OTHER_CTX))).toBe('bad-mac');
+  it("lets a session's first message skip at most RATCHET_MAX_FIRST_JUMP keys", async () => {
+    let alice = await createInitiatorSession(crypto, {
+      ourIdentity: aliceId,
+      theirBundle: {
+        handle: 'bob',
+        identityKey: bobId.publicKey,
+        signedPrekey: signedPrekeyPublic(spk),
+      },
+    });
+    const sent: Uint8Array[] = [];
+    for (let i = 0; i <= RATCHET_MAX_FIRST_JUMP + 1; i++) {
+      const out = await send(alice, `unanswered ${i}`);
+      alice = out.record;
+      sent.push(out.envelope);
+    }
+    const open = (bytes: Uint8Array) =>
+      sessionFromPrekeyMessage(
+        crypto,
+        bobId,
+        () => ({ signedPrekey: spk.keyPair }),
+        decodeEnvelope(bytes) as PrekeyMessage,
+      );
+    expect(await codeOf(open(sent[RATCHET_MAX_FIRST_JUMP + 1]!))).toBe('too-far-ahead');
+    const ok = await open(sent[RATCHET_MAX_FIRST_JUMP]!);
+    expect(textOf(ok.plaintext)).toBe(`unanswered ${RATCHET_MAX_FIRST_JUMP}`);
   });
 
   it('leaves the state unchanged on every kind of failure', async () => {
@@ -536,7 +607,6 @@ describe('tampering', () => {
     const before = snapshot(got.record);
     const attempts = [
       receive(got.record, envelope), // replay
-      receive(got.record, envelope, OTHER_CTX),
       receive(alice, (await send(alice, 'own')).envelope), // our own message back
     ];
     for (const a of attempts) expect(await codeOf(a)).not.toBe('none');
@@ -628,17 +698,17 @@ describe('costs and sizes', () => {
   it('uses one key generation and one DH per turn to send, one DH to receive, none within a chain', async () => {
     const { alice, bob } = await establish();
     const counting = countingProvider();
-    const a1 = await sessionEncrypt(counting, alice, encode('1'), CTX);
+    const a1 = await sessionEncrypt(counting, alice, encode('1'));
     expect(counting.calls).toBe(2);
-    const a2 = await sessionEncrypt(counting, a1.record, encode('2'), CTX);
+    const a2 = await sessionEncrypt(counting, a1.record, encode('2'));
     expect(counting.calls).toBe(2);
-    const b1 = await sessionDecrypt(counting, bob, decodeEnvelope(a1.envelope) as never, CTX);
+    const b1 = await sessionDecrypt(counting, bob, decodeEnvelope(a1.envelope) as never);
     expect(counting.calls).toBe(3);
-    await sessionDecrypt(counting, b1.record, decodeEnvelope(a2.envelope) as never, CTX);
+    await sessionDecrypt(counting, b1.record, decodeEnvelope(a2.envelope) as never);
     expect(counting.calls).toBe(3);
   });
 
-  it('a 200-byte message is 287 bytes (type 2) and 361 bytes first (type 1)', async () => {
+  it('a 200-byte message is 291 bytes (type 2) and 365 bytes first (type 1)', async () => {
     let alice = await createInitiatorSession(crypto, {
       ourIdentity: aliceId,
       theirBundle: {
@@ -649,12 +719,12 @@ describe('costs and sizes', () => {
     });
     const first = await send(alice, 'x'.repeat(200));
     expect(first.envelope[0]).toBe(0x11);
-    expect(first.envelope.length).toBe(361); // 74-byte pre-key header + 287
+    expect(first.envelope.length).toBe(365); // 74-byte pre-key header + 291
     const { alice: a2 } = await establish();
     alice = a2;
     const later = await send(alice, 'x'.repeat(200));
     expect(later.envelope[0]).toBe(0x12);
-    expect(later.envelope.length).toBe(287); // 47-byte header + 224 padded + 16 tag
+    expect(later.envelope.length).toBe(291); // 51-byte header + 224 padded + 16 tag
   });
 });
 

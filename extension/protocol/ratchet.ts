@@ -5,9 +5,8 @@ import { bytesEqual, utf8ToBytes, wipe } from './bytes';
 import type { CryptoProvider, KeyPair } from './crypto/provider';
 import {
   AEAD_TAG_LENGTH,
-  CTX_HASH_LENGTH,
+  HEADER_MAC_LENGTH,
   MAX_ENVELOPE_LENGTH,
-  contextTag,
   ratchetHeaderLength,
   writeRatchetHeader,
   type RatchetMessage,
@@ -21,12 +20,18 @@ export const RATCHET_MAX_FORWARD_JUMP = 25_000;
 export const RATCHET_MAX_SKIPPED_KEYS = 2_000;
 /** Most closed receiving chains remembered, and own past ratchet keys recognised. */
 export const RATCHET_MAX_OLD_CHAINS = 40;
+/**
+ * Most message keys a pre-key message may skip when it starts a session. Anyone can start a
+ * session (the directory's prekeys are public), so this is work an unknown sender can cause;
+ * an initiator starts a new session before its first chain gets this long unanswered.
+ */
+export const RATCHET_MAX_FIRST_JUMP = 256;
 
 const KEY_LENGTH = 32;
 const NONCE_LENGTH = 12;
 const MAX_COUNTER = 0xffff_ffff;
-// Largest type-2 header: byte 0, tag, key, two 5-byte varints, context tag.
-const MAX_HEADER_LENGTH = 1 + 8 + KEY_LENGTH + 5 + 5 + 4;
+// Largest type-2 header: byte 0, tag, key, two 5-byte varints, header MAC.
+const MAX_HEADER_LENGTH = 1 + 8 + KEY_LENGTH + 5 + 5 + HEADER_MAC_LENGTH;
 const RATCHET_INFO = utf8ToBytes('Veil ratchet');
 /** Each message key encrypts one message, so the nonce is a constant (Double Ratchet §3.1). */
 const NONCE = new Uint8Array(NONCE_LENGTH);
@@ -44,6 +49,8 @@ export interface ReceivingChain {
   ratchetKey: Uint8Array;
   /** Chain key at counter `next`; null once the peer has moved on to a newer chain. */
   chainKey: Uint8Array | null;
+  /** Key of this chain's header MACs, checked before the chain is walked. */
+  headerKey: Uint8Array;
   /** First counter not yet derived (for a closed chain: the length the peer announced). */
   next: number;
   /** Counters of the messages skipped over whose keys we keep, ascending. */
@@ -77,6 +84,8 @@ export interface RatchetState {
   theirRatchetKey: Uint8Array | null;
   /** Null when a sending step is due: done lazily, on our next encrypt. */
   sendChainKey: Uint8Array | null;
+  /** Header-MAC key of the current sending chain (set with sendChainKey). */
+  sendHeaderKey: Uint8Array | null;
   /** Counter of the next message we send in the current sending chain. */
   sendCounter: number;
   /** Length of our previous sending chain (`pn`). */
@@ -133,9 +142,8 @@ export async function ratchetEncrypt(
   crypto: CryptoProvider,
   state: RatchetState,
   plaintext: Uint8Array,
-  opts: { ctxHash: Uint8Array; prekeyHeader?: Uint8Array },
+  opts: { prekeyHeader?: Uint8Array } = {},
 ): Promise<{ state: RatchetState; envelope: Uint8Array }> {
-  const ctxTag = contextTag(opts.ctxHash);
   const prefix = opts.prekeyHeader ?? EMPTY;
   if (prefix.length + MAX_HEADER_LENGTH + plaintext.length + AEAD_TAG_LENGTH > MAX_ENVELOPE_LENGTH)
     throw new VeilError('oversized', 'message too long');
@@ -152,15 +160,15 @@ export async function ratchetEncrypt(
   const bodyStart = prefix.length + headerLength;
   const envelope = new Uint8Array(bodyStart + plaintext.length + AEAD_TAG_LENGTH);
   envelope.set(prefix);
-  writeRatchetHeader(envelope, prefix.length, {
+  const macAt = writeRatchetHeader(envelope, prefix.length, {
     sessionTag: next.sessionTag,
     ratchetKey: ourRatchetKey.publicKey,
     counter,
     previousCounter: next.previousSendCounter,
-    ctxTag,
   });
+  envelope.set(headerMac(next.sendHeaderKey!, next.ad, envelope.subarray(0, macAt)), macAt);
   try {
-    const aad = associatedData(next.ad, envelope.subarray(0, bodyStart), opts.ctxHash);
+    const aad = associatedData(next.ad, envelope.subarray(0, bodyStart));
     sealChaCha20Poly1305(messageKey, NONCE, aad, plaintext, envelope.subarray(bodyStart));
   } finally {
     wipe(messageKey);
@@ -173,31 +181,34 @@ export async function ratchetEncrypt(
 
 /**
  * Decrypts a parsed type-2 message (for a type-1 envelope: its inner message, with the pre-key
- * header bytes as `prekeyHeader`). Checks, before any key is touched: context (`wrong-context`),
- * session tag (`no-session`), chain position (`replay`, `too-old`, `too-far-ahead`), one of our
- * own ratchet keys (`own-message`: the host shows us our own messages too); then at most one DH
- * (a new chain) and the AEAD (`bad-mac`). Returns the new state; on any error the caller keeps
- * the state it had, which this function never modifies.
+ * header bytes as `prekeyHeader`). Checks, before any key is touched: session tag
+ * (`no-session`), chain position (`replay`, `too-old`, `too-far-ahead`), one of our own ratchet
+ * keys (`own-message`: the host shows us our own messages too); then at most one DH (a new
+ * chain), the header MAC (`bad-mac`) before any chain is walked, so a forged header costs no
+ * more than that, and the AEAD (`bad-mac`). `maxJump` lowers the skip limit (a session's first
+ * message). Returns the new state; on any error the caller keeps the state it had, which this
+ * function never modifies.
  */
 export async function ratchetDecrypt(
   crypto: CryptoProvider,
   state: RatchetState,
   message: RatchetMessage,
-  ctxHash: Uint8Array,
   prekeyHeader: Uint8Array = EMPTY,
+  opts: { maxJump?: number } = {},
 ): Promise<{ state: RatchetState; plaintext: Uint8Array }> {
-  if (!bytesEqual(message.ctxTag, contextTag(ctxHash)))
-    throw new VeilError('wrong-context', 'message was written for another conversation');
   if (!bytesEqual(message.sessionTag, state.sessionTag))
     throw new VeilError('no-session', 'message belongs to another session');
 
-  const open = (messageKey: Uint8Array) =>
-    openMessage(messageKey, state.ad, prekeyHeader, message, ctxHash);
+  const maxJump = opts.maxJump ?? RATCHET_MAX_FORWARD_JUMP;
+  const open = (messageKey: Uint8Array) => openMessage(messageKey, state.ad, prekeyHeader, message);
+  const checkHeader = (headerKey: Uint8Array) =>
+    checkHeaderMac(headerKey, state.ad, prekeyHeader, message);
   const { counter } = message;
   const index = findChain(state.receiving, message.ratchetKey);
 
   if (index >= 0) {
     const chain = state.receiving[index]!;
+    checkHeader(chain.headerKey);
     if (counter < chain.next) {
       // An earlier message of a chain we know: only a stored skipped key can open it.
       const at = findCounter(chain.skippedCounters, counter);
@@ -211,7 +222,7 @@ export async function ratchetDecrypt(
     }
     if (chain.chainKey === null)
       throw new VeilError('bad-mac', 'message lies past the end of a finished chain');
-    checkJump(counter - chain.next);
+    checkJump(counter - chain.next, maxJump);
     const advanced = advance(chain, counter);
     let plaintext: Uint8Array;
     try {
@@ -243,15 +254,17 @@ export async function ratchetDecrypt(
   const last = state.receiving[state.receiving.length - 1];
   const current = last && last.chainKey !== null ? last : undefined;
   if (current && message.previousCounter > current.next)
-    checkJump(message.previousCounter - current.next);
-  checkJump(counter);
+    checkJump(message.previousCounter - current.next, maxJump);
+  checkJump(counter, maxJump);
 
   const dh = await crypto.x25519(ourRatchetKey.privateKey, message.ratchetKey);
-  const [rootKey, chainKey] = await kdfRoot(crypto, state.rootKey, dh);
+  const [rootKey, chainKey, headerKey] = await kdfRoot(crypto, state.rootKey, dh);
   wipe(dh);
+  checkHeader(headerKey);
   const fresh: ReceivingChain = {
     ratchetKey: message.ratchetKey.slice(),
     chainKey,
+    headerKey,
     next: 0,
     skippedCounters: [],
     skippedKeys: EMPTY,
@@ -279,6 +292,7 @@ export async function ratchetDecrypt(
       rootKey,
       theirRatchetKey: fresh.ratchetKey,
       sendChainKey: null,
+      sendHeaderKey: null,
       receiving: [...receiving, advanced.chain],
       skippedCount,
     }),
@@ -298,6 +312,7 @@ function baseState(params: { ad: Uint8Array; sessionTag: Uint8Array; sk: Uint8Ar
     ourPastRatchetKeys: EMPTY,
     theirRatchetKey: null,
     sendChainKey: null,
+    sendHeaderKey: null,
     sendCounter: 0,
     previousSendCounter: 0,
     receiving: [],
@@ -314,7 +329,7 @@ async function sendingStep(crypto: CryptoProvider, state: RatchetState): Promise
     throw new VeilError('no-session', 'cannot send before the first message arrives');
   const ourRatchetKey = await crypto.x25519Generate();
   const dh = await crypto.x25519(ourRatchetKey.privateKey, theirRatchetKey);
-  const [rootKey, sendChainKey] = await kdfRoot(crypto, state.rootKey, dh);
+  const [rootKey, sendChainKey, sendHeaderKey] = await kdfRoot(crypto, state.rootKey, dh);
   wipe(dh);
   let ourPastRatchetKeys = state.ourPastRatchetKeys;
   // Only keys we have sent with (the responder's first key pair is its signed prekey, unsent).
@@ -330,6 +345,7 @@ async function sendingStep(crypto: CryptoProvider, state: RatchetState): Promise
     ourRatchetKey,
     ourPastRatchetKeys,
     sendChainKey,
+    sendHeaderKey,
     sendCounter: 0,
     previousSendCounter: state.sendCounter,
   };
@@ -347,17 +363,25 @@ function missingKey(counter: number, evictedFrom: number, evictedTo: number): Ve
   return new VeilError('replay', 'message was already decrypted');
 }
 
-/** `KDF_RK`: HKDF(salt = rk, ikm = dh, "Veil ratchet", 64) → (rk', ck), as separate buffers. */
+/**
+ * `KDF_RK`: HKDF(salt = rk, ikm = dh, "Veil ratchet", 96) → (rk', ck, hk), as separate buffers.
+ * The first 64 bytes are what a 64-byte HKDF gives; hk keys the chain's header MACs.
+ */
 async function kdfRoot(
   crypto: CryptoProvider,
   rootKey: Uint8Array,
   dh: Uint8Array,
-): Promise<[Uint8Array, Uint8Array]> {
+): Promise<[Uint8Array, Uint8Array, Uint8Array]> {
+  const length = 3 * KEY_LENGTH;
   const out = crypto.hkdfSha256
-    ? await crypto.hkdfSha256(dh, rootKey, RATCHET_INFO, 2 * KEY_LENGTH)
-    : hkdfSha256(dh, rootKey, RATCHET_INFO, 2 * KEY_LENGTH);
-  if (out.length !== 2 * KEY_LENGTH) throw new VeilError('invalid-key', 'HKDF output is short');
-  const keys: [Uint8Array, Uint8Array] = [out.slice(0, KEY_LENGTH), out.slice(KEY_LENGTH)];
+    ? await crypto.hkdfSha256(dh, rootKey, RATCHET_INFO, length)
+    : hkdfSha256(dh, rootKey, RATCHET_INFO, length);
+  if (out.length !== length) throw new VeilError('invalid-key', 'HKDF output is short');
+  const keys: [Uint8Array, Uint8Array, Uint8Array] = [
+    out.slice(0, KEY_LENGTH),
+    out.slice(KEY_LENGTH, 2 * KEY_LENGTH),
+    out.slice(2 * KEY_LENGTH),
+  ];
   wipe(out);
   return keys;
 }
@@ -388,15 +412,32 @@ function aadBuffer(length: number): Uint8Array {
   return aadScratch.subarray(0, length);
 }
 
-/** `AD || prekeyHeader || ratchetHeader || ctxHash`; `headers` holds the middle two. */
-function associatedData(ad: Uint8Array, headers: Uint8Array, ctxHash: Uint8Array): Uint8Array {
-  if (ctxHash.length !== CTX_HASH_LENGTH)
-    throw new VeilError('invalid-argument', 'context hash must be 32 bytes');
-  const out = aadBuffer(ad.length + headers.length + CTX_HASH_LENGTH);
+/** `AD || headers` in the scratch buffer (`headers`: the pre-key and ratchet headers). */
+function associatedData(ad: Uint8Array, headers: Uint8Array): Uint8Array {
+  const out = aadBuffer(ad.length + headers.length);
   out.set(ad);
   out.set(headers, ad.length);
-  out.set(ctxHash, ad.length + headers.length);
   return out;
+}
+
+/** `HMAC(hk, AD || prekeyHeader || ratchetHeader up to the MAC)[0..8]`. */
+function headerMac(headerKey: Uint8Array, ad: Uint8Array, headers: Uint8Array): Uint8Array {
+  return hmacSha256(headerKey, associatedData(ad, headers)).subarray(0, HEADER_MAC_LENGTH);
+}
+
+function checkHeaderMac(
+  headerKey: Uint8Array,
+  ad: Uint8Array,
+  prekeyHeader: Uint8Array,
+  message: RatchetMessage,
+): void {
+  const aad = aadBuffer(ad.length + prekeyHeader.length + message.macedHeader.length);
+  aad.set(ad);
+  aad.set(prekeyHeader, ad.length);
+  aad.set(message.macedHeader, ad.length + prekeyHeader.length);
+  const expected = hmacSha256(headerKey, aad).subarray(0, HEADER_MAC_LENGTH);
+  if (!bytesEqual(expected, message.headerMac))
+    throw new VeilError('bad-mac', 'message header fails authentication');
 }
 
 function openMessage(
@@ -404,13 +445,11 @@ function openMessage(
   ad: Uint8Array,
   prekeyHeader: Uint8Array,
   message: RatchetMessage,
-  ctxHash: Uint8Array,
 ): Uint8Array {
-  const aad = aadBuffer(ad.length + prekeyHeader.length + message.header.length + CTX_HASH_LENGTH);
+  const aad = aadBuffer(ad.length + prekeyHeader.length + message.header.length);
   aad.set(ad);
   aad.set(prekeyHeader, ad.length);
   aad.set(message.header, ad.length + prekeyHeader.length);
-  aad.set(ctxHash, aad.length - CTX_HASH_LENGTH);
   try {
     return openChaCha20Poly1305(messageKey, NONCE, aad, message.ciphertext);
   } catch {
@@ -418,9 +457,8 @@ function openMessage(
   }
 }
 
-function checkJump(jump: number): void {
-  if (jump > RATCHET_MAX_FORWARD_JUMP)
-    throw new VeilError('too-far-ahead', 'message is too far ahead in its chain');
+function checkJump(jump: number, max: number): void {
+  if (jump > max) throw new VeilError('too-far-ahead', 'message is too far ahead in its chain');
 }
 
 /**

@@ -3,7 +3,7 @@
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { nobleProvider } from './crypto/noble';
-import { contextHash, decodeEnvelope, type PrekeyMessage } from './envelope';
+import { decodeEnvelope, type PrekeyMessage } from './envelope';
 import { VeilError, type VeilErrorCode } from './errors';
 import {
   createOneTimePrekeys,
@@ -27,8 +27,6 @@ import {
 } from './session';
 
 const crypto = nobleProvider;
-const CTX = contextHash('test:example.org/#veil');
-const OTHER_CTX = contextHash('test:example.org/#other');
 
 let aliceId: IdentityKeyPair;
 let bobId: IdentityKeyPair;
@@ -85,7 +83,7 @@ function bobDevice() {
     oneTime,
     lookups: () => lookups,
     /** Routes incoming bytes as the background does; commits only on success. */
-    async receive(bytes: Uint8Array, ctx = CTX): Promise<string> {
+    async receive(bytes: Uint8Array): Promise<string> {
       const envelope = decodeEnvelope(bytes);
       if (envelope.type !== 1 && envelope.type !== 2)
         throw new VeilError('no-session', 'not a 1:1 envelope');
@@ -93,12 +91,12 @@ function bobDevice() {
       const key = bytesToHex(inner.sessionTag);
       const existing = sessions.get(key);
       if (existing) {
-        const out = await sessionDecrypt(crypto, existing, envelope, ctx);
+        const out = await sessionDecrypt(crypto, existing, envelope);
         sessions.set(key, out.record);
         return textOf(out.plaintext);
       }
       if (envelope.type !== 1) throw new VeilError('no-session', 'unknown session');
-      const out = await sessionFromPrekeyMessage(crypto, bobId, lookup, envelope, ctx);
+      const out = await sessionFromPrekeyMessage(crypto, bobId, lookup, envelope);
       sessions.set(key, out.record);
       oneTime.delete(out.usedOneTimePrekeyId);
       return textOf(out.plaintext);
@@ -121,7 +119,7 @@ describe('pre-key messages', () => {
     const bob = bobDevice();
     const sent: Uint8Array[] = [];
     for (let i = 0; i < 3; i++) {
-      const out = await sessionEncrypt(crypto, alice, encode(`p${i}`), CTX);
+      const out = await sessionEncrypt(crypto, alice, encode(`p${i}`));
       alice = out.record;
       expect(out.envelope[0]).toBe(0x11);
       sent.push(out.envelope);
@@ -136,13 +134,13 @@ describe('pre-key messages', () => {
     expect(bobRecord!.remoteIdentityKey).toEqual(aliceId.publicKey);
     expect(bobRecord!.localIsInitiator).toBe(false);
 
-    const reply = await sessionEncrypt(crypto, bobRecord!, encode('answer'), CTX);
+    const reply = await sessionEncrypt(crypto, bobRecord!, encode('answer'));
     expect(reply.envelope[0]).toBe(0x12);
     expect(alice.pendingPrekey).toBeDefined();
-    const read = await sessionDecrypt(crypto, alice, decodeEnvelope(reply.envelope) as never, CTX);
+    const read = await sessionDecrypt(crypto, alice, decodeEnvelope(reply.envelope) as never);
     expect(textOf(read.plaintext)).toBe('answer');
     expect(read.record.pendingPrekey).toBeUndefined();
-    const next = await sessionEncrypt(crypto, read.record, encode('plain now'), CTX);
+    const next = await sessionEncrypt(crypto, read.record, encode('plain now'));
     expect(next.envelope[0]).toBe(0x12);
     bob.sessions.set(bytesToHex(bobRecord!.sessionTag), reply.record);
     expect(await bob.receive(next.envelope)).toBe('plain now');
@@ -151,7 +149,7 @@ describe('pre-key messages', () => {
   it('works without a one-time prekey', async () => {
     const alice = await aliceStarts(null);
     expect(alice.pendingPrekey!.oneTimePrekeyId).toBe(0);
-    const out = await sessionEncrypt(crypto, alice, encode('no opk'), CTX);
+    const out = await sessionEncrypt(crypto, alice, encode('no opk'));
     const bob = bobDevice();
     expect(await bob.receive(out.envelope)).toBe('no opk');
     expect(bob.oneTime.size).toBe(3);
@@ -159,7 +157,7 @@ describe('pre-key messages', () => {
 
   it('a replayed first message is a replay, or no-session once its one-time prekey is gone', async () => {
     const alice = await aliceStarts(opks[1]);
-    const first = await sessionEncrypt(crypto, alice, encode('once'), CTX);
+    const first = await sessionEncrypt(crypto, alice, encode('once'));
     const bob = bobDevice();
     expect(await bob.receive(first.envelope)).toBe('once');
     expect(await codeOf(bob.receive(first.envelope))).toBe('replay');
@@ -170,32 +168,30 @@ describe('pre-key messages', () => {
   it('are refused when addressed to another identity, or naming unknown prekeys', async () => {
     const carol = await generateIdentity(crypto);
     const alice = await aliceStarts();
-    const out = await sessionEncrypt(crypto, alice, encode('for bob'), CTX);
+    const out = await sessionEncrypt(crypto, alice, encode('for bob'));
     const m = decodeEnvelope(out.envelope) as PrekeyMessage;
     const bob = bobDevice();
     const lookup: PrekeyLookup = () => ({ signedPrekey: spk.keyPair });
-    expect(await codeOf(sessionFromPrekeyMessage(crypto, carol, lookup, m, CTX))).toBe(
-      'not-for-us',
-    );
+    expect(await codeOf(sessionFromPrekeyMessage(crypto, carol, lookup, m))).toBe('not-for-us');
     const none: PrekeyLookup = () => ({});
-    expect(await codeOf(sessionFromPrekeyMessage(crypto, bobId, none, m, CTX))).toBe('no-session');
+    expect(await codeOf(sessionFromPrekeyMessage(crypto, bobId, none, m))).toBe('no-session');
     // Signed prekey found, one-time prekey already used.
-    expect(await codeOf(sessionFromPrekeyMessage(crypto, bobId, lookup, m, CTX))).toBe(
-      'no-session',
-    );
+    expect(await codeOf(sessionFromPrekeyMessage(crypto, bobId, lookup, m))).toBe('no-session');
     expect(await bob.receive(out.envelope)).toBe('for bob');
   });
 
-  it('check the context before looking up any prekey', async () => {
-    const out = await sessionEncrypt(crypto, await aliceStarts(), encode('ctx'), CTX);
+  it('check the recipient before looking up any prekey', async () => {
+    const out = await sessionEncrypt(crypto, await aliceStarts(), encode('tag'));
     const bob = bobDevice();
-    expect(await codeOf(bob.receive(out.envelope, OTHER_CTX))).toBe('wrong-context');
+    const m = decodeEnvelope(out.envelope) as PrekeyMessage;
+    const carol = await generateIdentity(crypto);
+    expect(await codeOf(sessionFromPrekeyMessage(crypto, carol, () => ({}), m))).toBe('not-for-us');
     expect(bob.lookups()).toBe(0);
-    expect(await bob.receive(out.envelope)).toBe('ctx');
+    expect(await bob.receive(out.envelope)).toBe('tag');
   });
 
   it('reject every header bit flip and leave no session behind', async () => {
-    const out = await sessionEncrypt(crypto, await aliceStarts(), encode('flip me'), CTX);
+    const out = await sessionEncrypt(crypto, await aliceStarts(), encode('flip me'));
     const bob = bobDevice();
     const headerBits = (74 + 47) * 8;
     // Byte ranges of IK_A and EK_A, and of the inner ratchet key: every 4th bit there, as each
@@ -224,7 +220,7 @@ describe('pre-key messages', () => {
   });
 
   it('give a typed error for every truncation', async () => {
-    const out = await sessionEncrypt(crypto, await aliceStarts(), encode('cut'), CTX);
+    const out = await sessionEncrypt(crypto, await aliceStarts(), encode('cut'));
     const bob = bobDevice();
     for (let n = 0; n < out.envelope.length; n += n < 140 ? 1 : 9) {
       const code = await codeOf(bob.receive(out.envelope.subarray(0, n)));
@@ -236,10 +232,10 @@ describe('pre-key messages', () => {
   it('authenticate their pre-key header: the inner message alone does not decrypt', async () => {
     let alice = await aliceStarts();
     const bob = bobDevice();
-    const first = await sessionEncrypt(crypto, alice, encode('1'), CTX);
+    const first = await sessionEncrypt(crypto, alice, encode('1'));
     alice = first.record;
     await bob.receive(first.envelope);
-    const second = await sessionEncrypt(crypto, alice, encode('2'), CTX);
+    const second = await sessionEncrypt(crypto, alice, encode('2'));
     const inner = (decodeEnvelope(second.envelope) as PrekeyMessage).message.bytes;
     expect(inner[0]).toBe(0x12);
     expect(await codeOf(bob.receive(inner))).toBe('bad-mac');
@@ -249,10 +245,10 @@ describe('pre-key messages', () => {
   it('cannot be re-addressed by swapping the base key of a session Bob has', async () => {
     let alice = await aliceStarts();
     const bob = bobDevice();
-    const first = await sessionEncrypt(crypto, alice, encode('1'), CTX);
+    const first = await sessionEncrypt(crypto, alice, encode('1'));
     alice = first.record;
     await bob.receive(first.envelope);
-    const second = await sessionEncrypt(crypto, alice, encode('2'), CTX);
+    const second = await sessionEncrypt(crypto, alice, encode('2'));
     const forged = second.envelope.slice();
     forged.set((await crypto.x25519Generate()).publicKey, 37);
     expect(await codeOf(bob.receive(forged))).toBe('no-session');
@@ -265,31 +261,29 @@ describe('own messages', () => {
     let alice = await aliceStarts();
     const bob = bobDevice();
     const own: Uint8Array[] = [];
-    const first = await sessionEncrypt(crypto, alice, encode('mine 0'), CTX);
+    const first = await sessionEncrypt(crypto, alice, encode('mine 0'));
     alice = first.record;
     own.push(first.envelope);
     await bob.receive(first.envelope);
     let bobRecord = [...bob.sessions.values()][0]!;
     for (let i = 1; i < 4; i++) {
-      const r = await sessionEncrypt(crypto, bobRecord, encode('r'), CTX);
+      const r = await sessionEncrypt(crypto, bobRecord, encode('r'));
       bobRecord = r.record;
-      alice = (await sessionDecrypt(crypto, alice, decodeEnvelope(r.envelope) as never, CTX))
-        .record;
-      const a = await sessionEncrypt(crypto, alice, encode(`mine ${i}`), CTX);
+      alice = (await sessionDecrypt(crypto, alice, decodeEnvelope(r.envelope) as never)).record;
+      const a = await sessionEncrypt(crypto, alice, encode(`mine ${i}`));
       alice = a.record;
       own.push(a.envelope);
-      bobRecord = (
-        await sessionDecrypt(crypto, bobRecord, decodeEnvelope(a.envelope) as never, CTX)
-      ).record;
+      bobRecord = (await sessionDecrypt(crypto, bobRecord, decodeEnvelope(a.envelope) as never))
+        .record;
     }
     for (const env of own) {
       const m = decodeEnvelope(env) as never;
-      expect(await codeOf(sessionDecrypt(crypto, alice, m, CTX))).toBe('own-message');
+      expect(await codeOf(sessionDecrypt(crypto, alice, m))).toBe('own-message');
     }
     // Bob sees his own pre-key-free messages the same way.
-    const b = await sessionEncrypt(crypto, bobRecord, encode('bob own'), CTX);
+    const b = await sessionEncrypt(crypto, bobRecord, encode('bob own'));
     expect(
-      await codeOf(sessionDecrypt(crypto, b.record, decodeEnvelope(b.envelope) as never, CTX)),
+      await codeOf(sessionDecrypt(crypto, b.record, decodeEnvelope(b.envelope) as never)),
     ).toBe('own-message');
   });
 });

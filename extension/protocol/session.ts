@@ -2,17 +2,13 @@
 // caller stores the returned SessionRecord (by sessionTag) only when a call succeeds.
 import { bytesEqual, wipe } from './bytes';
 import type { CryptoProvider, KeyPair } from './crypto/provider';
-import {
-  contextTag,
-  encodePrekeyHeader,
-  type PrekeyMessage,
-  type RatchetMessage,
-} from './envelope';
+import { encodePrekeyHeader, type PrekeyMessage, type RatchetMessage } from './envelope';
 import { VeilError } from './errors';
 import type { IdentityKeyPair, PrekeyBundle } from './identity';
 import {
   initInitiator,
   initResponder,
+  RATCHET_MAX_FIRST_JUMP,
   ratchetDecrypt,
   ratchetEncrypt,
   type RatchetState,
@@ -96,14 +92,12 @@ export async function sessionEncrypt(
   crypto: CryptoProvider,
   record: SessionRecord,
   plaintext: Uint8Array,
-  ctxHash: Uint8Array,
 ): Promise<{ record: SessionRecord; envelope: Uint8Array }> {
   const pending = record.pendingPrekey;
   const prekeyHeader = pending
     ? encodePrekeyHeader({ ...pending, identityKey: record.localIdentityKey })
     : undefined;
   const { state, envelope } = await ratchetEncrypt(crypto, record.state, plaintext, {
-    ctxHash,
     prekeyHeader,
   });
   return { record: { ...record, state }, envelope };
@@ -118,11 +112,8 @@ export async function sessionDecrypt(
   crypto: CryptoProvider,
   record: SessionRecord,
   envelope: PrekeyMessage | RatchetMessage,
-  ctxHash: Uint8Array,
 ): Promise<{ record: SessionRecord; plaintext: Uint8Array }> {
   const message = envelope.type === 1 ? envelope.message : envelope;
-  if (!bytesEqual(message.ctxTag, contextTag(ctxHash)))
-    throw new VeilError('wrong-context', 'message was written for another conversation');
   if (!bytesEqual(message.sessionTag, record.sessionTag))
     throw new VeilError('no-session', 'message belongs to another session');
   let prekeyHeader: Uint8Array | undefined;
@@ -138,13 +129,7 @@ export async function sessionDecrypt(
       throw new VeilError('no-session', 'pre-key message does not match this session');
     prekeyHeader = envelope.prekeyHeader;
   }
-  const { state, plaintext } = await ratchetDecrypt(
-    crypto,
-    record.state,
-    message,
-    ctxHash,
-    prekeyHeader,
-  );
+  const { state, plaintext } = await ratchetDecrypt(crypto, record.state, message, prekeyHeader);
   const next: SessionRecord = { ...record, state };
   // The responder has the session now: stop sending pre-key headers.
   delete next.pendingPrekey;
@@ -162,11 +147,8 @@ export async function sessionFromPrekeyMessage(
   ourIdentity: IdentityKeyPair,
   lookupPrekeys: PrekeyLookup,
   envelope: PrekeyMessage,
-  ctxHash: Uint8Array,
 ): Promise<{ record: SessionRecord; plaintext: Uint8Array; usedOneTimePrekeyId: number }> {
   const message = envelope.message;
-  if (!bytesEqual(message.ctxTag, contextTag(ctxHash)))
-    throw new VeilError('wrong-context', 'message was written for another conversation');
   if (!bytesEqual(envelope.recipientTag, recipientTag(ourIdentity.publicKey)))
     throw new VeilError('not-for-us', 'pre-key message is for another identity');
   if (bytesEqual(envelope.identityKey, ourIdentity.publicKey))
@@ -189,12 +171,13 @@ export async function sessionFromPrekeyMessage(
     if (!bytesEqual(shared.sessionTag, message.sessionTag))
       throw new VeilError('bad-mac', 'pre-key message fails authentication');
     const initial = initResponder({ ...shared, ourSignedPrekey: signedPrekey });
+    // Anyone can start a session: its first message may skip only a little (ratchet.ts).
     const { state, plaintext } = await ratchetDecrypt(
       crypto,
       initial,
       message,
-      ctxHash,
       envelope.prekeyHeader,
+      { maxJump: RATCHET_MAX_FIRST_JUMP },
     );
     return {
       record: {

@@ -19,13 +19,19 @@ interface Party {
   veil: Veil;
   store: MemoryStore;
   handle: string;
+  key: Uint8Array;
 }
 
 async function party(handle: string, crypto: CryptoProvider = nobleProvider): Promise<Party> {
   const store = new MemoryStore();
   const veil = await Veil.create({ store, crypto, clock });
-  await veil.createIdentity(handle);
-  return { veil, store, handle };
+  const { identityKey } = await veil.createIdentity(handle);
+  return { veil, store, handle, key: identityKey };
+}
+
+/** Each pins the others' keys, as the user does after the directory confirmed them. */
+async function pinAll(...ps: Party[]): Promise<void> {
+  for (const a of ps) for (const b of ps) if (a !== b) await a.veil.addContact(b.handle, b.key);
 }
 
 function bundleOf(p: PublishedIdentity): PrekeyBundle {
@@ -54,7 +60,7 @@ async function twin(p: Party, crypto: CryptoProvider = nobleProvider): Promise<P
     for (const [key, value] of Object.entries(rows))
       ops.push({ op: 'put', table: table as StoreTable, key, value });
   await store.commit(ops);
-  return { veil: await Veil.create({ store, crypto, clock }), store, handle: p.handle };
+  return { veil: await Veil.create({ store, crypto, clock }), store, handle: p.handle, key: p.key };
 }
 
 function dearmored(text: string): Uint8Array | undefined {
@@ -99,6 +105,7 @@ async function scene() {
   const alice = await party('alice');
   const bob = await party('bob');
   const carol = await party('carol');
+  await pinAll(alice, bob, carol);
   await alice.veil.startSession(bundleOf(await bob.veil.publicBundle({ oneTimePrekeys: 2 })));
   await carol.veil.startSession(bundleOf(await bob.veil.publicBundle({ oneTimePrekeys: 2 })));
   await alice.veil.startSession(bundleOf(await carol.veil.publicBundle({ oneTimePrekeys: 2 })));
@@ -144,7 +151,7 @@ describe('Veil.decryptMany', () => {
       m.badSig!,
       m.g3!, // out of order, from the skipped keys
       m.g3!, // replay
-      m.elsewhere!, // wrong-context
+      m.elsewhere!, // another group's message: read, and moved
       m.c2!,
       m.c1!,
       m.garbage!,
@@ -153,6 +160,7 @@ describe('Veil.decryptMany', () => {
       m.g1!, // the bundle again: pairwise part is a replay, group part too
     ];
     const got = await expectEquivalent(bob, batch);
+    expect(got[batch.indexOf(m.elsewhere!)]).toMatchObject({ status: 'moved', moved: true });
     expect(got.map((r) => r.plaintext ?? r.error)).toEqual([
       'no-session',
       'a2',
@@ -165,7 +173,7 @@ describe('Veil.decryptMany', () => {
       'bad-signature',
       'g3',
       'replay',
-      'wrong-context',
+      'other',
       'c2',
       'c1',
       'truncated',

@@ -1,6 +1,10 @@
 // The protocol's high-level API: identity, prekeys, contacts (pinned keys), 1:1 sessions and
-// sender-key groups, from plaintext to armored chunks and back. Pure: all state goes through the
-// caller's ProtocolStore, time comes from the caller's clock.
+// sender-key groups, from plaintext to armored chunks and back, with where and when each
+// message was written sealed inside it. Pure: all state goes through the caller's
+// ProtocolStore, time comes from the caller's clock. It decides no trust beyond the user's own
+// pins: a sender it cannot match to a pinned key is `unknown-sender`, for the caller to check
+// against the directory (extension/background/sender-trust.ts).
+import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { armor, dearmor } from './armor';
 import { bytesEqual } from './bytes';
@@ -17,6 +21,17 @@ import {
 } from './envelope';
 import { VeilError, isVeilError, type VeilErrorCode } from './errors';
 import {
+  RECEIVED_KEYS_KEPT,
+  acceptsMembership,
+  groupState,
+  memberKeysOf,
+  removedMembers,
+  rotationNeeded,
+  sameMembers,
+  type GroupState,
+  type MemberKeys,
+} from './groups';
+import {
   createOneTimePrekeys,
   createSignedPrekey,
   generateIdentity,
@@ -31,7 +46,24 @@ import {
   type SignedPrekey,
   type SignedPrekeyPublic,
 } from './identity';
-import { decodePlaintext, encodePlaintext, type PlaintextRecord } from './plaintext';
+import {
+  combineStatus,
+  isMoved,
+  type MessageStatus,
+  type PageView,
+  type TrustStatus,
+} from './placement';
+import {
+  ORIGIN_ID_LENGTH,
+  decodePlaintext,
+  encodeOriginBody,
+  encodePlaintext,
+  type GossipedHead,
+  type GroupMember,
+  type PlaintextRecord,
+  type SealedOrigin,
+} from './plaintext';
+import { RATCHET_MAX_FIRST_JUMP } from './ratchet';
 import { safetyNumber } from './safety-number';
 import {
   createSenderKey,
@@ -54,27 +86,53 @@ import {
 import type { ProtocolStore, StoreOp, StoreTable } from './store';
 import { recipientTag } from './x3dh';
 
-export type MessageStatus = 'verified' | 'unverified' | 'key-changed' | 'failed';
+export type { MessageStatus, PageView, TrustStatus } from './placement';
+export type { GossipedHead, SealedOrigin } from './plaintext';
+
+/** Where and when a message says it was written, and its place in the sender's order. */
+export interface SealedInfo {
+  kind: 'direct' | 'group';
+  /** The sender's per-conversation sequence (1 for the first message). */
+  seq?: number;
+  /** When the sender's clock says it was written, milliseconds since the epoch (to the second). */
+  sentAt?: number;
+  /** Absent when the message that carried it was never seen here. */
+  origin?: SealedOrigin;
+  /** Group messages: the group id. */
+  groupId?: Uint8Array;
+  /**
+   * The order this message's `seq` counts in: one per sender identity key and conversation
+   * (`d:<key hex>` for 1:1, `g:<key hex>:<group id hex>` for a group).
+   */
+  stream: string;
+}
 
 export interface DecryptResult {
   status: MessageStatus;
-  /** The sender's handle, as bound to their identity key by the session. */
+  /** The sender as pinned by the user (`unknown-sender` when no pin matches). */
+  trust?: TrustStatus;
+  /** The page shows the block where a different conversation is (placement.ts isMoved). */
+  moved?: boolean;
+  /** The sender's handle as the sender names it; evidence only once `trust` says so. */
   sender?: string;
   senderIdentityKey?: Uint8Array;
   plaintext?: string;
   /** 'direct' for 1:1 (Double Ratchet), 'group' for sender-key messages. */
   kind?: 'direct' | 'group';
-  /** Why it failed (status 'failed'): replay, bad-mac, wrong-context, own-message … */
+  sealed?: SealedInfo;
+  /** The sender's latest directory tree head, when the message carried one. */
+  treeHead?: GossipedHead;
+  /** Why it failed (status 'failed'): replay, bad-mac, own-message … */
   error?: VeilErrorCode;
 }
 
 export interface Contact {
   handle: string;
-  /** The pinned Ed25519 identity key (trust on first use, then only changed by acknowledgement). */
+  /** The pinned Ed25519 identity key; only the user changes it (acknowledgeKeyChange). */
   identityKey: Uint8Array;
   verified: boolean;
   firstSeen: number;
-  /** A different key seen for this handle, not yet acknowledged: sending is blocked. */
+  /** A different key the directory showed for this handle, not yet accepted: sending is blocked. */
   pendingKey?: Uint8Array;
   /** Hex session tag of the session we send on. */
   session?: string;
@@ -91,10 +149,25 @@ export interface PublishedIdentity extends PublicIdentity {
 }
 
 export interface Conversation {
-  /** Where the message is meant to be read, the same string on every side (docs/protocol.md). */
+  /** The page's conversation id; a group's id is `contextHash(context)` (docs/protocol.md). */
   context: string;
-  /** Handles of the people who should read it (never ourselves). One → 1:1, more → group. */
+  /** Handles of the people who should read it (never ourselves). */
   recipients: string[];
+  /** Default: one recipient → direct, more → group. A direct message has exactly one. */
+  kind?: 'direct' | 'group';
+  /** Sealed and shown to the readers; default `{ site: '', name: context }`. */
+  origin?: SealedOrigin;
+  /** Our latest verified directory tree head, sealed when it changed (split-view detection). */
+  treeHead?: GossipedHead;
+}
+
+/** What encryptSealed sealed, for the caller's own copy of the message. */
+export interface SentMessage {
+  envelope: Uint8Array;
+  kind: 'direct' | 'group';
+  seq: number;
+  sentAt: number;
+  groupId?: Uint8Array;
 }
 
 interface IdentityRecord extends IdentityKeyPair {
@@ -104,17 +177,34 @@ interface IdentityRecord extends IdentityKeyPair {
   nextOneTimePrekeyId: number;
 }
 
+/** Our own sender key for one group (`senderKeys`, key `own:<group id hex>`). */
 interface OwnGroupRecord {
-  context: string;
+  groupId: Uint8Array;
   key: OwnSenderKey;
-  /** Handles that hold this sender key. */
-  members: string[];
+  /** Who holds this sender key: handle → the identity key (hex) it was given to. */
+  memberKeys: MemberKeys;
+  createdAt: number;
+  /** Messages sent with it. */
+  sent: number;
+  /** A membership change asks for a new key before the next message. */
+  rotate?: boolean;
 }
 
+/** Another member's sender key (`senderKeys`, key `in:<sender key id hex>`, a list). */
 interface ReceivedGroupRecord {
   sender: string;
   senderIdentityKey: Uint8Array;
+  groupId: Uint8Array;
   key: ReceivedSenderKey;
+  receivedAt: number;
+}
+
+/** What we last sealed in one of our own conversations (`meta`, key `out/<stream>`). */
+interface OutStream {
+  seq: number;
+  originId?: string;
+  headSize?: number;
+  headOrigin?: string;
 }
 
 /** Signed prekeys older than this are replaced on the next publish (Signal rotates weekly-ish). */
@@ -122,11 +212,31 @@ export const SIGNED_PREKEY_ROTATION_MS = 7 * 24 * 3600 * 1000;
 /** Retired signed prekeys are kept this long for messages still in flight. */
 const SIGNED_PREKEY_GRACE_MS = 30 * 24 * 3600 * 1000;
 const MAX_TEXT_BYTES = 60 * 1024;
+/** Origins remembered per sender (their messages name them by id). */
+const MAX_ORIGINS_PER_SENDER = 32;
 
 export interface VeilOptions {
   store: ProtocolStore;
   crypto?: CryptoProvider;
   clock?: () => number;
+}
+
+/** A page view from the plain context string older callers pass; checked, as it is the page's. */
+function pageOf(page: string | PageView): PageView {
+  const view = typeof page === 'string' ? { context: page } : page;
+  if (
+    typeof view?.context !== 'string' ||
+    (view.kind !== undefined && view.kind !== 'direct' && view.kind !== 'group') ||
+    (view.peers !== undefined &&
+      (!Array.isArray(view.peers) || view.peers.some((h) => typeof h !== 'string')))
+  )
+    throw new VeilError('invalid-argument', 'not a page conversation');
+  return view;
+}
+
+/** The 4-byte id a stamp names an origin by: SHA-256 of the origin record's body. */
+export function originId(origin: SealedOrigin): Uint8Array {
+  return sha256(encodeOriginBody(origin)).slice(0, ORIGIN_ID_LENGTH);
 }
 
 export class Veil {
@@ -250,8 +360,9 @@ export class Veil {
   }
 
   /**
-   * Pins a contact's key on first use. A different key for a known handle is recorded as
-   * pending (status key-changed, sending blocked) until acknowledgeKeyChange.
+   * Pins a contact's key, as the user chose it (from a directory lookup the caller checked). A
+   * different key for a known handle is recorded as pending (status key-changed, sending
+   * blocked) until acknowledgeKeyChange. Only the user's actions call this: a message never does.
    */
   addContact(handle: string, identityKey: Uint8Array): Promise<Contact> {
     return this.serial(async () => {
@@ -299,10 +410,9 @@ export class Veil {
   private async pin(
     handle: string,
     identityKey: Uint8Array,
-    reader: Pick<ProtocolStore, 'get'> = this.store,
-  ): Promise<{ contact: Contact; ops: StoreOp[]; changed: boolean; existing?: Contact }> {
+  ): Promise<{ contact: Contact; ops: StoreOp[]; changed: boolean }> {
     validateHandle(handle);
-    const existing = await reader.get<Contact>('contacts', handle);
+    const existing = await this.store.get<Contact>('contacts', handle);
     let contact: Contact;
     let changed = false;
     if (!existing) {
@@ -322,15 +432,17 @@ export class Veil {
     return {
       contact,
       changed,
-      existing,
       ops: [{ op: 'put', table: 'contacts', key: handle, value: contact }],
     };
   }
 
-  private statusFor(contact: Contact | undefined, identityKey: Uint8Array): MessageStatus {
-    if (!contact) return 'unverified';
-    if (!bytesEqual(contact.identityKey, identityKey)) return 'key-changed';
-    return contact.verified ? 'verified' : 'unverified';
+  /** The user's pin for (handle, key): the message's sender is this contact, or is unknown. */
+  private trustFor(contact: Contact | undefined, identityKey: Uint8Array): TrustStatus {
+    if (contact && bytesEqual(contact.identityKey, identityKey))
+      return contact.verified ? 'verified' : 'unverified';
+    // A key the directory showed for this handle, awaiting the user's decision.
+    if (contact?.pendingKey && bytesEqual(contact.pendingKey, identityKey)) return 'key-changed';
+    return 'unknown-sender';
   }
 
   // ---- sessions ----
@@ -360,9 +472,52 @@ export class Veil {
     });
   }
 
-  async hasSession(handle: string): Promise<boolean> {
-    const c = await this.store.get<Contact>('contacts', handle);
-    return !!c?.session && !c.pendingKey;
+  /**
+   * Whether we can send to `handle` now: a contact without a pending key change and a session
+   * to send on (or one they started with the pinned key, which is adopted here). False too when
+   * our session went unanswered so long that its next pre-key message could not be read
+   * (RATCHET_MAX_FIRST_JUMP): the caller then starts a new one from the directory.
+   */
+  hasSession(handle: string): Promise<boolean> {
+    return this.serial(async () => {
+      const contact = await this.store.get<Contact>('contacts', handle);
+      if (!contact || contact.pendingKey) return false;
+      const found = await this.usableSession(contact);
+      if (found && found.tag !== contact.session)
+        await this.store.commit([
+          { op: 'put', table: 'contacts', key: handle, value: { ...contact, session: found.tag } },
+        ]);
+      return !!found;
+    });
+  }
+
+  /** The contact's session to send on: theirs, else the last one they started with their key. */
+  private async usableSession(
+    contact: Contact,
+    reader: Pick<ProtocolStore, 'get'> = this.store,
+  ): Promise<{ tag: string; record: SessionRecord } | undefined> {
+    for (const tag of [
+      contact.session,
+      await reader.get<string>('meta', inboundKey(contact.handle)),
+    ]) {
+      if (!tag) continue;
+      const record = await reader.get<SessionRecord>('sessions', tag);
+      if (!record || !bytesEqual(record.remoteIdentityKey, contact.identityKey)) continue;
+      if (record.remoteHandle !== undefined && record.remoteHandle !== contact.handle) continue;
+      if (record.pendingPrekey && record.state.sendCounter > RATCHET_MAX_FIRST_JUMP) continue;
+      return { tag, record };
+    }
+    return undefined;
+  }
+
+  // ---- groups ----
+
+  /** Our view of the members of the group a page conversation is (none before its first message). */
+  async groupMembers(
+    context: string,
+  ): Promise<{ epoch: number; members: GroupMember[] } | undefined> {
+    const state = await this.store.get<GroupState>('meta', groupKey(this.ctx(context).hex));
+    return state && { epoch: state.epoch, members: state.members };
   }
 
   // ---- encrypt ----
@@ -380,110 +535,231 @@ export class Veil {
     });
   }
 
-  encryptEnvelope(conversation: Conversation, plaintext: string): Promise<Uint8Array> {
+  async encryptEnvelope(conversation: Conversation, plaintext: string): Promise<Uint8Array> {
+    return (await this.encryptSealed(conversation, plaintext)).envelope;
+  }
+
+  /**
+   * Encrypts with the conversation, time and sequence sealed inside (docs/protocol.md "Sealed
+   * conversation, time and order"); returns the envelope and what was sealed.
+   */
+  encryptSealed(conversation: Conversation, plaintext: string): Promise<SentMessage> {
     return this.serial(async () => {
       const id = await this.identity();
       const recipients = [...new Set(conversation.recipients)].filter((h) => h !== id.handle);
       if (recipients.length === 0)
         throw new VeilError('invalid-argument', 'a message needs at least one recipient');
-      if (plaintext.length > MAX_TEXT_BYTES) throw new VeilError('oversized', 'message too long');
-      const ctx = this.ctx(conversation.context);
-      const ctxHash = ctx.hash;
+      if (typeof plaintext !== 'string' || plaintext.length > MAX_TEXT_BYTES)
+        throw new VeilError('oversized', 'message too long');
+      const kind = conversation.kind ?? (recipients.length === 1 ? 'direct' : 'group');
+      if (kind === 'direct' && recipients.length !== 1)
+        throw new VeilError('invalid-argument', 'a direct message has exactly one recipient');
+      const origin = conversation.origin ?? { site: '', name: conversation.context };
+      const sentAt = Math.floor(this.clock() / 1000);
       const ops: StoreOp[] = [];
-      let envelope: Uint8Array;
-      if (recipients.length === 1) {
+      if (kind === 'direct') {
         const [handle] = recipients as [string];
-        const { record } = await this.sendingSession(handle);
-        const records: PlaintextRecord[] = [{ type: 'text', text: plaintext }];
-        if (record.pendingPrekey) records.push({ type: 'sender-handle', handle: id.handle });
-        const out = await sessionEncrypt(this.crypto, record, encodePlaintext(records), ctxHash);
-        ops.push(sessionPut(out.record));
-        envelope = out.envelope;
-      } else {
-        envelope = await this.encryptGroup(
-          id,
-          conversation.context,
-          ctx,
-          recipients,
-          plaintext,
+        const { contact, tag, record } = await this.sendingSession(handle);
+        const stream = `d:${handle}`;
+        const { records, seq } = await this.sealedRecords(stream, origin, conversation, sentAt, {
+          force: !!record.pendingPrekey,
           ops,
-        );
+        });
+        records.unshift({ type: 'text', text: plaintext });
+        if (record.pendingPrekey) records.push({ type: 'sender-handle', handle: id.handle });
+        const out = await sessionEncrypt(this.crypto, record, encodePlaintext(records));
+        ops.push(sessionPut(out.record));
+        if (contact.session !== tag)
+          ops.push({
+            op: 'put',
+            table: 'contacts',
+            key: handle,
+            value: { ...contact, session: tag },
+          });
+        await this.store.commit(ops);
+        return { envelope: out.envelope, kind, seq, sentAt: sentAt * 1000 };
       }
+      const ctx = this.ctx(conversation.context);
+      const { envelope, seq } = await this.encryptGroup(
+        id,
+        ctx,
+        recipients,
+        plaintext,
+        origin,
+        conversation,
+        sentAt,
+        ops,
+      );
       await this.store.commit(ops);
-      return envelope;
+      return { envelope, kind, seq, sentAt: sentAt * 1000, groupId: ctx.hash.slice() };
     });
+  }
+
+  /**
+   * The stamp (next sequence, time, origin id) and, when they changed on this stream or
+   * `force`, the origin and tree-head records; queues the stream's new state in `ops`.
+   */
+  private async sealedRecords(
+    stream: string,
+    origin: SealedOrigin,
+    conversation: Conversation,
+    sentAt: number,
+    opts: { force: boolean; ops: StoreOp[] },
+  ): Promise<{ records: PlaintextRecord[]; seq: number }> {
+    const last = (await this.store.get<OutStream>('meta', outKey(stream))) ?? { seq: 0 };
+    const id = originId(origin);
+    const idHex = bytesToHex(id);
+    const seq = last.seq + 1;
+    const records: PlaintextRecord[] = [{ type: 'stamp', seq, sentAt, originId: id }];
+    const next: OutStream = { ...last, seq, originId: idHex };
+    if (opts.force || last.originId !== idHex) records.push({ type: 'origin', ...origin });
+    const head = conversation.treeHead;
+    if (
+      head &&
+      (opts.force || last.headSize !== head.treeSize || last.headOrigin !== head.origin)
+    ) {
+      records.push({ type: 'tree-head', ...head });
+      next.headSize = head.treeSize;
+      next.headOrigin = head.origin;
+    }
+    opts.ops.push({ op: 'put', table: 'meta', key: outKey(stream), value: next });
+    return { records, seq };
   }
 
   private async sendingSession(
     handle: string,
-  ): Promise<{ contact: Contact; record: SessionRecord }> {
+  ): Promise<{ contact: Contact; tag: string; record: SessionRecord }> {
     const contact = await this.store.get<Contact>('contacts', handle);
     if (contact?.pendingKey)
       throw new VeilError('untrusted-identity', 'the contact identity key changed');
-    const record = contact?.session
-      ? await this.store.get<SessionRecord>('sessions', contact.session)
-      : undefined;
-    if (!contact || !record) throw new VeilError('no-session', 'no session with this contact yet');
-    return { contact, record };
+    const found = contact && (await this.usableSession(contact));
+    if (!contact || !found) throw new VeilError('no-session', 'no session with this contact yet');
+    return { contact, ...found };
   }
 
   private async encryptGroup(
     id: IdentityRecord,
-    context: string,
     ctx: ContextInfo,
     recipients: string[],
     plaintext: string,
+    origin: SealedOrigin,
+    conversation: Conversation,
+    sentAt: number,
     ops: StoreOp[],
-  ): Promise<Uint8Array> {
-    const ctxHash = ctx.hash;
+  ): Promise<{ envelope: Uint8Array; seq: number }> {
+    const now = this.clock();
+    const members: GroupMember[] = [{ handle: id.handle, identityKey: id.publicKey }];
+    const sessions = new Map<string, { contact: Contact; tag: string; record: SessionRecord }>();
+    for (const handle of recipients) {
+      const s = await this.sendingSession(handle);
+      sessions.set(handle, s);
+      members.push({ handle, identityKey: s.contact.identityKey });
+    }
+    const others = members.slice(1);
+
+    // The member list: ours changes when the user picked other recipients than it names.
+    const stateKey = groupKey(ctx.hex);
+    let state = await this.store.get<GroupState>('meta', stateKey);
+    let membershipChanged = false;
+    if (!state || !sameMembers(state.members, members)) {
+      state = groupState(ctx.hash, (state?.epoch ?? 0) + 1, members);
+      ops.push({ op: 'put', table: 'meta', key: stateKey, value: state });
+      membershipChanged = true;
+    }
+
     const ownKey = `own:${ctx.hex}`;
-    let group = await this.store.get<OwnGroupRecord>('senderKeys', ownKey);
-    // Someone was removed: a new sender key that only the remaining members receive, so the
-    // removed member cannot read what follows.
-    if (!group || group.members.some((m) => !recipients.includes(m)))
-      group = { context, key: await createSenderKey(this.crypto), members: [] };
-    const newcomers = recipients.filter((r) => !group!.members.includes(r));
-    const distribution = distributionRecord(group.key);
+    const held = await this.store.get<OwnGroupRecord>('senderKeys', ownKey);
+    let own: OwnGroupRecord;
+    if (!held || rotationNeeded(held, others, now)) {
+      own = {
+        groupId: ctx.hash,
+        key: await createSenderKey(this.crypto),
+        memberKeys: {},
+        createdAt: now,
+        sent: 0,
+      };
+    } else own = held;
+    // Pairwise parts: the sender key for those who lack it, the member list for everyone when
+    // it changed (so each member applies the change and rotates its own key).
+    const distribution = distributionRecord(own.key);
     const pairwise: Uint8Array[] = [];
-    for (const handle of newcomers) {
-      const { record } = await this.sendingSession(handle);
-      const records: PlaintextRecord[] = [
-        { type: 'sender-key-distribution', distribution },
-        { type: 'sender-handle', handle: id.handle },
-      ];
-      const out = await sessionEncrypt(this.crypto, record, encodePlaintext(records), ctxHash);
+    for (const m of others) {
+      const newcomer = own.memberKeys[m.handle] === undefined;
+      if (!newcomer && !membershipChanged) continue;
+      const records: PlaintextRecord[] = [{ type: 'group', groupId: ctx.hash }];
+      if (newcomer) records.push({ type: 'sender-key-distribution', distribution });
+      records.push({
+        type: 'membership',
+        groupId: ctx.hash,
+        epoch: state.epoch,
+        members: state.members,
+      });
+      const s = sessions.get(m.handle)!;
+      if (s.record.pendingPrekey) records.push({ type: 'sender-handle', handle: id.handle });
+      const out = await sessionEncrypt(this.crypto, s.record, encodePlaintext(records));
       ops.push(sessionPut(out.record));
+      if (s.contact.session !== s.tag)
+        ops.push({
+          op: 'put',
+          table: 'contacts',
+          key: m.handle,
+          value: { ...s.contact, session: s.tag },
+        });
       pairwise.push(out.envelope);
     }
-    const { own, envelope } = await groupEncrypt(
-      this.crypto,
-      group.key,
-      encodePlaintext([{ type: 'text', text: plaintext }]),
-      { ctxHash, ctxTag: ctx.tag, senderIdentityKey: id.publicKey },
+    const { records, seq } = await this.sealedRecords(
+      `g:${ctx.hex}`,
+      origin,
+      conversation,
+      sentAt,
+      {
+        force: pairwise.length > 0,
+        ops,
+      },
     );
-    const next: OwnGroupRecord = { context, key: own, members: [...group.members, ...newcomers] };
+    records.unshift({ type: 'text', text: plaintext });
+    const { own: advanced, envelope } = await groupEncrypt(
+      this.crypto,
+      own.key,
+      encodePlaintext(records),
+      { ctxHash: ctx.hash, ctxTag: ctx.tag, senderIdentityKey: id.publicKey },
+    );
+    const next: OwnGroupRecord = {
+      groupId: ctx.hash,
+      key: advanced,
+      memberKeys: memberKeysOf(others),
+      createdAt: own.createdAt,
+      sent: own.sent + 1,
+    };
     ops.push({ op: 'put', table: 'senderKeys', key: ownKey, value: next });
-    return pairwise.length ? encodeGroupBundle(pairwise, envelope) : envelope;
+    return {
+      envelope: pairwise.length ? encodeGroupBundle(pairwise, envelope) : envelope,
+      seq,
+    };
   }
 
   // ---- decrypt ----
 
-  /** Decrypts one whole armored message found in `context`. Never throws for bad input. */
-  async decrypt(context: string, armored: string): Promise<DecryptResult> {
+  /**
+   * Decrypts one whole armored message shown where `page` says (a context string, or the page's
+   * view with kind and peers). Never throws for bad input.
+   */
+  async decrypt(page: string | PageView, armored: string): Promise<DecryptResult> {
     let envelope: Uint8Array;
     try {
       envelope = dearmor(armored);
     } catch (e) {
       return failed(e);
     }
-    return this.decryptEnvelope(context, envelope);
+    return this.decryptEnvelope(page, envelope);
   }
 
-  decryptEnvelope(context: string, bytes: Uint8Array): Promise<DecryptResult> {
+  decryptEnvelope(page: string | PageView, bytes: Uint8Array): Promise<DecryptResult> {
     return this.serial(async () => {
       try {
+        const view = pageOf(page);
         const tx = new StoreTx(this.store);
-        const result = await this.decryptIn(tx, context, bytes, this.crypto);
+        const result = await this.decryptIn(tx, view, bytes, this.crypto);
         await this.store.commit(tx.ops());
         return result;
       } catch (e) {
@@ -493,9 +769,9 @@ export class Veil {
   }
 
   /**
-   * Decrypts many whole armored messages found in `context`, in order — what a page shows when it
-   * loads. The results are those of calling `decrypt` on each in turn: state moves on message by
-   * message, a message that fails leaves nothing behind, a repeat of one is a replay. Faster:
+   * Decrypts many whole armored messages shown on one page, in order — what a page shows when
+   * it loads. The results are those of calling `decrypt` on each in turn: state moves on message
+   * by message, a message that fails leaves nothing behind, a repeat of one is a replay. Faster:
    * records are read once per batch, the batch is written in one commit, and the sender-key
    * signatures (which do not depend on chain state) are checked ahead, concurrently; the
    * in-order pass still checks each signature before it walks a chain (a memo of the exact
@@ -503,7 +779,7 @@ export class Veil {
    * Should that final commit fail, every message that had decrypted is reported failed (nothing
    * was stored, as for a failed `decrypt`). Never throws for bad input.
    */
-  async decryptMany(context: string, armored: readonly string[]): Promise<DecryptResult[]> {
+  async decryptMany(page: string | PageView, armored: readonly string[]): Promise<DecryptResult[]> {
     const parsed: (Uint8Array | DecryptResult)[] = Array.from(armored, (text) => {
       try {
         return dearmor(text);
@@ -511,31 +787,40 @@ export class Veil {
         return failed(e);
       }
     });
-    return this.decryptParsed(context, parsed);
+    return this.decryptParsed(page, parsed);
   }
 
   /**
    * `decryptMany` for messages already dearmored (a caller that needed the envelope bytes first,
    * e.g. to look them up in a cache, need not dearmor them twice). Never throws for bad input.
    */
-  decryptEnvelopes(context: string, envelopes: readonly Uint8Array[]): Promise<DecryptResult[]> {
+  decryptEnvelopes(
+    page: string | PageView,
+    envelopes: readonly Uint8Array[],
+  ): Promise<DecryptResult[]> {
     return this.decryptParsed(
-      context,
+      page,
       Array.from(envelopes, (e) => (e instanceof Uint8Array ? e : failed(undefined))),
     );
   }
 
-  private decryptParsed(
-    context: string,
+  private async decryptParsed(
+    pageIn: string | PageView,
     parsed: (Uint8Array | DecryptResult)[],
   ): Promise<DecryptResult[]> {
+    let page: PageView;
+    try {
+      page = pageOf(pageIn);
+    } catch (e) {
+      return parsed.map((p) => (p instanceof Uint8Array ? failed(e) : p));
+    }
     return this.serial(async () => {
       const batch = new StoreTx(this.store, undefined, true);
       let verified: VerifyMemo = new Map();
       try {
-        verified = await this.verifyAhead(batch, this.ctx(context), parsed);
+        verified = await this.verifyAhead(batch, parsed);
       } catch {
-        // A bad context: each message reports it below, in decrypt's order of checks.
+        // Each message meets the same error below, in decrypt's order of checks.
       }
       const crypto = verified.size ? withVerifyMemo(this.crypto, verified) : this.crypto;
       const results: DecryptResult[] = [];
@@ -546,7 +831,7 @@ export class Veil {
         }
         const tx = new StoreTx(this.store, batch);
         try {
-          results.push(await this.decryptIn(tx, context, item, crypto));
+          results.push(await this.decryptIn(tx, page, item, crypto));
           tx.mergeIntoParent();
         } catch (e) {
           results.push(failed(e));
@@ -564,13 +849,12 @@ export class Veil {
 
   /**
    * Verifies ahead, concurrently, the sender-key signatures the in-order pass will check: for
-   * each group message whose context tag matches, its candidate states (as held at the start of
-   * the batch) in the order the pass tries them, up to the first that verifies. Returns the
-   * memo by signature; a state that changes within the batch just misses it.
+   * each group message, its candidate states (as held at the start of the batch) in the order
+   * the pass tries them, up to the first that verifies. Returns the memo by signature; a state
+   * that changes within the batch just misses it.
    */
   private async verifyAhead(
     batch: StoreTx,
-    ctx: ContextInfo,
     parsed: (Uint8Array | DecryptResult)[],
   ): Promise<VerifyMemo> {
     const memo: VerifyMemo = new Map();
@@ -587,7 +871,6 @@ export class Veil {
       } catch {
         continue;
       }
-      if (!bytesEqual(message.ctxTag, ctx.tag)) continue;
       // A repeat of a message (a re-rendered page) is verified once.
       const sigHex = bytesToHex(message.signature);
       const same = queued.get(sigHex) ?? [];
@@ -599,11 +882,7 @@ export class Veil {
           `in:${bytesToHex(message.senderKeyId)}`,
         );
         for (const candidate of list ?? []) {
-          const check = senderKeySignatureCheck(candidate.key, message, {
-            ctxHash: ctx.hash,
-            ctxTag: ctx.tag,
-            senderIdentityKey: candidate.senderIdentityKey,
-          });
+          const check = senderKeySignatureCheck(candidate.key, message, groupContext(candidate));
           if (!check) continue;
           const valid = await this.crypto.ed25519Verify(
             check.publicKey,
@@ -633,36 +912,102 @@ export class Veil {
   /** One message, all its reads and writes through `tx` (the caller commits). */
   private async decryptIn(
     tx: StoreTx,
-    context: string,
+    page: PageView,
     bytes: Uint8Array,
     crypto: CryptoProvider,
   ): Promise<DecryptResult> {
     const id = await this.identity(tx);
-    const ctx = this.ctx(context);
     const envelope = decodeEnvelope(bytes);
     switch (envelope.type) {
       case 1:
       case 2: {
-        const r = await this.decryptPairwise(tx, id, envelope, ctx.hash);
+        const r = await this.decryptPairwise(tx, id, envelope);
         const text = r.records.find((x) => x.type === 'text');
         if (!text || text.type !== 'text') throw new VeilError('malformed', 'no text record');
-        return { ...r.result, plaintext: text.text, kind: 'direct' };
+        const sealed = await this.sealedInfo(tx, r.senderIdentityKey, r.records, {
+          kind: 'direct',
+          stream: `d:${bytesToHex(r.senderIdentityKey)}`,
+        });
+        return this.result(page, {
+          trust: r.trust,
+          sender: r.sender,
+          senderIdentityKey: r.senderIdentityKey,
+          plaintext: text.text,
+          sealed,
+          treeHead: treeHeadOf(r.records),
+        });
       }
       case 3:
-        return this.decryptGroupMessage(tx, envelope, ctx, crypto);
+        return this.decryptGroupMessage(tx, page, envelope, crypto);
       case 4: {
         for (const p of envelope.pairwise) {
           if (!(await this.addressedToUs(tx, id, p))) continue;
           try {
-            await this.decryptPairwise(tx, id, p, ctx.hash);
+            await this.decryptPairwise(tx, id, p);
           } catch (e) {
             // Already processed (the page re-rendered): the sender key is stored by now.
             if (!isVeilError(e, 'replay')) throw e;
           }
         }
-        return this.decryptGroupMessage(tx, envelope.senderKeyMessage, ctx, crypto);
+        return this.decryptGroupMessage(tx, page, envelope.senderKeyMessage, crypto);
       }
     }
+  }
+
+  private result(
+    page: PageView,
+    r: {
+      trust: TrustStatus;
+      sender: string;
+      senderIdentityKey: Uint8Array;
+      plaintext: string;
+      sealed: SealedInfo;
+      treeHead?: GossipedHead;
+    },
+  ): DecryptResult {
+    const moved = isMoved(r.sealed, r.sender, page);
+    const out: DecryptResult = {
+      status: combineStatus(r.trust, { moved }),
+      trust: r.trust,
+      moved,
+      sender: r.sender,
+      senderIdentityKey: r.senderIdentityKey,
+      plaintext: r.plaintext,
+      kind: r.sealed.kind,
+      sealed: r.sealed,
+    };
+    if (r.treeHead) out.treeHead = r.treeHead;
+    return out;
+  }
+
+  /** The stamp's sequence and time, and the origin it names (remembered per sender). */
+  private async sealedInfo(
+    tx: StoreTx,
+    senderKey: Uint8Array,
+    records: PlaintextRecord[],
+    base: { kind: 'direct' | 'group'; stream: string; groupId?: Uint8Array },
+  ): Promise<SealedInfo> {
+    const sealed: SealedInfo = { ...base };
+    const key = originsKey(senderKey);
+    const origin = records.find((r) => r.type === 'origin');
+    let known = await tx.get<Record<string, SealedOrigin>>('meta', key);
+    if (origin && origin.type === 'origin') {
+      const o: SealedOrigin = { site: origin.site, name: origin.name };
+      const idHex = bytesToHex(originId(o));
+      if (!known?.[idHex]) {
+        const entries = Object.entries(known ?? {}).filter(([k]) => k !== idHex);
+        known = Object.fromEntries([...entries.slice(-(MAX_ORIGINS_PER_SENDER - 1)), [idHex, o]]);
+        tx.put('meta', key, known);
+      }
+    }
+    const stamp = records.find((r) => r.type === 'stamp');
+    if (stamp && stamp.type === 'stamp') {
+      sealed.seq = stamp.seq;
+      sealed.sentAt = stamp.sentAt * 1000;
+      const o = known?.[bytesToHex(stamp.originId)];
+      if (o) sealed.origin = o;
+    }
+    return sealed;
   }
 
   private async addressedToUs(
@@ -675,22 +1020,28 @@ export class Veil {
   }
 
   /**
-   * 1:1 decryption, reading and writing through `tx`; applies the distributions it carries to
-   * the group state.
+   * 1:1 decryption, reading and writing through `tx`; applies the sender keys and member lists
+   * it carries. The sender is who the first message named; only a pinned contact with the same
+   * key makes it more than a claim. A new session from a pinned contact becomes the one we
+   * answer on (a session reset); any other is kept for its later messages only.
    */
   private async decryptPairwise(
     tx: StoreTx,
     id: IdentityRecord,
     envelope: PrekeyMessage | RatchetMessage,
-    ctxHash: Uint8Array,
-  ): Promise<{ result: DecryptResult; records: PlaintextRecord[] }> {
+  ): Promise<{
+    trust: TrustStatus;
+    sender: string;
+    senderIdentityKey: Uint8Array;
+    records: PlaintextRecord[];
+  }> {
     const inner = envelope.type === 1 ? envelope.message : envelope;
     const tag = bytesToHex(inner.sessionTag);
     const known = await tx.get<SessionRecord>('sessions', tag);
     let record: SessionRecord;
     let plaintext: Uint8Array;
     if (known) {
-      ({ record, plaintext } = await sessionDecrypt(this.crypto, known, envelope, ctxHash));
+      ({ record, plaintext } = await sessionDecrypt(this.crypto, known, envelope));
     } else {
       if (envelope.type !== 1) throw new VeilError('no-session', 'no session for this message');
       const out = await sessionFromPrekeyMessage(
@@ -704,7 +1055,6 @@ export class Veil {
           return { signedPrekey: spk?.keyPair, oneTimePrekey: otp?.keyPair };
         },
         envelope,
-        ctxHash,
       );
       record = out.record;
       plaintext = out.plaintext;
@@ -718,75 +1068,158 @@ export class Veil {
       record = { ...record, remoteHandle: validateHandle(h.handle) };
     }
     const sender = record.remoteHandle!;
-    const pinned = await this.pin(sender, record.remoteIdentityKey, tx);
-    let contact = pinned.contact;
-    // A session the peer started becomes the one we answer on, unless the key is in question.
-    if (!known && !contact.pendingKey) contact = { ...contact, session: tag };
+    const senderKey = record.remoteIdentityKey;
     tx.put('sessions', tag, record);
-    if (pinned.changed || contact !== pinned.existing) tx.put('contacts', sender, contact);
-    for (const r of records) {
-      if (r.type !== 'sender-key-distribution') continue;
-      const incoming = parseDistribution(r.distribution);
-      const key = `in:${bytesToHex(incoming.senderKeyId)}`;
-      const list = (await tx.get<ReceivedGroupRecord[]>('senderKeys', key)) ?? [];
-      const mine = list.find(
-        (g) => g.sender === sender && bytesEqual(g.senderIdentityKey, record.remoteIdentityKey),
-      );
-      const others = list.filter((g) => g !== mine);
-      const accepted: ReceivedGroupRecord = {
-        sender,
-        senderIdentityKey: record.remoteIdentityKey,
-        key: acceptDistribution(mine?.key, incoming),
-      };
-      tx.put('senderKeys', key, [...others, accepted]);
+    const contact = await tx.get<Contact>('contacts', sender);
+    const trust = this.trustFor(contact, senderKey);
+    if (!known) {
+      tx.put('meta', inboundKey(sender), tag);
+      if (contact && (trust === 'verified' || trust === 'unverified') && contact.session !== tag)
+        tx.put('contacts', sender, { ...contact, session: tag });
     }
-    return {
-      result: {
-        status: this.statusFor(contact, record.remoteIdentityKey),
-        sender,
-        senderIdentityKey: record.remoteIdentityKey,
-      },
-      records,
+    const member: GroupMember = { handle: sender, identityKey: senderKey };
+    const group = records.find((r) => r.type === 'group');
+    for (const r of records) {
+      if (r.type === 'sender-key-distribution' && group?.type === 'group')
+        await this.acceptGroupKey(tx, member, group.groupId, r.distribution);
+      else if (r.type === 'membership')
+        await this.applyMembership(tx, id, member, trust !== 'unknown-sender', r);
+    }
+    return { trust, sender, senderIdentityKey: senderKey, records };
+  }
+
+  /** Files another member's sender key for a group; older keys of theirs beyond the last are dropped. */
+  private async acceptGroupKey(
+    tx: StoreTx,
+    sender: GroupMember,
+    groupId: Uint8Array,
+    distribution: Uint8Array,
+  ): Promise<void> {
+    const incoming = parseDistribution(distribution);
+    const key = `in:${bytesToHex(incoming.senderKeyId)}`;
+    const list = (await tx.get<ReceivedGroupRecord[]>('senderKeys', key)) ?? [];
+    const mine = list.find(
+      (g) =>
+        g.sender === sender.handle &&
+        bytesEqual(g.senderIdentityKey, sender.identityKey) &&
+        bytesEqual(g.groupId, groupId),
+    );
+    const accepted: ReceivedGroupRecord = {
+      sender: sender.handle,
+      senderIdentityKey: sender.identityKey,
+      groupId,
+      key: acceptDistribution(mine?.key, incoming),
+      receivedAt: mine?.receivedAt ?? this.clock(),
     };
+    tx.put('senderKeys', key, [...list.filter((g) => g !== mine), accepted]);
+    if (mine) return;
+    // A new key of theirs for this group: keep it and the one before (late messages).
+    const theirs: { key: string; at: number }[] = [];
+    for (const k of await this.store.keys('senderKeys')) {
+      if (!k.startsWith('in:') || k === key) continue;
+      const held = await tx.get<ReceivedGroupRecord[]>('senderKeys', k);
+      for (const g of held ?? [])
+        if (g.sender === sender.handle && bytesEqual(g.groupId, groupId))
+          theirs.push({ key: k, at: g.receivedAt });
+    }
+    theirs.sort((a, b) => b.at - a.at);
+    for (const old of theirs.slice(RECEIVED_KEYS_KEPT - 1))
+      await this.dropReceived(tx, old.key, (g) => g.sender === sender.handle);
+  }
+
+  /**
+   * A member list from another member: taken when acceptsMembership says so; then the members
+   * it no longer names lose the sender keys we hold from them in this group, and our own key is
+   * replaced before our next message (they hold it).
+   */
+  private async applyMembership(
+    tx: StoreTx,
+    id: IdentityRecord,
+    sender: GroupMember,
+    senderIsContact: boolean,
+    change: { groupId: Uint8Array; epoch: number; members: GroupMember[] },
+  ): Promise<void> {
+    const hex = bytesToHex(change.groupId);
+    const current = await tx.get<GroupState>('meta', groupKey(hex));
+    if (!acceptsMembership(current, change, sender, senderIsContact)) return;
+    const next = groupState(change.groupId, change.epoch, change.members);
+    tx.put('meta', groupKey(hex), next);
+    const removed = removedMembers(current?.members ?? [], next.members);
+    if (removed.length === 0) return;
+    const own = await tx.get<OwnGroupRecord>('senderKeys', `own:${hex}`);
+    if (own) tx.put('senderKeys', `own:${hex}`, { ...own, rotate: true });
+    const gone = new Set(removed.map((m) => m.handle));
+    if (gone.has(id.handle)) return;
+    for (const k of await this.store.keys('senderKeys')) {
+      if (!k.startsWith('in:')) continue;
+      await this.dropReceived(
+        tx,
+        k,
+        (g) => gone.has(g.sender) && bytesEqual(g.groupId, change.groupId),
+      );
+    }
+  }
+
+  private async dropReceived(
+    tx: StoreTx,
+    key: string,
+    drop: (g: ReceivedGroupRecord) => boolean,
+  ): Promise<void> {
+    const list = await tx.get<ReceivedGroupRecord[]>('senderKeys', key);
+    if (!list) return;
+    const kept = list.filter((g) => !drop(g));
+    if (kept.length === list.length) return;
+    if (kept.length) tx.put('senderKeys', key, kept);
+    else tx.delete('senderKeys', key);
   }
 
   private async decryptGroupMessage(
     tx: StoreTx,
+    page: PageView,
     message: SenderKeyMessage,
-    ctx: ContextInfo,
     crypto: CryptoProvider,
   ): Promise<DecryptResult> {
     const key = `in:${bytesToHex(message.senderKeyId)}`;
     const list = await tx.get<ReceivedGroupRecord[]>('senderKeys', key);
     if (!list?.length) {
-      const own = await tx.get<OwnGroupRecord>('senderKeys', `own:${ctx.hex}`);
+      const own = await tx.get<OwnGroupRecord>('senderKeys', `own:${this.ctx(page.context).hex}`);
       if (own && bytesEqual(own.key.senderKeyId, message.senderKeyId))
         throw new VeilError('own-message', 'message was written by this device');
       throw new VeilError('no-session', 'no sender key for this message');
     }
-    let lastError: unknown;
+    let lastError: unknown = new VeilError('no-session', 'no sender key for this message');
     // Several senders may claim one id (a member re-sending another's distribution); the
-    // signature, bound to the sender's identity key, tells which one it really is.
+    // signature, bound to the sender's identity key and group, tells which one it really is.
     for (const candidate of list) {
+      const context = groupContext(candidate);
+      if (!bytesEqual(message.ctxTag, context.ctxTag)) continue;
       try {
-        const { received, plaintext } = await groupDecrypt(crypto, candidate.key, message.bytes, {
-          ctxHash: ctx.hash,
-          ctxTag: ctx.tag,
-          senderIdentityKey: candidate.senderIdentityKey,
-        });
+        const { received, plaintext } = await groupDecrypt(
+          crypto,
+          candidate.key,
+          message.bytes,
+          context,
+        );
         const records = decodePlaintext(plaintext);
         const text = records.find((r) => r.type === 'text');
         if (!text || text.type !== 'text') throw new VeilError('malformed', 'no text record');
         const next = list.map((g) => (g === candidate ? { ...g, key: received } : g));
         tx.put('senderKeys', key, next);
         const contact = await tx.get<Contact>('contacts', candidate.sender);
-        return {
-          status: this.statusFor(contact, candidate.senderIdentityKey),
+        const groupHex = bytesToHex(candidate.groupId);
+        const sealed = await this.sealedInfo(tx, candidate.senderIdentityKey, records, {
+          kind: 'group',
+          groupId: candidate.groupId,
+          stream: `g:${bytesToHex(candidate.senderIdentityKey)}:${groupHex}`,
+        });
+        return this.result(page, {
+          trust: this.trustFor(contact, candidate.senderIdentityKey),
           sender: candidate.sender,
           senderIdentityKey: candidate.senderIdentityKey,
           plaintext: text.text,
-          kind: 'group',
-        };
+          sealed,
+          treeHead: treeHeadOf(records),
+        });
       } catch (e) {
         lastError = e;
         if (!isVeilError(e, 'bad-signature')) break;
@@ -833,6 +1266,26 @@ export class Veil {
 
 function sessionPut(record: SessionRecord): StoreOp {
   return { op: 'put', table: 'sessions', key: bytesToHex(record.sessionTag), value: record };
+}
+
+const groupKey = (groupHex: string) => `group/${groupHex}`;
+const outKey = (stream: string) => `out/${stream}`;
+const inboundKey = (handle: string) => `inbound/${handle}`;
+const originsKey = (senderKey: Uint8Array) => `origins/${bytesToHex(senderKey)}`;
+
+function groupContext(r: ReceivedGroupRecord) {
+  return {
+    ctxHash: r.groupId,
+    ctxTag: contextTag(r.groupId),
+    senderIdentityKey: r.senderIdentityKey,
+  };
+}
+
+function treeHeadOf(records: PlaintextRecord[]): GossipedHead | undefined {
+  const r = records.find((x) => x.type === 'tree-head');
+  if (!r || r.type !== 'tree-head') return undefined;
+  const { type: _type, ...head } = r;
+  return head;
 }
 
 /** Contexts whose hash Veil keeps at once, and the longest context string it keeps. */
