@@ -18,10 +18,11 @@ export default defineConfig({
     description: 'End-to-end encryption for the chat sites you already use.',
     default_locale: 'en',
     // storage: storage.session holds the unlocked data key and the in-page frames' tokens.
+    // alarms: the hourly check of the directory's log for our own handle (no warning shown).
     // Nothing else: the content script's `<all_urls>` match (below) is what
     // lets it run on chat sites, and tabs.sendMessage to our own content script needs no
     // permission ("tabs" would expose every tab's URL and title).
-    permissions: ['storage'],
+    permissions: ['storage', 'alarms'],
     // The content script (entrypoints/veil-content.ts, an unlisted script; see there why).
     content_scripts: [
       {

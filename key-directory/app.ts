@@ -18,9 +18,10 @@ import {
   signedPrekeyMessage,
 } from '../extension/protocol/directory-request';
 import { bytesEqual } from '../extension/protocol/bytes';
+import { directoryKeyFingerprint } from '../extension/protocol/transparency';
 import { keyFingerprint, safetyNumberHalf } from './fingerprint';
 import { RequestError, badRequest } from './errors';
-import { buildProof, consistencyPlan, inclusionPlan } from './log';
+import { buildProof, buildProofs, consistencyPlan, inclusionPlan, rangeCover } from './log';
 import { Metrics } from './metrics';
 import { PAGE_CSP, type PageIdentity, renderPage } from './page';
 import { type Rate, RateLimiter } from './rate-limit';
@@ -50,6 +51,8 @@ export interface Limits {
   /** Accepted distance between a request's timestamp and the directory's clock. */
   clockSkewSeconds: number;
   maxLogEntriesPerRequest: number;
+  /** Entries per `GET /v1/identities/{handle}/history` answer; more follow with `?after=`. */
+  maxHistoryEntriesPerRequest: number;
   /** null turns rate limiting off (benchmarks). */
   rates: Rates | null;
 }
@@ -60,6 +63,7 @@ export const DEFAULT_LIMITS: Limits = {
   maxStoredOneTimePrekeys: 1000,
   clockSkewSeconds: 300,
   maxLogEntriesPerRequest: 1000,
+  maxHistoryEntriesPerRequest: 256,
   rates: {
     writesPerIp: { burst: 20, perMinute: 30 },
     writesPerHandle: { burst: 10, perMinute: 10 },
@@ -468,24 +472,33 @@ export function createDirectory(options: AppOptions): Directory {
 
   app.get('/', async (c) => {
     const query = c.req.query('handle');
+    const signer = await init();
+    // On every page, so a person can compare it with the key Veil pinned (Settings).
+    const directoryKey = {
+      origin: signer.origin,
+      fingerprint: directoryKeyFingerprint(signer.origin, signer.publicKey),
+    };
     const html = (body: string, status: 200 | 400 | 404) =>
       c.html(body, status, { 'Content-Security-Policy': PAGE_CSP, 'X-Frame-Options': 'DENY' });
-    if (query === undefined || query === '') return html(renderPage({}), 200);
+    if (query === undefined || query === '') return html(renderPage({ directoryKey }), 200);
     const handle = query.trim().toLowerCase();
     if (!isValidHandle(handle))
       return html(
         renderPage({
           query,
+          directoryKey,
           error: 'A handle is 1–64 characters: a–z, 0–9, and . _ - after the first.',
         }),
         400,
       );
     checkNotFoundBudget(clientIp(c));
-    await init();
     const identity = await store.getIdentity(handle);
     if (!identity) {
       limiters?.notFoundPerIp.take(clientIp(c), clock());
-      return html(renderPage({ query, error: 'No identity is published under this handle.' }), 404);
+      return html(
+        renderPage({ query, directoryKey, error: 'No identity is published under this handle.' }),
+        404,
+      );
     }
     const page: PageIdentity = {
       handle,
@@ -494,7 +507,7 @@ export function createDirectory(options: AppOptions): Directory {
       safetyNumberHalf: identity.safetyNumberHalf,
       logIndex: identity.logIndex,
     };
-    return html(renderPage({ query, identity: page }), 200);
+    return html(renderPage({ query, directoryKey, identity: page }), 200);
   });
 
   app.put('/v1/identities/:handle', async (c) => {
@@ -695,6 +708,39 @@ export function createDirectory(options: AppOptions): Directory {
     });
   });
 
+  // Every entry the log holds for a handle, each with its inclusion proof against one head, so a
+  // client can see a handle's whole key history (which keys it had, and when they changed).
+  app.get('/v1/identities/:handle/history', async (c) => {
+    const handle = handleParam(c);
+    onlyQueries(c, ['after']);
+    const after = queryInt(c, 'after', false) ?? 0;
+    checkNotFoundBudget(clientIp(c));
+    const signer = await init();
+    // The head first: an entry appended after it waits for the next page (its proof would
+    // need a newer head).
+    const head = await store.latestHead();
+    if (!head) throw new Error('no signed head');
+    const cap = limits.maxHistoryEntriesPerRequest;
+    const found = await store.logEntriesForHandle(handle, after, cap + 1);
+    const entries = found.filter((e) => e.index < head.treeSize).slice(0, cap);
+    if (entries.length === 0 && !(await store.latestLogEntry(handle)))
+      throw notFound(clientIp(c), 'log entry');
+    const proofs = await buildProofs(
+      store,
+      entries.map((e) => inclusionPlan(e.index, head.treeSize)),
+    );
+    return c.json({
+      handle,
+      head: headJson(head, signer),
+      entries: entries.map((e, i) => ({
+        index: e.index,
+        entry: entryJson(e),
+        inclusionProof: proofs[i]!.map(base64UrlEncode),
+      })),
+      more: found.length > entries.length,
+    });
+  });
+
   app.get('/v1/log/head', async (c) => {
     const signer = await init();
     const head = await store.latestHead();
@@ -776,6 +822,20 @@ export function createDirectory(options: AppOptions): Directory {
       throw badRequest('out-of-range', 'need from <= to <= the current tree size');
     const { proof } = await buildProof(store, consistencyPlan(from, to));
     return c.json({ from, to, proof: proof.map(base64UrlEncode), head: headJson(head, signer) });
+  });
+
+  // The hashes of the complete subtrees covering [0, size): a monitor starts from them at a
+  // size it trusts and appends the entries after it (extension/protocol/transparency.ts).
+  app.get('/v1/log/compact-range', async (c) => {
+    onlyQueries(c, ['size']);
+    const signer = await init();
+    const head = await store.latestHead();
+    if (!head) throw new Error('no signed head');
+    const size = queryInt(c, 'size', true)!;
+    if (size > head.treeSize)
+      throw badRequest('out-of-range', 'size must be at most the current tree size');
+    const hashes = await store.getLogNodes(rangeCover(0, size));
+    return c.json({ size, hashes: hashes.map(base64UrlEncode), head: headJson(head, signer) });
   });
 
   app.get('/v1/log/entries', async (c) => {

@@ -120,6 +120,19 @@ export async function buildProof(
   return { proof, nodeReads: refs.length };
 }
 
+/** Several proofs with one batch read of their nodes (a handle's history: one per entry). */
+export async function buildProofs(
+  store: Pick<DirectoryStore, 'getLogNodes'>,
+  plans: readonly ProofPlan[],
+): Promise<Uint8Array[][]> {
+  const refs = planNodes(plans.flat());
+  const hashes = await store.getLogNodes(refs);
+  const byKey = new Map(refs.map((r, i) => [refKey(r), hashes[i]!]));
+  return plans.map((plan) =>
+    plan.map((cover) => foldCover(cover.map((r) => byKey.get(refKey(r))!))),
+  );
+}
+
 export async function rootAt(
   store: Pick<DirectoryStore, 'getLogNodes'>,
   treeSize: number,

@@ -10,6 +10,7 @@ h1{font-size:1.4rem}form{display:flex;gap:.5rem}input{flex:1;font:inherit;paddin
 button{font:inherit;padding:.4rem .9rem}code,.digits{font-family:ui-monospace,monospace}
 .digits{font-size:1.2rem;letter-spacing:.05em;word-spacing:.4em}.fp{word-break:break-all}
 .qr{width:14rem;height:14rem;margin-top:1rem}.error{color:#a40000}dt{font-weight:600;margin-top:1rem}
+footer{margin-top:2rem;border-top:1px solid #ccc;padding-top:.5rem;font-size:.9rem}
 `;
 
 const STYLE_HASH = createHash('sha256').update(STYLE).digest('base64');
@@ -38,6 +39,8 @@ export interface PageInput {
   query?: string;
   identity?: PageIdentity;
   error?: string;
+  /** The log key (transparency.ts `directoryKeyFingerprint`), to compare with Veil's Settings. */
+  directoryKey?: { origin: string; fingerprint: string };
 }
 
 /** What the QR code carries: the handle and its identity key, for a scanner to compare. */
@@ -69,11 +72,17 @@ export function renderPage(input: PageInput): string {
 <div class="qr" role="img" aria-label="QR code of the handle and identity key">${qrSvg(qrPayload(id))}</div>
 <p>Compare these digits with the safety number Veil shows for this contact: one half of it is this number.</p>`;
   }
+  const key = input.directoryKey;
+  const footer = key
+    ? `<footer><p>This directory's log key (<code>${escapeHtml(key.origin)}</code>): <code data-veil="directory-key">${escapeHtml(key.fingerprint)}</code></p>
+<p>Veil shows the key it pinned for this directory under Settings → Key directory. If the two differ, you are not talking to the same directory.</p></footer>`
+    : '';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Veil key directory</title><style>${STYLE}</style></head>
 <body><h1>Veil key directory</h1>
 <form method="get" action="/"><input name="handle" value="${q}" placeholder="handle" aria-label="handle" maxlength="64" autocomplete="off" required><button type="submit">Look up</button></form>
 ${result}
+${footer}
 </body></html>`;
 }

@@ -320,6 +320,19 @@ export class PostgresStore implements DirectoryStore {
     return r.rows[0] ? logEntryFromRow(r.rows[0]) : undefined;
   }
 
+  async logEntriesForHandle(
+    handle: string,
+    afterSequence: number,
+    limit: number,
+  ): Promise<StoredLogEntry[]> {
+    // Served by the unique (handle, sequence) index.
+    const r = await this.pool.query(
+      'SELECT * FROM log_entries WHERE handle = $1 AND sequence > $2 ORDER BY sequence LIMIT $3',
+      [handle, afterSequence, limit],
+    );
+    return r.rows.map(logEntryFromRow);
+  }
+
   async getLogEntries(start: number, count: number): Promise<StoredLogEntry[]> {
     const r = await this.pool.query(
       'SELECT * FROM log_entries WHERE idx >= $1 ORDER BY idx LIMIT $2',

@@ -299,6 +299,18 @@ export class SqliteStore implements DirectoryStore {
     return r && logEntryFromRow(r);
   }
 
+  async logEntriesForHandle(
+    handle: string,
+    afterSequence: number,
+    limit: number,
+  ): Promise<StoredLogEntry[]> {
+    // Served by the unique (handle, sequence) index.
+    const rows = this.stmt(
+      'SELECT * FROM log_entries WHERE handle = ? AND sequence > ? ORDER BY sequence LIMIT ?',
+    ).all(handle, afterSequence, limit) as Row[];
+    return rows.map(logEntryFromRow);
+  }
+
   async getLogEntries(start: number, count: number): Promise<StoredLogEntry[]> {
     const rows = this.stmt('SELECT * FROM log_entries WHERE idx >= ? ORDER BY idx LIMIT ?').all(
       start,

@@ -195,6 +195,27 @@ for (const factory of storeFactories()) {
       await checkLog(store);
     });
 
+    it("lists a handle's entries in sequence order, after a sequence, at most a limit", async () => {
+      // alice's history from the test above: publish, rotate, delete, publish again.
+      const all = await store.logEntriesForHandle('alice', 0, 100);
+      expect(all.map((e) => [e.sequence, e.action])).toEqual([
+        [1, 'publish'],
+        [2, 'rotate'],
+        [3, 'delete'],
+        [4, 'publish'],
+      ]);
+      for (const [i, e] of all.entries()) {
+        expect(e.handle).toBe('alice');
+        if (i > 0) expect(e.index).toBeGreaterThan(all[i - 1]!.index);
+        expect((await store.getLogEntries(e.index, 1))[0]).toEqual(e);
+      }
+      expect((await store.logEntriesForHandle('alice', 1, 2)).map((e) => e.sequence)).toEqual([
+        2, 3,
+      ]);
+      expect(await store.logEntriesForHandle('alice', 4, 10)).toEqual([]);
+      expect(await store.logEntriesForHandle('nobody', 0, 10)).toEqual([]);
+    });
+
     it('hands out one-time prekeys in order, then bundles without one', async () => {
       const k = key();
       await store.publish(input('bob', k, null, prekeys(3, 5)), ctx());

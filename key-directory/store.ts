@@ -137,6 +137,15 @@ export interface DirectoryStore {
   /** The latest log entry for a handle (including a deletion), if any. */
   latestLogEntry(handle: string): Promise<StoredLogEntry | undefined>;
   getLogEntries(start: number, count: number): Promise<StoredLogEntry[]>;
+  /**
+   * A handle's log entries with sequence > `afterSequence`, in sequence (= log) order, at most
+   * `limit` of them; deletions included. Empty when the handle has none there.
+   */
+  logEntriesForHandle(
+    handle: string,
+    afterSequence: number,
+    limit: number,
+  ): Promise<StoredLogEntry[]>;
   /** Hashes of complete subtrees, in the order asked; throws if one is missing. */
   getLogNodes(refs: readonly NodeRef[]): Promise<Uint8Array[]>;
   stats(): Promise<StoreStats>;

@@ -1,7 +1,7 @@
 // Turns a site's declarative description (selectors beside the site, a conversation-id rule, a
 // length limit) into a SiteAdapter, plus the DOM helpers every adapter submits text with. Pure DOM
 // code: runs in the content script on the host page, sees ciphertext only.
-import type { SiteAdapter } from './types';
+import type { ConversationInfo, SiteAdapter } from './types';
 
 /** CSS selectors for one site; each is matched where its comment says. */
 export interface AdapterSelectors {
@@ -38,6 +38,8 @@ export interface AdapterDefinition {
   sendIntervalMs: number;
   selectors: AdapterSelectors;
   conversationId(location: URL, doc: Document): string | null;
+  /** Kind and shown name of the open conversation (SiteAdapter.conversationInfo). */
+  conversationInfo?(location: URL, doc: Document): ConversationInfo | null;
   /** What to put in the composer so the site sends `text` verbatim (e.g. escape a command). */
   escapeText?(text: string): string;
   /**
@@ -82,6 +84,7 @@ export function defineAdapter(def: AdapterDefinition): SiteAdapter {
       return author?.trim() || null;
     },
     conversationId: (location, doc) => def.conversationId(location, doc),
+    conversationInfo: (location, doc) => def.conversationInfo?.(location, doc) ?? null,
     async submit(doc, text) {
       const box = composeBox(doc);
       if (!box) throw new Error(`${def.name}: no compose box on this page`);

@@ -323,6 +323,17 @@ export const generic: SiteAdapter = {
     const value = explicit?.getAttribute('data-veil-conversation')?.trim();
     return value || location.origin + location.pathname + location.hash;
   },
+  conversationInfo(_location, doc) {
+    // Pages that opt in may say what the conversation is; otherwise only a name is known.
+    const explicit = doc.querySelector(genericOptIn.conversation);
+    const kind = explicit?.getAttribute('data-veil-conversation-kind');
+    const name =
+      explicit?.getAttribute('data-veil-conversation-name')?.trim() || (doc.title ?? '').trim();
+    return {
+      ...(kind === 'direct' || kind === 'group' ? { kind } : {}),
+      ...(name ? { name: name.slice(0, 64) } : {}),
+    };
+  },
   async submit(doc, text) {
     const box = composeBox(doc);
     if (!box) throw new Error('no compose box on this page');

@@ -72,6 +72,14 @@ export const theLounge = defineAdapter({
     }
     return null;
   },
+  conversationInfo(_location, doc) {
+    const open = doc.querySelector(s.openChat);
+    const type = open?.getAttribute('data-type');
+    const name = open?.getAttribute('aria-label')?.trim();
+    if (type === 'channel') return { kind: 'group', ...(name ? { name } : {}) };
+    if (type === 'query') return { kind: 'direct', ...(name ? { name } : {}) };
+    return null;
+  },
   // `//x` sends `/x`: a line the user did not mean as a command must not become one.
   escapeText: (text) => (text.startsWith('/') ? '/' + text : text),
   confirmClearedMs: 5_000,

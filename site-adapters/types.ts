@@ -31,10 +31,17 @@ export interface SiteAdapter {
   /** The author as the host shows it (untrusted: only a hint for recipients / reassembly). */
   messageAuthor(message: HTMLElement): string | null;
   /**
-   * The conversation as every participant's page names it (e.g. `net/#channel`), or null when
-   * no conversation is open. Must be equal on all sides: it is authenticated in each message.
+   * The open conversation's id (e.g. `net/#channel`), or null when none is open. A group's
+   * messages are bound to it, so it must be equal on every member's page; a direct
+   * conversation's messages are bound to the two people instead, so there it may differ.
    */
   conversationId(location: URL, doc: Document): string | null;
+  /**
+   * What the page says the open conversation is: direct (two people) or a group, and the name
+   * it shows for it (sealed in messages written here and shown to their readers). Hints only:
+   * a block the page shows where the kind differs reads as `moved`.
+   */
+  conversationInfo?(location: URL, doc: Document): ConversationInfo | null;
   /** Puts `text` in the host's composer and sends it the way the site's framework accepts. */
   submit(doc: Document, text: string): Promise<void>;
   /**
@@ -47,4 +54,11 @@ export interface SiteAdapter {
    * Senders often see their own long message as one element while others see it split.
    */
   messageIsOwn?(message: HTMLElement): boolean | null;
+}
+
+/** See SiteAdapter.conversationInfo. */
+export interface ConversationInfo {
+  kind?: 'direct' | 'group';
+  /** The name the page shows, e.g. `#veil` or the other person's name. */
+  name?: string;
 }

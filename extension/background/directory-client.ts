@@ -3,13 +3,18 @@
 // trust the directory (DESIGN.md §2.8): every key must be in the log under a tree head signed
 // by the directory key pinned on first use, and every new head must extend the remembered one
 // (consistency proof). A swapped key, a foreign signature or a forked log → 'bad-proof'.
+// It also reads the log for the monitor and the gossip check (log-monitor.ts, head-gossip.ts):
+// a handle's whole history (each entry proven), raw entries, compact ranges, consistency proofs.
 import { bytesEqual, utf8ToBytes } from '../protocol/bytes';
 import {
   base64UrlDecode,
   base64UrlEncode,
   canonicalRequest,
+  decodeCompactRange,
   decodeConsistencyProof,
+  decodeHistoryPage,
   decodeIdentityLookup,
+  decodeLogEntries,
   decodeTreeHead,
   identityPath,
   nonceFromBytes,
@@ -23,15 +28,22 @@ import {
   type PrekeyBundle,
 } from '../protocol/identity';
 import {
+  compactRange,
+  encodeLogEntry,
+  leafHash,
   verifyHeadUpdate,
+  verifyInclusion,
   verifyKeyLookup,
   verifySignedTreeHead,
+  type CompactRange,
   type DirectoryTrust,
+  type IndexedLogEntry,
   type SignedTreeHead,
 } from '../protocol/transparency';
 import type { PublishedIdentity } from '../protocol/veil';
 import { BackgroundError } from './errors';
 import type { KeyStore } from './key-store';
+import type { MonitorState } from './log-monitor';
 
 /** What we remember about one directory (table `directory`, keyed by its base URL). */
 export interface DirectoryState {
@@ -43,6 +55,19 @@ export interface DirectoryState {
   /** Highest log sequence seen per handle: an older (rotated-away) entry is refused. */
   sequences: Record<string, number>;
   pinnedAt: number;
+  /** The own-handle monitor's progress (log-monitor.ts); absent until its first pass. */
+  monitor?: MonitorState;
+  /** Heads contacts gossiped that could not be checked yet (head-gossip.ts); retried later. */
+  pendingHeads?: SignedTreeHead[];
+}
+
+/** A handle's logged history, every entry proven in the log (`DirectoryClient.history`). */
+export interface HandleHistory {
+  handle: string;
+  /** The verified head of the last page (remembered; the earlier pages' heads extend to it). */
+  head: SignedTreeHead;
+  /** Every entry of the handle in the log, in sequence order 1, 2, 3, … (deletions included). */
+  entries: IndexedLogEntry[];
 }
 
 export interface VerifiedIdentity {
@@ -69,6 +94,8 @@ export interface DirectoryClientOptions {
 
 const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 const MAX_ANSWER_CHARS = 1024 * 1024;
+/** History pages read for one handle at most (the directory sends up to 256 entries a page). */
+const MAX_HISTORY_PAGES = 64;
 
 /**
  * The canonical base URL of a directory: https:// anywhere, http:// only on this machine
@@ -184,6 +211,144 @@ export class DirectoryClient {
     return this.store.get<DirectoryState>('directory', normalizeDirectoryUrl(baseUrl));
   }
 
+  /**
+   * Every entry the log holds for `handle`, in sequence order, each proven by an inclusion proof
+   * against a head signed by the pinned key that extends the remembered head (which moves
+   * forward). Refused ('bad-proof') when a proof fails, a sequence is skipped, or the history
+   * ends before an entry a lookup already showed. What the directory cannot hide this way it
+   * can still withhold (the newest entries): the handle's owner sees those (log-monitor.ts).
+   * A handle that never had an entry → 'not-found'.
+   *
+   * Use with `keyStanding(history.entries, key)` (protocol/transparency.ts) to ask whether the
+   * log shows `key` for the handle: 'current', 'earlier' (rotated away or deleted) or 'never'.
+   */
+  async history(baseUrl: string, handle: string): Promise<HandleHistory> {
+    const url = normalizeDirectoryUrl(baseUrl);
+    const path = `${identityPath(handle)}/history`;
+    return this.withState(url, async (state) => {
+      const entries: IndexedLogEntry[] = [];
+      let head = state.head;
+      let after = 0;
+      for (let page = 0; ; page++) {
+        if (page === MAX_HISTORY_PAGES)
+          throw new BackgroundError('directory-error', 'the history is longer than Veil reads');
+        const json = await this.getJson(url, after === 0 ? path : `${path}?after=${after}`);
+        let more: boolean;
+        let pageHead: SignedTreeHead;
+        try {
+          const decoded = decodeHistoryPage(json, handle);
+          ({ more, head: pageHead } = decoded);
+          verifySignedTreeHead(pageHead, state.trust);
+          for (const { entry, inclusionProof } of decoded.entries) {
+            // Sequences of a handle run 1, 2, 3, … (also across a delete and a new claim).
+            if (entry.sequence !== after + 1)
+              throw new BackgroundError('bad-proof', 'the history skips or repeats an entry');
+            const previous = entries[entries.length - 1];
+            if (previous && entry.index <= previous.index)
+              throw new BackgroundError('bad-proof', 'the history is out of log order');
+            const leaf = leafHash(encodeLogEntry(entry));
+            verifyInclusion(
+              leaf,
+              entry.index,
+              pageHead.treeSize,
+              inclusionProof,
+              pageHead.rootHash,
+            );
+            entries.push(entry);
+            after = entry.sequence;
+          }
+          if (more && decoded.entries.length === 0)
+            throw new BackgroundError('bad-proof', 'the directory promised more entries');
+        } catch (e) {
+          throw badProof(e);
+        }
+        head = await this.advanceHead(url, { ...state, head }, pageHead);
+        if (!more) break;
+      }
+      const seen = state.sequences[handle] ?? 0;
+      if (after < seen)
+        throw new BackgroundError('bad-proof', 'the history ends before an entry seen earlier');
+      await this.saveState({ ...state, head, sequences: { ...state.sequences, [handle]: after } });
+      return { handle, head, entries };
+    });
+  }
+
+  /**
+   * The directory's current signed head, checked against the remembered one (consistency
+   * proof) and remembered. Returns the head now remembered (the larger of the two). Pins the
+   * directory's key if we never talked to it.
+   */
+  async refreshHead(baseUrl: string): Promise<SignedTreeHead> {
+    const url = normalizeDirectoryUrl(baseUrl);
+    return this.withState(url, async (state) => {
+      let next: SignedTreeHead;
+      try {
+        next = decodeTreeHead(await this.getJson(url, '/v1/log/head'));
+      } catch (e) {
+        throw badProof(e);
+      }
+      const head = await this.advanceHead(url, state, next);
+      if (head !== state.head) await this.saveState({ ...state, head });
+      return head;
+    });
+  }
+
+  /** Raw log entries from `start` (at most `count`), unverified: a monitor checks them. */
+  async logEntries(baseUrl: string, start: number, count: number): Promise<IndexedLogEntry[]> {
+    const url = normalizeDirectoryUrl(baseUrl);
+    const json = await this.getJson(url, `/v1/log/entries?start=${start}&count=${count}`);
+    try {
+      return decodeLogEntries(json);
+    } catch (e) {
+      throw badProof(e);
+    }
+  }
+
+  /** The hashes covering leaves [0, size), unverified: the caller checks the root they give. */
+  async compactRange(baseUrl: string, size: number): Promise<CompactRange> {
+    const url = normalizeDirectoryUrl(baseUrl);
+    const json = await this.getJson(url, `/v1/log/compact-range?size=${size}`);
+    try {
+      const decoded = decodeCompactRange(json);
+      if (decoded.size !== size) throw new BackgroundError('bad-proof', 'range of another size');
+      return compactRange(decoded.size, decoded.hashes);
+    } catch (e) {
+      throw badProof(e);
+    }
+  }
+
+  /** A consistency proof between two tree sizes, unverified. */
+  async consistencyProof(baseUrl: string, from: number, to: number): Promise<Uint8Array[]> {
+    const url = normalizeDirectoryUrl(baseUrl);
+    const json = await this.getJson(url, `/v1/log/consistency?from=${from}&to=${to}`);
+    try {
+      return decodeConsistencyProof(json);
+    } catch (e) {
+      throw badProof(e);
+    }
+  }
+
+  /**
+   * Changes what we remember about an already pinned directory, in that directory's queue so no
+   * lookup's update is lost. `change` gets the current state and returns the state to save
+   * (or undefined to save nothing). Undefined when the directory was never pinned.
+   */
+  async updateState(
+    baseUrl: string,
+    change: (state: DirectoryState) => DirectoryState | undefined,
+  ): Promise<DirectoryState | undefined> {
+    const url = normalizeDirectoryUrl(baseUrl);
+    return this.withState(
+      url,
+      async (state) => {
+        const next = change(state);
+        if (next) await this.saveState(next);
+        return next;
+      },
+      false,
+    );
+  }
+
   // ---- verification ----
 
   private async verifyIdentity(
@@ -245,13 +410,26 @@ export class DirectoryClient {
     }
   }
 
-  /** Runs `fn` with this directory's state, pinning its key first if we never met it. */
-  private withState<T>(url: string, fn: (state: DirectoryState) => Promise<T>): Promise<T> {
+  /**
+   * Runs `fn` with this directory's state, pinning its key first if we never met it (unless
+   * `pinIfNew` is false: then an unknown directory resolves undefined without `fn`).
+   */
+  private withState<T>(url: string, fn: (state: DirectoryState) => Promise<T>): Promise<T>;
+  private withState<T>(
+    url: string,
+    fn: (state: DirectoryState) => Promise<T>,
+    pinIfNew: false,
+  ): Promise<T | undefined>;
+  private withState<T>(
+    url: string,
+    fn: (state: DirectoryState) => Promise<T>,
+    pinIfNew = true,
+  ): Promise<T | undefined> {
     const previous = this.queues.get(url) ?? Promise.resolve();
     const run = previous.then(async () => {
-      const state =
-        (await this.store.get<DirectoryState>('directory', url)) ?? (await this.pin(url));
-      return fn(state);
+      const stored = await this.store.get<DirectoryState>('directory', url);
+      if (!stored && !pinIfNew) return undefined;
+      return fn(stored ?? (await this.pin(url)));
     });
     const tail = run.catch(() => undefined);
     this.queues.set(url, tail);

@@ -141,8 +141,10 @@ describe('the protocol on the IndexedDB store', () => {
     const clock = () => 1_700_000_000_000;
     const alice = await Veil.create({ store: aliceStore, crypto: nobleProvider, clock });
     const bob = await Veil.create({ store: bobStore, crypto: nobleProvider, clock });
-    await alice.createIdentity('alice');
+    const aliceId = await alice.createIdentity('alice');
     await bob.createIdentity('bob');
+    // Bob pinned alice (from the directory), so her messages are from a contact.
+    await bob.addContact('alice', aliceId.identityKey);
     const bobPub = await bob.publicBundle({ oneTimePrekeys: 2 });
     await alice.startSession({
       handle: 'bob',

@@ -18,6 +18,7 @@ export const SEALED_TABLES: readonly Table[] = [
   'meta',
   'secrets',
   'plaintexts',
+  'senders',
 ];
 const SEALED = new Set<Table>(SEALED_TABLES);
 const KNOWN = new Set<Table>(ALL_TABLES);

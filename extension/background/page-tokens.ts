@@ -6,6 +6,7 @@
 // Composer drafts are plaintext: kept apart from the records under one key, written only while
 // unlocked and dropped on lock (dropDrafts), so none outlives the lock or its tab.
 import type { ReaderView } from '../messaging/messages';
+import type { PageView } from '../protocol/placement';
 import { toBase64Url } from '../protocol/encoding';
 import type { SessionArea } from './lock';
 
@@ -14,16 +15,25 @@ export interface ReaderToken {
   /** The content script's frame, told the reader's height. */
   frameId: number;
   context: string;
+  /** What the page said of the conversation the block was shown in (placement is judged on it). */
+  page?: PageView;
   /** Envelope hash: the plaintext is read from the cache when the frame asks. */
   hash?: string;
   /** Status, sender and error; never the plaintext. */
   view: Omit<ReaderView, 'plaintext'>;
+  /** Its place in its sender's sealed order on this page view (order-tracker.ts). */
+  order?: { view: string; stream: string; pos: number; seq: number };
 }
 
 export interface ComposerToken {
   kind: 'composer';
   frameId: number;
   context: string;
+  /** Direct or group, and the shown name, as the page said (sealed in what is sent). */
+  conversation?: 'direct' | 'group';
+  name?: string;
+  /** The page's host, from the browser (sealed as the site). */
+  site?: string;
   maxMessageLength: number;
   /** Names the host showed as authors (hints for recipient suggestions). */
   authors: string[];
@@ -55,13 +65,25 @@ export class PageTokens {
     private readonly randomBytes: (n: number) => Uint8Array,
   ) {}
 
-  /** Issues one token per record for `tabId`, stored before they are handed out. */
-  issue(tabId: number, records: readonly TokenRecord[]): Promise<string[]> {
+  /** Fresh tokens, for a caller that needs them before it can write the records (issue). */
+  newTokens(n: number): string[] {
+    return Array.from({ length: n }, () => toBase64Url(this.randomBytes(16)));
+  }
+
+  /**
+   * Issues one token per record for `tabId` (the given `tokens`, else new ones), stored before
+   * they are handed out.
+   */
+  issue(
+    tabId: number,
+    records: readonly TokenRecord[],
+    tokens?: readonly string[],
+  ): Promise<string[]> {
     return this.inOrder(tabId, async () => {
       const tab = await this.load(tabId);
       const batch: TabTokens = {};
-      const issued = records.map((record) => {
-        const token = toBase64Url(this.randomBytes(16));
+      const issued = records.map((record, i) => {
+        const token = tokens?.[i] ?? toBase64Url(this.randomBytes(16));
         batch[token] = record;
         return token;
       });
@@ -73,6 +95,12 @@ export class PageTokens {
       Object.assign(tab.tokens, batch);
       return issued;
     });
+  }
+
+  /** Every reader record of `tabId` with its token (to rebuild what is kept in memory). */
+  async readers(tabId: number): Promise<[string, ReaderToken][]> {
+    const { tokens } = await this.load(tabId);
+    return Object.entries(tokens).filter((e): e is [string, ReaderToken] => e[1].kind === 'reader');
   }
 
   /** The record of `token` if it was issued to `tabId`. */

@@ -9,6 +9,7 @@ import type {
   ComposerView,
   ContactView,
   PageBlockResult,
+  ReaderView,
   ToContentMessage,
 } from '../messaging/messages';
 import { isSealed } from './seal';
@@ -131,12 +132,18 @@ describe('in-page messages', () => {
     expect(JSON.stringify(results)).not.toContain('heron');
     const token = results[0]!.token;
 
-    expect(await as(bob.p, frame('reader', 7), { type: 'readMessage', token })).toEqual({
+    // Not bob's contact, but the directory's log shows alice's key: unverified, offered as a
+    // contact; where and when it was written as alice's page sealed it.
+    const read = await as<ReaderView>(bob.p, frame('reader', 7), { type: 'readMessage', token });
+    expect(read).toMatchObject({
       status: 'unverified',
       sender: alice.handle,
       plaintext: secret,
       kind: 'direct',
+      contact: false,
+      sealed: { site: 'chat.example' },
     });
+    expect(Math.abs(read.sealed!.sentAt! - Date.now())).toBeLessThan(60_000);
     // Another tab, the composer page, or a content script: refused.
     expect(await codeOf(bob.p, frame('reader', 8), { type: 'readMessage', token })).toBe(
       'not-found',
@@ -156,13 +163,27 @@ describe('in-page messages', () => {
     expect(
       await as(bob.p, frame('reader', 7), { type: 'readMessage', token: again[1]!.token }),
     ).toEqual({ status: 'failed', error: 'replay' });
-    // … but not in another conversation: the copy is caught there.
-    const moved = await as<{ status: string }[]>(bob.p, contentScript(7), {
+    // … and a copy the page shows in a group conversation is moved, its text held back.
+    const moved = await as<{ token: string; status: string }[]>(bob.p, contentScript(7), {
       type: 'pageDecrypt',
       context: 'generic:room-2',
+      kind: 'group',
       blocks: [{ armored: chunks.join('\n') }],
     });
-    expect(moved[0]!.status).toBe('failed');
+    expect(moved[0]!.status).toBe('moved');
+    const hidden = await as<ReaderView>(bob.p, frame('reader', 7), {
+      type: 'readMessage',
+      token: moved[0]!.token,
+    });
+    expect(hidden).toMatchObject({ status: 'moved', hidden: true });
+    expect(hidden.plaintext).toBeUndefined();
+    expect(
+      await as<ReaderView>(bob.p, frame('reader', 7), {
+        type: 'readMessage',
+        token: moved[0]!.token,
+        reveal: true,
+      }),
+    ).toMatchObject({ status: 'moved', plaintext: secret });
 
     // Alice reads her own message from the cache.
     const own = await as<{ token: string; status: string }[]>(alice.p, contentScript(1), {

@@ -5,9 +5,7 @@
 // MAX_CACHED_PLAINTEXTS the oldest (by `at`) are dropped; such a message then reads as expired.
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
-import type { ReaderView } from '../messaging/messages';
-import { bytesEqual } from '../protocol/bytes';
-import type { Contact } from '../protocol/veil';
+import type { SealedInfo } from '../protocol/veil';
 import type { KeyStore } from './key-store';
 
 /** Entries kept: months of busy chats, a few MB at most. */
@@ -19,7 +17,7 @@ export const MAX_CACHED_PLAINTEXTS = 20_000;
 export const TRIM_SLACK = 2_000;
 
 export interface CachedPlaintext {
-  /** Where it was read or sent: a copy shown in another conversation is not served from here. */
+  /** The page conversation it was first read or sent in. */
   context: string;
   plaintext: string;
   sender: string;
@@ -27,29 +25,16 @@ export interface CachedPlaintext {
   senderIdentityKey?: Uint8Array;
   kind?: 'direct' | 'group';
   own?: true;
+  /** Our own direct message: to whom. */
+  to?: string;
+  /** Where, when and in which order it says it was written (entries older than that lack it). */
+  sealed?: SealedInfo;
   at: number;
 }
 
 /** The cache key of an envelope: lowercase hex SHA-256. */
 export function envelopeHash(envelope: Uint8Array): string {
   return bytesToHex(sha256(envelope));
-}
-
-/**
- * The view of a cached message with its status as of now (the contact may have been verified,
- * or its key changed, since): the same rule the protocol applies when it decrypts.
- */
-export function cachedView(entry: CachedPlaintext, contact: Contact | undefined): ReaderView {
-  const view: ReaderView = { status: 'verified', sender: entry.sender, plaintext: entry.plaintext };
-  if (entry.kind) view.kind = entry.kind;
-  if (entry.own) {
-    view.own = true;
-    return view;
-  }
-  if (!contact || !entry.senderIdentityKey) view.status = 'unverified';
-  else if (!bytesEqual(contact.identityKey, entry.senderIdentityKey)) view.status = 'key-changed';
-  else view.status = contact.verified ? 'verified' : 'unverified';
-  return view;
 }
 
 export interface CacheLimits {

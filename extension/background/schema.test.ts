@@ -97,6 +97,21 @@ const FIXTURES: Record<number, Fixture> = {
         plaintext: 'hi',
         own: true,
       });
+      expect(await store.keys('senders')).toEqual([]);
+    },
+  },
+  4: {
+    seed: (name) =>
+      seedAt(name, 4, [
+        ['identity', 'self', identityRecord],
+        ['senders', 'https://d.example alice 01', { standing: 'current', at: 5 }],
+      ]),
+    async check(store) {
+      expect(await store.get('identity', 'self')).toEqual(identityRecord);
+      expect(await store.get('senders', 'https://d.example alice 01')).toEqual({
+        standing: 'current',
+        at: 5,
+      });
     },
   },
 };

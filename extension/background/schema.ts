@@ -31,11 +31,17 @@ export type PageTable = 'plaintexts'; // key: hex SHA-256 of an envelope → its
 
 export const PAGE_TABLES: readonly PageTable[] = ['plaintexts'];
 
-export type Table = StoreTable | ExtensionTable | PageTable;
+/** Tables of sender trust (migration 4). */
+export type TrustTable = 'senders'; // key: `<directory> <handle> <key hex>` → where the log has that key; sealed
+
+export const TRUST_TABLES: readonly TrustTable[] = ['senders'];
+
+export type Table = StoreTable | ExtensionTable | PageTable | TrustTable;
 export const ALL_TABLES: readonly Table[] = [
   ...PROTOCOL_TABLES,
   ...EXTENSION_TABLES,
   ...PAGE_TABLES,
+  ...TRUST_TABLES,
 ];
 
 type UpgradeTx = IDBPTransaction<unknown, string[], 'versionchange'>;
@@ -71,6 +77,13 @@ export const MIGRATIONS: readonly Migration[] = [
     description: 'plaintext cache of decrypted and sent messages (by envelope hash)',
     up(db) {
       for (const t of PAGE_TABLES) db.createObjectStore(t);
+    },
+  },
+  {
+    version: 4,
+    description: 'senders: what the directory log says of the keys messages were sealed with',
+    up(db) {
+      for (const t of TRUST_TABLES) db.createObjectStore(t);
     },
   },
 ];

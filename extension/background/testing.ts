@@ -3,11 +3,11 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fakeBrowser } from 'wxt/testing';
-import { createDirectory } from '../../key-directory/app';
+import { createDirectory, type LimitOptions } from '../../key-directory/app';
 import { createNodeListener } from '../../key-directory/node-listener';
 import { openTestSqlite, testSigner } from '../../key-directory/testing';
 import type { DirectorySigner } from '../../key-directory/signer';
-import type { PageBlockResult, ReaderView } from '../messaging/messages';
+import type { PageBlockResult, PageConversation, ReaderView } from '../messaging/messages';
 import type { MessageSenderLike } from './sender';
 import type { SessionArea } from './lock';
 import { createHandlers } from './handlers';
@@ -49,13 +49,16 @@ export interface RunningDirectory {
  * The real directory (SQLite in a temp dir, production listener) on 127.0.0.1 with an
  * ephemeral port. Rate limits off: tests publish many identities from one address.
  */
-export async function startDirectory(signer = testSigner()): Promise<RunningDirectory> {
+export async function startDirectory(
+  signer = testSigner(),
+  limits: Omit<LimitOptions, 'rates'> = {},
+): Promise<RunningDirectory> {
   const opened = await openTestSqlite();
   const directory = createDirectory({
     store: opened.store,
     clock: Date.now,
     signer,
-    limits: { rates: null },
+    limits: { ...limits, rates: null },
     log: () => undefined,
   });
   const server: Server = createServer(createNodeListener(directory));
@@ -145,13 +148,14 @@ export async function callAs<T>(
  */
 export async function readOnPage(
   p: TestProfile,
-  context: string,
+  page: string | PageConversation,
   armored: string,
   tabId = 1,
 ): Promise<ReaderView> {
+  const conversation = typeof page === 'string' ? { context: page } : page;
   const [block] = await callAs<PageBlockResult[]>(p, tabContentScriptSender(tabId), {
     type: 'pageDecrypt',
-    context,
+    ...conversation,
     blocks: [{ armored }],
   });
   return callAs<ReaderView>(p, frameSender('reader', tabId), {

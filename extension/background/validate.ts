@@ -1,7 +1,12 @@
 // Checks the fields of an incoming message against its declared type (background only). The
 // result is a fresh object holding only the known fields, so a handler never sees anything a
 // sender slipped in. Any mismatch → BackgroundError('invalid-argument') naming the field.
-import type { MessageTable, MessageType, PageMessageTable } from '../messaging/messages';
+import type {
+  MessageTable,
+  MessageType,
+  PageConversation,
+  PageMessageTable,
+} from '../messaging/messages';
 import { isValidHandle } from '../protocol/identity';
 import { BackgroundError } from './errors';
 
@@ -67,6 +72,8 @@ const URL_MAX = 2048;
 // A backup of a large history in base64url; the protocol bounds what it decodes anyway.
 const BACKUP_FILE_MAX = 64 * 1024 * 1024;
 const CONTEXT_MAX = 2048;
+/** A conversation's shown name, as sealed (plaintext.ts MAX_ORIGIN_PART_BYTES is the byte cap). */
+const NAME_MAX = 64;
 
 // ---- in-page messages (content scripts and the reader/composer frames) ----
 
@@ -76,6 +83,18 @@ export const PAGE_BATCH_MAX = 200;
 const BLOCK_MAX = 256 * 1024;
 /** Characters of a composed message; a draft is held to the same limit. */
 const COMPOSE_TEXT_MAX = 60 * 1024;
+
+/** The page's conversation: its id, and the kind and name its adapter says (hints). */
+function pageConversation(r: Raw): PageConversation {
+  const out: PageConversation = { context: str(r, 'context', CONTEXT_MAX, 1) };
+  if (r.kind !== undefined) {
+    if (r.kind !== 'direct' && r.kind !== 'group') throw bad('kind', 'must be direct or group');
+    out.kind = r.kind;
+  }
+  const name = optStr(r, 'name', NAME_MAX);
+  if (name !== undefined) out.name = name;
+  return out;
+}
 
 function token(raw: Raw): string {
   const v = raw.token;
@@ -89,35 +108,44 @@ const PAGE_VALIDATORS: { [T in keyof PageMessageTable]: Validator<T> } = {
     const blocks = r.blocks;
     if (!Array.isArray(blocks) || blocks.length > PAGE_BATCH_MAX)
       throw bad('blocks', `must be a list of at most ${PAGE_BATCH_MAX} blocks`);
-    return {
-      context: str(r, 'context', CONTEXT_MAX, 1),
+    const out: PageMessageTable['pageDecrypt']['req'] = {
+      ...pageConversation(r),
       blocks: blocks.map((b: unknown) => {
         if (typeof b !== 'object' || b === null) throw bad('blocks', 'must hold objects');
         const block = b as Raw;
-        const armored = str(block, 'armored', BLOCK_MAX, 1);
-        return block.repeat === undefined
-          ? { armored }
-          : { armored, repeat: bool(block, 'repeat') };
+        const one: { armored: string; repeat?: boolean; pos?: number; view?: number } = {
+          armored: str(block, 'armored', BLOCK_MAX, 1),
+        };
+        if (block.repeat !== undefined) one.repeat = bool(block, 'repeat');
+        if (block.pos !== undefined) one.pos = int(block, 'pos', 0, Number.MAX_SAFE_INTEGER);
+        if (block.view !== undefined) one.view = int(block, 'view', 0, Number.MAX_SAFE_INTEGER);
+        return one;
       }),
     };
+    return out;
   },
   registerComposer: (r) => ({
-    context: str(r, 'context', CONTEXT_MAX, 1),
+    ...pageConversation(r),
     maxMessageLength: int(r, 'maxMessageLength', 32, 1_000_000),
     // Host-shown names: hints only, kept if they look like handles.
     authors: strList(r, 'authors', 500, 128)
       .map((a) => a.trim().toLowerCase())
       .filter(isValidHandle),
   }),
-  readMessage: (r) => ({ token: token(r) }),
+  readMessage: (r) =>
+    r.reveal === undefined ? { token: token(r) } : { token: token(r), reveal: bool(r, 'reveal') },
   frameHeight: (r) => ({ token: token(r), height: int(r, 'height', 0, 100_000) }),
   composerInfo: (r) => ({ token: token(r) }),
   composerDraft: (r) => ({ token: token(r), text: str(r, 'text', COMPOSE_TEXT_MAX) }),
-  composeSend: (r) => ({
-    token: token(r),
-    text: str(r, 'text', COMPOSE_TEXT_MAX, 1),
-    recipients: recipientList(r),
-  }),
+  composeSend: (r) => {
+    const out: PageMessageTable['composeSend']['req'] = {
+      token: token(r),
+      text: str(r, 'text', COMPOSE_TEXT_MAX, 1),
+      recipients: recipientList(r),
+    };
+    if (r.groupEpoch !== undefined) out.groupEpoch = int(r, 'groupEpoch', 0, 0xffff_ffff);
+    return out;
+  },
 };
 
 export const VALIDATORS: { [T in MessageType]: Validator<T> } = {
@@ -165,6 +193,10 @@ export const VALIDATORS: { [T in MessageType]: Validator<T> } = {
     if (r.maxChunkLength !== undefined) out.maxChunkLength = int(r, 'maxChunkLength', 1, 1_000_000);
     return out;
   },
+  logAlarms: none,
+  dismissLogAlarm: (r) => ({ id: str(r, 'id', 512, 1) }),
+  checkLog: none,
+  directoryKey: none,
   ...PAGE_VALIDATORS,
 };
 

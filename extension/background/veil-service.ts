@@ -17,13 +17,20 @@ import { toBase64Url } from '../protocol/encoding';
 import { VeilError } from '../protocol/errors';
 import { identityDhPublic } from '../protocol/identity';
 import { fingerprintHalf } from '../protocol/safety-number';
+import type { SignedTreeHead } from '../protocol/transparency';
 import { Veil, type Contact } from '../protocol/veil';
 import { DirectoryClient, type DirectoryClientOptions } from './directory-client';
 import { BackgroundError } from './errors';
 import { Gate } from './gate';
+import { HeadGossip, type GossipResult } from './head-gossip';
 import { KeyStore } from './key-store';
 import { LockManager, type ScryptParams, type SessionArea } from './lock';
+import { LogAlarms } from './log-alarms';
+import { LogMonitor } from './log-monitor';
+import { OrderTracker } from './order-tracker';
 import { PageTokens } from './page-tokens';
+import type { ReaderViewDeps } from './reader-view';
+import { SenderTrust, type SenderRecord } from './sender-trust';
 import { SECURITY_PHRASE_KEY } from './schema';
 
 /** Sends a message to one frame of a tab's content script (`tabs.sendMessage`). */
@@ -72,6 +79,23 @@ export class VeilService {
   private readonly starting = new Map<string, Promise<void>>();
   /** Senders of messages decrypted per conversation context: recipient suggestions only. */
   readonly seenSenders = new Map<string, Set<string>>();
+  /** Blocks each tab shows out of their sealed order (memory; rebuilt from token records). */
+  readonly order = new OrderTracker();
+  /** What the directory's log says of the keys messages were sealed with. */
+  readonly senders: SenderTrust = new SenderTrust({
+    history: async (handle) => {
+      const { directoryUrl } = await this.settings();
+      return this.directory.history(directoryUrl, handle);
+    },
+    directoryUrl: async () => (await this.settings()).directoryUrl,
+    getContact: (handle) => this.veil.getContact(handle),
+    flagKeyChange: async (handle, key) => void (await this.veil.addContact(handle, key)),
+    read: (key) => this.store.get<SenderRecord>('senders', key),
+    write: (key, record) =>
+      this.store.commit([{ op: 'put', table: 'senders', key, value: record }]),
+    now: () => this.now(),
+  });
+  private logWatch?: { alarms: LogAlarms; monitor: LogMonitor; gossip: HeadGossip };
 
   private constructor(
     readonly store: KeyStore,
@@ -174,20 +198,29 @@ export class VeilService {
     let pending = this.starting.get(key);
     if (!pending) {
       pending = (async () => {
-        // One read answers both: a pending key change, and a session already there.
-        const contact = await this.veil.getContact(handle);
-        if (contact?.pendingKey)
+        // A session to send on, or one the contact started with the pinned key (adopted).
+        const state = await this.veil.sendable(handle);
+        if (state === 'key-changed')
           throw new VeilError(
             'untrusted-identity',
             'the contact key changed: acknowledge it first',
           );
-        if (contact?.session) return;
+        if (state === 'ready') return;
         const { bundle } = await this.directory.bundle(directoryUrl, handle);
         await this.veil.startSession(bundle);
       })().finally(() => this.starting.delete(key));
       this.starting.set(key, pending);
     }
     return pending;
+  }
+
+  /** What reader views are computed with (reader-view.ts). */
+  readerDeps(): ReaderViewDeps {
+    return {
+      getContact: (handle) => this.veil.getContact(handle),
+      judge: (handle, key, trust) => this.senders.judge(handle, key, trust),
+      fingerprint: (handle, key) => this.half(handle, key),
+    };
   }
 
   /**
@@ -243,6 +276,37 @@ export class VeilService {
     };
     if (identity) reply.identity = identity;
     return reply;
+  }
+
+  // ---- the directory's log: own-handle monitor, gossiped heads, alarms ----
+
+  /** Alarms, monitor and gossip check over this service's store and directory client. */
+  get log(): { alarms: LogAlarms; monitor: LogMonitor; gossip: HeadGossip } {
+    if (!this.logWatch) {
+      const alarms = new LogAlarms(this.store);
+      const { directory, now } = this;
+      this.logWatch = {
+        alarms,
+        monitor: new LogMonitor({
+          directory,
+          alarms,
+          now,
+          profile: () => this.profile(),
+          fingerprint: (handle, key) => this.half(handle, key),
+        }),
+        gossip: new HeadGossip({ directory, alarms, now }),
+      };
+    }
+    return this.logWatch;
+  }
+
+  /**
+   * Checks a signed tree head a contact sent (inside an encrypted message) against our view of
+   * the directory; raises a split-view alarm when they cannot both be true. Off the decrypt
+   * path: do not await it before showing the message. See head-gossip.ts.
+   */
+  checkGossipedHead(directoryUrl: string, head: SignedTreeHead): Promise<GossipResult> {
+    return this.log.gossip.check(directoryUrl, head);
   }
 
   /** Forgets the in-memory caches, and the composers' drafts, after the store was wiped. */

@@ -12,7 +12,7 @@ function setup() {
   const toggleAnchor = vi.fn(() => asDom<HTMLElement>(form.children[0]));
   const adapter = { toggleAnchor } as unknown as SiteAdapter;
   const control = new ComposerControl(adapter, asDom<Document>(doc), {
-    context: () => 'generic:room',
+    conversation: () => ({ context: 'generic:room' }),
     authors: () => [],
     register: async () => 'token',
   });

@@ -2,16 +2,21 @@
 // types into the extension-origin composer frame (`composer.html#<token>`); the background
 // encrypts and sends back only armored chunks, which are submitted here through the adapter,
 // one line at a time. The content script never sees what was typed.
+import type { PageConversation } from '../messaging/messages';
 import type { SiteAdapter } from '../../site-adapters/types';
 import { frameUrl } from './frame-url';
 import { pageText } from './page-text';
 
 export interface ComposerHost {
-  /** The conversation's context string, or null when none is open. */
-  context(): string | null;
+  /** The open conversation (context string, kind and name the page says), or null. */
+  conversation(): PageConversation | null;
   /** Authors the page showed in this conversation (hints for recipients). */
   authors(): string[];
-  register(context: string, maxMessageLength: number, authors: string[]): Promise<string>;
+  register(
+    conversation: PageConversation,
+    maxMessageLength: number,
+    authors: string[],
+  ): Promise<string>;
 }
 
 const FRAME_HEIGHT_PX = 240;
@@ -41,7 +46,7 @@ export class ComposerControl {
         anchor.after(this.toggle);
       }
     }
-    if (this.on && this.host.context() !== this.context) void this.open();
+    if (this.on && (this.host.conversation()?.context ?? null) !== this.context) void this.open();
     else if (this.on && this.wrapper && !this.wrapper.isConnected) this.placeWrapper();
   }
 
@@ -86,13 +91,14 @@ export class ComposerControl {
   }
 
   private async open(): Promise<void> {
-    const context = this.host.context();
+    const conversation = this.host.conversation();
+    const context = conversation?.context ?? null;
     this.on = true;
     this.context = context;
     this.setPressed(true);
-    if (!context) return;
+    if (!conversation) return;
     const token = await this.host.register(
-      context,
+      conversation,
       this.adapter.maxMessageLength,
       this.host.authors(),
     );

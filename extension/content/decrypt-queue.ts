@@ -13,12 +13,19 @@ export interface QueuedBlock {
   author?: string;
   /** Position in the page (older blocks lower); default: the order blocks were added in. */
   pos?: number;
+  /** The list it was read from (page-session.ts): positions compare only within one. */
+  view?: number;
 }
 
-export type SendBatch = (
-  context: string,
-  blocks: { armored: string; repeat?: boolean }[],
-) => Promise<PageBlockResult[]>;
+/** What the background is sent of each block: its text and where the page shows it. */
+export interface SentBlock {
+  armored: string;
+  repeat?: boolean;
+  pos: number;
+  view?: number;
+}
+
+export type SendBatch = (context: string, blocks: SentBlock[]) => Promise<PageBlockResult[]>;
 
 export interface DecryptQueueOptions<B extends QueuedBlock> {
   send: SendBatch;
@@ -141,9 +148,12 @@ export class DecryptQueue<B extends QueuedBlock> {
         try {
           const results = await this.opts.send(
             context,
-            entries.map(({ block: b }) =>
-              b.repeat ? { armored: b.armored, repeat: true } : { armored: b.armored },
-            ),
+            entries.map(({ block: b, pos }) => {
+              const sent: SentBlock = { armored: b.armored, pos };
+              if (b.repeat) sent.repeat = true;
+              if (b.view !== undefined) sent.view = b.view;
+              return sent;
+            }),
           );
           if (this.stopped) return;
           for (const i of delivery) {

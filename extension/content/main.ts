@@ -13,7 +13,8 @@ export type FindAdapter = (location: URL, doc: Document) => SiteAdapter | null;
 function isToContent(message: unknown): message is ToContentMessage {
   const m = message as { type?: unknown; token?: unknown } | null;
   return (
-    typeof m?.token === 'string' && (m.type === 'veil:submit' || m.type === 'veil:frameHeight')
+    typeof m?.token === 'string' &&
+    (m.type === 'veil:submit' || m.type === 'veil:frameHeight' || m.type === 'veil:status')
   );
 }
 
@@ -65,9 +66,17 @@ export async function startVeil(findAdapter: FindAdapter): Promise<void> {
   if (!enabled || !extensionAlive()) return;
 
   const session = new PageSession(adapter, document, here, {
-    decrypt: (context, blocks) => sendMessage({ type: 'pageDecrypt', context, blocks }),
-    registerComposer: async (context, maxMessageLength, authors) =>
-      (await sendMessage({ type: 'registerComposer', context, maxMessageLength, authors })).token,
+    decrypt: (conversation, blocks) =>
+      sendMessage({ type: 'pageDecrypt', ...conversation, blocks }),
+    registerComposer: async (conversation, maxMessageLength, authors) =>
+      (
+        await sendMessage({
+          type: 'registerComposer',
+          ...conversation,
+          maxMessageLength,
+          authors,
+        })
+      ).token,
   });
 
   const onMessage = (
@@ -79,6 +88,11 @@ export async function startVeil(findAdapter: FindAdapter): Promise<void> {
     if (sender.id !== browser.runtime.id || !isToContent(message)) return undefined;
     if (message.type === 'veil:frameHeight') {
       if (typeof message.height === 'number') session.resize(message.token, message.height);
+      sendResponse({ ok: true });
+      return undefined;
+    }
+    if (message.type === 'veil:status') {
+      if (typeof message.status === 'string') session.restatus(message.token, message.status);
       sendResponse({ ok: true });
       return undefined;
     }

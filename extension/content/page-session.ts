@@ -3,7 +3,7 @@
 // with a channel switch), sends them to the background in batches and places reader frames;
 // places the toggle and composer. Everything it adds is removed again by stop().
 import { isMessageError } from '../messaging/client';
-import type { PageBlockResult } from '../messaging/messages';
+import type { BlockStatus, PageBlockResult, PageConversation } from '../messaging/messages';
 import { ARMOR_MARKER } from '../protocol/armor';
 import type { SiteAdapter } from '../../site-adapters/types';
 import { BlockFinder, type FoundBlock, type ScannedMessage } from './blocks';
@@ -16,14 +16,26 @@ import { ReaderFrames } from './reader-frames';
 import { viewportDistance } from './viewport';
 
 export interface PageApi {
-  decrypt: SendBatch;
-  registerComposer(context: string, maxMessageLength: number, authors: string[]): Promise<string>;
+  decrypt(conversation: PageConversation, blocks: Parameters<SendBatch>[1]): ReturnType<SendBatch>;
+  registerComposer(
+    conversation: PageConversation,
+    maxMessageLength: number,
+    authors: string[],
+  ): Promise<string>;
 }
 
 interface Block extends FoundBlock<HTMLElement> {
   /** Position in the page: blocks keep the page's order in the queue. */
   pos: number;
+  /** The list it was read from (positions compare only within one). */
+  view: number;
   repeat?: boolean;
+}
+
+/** A random id for a list as read now: a reload or a re-rendered list is another one. */
+function newViewId(): number {
+  const [high, low] = crypto.getRandomValues(new Uint32Array(2));
+  return (high! & 0x1fffff) * 2 ** 32 + low!;
 }
 
 /** Mutations are handled together after this pause (a chat adds many nodes per message). */
@@ -55,6 +67,9 @@ export class PageSession {
   /** Authors of armored messages (more are read from the page when the composer opens). */
   private authors = new Set<string>();
   private context: string | null = null;
+  /** Kind and name of the open conversation, as the adapter says (sent with every batch). */
+  private conversation: PageConversation | null = null;
+  private viewId = newViewId();
   /** The message list scanned in full; changes inside it are then looked at one by one. */
   private list: HTMLElement | null = null;
   /** Nodes the page added or whose text changed since the last scan. */
@@ -79,12 +94,17 @@ export class PageSession {
     this.frames = new ReaderFrames(doc);
     this.progress = new ProgressLine(doc);
     this.composer = new ComposerControl(adapter, doc, {
-      context: () => this.context,
+      conversation: () => this.conversation,
       authors: () => this.composerAuthors(),
-      register: (context, max, authors) => api.registerComposer(context, max, authors),
+      register: (conversation, max, authors) => api.registerComposer(conversation, max, authors),
     });
     this.queue = new DecryptQueue<Block>({
-      send: api.decrypt,
+      // The batch's context is its conversation's: kind and name as the page said then.
+      send: (context, blocks) =>
+        api.decrypt(
+          this.conversation?.context === context ? this.conversation : { context },
+          blocks,
+        ),
       onResult: (block, result) => this.show(block, result),
       onProgress: (done, total) => this.progress.update(done, total),
       onError: (error) => {
@@ -130,6 +150,11 @@ export class PageSession {
     this.frames.resize(token, height);
   }
 
+  /** A block's status the background changed after it was placed (it became a repeat). */
+  restatus(token: string, status: BlockStatus): void {
+    this.frames.restatus(token, status);
+  }
+
   submit(token: string, chunks: readonly string[]): Promise<boolean> {
     return this.composer.submit(token, chunks);
   }
@@ -157,11 +182,13 @@ export class PageSession {
     if (this.stopped) return;
     const touched = this.touched;
     this.touched = [];
-    const conversation = this.adapter.conversationId(this.location(), this.doc);
+    const here = this.location();
+    const conversation = this.adapter.conversationId(here, this.doc);
     const context = conversation === null ? null : `${this.adapter.id}:${conversation}`;
     if (context !== this.context) {
       // Another conversation: its parts and authors are not this one's.
       this.context = context;
+      this.conversation = context === null ? null : this.describe(context, here);
       this.finder.reset();
       this.authors.clear();
       this.placed.clear();
@@ -182,7 +209,17 @@ export class PageSession {
     this.composer.sync();
   }
 
+  /** The page's word on the conversation: its context, and kind and name if the adapter knows. */
+  private describe(context: string, here: URL): PageConversation {
+    const info = this.adapter.conversationInfo?.(here, this.doc);
+    const out: PageConversation = { context };
+    if (info?.kind) out.kind = info.kind;
+    if (info?.name) out.name = info.name.slice(0, 64);
+    return out;
+  }
+
   private forgetList(): void {
+    this.viewId = newViewId();
     this.list = null;
     this.listArmored = false;
     this.generation++;
@@ -318,7 +355,8 @@ export class PageSession {
       const repeat = earlier !== undefined && earlier.isConnected && earlier !== found.bodies[0];
       if (!repeat) this.placed.set(found.armored, found.bodies[0]!);
       const pos = this.posOf.get(found.bodies[0]!) ?? this.nextPos;
-      return repeat ? { ...found, pos, repeat } : { ...found, pos };
+      const view = this.viewId;
+      return repeat ? { ...found, pos, view, repeat } : { ...found, pos, view };
     });
     this.queue.add(context, blocks);
   }

@@ -4,7 +4,7 @@
 // is inserted after it. The wrapper holds an extension-origin iframe (`reader.html#<token>`)
 // that is created only when it comes near the viewport. Frame heights come from the background
 // (already quantised), never from window.postMessage, which the host could read or forge.
-import type { PageBlockResult } from '../messaging/messages';
+import type { BlockStatus, PageBlockResult } from '../messaging/messages';
 import { MIN_FRAME_HEIGHT_PX, quantiseHeight } from './frame-height';
 import { frameUrl } from './frame-url';
 import { pageText } from './page-text';
@@ -21,6 +21,7 @@ function isScroller(el: HTMLElement): boolean {
 
 export class ReaderFrames {
   private readonly frames = new Map<string, HTMLIFrameElement>();
+  private readonly wrappers = new Map<string, HTMLElement>();
   private readonly lazy: IntersectionObserver;
   private readonly pending = new WeakMap<Element, () => void>();
   /**
@@ -80,6 +81,7 @@ export class ReaderFrames {
     wrapper.style.cssText = `display:block;flex:1 1 0%;min-width:0;min-height:${MIN_FRAME_HEIGHT_PX}px;max-width:100%;`;
     first.after(wrapper);
     stick();
+    this.wrappers.set(result.token, wrapper);
     this.pending.set(wrapper, () => this.mount(wrapper, result.token));
     this.lazy.observe(wrapper);
     return wrapper;
@@ -94,11 +96,26 @@ export class ReaderFrames {
     stick();
   }
 
+  /**
+   * A block's status changed after it was placed: the wrapper says so, and a reader already
+   * loaded is loaded again (it reads its view when it loads; the page cannot reach into it).
+   */
+  restatus(token: string, status: BlockStatus): void {
+    const wrapper = this.wrappers.get(token);
+    if (!wrapper?.isConnected) return;
+    wrapper.setAttribute('data-veil-status', status);
+    const frame = this.frames.get(token);
+    if (!frame) return;
+    frame.remove();
+    this.mount(wrapper, token);
+  }
+
   /** Removes every wrapper and shows the host's text again. */
   clear(): void {
     this.lazy.disconnect();
     this.later.length = 0;
     this.frames.clear();
+    this.wrappers.clear();
     for (const el of this.doc.querySelectorAll<HTMLElement>('[data-veil="message"]')) el.remove();
     for (const el of this.doc.querySelectorAll<HTMLElement>('[data-veil-hidden]')) {
       el.style.removeProperty('display');

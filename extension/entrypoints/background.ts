@@ -1,10 +1,12 @@
 // Background service worker (Chrome MV3) / background script (Firefox): owns keys and crypto.
 // Thin wiring only: every runtime message goes to the router (background/router.ts), which
 // classifies the browser-supplied sender and answers from one handler table; a closed tab's
-// page tokens are dropped (background/page-tokens.ts).
+// page tokens are dropped (background/page-tokens.ts); the directory's log is watched for our
+// handle at start and hourly (background/log-schedule.ts).
 import { browser } from 'wxt/browser';
 import { defineBackground } from 'wxt/utils/define-background';
 import { createHandlers } from '../background/handlers';
+import { startLogWatch } from '../background/log-schedule';
 import { forgetClosedTab } from '../background/page-tokens';
 import { createRouter } from '../background/router';
 import { browserSessionArea, getService } from '../background/veil-service';
@@ -32,5 +34,10 @@ export default defineBackground(() => {
   // A closed tab's reader and composer tokens go with it (tabs.onRemoved needs no permission).
   browser.tabs.onRemoved.addListener(
     forgetClosedTab(browserSessionArea(), async () => (await getService()).pages),
+  );
+
+  // The own-handle log monitor and gossiped heads left to check (alarms needs the permission).
+  startLogWatch(getService, browser.alarms, (e) =>
+    console.error(`veil: log watch failed (${e instanceof Error ? e.name : 'unknown'})`),
   );
 });

@@ -6,7 +6,8 @@
 // frame gets it back when it reloads.
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { sendMessage } from '../messaging/client';
-import type { ComposerView } from '../messaging/messages';
+import type { ComposerView, ContactStatus } from '../messaging/messages';
+import { errorCode } from '../ui/errors';
 import { Notice } from '../ui/notice';
 import { t } from '../ui/i18n';
 import { useAction } from '../ui/use-action';
@@ -32,16 +33,18 @@ export function ComposerApp({ token }: { token: string | null }) {
     [token],
   );
 
-  useEffect(() => {
+  const refresh = async () => {
     if (!token) return;
-    void load.run(async () => {
-      const view = await sendMessage({ type: 'composerInfo', token });
-      setInfo(view);
-      setChosen(view.recipients);
-      const draft = view.draft;
-      // Text typed before this answer came is newer than the kept draft.
-      if (draft) setText((typed) => typed || draft);
-    });
+    const view = await sendMessage({ type: 'composerInfo', token });
+    setInfo(view);
+    setChosen(view.kind === 'direct' ? view.recipients.slice(0, 1) : view.recipients);
+    const draft = view.draft;
+    // Text typed before this answer came is newer than the kept draft.
+    if (draft) setText((typed) => typed || draft);
+  };
+
+  useEffect(() => {
+    if (token) void load.run(refresh);
   }, [token]);
 
   useEffect(() => {
@@ -64,8 +67,15 @@ export function ComposerApp({ token }: { token: string | null }) {
     ]),
   ].filter((h) => h !== info?.handle);
 
+  // A direct conversation has one recipient: picking one replaces the other.
+  const direct = info?.kind === 'direct';
   const toggle = (handle: string, on: boolean) =>
-    setChosen((list) => (on ? [...new Set([...list, handle])] : list.filter((h) => h !== handle)));
+    setChosen((list) =>
+      on ? (direct ? [handle] : [...new Set([...list, handle])]) : list.filter((h) => h !== handle),
+    );
+  // What the page suggested is shown with what the user's own pins say of it.
+  const trustOf = (handle: string): ContactStatus | 'not-contact' =>
+    info?.contacts.find((c) => c.handle === handle)?.status ?? 'not-contact';
 
   const add = () => {
     const handle = adding.trim().toLowerCase();
@@ -86,7 +96,23 @@ export function ComposerApp({ token }: { token: string | null }) {
       async () => {
         // The latest draft first: kept if sending fails, and not saved after a send cleared it.
         await drafts?.flush();
-        return sendMessage({ type: 'composeSend', token, text, recipients: chosen });
+        const request =
+          info?.groupEpoch === undefined
+            ? { type: 'composeSend' as const, token, text, recipients: chosen }
+            : {
+                type: 'composeSend' as const,
+                token,
+                text,
+                recipients: chosen,
+                groupEpoch: info.groupEpoch,
+              };
+        try {
+          return await sendMessage(request);
+        } catch (e) {
+          // Someone changed the group meanwhile: show its members as they are now.
+          if (errorCode(e) === 'membership-changed') await refresh();
+          throw e;
+        }
       },
       { success: t('composer_sent') },
     );
@@ -108,17 +134,33 @@ export function ComposerApp({ token }: { token: string | null }) {
       </header>
       <fieldset class="composer-recipients" data-veil="recipients">
         <legend>{t('composer_recipients')}</legend>
-        {candidates.map((handle) => (
-          <label class="chip composer-recipient" key={handle}>
-            <input
-              type="checkbox"
-              value={handle}
-              checked={chosen.includes(handle)}
-              onChange={(e) => toggle(handle, (e.target as HTMLInputElement).checked)}
-            />{' '}
-            {handle}
-          </label>
-        ))}
+        {candidates.map((handle) => {
+          const trust = trustOf(handle);
+          return (
+            <label
+              class={`chip composer-recipient trust-${trust}`}
+              key={handle}
+              data-veil-trust={trust}
+            >
+              <input
+                type="checkbox"
+                value={handle}
+                checked={chosen.includes(handle)}
+                onChange={(e) => toggle(handle, (e.target as HTMLInputElement).checked)}
+              />{' '}
+              {handle}{' '}
+              <span class="composer-trust">
+                {trust === 'verified'
+                  ? '✓'
+                  : trust === 'key-changed'
+                    ? `! ${t('status_key_changed')}`
+                    : trust === 'not-contact'
+                      ? `(${t('composer_not_contact')})`
+                      : ''}
+              </span>
+            </label>
+          );
+        })}
         <input
           class="composer-add"
           data-veil="recipient-input"

@@ -1,20 +1,30 @@
 // The reader frame (extension page `reader.html#<token>`, shown inside a host page): asks the
 // background for its one message and shows it as text (Preact text nodes, i.e. textContent;
-// never HTML, so links are inert text), with the sender and the status drawn here where the host
-// cannot forge them, and the security phrase on hover or focus.
-import { useEffect, useState } from 'preact/hooks';
+// never HTML, so links are inert text), with the sender, the status, and where and when the
+// message says it was written, all drawn here where the host cannot forge them, and the security
+// phrase on hover or focus. A warning status (unknown sender, wrong place, shown again) keeps
+// the text back until the user asks for it.
+import { useCallback, useEffect, useState } from 'preact/hooks';
 import { sendMessage } from '../messaging/client';
-import type { ReaderView } from '../messaging/messages';
+import type { BlockStatus, ReaderView } from '../messaging/messages';
 import { errorCode } from '../ui/errors';
 import { t, type MessageKey } from '../ui/i18n';
 import { reportHeight } from './report-height';
 import { useSecurityPhrase } from './security-phrase';
 
-const STATUS: Record<ReaderView['status'], MessageKey> = {
+const STATUS: Record<BlockStatus, MessageKey> = {
   verified: 'status_verified',
   unverified: 'status_unverified',
   'key-changed': 'status_key_changed',
+  'unknown-sender': 'status_unknown_sender',
+  moved: 'status_moved',
+  repeat: 'status_repeat',
   failed: 'reader_failed',
+};
+
+const WARNING: Partial<Record<BlockStatus, MessageKey>> = {
+  moved: 'reader_moved_explain',
+  repeat: 'reader_repeat_explain',
 };
 
 const FAILURE: Record<string, MessageKey> = {
@@ -29,36 +39,91 @@ const FAILURE: Record<string, MessageKey> = {
 type State =
   { kind: 'loading' } | { kind: 'shown'; view: ReaderView } | { kind: 'error'; code: string };
 
+function badgeMark(status: BlockStatus): string {
+  if (status === 'verified') return '✓ ';
+  if (status === 'unverified') return '';
+  return '! ';
+}
+
+function badgeClass(status: BlockStatus): string {
+  if (status === 'verified' || status === 'unverified') return status;
+  return 'key-changed';
+}
+
+/** `#veil · 127.0.0.1:9000 · 6 Dec 2026, 10:42` from what the message sealed. */
+function WrittenWhere({ sealed }: { sealed: NonNullable<ReaderView['sealed']> }) {
+  const when =
+    sealed.sentAt === undefined
+      ? undefined
+      : new Date(sealed.sentAt).toLocaleString(undefined, {
+          dateStyle: 'medium',
+          timeStyle: 'short',
+        });
+  return (
+    <p class="reader-where">
+      {sealed.name && (
+        <span data-veil="sealed-conversation">{t('reader_written_in', sealed.name)}</span>
+      )}
+      {sealed.site && <span data-veil="sealed-site">{t('reader_written_on', sealed.site)}</span>}
+      {when && (
+        <time data-veil="sealed-time" dateTime={new Date(sealed.sentAt!).toISOString()}>
+          {when}
+        </time>
+      )}
+    </p>
+  );
+}
+
 export function ReaderApp({ token }: { token: string | null }) {
   const [state, setState] = useState<State>({ kind: 'loading' });
+  const [added, setAdded] = useState(false);
   const phrase = useSecurityPhrase();
 
+  const read = useCallback(
+    (reveal: boolean) => {
+      if (!token) {
+        setState({ kind: 'error', code: 'expired' });
+        return;
+      }
+      sendMessage(reveal ? { type: 'readMessage', token, reveal } : { type: 'readMessage', token })
+        .then((view) => setState({ kind: 'shown', view }))
+        .catch((e: unknown) => setState({ kind: 'error', code: errorCode(e) ?? 'internal' }));
+    },
+    [token],
+  );
+
   useEffect(() => {
-    if (!token) {
-      setState({ kind: 'error', code: 'expired' });
-      return;
-    }
-    sendMessage({ type: 'readMessage', token })
-      .then((view) => setState({ kind: 'shown', view }))
-      .catch((e: unknown) => setState({ kind: 'error', code: errorCode(e) ?? 'internal' }));
-    return reportHeight(token);
-  }, [token]);
+    read(false);
+    return token ? reportHeight(token) : undefined;
+  }, [token, read]);
 
   if (state.kind === 'loading') return <div class="reader" aria-busy="true" />;
   const view: ReaderView =
     state.kind === 'shown' ? state.view : { status: 'failed', error: state.code };
   const failed = view.status === 'failed';
+  const unknown = view.status === 'unknown-sender';
   const reason = failed ? t(FAILURE[view.error ?? ''] ?? 'reader_failed_generic') : '';
+  const warning = WARNING[view.status];
+  const addContact = async () => {
+    if (!view.sender) return;
+    await sendMessage({ type: 'addContact', handle: view.sender });
+    setAdded(true);
+    read(false);
+  };
   return (
     <article class={`reader reader-${view.status}`} tabIndex={0} data-veil-status={view.status}>
       <header class="reader-head">
-        <span class={`badge badge-${failed ? 'key-changed' : view.status}`} data-veil="status">
-          {view.status === 'verified' ? '✓ ' : view.status === 'unverified' ? '' : '! '}
+        <span class={`badge badge-${badgeClass(view.status)}`} data-veil="status">
+          {badgeMark(view.status)}
           {t(STATUS[view.status])}
         </span>
         {view.sender && (
           <span class="reader-sender" data-veil="sender">
-            {view.own ? t('reader_you', view.sender) : view.sender}
+            {view.own
+              ? t('reader_you', view.sender)
+              : unknown
+                ? t('reader_claims', view.sender)
+                : view.sender}
           </span>
         )}
         {phrase && (
@@ -67,15 +132,36 @@ export function ReaderApp({ token }: { token: string | null }) {
           </span>
         )}
       </header>
+      {view.sealed && <WrittenWhere sealed={view.sealed} />}
+      {unknown && (
+        <p class="reader-reason" data-veil="unknown-sender">
+          {t('reader_unknown_explain', view.fingerprint ?? '')}
+        </p>
+      )}
+      {warning && (
+        <p class="reader-reason" data-veil="warning">
+          {t(warning)}
+        </p>
+      )}
       {failed ? (
         <p class="reader-reason" data-veil="failure">
           {reason}
         </p>
+      ) : view.hidden ? (
+        <button type="button" class="reader-reveal" data-veil="reveal" onClick={() => read(true)}>
+          {t('reader_reveal')}
+        </button>
       ) : (
         <p class="reader-text" data-veil="plaintext">
           {view.plaintext ?? ''}
         </p>
       )}
+      {view.status === 'unverified' && view.contact === false && !added && (
+        <button type="button" class="reader-add" data-veil="add-sender" onClick={addContact}>
+          {t('reader_add_contact', view.sender ?? '')}
+        </button>
+      )}
+      {added && <p class="reader-where">{t('reader_added_contact')}</p>}
     </article>
   );
 }

@@ -51,14 +51,30 @@ export interface VerifyView {
   pendingSafetyNumber?: string;
 }
 
+/**
+ * What a reader shows. `unknown-sender` (the directory's log does not show the sealing key for
+ * the handle), `moved` (the page shows it where another conversation is) and `repeat` (the page
+ * shows an old message again) are warnings: the text stays hidden until the user asks.
+ */
+export type BlockStatus =
+  'verified' | 'unverified' | 'key-changed' | 'unknown-sender' | 'moved' | 'repeat' | 'failed';
+
 /** A decrypted block, for display inside an extension-origin frame only. */
 export interface DecryptView {
-  status: 'verified' | 'unverified' | 'key-changed' | 'failed';
+  status: BlockStatus;
   sender?: string;
   plaintext?: string;
   kind?: 'direct' | 'group';
   /** Why it failed (status 'failed'): a protocol error code such as 'replay' or 'bad-mac'. */
   error?: string;
+}
+
+/** What the page says about the conversation it shows (adapter hints, never evidence). */
+export interface PageConversation {
+  context: string;
+  kind?: 'direct' | 'group';
+  /** The name the page shows for it (sealed in what is written there). */
+  name?: string;
 }
 
 /**
@@ -77,7 +93,59 @@ export type ErrorCode =
   | 'directory-error' // the directory refused or failed in an unexpected way
   | 'insecure-directory' // directory URL is not https:// (http:// only for localhost)
   | 'storage-full'
+  // the group's members changed while the composer was open: look at the recipients again
+  | 'membership-changed'
   | 'internal';
+
+/** A loud alarm about the directory's log (background/log-alarms.ts), shown until dismissed. */
+export type LogAlarmView =
+  | {
+      id: string;
+      kind: 'foreign-entry';
+      directoryUrl: string;
+      /** Milliseconds since the epoch. */
+      raisedAt: number;
+      /** 'foreign-key': our handle set to another key; or a rotate or delete we did not do. */
+      reason: 'foreign-key' | 'unexpected-rotate' | 'unexpected-delete';
+      handle: string;
+      action: 'publish' | 'rotate' | 'delete';
+      index: number;
+      sequence: number;
+      /** When the directory logged it (milliseconds since the epoch). */
+      loggedAt: number;
+      /** 30-digit safety-number half of the entry's key: what others were shown for us. */
+      fingerprint: string;
+    }
+  | {
+      id: string;
+      kind: 'split-view';
+      directoryUrl: string;
+      raisedAt: number;
+      reason: 'same-size' | 'inconsistent';
+      /** Ours first, then the contact's; both signed by the pinned directory key. */
+      treeSizes: [number, number];
+      /** Base64url root hashes, same order. */
+      roots: [string, string];
+    };
+
+/** One pass of the own-handle log monitor (background/log-monitor.ts). */
+export type LogCheckResult =
+  | { status: 'not-published' }
+  /** Every entry up to `treeSize` folded to the signed root; `newAlarms` raised by this pass. */
+  | { status: 'checked'; treeSize: number; entries: number; newAlarms: number }
+  /** The directory could not be asked (unreachable, rate-limited, error): tried again later. */
+  | { status: 'unchecked'; code: string }
+  /** The directory's answers do not verify (entries omitted or altered, a forked head). */
+  | { status: 'refused'; code: string; message: string };
+
+/** The pinned directory key, for comparing with the directory's own page. */
+export interface DirectoryKeyView {
+  url: string;
+  /** Absent until Veil first talks to this directory (it pins the key then). */
+  pinned?: { origin: string; fingerprint: string; pinnedAt: number; treeSize: number };
+  /** The own-handle monitor of this directory, once it ran. */
+  monitor?: { checkedAt?: number; treeSize: number; failure?: { at: number; code: string } };
+}
 
 /** Where a sender stands, computed by the background from the browser-supplied sender. */
 export type SenderKind = 'extension-page' | 'content-script';
@@ -174,6 +242,17 @@ export interface MessageTable extends PageMessageTable {
     res: { chunks: string[] };
     who: 'extension-page';
   };
+  /** Alarms about the directory's log that the user has not dismissed. */
+  logAlarms: { req: object; res: { alarms: LogAlarmView[] }; who: 'extension-page' };
+  dismissLogAlarm: { req: { id: string }; res: { alarms: LogAlarmView[] }; who: 'extension-page' };
+  /** Runs the own-handle log monitor now (it also runs at start and every hour). */
+  checkLog: {
+    req: object;
+    res: { result: LogCheckResult; alarms: LogAlarmView[] };
+    who: 'extension-page';
+  };
+  /** The directory key pinned for the current directory URL, as a short fingerprint. */
+  directoryKey: { req: object; res: DirectoryKeyView; who: 'extension-page' };
 }
 
 // ---- In-page messages: content scripts and the reader/composer frames -----------------------
@@ -191,18 +270,32 @@ export interface PageBlockResult {
   error?: string;
 }
 
-/** What a reader frame shows: the decrypt view, plus whether we wrote it ourselves. */
+/** What a reader frame shows: the decrypt view, plus where, when and by whom, sealed. */
 export interface ReaderView extends DecryptView {
   /** Our own message, read from the plaintext cache. */
   own?: boolean;
+  /** Where and when the message says it was written (shown; never compared with the page). */
+  sealed?: { site?: string; name?: string; sentAt?: number };
+  /** The text is withheld until the user asks for it (readMessage with `reveal`). */
+  hidden?: true;
+  /** The sealing key's safety-number half, shown for an unknown sender. */
+  fingerprint?: string;
+  /** The sender is a contact (else the reader offers to add them, once the log confirms them). */
+  contact?: boolean;
 }
 
 /** What a composer frame needs to offer recipients. */
 export interface ComposerView {
   /** Our handle. */
   handle: string;
-  /** Recipients last used in this conversation. */
+  /** Direct or group, as the page says (a direct conversation has one recipient). */
+  kind?: 'direct' | 'group';
+  /** The conversation's name as the page shows it (sealed in the message). */
+  name?: string;
+  /** Recipients pre-selected: the group's members as we know them, else the last ones used. */
   recipients: string[];
+  /** The group's membership epoch the recipients come from; composeSend hands it back. */
+  groupEpoch?: number;
   /** Authors seen in this conversation (decrypted senders first), not yet recipients. */
   suggestions: string[];
   contacts: ContactView[];
@@ -213,7 +306,9 @@ export interface ComposerView {
 /** Background → content script (tabs.sendMessage), answered by the content script. */
 export type ToContentMessage =
   | { type: 'veil:submit'; token: string; chunks: string[] }
-  | { type: 'veil:frameHeight'; token: string; height: number };
+  | { type: 'veil:frameHeight'; token: string; height: number }
+  /** A block's status changed after it was shown (a later block made it a repeat). */
+  | { type: 'veil:status'; token: string; status: BlockStatus };
 
 export interface PageMessageTable {
   /** Whether Veil runs on the sender's page (its host is enabled, or a site adapter matched). */
@@ -222,20 +317,30 @@ export interface PageMessageTable {
     res: { enabled: boolean };
     who: 'content-script';
   };
-  /** Decrypts armored blocks found in the page, in page order; one result per block. */
+  /**
+   * Decrypts armored blocks found in the page; one result per block. `pos` is each block's
+   * place on the page and `view` the list it was read from (a new random number after a reload
+   * or a re-rendered list): together they tell a block shown out of its sealed order.
+   */
   pageDecrypt: {
-    req: { context: string; blocks: { armored: string; repeat?: boolean }[] };
+    req: PageConversation & {
+      blocks: { armored: string; repeat?: boolean; pos?: number; view?: number }[];
+    };
     res: PageBlockResult[];
     who: 'content-script';
   };
   /** Registers a composer for the sender's tab and conversation. */
   registerComposer: {
-    req: { context: string; maxMessageLength: number; authors: string[] };
+    req: PageConversation & { maxMessageLength: number; authors: string[] };
     res: { token: string };
     who: 'content-script';
   };
-  /** The reader frame's block (token-scoped, same tab only). */
-  readMessage: { req: { token: string }; res: ReaderView; who: 'extension-page' };
+  /** The reader frame's block (token-scoped, same tab only); `reveal` shows withheld text. */
+  readMessage: {
+    req: { token: string; reveal?: boolean };
+    res: ReaderView;
+    who: 'extension-page';
+  };
   /** A frame's content height; forwarded to the content script quantised. */
   frameHeight: { req: { token: string; height: number }; res: { ok: true }; who: 'extension-page' };
   composerInfo: { req: { token: string }; res: ComposerView; who: 'extension-page' };
@@ -250,7 +355,7 @@ export interface PageMessageTable {
   };
   /** Encrypts and has the content script of the composer's tab submit the chunks. */
   composeSend: {
-    req: { token: string; text: string; recipients: string[] };
+    req: { token: string; text: string; recipients: string[]; groupEpoch?: number };
     res: { chunks: number };
     who: 'extension-page';
   };
@@ -303,5 +408,9 @@ export const ALLOWED_SENDERS: { [T in MessageType]: readonly MessageTable[T]['wh
   unlock: ['extension-page'],
   deleteEverything: ['extension-page'],
   encrypt: ['extension-page'],
+  logAlarms: ['extension-page'],
+  dismissLogAlarm: ['extension-page'],
+  checkLog: ['extension-page'],
+  directoryKey: ['extension-page'],
   ...PAGE_ALLOWED_SENDERS,
 };

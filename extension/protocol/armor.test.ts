@@ -559,6 +559,90 @@ describe('hostile and huge input', () => {
   });
 });
 
+describe('caps on what a hostile page makes a reader hold', () => {
+  /** Six base62 characters naming part `i`: every header a new id. */
+  const idOf = (i: number) => {
+    let id = '';
+    for (let k = 0; k < 6; k++, i = Math.floor(i / 62)) id = BASE62_ALPHABET[i % 62]! + id;
+    return id;
+  };
+  /** Part headers of new ids, each part 0 of 3844 with one payload character, one per line. */
+  const hostileParts = (chars: number) => {
+    const lines: string[] = [];
+    for (let i = 0, used = 0; used + 19 <= chars; i++, used += 19)
+      lines.push(`VeiLB${idOf(i)}00zz01x`);
+    return lines.join('\n');
+  };
+  const MB = 1 << 20;
+  const hostile = hostileParts(MB);
+
+  it('dearmor of 1 MB of part headers, each a new id of 3844 parts, fails typed and small', () => {
+    expect(findArmor(hostile.slice(0, 200)).map((c) => c.kind === 'part' && c.total)).toEqual(
+      Array(10).fill(MAX_PARTS),
+    );
+    const before = process.memoryUsage().heapUsed;
+    const code = errorCode(() => dearmor(hostile));
+    const grown = process.memoryUsage().heapUsed - before;
+    // A slot array per id (3,844 slots × 55,000 ids) is gigabytes; the scan itself is a few MB.
+    expect(grown).toBeLessThan(64 * MB);
+    expect(code).toBe('oversized');
+  });
+
+  it('a streaming reader holds at most its caps and still finishes the message that follows', () => {
+    const r = new Reassembler();
+    const env = bytesOf(900, 5);
+    const real = armor(env, { maxChunkLength: 100, randomBytes: rng });
+    let peakPending = 0;
+    let peakParts = 0;
+    for (const c of findArmor(hostile)) {
+      expect(r.add(c)).toEqual({ done: false });
+      peakPending = Math.max(peakPending, r.pendingCount);
+      peakParts = Math.max(peakParts, r.heldParts);
+    }
+    expect(peakPending).toBe(64);
+    expect(peakParts).toBe(64);
+    const done = readAll(real.join(' '), r);
+    expect(done.map((d) => d.envelope)).toEqual([env]);
+  });
+
+  it('caps the parts held across messages, oldest message dropped first', () => {
+    const r = new Reassembler({ maxHeldParts: 10 });
+    const msgs = [1, 2, 3].map((salt) =>
+      findArmor(armor(bytesOf(200, salt), { maxChunkLength: 40, randomBytes: rng }).join(' ')),
+    );
+    for (const p of msgs[0]!.slice(0, 6)) r.add(p);
+    for (const p of msgs[1]!.slice(0, 4)) r.add(p);
+    expect(r.heldParts).toBe(10);
+    r.add(msgs[2]![0]!); // one over: the first message goes
+    expect([r.pendingCount, r.heldParts]).toEqual([2, 5]);
+    // A message that alone needs more parts than the cap is refused, and nothing of it kept.
+    expect(msgs[2]!.length).toBeGreaterThan(10);
+    expect(errorCode(() => msgs[2]!.slice(1).forEach((p) => r.add(p)))).toBe('oversized');
+    expect(r.heldParts).toBeLessThanOrEqual(10);
+    expect(errorCode(() => new Reassembler({ maxHeldParts: 0 }))).toBe('invalid-argument');
+  });
+
+  it('holds only the parts that arrived, not a slot for every declared part', () => {
+    const r = new Reassembler({ maxPending: 10_000 });
+    const before = process.memoryUsage().heapUsed;
+    for (const c of findArmor(hostileParts(10_000 * 19))) r.add(c);
+    expect(r.pendingCount).toBe(10_000);
+    expect(r.heldParts).toBe(10_000);
+    // 10,000 × 3,844 slots would be 300 MB; 10,000 parts are a few MB.
+    expect(process.memoryUsage().heapUsed - before).toBeLessThan(48 * MB);
+  });
+
+  it('dearmor still reads one message among a few unfinished ones as before', () => {
+    const env = bytesOf(700, 2);
+    const parts = armor(env, { maxChunkLength: 100, randomBytes: rng });
+    expect(dearmor(parts.join('\n'))).toEqual(env);
+    const junk = hostileParts(19 * 5);
+    expect(errorCode(() => dearmor(`${junk}\n${parts.join('\n')}`))).toBe('truncated');
+    expect(errorCode(() => dearmor(hostileParts(19 * 65)))).toBe('oversized');
+    expect(errorCode(() => dearmor(hostileParts(19 * 64)))).toBe('truncated');
+  });
+});
+
 describe('dearmor shortcut for a lone single chunk', () => {
   const outcome = (f: () => Uint8Array): string => {
     try {

@@ -322,7 +322,17 @@ export interface ReassemblerOptions {
   maxParts?: number;
   /** Payload characters held across pending messages; oldest dropped beyond it. Default 4 Mi. */
   maxBufferedChars?: number;
+  /** Parts held across pending messages; oldest dropped beyond it. Default 16 Ki. */
+  maxHeldParts?: number;
 }
+
+/** Default caps of a Reassembler (and of dearmor): what a page can make a reader hold. */
+export const REASSEMBLY_LIMITS = {
+  maxPending: 64,
+  maxBufferedChars: 1 << 22,
+  // Four messages of the most parts there can be; a part costs a Map entry besides its text.
+  maxHeldParts: 1 << 14,
+} as const;
 
 export type ReassembleResult =
   | { done: false }
@@ -340,8 +350,11 @@ export type CollectResult = { done: false } | { done: true; id: string; chunks: 
 
 interface Pending {
   total: number;
-  parts: (ArmorChunk | undefined)[];
-  received: number;
+  /**
+   * The parts received, by index. Slots are made as parts arrive, never `total` up front: a
+   * header may declare 3844 parts for one character of text.
+   */
+  parts: Map<number, ArmorChunk>;
   chars: number;
 }
 
@@ -353,15 +366,19 @@ interface Pending {
 export class Reassembler {
   private readonly pending = new Map<string, Pending>();
   private buffered = 0;
+  private held = 0;
+  private dropped = 0;
   private readonly maxPending: number;
   private readonly maxParts: number;
   private readonly maxBufferedChars: number;
+  private readonly maxHeldParts: number;
 
   constructor(opts: ReassemblerOptions = {}) {
-    this.maxPending = opts.maxPending ?? 64;
+    this.maxPending = opts.maxPending ?? REASSEMBLY_LIMITS.maxPending;
     this.maxParts = opts.maxParts ?? MAX_PARTS;
-    this.maxBufferedChars = opts.maxBufferedChars ?? 1 << 22;
-    if (!(this.maxPending >= 1) || !(this.maxBufferedChars >= 1)) {
+    this.maxBufferedChars = opts.maxBufferedChars ?? REASSEMBLY_LIMITS.maxBufferedChars;
+    this.maxHeldParts = opts.maxHeldParts ?? REASSEMBLY_LIMITS.maxHeldParts;
+    if (!(this.maxPending >= 1) || !(this.maxBufferedChars >= 1) || !(this.maxHeldParts >= 1)) {
       throw new VeilError('invalid-argument', 'reassembler limits must be positive');
     }
     if (!(this.maxParts >= 1 && this.maxParts <= MAX_PARTS)) {
@@ -372,6 +389,16 @@ export class Reassembler {
   /** Messages waiting for parts. */
   get pendingCount(): number {
     return this.pending.size;
+  }
+
+  /** Parts held across the messages waiting for parts. */
+  get heldParts(): number {
+    return this.held;
+  }
+
+  /** Unfinished messages dropped so far to make room for newer ones (the caps). */
+  get droppedCount(): number {
+    return this.dropped;
   }
 
   /**
@@ -420,30 +447,40 @@ export class Reassembler {
       throw new VeilError('conflict', 'part disagrees on the number of parts');
     }
     if (!entry) {
-      entry = { total, parts: new Array<ArmorChunk | undefined>(total), received: 0, chars: 0 };
+      entry = { total, parts: new Map(), chars: 0 };
       this.pending.set(key, entry);
     }
-    const held = entry.parts[index];
+    const held = entry.parts.get(index);
     if (held) {
       if (held.payload === payload) return { done: false };
       throw new VeilError('conflict', 'part differs from one already received');
     }
-    entry.parts[index] = chunk;
-    entry.received++;
+    entry.parts.set(index, chunk);
     entry.chars += payload.length;
     this.buffered += payload.length;
+    this.held++;
 
-    if (entry.received === total) {
+    if (entry.parts.size === total) {
       this.drop(key, entry);
-      return { done: true, id, chunks: entry.parts as ArmorChunk[] };
+      const parts = entry.parts;
+      return { done: true, id, chunks: Array.from({ length: total }, (_, i) => parts.get(i)!) };
     }
-    if (entry.chars > this.maxBufferedChars) {
+    if (entry.chars > this.maxBufferedChars || entry.parts.size > this.maxHeldParts) {
       this.drop(key, entry);
       throw new VeilError('oversized', 'message larger than the reassembly buffer');
     }
+    // Oldest first (a Map iterates in insertion order); never the message just added to.
     for (const [k, e] of this.pending) {
-      if (this.pending.size <= this.maxPending && this.buffered <= this.maxBufferedChars) break;
-      if (k !== key) this.drop(k, e);
+      if (
+        this.pending.size <= this.maxPending &&
+        this.buffered <= this.maxBufferedChars &&
+        this.held <= this.maxHeldParts
+      )
+        break;
+      if (k !== key) {
+        this.drop(k, e);
+        this.dropped++;
+      }
     }
     return { done: false };
   }
@@ -451,6 +488,7 @@ export class Reassembler {
   private drop(key: string, entry: Pending): void {
     this.pending.delete(key);
     this.buffered -= entry.chars;
+    this.held -= entry.parts.size;
   }
 }
 
@@ -462,7 +500,8 @@ function isBase62(s: string): boolean {
 /**
  * Decodes a text that holds one whole message (a single chunk, or all parts of one message).
  * Throws 'truncated' when parts or a chunk's tail are missing, 'malformed' when there is no
- * armor, the armor is corrupt, or the text holds more than one message.
+ * armor, the armor is corrupt, or the text holds more than one message, 'oversized' when it holds
+ * more unfinished messages, parts or characters than a Reassembler keeps (REASSEMBLY_LIMITS).
  */
 export function dearmor(text: string): Uint8Array {
   return dearmorSingle(text) ?? dearmorScan(text);
@@ -471,13 +510,14 @@ export function dearmor(text: string): Uint8Array {
 /** dearmor without its shortcut for a lone single chunk (exported for tests of that shortcut). */
 export function dearmorScan(text: string): Uint8Array {
   const { chunks, incomplete, malformed } = scanArmor(text);
-  const r = new Reassembler({
-    maxPending: chunks.length + 1,
-    maxBufferedChars: text.length + 1,
-  });
+  // The streaming reader's caps, not the text's size: a page controls the text.
+  const r = new Reassembler();
   let found: Uint8Array | undefined;
   for (const c of chunks) {
     const res = r.add(c);
+    // A dropped message can never finish, so the answer is an error already: stop here.
+    if (r.droppedCount > 0)
+      throw new VeilError('oversized', 'armor holds more unfinished messages than a reader keeps');
     if (!res.done) continue;
     if (found && !bytesEqual(found, res.envelope)) {
       throw new VeilError('malformed', 'text holds more than one message');

@@ -1,5 +1,6 @@
-// Passphrase-encrypted backup of the whole protocol store (identity, prekeys, sessions, sender
-// keys, contacts) plus caller extras, restorable on a new device. scrypt + XChaCha20-Poly1305.
+// Passphrase-encrypted backup of the protocol store plus caller extras, restorable on a new
+// device. scrypt + XChaCha20-Poly1305. A backup never holds anything that sends (docs/protocol.md,
+// "Backup"): a restored copy that sent again would reuse message keys under a constant nonce.
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { scryptAsync } from '@noble/hashes/scrypt.js';
@@ -15,13 +16,47 @@ const VERSION = 1;
 const KDF_SCRYPT = 1;
 /** OWASP's scrypt floor is N=2^17, r=8, p=1 (128 MiB): slow enough to make guessing expensive. */
 export const DEFAULT_SCRYPT = { log2N: 17, r: 8, p: 1 } as const;
-// Bounds on what a backup file may ask of us, so a hostile file cannot exhaust memory.
-const MAX_LOG2N = 20;
-const MAX_R = 16;
-const MAX_P = 4;
+// What a backup file may ask of us, checked before scrypt runs, so a hostile file can neither
+// exhaust memory nor hold the background for minutes: memory (128·N·r bytes) at most twice the
+// default's, work (∝ N·r·p) at most four times the default's, N at least 2^10.
+const MIN_LOG2N = 10;
+/** Most memory a backup's scrypt may take: 256 MiB. */
+export const MAX_SCRYPT_MEMORY = 256 * 1024 * 1024;
+const MAX_SCRYPT_WORK = 4 * 2 ** DEFAULT_SCRYPT.log2N * DEFAULT_SCRYPT.r * DEFAULT_SCRYPT.p;
 
-/** A backup holds the whole protocol state. */
-export const BACKUP_TABLES: readonly StoreTable[] = STORE_TABLES;
+type RowRule = 'keep' | 'drop' | ((key: string, value: unknown) => unknown);
+
+/**
+ * What a backup keeps of each protocol table, and what a restore takes from a file (a file made
+ * before this rule may hold more). A new table needs a decision here (the type says so).
+ * Nothing that sends survives: a sending chain or own sender key restored twice, or restored
+ * while the original goes on, would seal different texts under one (key, nonce).
+ */
+const BACKUP_RULES: Record<StoreTable, RowRule> = {
+  identity: 'keep',
+  // Prekeys never seal: a session built on them sends only after a sending step from a new
+  // random ratchet key pair (either side), so two copies never share a sending chain. Kept so
+  // that first messages made from what the directory still serves can be read: it hands out
+  // the lowest unused one-time prekey first, and a publish with the same key only adds more.
+  // The cost: a one-time prekey in a file outlives its deletion on the original device.
+  signedPrekeys: 'keep',
+  oneTimePrekeys: 'keep',
+  sessions: 'drop',
+  // Received sender keys (`in:`) only decrypt; own ones (`own:`) and anything unknown are dropped.
+  senderKeys: (key, value) => (key.startsWith('in:') ? value : undefined),
+  // Trust state stays; the pointer to the session we sent on goes with the session.
+  contacts: (_key, value) => {
+    if (!value || typeof value !== 'object' || !('session' in value)) return value;
+    const { session: _dropped, ...rest } = value as Record<string, unknown>;
+    return rest;
+  },
+  meta: 'keep',
+};
+
+/** Tables a backup holds rows of. */
+export const BACKUP_TABLES: readonly StoreTable[] = STORE_TABLES.filter(
+  (t) => BACKUP_RULES[t] !== 'drop',
+);
 
 export interface BackupContents {
   createdAt: number;
@@ -48,7 +83,10 @@ export async function exportBackup(
   const tables: BackupContents['tables'] = {};
   for (const table of BACKUP_TABLES) {
     const rows: Record<string, unknown> = {};
-    for (const key of await store.keys(table)) rows[key] = await store.get(table, key);
+    for (const key of await store.keys(table)) {
+      const value = backupRow(table, key, await store.get(table, key));
+      if (value !== undefined) rows[key] = value;
+    }
     tables[table] = rows;
   }
   const contents: BackupContents = { createdAt: opts.now, tables, extra: opts.extra };
@@ -117,20 +155,53 @@ export async function openBackup(file: Uint8Array, passphrase: string): Promise<
   return asContents(value);
 }
 
-/** Replaces the store's protocol tables with the backup's, in one commit (all or nothing). */
+/**
+ * Restores a backup into a store without an identity, in one commit (all or nothing): clears
+ * every protocol table, then writes what `backupRows` keeps of the file. A store that has an
+ * identity is refused ('invalid-argument') and left as it was: restoring over it would put older
+ * prekeys and state over newer ones.
+ */
 export async function restoreBackup(store: ProtocolStore, contents: BackupContents): Promise<void> {
+  if (await store.get('identity', 'self'))
+    throw new VeilError('invalid-argument', 'this store has an identity; delete it first');
   const ops: StoreOp[] = [];
-  for (const table of BACKUP_TABLES) {
+  for (const table of STORE_TABLES)
     for (const key of await store.keys(table)) ops.push({ op: 'delete', table, key });
-    for (const [key, value] of Object.entries(contents.tables[table] ?? {}))
-      ops.push({ op: 'put', table, key, value });
-  }
+  ops.push(...backupRows(contents));
   await store.commit(ops);
 }
 
+/**
+ * The rows a restore writes: the file's, less whatever could send (BACKUP_RULES), whatever
+ * version of Veil made the file.
+ */
+export function backupRows(contents: BackupContents): (StoreOp & { op: 'put' })[] {
+  const ops: (StoreOp & { op: 'put' })[] = [];
+  for (const table of STORE_TABLES) {
+    for (const [key, row] of Object.entries(contents.tables[table] ?? {})) {
+      const value = backupRow(table, key, row);
+      if (value !== undefined) ops.push({ op: 'put', table, key, value });
+    }
+  }
+  return ops;
+}
+
+function backupRow(table: StoreTable, key: string, value: unknown): unknown {
+  const rule = BACKUP_RULES[table];
+  if (rule === 'keep') return value;
+  if (rule === 'drop') return undefined;
+  return rule(key, value);
+}
+
 function checkParams(p: { log2N: number; r: number; p: number }): void {
-  if (p.log2N < 10 || p.log2N > MAX_LOG2N || p.r < 1 || p.r > MAX_R || p.p < 1 || p.p > MAX_P)
-    throw new VeilError('invalid-argument', 'backup KDF parameters out of range');
+  const ok =
+    [p.log2N, p.r, p.p].every(Number.isSafeInteger) &&
+    p.log2N >= MIN_LOG2N &&
+    p.r >= 1 &&
+    p.p >= 1 &&
+    128 * 2 ** p.log2N * p.r <= MAX_SCRYPT_MEMORY &&
+    2 ** p.log2N * p.r * p.p <= MAX_SCRYPT_WORK;
+  if (!ok) throw new VeilError('invalid-argument', 'backup KDF parameters out of range');
 }
 
 async function deriveKeys(
@@ -158,8 +229,9 @@ function asContents(v: unknown): BackupContents {
   const o = v as Record<string, unknown>;
   if (typeof o.createdAt !== 'number' || !o.tables || typeof o.tables !== 'object')
     throw new VeilError('malformed', 'backup contents malformed');
+  // Any protocol table: files made before BACKUP_RULES hold sessions too (restore drops them).
   for (const [table, rows] of Object.entries(o.tables)) {
-    if (!BACKUP_TABLES.includes(table as StoreTable) || !rows || typeof rows !== 'object')
+    if (!STORE_TABLES.includes(table as StoreTable) || !rows || typeof rows !== 'object')
       throw new VeilError('malformed', 'backup contents malformed');
   }
   if (o.extra !== undefined && (typeof o.extra !== 'object' || o.extra === null))

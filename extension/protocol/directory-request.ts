@@ -8,7 +8,7 @@ import { utf8ToBytes } from './bytes';
 import { fromBase64Url, toBase64Url } from './encoding';
 import { VeilError } from './errors';
 import { isValidHandle } from './identity';
-import type { KeyLookup, LogAction, SignedTreeHead } from './transparency';
+import type { IndexedLogEntry, KeyLookup, LogAction, SignedTreeHead } from './transparency';
 
 export { isValidHandle, signedPrekeyMessage } from './identity';
 
@@ -104,6 +104,9 @@ function field<T>(obj: unknown, key: string, check: (v: unknown) => v is T, what
 const isString = (v: unknown): v is string => typeof v === 'string' && v.length <= 4096;
 const isCount = (v: unknown): v is number =>
   typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+const isObject = (v: unknown): v is object => typeof v === 'object' && v !== null;
+const isAction = (v: unknown): v is LogAction =>
+  v === 'publish' || v === 'rotate' || v === 'delete';
 
 function bytesField(obj: unknown, key: string, length?: number): Uint8Array {
   const text = field(obj, key, isString, 'a base64url string');
@@ -201,6 +204,60 @@ export function decodeIdentityLookup(json: unknown, expectedHandle: string): Dec
 /** Decodes the `proof` list of `GET /v1/log/consistency`. */
 export function decodeConsistencyProof(json: unknown): Uint8Array[] {
   return hashList(json, 'proof');
+}
+
+/** Decodes one entry as the log routes list it (`{ index, handle, identityKey, action, … }`). */
+export function decodeLogEntryJson(json: unknown): IndexedLogEntry {
+  return {
+    index: field(json, 'index', isCount, 'a count'),
+    handle: field(json, 'handle', isString, 'a string'),
+    identityKey: bytesField(json, 'identityKey', 32),
+    action: field(json, 'action', isAction, 'a log action'),
+    sequence: field(json, 'sequence', isCount, 'a count'),
+    timestamp: field(json, 'timestamp', isCount, 'Unix seconds'),
+  };
+}
+
+/** Longest list of entries accepted in one answer (the directory sends at most 1000). */
+export const MAX_ENTRIES_PER_ANSWER = 1000;
+
+const isList = (v: unknown): v is unknown[] =>
+  Array.isArray(v) && v.length <= MAX_ENTRIES_PER_ANSWER;
+
+/** Decodes `GET /v1/log/entries` (raw entries, for monitors). */
+export function decodeLogEntries(json: unknown): IndexedLogEntry[] {
+  return field(json, 'entries', isList, 'a list of entries').map(decodeLogEntryJson);
+}
+
+/** One page of `GET /v1/identities/{handle}/history` (not yet verified). */
+export interface HistoryPage {
+  head: SignedTreeHead;
+  entries: { entry: IndexedLogEntry; inclusionProof: Uint8Array[] }[];
+  /** More entries follow: ask again with `?after=` the last sequence. */
+  more: boolean;
+}
+
+/** Decodes a history page for `expectedHandle`; every entry must be that handle's. */
+export function decodeHistoryPage(json: unknown, expectedHandle: string): HistoryPage {
+  if (field(json, 'handle', isString, 'a string') !== expectedHandle)
+    throw malformed('answer is for another handle');
+  const entries = field(json, 'entries', isList, 'a list of entries').map((item) => {
+    const entry = decodeLogEntryJson(field(item, 'entry', isObject, 'an object'));
+    if (entry.handle !== expectedHandle) throw malformed('entry is for another handle');
+    if (field(item, 'index', isCount, 'a count') !== entry.index)
+      throw malformed('entry index differs');
+    return { entry, inclusionProof: hashList(item, 'inclusionProof') };
+  });
+  return {
+    head: decodeTreeHead(field(json, 'head', isObject, 'an object')),
+    entries,
+    more: field(json, 'more', (v): v is boolean => typeof v === 'boolean', 'a boolean'),
+  };
+}
+
+/** Decodes `GET /v1/log/compact-range?size=` (hashes not yet checked against a root). */
+export function decodeCompactRange(json: unknown): { size: number; hashes: Uint8Array[] } {
+  return { size: field(json, 'size', isCount, 'a count'), hashes: hashList(json, 'hashes') };
 }
 
 // --- base64: url-safe (the JSON wire forms, shared with identity.ts) and standard (checkpoints) --

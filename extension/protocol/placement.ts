@@ -46,6 +46,21 @@ export function isMoved(sealed: SealedPlace, sender: string | undefined, page: P
   return page.kind === 'direct' && peers.length > 0 && !!sender && !peers.includes(sender);
 }
 
+/**
+ * What the user's own pin says of a sender's key: the pinned contact's key (verified or not), a
+ * key the directory showed and the user has not accepted yet (`key-changed`), or anything else
+ * (`unknown-sender`, for the caller to ask the directory about).
+ */
+export function pinnedTrust(
+  contact: { identityKey: Uint8Array; verified: boolean; pendingKey?: Uint8Array } | undefined,
+  identityKey: Uint8Array,
+): TrustStatus {
+  if (contact && bytesEqual(contact.identityKey, identityKey))
+    return contact.verified ? 'verified' : 'unverified';
+  if (contact?.pendingKey && bytesEqual(contact.pendingKey, identityKey)) return 'key-changed';
+  return 'unknown-sender';
+}
+
 /** The one status shown: an unknown sender first, then a misplaced block, then a repeated one. */
 export function combineStatus(trust: TrustStatus, flags: { moved?: boolean; repeat?: boolean }) {
   if (trust === 'unknown-sender') return trust;

@@ -416,3 +416,114 @@ export function verifyHeadUpdate(
   );
   return newer;
 }
+
+// --- compact ranges: following the whole log with O(log n) state ------------------------------
+
+/**
+ * The hashes of the complete subtrees covering leaves [0, size), largest first: one per set
+ * bit of `size`. Enough to append leaves and compute every later root, so a monitor can check
+ * that the entries a directory lists are exactly the leaves of its signed tree (an omitted or
+ * altered entry changes the root) while remembering only ~log2(n) hashes.
+ */
+export interface CompactRange {
+  size: number;
+  hashes: readonly Uint8Array[];
+}
+
+/** How many subtrees cover [0, size): the number of set bits of `size`. */
+export function compactRangeLength(size: number): number {
+  checkSize(size, 'range size');
+  let bits = 0;
+  for (let s = size; s > 0; s = half(s)) if (odd(s)) bits++;
+  return bits;
+}
+
+/** The range of the empty tree. */
+export const EMPTY_COMPACT_RANGE: CompactRange = Object.freeze({ size: 0, hashes: [] });
+
+/**
+ * A range from a size and the hashes a directory served for it (not yet trusted: its root is
+ * checked against a signed head by the caller). Throws VeilError('bad-proof') on a wrong count.
+ */
+export function compactRange(size: number, hashes: readonly Uint8Array[]): CompactRange {
+  if (hashes.length !== compactRangeLength(size))
+    throw badProof('compact range has the wrong number of hashes');
+  for (const h of hashes)
+    if (!(h instanceof Uint8Array) || h.length !== HASH_SIZE)
+      throw badProof('compact range holds a hash of the wrong size');
+  return { size, hashes: [...hashes] };
+}
+
+/**
+ * Appends leaf hashes (in log order) and returns the new range; `range` is not changed. Each
+ * leaf merges with the equal-sized subtrees at the right edge, once per trailing 1-bit of the
+ * size, exactly as the directory's Merkle frontier does.
+ */
+export function compactRangeAppend(
+  range: CompactRange,
+  leaves: readonly Uint8Array[],
+): CompactRange {
+  const hashes = [...range.hashes];
+  let size = range.size;
+  for (const leaf of leaves) {
+    if (leaf.length !== HASH_SIZE) throw new VeilError('invalid-argument', 'leaf hash size');
+    let right = leaf;
+    for (let s = size; odd(s); s = half(s)) right = nodeHash(hashes.pop()!, right);
+    hashes.push(right);
+    size++;
+  }
+  return { size, hashes };
+}
+
+/** The Merkle tree hash of leaves [0, size): the cover folded from the right (RFC 9162). */
+export function compactRangeRoot(range: CompactRange): Uint8Array {
+  const h = range.hashes;
+  if (h.length === 0) return EMPTY_ROOT;
+  let root = h[h.length - 1]!;
+  for (let i = h.length - 2; i >= 0; i--) root = nodeHash(h[i]!, root);
+  return root;
+}
+
+// --- a handle's history -----------------------------------------------------------------------
+
+/** A log entry with its position in the log. */
+export interface IndexedLogEntry extends LogEntry {
+  index: number;
+}
+
+/**
+ * Where an Ed25519 key stands in a handle's logged history (entries of that one handle):
+ * 'current' — the latest entry publishes or rotates to this key; 'earlier' — an earlier
+ * publish or rotate named it, and a later entry replaced or deleted it; 'never' — no publish
+ * or rotate of the handle names it. A sender check accepts 'current' for new contacts and
+ * 'earlier' only to read what the key sealed before the change.
+ */
+export type KeyStanding = 'current' | 'earlier' | 'never';
+
+export function keyStanding(entries: readonly LogEntry[], key: Uint8Array): KeyStanding {
+  let latest: LogEntry | undefined;
+  let named = false;
+  for (const e of entries) {
+    if (!latest || e.sequence > latest.sequence) latest = e;
+    if (e.action !== 'delete' && bytesEqual(e.identityKey, key)) named = true;
+  }
+  if (!named) return 'never';
+  return latest!.action !== 'delete' && bytesEqual(latest!.identityKey, key)
+    ? 'current'
+    : 'earlier';
+}
+
+// --- the directory key, for comparing out of band -----------------------------------------------
+
+/**
+ * A short text naming a directory's log key, shown by the extension (Settings) and by the
+ * directory's own page so a person can compare the two: the checkpoint key ID (binds origin
+ * and key) and the first 128 bits of SHA-256 of the key, in hex groups of four.
+ * Example: `3f2a9c1e · 8d41 07be 55c2 a913 e0f4 6b2d 1c88 7a05`.
+ */
+export function directoryKeyFingerprint(origin: string, publicKey: Uint8Array): string {
+  if (publicKey.length !== 32) throw new VeilError('invalid-key', 'directory key must be 32 bytes');
+  const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+  const digest = hex(sha256(publicKey).subarray(0, 16));
+  return `${hex(checkpointKeyId(origin, publicKey))} · ${digest.replace(/(.{4})(?=.)/g, '$1 ')}`;
+}

@@ -49,6 +49,7 @@ import {
 import {
   combineStatus,
   isMoved,
+  pinnedTrust,
   type MessageStatus,
   type PageView,
   type TrustStatus,
@@ -436,15 +437,6 @@ export class Veil {
     };
   }
 
-  /** The user's pin for (handle, key): the message's sender is this contact, or is unknown. */
-  private trustFor(contact: Contact | undefined, identityKey: Uint8Array): TrustStatus {
-    if (contact && bytesEqual(contact.identityKey, identityKey))
-      return contact.verified ? 'verified' : 'unverified';
-    // A key the directory showed for this handle, awaiting the user's decision.
-    if (contact?.pendingKey && bytesEqual(contact.pendingKey, identityKey)) return 'key-changed';
-    return 'unknown-sender';
-  }
-
   // ---- sessions ----
 
   /**
@@ -478,16 +470,25 @@ export class Veil {
    * our session went unanswered so long that its next pre-key message could not be read
    * (RATCHET_MAX_FIRST_JUMP): the caller then starts a new one from the directory.
    */
-  hasSession(handle: string): Promise<boolean> {
+  async hasSession(handle: string): Promise<boolean> {
+    return (await this.sendable(handle)) === 'ready';
+  }
+
+  /**
+   * hasSession, telling apart why not: `key-changed` (a pending key the user must accept first)
+   * or `none` (no contact, or no session yet: start one from the directory).
+   */
+  sendable(handle: string): Promise<'ready' | 'none' | 'key-changed'> {
     return this.serial(async () => {
       const contact = await this.store.get<Contact>('contacts', handle);
-      if (!contact || contact.pendingKey) return false;
+      if (!contact) return 'none';
+      if (contact.pendingKey) return 'key-changed';
       const found = await this.usableSession(contact);
       if (found && found.tag !== contact.session)
         await this.store.commit([
           { op: 'put', table: 'contacts', key: handle, value: { ...contact, session: found.tag } },
         ]);
-      return !!found;
+      return found ? 'ready' : 'none';
     });
   }
 
@@ -1071,7 +1072,7 @@ export class Veil {
     const senderKey = record.remoteIdentityKey;
     tx.put('sessions', tag, record);
     const contact = await tx.get<Contact>('contacts', sender);
-    const trust = this.trustFor(contact, senderKey);
+    const trust = pinnedTrust(contact, senderKey);
     if (!known) {
       tx.put('meta', inboundKey(sender), tag);
       if (contact && (trust === 'verified' || trust === 'unverified') && contact.session !== tag)
@@ -1213,7 +1214,7 @@ export class Veil {
           stream: `g:${bytesToHex(candidate.senderIdentityKey)}:${groupHex}`,
         });
         return this.result(page, {
-          trust: this.trustFor(contact, candidate.senderIdentityKey),
+          trust: pinnedTrust(contact, candidate.senderIdentityKey),
           sender: candidate.sender,
           senderIdentityKey: candidate.senderIdentityKey,
           plaintext: text.text,

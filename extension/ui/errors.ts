@@ -22,6 +22,7 @@ const BY_CODE: Record<string, MessageKey> = {
   'identity-exists': 'error_identity_exists',
   'storage-full': 'error_storage_full',
   forbidden: 'error_forbidden',
+  'membership-changed': 'error_membership_changed',
 };
 
 /** The code the background attached to an error, if any. */

@@ -8,6 +8,7 @@ import { Button } from './fields';
 import { t } from './i18n';
 import { Notice } from './notice';
 import { navigate, routeHref, useRoute, type Route } from './router';
+import { LogAlarms } from './log-alarms';
 import { Backup } from './screens/backup';
 import { Contacts } from './screens/contacts';
 import { CreateIdentity, Welcome } from './screens/onboarding';
@@ -23,7 +24,13 @@ const NAV: { route: Route['name']; label: 'nav_contacts' | 'nav_backup' | 'nav_s
   { route: 'settings', label: 'nav_settings' },
 ];
 
-function Shell(props: { current?: Route['name']; nav: boolean; children: ComponentChildren }) {
+function Shell(props: {
+  current?: Route['name'];
+  nav: boolean;
+  /** Changes when the alarms should be fetched again. */
+  alarms?: number;
+  children: ComponentChildren;
+}) {
   return (
     <>
       {/* The hash holds the route, so the skip link moves focus itself instead of navigating. */}
@@ -68,6 +75,8 @@ function Shell(props: { current?: Route['name']; nav: boolean; children: Compone
         </div>
       </header>
       <main id="main" class="app-main" tabIndex={-1}>
+        {/* Alarms about the directory's log are loud: on every screen, locked or not. */}
+        <LogAlarms key={props.alarms ?? 0} />
         {props.children}
       </main>
     </>
@@ -77,6 +86,7 @@ function Shell(props: { current?: Route['name']; nav: boolean; children: Compone
 export function OptionsApp() {
   const route = useRoute();
   const [status, setStatus] = useState<StatusReply | null>(null);
+  const [alarmsVersion, setAlarmsVersion] = useState(0);
   // A message for the screen we are moving to (after a restore or delete), tied to its route.
   const [flash, setFlash] = useState<{ at: string; notice: NoticeState } | null>(null);
   const here = routeHref(route);
@@ -168,14 +178,20 @@ export function OptionsApp() {
       break;
     case 'settings':
       screen = (
-        <Settings status={status} onStatus={setStatus} onChanged={changed} onDeleted={deleted} />
+        <Settings
+          status={status}
+          onStatus={setStatus}
+          onChanged={changed}
+          onDeleted={deleted}
+          onLogChecked={() => setAlarmsVersion((v) => v + 1)}
+        />
       );
       break;
     default:
       screen = <Contacts identity={identity} status={status} onChanged={changed} />;
   }
   return (
-    <Shell nav current={route.name}>
+    <Shell nav current={route.name} alarms={alarmsVersion}>
       <Notice notice={flashNotice} />
       {screen}
     </Shell>

@@ -7,6 +7,7 @@ import type { ContactView, StatusReply } from '../messaging/messages';
 import { FingerprintHalf } from './digits';
 import { Button } from './fields';
 import { t } from './i18n';
+import { LogAlarms } from './log-alarms';
 import { Logo } from './logo';
 import { Notice } from './notice';
 import { routeHref, type Route } from './router';
@@ -58,6 +59,8 @@ export function PopupApp() {
         )}
       </header>
       <Notice notice={action.notice} />
+      {/* Loud, locked or not: an entry for our handle we did not make, or a split view. */}
+      <LogAlarms />
       {!status ? (
         <p class="muted">{t('loading')}</p>
       ) : status.locked ? (

@@ -1,9 +1,9 @@
 // Handlers for backup and restore (background only). A backup is the protocol's sealed file
-// (scrypt + XChaCha20-Poly1305) holding every protocol table plus our settings, security phrase,
-// published state and directory pins. Restore checks everything first and then replaces the
-// store in one transaction: a wrong passphrase or a damaged file changes nothing.
-import { BACKUP_TABLES, exportBackup, openBackup } from '../../protocol/backup';
-import { bytesEqual } from '../../protocol/bytes';
+// (scrypt + XChaCha20-Poly1305) holding the identity, prekeys, contacts and received sender keys
+// (never a session or an own sender key: protocol/backup.ts) plus our settings, security phrase,
+// published state and directory pins. Restore goes only into a profile without an identity,
+// checks everything first and then writes in one transaction: a refusal changes nothing.
+import { backupRows, exportBackup, openBackup } from '../../protocol/backup';
 import { fromBase64Url, toBase64Url } from '../../protocol/encoding';
 import { VeilError } from '../../protocol/errors';
 import { isValidHandle } from '../../protocol/identity';
@@ -11,10 +11,10 @@ import type { Settings } from '../../messaging/messages';
 import type { DirectoryState } from '../directory-client';
 import { BackgroundError } from '../errors';
 import type { StoreOpAny } from '../key-store';
-import type { Profile } from '../veil-service';
+import type { Profile, VeilService } from '../veil-service';
 import { normalizeSettings } from './settings';
 import type { ServiceHandlers } from './types';
-import { SECURITY_PHRASE_KEY } from '../schema';
+import { PROTOCOL_TABLES, SECURITY_PHRASE_KEY } from '../schema';
 
 interface BackupExtra {
   settings?: Settings;
@@ -44,6 +44,8 @@ export const backupHandlers: ServiceHandlers<'exportBackup' | 'importBackup'> = 
   },
 
   async importBackup(svc, { file, passphrase }) {
+    // Before the KDF: there is nothing to decrypt for if the answer is no anyway.
+    await refuseOverIdentity(svc);
     let bytes: Uint8Array;
     try {
       bytes = fromBase64Url(file.trim());
@@ -60,25 +62,16 @@ export const backupHandlers: ServiceHandlers<'exportBackup' | 'importBackup'> = 
       identity.publicKey.length !== 32
     )
       throw new VeilError('malformed', 'the backup holds no identity');
-    const current = await svc.profile();
-    if (current && !bytesEqual(current.identityKey, identity.publicKey))
-      throw new BackgroundError(
-        'identity-exists',
-        'this profile has another identity; delete everything before restoring',
-      );
-    if (!current && (await svc.store.keys('identity')).includes('self'))
-      throw new BackgroundError(
-        'identity-exists',
-        'this profile has an identity; delete everything before restoring',
-      );
+    // Again: an identity may have been created while scrypt ran.
+    await refuseOverIdentity(svc);
     const extra = (contents.extra ?? {}) as BackupExtra;
     const ops: StoreOpAny[] = [];
-    for (const table of [...BACKUP_TABLES, 'secrets', 'directory', 'settings'] as const) {
+    for (const table of [...PROTOCOL_TABLES, 'secrets', 'directory', 'settings'] as const) {
       for (const key of await svc.store.keys(table)) ops.push({ op: 'delete', table, key });
     }
-    for (const table of BACKUP_TABLES)
-      for (const [key, value] of Object.entries(contents.tables[table] ?? {}))
-        ops.push({ op: 'put', table, key, value });
+    // Whatever version made the file, nothing that sends is restored: this device starts new
+    // sessions and sender keys, and its contacts see a session reset, not a new key.
+    ops.push(...backupRows(contents));
     const profile: Profile = svc.newProfile(identity.handle, identity.publicKey);
     const published = validPublished(extra.published);
     if (published) profile.published = published;
@@ -99,6 +92,18 @@ export const backupHandlers: ServiceHandlers<'exportBackup' | 'importBackup'> = 
     return svc.status();
   },
 };
+
+/**
+ * Restoring over an identity, even the same one, would put older prekeys and trust state over
+ * newer ones and bring back what this profile already sent from: refused, nothing changed.
+ */
+async function refuseOverIdentity(svc: VeilService): Promise<void> {
+  if ((await svc.profile()) || (await svc.store.keys('identity')).includes('self'))
+    throw new BackgroundError(
+      'identity-exists',
+      'this profile has an identity; delete everything before restoring',
+    );
+}
 
 function validSettings(s: unknown): Settings | undefined {
   try {

@@ -8,6 +8,7 @@ import { contactHandlers } from './contacts';
 import { conversationHandlers } from './conversation';
 import { identityHandlers } from './identity';
 import { lockHandlers } from './lock';
+import { logHandlers } from './log';
 import { pageHandlers } from './page';
 import { settingsHandlers } from './settings';
 import type { ServiceHandler } from './types';
@@ -31,6 +32,7 @@ export const SERVICE_HANDLERS: ServiceTable = {
   ...lockHandlers,
   ...conversationHandlers,
   ...pageHandlers,
+  ...logHandlers,
 };
 
 /**

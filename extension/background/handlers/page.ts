@@ -3,24 +3,24 @@
 // (never plaintext), and register a composer for their own tab. The reader and composer frames
 // are extension pages inside the host page: they act only through a token issued to their tab.
 // Tab, frame and URL come from the browser-supplied sender (HandlerContext), never the message.
+import { bytesToHex } from '@noble/hashes/utils.js';
 import type {
   ComposerView,
   PageBlockResult,
+  PageConversation,
   ReaderView,
   ToContentMessage,
 } from '../../messaging/messages';
 import { armor, dearmor } from '../../protocol/armor';
 import { isVeilError } from '../../protocol/errors';
-import type { Contact, DecryptResult } from '../../protocol/veil';
+import type { PageView } from '../../protocol/placement';
+import type { DecryptResult, GossipedHead } from '../../protocol/veil';
 import { quantiseHeight } from '../../content/frame-height';
 import { BackgroundError } from '../errors';
+import type { OrderTracker } from '../order-tracker';
 import type { ComposerToken, ReaderToken, TokenRecord } from '../page-tokens';
-import {
-  cachedView,
-  envelopeHash,
-  noteCachedPlaintexts,
-  type CachedPlaintext,
-} from '../plaintext-cache';
+import { envelopeHash, noteCachedPlaintexts, type CachedPlaintext } from '../plaintext-cache';
+import { readerView } from '../reader-view';
 import type { HandlerContext } from '../router';
 import type { StoreOpAny } from '../key-store';
 import type { VeilService } from '../veil-service';
@@ -29,6 +29,15 @@ import type { ServiceHandlers } from './types';
 /** Recipients last used per conversation, in the sealed `secrets` table. */
 const recipientsKey = (context: string) => `recipients/${context}`;
 const MAX_SUGGESTIONS = 50;
+
+/** The page's host, from the browser-supplied URL: the site sealed in what is sent there. */
+function hostOf(url: string | undefined): string | undefined {
+  try {
+    return new URL(url ?? '').host || undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 function requireTab(ctx: HandlerContext): number {
   if (ctx.tabId === undefined || ctx.tabId < 0)
@@ -65,15 +74,7 @@ function failedView(error: string): ReaderView {
   return { status: 'failed', error };
 }
 
-function viewOf(r: DecryptResult): ReaderView {
-  const view: ReaderView = { status: r.status };
-  if (r.sender !== undefined) view.sender = r.sender;
-  if (r.plaintext !== undefined) view.plaintext = r.plaintext;
-  if (r.kind !== undefined) view.kind = r.kind;
-  if (r.error !== undefined) view.error = r.error;
-  return view;
-}
-
+/** What a token record may hold of a view: never the plaintext. */
 function withoutPlaintext(view: ReaderView): Omit<ReaderView, 'plaintext'> {
   const { plaintext: _plaintext, ...rest } = view;
   return rest;
@@ -92,34 +93,64 @@ function trimCache(svc: VeilService, added: number): void {
 }
 
 /**
- * Decrypts a page's blocks in order: cached ones from the plaintext cache (a second decrypt
- * would be a replay), the rest in one protocol batch whose successes are cached. Blocks the
- * content script saw twice on the page at once (`repeat`) are reported as replays unread.
+ * What the page says of the conversation, as placement is judged on it: the adapter's id and
+ * kind, and for a direct conversation its peer as the user chose it (the recipient last used
+ * there), never a name the page shows.
+ */
+async function pageViewOf(svc: VeilService, page: PageConversation): Promise<PageView> {
+  const view: PageView = { context: page.context };
+  if (page.kind) view.kind = page.kind;
+  if (page.kind === 'direct') {
+    const remembered = await svc.store.get<string[]>('secrets', recipientsKey(page.context));
+    if (remembered?.length === 1) view.peers = remembered;
+  }
+  return view;
+}
+
+/** The stream a message's sequence counts in (ours apart from others'). */
+function streamOf(entry: CachedPlaintext): string | undefined {
+  return entry.sealed?.seq === undefined ? undefined : entry.sealed.stream;
+}
+
+function entryOf(r: DecryptResult, context: string, at: number): CachedPlaintext | undefined {
+  if (r.status === 'failed' || r.plaintext === undefined || r.sender === undefined) return;
+  const entry: CachedPlaintext = { context, plaintext: r.plaintext, sender: r.sender, at };
+  if (r.senderIdentityKey) entry.senderIdentityKey = r.senderIdentityKey;
+  if (r.kind) entry.kind = r.kind;
+  if (r.sealed) entry.sealed = r.sealed;
+  return entry;
+}
+
+type BlockOutcome = { entry: CachedPlaintext; hash: string } | { failure: ReaderView };
+
+/**
+ * Decrypts a page's blocks: cached ones from the plaintext cache (a second decrypt would be a
+ * replay), the rest in one protocol batch whose successes are cached. Blocks the content script
+ * saw twice on the page at once (`repeat`) are replays, unread. Tree heads the messages carry
+ * are returned for the split-view check.
  */
 async function decryptBlocks(
   svc: VeilService,
-  context: string,
+  page: PageView,
   blocks: readonly { armored: string; repeat?: boolean }[],
-): Promise<{ views: ReaderView[]; hashes: (string | undefined)[] }> {
-  const views: ReaderView[] = new Array<ReaderView>(blocks.length);
-  const hashes: (string | undefined)[] = new Array<string | undefined>(blocks.length);
+): Promise<{ outcomes: BlockOutcome[]; heads: GossipedHead[] }> {
+  const outcomes = new Array<BlockOutcome>(blocks.length);
   // By hash: block indexes in page order, and the envelope (handed to the protocol batch on a
   // cache miss, so no block is dearmored twice).
   const pending = new Map<string, { indexes: number[]; envelope: Uint8Array }>();
   for (const [i, block] of blocks.entries()) {
     if (block.repeat) {
-      views[i] = failedView('replay');
+      outcomes[i] = { failure: failedView('replay') };
       continue;
     }
     let envelope: Uint8Array;
     try {
       envelope = dearmor(block.armored);
     } catch (e) {
-      views[i] = failedView(isVeilError(e) ? e.code : 'malformed');
+      outcomes[i] = { failure: failedView(isVeilError(e) ? e.code : 'malformed') };
       continue;
     }
     const hash = envelopeHash(envelope);
-    hashes[i] = hash;
     const same = pending.get(hash);
     if (same) same.indexes.push(i);
     else pending.set(hash, { indexes: [i], envelope });
@@ -131,41 +162,88 @@ async function decryptBlocks(
     'plaintexts',
     groups.map(([hash]) => hash),
   );
-  const contacts = new Map<string, Promise<Contact | undefined>>();
-  const contactOf = (handle: string) => {
-    let c = contacts.get(handle);
-    if (!c) contacts.set(handle, (c = svc.veil.getContact(handle)));
-    return c;
-  };
   for (const [g, [hash, { indexes, envelope }]] of groups.entries()) {
     const entry = cached[g];
-    if (entry && entry.context === context) {
-      const view = cachedView(entry, entry.own ? undefined : await contactOf(entry.sender));
-      for (const i of indexes) views[i] = view;
-    } else misses.push({ hash, indexes, envelope });
+    if (entry) for (const i of indexes) outcomes[i] = { entry, hash };
+    else misses.push({ hash, indexes, envelope });
   }
 
+  const heads: GossipedHead[] = [];
   if (misses.length > 0) {
     const results = await svc.veil.decryptEnvelopes(
-      context,
+      page,
       misses.map((m) => m.envelope),
     );
     const ops: StoreOpAny[] = [];
     const at = svc.now();
     for (const [k, miss] of misses.entries()) {
       const r = results[k]!;
-      const view = viewOf(r);
-      for (const i of miss.indexes) views[i] = view;
-      if (r.status === 'failed' || r.plaintext === undefined || r.sender === undefined) continue;
-      const entry: CachedPlaintext = { context, plaintext: r.plaintext, sender: r.sender, at };
-      if (r.senderIdentityKey) entry.senderIdentityKey = r.senderIdentityKey;
-      if (r.kind) entry.kind = r.kind;
-      ops.push({ op: 'put', table: 'plaintexts', key: miss.hash, value: entry });
+      if (r.treeHead) heads.push(r.treeHead);
+      const entry = entryOf(r, page.context, at);
+      for (const i of miss.indexes)
+        outcomes[i] = entry ? { entry, hash: miss.hash } : { failure: viewOfFailure(r) };
+      if (entry) ops.push({ op: 'put', table: 'plaintexts', key: miss.hash, value: entry });
     }
     await svc.store.commit(ops);
     trimCache(svc, ops.length);
   }
-  return { views, hashes };
+  return { outcomes, heads };
+}
+
+function viewOfFailure(r: DecryptResult): ReaderView {
+  return failedView(r.error ?? 'malformed');
+}
+
+/**
+ * The tab's order tracker, rebuilt from its reader records when the worker was restarted since
+ * they were issued (the verdicts do not depend on the order blocks are noted in).
+ */
+async function orderOf(svc: VeilService, tabId: number): Promise<OrderTracker> {
+  if (!svc.order.knows(tabId))
+    for (const [token, record] of await svc.pages.readers(tabId))
+      if (record.order)
+        svc.order.note(tabId, record.order.view, record.order.stream, {
+          pos: record.order.pos,
+          seq: record.order.seq,
+          token,
+        });
+  svc.order.touch(tabId);
+  return svc.order;
+}
+
+/** Tells the content script that blocks it shows became repeats (so it redraws their readers). */
+async function sendRepeats(
+  svc: VeilService,
+  tabId: number,
+  tokens: readonly string[],
+): Promise<void> {
+  for (const token of tokens) {
+    const record = await svc.pages.get(tabId, token);
+    if (record?.kind !== 'reader') continue;
+    // A stronger warning (unknown sender, moved) or a failure stays as it is.
+    const s = record.view.status;
+    if (s !== 'verified' && s !== 'unverified' && s !== 'key-changed') continue;
+    const message: ToContentMessage = { type: 'veil:status', token, status: 'repeat' };
+    await svc.tabs(tabId, record.frameId, message).catch(() => undefined);
+  }
+}
+
+/** Checks contacts' gossiped tree heads against our view of the log, off the page's path. */
+function checkHeads(svc: VeilService, heads: readonly GossipedHead[]): void {
+  if (heads.length === 0) return;
+  void (async () => {
+    const { directoryUrl } = await svc.settings();
+    for (const head of heads)
+      await svc.checkGossipedHead(directoryUrl, head).catch(() => undefined);
+  })().catch(() => undefined);
+}
+
+/** Our latest verified tree head at the directory in use, to seal for split-view checks. */
+async function ourHead(svc: VeilService, directoryUrl: string): Promise<GossipedHead | undefined> {
+  const state = await svc.directory.state(directoryUrl).catch(() => undefined);
+  if (!state) return undefined;
+  const { origin, treeSize, rootHash, timestamp, signature } = state.head;
+  return { origin, treeSize, rootHash, timestamp, signature };
 }
 
 export const pageHandlers: ServiceHandlers<
@@ -197,35 +275,71 @@ export const pageHandlers: ServiceHandlers<
       specific || enabledSites.includes(url.host) || enabledSites.includes(url.hostname);
     // A page (re)loaded in this tab: the frames of the one before are gone. Not awaited (the
     // page waits for this answer): tokens for the new page are issued after it all the same.
-    if (enabled) void svc.pages.forgetTab(tabId).catch(() => undefined);
+    if (enabled) {
+      svc.order.forgetTab(tabId);
+      void svc.pages.forgetTab(tabId).catch(() => undefined);
+    }
     return { enabled };
   },
 
-  async pageDecrypt(svc, { context, blocks }, ctx) {
+  async pageDecrypt(svc, req, ctx) {
     const tabId = requireTab(ctx);
     await svc.lock.dataKey(); // locked: say so instead of failing every block
-    const { views, hashes } = await decryptBlocks(svc, context, blocks);
-    const records: ReaderToken[] = views.map((view, i) => {
-      noteSender(svc, context, view.own ? undefined : view.sender);
+    const page = await pageViewOf(svc, req);
+    const { outcomes, heads } = await decryptBlocks(svc, page, req.blocks);
+    const tokens = svc.pages.newTokens(outcomes.length);
+    const order = await orderOf(svc, tabId);
+    const retro: string[] = [];
+    const deps = svc.readerDeps();
+    const records: ReaderToken[] = [];
+    const views: ReaderView[] = [];
+    for (const [i, outcome] of outcomes.entries()) {
       const record: ReaderToken = {
         kind: 'reader',
         frameId: ctx.frameId ?? 0,
-        context,
-        view: withoutPlaintext(view),
+        context: req.context,
+        page,
+        view: { status: 'failed' },
       };
-      if (view.status !== 'failed' && hashes[i]) record.hash = hashes[i];
-      return record;
-    });
-    const tokens = await svc.pages.issue(tabId, records);
+      if ('failure' in outcome) {
+        record.view = outcome.failure;
+        views.push(outcome.failure);
+        records.push(record);
+        continue;
+      }
+      const { entry, hash } = outcome;
+      const stream = streamOf(entry);
+      const { pos, view: listView } = req.blocks[i]!;
+      const viewKey = `${listView ?? 0} ${req.context}`;
+      let repeat = false;
+      if (stream !== undefined && pos !== undefined) {
+        const seq = entry.sealed!.seq!;
+        const noted = order.note(tabId, viewKey, stream, { pos, seq, token: tokens[i]! });
+        repeat = noted.repeat;
+        retro.push(...noted.retro);
+        record.order = { view: viewKey, stream, pos, seq };
+      }
+      const view = await readerView(deps, entry, page, { repeat });
+      if (view.status !== 'unknown-sender' && !entry.own)
+        noteSender(svc, req.context, entry.sender);
+      record.hash = hash;
+      record.view = withoutPlaintext(view);
+      delete record.view.hidden;
+      views.push(view);
+      records.push(record);
+    }
+    const issued = await svc.pages.issue(tabId, records, tokens);
+    if (retro.length) void sendRepeats(svc, tabId, retro).catch(() => undefined);
+    checkHeads(svc, heads);
     return views.map((view, i): PageBlockResult => {
-      const result: PageBlockResult = { token: tokens[i]!, status: view.status };
+      const result: PageBlockResult = { token: issued[i]!, status: view.status };
       if (view.sender !== undefined) result.sender = view.sender;
       if (view.error !== undefined) result.error = view.error;
       return result;
     });
   },
 
-  async registerComposer(svc, { context, maxMessageLength, authors }, ctx) {
+  async registerComposer(svc, { context, kind, name, maxMessageLength, authors }, ctx) {
     const tabId = requireTab(ctx);
     const record: ComposerToken = {
       kind: 'composer',
@@ -234,11 +348,15 @@ export const pageHandlers: ServiceHandlers<
       maxMessageLength,
       authors,
     };
+    if (kind) record.conversation = kind;
+    if (name) record.name = name;
+    const site = hostOf(ctx.url);
+    if (site) record.site = site;
     const [token] = await svc.pages.issue(tabId, [record]);
     return { token: token! };
   },
 
-  async readMessage(svc, { token }, ctx) {
+  async readMessage(svc, { token, reveal }, ctx) {
     const tabId = requirePage(ctx, 'reader');
     const record = await tokenOf(svc, tabId, token, 'reader');
     // Locked: refused whatever the record, as pageDecrypt is (not only because a cached entry is
@@ -247,8 +365,9 @@ export const pageHandlers: ServiceHandlers<
     if (!record.hash) return { ...record.view };
     const cached = await svc.store.get<CachedPlaintext>('plaintexts', record.hash);
     if (!cached) return failedView('expired');
-    const contact = cached.own ? undefined : await svc.veil.getContact(cached.sender);
-    return cachedView(cached, contact);
+    const repeat = (await orderOf(svc, tabId)).isRepeat(tabId, token);
+    const page = record.page ?? { context: record.context };
+    return readerView(svc.readerDeps(), cached, page, { repeat, reveal: reveal === true });
   },
 
   async frameHeight(svc, { token, height }, ctx) {
@@ -269,12 +388,16 @@ export const pageHandlers: ServiceHandlers<
     const tabId = requirePage(ctx, 'composer');
     const record = await tokenOf(svc, tabId, token, 'composer');
     const me = await svc.requireProfile();
-    const [remembered, contacts, draft] = await Promise.all([
+    const [remembered, contacts, draft, group] = await Promise.all([
       svc.store.get<string[]>('secrets', recipientsKey(record.context)),
       svc.listContacts(),
       svc.pages.draft(tabId, token),
+      record.conversation === 'direct' ? undefined : svc.veil.groupMembers(record.context),
     ]);
-    const recipients = remembered ?? [];
+    // A group's members as its last member list says (changes others made included), else the
+    // recipients last used here. Either way the page only hinted: each shows its trust mark.
+    let recipients = remembered ?? [];
+    if (group) recipients = group.members.map((m) => m.handle).filter((h) => h !== me.handle);
     const seen = [...(svc.seenSenders.get(record.context) ?? []), ...record.authors];
     const suggestions = [...new Set(seen)]
       .filter((h) => h !== me.handle && !recipients.includes(h))
@@ -285,6 +408,9 @@ export const pageHandlers: ServiceHandlers<
       suggestions,
       contacts: contacts.map((c) => svc.contactView(c)),
     };
+    if (record.conversation) view.kind = record.conversation;
+    if (record.name) view.name = record.name;
+    if (group) view.groupEpoch = group.epoch;
     if (draft !== undefined) view.draft = draft;
     return view;
   },
@@ -298,7 +424,7 @@ export const pageHandlers: ServiceHandlers<
     return { ok: true };
   },
 
-  async composeSend(svc, { token, text, recipients }, ctx) {
+  async composeSend(svc, { token, text, recipients, groupEpoch }, ctx) {
     const tabId = requirePage(ctx, 'composer');
     const record = await tokenOf(svc, tabId, token, 'composer');
     await svc.lock.dataKey();
@@ -306,20 +432,52 @@ export const pageHandlers: ServiceHandlers<
     const others = recipients.filter((h) => h !== me.handle);
     if (others.length === 0)
       throw new BackgroundError('invalid-argument', 'choose at least one recipient');
+    const kind = record.conversation ?? (others.length === 1 ? 'direct' : 'group');
+    if (kind === 'direct' && others.length !== 1)
+      throw new BackgroundError('invalid-argument', 'a direct conversation has one recipient');
+    if (kind === 'group') {
+      // Someone changed the members since the composer showed them: sending to the old list
+      // would undo their change (and re-add a removed member).
+      const group = await svc.veil.groupMembers(record.context);
+      if (group && groupEpoch !== undefined && group.epoch !== groupEpoch)
+        throw new BackgroundError(
+          'membership-changed',
+          'the group changed while you wrote: check the recipients and send again',
+        );
+    }
     const { directoryUrl } = await svc.settings();
     await Promise.all(others.map((h) => svc.ensureSession(h, directoryUrl)));
-    const envelope = await svc.veil.encryptEnvelope(
-      { context: record.context, recipients: others },
+    const origin = { site: record.site ?? '', name: record.name ?? '' };
+    const treeHead = await ourHead(svc, directoryUrl);
+    const sent = await svc.veil.encryptSealed(
+      {
+        context: record.context,
+        recipients: others,
+        kind,
+        origin,
+        ...(treeHead ? { treeHead } : {}),
+      },
       text,
     );
+    const envelope = sent.envelope;
+    const stream = kind === 'direct' ? `own:d:${others[0]}` : `own:g:${bytesToHex(sent.groupId!)}`;
     const own: CachedPlaintext = {
       context: record.context,
       plaintext: text,
       sender: me.handle,
-      kind: others.length === 1 ? 'direct' : 'group',
+      kind,
       own: true,
       at: svc.now(),
+      sealed: {
+        kind,
+        seq: sent.seq,
+        sentAt: sent.sentAt,
+        origin,
+        stream,
+        ...(sent.groupId ? { groupId: sent.groupId } : {}),
+      },
     };
+    if (kind === 'direct') own.to = others[0]!;
     await svc.store.commit([
       { op: 'put', table: 'plaintexts', key: envelopeHash(envelope), value: own },
       { op: 'put', table: 'secrets', key: recipientsKey(record.context), value: others },

@@ -121,6 +121,7 @@ function RestoreBackup(props: { replacing?: IdentityView; onRestored(status: Sta
           truncated: damaged,
           'bad-mac': damaged,
           'unknown-version': 'restore_unknown_version',
+          'identity-exists': 'restore_identity_exists',
           'invalid-argument': damaged,
         },
       },

@@ -3,6 +3,7 @@
 import { useRef, useState } from 'preact/hooks';
 import { sendMessage } from '../../messaging/client';
 import type { Settings as SettingsValue, StatusReply } from '../../messaging/messages';
+import { DirectoryKey } from '../directory-key';
 import { Button, ScreenTitle, TextField } from '../fields';
 import { isUsableDirectoryUrl, normalizeSiteHost } from '../format';
 import { SecurityPhraseForm } from '../identity';
@@ -15,13 +16,19 @@ export function Settings(props: {
   onStatus(status: StatusReply): void;
   onChanged(): void;
   onDeleted(directoryDeleted: boolean): void;
+  /** After a "check the log now": alarms may have changed. */
+  onLogChecked?(): void;
 }) {
   const { status } = props;
   const saveSettings = (settings: SettingsValue) => props.onStatus({ ...status, settings });
   return (
     <div class="screen narrow">
       <ScreenTitle>{t('settings_title')}</ScreenTitle>
-      <DirectorySettings directoryUrl={status.settings.directoryUrl} onSaved={saveSettings} />
+      <DirectorySettings
+        directoryUrl={status.settings.directoryUrl}
+        onSaved={saveSettings}
+        onLogChecked={() => props.onLogChecked?.()}
+      />
       <SiteSettings sites={status.settings.enabledSites} onSaved={saveSettings} />
       <SecurityPhraseForm hasPhrase={status.hasSecurityPhrase} onSaved={props.onChanged} />
       <LockSettings status={status} onStatus={props.onStatus} />
@@ -30,7 +37,11 @@ export function Settings(props: {
   );
 }
 
-function DirectorySettings(props: { directoryUrl: string; onSaved(s: SettingsValue): void }) {
+function DirectorySettings(props: {
+  directoryUrl: string;
+  onSaved(s: SettingsValue): void;
+  onLogChecked(): void;
+}) {
   const [url, setUrl] = useState(props.directoryUrl);
   const [error, setError] = useState<string | null>(null);
   const action = useAction();
@@ -66,6 +77,7 @@ function DirectorySettings(props: { directoryUrl: string; onSaved(s: SettingsVal
         </div>
       </form>
       <Notice notice={action.notice} />
+      <DirectoryKey directoryUrl={props.directoryUrl} onChecked={props.onLogChecked} />
     </section>
   );
 }

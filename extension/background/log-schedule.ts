@@ -1,0 +1,58 @@
+// When the log watch runs (background only): at worker start, at most every 10 minutes (MV3
+// stops idle workers, so starts are frequent), and hourly through browser.alarms, so a profile
+// that is open but idle still notices an entry it did not make. The background entry point only
+// calls `startLogWatch`; everything here takes its browser API as an argument.
+import type { VeilService } from './veil-service';
+
+export const LOG_WATCH_ALARM = 'veil-log-watch';
+export const LOG_WATCH_PERIOD_MINUTES = 60;
+/** A worker start runs a monitor pass only if the last one began longer ago than this. */
+export const START_PASS_INTERVAL_MS = 10 * 60_000;
+
+/** The part of `browser.alarms` used here. */
+export interface AlarmsApi {
+  get(name: string): Promise<unknown>;
+  create(name: string, info: { periodInMinutes: number; delayInMinutes: number }): unknown;
+  onAlarm: { addListener(callback: (alarm: { name: string }) => void): void };
+}
+
+/**
+ * One watch: the own-handle monitor (always, or only when due), then the heads contacts sent
+ * that could not be checked before. Inside the service's gate (shared), so a restore or a
+ * delete-everything never interleaves with its writes.
+ */
+export async function watchLog(svc: VeilService, always: boolean): Promise<void> {
+  await svc.gate.shared(async () => {
+    if (always) await svc.log.monitor.run();
+    else await svc.log.monitor.runIfDue(START_PASS_INTERVAL_MS);
+    const { directoryUrl } = await svc.settings();
+    await svc.log.gossip.retryPending(directoryUrl);
+  });
+}
+
+/**
+ * Registers the hourly alarm's listener (synchronously, so an alarm that wakes the worker finds
+ * it), creates the alarm if it does not exist yet, and runs a watch now if one is due.
+ */
+export function startLogWatch(
+  getService: () => Promise<VeilService>,
+  alarms: AlarmsApi,
+  report: (error: unknown) => void,
+): void {
+  const run = (always: boolean) =>
+    getService()
+      .then((svc) => watchLog(svc, always))
+      .catch(report);
+  alarms.onAlarm.addListener((alarm) => {
+    if (alarm.name === LOG_WATCH_ALARM) void run(true);
+  });
+  void (async () => {
+    // Creating an alarm that exists would restart its period on every worker start.
+    if (!(await alarms.get(LOG_WATCH_ALARM)))
+      await alarms.create(LOG_WATCH_ALARM, {
+        periodInMinutes: LOG_WATCH_PERIOD_MINUTES,
+        delayInMinutes: LOG_WATCH_PERIOD_MINUTES,
+      });
+  })().catch(report);
+  void run(false);
+}
