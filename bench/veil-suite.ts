@@ -51,6 +51,9 @@ export interface VeilInstance {
   createIdentity(handle: string): Promise<{ handle: string; identityKey: Uint8Array }>;
   publicBundle(opts?: { oneTimePrekeys?: number }): Promise<VeilPublishedIdentity>;
   startSession(bundle: VeilPrekeyBundle): Promise<void>;
+  /** Pins a key, as the user does once the directory showed it (receivers need the sender's). */
+  addContact(handle: string, identityKey: Uint8Array): Promise<unknown>;
+  getIdentity(): Promise<{ handle: string; identityKey: Uint8Array } | undefined>;
   encrypt(
     conv: { context: string; recipients: string[] },
     plaintext: string,
@@ -121,6 +124,14 @@ async function bundleOf(v: VeilInstance): Promise<VeilPrekeyBundle> {
   };
 }
 
+/** Each pins the others' keys (what the directory lookup and "add contact" do in the extension). */
+async function pinAll(...parties: VeilInstance[]): Promise<void> {
+  const ids = await Promise.all(parties.map((p) => p.getIdentity()));
+  for (const [i, p] of parties.entries())
+    for (const [j, id] of ids.entries())
+      if (i !== j) await p.addContact(id!.handle, id!.identityKey);
+}
+
 function chars(chunks: string[]): number {
   return chunks.reduce((n, c) => n + c.length, 0);
 }
@@ -166,6 +177,7 @@ async function pingPong(o: VeilSuiteOptions, messages: number): Promise<PingPong
   const id = ++runCounter;
   const alice = await party(o, `alice${id}`);
   const bob = await party(o, `bob${id}`);
+  await pinAll(alice, bob);
   await alice.startSession(await bundleOf(bob));
   const context = `bench:1to1/${id}`;
   const toBob = { context, recipients: [`bob${id}`] };
@@ -226,6 +238,7 @@ async function group(o: VeilSuiteOptions, messages: number, batch: boolean): Pro
   const alice = await party(o, a);
   const bob = await party(o, b);
   const carol = await party(o, c);
+  await pinAll(alice, bob, carol);
   await alice.startSession(await bundleOf(bob));
   await alice.startSession(await bundleOf(carol));
   const context = `bench:group/${id}`;

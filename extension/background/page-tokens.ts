@@ -23,6 +23,8 @@ export interface ReaderToken {
   view: Omit<ReaderView, 'plaintext'>;
   /** Its place in its sender's sealed order on this page view (order-tracker.ts). */
   order?: { view: string; stream: string; pos: number; seq: number };
+  /** Shown out of order (or twice) when it was placed; a later block can also make it so. */
+  repeat?: true;
 }
 
 export interface ComposerToken {

@@ -52,7 +52,7 @@ const VALID: { [T in MessageType]: Record<string, unknown> } = {
   dismissLogAlarm: { id: 'entry:https://dir.example:3' },
   checkLog: {},
   directoryKey: {},
-  pageEnabled: { adapter: 'generic', specific: false },
+  pageEnabled: { adapter: 'generic' },
   pageDecrypt: { context: 'generic:room', blocks: [{ armored: 'VeiLA00' }] },
   registerComposer: { context: 'generic:room', maxMessageLength: 350, authors: ['bob'] },
   readMessage: { token: TOKEN },
@@ -155,7 +155,7 @@ describe('router', () => {
       fakeBrowser.runtime,
     );
     await route(
-      { type: 'pageEnabled', adapter: 'generic', specific: false, tabId: 99, frameId: 7 },
+      { type: 'pageEnabled', adapter: 'generic', tabId: 99, frameId: 7 },
       { ...contentScriptSender('https://chat.example/r'), tab: { id: 4 }, frameId: 0 },
     );
     expect(seen).toEqual({

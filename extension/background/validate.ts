@@ -103,7 +103,7 @@ function token(raw: Raw): string {
 }
 
 const PAGE_VALIDATORS: { [T in keyof PageMessageTable]: Validator<T> } = {
-  pageEnabled: (r) => ({ adapter: str(r, 'adapter', 64, 1), specific: bool(r, 'specific') }),
+  pageEnabled: (r) => ({ adapter: str(r, 'adapter', 64, 1) }),
   pageDecrypt: (r) => {
     const blocks = r.blocks;
     if (!Array.isArray(blocks) || blocks.length > PAGE_BATCH_MAX)

@@ -27,6 +27,7 @@ import { KeyStore } from './key-store';
 import { LockManager, type ScryptParams, type SessionArea } from './lock';
 import { LogAlarms } from './log-alarms';
 import { LogMonitor } from './log-monitor';
+import { FairQueue } from './fair-queue';
 import { OrderTracker } from './order-tracker';
 import { PageTokens } from './page-tokens';
 import type { ReaderViewDeps } from './reader-view';
@@ -81,6 +82,8 @@ export class VeilService {
   readonly seenSenders = new Map<string, Set<string>>();
   /** Blocks each tab shows out of their sealed order (memory; rebuilt from token records). */
   readonly order = new OrderTracker();
+  /** Page decrypt jobs, taking turns between tabs. */
+  readonly fair = new FairQueue();
   /** What the directory's log says of the keys messages were sealed with. */
   readonly senders: SenderTrust = new SenderTrust({
     history: async (handle) => {

@@ -58,7 +58,6 @@ export async function startVeil(findAdapter: FindAdapter): Promise<void> {
     ({ enabled } = await sendMessage({
       type: 'pageEnabled',
       adapter: adapter.id,
-      specific: adapter.id !== 'generic',
     }));
   } catch {
     return; // no background (extension updated or disabled): stay dormant

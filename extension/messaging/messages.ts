@@ -313,7 +313,7 @@ export type ToContentMessage =
 export interface PageMessageTable {
   /** Whether Veil runs on the sender's page (its host is enabled, or a site adapter matched). */
   pageEnabled: {
-    req: { adapter: string; specific: boolean };
+    req: { adapter: string };
     res: { enabled: boolean };
     who: 'content-script';
   };

@@ -21,6 +21,11 @@ export interface GroupState {
   members: GroupMember[];
   /** SHA-256 of the canonical member list. */
   digest: Uint8Array;
+  /**
+   * Handles taken out of the group, with the epoch that took them out (dropped again when
+   * re-added): a composer that showed an older epoch must not put them back unawares.
+   */
+  removed?: Record<string, number>;
 }
 
 /** Why our own sender key must be replaced before the next message, if it must. */
@@ -43,13 +48,20 @@ export function membersDigest(members: readonly GroupMember[]): Uint8Array {
   return sha256(concatBytes(...parts));
 }
 
+/** The state after a change to `members` at `epoch`, from `before` (none for a new group). */
 export function groupState(
   groupId: Uint8Array,
   epoch: number,
   members: readonly GroupMember[],
+  before?: GroupState,
 ): GroupState {
   const sorted = sortedMembers(members);
-  return { groupId, epoch, members: sorted, digest: membersDigest(sorted) };
+  const state: GroupState = { groupId, epoch, members: sorted, digest: membersDigest(sorted) };
+  const removed = { ...before?.removed };
+  for (const m of removedMembers(before?.members ?? [], sorted)) removed[m.handle] = epoch;
+  for (const m of sorted) delete removed[m.handle];
+  if (Object.keys(removed).length > 0) state.removed = removed;
+  return state;
 }
 
 export function sameMembers(a: readonly GroupMember[], b: readonly GroupMember[]): boolean {

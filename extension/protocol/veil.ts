@@ -513,12 +513,17 @@ export class Veil {
 
   // ---- groups ----
 
-  /** Our view of the members of the group a page conversation is (none before its first message). */
+  /**
+   * Our view of the members of the group a page conversation is (none before its first
+   * message), and who was taken out at which epoch.
+   */
   async groupMembers(
     context: string,
-  ): Promise<{ epoch: number; members: GroupMember[] } | undefined> {
+  ): Promise<
+    { epoch: number; members: GroupMember[]; removed: Record<string, number> } | undefined
+  > {
     const state = await this.store.get<GroupState>('meta', groupKey(this.ctx(context).hex));
-    return state && { epoch: state.epoch, members: state.members };
+    return state && { epoch: state.epoch, members: state.members, removed: state.removed ?? {} };
   }
 
   // ---- encrypt ----
@@ -663,7 +668,7 @@ export class Veil {
     let state = await this.store.get<GroupState>('meta', stateKey);
     let membershipChanged = false;
     if (!state || !sameMembers(state.members, members)) {
-      state = groupState(ctx.hash, (state?.epoch ?? 0) + 1, members);
+      state = groupState(ctx.hash, (state?.epoch ?? 0) + 1, members, state);
       ops.push({ op: 'put', table: 'meta', key: stateKey, value: state });
       membershipChanged = true;
     }
@@ -1143,7 +1148,7 @@ export class Veil {
     const hex = bytesToHex(change.groupId);
     const current = await tx.get<GroupState>('meta', groupKey(hex));
     if (!acceptsMembership(current, change, sender, senderIsContact)) return;
-    const next = groupState(change.groupId, change.epoch, change.members);
+    const next = groupState(change.groupId, change.epoch, change.members, current);
     tx.put('meta', groupKey(hex), next);
     const removed = removedMembers(current?.members ?? [], next.members);
     if (removed.length === 0) return;

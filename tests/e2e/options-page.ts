@@ -21,6 +21,7 @@ export const SECTION = {
   restore: 'section[aria-labelledby="restore-title"]',
   lock: 'section[aria-labelledby="lock-title"]',
   remove: 'section[aria-labelledby="delete-title"]',
+  sites: 'section[aria-labelledby="sites-title"]',
 } as const;
 
 export interface Notice {
@@ -73,9 +74,18 @@ export class OptionsPage {
     );
   }
 
+  /** Clicks `selector` once it is visible; again if a re-render replaced it mid-click. */
   async click(selector: string): Promise<void> {
-    const el = await this.waitFor(selector);
-    await el.click();
+    for (let attempt = 1; ; attempt++) {
+      const el = await this.page.waitForSelector(selector, { visible: true, timeout: 20_000 });
+      try {
+        await el!.click();
+        return;
+      } catch (error) {
+        if (attempt >= 5) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
   }
 
   async text(selector: string): Promise<string> {
@@ -141,6 +151,17 @@ export class OptionsPage {
     await this.click(hook('save-security-phrase'));
     await this.success(SECTION.phrase);
     return onlyDigits(await this.text(`${hook('identity')} ${hook('fingerprint')}`));
+  }
+
+  /** Settings → Sites: turns Veil on for `host` as a user does; resolves when it is listed. */
+  async enableSite(host: string): Promise<void> {
+    await this.go('#settings');
+    await this.fill(hook('site-input'), host);
+    await this.click(hook('add-site'));
+    await this.success(SECTION.sites);
+    await this.waitFor(hook('site-list'));
+    const listed = await this.text(hook('site-list'));
+    if (!listed.includes(host)) throw new Error(`${host} is not listed in Settings → Sites`);
   }
 
   contactRow(handle: string): string {

@@ -5,7 +5,7 @@
 // build) sends to bob and reads bob's messages in its own reader frames.
 // Everything is started here and stopped by PID in afterAll; the steps build on each other.
 import net from 'node:net';
-import type { Browser, ElementHandle, Frame, Page } from 'puppeteer-core';
+import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freePort } from '../server-process';
 import { launchPlainChromium } from './adapter-bundle';
@@ -13,13 +13,11 @@ import { startDirectory, type DirectoryServer } from './directory-server';
 import {
   chromiumPath,
   firefoxPath,
-  frameOf,
   launchChromium,
   launchFirefox,
   openExtensionPage,
   openFirefoxExtensionPage,
   timed,
-  type ChromiumSession,
   type FirefoxSession,
 } from './harness';
 import {
@@ -30,16 +28,25 @@ import {
   waitForUsers,
   type IrcServer,
 } from './irc-servers';
+import {
+  bodiesBy,
+  chooseRecipients,
+  hostSees,
+  openComposer,
+  originsShowing,
+  plainSend,
+  readers,
+  veilSend,
+  waitForPlaintext,
+  waitForReaders,
+  type Person,
+  UNTHROTTLED,
+  VIEWPORT,
+  type ReaderState,
+} from './lounge-pages';
 import { hook, OptionsPage, SECTION } from './options-page';
 
 const CHANNEL = '#veil';
-/** Two windows per profile (options, The Lounge): neither may be throttled as hidden. */
-const UNTHROTTLED = [
-  '--disable-background-timer-throttling',
-  '--disable-renderer-backgrounding',
-  '--disable-backgrounding-occluded-windows',
-];
-const VIEWPORT = { width: 1000, height: 900 };
 
 /** Every secret typed in a composer: none may ever cross the IRC connection. */
 const secrets: string[] = [];
@@ -47,12 +54,6 @@ function secret(text: string): string {
   secrets.push(text);
   return text;
 }
-
-const step = (what: string) => {
-  if (process.env.VEIL_E2E_STEPS === '1') console.log(`[e2e] step: ${what}`);
-};
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // ── A recording TCP proxy between The Lounge and ngircd ─────────────────────────────────────────
 
@@ -111,217 +112,6 @@ async function startRecordingProxy(targetPort: number): Promise<RecordingProxy> 
   return proxy;
 }
 
-// ── The Lounge pages ────────────────────────────────────────────────────────────────────────────
-
-interface Person {
-  nick: string;
-  session: ChromiumSession | FirefoxSession;
-  ui: OptionsPage;
-  lounge: Page;
-}
-
-/** Sends a line from a page as a plain The Lounge user (no Veil): value, `input`, submit. */
-async function plainSend(page: Page, text: string): Promise<void> {
-  await page.evaluate((t: string) => {
-    const box = document.querySelector<HTMLTextAreaElement>('#form textarea#input')!;
-    box.value = t;
-    box.dispatchEvent(new Event('input', { bubbles: true }));
-    document.querySelector<HTMLElement>('#form #submit')!.click();
-  }, text);
-}
-
-/** Bodies of `author`'s messages in the open channel, as the host page shows them. */
-function bodiesBy(page: Page, author: string): Promise<string[]> {
-  return page.evaluate(
-    (who: string) =>
-      [...document.querySelectorAll('#chat .chat-view .messages .msg[data-type="message"]')]
-        .filter((m) => m.querySelector('.from .user')?.getAttribute('data-name') === who)
-        .map((m) => m.querySelector('.content')?.textContent ?? ''),
-    author,
-  );
-}
-
-/** What the host page holds: its DOM, the text it shows. */
-function hostSees(page: Page): Promise<string> {
-  return page.evaluate(() => document.documentElement.outerHTML + document.body.innerText);
-}
-
-interface ReaderState {
-  status: string | null;
-  plaintext: string | null;
-  sender: string | null;
-  failure: string | null;
-}
-
-/** The reader wrappers on a page with what their (mounted) frames show. */
-async function readers(page: Page): Promise<ReaderState[]> {
-  const wrappers = await page.$$(hook('message'));
-  const out: ReaderState[] = [];
-  for (const wrapper of wrappers) {
-    const status = await wrapper.evaluate((el) => el.getAttribute('data-veil-status'));
-    const state: ReaderState = { status, plaintext: null, sender: null, failure: null };
-    try {
-      const iframe = await wrapper.$('iframe');
-      const frame = await iframe?.contentFrame();
-      if (frame) {
-        const read = (sel: string) =>
-          frame.$eval(sel, (el) => el.textContent).catch(() => null) as Promise<string | null>;
-        state.plaintext = await read(hook('plaintext'));
-        state.sender = await read(hook('sender'));
-        state.failure = await read(hook('failure'));
-      }
-    } catch {
-      // frame not there yet
-    }
-    out.push(state);
-  }
-  return out;
-}
-
-/** Waits until a reader frame on `page` shows exactly `text`; returns that reader. */
-async function waitForPlaintext(page: Page, text: string, timeout = 45_000): Promise<ReaderState> {
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    const found = (await readers(page)).find((r) => r.plaintext === text);
-    if (found) return found;
-    step(`waiting for a reader with "${text.slice(0, 20)}"`);
-    if (Date.now() > deadline) {
-      const seen = (await readers(page)).map((r) => ({
-        ...r,
-        plaintext: r.plaintext?.slice(0, 40),
-      }));
-      throw new Error(`no reader shows "${text.slice(0, 40)}…"; readers: ${JSON.stringify(seen)}`);
-    }
-    await sleep(200);
-  }
-}
-
-/** Waits until `page` has at least `count` reader wrappers; returns the new ones' states. */
-async function waitForReaders(
-  page: Page,
-  count: number,
-  settled: (r: ReaderState) => boolean,
-  timeout = 45_000,
-): Promise<ReaderState[]> {
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    const all = await readers(page);
-    if (all.length >= count && all.slice(count - 1).every(settled)) return all;
-    if (Date.now() > deadline) {
-      const where = await page.$$eval(hook('message'), (els) =>
-        els.map((el) => ({
-          frame: el.querySelector('iframe')?.src.slice(-12) ?? null,
-          top: Math.round(el.getBoundingClientRect().top),
-          height: Math.round(el.getBoundingClientRect().height),
-          hidden: el.closest('[hidden]') !== null,
-        })),
-      );
-      throw new Error(
-        `expected ${count} readers, saw ${JSON.stringify(all)}; wrappers ${JSON.stringify(where)}`,
-      );
-    }
-    await sleep(200);
-  }
-}
-
-/** The origins of the reader frames on `page` whose own document shows exactly `text`. */
-async function originsShowing(page: Page, text: string): Promise<string[]> {
-  const origins: string[] = [];
-  for (const iframe of await page.$$(`${hook('message')} iframe`)) {
-    const seen = await (
-      await iframe.contentFrame()
-    )?.evaluate(
-      (sel: string) => ({
-        origin: location.origin,
-        text: document.querySelector(sel)?.textContent ?? null,
-      }),
-      hook('plaintext'),
-    );
-    if (seen?.text === text) origins.push(seen.origin);
-  }
-  return origins;
-}
-
-/** Turns Veil on in the open channel (a real click) and returns the composer frame. */
-async function openComposer(person: Person): Promise<Frame> {
-  const page = person.lounge;
-  if (!(await page.$(`iframe${hook('composer')}`))) {
-    await page.waitForSelector(hook('toggle'), { timeout: 30_000 });
-    await page.click(hook('toggle'));
-  }
-  // The content script opens the composer again when the conversation it belongs to changes
-  // (the page may settle on its channel just after the click): a frame handle from before that
-  // is detached, so look again until a frame shows its recipients.
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const composer = await frameOf(page, `iframe${hook('composer')}`);
-    try {
-      await composer.waitForSelector(hook('recipients'), { timeout: 5_000 });
-      await composer.waitForSelector(hook('compose-input'));
-      return composer;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      step(`composer not ready (detached: ${composer.detached}); looking again`);
-    }
-  }
-}
-
-/** Sets the composer's recipients to exactly `handles` (adding unknown ones by handle). */
-async function chooseRecipients(composer: Frame, handles: string[]): Promise<void> {
-  for (const handle of handles) {
-    if (!(await composer.$(`${hook('recipients')} input[value="${handle}"]`))) {
-      await composer.type(hook('recipient-input'), handle);
-      await composer.click(hook('recipient-add'));
-    }
-    const box = (await composer.waitForSelector(
-      `${hook('recipients')} input[value="${handle}"]`,
-    )) as ElementHandle<HTMLInputElement>;
-    if (!(await box.evaluate((el) => el.checked))) await box.click();
-    await composer.waitForSelector(`${hook('recipients')} input[value="${handle}"]:checked`);
-  }
-  for (const box of await composer.$$(`${hook('recipients')} input[type="checkbox"]:checked`)) {
-    const value = await box.evaluate((el) => (el as HTMLInputElement).value);
-    if (!handles.includes(value)) await box.click();
-  }
-  await composer.waitForFunction(
-    (sel: string, want: string[]) =>
-      [...document.querySelectorAll<HTMLInputElement>(sel)]
-        .map((el) => el.value)
-        .sort()
-        .join() === [...want].sort().join(),
-    {},
-    `${hook('recipients')} input[type="checkbox"]:checked`,
-    handles,
-  );
-}
-
-/** Writes `text` in Veil's composer to `recipients` and sends it; waits for the success note. */
-async function veilSend(person: Person, recipients: string[], text: string): Promise<void> {
-  step(`${person.nick} opens the composer`);
-  const composer = await openComposer(person);
-  step(`${person.nick} chooses ${recipients.join(', ')}`);
-  await chooseRecipients(composer, recipients);
-  step(`${person.nick} types and sends`);
-  // Long text: put it in at once, the way a paste does, then type one character for real.
-  await composer.$eval(
-    hook('compose-input'),
-    (el, t) => {
-      const input = el as HTMLTextAreaElement;
-      input.focus();
-      input.value = (t as string).slice(0, -1);
-      input.dispatchEvent(new Event('input', { bubbles: true }));
-    },
-    text,
-  );
-  await composer.type(hook('compose-input'), text.slice(-1));
-  await composer.click(hook('compose-send'));
-  await composer.waitForSelector(`${hook('notice')}[data-veil-kind="success"]`, {
-    timeout: 60_000,
-  });
-  // The notice stays until the next send; clear it so the next wait sees a fresh one.
-  await composer.$eval(hook('notice'), (el) => el.remove());
-}
-
 const canRun = Boolean(chromiumPath) && ircStackAvailable;
 if (!canRun)
   console.warn('[e2e] skipping The Lounge end to end: needs Chromium, ngircd and tools/thelounge');
@@ -348,6 +138,8 @@ describe.skipIf(!canRun)('Veil end to end on The Lounge + ngircd (Chromium)', ()
     const person: Person = { nick, session, ui, lounge };
     people.push(person);
     await ui.onboard(nick, directory.url);
+    // As a user does: Settings → Sites (The Lounge's own markup does not turn Veil on).
+    await ui.enableSite(new URL(loungeUrl).host);
     await lounge.setViewport(VIEWPORT);
     return person;
   }
@@ -516,11 +308,15 @@ describe.skipIf(!canRun)('Veil end to end on The Lounge + ngircd (Chromium)', ()
       const afterTamper = await waitForReaders(bob.lounge, baseline + 1, settled);
       expect(afterTamper.at(-1)).toMatchObject({ status: 'failed', plaintext: null });
 
-      // Replayed: the same lines again.
+      // Replayed: the same lines again, below later ones. The message is genuine, so it is not
+      // a failure: it is shown as shown again, its text held back until bob asks.
       for (const line of lines) await plainSend(carol, line);
-      const afterReplay = await waitForReaders(bob.lounge, baseline + 2, settled);
-      expect(afterReplay.at(-1)).toMatchObject({ status: 'failed', plaintext: null });
-      expect(afterReplay.at(-1)!.failure).toMatch(/replay/);
+      const afterReplay = await waitForReaders(
+        bob.lounge,
+        baseline + 2,
+        (r) => r.status !== null && (r.failure !== null || r.hidden),
+      );
+      expect(afterReplay.at(-1)).toMatchObject({ status: 'repeat', plaintext: null, hidden: true });
 
       // Truncated: the first half of the first line.
       await plainSend(carol, lines[0]!.slice(0, Math.floor(lines[0]!.length / 2)));
@@ -537,7 +333,7 @@ describe.skipIf(!canRun)('Veil end to end on The Lounge + ngircd (Chromium)', ()
       // None of them showed text; the one real message shows once.
       const all = await readers(bob.lounge);
       for (const r of all.slice(baseline)) {
-        expect(r.status).toBe('failed');
+        expect(['failed', 'repeat']).toContain(r.status);
         expect(r.plaintext).toBeNull();
       }
       expect(all.filter((r) => r.plaintext === original)).toHaveLength(1);
@@ -578,6 +374,27 @@ describe.skipIf(!canRun)('Veil end to end on The Lounge + ngircd (Chromium)', ()
       expect(atDave.at(-1)!.status).toBe('failed');
       expect(atDave.map((r) => r.plaintext)).not.toContain(withoutDave);
       expect(await hostSees(dave.lounge)).not.toContain('must not read');
+
+      // bob read alice's change: his composer (opened before it) cannot put dave back unawares,
+      // and what bob sends now, with the members as they are, dave cannot read either.
+      const fromBobAfter = secret('bob after the change: dave is out');
+      const composer = await openComposer(bob);
+      await chooseRecipients(composer, ['alice', 'dave']);
+      await composer.type(hook('compose-input'), 'x');
+      await composer.click(hook('compose-send'));
+      await composer.waitForSelector(`${hook('notice')}[data-veil-kind="error"]`, {
+        timeout: 30_000,
+      });
+      await composer.$eval(hook('compose-input'), (el) => {
+        (el as HTMLTextAreaElement).value = '';
+        el.dispatchEvent(new Event('input', { bubbles: true }));
+      });
+      const daveBefore2 = (await readers(dave.lounge)).length;
+      await veilSend(bob, ['alice'], fromBobAfter);
+      await waitForPlaintext(alice.lounge, fromBobAfter);
+      const atDave2 = await waitForReaders(dave.lounge, daveBefore2 + 1, (r) => r.status !== null);
+      expect(atDave2.at(-1)!.status).toBe('failed');
+      expect(await hostSees(dave.lounge)).not.toContain('dave is out');
     }),
   );
 
@@ -609,6 +426,7 @@ describe.skipIf(!canRun)('Veil end to end on The Lounge + ngircd (Chromium)', ()
       const options = await openFirefoxExtensionPage(firefox.browser, 'options.html');
       const ui = new OptionsPage(options, firefox.origin);
       await ui.onboard('erin', directory.url);
+      await ui.enableSite(new URL(loungeUrl).host);
       const lounge = await firefox.browser.newPage({ type: 'window' });
       await lounge.setViewport(VIEWPORT);
       await joinTheLounge(lounge, loungeUrl, 'erin', { channel: CHANNEL });

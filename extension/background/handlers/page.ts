@@ -29,6 +29,12 @@ import type { ServiceHandlers } from './types';
 /** Recipients last used per conversation, in the sealed `secrets` table. */
 const recipientsKey = (context: string) => `recipients/${context}`;
 const MAX_SUGGESTIONS = 50;
+/**
+ * Blocks a page's decrypt job holds: another tab waits for at most one such job. The worst block
+ * before it fails authentication costs a few ms (a session's first message: X3DH and at most 256
+ * chain steps), so a job costs well under 100 ms even when every block is hostile.
+ */
+const DECRYPT_JOB_BLOCKS = 16;
 
 /** The page's host, from the browser-supplied URL: the site sealed in what is sent there. */
 function hostOf(url: string | undefined): string | undefined {
@@ -125,12 +131,13 @@ type BlockOutcome = { entry: CachedPlaintext; hash: string } | { failure: Reader
 
 /**
  * Decrypts a page's blocks: cached ones from the plaintext cache (a second decrypt would be a
- * replay), the rest in one protocol batch whose successes are cached. Blocks the content script
- * saw twice on the page at once (`repeat`) are replays, unread. Tree heads the messages carry
- * are returned for the split-view check.
+ * replay), the rest in one protocol batch whose successes are cached. A block the content
+ * script saw twice on the page at once is read once (the caller shows the copy as a repeat).
+ * Tree heads the messages carry are returned for the split-view check.
  */
 async function decryptBlocks(
   svc: VeilService,
+  tabId: number,
   page: PageView,
   blocks: readonly { armored: string; repeat?: boolean }[],
 ): Promise<{ outcomes: BlockOutcome[]; heads: GossipedHead[] }> {
@@ -139,10 +146,6 @@ async function decryptBlocks(
   // cache miss, so no block is dearmored twice).
   const pending = new Map<string, { indexes: number[]; envelope: Uint8Array }>();
   for (const [i, block] of blocks.entries()) {
-    if (block.repeat) {
-      outcomes[i] = { failure: failedView('replay') };
-      continue;
-    }
     let envelope: Uint8Array;
     try {
       envelope = dearmor(block.armored);
@@ -170,10 +173,15 @@ async function decryptBlocks(
 
   const heads: GossipedHead[] = [];
   if (misses.length > 0) {
-    const results = await svc.veil.decryptEnvelopes(
-      page,
-      misses.map((m) => m.envelope),
-    );
+    // In small jobs that take turns with other tabs' (fair-queue.ts): a page cannot hold up
+    // another tab's messages by more than one job of its own.
+    const results: DecryptResult[] = [];
+    for (let at = 0; at < misses.length; at += DECRYPT_JOB_BLOCKS) {
+      const envelopes = misses.slice(at, at + DECRYPT_JOB_BLOCKS).map((m) => m.envelope);
+      results.push(
+        ...(await svc.fair.run(tabId, () => svc.veil.decryptEnvelopes(page, envelopes))),
+      );
+    }
     const ops: StoreOpAny[] = [];
     const at = svc.now();
     for (const [k, miss] of misses.entries()) {
@@ -256,7 +264,7 @@ export const pageHandlers: ServiceHandlers<
   | 'composerDraft'
   | 'composeSend'
 > = {
-  async pageEnabled(svc, { specific }, ctx) {
+  async pageEnabled(svc, _req, ctx) {
     const tabId = requireTab(ctx);
     let url: URL;
     try {
@@ -271,8 +279,9 @@ export const pageHandlers: ServiceHandlers<
       svc.settings(),
     ]);
     if (!profile) return { enabled: false };
-    const enabled =
-      specific || enabledSites.includes(url.host) || enabledSites.includes(url.hostname);
+    // Only the user turns Veil on, per site: an adapter that recognises the page (by its
+    // markup, which any page can copy) does not.
+    const enabled = enabledSites.includes(url.host) || enabledSites.includes(url.hostname);
     // A page (re)loaded in this tab: the frames of the one before are gone. Not awaited (the
     // page waits for this answer): tokens for the new page are issued after it all the same.
     if (enabled) {
@@ -286,7 +295,7 @@ export const pageHandlers: ServiceHandlers<
     const tabId = requireTab(ctx);
     await svc.lock.dataKey(); // locked: say so instead of failing every block
     const page = await pageViewOf(svc, req);
-    const { outcomes, heads } = await decryptBlocks(svc, page, req.blocks);
+    const { outcomes, heads } = await decryptBlocks(svc, tabId, page, req.blocks);
     const tokens = svc.pages.newTokens(outcomes.length);
     const order = await orderOf(svc, tabId);
     const retro: string[] = [];
@@ -311,11 +320,12 @@ export const pageHandlers: ServiceHandlers<
       const stream = streamOf(entry);
       const { pos, view: listView } = req.blocks[i]!;
       const viewKey = `${listView ?? 0} ${req.context}`;
-      let repeat = false;
+      // The same envelope shown twice at once: the content script says which is the copy.
+      let repeat = req.blocks[i]!.repeat === true;
       if (stream !== undefined && pos !== undefined) {
         const seq = entry.sealed!.seq!;
         const noted = order.note(tabId, viewKey, stream, { pos, seq, token: tokens[i]! });
-        repeat = noted.repeat;
+        repeat = noted.repeat || req.blocks[i]!.repeat === true;
         retro.push(...noted.retro);
         record.order = { view: viewKey, stream, pos, seq };
       }
@@ -323,6 +333,7 @@ export const pageHandlers: ServiceHandlers<
       if (view.status !== 'unknown-sender' && !entry.own)
         noteSender(svc, req.context, entry.sender);
       record.hash = hash;
+      if (repeat) record.repeat = true;
       record.view = withoutPlaintext(view);
       delete record.view.hidden;
       views.push(view);
@@ -365,7 +376,7 @@ export const pageHandlers: ServiceHandlers<
     if (!record.hash) return { ...record.view };
     const cached = await svc.store.get<CachedPlaintext>('plaintexts', record.hash);
     if (!cached) return failedView('expired');
-    const repeat = (await orderOf(svc, tabId)).isRepeat(tabId, token);
+    const repeat = record.repeat === true || (await orderOf(svc, tabId)).isRepeat(tabId, token);
     const page = record.page ?? { context: record.context };
     return readerView(svc.readerDeps(), cached, page, { repeat, reveal: reveal === true });
   },
@@ -436,10 +447,11 @@ export const pageHandlers: ServiceHandlers<
     if (kind === 'direct' && others.length !== 1)
       throw new BackgroundError('invalid-argument', 'a direct conversation has one recipient');
     if (kind === 'group') {
-      // Someone changed the members since the composer showed them: sending to the old list
-      // would undo their change (and re-add a removed member).
+      // Someone took a member out after the composer showed the members: sending to that list
+      // would put them back unawares. (Adding or leaving out others is the user's choice.)
       const group = await svc.veil.groupMembers(record.context);
-      if (group && groupEpoch !== undefined && group.epoch !== groupEpoch)
+      const shown = groupEpoch ?? 0;
+      if (group && others.some((h) => (group.removed[h] ?? 0) > shown))
         throw new BackgroundError(
           'membership-changed',
           'the group changed while you wrote: check the recipients and send again',
