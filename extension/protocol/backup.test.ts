@@ -416,8 +416,12 @@ describe('every key encrypts once, whatever the user does with backups', () => {
     expect(await restored.veil.getContact('bob')).toMatchObject({ verified: true });
     expect(await restored.veil.hasSession('bob')).toBe(false);
 
+    const beforeBackupSeq = (await read(bob, await send(alice, [bob], 'original goes on'))).sealed!
+      .seq!;
     const direct = await send(restored, [bob], 'from the restored device');
     const got = await read(bob, direct);
+    // Its sequence comes after anything the original sent since the file was made.
+    expect(got.sealed!.seq!).toBeGreaterThan(beforeBackupSeq);
     expect(got).toMatchObject({
       status: 'verified',
       sender: 'alice',

@@ -53,6 +53,9 @@ const BACKUP_RULES: Record<StoreTable, RowRule> = {
   meta: 'keep',
 };
 
+/** How far a restore moves every sealed sequence on (more than anyone sends between backups). */
+export const RESTORED_SEQUENCE_JUMP = 2 ** 20;
+
 /** Tables a backup holds rows of. */
 export const BACKUP_TABLES: readonly StoreTable[] = STORE_TABLES.filter(
   (t) => BACKUP_RULES[t] !== 'drop',
@@ -179,11 +182,23 @@ export function backupRows(contents: BackupContents): (StoreOp & { op: 'put' })[
   const ops: (StoreOp & { op: 'put' })[] = [];
   for (const table of STORE_TABLES) {
     for (const [key, row] of Object.entries(contents.tables[table] ?? {})) {
-      const value = backupRow(table, key, row);
+      let value = backupRow(table, key, row);
+      if (table === 'meta') value = restoredMeta(key, value);
       if (value !== undefined) ops.push({ op: 'put', table, key, value });
     }
   }
   return ops;
+}
+
+/**
+ * Per-conversation sequences jump ahead on restore: the original may have sent more since the
+ * file was made, and a restored device that counted on from the file would have its new
+ * messages shown as repeats (sealed order, docs/protocol.md).
+ */
+function restoredMeta(key: string, value: unknown): unknown {
+  const seq = (value as { seq?: unknown } | null)?.seq;
+  if (!key.startsWith('out/') || typeof seq !== 'number') return value;
+  return { ...(value as object), seq: seq + RESTORED_SEQUENCE_JUMP };
 }
 
 function backupRow(table: StoreTable, key: string, value: unknown): unknown {

@@ -5,7 +5,7 @@ import { contextHash } from './envelope';
 import { ROTATE_AFTER_MESSAGES, ROTATE_AFTER_MS } from './groups';
 import type { PrekeyBundle } from './identity';
 import { MemoryStore } from './store';
-import { Veil, type Conversation, type PublishedIdentity } from './veil';
+import { MAX_STRANGER_SESSIONS, Veil, type Conversation, type PublishedIdentity } from './veil';
 
 const CTX = 'thelounge:127.0.0.1:6667/#veil';
 let now = 1_700_000_000_000;
@@ -280,6 +280,25 @@ describe('a sender is who the user pinned, never who a message says (issue 11.1)
     expect(await bob.veil.hasSession('alice')).toBe(true);
     const reply = text(await bob.veil.encrypt(one('alice'), 'adopted'));
     expect((await alice.veil.decrypt(CTX, reply)).plaintext).toBe('adopted');
+  });
+
+  it('keeps at most MAX_STRANGER_SESSIONS sessions of unvouched senders, dropping the oldest', async () => {
+    const bob = await party('bob');
+    const pub = await bob.veil.publicBundle({ oneTimePrekeys: 0 });
+    const first = await party('stranger0');
+    await first.veil.startSession(bundleOf(pub, false));
+    const firstText = text(await first.veil.encrypt(one('bob'), 'hi 0'));
+    await bob.veil.decrypt(CTX, firstText);
+    for (let i = 1; i <= MAX_STRANGER_SESSIONS; i++) {
+      const s = await party(`stranger${i}`);
+      await s.veil.startSession(bundleOf(pub, false));
+      await bob.veil.decrypt(CTX, text(await s.veil.encrypt(one('bob'), `hi ${i}`)));
+    }
+    expect((await bob.store.keys('sessions')).length).toBe(MAX_STRANGER_SESSIONS);
+    // The first stranger's session is gone: its next message has nothing to open it with.
+    const later = text(await first.veil.encrypt(one('bob'), 'again'));
+    expect((await bob.veil.decrypt(CTX, later)).plaintext).toBe('again'); // a pre-key message: a new session
+    expect((await bob.store.keys('sessions')).length).toBe(MAX_STRANGER_SESSIONS);
   });
 
   it('a message never pins, changes or flags a key by itself', async () => {

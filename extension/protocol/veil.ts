@@ -499,7 +499,7 @@ export class Veil {
   ): Promise<{ tag: string; record: SessionRecord } | undefined> {
     for (const tag of [
       contact.session,
-      await reader.get<string>('meta', inboundKey(contact.handle)),
+      await reader.get<string>('meta', inboundKey(contact.handle, contact.identityKey)),
     ]) {
       if (!tag) continue;
       const record = await reader.get<SessionRecord>('sessions', tag);
@@ -1079,9 +1079,20 @@ export class Veil {
     const contact = await tx.get<Contact>('contacts', sender);
     const trust = pinnedTrust(contact, senderKey);
     if (!known) {
-      tx.put('meta', inboundKey(sender), tag);
+      tx.put('meta', inboundKey(sender, senderKey), tag);
       if (contact && (trust === 'verified' || trust === 'unverified') && contact.session !== tag)
         tx.put('contacts', sender, { ...contact, session: tag });
+      // Anyone can start sessions (prekeys are public): those of senders no pin vouches for are
+      // kept up to a bound, the oldest dropped, so a page cannot fill the store with them.
+      if (trust === 'unknown-sender') {
+        const strangers = [...((await tx.get<string[]>('meta', STRANGERS_KEY)) ?? []), tag];
+        for (const old of strangers.splice(
+          0,
+          Math.max(0, strangers.length - MAX_STRANGER_SESSIONS),
+        ))
+          tx.delete('sessions', old);
+        tx.put('meta', STRANGERS_KEY, strangers);
+      }
     }
     const member: GroupMember = { handle: sender, identityKey: senderKey };
     const group = records.find((r) => r.type === 'group');
@@ -1276,7 +1287,11 @@ function sessionPut(record: SessionRecord): StoreOp {
 
 const groupKey = (groupHex: string) => `group/${groupHex}`;
 const outKey = (stream: string) => `out/${stream}`;
-const inboundKey = (handle: string) => `inbound/${handle}`;
+/** The last session a sender started with this key (adopted once the user pins that key). */
+const inboundKey = (handle: string, key: Uint8Array) => `inbound/${handle}/${bytesToHex(key)}`;
+const STRANGERS_KEY = 'strangers';
+/** Sessions kept of senders no pin vouches for (the oldest go first). */
+export const MAX_STRANGER_SESSIONS = 256;
 const originsKey = (senderKey: Uint8Array) => `origins/${bytesToHex(senderKey)}`;
 
 function groupContext(r: ReceivedGroupRecord) {

@@ -163,7 +163,7 @@ describe.skipIf(!canRun)('attacks through The Lounge (Chromium, built extension)
   });
 
   it(
-    'an impostor under alice’s handle is an unknown sender at bob: text held back, alice stays verified, the reply reaches only alice',
+    "an impostor under alice's handle is an unknown sender at bob: text held back, alice stays verified, the reply reaches only alice",
     timed('impostor', async () => {
       const [alice, bob] = await Promise.all([
         profile('alice', directory.url),
@@ -282,7 +282,7 @@ describe.skipIf(!canRun)('attacks through The Lounge (Chromium, built extension)
     }
 
     it(
-      'a key swapped at first contact is caught by the handle’s owner: a loud alarm',
+      "a key swapped at first contact is caught by the handle's owner: a loud alarm",
       timed('key swap', async () => {
         swap = await startKeySwapDirectory();
         const [amy, ben] = await Promise.all([profile('amy', swap.url), profile('ben', swap.url)]);
