@@ -3,7 +3,8 @@
 // with ratios. Each runner is its own process (its own JIT and heap) and they run one after the
 // other (a 2-core machine): bench/libsignal-bench.ts, bench/openpgp-bench.ts,
 // bench/veil-node.ts, bench/veil-chromium.ts; then the extra benches that exist
-// (bench/directory-bench.ts, …), whose printed output is included as is.
+// (bench/directory-bench.ts, bench/inpage-bench.ts, bench/flood-bench.ts), whose printed
+// output is included as is.
 // Figures, never pass/fail: the exit code is 0 unless the harness itself broke.
 //
 // Environment: BENCH_RUNS=n (measured repetitions, median reported; default 3),
@@ -27,6 +28,10 @@ const EXTRA_BENCHES = [
   {
     file: 'bench/inpage-bench.ts',
     title: 'In-page, Chromium with the extension (bench/inpage-bench.ts)',
+  },
+  {
+    file: 'bench/flood-bench.ts',
+    title: 'Hostile page: worst block, another tab while one floods (bench/flood-bench.ts)',
   },
 ];
 

@@ -34,6 +34,20 @@ abstract class FakeNode {
 
   abstract get textContent(): string;
 
+  /** DOCUMENT_POSITION_FOLLOWING (4) or PRECEDING (2) of `other`, by tree order (same tree). */
+  compareDocumentPosition(other: FakeNode): number {
+    const path = (n: FakeNode): number[] => {
+      const out: number[] = [];
+      for (let c: FakeNode = n; c.parentElement; c = c.parentElement)
+        out.unshift(c.parentElement.childNodes.indexOf(c as unknown as FakeChild));
+      return out;
+    };
+    const [a, b] = [path(this), path(other)];
+    for (let i = 0; i < Math.min(a.length, b.length); i++)
+      if (a[i] !== b[i]) return a[i]! < b[i]! ? 4 : 2;
+    return a.length < b.length ? 4 + 16 : a.length > b.length ? 2 + 8 : 0;
+  }
+
   remove(): void {
     const parent = this.parentElement;
     if (!parent) return;

@@ -8,7 +8,11 @@ import 'fake-indexeddb/auto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeIdentity, publishBody, signedRequest } from '../../key-directory/client-signing';
 import { writeContext } from '../../key-directory/testing';
-import { startKeySwapDirectory, type KeySwapDirectory } from '../../tests/e2e/hostile-directory';
+import {
+  logKeySwap,
+  startKeySwapDirectory,
+  type KeySwapDirectory,
+} from '../../tests/e2e/hostile-directory';
 import type { DirectoryKeyView, LogAlarmView, LogCheckResult } from '../messaging/messages';
 import { fromBase64Url, toBase64Url } from '../protocol/encoding';
 import { fingerprintHalf } from '../protocol/safety-number';
@@ -189,6 +193,39 @@ describe('a directory that swaps a key at first lookup', () => {
     expect(reply.alarms).toMatchObject([
       { kind: 'foreign-entry', reason: 'unexpected-delete', handle: 'carol', action: 'delete' },
     ]);
+  });
+
+  it('an entry with another key logged for our handle just before our publish raises an alarm', async () => {
+    // The directory lets mallory claim "dana", then (lying) rotates it to dana's key, so dana's
+    // publish goes through: anyone who looked dana up before got mallory's key.
+    const mallory = makeIdentity('dana');
+    const claim = signedRequest('PUT', 'dana', JSON.stringify(publishBody(mallory, 1)), mallory);
+    await fetch(dir.url + claim.path, { method: 'PUT', headers: claim.headers, body: claim.body });
+    const dana = await ready(makeProfile());
+    await dana.call({ type: 'createIdentity', handle: 'dana', directoryUrl: dir.url });
+    const key = (await dana.service.veil.getIdentity())!.identityKey;
+    await logKeySwap(dir.store, dir.signer, 'dana', { ...dir.attacker, identityKey: key });
+    await dana.call({ type: 'publish' });
+    const reply = await check(dana);
+    // The entry before our publish (mallory's key), and the rotation we never made.
+    expect(reply.alarms).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ reason: 'foreign-key', handle: 'dana', action: 'publish' }),
+        expect.objectContaining({ reason: 'unexpected-rotate', handle: 'dana' }),
+      ]),
+    );
+  });
+
+  it('a handle someone else held and deleted before we claimed it raises nothing', async () => {
+    const former = makeIdentity('erin');
+    const claim = signedRequest('PUT', 'erin', JSON.stringify(publishBody(former, 1)), former);
+    await fetch(dir.url + claim.path, { method: 'PUT', headers: claim.headers, body: claim.body });
+    const gone = signedRequest('DELETE', 'erin', '', former);
+    await fetch(dir.url + gone.path, { method: 'DELETE', headers: gone.headers });
+    const erin = await onboard('erin', dir.url);
+    const reply = await check(erin);
+    expect(reply.result).toMatchObject({ status: 'checked', newAlarms: 0 });
+    expect(reply.alarms).toEqual([]);
   });
 
   /** Whether `e` is the attacker's rotation of `handle`. */

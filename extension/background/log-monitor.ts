@@ -139,7 +139,13 @@ export class LogMonitor {
         // Not trusted yet: the final root check covers it (a wrong hash gives another root).
         range = start === 0 ? EMPTY_COMPACT_RANGE : await directory.compactRange(url, start);
       const folded = await this.fold(url, range, head, start, own);
-      const newAlarms = await this.raiseAlarms(url, folded.suspicious, head, profile);
+      const earlier = await this.beforeOurPublish(url, start, own);
+      const newAlarms = await this.raiseAlarms(
+        url,
+        [...earlier, ...folded.suspicious],
+        head,
+        profile,
+      );
       await directory.updateState(url, (s) => {
         const current = s.monitor;
         // A concurrent pass (another worker instance) got further: keep its progress.
@@ -212,6 +218,30 @@ export class LogMonitor {
     if (!bytesEqual(compactRangeRoot(range), head.rootHash))
       throw new BackgroundError('bad-proof', 'the log entries do not match the signed head');
     return { range, count, suspicious };
+  }
+
+  /**
+   * Entries of our handle before our publish that hold another key, since the handle was last
+   * deleted (before that it was someone else's, rightly). A directory could log such an entry
+   * just before our publish and serve that key to whoever looked us up then; the fold starts at
+   * our publish and would not see it. From the handle's history, every entry proven.
+   */
+  private async beforeOurPublish(
+    url: string,
+    start: number,
+    own: { handle: string; identityKey: Uint8Array },
+  ): Promise<Suspicious[]> {
+    const { entries } = await this.opts.directory.history(url, own.handle);
+    const before = entries.filter((e) => e.index < start);
+    const lastDelete = before.reduce((at, e) => (e.action === 'delete' ? e.sequence : at), 0);
+    return before
+      .filter(
+        (e) =>
+          e.sequence > lastDelete &&
+          e.action !== 'delete' &&
+          !bytesEqual(e.identityKey, own.identityKey),
+      )
+      .map((entry) => ({ entry, reason: 'foreign-key' as const }));
   }
 
   /** Raises the alarms of a verified pass, unless our identity changed meanwhile. */

@@ -84,4 +84,14 @@ describe('OrderTracker', () => {
     expect(t.isRepeat(1, 'late')).toBe(false);
     expect(t.note(1, 'v2', 's', { pos: 99_999, seq: 1, token: 'l2' }).repeat).toBe(true);
   });
+
+  it('bounds one view too: a page posting the same block without end keeps it bounded', () => {
+    const t = new OrderTracker();
+    t.note(1, 'v', 's', { pos: 0, seq: 5, token: 'first' });
+    for (let i = 1; i <= 3 * MAX_ENTRIES_PER_TAB; i++)
+      expect(t.note(1, 'v', 's', { pos: i, seq: 5, token: `copy${i}` }).repeat).toBe(true);
+    // The newest copies are still known as repeats; the oldest were let go.
+    expect(t.isRepeat(1, `copy${3 * MAX_ENTRIES_PER_TAB}`)).toBe(true);
+    expect(t.isRepeat(1, 'copy1')).toBe(false);
+  });
 });

@@ -16,13 +16,18 @@ export interface OrderEntry {
   repeat: boolean;
 }
 
-/** Entries kept per tab: beyond this the oldest view of the tab is forgotten. */
-export const MAX_ENTRIES_PER_TAB = 20_000;
+/**
+ * Entries kept per tab: beyond this the tab's oldest views are forgotten, then the current
+ * view's highest blocks (furthest up the page), so a page that posts blocks without end keeps
+ * this bounded and each note cheap.
+ */
+export const MAX_ENTRIES_PER_TAB = 5_000;
 
 interface TabViews {
   /** View key → stream → entries sorted by position. */
   views: Map<string, Map<string, OrderEntry[]>>;
   count: number;
+  byToken: Map<string, OrderEntry>;
 }
 
 export class OrderTracker {
@@ -47,7 +52,9 @@ export class OrderTracker {
     // The same block again (a re-scan of the same position) keeps its verdict.
     const same = list.find((e) => e.pos === entry.pos && e.seq === entry.seq);
     if (same) {
+      tab.byToken.delete(same.token);
       same.token = entry.token;
+      tab.byToken.set(same.token, same);
       return { repeat: same.repeat, retro: [] };
     }
     let at = list.length;
@@ -59,7 +66,9 @@ export class OrderTracker {
         e.repeat = true;
         retro.push(e.token);
       }
-    list.splice(at, 0, { ...entry, repeat });
+    const added = { ...entry, repeat };
+    list.splice(at, 0, added);
+    tab.byToken.set(added.token, added);
     tab.count++;
     this.trim(tab);
     return { repeat, retro };
@@ -67,12 +76,7 @@ export class OrderTracker {
 
   /** Whether the block with `token` is a repeat (false when unknown). */
   isRepeat(tabId: number, token: string): boolean {
-    const tab = this.tabs.get(tabId);
-    if (!tab) return false;
-    for (const streams of tab.views.values())
-      for (const list of streams.values())
-        for (const e of list) if (e.token === token) return e.repeat;
-    return false;
+    return this.tabs.get(tabId)?.byToken.get(token)?.repeat ?? false;
   }
 
   /** Whether anything is kept for the tab (else a restarted worker rebuilds it first). */
@@ -91,19 +95,30 @@ export class OrderTracker {
 
   private tab(tabId: number): TabViews {
     let tab = this.tabs.get(tabId);
-    if (!tab) this.tabs.set(tabId, (tab = { views: new Map(), count: 0 }));
+    if (!tab) this.tabs.set(tabId, (tab = { views: new Map(), count: 0, byToken: new Map() }));
     return tab;
   }
 
   private trim(tab: TabViews): void {
-    // Map iterates in insertion order: the first view is the oldest. The current one stays.
+    // Map iterates in insertion order: the first view is the oldest.
     while (tab.count > MAX_ENTRIES_PER_TAB && tab.views.size > 1) {
       const [oldest, streams] = tab.views.entries().next().value as [
         string,
         Map<string, OrderEntry[]>,
       ];
-      for (const list of streams.values()) tab.count -= list.length;
+      for (const list of streams.values()) this.drop(tab, list.splice(0));
       tab.views.delete(oldest);
     }
+    if (tab.count <= MAX_ENTRIES_PER_TAB) return;
+    // One view over the bound: its topmost entries go, from its longest stream.
+    const streams = [...tab.views.values()][0]!;
+    let longest: OrderEntry[] = [];
+    for (const list of streams.values()) if (list.length > longest.length) longest = list;
+    this.drop(tab, longest.splice(0, tab.count - MAX_ENTRIES_PER_TAB));
+  }
+
+  private drop(tab: TabViews, entries: readonly OrderEntry[]): void {
+    for (const e of entries) tab.byToken.delete(e.token);
+    tab.count -= entries.length;
   }
 }

@@ -5,7 +5,13 @@ import { fakeBrowser } from 'wxt/testing';
 import { describe, expect, it, vi } from 'vitest';
 import background from '../entrypoints/background';
 import type { SessionArea } from './lock';
-import { forgetClosedTab, PageTokens, type ComposerToken, type ReaderToken } from './page-tokens';
+import {
+  forgetClosedTab,
+  MAX_TOKENS_PER_TAB,
+  PageTokens,
+  type ComposerToken,
+  type ReaderToken,
+} from './page-tokens';
 import { browserSessionArea } from './veil-service';
 
 function memorySession() {
@@ -51,6 +57,30 @@ describe('PageTokens', () => {
     expect(await restarted.get(8, first[0]!)).toBeUndefined();
     const third = await restarted.issue(7, [reader(3)]);
     expect(await new PageTokens(s.area, random).get(7, third[0]!)).toEqual(reader(3));
+  });
+
+  it('holds at most MAX_TOKENS_PER_TAB tokens a tab: a flooding page loses its oldest, others keep theirs', async () => {
+    const s = memorySession();
+    const realRandom = (n: number) => crypto.getRandomValues(new Uint8Array(n));
+    const pages = new PageTokens(s.area, realRandom);
+    const quiet = await pages.issue(2, [reader(0)]);
+    const first = await pages.issue(1, [reader(1)]);
+    for (let i = 0; i < MAX_TOKENS_PER_TAB / 100 + 5; i++)
+      await pages.issue(
+        1,
+        Array.from({ length: 100 }, (_, j) => reader(j)),
+      );
+    const last = await pages.issue(1, [reader(9)]);
+    expect(await pages.get(1, first[0]!)).toBeUndefined();
+    expect(await pages.get(1, last[0]!)).toEqual(reader(9));
+    expect(await pages.get(2, quiet[0]!)).toEqual(reader(0));
+    const stored = [...s.data.keys()].filter((k) => /^veil\.tab\.1\.\d+$/.test(k));
+    const held = stored.reduce((n, k) => n + Object.keys(s.data.get(k) as object).length, 0);
+    expect(held).toBeLessThanOrEqual(MAX_TOKENS_PER_TAB);
+    // A restarted worker sees the same.
+    const restarted = new PageTokens(s.area, realRandom);
+    expect(await restarted.get(1, first[0]!)).toBeUndefined();
+    expect(await restarted.get(1, last[0]!)).toEqual(reader(9));
   });
 
   it('forgets a tab, also one it has not loaded yet', async () => {

@@ -57,8 +57,23 @@ const DRAFTS_KEY = 'veil.drafts';
 // One composer is open per frame; a tab whose user opened many keeps the latest drafts only.
 const MAX_DRAFTS_PER_TAB = 8;
 
+/**
+ * Tokens a tab holds at most: a page cannot fill storage.session (10 MB, shared by every tab)
+ * with reader records. Beyond this the tab's oldest batches go (their frames read as expired).
+ */
+export const MAX_TOKENS_PER_TAB = 5_000;
+
+interface TabState {
+  tokens: TabTokens;
+  /** Batches issued so far (the next batch's index). */
+  batches: number;
+  /** Token ids per batch still held, by batch index, oldest first. */
+  held: Map<number, string[]>;
+  count: number;
+}
+
 export class PageTokens {
-  private readonly tabs = new Map<number, { tokens: TabTokens; batches: number }>();
+  private readonly tabs = new Map<number, TabState>();
   private drafts: Drafts | undefined;
   private readonly writes = new Map<number | 'drafts', Promise<unknown>>();
 
@@ -93,8 +108,18 @@ export class PageTokens {
         [batchKey(tabId, tab.batches)]: batch,
         [countKey(tabId)]: tab.batches + 1,
       });
+      tab.held.set(tab.batches, issued);
       tab.batches++;
       Object.assign(tab.tokens, batch);
+      tab.count += issued.length;
+      // Over the bound: the oldest batches go (never the one just issued).
+      for (const [index, ids] of tab.held) {
+        if (tab.count <= MAX_TOKENS_PER_TAB || index === tab.batches - 1) break;
+        for (const id of ids) delete tab.tokens[id];
+        tab.count -= ids.length;
+        tab.held.delete(index);
+        await this.session.remove(batchKey(tabId, index));
+      }
       return issued;
     });
   }
@@ -149,7 +174,7 @@ export class PageTokens {
   forgetTab(tabId: number, { closed = false } = {}): Promise<void> {
     return this.inOrder(tabId, async () => {
       const batches = this.tabs.get(tabId)?.batches ?? (await storedCount(this.session, tabId));
-      this.tabs.set(tabId, { tokens: {}, batches: 0 });
+      this.tabs.set(tabId, { tokens: {}, batches: 0, held: new Map(), count: 0 });
       await Promise.all([
         this.session.remove(countKey(tabId)),
         ...Array.from({ length: batches }, (_, i) => this.session.remove(batchKey(tabId, i))),
@@ -166,7 +191,7 @@ export class PageTokens {
     });
   }
 
-  private async load(tabId: number): Promise<{ tokens: TabTokens; batches: number }> {
+  private async load(tabId: number): Promise<TabState> {
     let tab = this.tabs.get(tabId);
     if (!tab) {
       const batches = await storedCount(this.session, tabId);
@@ -176,10 +201,17 @@ export class PageTokens {
         ),
       );
       const tokens: TabTokens = {};
-      for (const batch of stored)
-        if (typeof batch === 'object' && batch !== null) Object.assign(tokens, batch as TabTokens);
+      const held = new Map<number, string[]>();
+      let count = 0;
+      stored.forEach((batch, i) => {
+        if (typeof batch !== 'object' || batch === null) return; // dropped, or never written
+        Object.assign(tokens, batch as TabTokens);
+        const ids = Object.keys(batch);
+        held.set(i, ids);
+        count += ids.length;
+      });
       // Another call may have loaded it meanwhile: keep the first (it may hold newer tokens).
-      tab = this.tabs.get(tabId) ?? { tokens, batches };
+      tab = this.tabs.get(tabId) ?? { tokens, batches, held, count };
       this.tabs.set(tabId, tab);
     }
     return tab;

@@ -18,6 +18,7 @@ import {
   callAs as as,
   frameSender as frame,
   makeProfile,
+  manageSitesManually,
   ready,
   startDirectory,
   tabContentScriptSender as contentScript,
@@ -101,6 +102,29 @@ const read = (reader: Person, token: string, reveal = false, tab = 2) =>
     token,
     ...(reveal ? { reveal } : {}),
   });
+
+describe('only sites the user turned on', () => {
+  it('refuses page messages from a site the user did not turn on (a compromised renderer)', async () => {
+    const bob = await person();
+    manageSitesManually(bob.p);
+    const refused = (message: Record<string, unknown>) =>
+      as(bob.p, contentScript(4), message).then(
+        () => 'ok',
+        (e: { code: string }) => e.code,
+      );
+    expect(await refused({ type: 'pageDecrypt', context: CONTEXT, blocks: [] })).toBe('forbidden');
+    expect(
+      await refused({
+        type: 'registerComposer',
+        context: CONTEXT,
+        maxMessageLength: 350,
+        authors: [],
+      }),
+    ).toBe('forbidden');
+    await bob.p.call({ type: 'setSettings', enabledSites: ['chat.example'] });
+    expect(await refused({ type: 'pageDecrypt', context: CONTEXT, blocks: [] })).toBe('ok');
+  });
+});
 
 describe('a sender is who the directory says (issue 11.1)', () => {
   it("an impostor's message is an unknown sender: text held back, contact and session untouched", async () => {

@@ -17,18 +17,33 @@ import type { CachedPlaintext } from './plaintext-cache';
 export interface ReaderViewDeps {
   getContact(handle: string): Promise<Contact | undefined>;
   /** The log's word on an unpinned sender (SenderTrust.judge). */
-  judge(handle: string, key: Uint8Array, trust: TrustStatus): Promise<TrustStatus>;
+  judge(
+    handle: string,
+    key: Uint8Array,
+    trust: TrustStatus,
+    opts: { receivedAt?: number; caller?: string },
+  ): Promise<TrustStatus>;
   /** The 30-digit safety-number half of (handle, key). */
   fingerprint(handle: string, key: Uint8Array): string;
 }
 
-/** The trust a cached message's sender has now. Our own messages are ours. */
-export async function trustOf(deps: ReaderViewDeps, entry: CachedPlaintext): Promise<TrustStatus> {
+/**
+ * The trust a cached message's sender has now. Our own messages are ours. `caller` (a tab)
+ * spends its own budget of directory lookups.
+ */
+export async function trustOf(
+  deps: ReaderViewDeps,
+  entry: CachedPlaintext,
+  caller?: string,
+): Promise<TrustStatus> {
   if (entry.own) return 'verified';
   if (!entry.senderIdentityKey) return 'unknown-sender';
   const contact = await deps.getContact(entry.sender);
   const pinned = pinnedTrust(contact, entry.senderIdentityKey);
-  return deps.judge(entry.sender, entry.senderIdentityKey, pinned);
+  return deps.judge(entry.sender, entry.senderIdentityKey, pinned, {
+    receivedAt: entry.at,
+    ...(caller === undefined ? {} : { caller }),
+  });
 }
 
 /** Whether the page shows the message where another conversation is. */
@@ -44,9 +59,9 @@ export async function readerView(
   deps: ReaderViewDeps,
   entry: CachedPlaintext,
   page: PageView,
-  opts: { repeat: boolean; reveal?: boolean },
+  opts: { repeat: boolean; reveal?: boolean; caller?: string; fingerprint?: boolean },
 ): Promise<ReaderView> {
-  const trust = await trustOf(deps, entry);
+  const trust = await trustOf(deps, entry, opts.caller);
   const status: BlockStatus = combineStatus(trust, {
     moved: movedOn(entry, page),
     repeat: opts.repeat,
@@ -64,7 +79,8 @@ export async function readerView(
   if (!entry.own && entry.senderIdentityKey) {
     const contact = await deps.getContact(entry.sender);
     view.contact = pinnedTrust(contact, entry.senderIdentityKey) !== 'unknown-sender';
-    if (trust === 'unknown-sender')
+    // 5,200 SHA-512 rounds: only when a reader shows it, not for every block a page posts.
+    if (trust === 'unknown-sender' && opts.fingerprint !== false)
       view.fingerprint = deps.fingerprint(entry.sender, entry.senderIdentityKey);
   }
   if (hidesText(status) && !opts.reveal) view.hidden = true;

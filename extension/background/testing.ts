@@ -127,12 +127,33 @@ export function frameSender(page: 'reader' | 'composer', tabId: number): Message
   };
 }
 
-/** Sends `message` as `sender` and unwraps the value; throws ReplyError with the code. */
+/** Page messages a content script sends only where the user turned Veil on. */
+const SITE_MESSAGES = new Set(['pageDecrypt', 'registerComposer']);
+/** Profiles (by database name) whose sites the tests turn on themselves. */
+const manualSites = new Set<string>();
+
+/** This profile's tests turn sites on themselves (callAs leaves Settings → Sites alone). */
+export function manageSitesManually(p: TestProfile): TestProfile {
+  manualSites.add(p.name);
+  return p;
+}
+
+/**
+ * Sends `message` as `sender` and unwraps the value; throws ReplyError with the code. A content
+ * script's page message first turns its site on in the profile's settings, as the user would
+ * have (unless the profile manages sites itself).
+ */
 export async function callAs<T>(
   p: TestProfile,
   sender: MessageSenderLike,
   message: Record<string, unknown>,
 ): Promise<T> {
+  if (SITE_MESSAGES.has(String(message.type)) && sender.tab && !manualSites.has(p.name)) {
+    const host = new URL(sender.url ?? '').host;
+    const { enabledSites } = await p.call<{ enabledSites: string[] }>({ type: 'getSettings' });
+    if (!enabledSites.includes(host))
+      await p.call({ type: 'setSettings', enabledSites: [...enabledSites, host] });
+  }
   const reply = (await p.send(message, sender)) as {
     ok: boolean;
     value?: T;

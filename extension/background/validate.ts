@@ -81,6 +81,8 @@ const TOKEN = /^[A-Za-z0-9_-]{22}$/;
 /** Blocks per pageDecrypt batch, and characters per block (a 60 KB text armors to ~100 K). */
 export const PAGE_BATCH_MAX = 200;
 const BLOCK_MAX = 256 * 1024;
+/** Characters of all blocks of one pageDecrypt together (each is dearmored before decrypting). */
+export const PAGE_BATCH_CHARS_MAX = 4 * 1024 * 1024;
 /** Characters of a composed message; a draft is held to the same limit. */
 const COMPOSE_TEXT_MAX = 60 * 1024;
 
@@ -108,6 +110,13 @@ const PAGE_VALIDATORS: { [T in keyof PageMessageTable]: Validator<T> } = {
     const blocks = r.blocks;
     if (!Array.isArray(blocks) || blocks.length > PAGE_BATCH_MAX)
       throw bad('blocks', `must be a list of at most ${PAGE_BATCH_MAX} blocks`);
+    let chars = 0;
+    for (const b of blocks) {
+      const armored = (b as Raw | null)?.armored;
+      if (typeof armored === 'string') chars += armored.length;
+    }
+    if (chars > PAGE_BATCH_CHARS_MAX)
+      throw bad('blocks', `must hold at most ${PAGE_BATCH_CHARS_MAX} characters in all`);
     const out: PageMessageTable['pageDecrypt']['req'] = {
       ...pageConversation(r),
       blocks: blocks.map((b: unknown) => {

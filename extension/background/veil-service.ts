@@ -221,7 +221,7 @@ export class VeilService {
   readerDeps(): ReaderViewDeps {
     return {
       getContact: (handle) => this.veil.getContact(handle),
-      judge: (handle, key, trust) => this.senders.judge(handle, key, trust),
+      judge: (handle, key, trust, opts) => this.senders.judge(handle, key, trust, opts),
       fingerprint: (handle, key) => this.half(handle, key),
     };
   }

@@ -4,7 +4,7 @@
 // older ones.
 import { describe, expect, it } from 'vitest';
 import type { PageBlockResult } from '../messaging/messages';
-import { DecryptQueue, type QueuedBlock } from './decrypt-queue';
+import { BATCH_CHARS, DecryptQueue, type QueuedBlock } from './decrypt-queue';
 
 const blocks = (n: number, from = 0): QueuedBlock[] =>
   Array.from({ length: n }, (_, i) => ({ armored: `b${from + i}` }));
@@ -53,6 +53,19 @@ describe('DecryptQueue', () => {
       [105, 120],
       [120, 120],
     ]);
+  });
+
+  it('keeps a batch of long messages under BATCH_CHARS, every block still sent once', async () => {
+    const r = recorder();
+    const q = new DecryptQueue({ send: r.send, onResult: () => undefined, batchSize: 100 });
+    const long = Array.from({ length: 40 }, (_, i) => ({
+      armored: `L${i}`.padEnd(200_000, 'x'),
+    }));
+    q.add('ctx', long);
+    await q.idle();
+    for (const b of r.batches)
+      expect(b.armored.reduce((n, a) => n + a.length, 0)).toBeLessThanOrEqual(BATCH_CHARS);
+    expect(r.batches.flatMap((b) => b.armored)).toEqual(long.map((b) => b.armored));
   });
 
   it('never mixes two conversations in one batch', async () => {

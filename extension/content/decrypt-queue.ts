@@ -53,6 +53,12 @@ interface Waiting<B> {
   retry?: true;
 }
 
+/**
+ * Characters a batch holds at most: half of what the background accepts in one request
+ * (validate.ts PAGE_BATCH_CHARS_MAX), so a batch of long messages is never refused whole.
+ */
+export const BATCH_CHARS = 2 * 1024 * 1024;
+
 export class DecryptQueue<B extends QueuedBlock> {
   /** In page order (by pos) within each conversation, conversations in the order they came. */
   private readonly waiting: Waiting<B>[] = [];
@@ -121,7 +127,14 @@ export class DecryptQueue<B extends QueuedBlock> {
       const w = this.waiting[i]!;
       return { rank: rank ? rank(w.block) : 0, author: w.block.author ?? '', inOrder: w.retry };
     });
-    const picked = pickBatch(items, size);
+    let picked = pickBatch(items, size);
+    // The background takes at most so many characters a batch: long messages go fewer at once.
+    let chars = 0;
+    const fits = picked.findIndex(
+      (k) => (chars += this.waiting[run[k]!]!.block.armored.length) > BATCH_CHARS,
+    );
+    if (fits > 0) picked = picked.slice(0, fits);
+    else if (fits === 0) picked = picked.slice(0, 1);
     const entries = picked.map((k) => this.waiting[run[k]!]!);
     const delivery = picked
       .map((_, j) => j)

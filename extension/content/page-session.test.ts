@@ -53,6 +53,8 @@ interface Page {
   log: FakeElement;
   session: PageSession;
   batches: string[][];
+  /** The position each block was sent with. */
+  positions: Map<string, number>;
   adapter: {
     [K in 'messages' | 'messageOf' | 'messageBody' | 'messageAuthor']: ReturnType<typeof vi.fn>;
   };
@@ -91,6 +93,7 @@ function page(
   texts.forEach((t, i) => add(t, authors(i)));
   log.box = { top: -10_000, bottom: 10_000, left: 0, right: 500, width: 500, height: 20_000 };
   const batches: string[][] = [];
+  const positions = new Map<string, number>();
   const adapter = {
     ...generic,
     messages: vi.fn(generic.messages),
@@ -105,6 +108,7 @@ function page(
     {
       decrypt: async (_context, blocks) => {
         batches.push(blocks.map((b) => b.armored));
+        for (const b of blocks) positions.set(b.armored, b.pos);
         if (answerMs > 0) await new Promise((r) => setTimeout(r, answerMs));
         return blocks.map((): PageBlockResult => ({ token: 't', status: 'unverified' }));
       },
@@ -112,7 +116,7 @@ function page(
     },
   );
   const fire = (records: object[]) => FakeObserver.current!.callback(records);
-  return { doc, log, session, batches, adapter, add, fire } satisfies Page;
+  return { doc, log, session, batches, positions, adapter, add, fire } satisfies Page;
 }
 
 const added = (target: FakeElement, ...nodes: FakeElement[]) => ({
@@ -133,6 +137,30 @@ afterEach(() => {
 });
 
 describe('PageSession', () => {
+  it('gives history the page loads above the known messages lower positions (not repeats)', async () => {
+    const p = page([armored(10), armored(11)]);
+    p.session.start();
+    await vi.waitFor(() => expect(placed).toHaveLength(2));
+    // The page loads older history above (scrolling up), then a new message below.
+    const older = h(
+      p.doc,
+      'li',
+      { 'data-veil-message': '' },
+      h(p.doc, 'b', { 'data-veil-author': '' }, 'alice'),
+      h(p.doc, 'span', { 'data-veil-body': '' }, armored(9)),
+    );
+    p.log.childNodes.unshift(older);
+    older.parentElement = p.log;
+    const newer = p.add(armored(12));
+    p.fire([added(p.log, older, newer)]);
+    await vi.waitFor(() => expect(placed).toHaveLength(4));
+    const at = (i: number) => p.positions.get(armored(i))!;
+    expect(at(9)).toBeLessThan(at(10));
+    expect(at(10)).toBeLessThan(at(11));
+    expect(at(11)).toBeLessThan(at(12));
+    p.session.stop();
+  });
+
   it('leaves a plain page alone: one text search, no message read, also as it grows', async () => {
     const p = page(Array.from({ length: 300 }, (_, i) => `plain message ${i}`));
     p.session.start();

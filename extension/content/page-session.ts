@@ -79,7 +79,15 @@ export class PageSession {
    * read only where the added or changed text itself could make armor appear (mayAddArmor).
    */
   private listArmored = false;
-  private nextPos = 0;
+  /**
+   * Positions: messages found on a scan of the whole list, and those the page appends later,
+   * count up from here; those it puts above the first one known (history loaded by scrolling
+   * up) count down from it, so a position always says where on the page a block is.
+   */
+  private nextPos = FIRST_POS;
+  private lowPos = FIRST_POS;
+  /** The topmost message known in the current list (prepended ones go above it). */
+  private top: HTMLElement | null = null;
   /** Bumped when the conversation or list changes: a scan of the old one stops. */
   private generation = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
@@ -220,6 +228,7 @@ export class PageSession {
 
   private forgetList(): void {
     this.viewId = newViewId();
+    this.top = null;
     this.list = null;
     this.listArmored = false;
     this.generation++;
@@ -239,6 +248,7 @@ export class PageSession {
     const all = this.adapter.messages(list);
     const base = this.nextPos;
     this.nextPos += all.length;
+    this.top = all[0] ?? null;
     const measure = viewportDistance(list);
     const screen = this.doc.defaultView?.innerHeight ?? 0;
     const distance = all.map((m) => measure(m));
@@ -325,7 +335,27 @@ export class PageSession {
           messages.add(message);
       }
     }
-    this.queueFound(context, this.readEach([...messages].map((m) => [m, this.nextPos++])));
+    this.queueFound(context, this.readEach(this.placeNew([...messages])));
+  }
+
+  /**
+   * Positions for messages the page just added: below what is known, counting up; above the
+   * topmost known message (older history the page loaded), counting down. In page order.
+   */
+  private placeNew(messages: HTMLElement[]): [HTMLElement, number][] {
+    const FOLLOWING = 4; // Node.DOCUMENT_POSITION_FOLLOWING
+    messages.sort((a, b) => (a.compareDocumentPosition(b) & FOLLOWING ? -1 : 1));
+    // No known message above (a plain list so far, or the top one went): the new ones go below.
+    if (!this.top?.isConnected) this.top = null;
+    const top = this.top;
+    const above = top ? messages.filter((m) => m.compareDocumentPosition(top) & FOLLOWING) : [];
+    const below = messages.filter((m) => !above.includes(m));
+    const out: [HTMLElement, number][] = [];
+    this.lowPos -= above.length;
+    above.forEach((m, i) => out.push([m, this.lowPos + i]));
+    for (const m of below) out.push([m, this.nextPos++]);
+    this.top = above[0] ?? this.top ?? below[0] ?? null;
+    return out;
   }
 
   /** The messages (with their page positions) that hold armor not scanned before. */
@@ -380,6 +410,8 @@ export class PageSession {
 }
 
 const ELEMENT_NODE = 1; // Node.ELEMENT_NODE
+/** Positions start here, with room below for history loaded above (placeNew). */
+const FIRST_POS = 1_000_000_000;
 
 function isOwnElement(node: Node): boolean {
   return node.nodeType === ELEMENT_NODE && (node as Element).hasAttribute('data-veil');

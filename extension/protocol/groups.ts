@@ -76,22 +76,32 @@ export function removedMembers(
   return before.filter((m) => !after.some((n) => n.handle === m.handle));
 }
 
+/** Most an epoch may move on in one change: a far jump would leave no room for the next. */
+export const MAX_EPOCH_STEP = 16;
+/** Epochs stay below this (a varint u32 has room to spare, and no group changes this often). */
+export const MAX_EPOCH = 2 ** 31;
+
 /**
  * Whether a membership record from `sender` replaces our state. A change is taken from someone
- * our state names as a member with the same identity key, and only when it is newer (higher
- * epoch, or the same epoch and a larger digest). With no state yet, `senderIsContact` decides:
- * a first member list is taken only from a sender whose key the user pinned.
+ * our state names as a member with the same identity key, when it is newer (a higher epoch, at
+ * most MAX_EPOCH_STEP on, or the same epoch and a larger digest). A first member list is taken
+ * only from a sender a pin vouches for who distributes their key for this group in the same
+ * message (they write in it) and whose list names them and us.
  */
 export function acceptsMembership(
   current: GroupState | undefined,
   incoming: { epoch: number; members: readonly GroupMember[] },
   sender: GroupMember,
-  senderIsContact: boolean,
+  how: { vouched: boolean; distributes: boolean; me: GroupMember },
 ): boolean {
-  if (!current) return senderIsContact;
+  if (incoming.epoch < 1 || incoming.epoch >= MAX_EPOCH) return false;
+  const names = (m: GroupMember) =>
+    incoming.members.some((n) => n.handle === m.handle && bytesEqual(n.identityKey, m.identityKey));
+  if (!current) return how.vouched && how.distributes && names(sender) && names(how.me);
   const known = current.members.find((m) => m.handle === sender.handle);
   if (!known || !bytesEqual(known.identityKey, sender.identityKey)) return false;
-  if (incoming.epoch !== current.epoch) return incoming.epoch > current.epoch;
+  if (incoming.epoch !== current.epoch)
+    return incoming.epoch > current.epoch && incoming.epoch - current.epoch <= MAX_EPOCH_STEP;
   return compareBytes(membersDigest(incoming.members), current.digest) > 0;
 }
 

@@ -112,6 +112,7 @@ export async function sessionDecrypt(
   crypto: CryptoProvider,
   record: SessionRecord,
   envelope: PrekeyMessage | RatchetMessage,
+  opts: { maxJump?: number } = {},
 ): Promise<{ record: SessionRecord; plaintext: Uint8Array }> {
   const message = envelope.type === 1 ? envelope.message : envelope;
   if (!bytesEqual(message.sessionTag, record.sessionTag))
@@ -129,7 +130,13 @@ export async function sessionDecrypt(
       throw new VeilError('no-session', 'pre-key message does not match this session');
     prekeyHeader = envelope.prekeyHeader;
   }
-  const { state, plaintext } = await ratchetDecrypt(crypto, record.state, message, prekeyHeader);
+  const { state, plaintext } = await ratchetDecrypt(
+    crypto,
+    record.state,
+    message,
+    prekeyHeader,
+    opts,
+  );
   const next: SessionRecord = { ...record, state };
   // The responder has the session now: stop sending pre-key headers.
   delete next.pendingPrekey;

@@ -198,6 +198,8 @@ interface ReceivedGroupRecord {
   groupId: Uint8Array;
   key: ReceivedSenderKey;
   receivedAt: number;
+  /** Filed from a sender no pin vouched for (it gives way first; its chain may skip little). */
+  unvouched?: true;
 }
 
 /** What we last sealed in one of our own conversations (`meta`, key `out/<stream>`). */
@@ -668,9 +670,13 @@ export class Veil {
     let state = await this.store.get<GroupState>('meta', stateKey);
     let membershipChanged = false;
     if (!state || !sameMembers(state.members, members)) {
+      const before = state;
       state = groupState(ctx.hash, (state?.epoch ?? 0) + 1, members, state);
       ops.push({ op: 'put', table: 'meta', key: stateKey, value: state });
       membershipChanged = true;
+      // Those we take out lose what they could still write to us in this group with.
+      const gone = new Set(removedMembers(before?.members ?? [], members).map((m) => m.handle));
+      if (gone.size > 0) ops.push(...(await this.dropGroupKeysOf(gone, ctx.hash)));
     }
 
     const ownKey = `own:${ctx.hex}`;
@@ -946,8 +952,12 @@ export class Veil {
       case 3:
         return this.decryptGroupMessage(tx, page, envelope, crypto);
       case 4: {
+        // A bundle holds one envelope per recipient: one for us at most. More would only make
+        // us run key agreements for nothing (a page can put our recipient tag on all of them).
+        let ours = 0;
         for (const p of envelope.pairwise) {
           if (!(await this.addressedToUs(tx, id, p))) continue;
+          if (++ours > 1) throw new VeilError('malformed', 'a bundle holds two envelopes for us');
           try {
             await this.decryptPairwise(tx, id, p);
           } catch (e) {
@@ -970,8 +980,9 @@ export class Veil {
       sealed: SealedInfo;
       treeHead?: GossipedHead;
     },
+    opts: { notMember?: boolean } = {},
   ): DecryptResult {
-    const moved = isMoved(r.sealed, r.sender, page);
+    const moved = opts.notMember === true || isMoved(r.sealed, r.sender, page);
     const out: DecryptResult = {
       status: combineStatus(r.trust, { moved }),
       trust: r.trust,
@@ -1047,7 +1058,20 @@ export class Veil {
     let record: SessionRecord;
     let plaintext: Uint8Array;
     if (known) {
-      ({ record, plaintext } = await sessionDecrypt(this.crypto, known, envelope));
+      // A peer no pin vouches for may be the page itself (anyone can start a session from the
+      // directory's public prekeys): it may skip only as far as a session's first message.
+      const vouched =
+        known.remoteHandle !== undefined &&
+        pinnedTrust(
+          await tx.get<Contact>('contacts', known.remoteHandle),
+          known.remoteIdentityKey,
+        ) !== 'unknown-sender';
+      ({ record, plaintext } = await sessionDecrypt(
+        this.crypto,
+        known,
+        envelope,
+        vouched ? {} : { maxJump: RATCHET_MAX_FIRST_JUMP },
+      ));
     } else {
       if (envelope.type !== 1) throw new VeilError('no-session', 'no session for this message');
       const out = await sessionFromPrekeyMessage(
@@ -1096,31 +1120,39 @@ export class Veil {
     }
     const member: GroupMember = { handle: sender, identityKey: senderKey };
     const group = records.find((r) => r.type === 'group');
+    const vouched = trust !== 'unknown-sender';
+    const distributes = records.some((r) => r.type === 'sender-key-distribution');
     for (const r of records) {
       if (r.type === 'sender-key-distribution' && group?.type === 'group')
-        await this.acceptGroupKey(tx, member, group.groupId, r.distribution);
+        await this.acceptGroupKey(tx, member, group.groupId, r.distribution, vouched);
       else if (r.type === 'membership')
-        await this.applyMembership(tx, id, member, trust !== 'unknown-sender', r);
+        await this.applyMembership(tx, id, member, { vouched, distributes }, r);
     }
     return { trust, sender, senderIdentityKey: senderKey, records };
   }
 
   /** Files another member's sender key for a group; older keys of theirs beyond the last are dropped. */
+  /**
+   * Files another member's sender key for a group. Their keys are told apart by handle and
+   * identity key, so nobody claiming a handle can push out its owner's; of the owner's, the
+   * newest two per group are kept (late messages). A key id holds a few candidates (a member
+   * may re-send someone's id); one filed by a sender no pin vouches for gives way first, and
+   * those are kept up to a bound overall, so a page cannot make every message verify many
+   * signatures or fill the store.
+   */
   private async acceptGroupKey(
     tx: StoreTx,
     sender: GroupMember,
     groupId: Uint8Array,
     distribution: Uint8Array,
+    vouched: boolean,
   ): Promise<void> {
     const incoming = parseDistribution(distribution);
     const key = `in:${bytesToHex(incoming.senderKeyId)}`;
-    const list = (await tx.get<ReceivedGroupRecord[]>('senderKeys', key)) ?? [];
-    const mine = list.find(
-      (g) =>
-        g.sender === sender.handle &&
-        bytesEqual(g.senderIdentityKey, sender.identityKey) &&
-        bytesEqual(g.groupId, groupId),
-    );
+    const same = (g: ReceivedGroupRecord) =>
+      g.sender === sender.handle && bytesEqual(g.senderIdentityKey, sender.identityKey);
+    let list = (await tx.get<ReceivedGroupRecord[]>('senderKeys', key)) ?? [];
+    const mine = list.find((g) => same(g) && bytesEqual(g.groupId, groupId));
     const accepted: ReceivedGroupRecord = {
       sender: sender.handle,
       senderIdentityKey: sender.identityKey,
@@ -1128,20 +1160,32 @@ export class Veil {
       key: acceptDistribution(mine?.key, incoming),
       receivedAt: mine?.receivedAt ?? this.clock(),
     };
-    tx.put('senderKeys', key, [...list.filter((g) => g !== mine), accepted]);
+    if (!vouched) accepted.unvouched = true;
+    list = list.filter((g) => g !== mine);
+    if (!mine && list.length >= MAX_KEY_CANDIDATES) {
+      const giveWay = list.findIndex((g) => g.unvouched);
+      if (giveWay < 0) return; // every candidate is vouched for: a stranger's does not displace one
+      list.splice(giveWay, 1);
+    }
+    tx.put('senderKeys', key, [...list, accepted]);
     if (mine) return;
+    if (!vouched) {
+      const filed = [...((await tx.get<string[]>('meta', STRANGER_KEYS_KEY)) ?? []), key];
+      for (const old of filed.splice(0, Math.max(0, filed.length - MAX_STRANGER_SESSIONS)))
+        await this.dropReceived(tx, old, (g) => g.unvouched === true);
+      tx.put('meta', STRANGER_KEYS_KEY, filed);
+    }
     // A new key of theirs for this group: keep it and the one before (late messages).
     const theirs: { key: string; at: number }[] = [];
     for (const k of await this.store.keys('senderKeys')) {
       if (!k.startsWith('in:') || k === key) continue;
       const held = await tx.get<ReceivedGroupRecord[]>('senderKeys', k);
       for (const g of held ?? [])
-        if (g.sender === sender.handle && bytesEqual(g.groupId, groupId))
-          theirs.push({ key: k, at: g.receivedAt });
+        if (same(g) && bytesEqual(g.groupId, groupId)) theirs.push({ key: k, at: g.receivedAt });
     }
     theirs.sort((a, b) => b.at - a.at);
     for (const old of theirs.slice(RECEIVED_KEYS_KEPT - 1))
-      await this.dropReceived(tx, old.key, (g) => g.sender === sender.handle);
+      await this.dropReceived(tx, old.key, same);
   }
 
   /**
@@ -1153,12 +1197,13 @@ export class Veil {
     tx: StoreTx,
     id: IdentityRecord,
     sender: GroupMember,
-    senderIsContact: boolean,
+    how: { vouched: boolean; distributes: boolean },
     change: { groupId: Uint8Array; epoch: number; members: GroupMember[] },
   ): Promise<void> {
     const hex = bytesToHex(change.groupId);
     const current = await tx.get<GroupState>('meta', groupKey(hex));
-    if (!acceptsMembership(current, change, sender, senderIsContact)) return;
+    const me: GroupMember = { handle: id.handle, identityKey: id.publicKey };
+    if (!acceptsMembership(current, change, sender, { ...how, me })) return;
     const next = groupState(change.groupId, change.epoch, change.members, current);
     tx.put('meta', groupKey(hex), next);
     const removed = removedMembers(current?.members ?? [], next.members);
@@ -1175,6 +1220,23 @@ export class Veil {
         (g) => gone.has(g.sender) && bytesEqual(g.groupId, change.groupId),
       );
     }
+  }
+
+  /** Deletions of the sender keys held from `handles` for one group (this store, not a batch). */
+  private async dropGroupKeysOf(handles: Set<string>, groupId: Uint8Array): Promise<StoreOp[]> {
+    const ops: StoreOp[] = [];
+    for (const k of await this.store.keys('senderKeys')) {
+      if (!k.startsWith('in:')) continue;
+      const list = (await this.store.get<ReceivedGroupRecord[]>('senderKeys', k)) ?? [];
+      const kept = list.filter((g) => !(handles.has(g.sender) && bytesEqual(g.groupId, groupId)));
+      if (kept.length === list.length) continue;
+      ops.push(
+        kept.length
+          ? { op: 'put', table: 'senderKeys', key: k, value: kept }
+          : { op: 'delete', table: 'senderKeys', key: k },
+      );
+    }
+    return ops;
   }
 
   private async dropReceived(
@@ -1216,6 +1278,8 @@ export class Veil {
           candidate.key,
           message.bytes,
           context,
+          // A key filed by a sender no pin vouched for may skip only a little (see decryptPairwise).
+          candidate.unvouched ? { maxJump: RATCHET_MAX_FIRST_JUMP } : {},
         );
         const records = decodePlaintext(plaintext);
         const text = records.find((r) => r.type === 'text');
@@ -1229,14 +1293,28 @@ export class Veil {
           groupId: candidate.groupId,
           stream: `g:${bytesToHex(candidate.senderIdentityKey)}:${groupHex}`,
         });
-        return this.result(page, {
-          trust: pinnedTrust(contact, candidate.senderIdentityKey),
-          sender: candidate.sender,
-          senderIdentityKey: candidate.senderIdentityKey,
-          plaintext: text.text,
-          sealed,
-          treeHead: treeHeadOf(records),
-        });
+        // A sender our member list does not name (taken out, or never in) writes where they
+        // do not belong: shown as moved.
+        const state = await tx.get<GroupState>('meta', groupKey(groupHex));
+        const member =
+          !state ||
+          state.members.some(
+            (m) =>
+              m.handle === candidate.sender &&
+              bytesEqual(m.identityKey, candidate.senderIdentityKey),
+          );
+        return this.result(
+          page,
+          {
+            trust: pinnedTrust(contact, candidate.senderIdentityKey),
+            sender: candidate.sender,
+            senderIdentityKey: candidate.senderIdentityKey,
+            plaintext: text.text,
+            sealed,
+            treeHead: treeHeadOf(records),
+          },
+          { notMember: !member },
+        );
       } catch (e) {
         lastError = e;
         if (!isVeilError(e, 'bad-signature')) break;
@@ -1290,6 +1368,9 @@ const outKey = (stream: string) => `out/${stream}`;
 /** The last session a sender started with this key (adopted once the user pins that key). */
 const inboundKey = (handle: string, key: Uint8Array) => `inbound/${handle}/${bytesToHex(key)}`;
 const STRANGERS_KEY = 'strangers';
+const STRANGER_KEYS_KEY = 'stranger-keys';
+/** Senders a sender-key id may be filed under at once. */
+const MAX_KEY_CANDIDATES = 4;
 /** Sessions kept of senders no pin vouches for (the oldest go first). */
 export const MAX_STRANGER_SESSIONS = 256;
 const originsKey = (senderKey: Uint8Array) => `origins/${bytesToHex(senderKey)}`;

@@ -45,6 +45,26 @@ function hostOf(url: string | undefined): string | undefined {
   }
 }
 
+/** Whether the user turned Veil on for the page at `url` (Settings → Sites). */
+function siteEnabled(enabledSites: readonly string[], url: URL): boolean {
+  return enabledSites.includes(url.host) || enabledSites.includes(url.hostname);
+}
+
+/**
+ * The page must be on a site the user turned Veil on for: its content script would not ask
+ * otherwise, but a compromised renderer could.
+ */
+async function requireEnabledSite(svc: VeilService, ctx: HandlerContext): Promise<void> {
+  let url: URL | undefined;
+  try {
+    url = new URL(ctx.url ?? '');
+  } catch {
+    url = undefined;
+  }
+  if (!url || !siteEnabled((await svc.settings()).enabledSites, url))
+    throw new BackgroundError('forbidden', 'Veil is not turned on for this site');
+}
+
 function requireTab(ctx: HandlerContext): number {
   if (ctx.tabId === undefined || ctx.tabId < 0)
     throw new BackgroundError('forbidden', 'only a page in a browser tab may send this');
@@ -281,7 +301,7 @@ export const pageHandlers: ServiceHandlers<
     if (!profile) return { enabled: false };
     // Only the user turns Veil on, per site: an adapter that recognises the page (by its
     // markup, which any page can copy) does not.
-    const enabled = enabledSites.includes(url.host) || enabledSites.includes(url.hostname);
+    const enabled = siteEnabled(enabledSites, url);
     // A page (re)loaded in this tab: the frames of the one before are gone. Not awaited (the
     // page waits for this answer): tokens for the new page are issued after it all the same.
     if (enabled) {
@@ -293,6 +313,7 @@ export const pageHandlers: ServiceHandlers<
 
   async pageDecrypt(svc, req, ctx) {
     const tabId = requireTab(ctx);
+    await requireEnabledSite(svc, ctx);
     await svc.lock.dataKey(); // locked: say so instead of failing every block
     const page = await pageViewOf(svc, req);
     const { outcomes, heads } = await decryptBlocks(svc, tabId, page, req.blocks);
@@ -329,7 +350,11 @@ export const pageHandlers: ServiceHandlers<
         retro.push(...noted.retro);
         record.order = { view: viewKey, stream, pos, seq };
       }
-      const view = await readerView(deps, entry, page, { repeat });
+      const view = await readerView(deps, entry, page, {
+        repeat,
+        caller: `tab:${tabId}`,
+        fingerprint: false,
+      });
       if (view.status !== 'unknown-sender' && !entry.own)
         noteSender(svc, req.context, entry.sender);
       record.hash = hash;
@@ -352,6 +377,7 @@ export const pageHandlers: ServiceHandlers<
 
   async registerComposer(svc, { context, kind, name, maxMessageLength, authors }, ctx) {
     const tabId = requireTab(ctx);
+    await requireEnabledSite(svc, ctx);
     const record: ComposerToken = {
       kind: 'composer',
       frameId: ctx.frameId ?? 0,
@@ -378,7 +404,11 @@ export const pageHandlers: ServiceHandlers<
     if (!cached) return failedView('expired');
     const repeat = record.repeat === true || (await orderOf(svc, tabId)).isRepeat(tabId, token);
     const page = record.page ?? { context: record.context };
-    return readerView(svc.readerDeps(), cached, page, { repeat, reveal: reveal === true });
+    return readerView(svc.readerDeps(), cached, page, {
+      repeat,
+      reveal: reveal === true,
+      caller: `tab:${tabId}`,
+    });
   },
 
   async frameHeight(svc, { token, height }, ctx) {
