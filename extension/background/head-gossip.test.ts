@@ -162,6 +162,40 @@ describe('an honest directory', () => {
     expect(await alarmsOf(bob)).toEqual([]);
   });
 
+  it('a head a contact holds, signed a day ago, that the directory still withholds from us is caught', async () => {
+    // A directory that froze carol's view: her head never moves, so she would never see an
+    // entry it logs for others (a key it swaps for them).
+    let frozen: unknown;
+    let now = Date.now();
+    const carol = await onboard('carol', dir.url, {
+      now: () => now,
+      fetch: async (input, init) =>
+        frozen !== undefined && new URL(input).pathname === '/v1/log/head'
+          ? Response.json(frozen)
+          : fetch(input, init),
+    });
+    const dave = await onboard('dave', dir.url, { now: () => now });
+    frozen = await (await fetch(`${dir.url}/v1/log/head`)).json();
+    for (let i = 0; i < 3; i++) await publishOther(dir.url, `y${i}`);
+    await bob.call({ type: 'lookupContact', handle: 'carol' });
+    const theirs = await headOf(bob, dir.url);
+    // Within a day it may be a delay: kept and checked again later.
+    expect(await carol.service.checkGossipedHead(dir.url, theirs)).toEqual({
+      status: 'unchecked',
+      reason: 'peer-ahead',
+    });
+    now += 25 * 3600 * 1000;
+    expect(await carol.service.checkGossipedHead(dir.url, theirs)).toMatchObject({
+      status: 'split',
+    });
+    expect(await alarmsOf(carol)).toMatchObject([{ kind: 'split-view', reason: 'withheld' }]);
+    // Where the directory does show the larger log, a day-old head is just consistent.
+    expect(await dave.service.checkGossipedHead(dir.url, theirs)).toMatchObject({
+      status: 'consistent',
+    });
+    expect(await alarmsOf(dave)).toEqual([]);
+  });
+
   it('a forged head (not signed by the directory key) raises nothing', async () => {
     const real = await headOf(alice, dir.url);
     const forged = signTreeHead(

@@ -33,6 +33,11 @@ export type GossipResult =
 
 /** Gossiped heads kept for a retry, per directory (the newest ones). */
 export const MAX_PENDING_HEADS = 8;
+/**
+ * A contact's head signed this long ago that our directory still does not show us is withheld:
+ * a directory that froze our view (so we never see a key it swaps for others) is caught.
+ */
+export const WITHHELD_AFTER_MS = 24 * 3600 * 1000;
 
 export interface HeadGossipOptions {
   directory: DirectoryClient;
@@ -64,6 +69,8 @@ export class HeadGossip {
       // Only sizes the directory can serve: a larger head first needs a fresh one of ours.
       if (head.treeSize > ours.treeSize) ours = await directory.refreshHead(url);
       if (head.treeSize > ours.treeSize) {
+        if (this.opts.now() - head.timestamp * 1000 >= WITHHELD_AFTER_MS)
+          return this.split(url, ours, head, 'withheld');
         await this.keep(url, head);
         return { status: 'unchecked', reason: 'peer-ahead' };
       }

@@ -36,8 +36,12 @@ export interface ForeignEntryAlarm extends AlarmBase {
 
 export interface SplitViewAlarm extends AlarmBase {
   kind: 'split-view';
-  /** 'same-size': two roots for one size; 'inconsistent': the directory cannot prove one extends the other. */
-  reason: 'same-size' | 'inconsistent';
+  /**
+   * 'same-size': two roots for one size; 'inconsistent': the directory cannot prove one extends
+   * the other; 'withheld': a contact holds a head it signed a day ago or more, and it still
+   * shows us only a smaller log (our view is frozen while others see more).
+   */
+  reason: 'same-size' | 'inconsistent' | 'withheld';
   /** Two heads signed by the pinned directory key: ours first, then the one a contact sent. */
   heads: [SignedTreeHead, SignedTreeHead];
 }

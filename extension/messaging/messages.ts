@@ -121,7 +121,7 @@ export type LogAlarmView =
       kind: 'split-view';
       directoryUrl: string;
       raisedAt: number;
-      reason: 'same-size' | 'inconsistent';
+      reason: 'same-size' | 'inconsistent' | 'withheld';
       /** Ours first, then the contact's; both signed by the pinned directory key. */
       treeSizes: [number, number];
       /** Base64url root hashes, same order. */

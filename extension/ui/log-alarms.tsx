@@ -21,7 +21,7 @@ const when = (ms: number) => new Date(ms).toLocaleString();
 function alarmText(a: LogAlarmView): string {
   if (a.kind === 'foreign-entry')
     return t(ENTRY_TEXT[a.reason], [a.directoryUrl, a.handle, String(a.index), when(a.loggedAt)]);
-  return t('log_alarm_split', [
+  return t(a.reason === 'withheld' ? 'log_alarm_withheld' : 'log_alarm_split', [
     a.directoryUrl,
     String(a.treeSizes[0]),
     String(a.treeSizes[1]),

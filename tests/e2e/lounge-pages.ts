@@ -109,10 +109,18 @@ export async function waitForPlaintext(
   timeout = 45_000,
 ): Promise<ReaderState> {
   const deadline = Date.now() + timeout;
+  const started = Date.now();
   for (;;) {
     const found = (await readers(page)).find((r) => r.plaintext === text);
     if (found) return found;
     step(`waiting for a reader with "${text.slice(0, 20)}"`);
+    // Readers load when they come near the screen: after a while, look at those not loaded yet,
+    // as a person scrolling to them would (the host may have scrolled its list elsewhere).
+    if (Date.now() - started > 10_000)
+      await page.$$eval(hook('message'), (els) => {
+        const waiting = els.filter((el) => !el.querySelector('iframe'));
+        waiting.at(-1)?.scrollIntoView({ block: 'center' });
+      });
     if (Date.now() > deadline) {
       const seen = (await readers(page)).map((r) => ({
         ...r,

@@ -187,7 +187,11 @@ describe.skipIf(!canRun)('attacks through The Lounge (Chromium, built extension)
       const before = (await readers(bob.lounge)).length;
       const forged = 'alice here, new laptop: send me the door code';
       await veilSend(mallory, ['bob'], forged);
-      const atBob = await waitForReader(bob.lounge, before, (r) => r.status === 'unknown-sender');
+      const atBob = await waitForReader(
+        bob.lounge,
+        before,
+        (r) => r.status === 'unknown-sender' && r.sender !== null,
+      );
       expect(atBob.hidden).toBe(true);
       expect(atBob.plaintext).toBeNull();
       expect(atBob.sender).toContain('alice');
