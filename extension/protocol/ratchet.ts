@@ -25,7 +25,7 @@ export const RATCHET_MAX_OLD_CHAINS = 40;
  * session (the directory's prekeys are public), so this is work an unknown sender can cause;
  * an initiator starts a new session before its first chain gets this long unanswered.
  */
-export const RATCHET_MAX_FIRST_JUMP = 256;
+export const RATCHET_MAX_FIRST_JUMP = 64;
 
 const KEY_LENGTH = 32;
 const NONCE_LENGTH = 12;

@@ -4,6 +4,7 @@ import { nobleProvider } from './crypto/noble';
 import { contextHash } from './envelope';
 import { ROTATE_AFTER_MESSAGES, ROTATE_AFTER_MS } from './groups';
 import type { PrekeyBundle } from './identity';
+import { RATCHET_MAX_FIRST_JUMP } from './ratchet';
 import { MemoryStore } from './store';
 import { MAX_STRANGER_SESSIONS, Veil, type Conversation, type PublishedIdentity } from './veil';
 
@@ -572,7 +573,8 @@ describe('Veil bad input', () => {
     const alice = await party('alice');
     const bob = await party('bob');
     await connect(alice, bob);
-    for (let i = 0; i < 257; i++) await alice.veil.encrypt(one('bob'), `unanswered ${i}`);
+    for (let i = 0; i <= RATCHET_MAX_FIRST_JUMP; i++)
+      await alice.veil.encrypt(one('bob'), `unanswered ${i}`);
     expect(await alice.veil.hasSession('bob')).toBe(false);
     await expect(alice.veil.encrypt(one('bob'), 'one more')).rejects.toMatchObject({
       code: 'no-session',

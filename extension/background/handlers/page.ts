@@ -30,11 +30,12 @@ import type { ServiceHandlers } from './types';
 const recipientsKey = (context: string) => `recipients/${context}`;
 const MAX_SUGGESTIONS = 50;
 /**
- * Blocks a page's decrypt job holds: another tab waits for at most one such job. The worst block
- * before it fails authentication costs a few ms (a session's first message: X3DH and at most 256
- * chain steps), so a job costs well under 100 ms even when every block is hostile.
+ * Blocks a page's decrypt job holds: another tab waits for at most one such job. The costliest
+ * block a page can post before it is refused is a session's first message (X3DH and at most
+ * RATCHET_MAX_FIRST_JUMP chain steps, a few ms), so a job of hostile blocks stays in the tens of
+ * ms (bench/flood-bench.ts).
  */
-const DECRYPT_JOB_BLOCKS = 16;
+const DECRYPT_JOB_BLOCKS = 8;
 
 /** The page's host, from the browser-supplied URL: the site sealed in what is sent there. */
 function hostOf(url: string | undefined): string | undefined {
