@@ -166,18 +166,23 @@ async function decryptBlocks(
   // By hash: block indexes in page order, and the envelope (handed to the protocol batch on a
   // cache miss, so no block is dearmored twice).
   const pending = new Map<string, { indexes: number[]; envelope: Uint8Array }>();
-  for (const [i, block] of blocks.entries()) {
-    let envelope: Uint8Array;
-    try {
-      envelope = dearmor(block.armored);
-    } catch (e) {
-      outcomes[i] = { failure: failedView(isVeilError(e) ? e.code : 'malformed') };
-      continue;
-    }
-    const hash = envelopeHash(envelope);
-    const same = pending.get(hash);
-    if (same) same.indexes.push(i);
-    else pending.set(hash, { indexes: [i], envelope });
+  // Reading the armor takes turns between tabs too (a page may post megabytes of it).
+  for (let at = 0; at < blocks.length; at += DECRYPT_JOB_BLOCKS) {
+    await svc.fair.run(tabId, async () => {
+      for (let i = at; i < Math.min(blocks.length, at + DECRYPT_JOB_BLOCKS); i++) {
+        let envelope: Uint8Array;
+        try {
+          envelope = dearmor(blocks[i]!.armored);
+        } catch (e) {
+          outcomes[i] = { failure: failedView(isVeilError(e) ? e.code : 'malformed') };
+          continue;
+        }
+        const hash = envelopeHash(envelope);
+        const same = pending.get(hash);
+        if (same) same.indexes.push(i);
+        else pending.set(hash, { indexes: [i], envelope });
+      }
+    });
   }
 
   const misses: { hash: string; indexes: number[]; envelope: Uint8Array }[] = [];
