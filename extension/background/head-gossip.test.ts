@@ -165,17 +165,17 @@ describe('an honest directory', () => {
   it('a head a contact holds, signed a day ago, that the directory still withholds from us is caught', async () => {
     // A directory that froze carol's view: her head never moves, so she would never see an
     // entry it logs for others (a key it swaps for them).
-    let frozen: unknown;
+    const frozen: { head?: unknown } = {};
     let now = Date.now();
     const carol = await onboard('carol', dir.url, {
       now: () => now,
       fetch: async (input, init) =>
-        frozen !== undefined && new URL(input).pathname === '/v1/log/head'
-          ? Response.json(frozen)
+        frozen.head !== undefined && new URL(input).pathname === '/v1/log/head'
+          ? Response.json(frozen.head)
           : fetch(input, init),
     });
     const dave = await onboard('dave', dir.url, { now: () => now });
-    frozen = await (await fetch(`${dir.url}/v1/log/head`)).json();
+    frozen.head = await (await fetch(`${dir.url}/v1/log/head`)).json();
     for (let i = 0; i < 3; i++) await publishOther(dir.url, `y${i}`);
     await bob.call({ type: 'lookupContact', handle: 'carol' });
     const theirs = await headOf(bob, dir.url);
