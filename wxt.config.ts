@@ -19,19 +19,16 @@ export default defineConfig({
     default_locale: 'en',
     // storage: storage.session holds the unlocked data key and the in-page frames' tokens.
     // alarms: the hourly check of the directory's log for our own handle (no warning shown).
-    // Nothing else: the content script's `<all_urls>` match (below) is what
-    // lets it run on chat sites, and tabs.sendMessage to our own content script needs no
-    // permission ("tabs" would expose every tab's URL and title).
-    permissions: ['storage', 'alarms'],
-    // The content script (entrypoints/veil-content.ts, an unlisted script; see there why).
-    content_scripts: [
-      {
-        matches: ['<all_urls>'],
-        js: ['veil-content.js'],
-        run_at: 'document_idle',
-        all_frames: false,
-      },
-    ],
+    // scripting: the content script is registered per site the user enabled
+    // (background/site-scripts.ts); no site gets it otherwise. tabs.sendMessage to our own
+    // content script needs no permission ("tabs" would expose every tab's URL and title).
+    permissions: ['storage', 'alarms', 'scripting'],
+    // Registering a content script for a site needs its host permission. Held for all sites
+    // rather than requested per site (optional_host_permissions + permissions.request): the
+    // browser's permission prompt cannot be answered by the browser tests, and a release build
+    // must not carry a way around it. What a site gets is decided by the registrations alone
+    // (README, "Sites").
+    host_permissions: ['<all_urls>'],
     // Only the two frame pages may be embedded by web pages, nothing else of the package.
     // Chrome serves them under a per-session dynamic id, so a page cannot probe for Veil by a
     // fixed URL; Firefox already uses a random per-install UUID and has no use_dynamic_url.

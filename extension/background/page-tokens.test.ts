@@ -7,7 +7,9 @@ import background from '../entrypoints/background';
 import type { SessionArea } from './lock';
 import {
   forgetClosedTab,
+  MAX_TAB_BYTES,
   MAX_TOKENS_PER_TAB,
+  MAX_TOTAL_BYTES,
   PageTokens,
   type ComposerToken,
   type ReaderToken,
@@ -32,8 +34,10 @@ function memorySession() {
 
 let seed = 0;
 const random = (n: number) => Uint8Array.from({ length: n }, () => (seed++ * 37) & 0xff);
+const KEY = 'k'.repeat(22);
 const reader = (i: number): ReaderToken => ({
   kind: 'reader',
+  key: `${KEY.slice(0, 20)}${String(i % 100).padStart(2, '0')}`,
   frameId: 0,
   context: 'generic:room',
   view: { status: 'unverified', sender: `s${i}` },
@@ -100,11 +104,45 @@ describe('PageTokens', () => {
 
 const composer: ComposerToken = {
   kind: 'composer',
+  key: KEY,
   frameId: 0,
   context: 'generic:room',
   maxMessageLength: 350,
   authors: [],
 };
+
+describe('redeem', () => {
+  it('opens a token only with its key, for the first document that used it, in its tab', async () => {
+    const pages = new PageTokens(memorySession().area, random);
+    const [a, b] = await pages.issue(5, [reader(1), reader(2)]);
+    expect(await pages.redeem(5, a!, reader(2).key, 'doc-1', 'reader')).toBe('refused');
+    expect(await pages.redeem(5, a!, 'x'.repeat(22), 'doc-1', 'reader')).toBe('refused');
+    expect(await pages.redeem(6, a!, reader(1).key, 'doc-1', 'reader')).toBe('unknown');
+    expect(await pages.redeem(5, 'y'.repeat(22), reader(1).key, 'doc-1', 'reader')).toBe('unknown');
+    expect(await pages.redeem(5, a!, reader(1).key, 'doc-1', 'reader')).toEqual(reader(1));
+    // Another document with the right key: refused, while the first still opens it.
+    expect(await pages.redeem(5, a!, reader(1).key, 'doc-2', 'reader')).toBe('refused');
+    expect(await pages.redeem(5, a!, reader(1).key, 'doc-1', 'reader')).toEqual(reader(1));
+    // The content script saw its frame load again: the next document binds it.
+    await pages.unbind(5, a!);
+    expect(await pages.redeem(5, a!, reader(1).key, 'doc-2', 'reader')).toEqual(reader(1));
+    expect(await pages.redeem(5, a!, reader(1).key, 'doc-1', 'reader')).toBe('refused');
+    // A reader token is no composer's.
+    expect(await pages.redeem(5, b!, reader(2).key, 'doc-3', 'composer')).toBe('unknown');
+    // Bonds are per token.
+    expect(await pages.redeem(5, b!, reader(2).key, 'doc-1', 'reader')).toEqual(reader(2));
+  });
+
+  it('refuses a record stored without a key (issued by an older version)', async () => {
+    const s = memorySession();
+    const pages = new PageTokens(s.area, random);
+    const { key: _key, ...old } = reader(1);
+    const [a] = await pages.issue(5, [old as ReaderToken]);
+    expect(await new PageTokens(s.area, random).redeem(5, a!, reader(1).key, 'd', 'reader')).toBe(
+      'refused',
+    );
+  });
+});
 
 describe('drafts', () => {
   it('are kept for a composer token of that tab only, also for a restarted worker', async () => {
@@ -211,5 +249,80 @@ describe('closed tabs', () => {
     expect(await session.get('veil.tab.12')).toEqual({});
     expect(await session.get('veil.tab.12.0')).toEqual({});
     expect(await new PageTokens(session, random).get(12, token!)).toBeUndefined();
+  });
+});
+
+describe('storage budgets', () => {
+  /** storage.session as Chrome bounds it: 10 MB for keys and JSON together, else it throws. */
+  function boundedSession(quota = 10 * 1024 * 1024) {
+    const base = memorySession();
+    const size = () => {
+      let n = 0;
+      for (const [k, v] of base.data) n += k.length + JSON.stringify(v).length;
+      return n;
+    };
+    const area: SessionArea = {
+      ...base.area,
+      set: async (items) => {
+        const before = new Map(base.data);
+        await base.area.set(items);
+        if (size() > quota) {
+          base.data.clear();
+          for (const [k, v] of before) base.data.set(k, v);
+          throw new Error('Session storage quota bytes exceeded.');
+        }
+      },
+    };
+    return { area, data: base.data, size };
+  }
+  const realRandom = (n: number) => crypto.getRandomValues(new Uint8Array(n));
+  /** A reader record as a flooding page makes them: the longest conversation id allowed. */
+  const heavy = (i: number): ReaderToken => ({
+    ...reader(i),
+    context: `generic:${'x'.repeat(500)}`,
+    page: { context: `generic:${'x'.repeat(500)}`, kind: 'group' },
+  });
+
+  it('a flooding tab cannot fill storage.session: every tab can still get tokens and open them', async () => {
+    const s = boundedSession();
+    const pages = new PageTokens(s.area, realRandom);
+    // 40 batches of 200 heavy records: ~8,000 junk blocks, over 10 MB if all were kept.
+    for (let i = 0; i < 40; i++)
+      await pages.issue(
+        1,
+        Array.from({ length: 200 }, (_, j) => heavy(j)),
+      );
+    for (let t = 3; t < 8; t++)
+      for (let i = 0; i < 10; i++)
+        await pages.issue(
+          t,
+          Array.from({ length: 200 }, (_, j) => heavy(j)),
+        );
+    expect(s.size()).toBeLessThan(MAX_TOTAL_BYTES + 512 * 1024);
+    // Another tab still gets a token and its frame opens it.
+    const [fresh] = await pages.issue(9, [reader(5)]);
+    expect(await pages.redeem(9, fresh!, reader(5).key, 'doc', 'reader')).toEqual(reader(5));
+    // No tab holds more than its share.
+    for (const t of [1, 3, 4, 5, 6, 7]) {
+      const held = [...s.data.keys()].filter((k) => k.startsWith(`veil.tab.${t}.`));
+      const bytes = held.reduce((n, k) => n + k.length + JSON.stringify(s.data.get(k)).length, 0);
+      expect(bytes).toBeLessThanOrEqual(MAX_TAB_BYTES);
+    }
+  });
+
+  it('drops the least recently used tab first, and keeps the index across a worker restart', async () => {
+    const s = boundedSession();
+    const pages = new PageTokens(s.area, realRandom);
+    const batch = () => Array.from({ length: 200 }, (_, j) => heavy(j));
+    const [old] = await pages.issue(1, batch());
+    const [kept] = await pages.issue(2, batch());
+    // Tab 2 is read again (its frame opens a token): tab 1 is now the least recently used.
+    await pages.redeem(2, kept!, heavy(0).key, 'd', 'reader');
+    const restarted = new PageTokens(s.area, realRandom);
+    // Tabs 3…: enough to go over the total.
+    for (let t = 3; t < 3 + Math.ceil(MAX_TOTAL_BYTES / MAX_TAB_BYTES) + 1; t++)
+      for (let i = 0; i < 8; i++) await restarted.issue(t, batch());
+    expect(await restarted.get(1, old!)).toBeUndefined();
+    expect(s.size()).toBeLessThan(MAX_TOTAL_BYTES + 512 * 1024);
   });
 });

@@ -125,7 +125,13 @@ describe('in-page messages', () => {
       { type: 'pageDecrypt', context: CONTEXT, blocks: [{ armored: chunks.join('\n') }] },
     );
     expect(results).toEqual([
-      { token: expect.stringMatching(/^[\w-]{22}$/), status: 'unverified', sender: alice.handle },
+      {
+        token: expect.stringMatching(/^[\w-]{22}$/),
+        key: expect.stringMatching(/^[\w-]{22}$/),
+        lines: 1,
+        status: 'unverified',
+        sender: alice.handle,
+      },
     ]);
     expect(JSON.stringify(results)).not.toContain('heron');
     const token = results[0]!.token;
@@ -246,17 +252,75 @@ describe('in-page messages', () => {
     expect(results[1]!.error).toBe('truncated');
   });
 
-  it('forwards frame heights to the content script quantised', async () => {
-    const [result] = await as<{ token: string }[]>(bob.p, contentScript(7), {
+  it('opens a frame only with the key its content script was given, for one frame document, in its page', async () => {
+    await bob.p.call({ type: 'setSecurityPhrase', phrase: 'amber otter' });
+    const chunks = await compose(alice, [bob.handle], 'only for the frame veil placed');
+    const [block] = await as<PageBlockResult[]>(bob.p, contentScript(9), {
       type: 'pageDecrypt',
       context: CONTEXT,
-      blocks: [{ armored: 'VeiLA0' }],
+      blocks: [{ armored: chunks.join('\n') }],
     });
-    const before = bob.told.length;
-    await as(bob.p, frame('reader', 7), { type: 'frameHeight', token: result!.token, height: 77 });
-    expect(bob.told.slice(before)).toEqual([
-      [7, 0, { type: 'veil:frameHeight', token: result!.token, height: 96 }],
-    ]);
+    const token = block!.token;
+    const read = (key: string, sender: MessageSenderLike) =>
+      bob.p.send({ type: 'readMessage', token, key }, sender);
+    const inDoc = (documentId: string, tabUrl = SITE): MessageSenderLike => ({
+      ...frame('reader', 9),
+      documentId,
+      tab: { id: 9, url: tabUrl },
+    });
+
+    // The page read the token from the frame's address and embedded its own copy: without the
+    // key (or with a guessed one, or another frame's) it gets neither text nor phrase.
+    const { key: otherKey } = await as<{ key: string }>(bob.p, contentScript(9), {
+      type: 'registerComposer',
+      context: CONTEXT,
+      maxMessageLength: 350,
+      authors: [],
+    });
+    for (const key of ['A'.repeat(22), otherKey]) {
+      const reply = await read(key, inDoc('page-made'));
+      expect(reply).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+      expect(JSON.stringify(reply)).not.toMatch(/only for the frame|amber otter/);
+    }
+    // Veil's frame, with the key: the text and the phrase.
+    expect(await read(block!.key, inDoc('veil-made'))).toMatchObject({
+      ok: true,
+      value: { plaintext: 'only for the frame veil placed', phrase: 'amber otter' },
+    });
+    // The key works for that document only; a frame in a tab now showing another site: no.
+    expect(await read(block!.key, inDoc('page-made'))).toMatchObject({
+      ok: false,
+      error: { code: 'forbidden' },
+    });
+    expect(await read(block!.key, inDoc('veil-made', 'https://evil.example/'))).toMatchObject({
+      ok: false,
+      error: { code: 'forbidden' },
+    });
+    // Veil's frame loaded again (the host moved it): the content script says so, and the new
+    // document is the one that opens it. Only a content script may say so.
+    expect(await codeOf(bob.p, frame('reader', 9), { type: 'frameReloaded', token })).toBe(
+      'forbidden',
+    );
+    await as(bob.p, contentScript(9), { type: 'frameReloaded', token });
+    expect(await read(block!.key, inDoc('veil-made-2'))).toMatchObject({ ok: true });
+    expect(await read(block!.key, inDoc('veil-made'))).toMatchObject({
+      ok: false,
+      error: { code: 'forbidden' },
+    });
+    // Our page opened in a tab of its own (frame 0) is not a frame in a page.
+    expect(await read(block!.key, { ...inDoc('veil-made-2'), frameId: 0 })).toMatchObject({
+      ok: false,
+      error: { code: 'forbidden' },
+    });
+    // Only the reader's own sender can be added from it, and only by its key.
+    expect(
+      await bob.p.send({ type: 'addSender', token, key: otherKey }, inDoc('veil-made-2')),
+    ).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+    expect(
+      await as(bob.p, inDoc('veil-made-2'), { type: 'addSender', token, key: block!.key }),
+    ).toEqual({ ok: true });
+    const { contacts } = await bob.p.call<{ contacts: ContactView[] }>({ type: 'listContacts' });
+    expect(contacts.map((c) => c.handle)).toContain(alice.handle);
   });
 
   it('decrypts blocks out of page order (nearest the viewport first) with the same statuses', async () => {

@@ -8,20 +8,33 @@ import { VeilError } from '../protocol/errors';
 import { BackgroundError } from './errors';
 import { createRouter, type HandlerTable } from './router';
 import { classifySender } from './sender';
-import { contentScriptSender, extensionPageSender } from './testing';
+import { contentScriptSender, extensionPageSender, frameSender } from './testing';
 
 const TYPES = Object.keys(ALLOWED_SENDERS) as MessageType[];
-const PRIVILEGED = TYPES.filter((t) => !ALLOWED_SENDERS[t].includes('content-script' as never));
 /** What an unprivileged content script may send: ping and the in-page messages. */
-const CONTENT_SCRIPT_ONLY = ['pageEnabled', 'pageDecrypt', 'registerComposer'] as const;
+const CONTENT_SCRIPT_ONLY = [
+  'pageEnabled',
+  'pageDecrypt',
+  'registerComposer',
+  'frameReloaded',
+] as const;
+/** What a reader or composer frame (which any page can embed) may send: nothing else. */
 const FRAME_MESSAGES = [
   'readMessage',
-  'frameHeight',
+  'addSender',
   'composerInfo',
   'composerDraft',
   'composeSend',
 ] as const;
+/** The options page's and popup's. */
+const PRIVILEGED = TYPES.filter(
+  (t) => !ALLOWED_SENDERS[t].includes('content-script' as never) && !isFrameMessage(t),
+);
+function isFrameMessage(t: MessageType): boolean {
+  return (FRAME_MESSAGES as readonly string[]).includes(t);
+}
 const TOKEN = 'AAAAAAAAAAAAAAAAAAAAAA';
+const KEY = 'BBBBBBBBBBBBBBBBBBBBBB';
 
 /** A well-formed request of each type, so only the sender decides the outcome. */
 const VALID: { [T in MessageType]: Record<string, unknown> } = {
@@ -55,11 +68,12 @@ const VALID: { [T in MessageType]: Record<string, unknown> } = {
   pageEnabled: { adapter: 'generic' },
   pageDecrypt: { context: 'generic:room', blocks: [{ armored: 'VeiLA00' }] },
   registerComposer: { context: 'generic:room', maxMessageLength: 350, authors: ['bob'] },
-  readMessage: { token: TOKEN },
-  frameHeight: { token: TOKEN, height: 100 },
-  composerInfo: { token: TOKEN },
-  composerDraft: { token: TOKEN, text: 'half a thought' },
-  composeSend: { token: TOKEN, text: 'hi', recipients: ['bob'] },
+  frameReloaded: { token: TOKEN },
+  readMessage: { token: TOKEN, key: KEY },
+  addSender: { token: TOKEN, key: KEY },
+  composerInfo: { token: TOKEN, key: KEY },
+  composerDraft: { token: TOKEN, key: KEY, text: 'half a thought' },
+  composeSend: { token: TOKEN, key: KEY, text: 'hi', recipients: ['bob'] },
 };
 
 function spyTable() {
@@ -86,6 +100,14 @@ describe('classifySender', () => {
     expect(
       classifySender({ ...extensionPageSender(), origin: `chrome-extension://${id()}` }, rt()),
     ).toBe('extension-page');
+  });
+
+  it('calls our reader and composer pages frames, wherever they are', () => {
+    expect(classifySender(frameSender('reader', 3), rt())).toBe('frame');
+    expect(classifySender(frameSender('composer', 3), rt())).toBe('frame');
+    // Opened in a tab of their own (a page can navigate to them): still only a frame.
+    expect(classifySender(extensionPageSender('/reader.html'), rt())).toBe('frame');
+    expect(classifySender(extensionPageSender('/options.html'), rt())).toBe('extension-page');
   });
 
   it('calls anything else of ours a content script', () => {
@@ -118,10 +140,42 @@ describe('router', () => {
 
   it('lists a permission for every message type; content scripts get ping and page messages', () => {
     expect(TYPES.filter((t) => !PRIVILEGED.includes(t)).sort()).toEqual(
-      ['ping', ...CONTENT_SCRIPT_ONLY].sort(),
+      ['ping', ...CONTENT_SCRIPT_ONLY, ...FRAME_MESSAGES].sort(),
     );
+    for (const t of CONTENT_SCRIPT_ONLY) expect(ALLOWED_SENDERS[t]).toEqual(['content-script']);
     expect(Object.keys(VALID).sort()).toEqual([...TYPES].sort());
-    for (const t of FRAME_MESSAGES) expect(ALLOWED_SENDERS[t]).toEqual(['extension-page']);
+    for (const t of FRAME_MESSAGES) expect(ALLOWED_SENDERS[t]).toEqual(['frame']);
+    for (const t of TYPES.filter((t) => !isFrameMessage(t)))
+      expect(ALLOWED_SENDERS[t]).not.toContain('frame');
+  });
+
+  it.each(FRAME_MESSAGES)(
+    'passes %s from a reader or composer frame only, never from the options page or a content script',
+    async (type) => {
+      const { table, calls } = spyTable();
+      const route = createRouter(table, fakeBrowser.runtime);
+      expect(await route({ type, ...VALID[type] }, frameSender('reader', 2))).toEqual({
+        ok: true,
+        value: { handled: type },
+      });
+      for (const sender of [extensionPageSender(), contentScriptSender()])
+        expect(await route({ type, ...VALID[type] }, sender)).toMatchObject({
+          ok: false,
+          error: { code: 'forbidden' },
+        });
+      expect(calls.map((c) => c.type)).toEqual([type]);
+    },
+  );
+
+  it.each(PRIVILEGED)('refuses %s from a frame a page may have embedded', async (type) => {
+    const { table, calls } = spyTable();
+    const route = createRouter(table, fakeBrowser.runtime);
+    for (const page of ['reader', 'composer'] as const)
+      expect(await route({ type, ...VALID[type] }, frameSender(page, 2))).toMatchObject({
+        ok: false,
+        error: { code: 'forbidden' },
+      });
+    expect(calls).toEqual([]);
   });
 
   it.each(CONTENT_SCRIPT_ONLY)(
@@ -232,15 +286,16 @@ describe('router', () => {
     ['an oversized field', { type: 'unlock', passphrase: 'x'.repeat(5000) }],
     ['a non-list', { type: 'setSettings', enabledSites: 'chat.example' }],
     ['no recipients', { type: 'encrypt', context: 'c', recipients: [], plaintext: 'x' }],
-    ['a malformed token', { type: 'readMessage', token: '../../etc' }],
-    ['a non-numeric height', { type: 'frameHeight', token: TOKEN, height: '10' }],
+    ['a malformed token', { type: 'readMessage', token: '../../etc', key: KEY }],
+    ['a missing frame key', { type: 'readMessage', token: TOKEN }],
+    ['a malformed frame key', { type: 'composerInfo', token: TOKEN, key: 'short' }],
     [
       'an oversized draft',
-      { type: 'composerDraft', token: TOKEN, text: 'x'.repeat(60 * 1024 + 1) },
+      { type: 'composerDraft', token: TOKEN, key: KEY, text: 'x'.repeat(60 * 1024 + 1) },
     ],
     [
       'a composer without recipients',
-      { type: 'composeSend', token: TOKEN, text: 'x', recipients: [] },
+      { type: 'composeSend', token: TOKEN, key: KEY, text: 'x', recipients: [] },
     ],
     [
       'a bad chunk length',
@@ -249,7 +304,12 @@ describe('router', () => {
   ])('answers invalid-argument for %s', async (_what, message) => {
     const { table, calls } = spyTable();
     const route = createRouter(table, fakeBrowser.runtime);
-    const reply = await route(message, extensionPageSender());
+    const type = (message as { type?: unknown } | null)?.type;
+    const sender =
+      typeof type === 'string' && isFrameMessage(type as MessageType)
+        ? frameSender('composer', 2)
+        : extensionPageSender();
+    const reply = await route(message, sender);
     expect(reply).toMatchObject({ ok: false, error: { code: 'invalid-argument' } });
     expect(calls).toEqual([]);
   });

@@ -19,6 +19,10 @@ export interface HandlerContext {
   tabId?: number;
   frameId?: number;
   url?: string;
+  /** Chromium's id of the sending document (one per load); absent in Firefox. */
+  documentId?: string;
+  /** The URL of the tab the sender is in (for a frame: the host page's). */
+  tabUrl?: string;
 }
 
 function handlerContext(kind: SenderKind, sender: MessageSenderLike | undefined): HandlerContext {
@@ -26,6 +30,8 @@ function handlerContext(kind: SenderKind, sender: MessageSenderLike | undefined)
   if (typeof sender?.tab?.id === 'number') ctx.tabId = sender.tab.id;
   if (typeof sender?.frameId === 'number') ctx.frameId = sender.frameId;
   if (typeof sender?.url === 'string') ctx.url = sender.url;
+  if (typeof sender?.documentId === 'string') ctx.documentId = sender.documentId;
+  if (typeof sender?.tab?.url === 'string') ctx.tabUrl = sender.tab.url;
   return ctx;
 }
 

@@ -1,7 +1,8 @@
 // Who sent a runtime message, from what the browser says (`runtime.MessageSender`), never from
 // the message itself. Background only. An extension page is a document at this extension's own
-// origin (popup, options, and the composer/reader frames); a content script runs in a host
-// page's frame and is unprivileged; anything else is refused outright.
+// origin: the options page and popup, or (kind 'frame') a reader/composer page, which a web page
+// may embed and so gets only the frame messages; a content script runs in a host page's frame
+// and is unprivileged; anything else is refused outright.
 import type { SenderKind } from '../messaging/messages';
 
 /** The fields of `runtime.MessageSender` we look at (the browser sets them; pages cannot). */
@@ -10,9 +11,14 @@ export interface MessageSenderLike {
   url?: string;
   origin?: string;
   /** The tab holding the sending document (content scripts, and extension frames in a page). */
-  tab?: { id?: number };
+  tab?: { id?: number; url?: string };
   frameId?: number;
+  /** Chromium: the sending document, unique per load (Firefox has no such field). */
+  documentId?: string;
 }
+
+/** The extension pages a web page may embed (web_accessible_resources in wxt.config.ts). */
+const FRAME_PAGES = new Set(['/reader.html', '/composer.html']);
 
 export interface RuntimeLike {
   id: string;
@@ -22,8 +28,8 @@ export interface RuntimeLike {
 /**
  * 'extension-page' iff the sender is this extension and its document URL is under our own
  * origin (and, where the browser reports it, so is its origin: a sandboxed or opaque frame is
- * not an extension page); 'content-script' for any other sender of this extension; null for
- * other extensions or missing data.
+ * not an extension page), 'frame' if that page is the reader or composer; 'content-script' for
+ * any other sender of this extension; null for other extensions or missing data.
  */
 export function classifySender(
   sender: MessageSenderLike | undefined,
@@ -34,5 +40,6 @@ export function classifySender(
   const ownOrigin = base.replace(/\/$/, '');
   const fromOwnDocument = typeof sender.url === 'string' && sender.url.startsWith(base);
   const originOk = sender.origin === undefined || sender.origin === ownOrigin;
-  return fromOwnDocument && originOk ? 'extension-page' : 'content-script';
+  if (!fromOwnDocument || !originOk) return 'content-script';
+  return FRAME_PAGES.has(new URL(sender.url!).pathname) ? 'frame' : 'extension-page';
 }

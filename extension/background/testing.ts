@@ -10,6 +10,7 @@ import type { DirectorySigner } from '../../key-directory/signer';
 import type { PageBlockResult, PageConversation, ReaderView } from '../messaging/messages';
 import type { MessageSenderLike } from './sender';
 import type { SessionArea } from './lock';
+import type { ScriptingApi } from './site-scripts';
 import { createHandlers } from './handlers';
 import { createRouter } from './router';
 import { VeilService, type ServiceOptions } from './veil-service';
@@ -82,7 +83,10 @@ export interface TestProfile {
   name: string;
   session: MemorySession;
   service: VeilService;
-  /** Sends as an extension page of this profile; resolves with the Envelope. */
+  /**
+   * Sends as an extension page of this profile (or as `sender`); resolves with the Envelope. A
+   * frame message without a key gets its token's, as our frame would (withFrameKey).
+   */
   send(message: unknown, sender?: MessageSenderLike): Promise<unknown>;
   /** Sends as an extension page and unwraps the value (throws with the code otherwise). */
   call<T = Record<string, unknown>>(message: Record<string, unknown>): Promise<T>;
@@ -127,6 +131,45 @@ export function frameSender(page: 'reader' | 'composer', tabId: number): Message
   };
 }
 
+/** The frame messages (they carry the frame's key). */
+const FRAME_MESSAGES = new Set([
+  'readMessage',
+  'addSender',
+  'composerInfo',
+  'composerDraft',
+  'composeSend',
+]);
+/**
+ * Keys the background issued with each token, as the content script keeps them: callAs hands a
+ * frame message without a `key` its token's key (a test of a wrong key passes its own).
+ */
+const issuedKeys = new Map<string, string>();
+
+function noteKeys(value: unknown): void {
+  for (const item of Array.isArray(value) ? value : [value]) {
+    const { token, key } = (item ?? {}) as { token?: unknown; key?: unknown };
+    if (typeof token === 'string' && typeof key === 'string') issuedKeys.set(token, key);
+  }
+}
+
+/** The key issued with `token` (what the content script would hand its frame). */
+export function keyOf(token: string): string {
+  const key = issuedKeys.get(token);
+  if (!key) throw new Error(`no key was issued for ${token}`);
+  return key;
+}
+
+/**
+ * `message` as our own frame sends it: a frame message without a `key` gets its token's (or,
+ * for a token never issued, a well-formed one that opens nothing).
+ */
+export function withFrameKey(message: unknown): unknown {
+  const m = message as Record<string, unknown> | null;
+  if (typeof m !== 'object' || m === null || !FRAME_MESSAGES.has(String(m.type))) return message;
+  if (m.key !== undefined || typeof m.token !== 'string') return message;
+  return { ...m, key: issuedKeys.get(m.token) ?? 'A'.repeat(22) };
+}
+
 /** Page messages a content script sends only where the user turned Veil on. */
 const SITE_MESSAGES = new Set(['pageDecrypt', 'registerComposer']);
 /** Profiles (by database name) whose sites the tests turn on themselves. */
@@ -165,7 +208,8 @@ export async function callAs<T>(
 
 /**
  * Reads an armored message the way the product does: the content script of tab `tabId` hands
- * it in (pageDecrypt), then that tab's reader frame reads its token (readMessage).
+ * it in (pageDecrypt), then that tab's reader frame reads its token (readMessage). The view
+ * without the security phrase every reader gets (page.test.ts checks that one).
  */
 export async function readOnPage(
   p: TestProfile,
@@ -179,10 +223,28 @@ export async function readOnPage(
     ...conversation,
     blocks: [{ armored }],
   });
-  return callAs<ReaderView>(p, frameSender('reader', tabId), {
+  const { phrase: _phrase, ...view } = await callAs<ReaderView>(p, frameSender('reader', tabId), {
     type: 'readMessage',
     token: block!.token,
   });
+  return view;
+}
+
+/** `browser.scripting`'s registrations, in memory. */
+export class MemoryScripting implements ScriptingApi {
+  readonly scripts = new Map<string, { id: string; js: string[]; matches: string[] }>();
+  async getRegisteredContentScripts() {
+    return [...this.scripts.values()].map((s) => structuredClone(s));
+  }
+  async registerContentScripts(scripts: { id: string; js: string[]; matches: string[] }[]) {
+    // Like the browser: one duplicate id and nothing is registered.
+    if (scripts.some((s) => this.scripts.has(s.id))) throw new Error('Duplicate script ID');
+    for (const { id, js, matches } of scripts) this.scripts.set(id, { id, js, matches });
+  }
+  async unregisterContentScripts({ ids }: { ids: string[] }) {
+    if (ids.some((id) => !this.scripts.has(id))) throw new Error('Nonexistent script ID');
+    for (const id of ids) this.scripts.delete(id);
+  }
 }
 
 export function makeProfile(
@@ -198,6 +260,7 @@ export function makeProfile(
       session,
       lockScrypt: FAST_SCRYPT,
       backupScrypt: FAST_SCRYPT,
+      scripting: new MemoryScripting(),
       ...options,
     }));
   const route = createRouter(createHandlers(getService, '0.0.0-test'), fakeBrowser.runtime);
@@ -208,7 +271,13 @@ export function makeProfile(
       if (!service) throw new Error('no message was sent yet');
       return service;
     },
-    send: (message, sender = extensionPageSender()) => route(message, sender),
+    send: async (message, sender = extensionPageSender()) => {
+      const reply = await route(withFrameKey(message), sender);
+      const type = (message as { type?: unknown } | null)?.type;
+      if ((type === 'pageDecrypt' || type === 'registerComposer') && 'value' in reply)
+        noteKeys(reply.value);
+      return reply;
+    },
     call: <T>(message: Record<string, unknown>) =>
       callAs<T>(profile, extensionPageSender(), message),
     restartWorker: () => makeProfile(options, { name, session }),

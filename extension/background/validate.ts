@@ -71,7 +71,11 @@ const PASSPHRASE_MAX = 1024;
 const URL_MAX = 2048;
 // A backup of a large history in base64url; the protocol bounds what it decodes anyway.
 const BACKUP_FILE_MAX = 64 * 1024 * 1024;
-const CONTEXT_MAX = 2048;
+/**
+ * A conversation id as the page says it. Every reader token stores it, so it is kept short (a
+ * page-chosen 2 KB id made each record several KB); real chats' ids are far shorter.
+ */
+const CONTEXT_MAX = 512;
 /** A conversation's shown name, as sealed (plaintext.ts MAX_ORIGIN_PART_BYTES is the byte cap). */
 const NAME_MAX = 64;
 
@@ -102,6 +106,13 @@ function token(raw: Raw): string {
   const v = raw.token;
   if (typeof v !== 'string' || !TOKEN.test(v)) throw bad('token', 'is not a Veil token');
   return v;
+}
+
+/** A frame's token and the key its content script handed it (same form: 128 bits, base64url). */
+function frameAuth(raw: Raw): { token: string; key: string } {
+  const key = raw.key;
+  if (typeof key !== 'string' || !TOKEN.test(key)) throw bad('key', 'is not a Veil frame key');
+  return { token: token(raw), key };
 }
 
 const PAGE_VALIDATORS: { [T in keyof PageMessageTable]: Validator<T> } = {
@@ -141,14 +152,15 @@ const PAGE_VALIDATORS: { [T in keyof PageMessageTable]: Validator<T> } = {
       .map((a) => a.trim().toLowerCase())
       .filter(isValidHandle),
   }),
+  frameReloaded: (r) => ({ token: token(r) }),
   readMessage: (r) =>
-    r.reveal === undefined ? { token: token(r) } : { token: token(r), reveal: bool(r, 'reveal') },
-  frameHeight: (r) => ({ token: token(r), height: int(r, 'height', 0, 100_000) }),
-  composerInfo: (r) => ({ token: token(r) }),
-  composerDraft: (r) => ({ token: token(r), text: str(r, 'text', COMPOSE_TEXT_MAX) }),
+    r.reveal === undefined ? frameAuth(r) : { ...frameAuth(r), reveal: bool(r, 'reveal') },
+  addSender: frameAuth,
+  composerInfo: frameAuth,
+  composerDraft: (r) => ({ ...frameAuth(r), text: str(r, 'text', COMPOSE_TEXT_MAX) }),
   composeSend: (r) => {
     const out: PageMessageTable['composeSend']['req'] = {
-      token: token(r),
+      ...frameAuth(r),
       text: str(r, 'text', COMPOSE_TEXT_MAX, 1),
       recipients: recipientList(r),
     };

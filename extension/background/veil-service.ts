@@ -32,6 +32,7 @@ import { OrderTracker } from './order-tracker';
 import { PageTokens } from './page-tokens';
 import type { ReaderViewDeps } from './reader-view';
 import { SenderTrust, type SenderRecord } from './sender-trust';
+import { SiteScripts, type ScriptingApi } from './site-scripts';
 import { SECURITY_PHRASE_KEY } from './schema';
 
 /** Sends a message to one frame of a tab's content script (`tabs.sendMessage`). */
@@ -65,6 +66,8 @@ export interface ServiceOptions {
   fetch?: DirectoryClientOptions['fetch'];
   crypto?: CryptoProvider;
   now?: () => number;
+  /** `browser.scripting` (tests pass a memory one). */
+  scripting?: ScriptingApi;
   /** scrypt cost of the lock and of backups (tests lower them). */
   lockScrypt?: ScryptParams;
   backupScrypt?: ScryptParams;
@@ -111,6 +114,8 @@ export class VeilService {
     /** Tokens of the reader and composer frames in host pages. */
     readonly pages: PageTokens,
     readonly tabs: TabMessenger,
+    /** The content script's registrations, one per enabled site. */
+    readonly sites: SiteScripts,
   ) {}
 
   static async create(opts: ServiceOptions = {}): Promise<VeilService> {
@@ -144,6 +149,11 @@ export class VeilService {
       opts.backupScrypt,
       pages,
       tabs,
+      new SiteScripts(
+        opts.scripting ?? (browser.scripting as unknown as ScriptingApi),
+        // Firefox's match patterns take no port (runtime.getBrowserInfo is Firefox's only).
+        typeof (browser.runtime as { getBrowserInfo?: unknown }).getBrowserInfo !== 'function',
+      ),
     );
   }
 
@@ -152,6 +162,11 @@ export class VeilService {
   async settings(): Promise<Settings> {
     const s = await this.store.get<Settings>('settings', 'settings');
     return { ...DEFAULT_SETTINGS, ...s, enabledSites: [...(s?.enabledSites ?? [])] };
+  }
+
+  /** Registers the content script for the enabled sites, and for no other. */
+  async syncSites(): Promise<void> {
+    await this.sites.sync((await this.settings()).enabledSites);
   }
 
   async profile(): Promise<Profile | undefined> {
@@ -318,6 +333,7 @@ export class VeilService {
     this.seenSenders.clear();
     await this.pages.dropDrafts();
     await this.lock.reset();
+    await this.sites.sync([]);
   }
 }
 

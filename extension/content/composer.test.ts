@@ -14,7 +14,7 @@ function setup() {
   const control = new ComposerControl(adapter, asDom<Document>(doc), {
     conversation: () => ({ context: 'generic:room' }),
     authors: () => [],
-    register: async () => 'token',
+    register: async () => ({ token: 'token', key: 'key' }),
   });
   const toggles = () => doc.querySelectorAll('[data-veil="toggle"]');
   return { doc, form, control, toggleAnchor, toggles };

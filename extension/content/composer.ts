@@ -4,6 +4,7 @@
 // one line at a time. The content script never sees what was typed.
 import type { PageConversation } from '../messaging/messages';
 import type { SiteAdapter } from '../../site-adapters/types';
+import { handKey } from './frame-keys';
 import { frameUrl } from './frame-url';
 import { pageText } from './page-text';
 
@@ -16,7 +17,7 @@ export interface ComposerHost {
     conversation: PageConversation,
     maxMessageLength: number,
     authors: string[],
-  ): Promise<string>;
+  ): Promise<{ token: string; key: string }>;
 }
 
 const FRAME_HEIGHT_PX = 240;
@@ -97,7 +98,7 @@ export class ComposerControl {
     this.context = context;
     this.setPressed(true);
     if (!conversation) return;
-    const token = await this.host.register(
+    const { token, key } = await this.host.register(
       conversation,
       this.adapter.maxMessageLength,
       this.host.authors(),
@@ -113,6 +114,7 @@ export class ComposerControl {
     frame.title = pageText('page_composer_title');
     frame.setAttribute('referrerpolicy', 'no-referrer');
     frame.style.cssText = `display:block;width:100%;height:${FRAME_HEIGHT_PX}px;border:0;color-scheme:normal;`;
+    handKey(frame, token, key);
     wrapper.append(frame);
     this.wrapper = wrapper;
     this.placeWrapper();

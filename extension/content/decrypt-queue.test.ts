@@ -22,6 +22,8 @@ function recorder(fail?: (batch: number) => boolean) {
     if (fail?.(batches.length - 1)) throw Object.assign(new Error('locked'), { code: 'locked' });
     return list.map((b): PageBlockResult => ({
       token: `t-${b.armored}`,
+      key: 'k',
+      lines: 1,
       status: b.repeat ? 'failed' : 'unverified',
     }));
   };
@@ -177,7 +179,7 @@ describe('DecryptQueue', () => {
         const n = Number(armored.slice(1));
         const ok = (n === 0 || read.has(`b${n - 1}`)) && !failAlways.includes(armored);
         if (ok) read.add(armored);
-        return { token: `t-${armored}`, status: ok ? 'unverified' : 'failed' };
+        return { token: `t-${armored}`, key: 'k', lines: 1, status: ok ? 'unverified' : 'failed' };
       });
     };
     return { send, sent };

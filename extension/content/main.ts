@@ -1,6 +1,6 @@
 // Starts Veil in a page (content script): finds the page's adapter, asks the background whether
 // Veil runs here, and only then watches the page. Dormant (one message, nothing observed) on
-// every other page. Listens to the background only (tabs.sendMessage): frame heights and chunks
+// every other page. Listens to the background only (tabs.sendMessage): status changes and chunks
 // to submit. Holds no keys and never sees plaintext.
 import { browser } from 'wxt/browser';
 import { sendMessage } from '../messaging/client';
@@ -12,10 +12,7 @@ export type FindAdapter = (location: URL, doc: Document) => SiteAdapter | null;
 
 function isToContent(message: unknown): message is ToContentMessage {
   const m = message as { type?: unknown; token?: unknown } | null;
-  return (
-    typeof m?.token === 'string' &&
-    (m.type === 'veil:submit' || m.type === 'veil:frameHeight' || m.type === 'veil:status')
-  );
+  return typeof m?.token === 'string' && (m.type === 'veil:submit' || m.type === 'veil:status');
 }
 
 /** Whether this copy still belongs to a running extension (not one updated or removed since). */
@@ -67,15 +64,13 @@ export async function startVeil(findAdapter: FindAdapter): Promise<void> {
   const session = new PageSession(adapter, document, here, {
     decrypt: (conversation, blocks) =>
       sendMessage({ type: 'pageDecrypt', ...conversation, blocks }),
-    registerComposer: async (conversation, maxMessageLength, authors) =>
-      (
-        await sendMessage({
-          type: 'registerComposer',
-          ...conversation,
-          maxMessageLength,
-          authors,
-        })
-      ).token,
+    registerComposer: (conversation, maxMessageLength, authors) =>
+      sendMessage({
+        type: 'registerComposer',
+        ...conversation,
+        maxMessageLength,
+        authors,
+      }),
   });
 
   const onMessage = (
@@ -85,11 +80,6 @@ export async function startVeil(findAdapter: FindAdapter): Promise<void> {
   ): true | undefined => {
     // Only the background can reach a content script this way; check it is ours anyway.
     if (sender.id !== browser.runtime.id || !isToContent(message)) return undefined;
-    if (message.type === 'veil:frameHeight') {
-      if (typeof message.height === 'number') session.resize(message.token, message.height);
-      sendResponse({ ok: true });
-      return undefined;
-    }
     if (message.type === 'veil:status') {
       if (typeof message.status === 'string') session.restatus(message.token, message.status);
       sendResponse({ ok: true });

@@ -110,9 +110,14 @@ function page(
         batches.push(blocks.map((b) => b.armored));
         for (const b of blocks) positions.set(b.armored, b.pos);
         if (answerMs > 0) await new Promise((r) => setTimeout(r, answerMs));
-        return blocks.map((): PageBlockResult => ({ token: 't', status: 'unverified' }));
+        return blocks.map((): PageBlockResult => ({
+          token: 't',
+          key: 'k',
+          lines: 1,
+          status: 'unverified',
+        }));
       },
-      registerComposer: async () => 'composer-token',
+      registerComposer: async () => ({ token: 'composer-token', key: 'composer-key' }),
     },
   );
   const fire = (records: object[]) => FakeObserver.current!.callback(records);

@@ -21,7 +21,7 @@ export interface PageApi {
     conversation: PageConversation,
     maxMessageLength: number,
     authors: string[],
-  ): Promise<string>;
+  ): Promise<{ token: string; key: string }>;
 }
 
 interface Block extends FoundBlock<HTMLElement> {
@@ -151,11 +151,6 @@ export class PageSession {
   /** The page navigated within itself (`wxt:locationchange`): look again. */
   refresh(): void {
     this.schedule();
-  }
-
-  /** A frame height the background forwarded. */
-  resize(token: string, height: number): void {
-    this.frames.resize(token, height);
   }
 
   /** A block's status the background changed after it was placed (it became a repeat). */

@@ -2,10 +2,12 @@
 // For each decrypted block the host's armored text is hidden (the element stays where it is, so
 // the site's own rendering is not disturbed) and a wrapper `data-veil="message"` with the status
 // is inserted after it. The wrapper holds an extension-origin iframe (`reader.html#<token>`)
-// that is created only when it comes near the viewport. Frame heights come from the background
-// (already quantised), never from window.postMessage, which the host could read or forge.
+// that is created only when it comes near the viewport, and gets its key from here
+// (frame-keys.ts). A frame's height depends on its status and its text's padding bucket only
+// (frame-height.ts): the frame never reports one, so the page cannot measure the text's layout.
 import type { BlockStatus, PageBlockResult } from '../messaging/messages';
-import { MIN_FRAME_HEIGHT_PX, quantiseHeight } from './frame-height';
+import { MIN_FRAME_HEIGHT_PX, readerHeight } from './frame-height';
+import { handKey } from './frame-keys';
 import { frameUrl } from './frame-url';
 import { pageText } from './page-text';
 
@@ -22,6 +24,8 @@ function isScroller(el: HTMLElement): boolean {
 export class ReaderFrames {
   private readonly frames = new Map<string, HTMLIFrameElement>();
   private readonly wrappers = new Map<string, HTMLElement>();
+  /** Per token: its key, and the lines its frame is sized for. */
+  private readonly blocks = new Map<string, { key: string; lines: number }>();
   private readonly lazy: IntersectionObserver;
   private readonly pending = new WeakMap<Element, () => void>();
   /**
@@ -78,22 +82,15 @@ export class ReaderFrames {
     wrapper.setAttribute('data-veil-status', result.status);
     // In a flex row (The Lounge puts the body in one) the wrapper takes the free width instead
     // of shrinking to the iframe's default 300 px; a block parent ignores flex.
-    wrapper.style.cssText = `display:block;flex:1 1 0%;min-width:0;min-height:${MIN_FRAME_HEIGHT_PX}px;max-width:100%;`;
+    const height = readerHeight(result.status, result.lines);
+    wrapper.style.cssText = `display:block;flex:1 1 0%;min-width:0;height:${height}px;max-width:100%;`;
     first.after(wrapper);
     stick();
     this.wrappers.set(result.token, wrapper);
+    this.blocks.set(result.token, { key: result.key, lines: result.lines });
     this.pending.set(wrapper, () => this.mount(wrapper, result.token));
     this.lazy.observe(wrapper);
     return wrapper;
-  }
-
-  /** A height the background forwarded for the frame of `token`. */
-  resize(token: string, height: number): void {
-    const frame = this.frames.get(token);
-    if (!frame) return;
-    const stick = this.stickToBottom(frame);
-    frame.style.height = `${quantiseHeight(height)}px`;
-    stick();
   }
 
   /**
@@ -104,6 +101,10 @@ export class ReaderFrames {
     const wrapper = this.wrappers.get(token);
     if (!wrapper?.isConnected) return;
     wrapper.setAttribute('data-veil-status', status);
+    const stick = this.stickToBottom(wrapper);
+    const height = `${readerHeight(status, this.blocks.get(token)?.lines ?? 1)}px`;
+    wrapper.style.height = height;
+    stick();
     const frame = this.frames.get(token);
     if (!frame) return;
     frame.remove();
@@ -116,6 +117,7 @@ export class ReaderFrames {
     this.later.length = 0;
     this.frames.clear();
     this.wrappers.clear();
+    this.blocks.clear();
     for (const el of this.doc.querySelectorAll<HTMLElement>('[data-veil="message"]')) el.remove();
     for (const el of this.doc.querySelectorAll<HTMLElement>('[data-veil-hidden]')) {
       el.style.removeProperty('display');
@@ -179,11 +181,14 @@ export class ReaderFrames {
   }
 
   private mount(wrapper: HTMLElement, token: string): void {
+    const block = this.blocks.get(token);
+    if (!block) return;
     const frame = this.doc.createElement('iframe');
     frame.src = frameUrl('reader', token);
     frame.title = this.title ??= pageText('page_reader_title');
     frame.setAttribute('referrerpolicy', 'no-referrer');
-    frame.style.cssText = `display:block;width:100%;height:${MIN_FRAME_HEIGHT_PX}px;border:0;background:transparent;color-scheme:normal;`;
+    frame.style.cssText = `display:block;width:100%;height:100%;min-height:${MIN_FRAME_HEIGHT_PX}px;border:0;background:transparent;color-scheme:normal;`;
+    handKey(frame, token, block.key);
     this.frames.set(token, frame);
     wrapper.append(frame);
   }

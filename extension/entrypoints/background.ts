@@ -2,7 +2,8 @@
 // Thin wiring only: every runtime message goes to the router (background/router.ts), which
 // classifies the browser-supplied sender and answers from one handler table; a closed tab's
 // page tokens are dropped (background/page-tokens.ts); the directory's log is watched for our
-// handle at start and hourly (background/log-schedule.ts).
+// handle at start and hourly (background/log-schedule.ts); the content script is registered
+// for the enabled sites only (background/site-scripts.ts).
 import { browser } from 'wxt/browser';
 import { defineBackground } from 'wxt/utils/define-background';
 import { createHandlers } from '../background/handlers';
@@ -35,6 +36,17 @@ export default defineBackground(() => {
   browser.tabs.onRemoved.addListener(
     forgetClosedTab(browserSessionArea(), async () => (await getService()).pages),
   );
+
+  // The content script runs on the sites the user enabled, and only there: registrations are
+  // put in step with the settings at every start (a restore or an update may have changed
+  // them while no worker ran).
+  void getService()
+    .then((svc) => svc.syncSites())
+    .catch((e: unknown) =>
+      console.error(
+        `veil: site scripts not registered (${e instanceof Error ? e.name : 'unknown'})`,
+      ),
+    );
 
   // The own-handle log monitor and gossiped heads left to check (alarms needs the permission).
   startLogWatch(getService, browser.alarms, (e) =>

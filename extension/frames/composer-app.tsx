@@ -3,7 +3,8 @@
 // or input event of it. Sending hands the text to the background, which encrypts it and has the
 // content script submit only the armored chunks. Shows the security phrase so a look-alike drawn
 // by the host can be told apart. What is typed is kept as a draft by the background, so the
-// frame gets it back when it reloads.
+// frame gets it back when it reloads. Nothing is shown before the background took the key the
+// content script handed this frame (frame-key.ts); a frame the page embedded only says so.
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { sendMessage } from '../messaging/client';
 import type { ComposerView, ContactStatus } from '../messaging/messages';
@@ -12,7 +13,8 @@ import { Notice } from '../ui/notice';
 import { t } from '../ui/i18n';
 import { useAction } from '../ui/use-action';
 import { DraftSaver } from './draft-saver';
-import { useSecurityPhrase } from './security-phrase';
+import { FrameLink, NotPlacedByVeil } from './frame-key';
+import { NotPlaced } from './not-placed';
 
 const HANDLE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 
@@ -22,20 +24,32 @@ export function ComposerApp({ token }: { token: string | null }) {
   const [extra, setExtra] = useState<string[]>([]);
   const [adding, setAdding] = useState('');
   const [text, setText] = useState('');
-  const phrase = useSecurityPhrase();
+  const [notPlaced, setNotPlaced] = useState(false);
   const load = useAction();
   const send = useAction();
+  const link = useMemo(() => new FrameLink(token), [token]);
   const drafts = useMemo(
     () =>
       token
-        ? new DraftSaver((draft) => sendMessage({ type: 'composerDraft', token, text: draft }))
+        ? new DraftSaver((draft) =>
+            link.call((auth) => sendMessage({ type: 'composerDraft', ...auth, text: draft })),
+          )
         : null,
-    [token],
+    [link],
   );
+  const phrase = info?.phrase;
 
   const refresh = async () => {
-    if (!token) return;
-    const view = await sendMessage({ type: 'composerInfo', token });
+    let view: ComposerView;
+    try {
+      view = await link.call((auth) => sendMessage({ type: 'composerInfo', ...auth }));
+    } catch (e) {
+      if (e instanceof NotPlacedByVeil) {
+        setNotPlaced(true);
+        return;
+      }
+      throw e;
+    }
     setInfo(view);
     setChosen(view.kind === 'direct' ? view.recipients.slice(0, 1) : view.recipients);
     const draft = view.draft;
@@ -44,8 +58,8 @@ export function ComposerApp({ token }: { token: string | null }) {
   };
 
   useEffect(() => {
-    if (token) void load.run(refresh);
-  }, [token]);
+    void load.run(refresh);
+  }, [link]);
 
   useEffect(() => {
     if (!drafts) return;
@@ -96,18 +110,20 @@ export function ComposerApp({ token }: { token: string | null }) {
       async () => {
         // The latest draft first: kept if sending fails, and not saved after a send cleared it.
         await drafts?.flush();
-        const request =
-          info?.groupEpoch === undefined
-            ? { type: 'composeSend' as const, token, text, recipients: chosen }
-            : {
-                type: 'composeSend' as const,
-                token,
-                text,
-                recipients: chosen,
-                groupEpoch: info.groupEpoch,
-              };
         try {
-          return await sendMessage(request);
+          return await link.call((auth) =>
+            sendMessage(
+              info?.groupEpoch === undefined
+                ? { type: 'composeSend', ...auth, text, recipients: chosen }
+                : {
+                    type: 'composeSend',
+                    ...auth,
+                    text,
+                    recipients: chosen,
+                    groupEpoch: info.groupEpoch,
+                  },
+            ),
+          );
         } catch (e) {
           // Someone changed the group meanwhile: show its members as they are now.
           if (errorCode(e) === 'membership-changed') await refresh();
@@ -122,6 +138,15 @@ export function ComposerApp({ token }: { token: string | null }) {
     }
   };
 
+  if (notPlaced) return <NotPlaced />;
+  // Nothing to pick from or type into before the background answered: a choice made earlier
+  // would be overwritten by the recipients it sends.
+  if (!info)
+    return (
+      <div class="composer" aria-busy="true">
+        <Notice notice={load.notice} />
+      </div>
+    );
   return (
     <form class="composer" onSubmit={submit}>
       <header class="composer-head">

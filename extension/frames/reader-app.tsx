@@ -3,14 +3,16 @@
 // never HTML, so links are inert text), with the sender, the status, and where and when the
 // message says it was written, all drawn here where the host cannot forge them, and the security
 // phrase on hover or focus. A warning status (unknown sender, wrong place, shown again) keeps
-// the text back until the user asks for it.
-import { useCallback, useEffect, useState } from 'preact/hooks';
+// the text back until the user asks for it. Nothing is shown before the background took the key
+// the content script handed this frame (frame-key.ts); a frame the page embedded itself only
+// says so. Its height is set by the content script: text that does not fit scrolls.
+import { useCallback, useEffect, useMemo, useState } from 'preact/hooks';
 import { sendMessage } from '../messaging/client';
 import type { BlockStatus, ReaderView } from '../messaging/messages';
 import { errorCode } from '../ui/errors';
 import { t, type MessageKey } from '../ui/i18n';
-import { reportHeight } from './report-height';
-import { useSecurityPhrase } from './security-phrase';
+import { FrameLink, NotPlacedByVeil } from './frame-key';
+import { NotPlaced } from './not-placed';
 
 const STATUS: Record<BlockStatus, MessageKey> = {
   verified: 'status_verified',
@@ -37,7 +39,10 @@ const FAILURE: Record<string, MessageKey> = {
 };
 
 type State =
-  { kind: 'loading' } | { kind: 'shown'; view: ReaderView } | { kind: 'error'; code: string };
+  | { kind: 'loading' }
+  | { kind: 'shown'; view: ReaderView }
+  | { kind: 'error'; code: string }
+  | { kind: 'not-placed' };
 
 function badgeMark(status: BlockStatus): string {
   if (status === 'verified') return '✓ ';
@@ -77,36 +82,42 @@ function WrittenWhere({ sealed }: { sealed: NonNullable<ReaderView['sealed']> })
 export function ReaderApp({ token }: { token: string | null }) {
   const [state, setState] = useState<State>({ kind: 'loading' });
   const [added, setAdded] = useState(false);
-  const phrase = useSecurityPhrase();
+  const link = useMemo(() => new FrameLink(token), [token]);
 
   const read = useCallback(
     (reveal: boolean) => {
-      if (!token) {
-        setState({ kind: 'error', code: 'expired' });
-        return;
-      }
-      sendMessage(reveal ? { type: 'readMessage', token, reveal } : { type: 'readMessage', token })
+      link
+        .call((auth) =>
+          sendMessage(
+            reveal ? { type: 'readMessage', ...auth, reveal } : { type: 'readMessage', ...auth },
+          ),
+        )
         .then((view) => setState({ kind: 'shown', view }))
-        .catch((e: unknown) => setState({ kind: 'error', code: errorCode(e) ?? 'internal' }));
+        .catch((e: unknown) =>
+          setState(
+            e instanceof NotPlacedByVeil
+              ? { kind: 'not-placed' }
+              : { kind: 'error', code: errorCode(e) ?? 'internal' },
+          ),
+        );
     },
-    [token],
+    [link],
   );
 
-  useEffect(() => {
-    read(false);
-    return token ? reportHeight(token) : undefined;
-  }, [token, read]);
+  useEffect(() => read(false), [read]);
 
   if (state.kind === 'loading') return <div class="reader" aria-busy="true" />;
+  if (state.kind === 'not-placed') return <NotPlaced />;
   const view: ReaderView =
     state.kind === 'shown' ? state.view : { status: 'failed', error: state.code };
   const failed = view.status === 'failed';
   const unknown = view.status === 'unknown-sender';
   const reason = failed ? t(FAILURE[view.error ?? ''] ?? 'reader_failed_generic') : '';
   const warning = WARNING[view.status];
+  const phrase = view.phrase;
   const addContact = async () => {
     if (!view.sender) return;
-    await sendMessage({ type: 'addContact', handle: view.sender });
+    await link.call((auth) => sendMessage({ type: 'addSender', ...auth }));
     setAdded(true);
     read(false);
   };

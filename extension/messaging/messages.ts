@@ -148,7 +148,11 @@ export interface DirectoryKeyView {
 }
 
 /** Where a sender stands, computed by the background from the browser-supplied sender. */
-export type SenderKind = 'extension-page' | 'content-script';
+/**
+ * 'frame': our reader or composer page (inside a host page); it acts only through the token and
+ * key the content script handed it. 'extension-page': the options page and the popup.
+ */
+export type SenderKind = 'extension-page' | 'content-script' | 'frame';
 
 /**
  * The message table: `type` → request fields and reply. Handlers get `Omit<Req, 'type'>`.
@@ -168,7 +172,7 @@ export interface MessageTable extends PageMessageTable {
   };
   publish: { req: object; res: IdentityView; who: 'extension-page' };
   setSecurityPhrase: { req: { phrase: string }; res: { ok: true }; who: 'extension-page' };
-  /** Our security phrase, shown only inside extension-origin frames. */
+  /** Our security phrase (Settings; frames get it with their view). */
   getSecurityPhrase: { req: object; res: { phrase?: string }; who: 'extension-page' };
   /**
    * Looks a handle up in the directory (inclusion and consistency proofs checked). `contact` is
@@ -263,8 +267,15 @@ export interface MessageTable extends PageMessageTable {
 
 /** What the content script learns about one armored block: a status, never the plaintext. */
 export interface PageBlockResult {
-  /** 128-bit capability (base64url) for the reader frame of this block. */
+  /** Names the reader frame of this block (in its URL, so the page can read it: no secret). */
   token: string;
+  /**
+   * 128-bit secret the content script hands only to the frame it made (postMessage to that
+   * frame's document): the token alone opens nothing.
+   */
+  key: string;
+  /** Lines the reader frame is sized for: from the text's padding bucket only (frame-height.ts). */
+  lines: number;
   status: DecryptView['status'];
   sender?: string;
   error?: string;
@@ -282,6 +293,8 @@ export interface ReaderView extends DecryptView {
   fingerprint?: string;
   /** The sender is a contact (else the reader offers to add them, once the log confirms them). */
   contact?: boolean;
+  /** The user's security phrase: a frame that shows it is Veil's (only to a frame Veil made). */
+  phrase?: string;
 }
 
 /** What a composer frame needs to offer recipients. */
@@ -301,12 +314,19 @@ export interface ComposerView {
   contacts: ContactView[];
   /** What the user had typed in this composer before the frame reloaded (see composerDraft). */
   draft?: string;
+  /** The user's security phrase (only to a frame Veil made). */
+  phrase?: string;
+}
+
+/** What a frame proves itself with: its token and the key the content script handed it. */
+export interface FrameAuth {
+  token: string;
+  key: string;
 }
 
 /** Background → content script (tabs.sendMessage), answered by the content script. */
 export type ToContentMessage =
   | { type: 'veil:submit'; token: string; chunks: string[] }
-  | { type: 'veil:frameHeight'; token: string; height: number }
   /** A block's status changed after it was shown (a later block made it a repeat). */
   | { type: 'veil:status'; token: string; status: BlockStatus };
 
@@ -332,32 +352,37 @@ export interface PageMessageTable {
   /** Registers a composer for the sender's tab and conversation. */
   registerComposer: {
     req: PageConversation & { maxMessageLength: number; authors: string[] };
-    res: { token: string };
+    res: { token: string; key: string };
     who: 'content-script';
   };
+  /**
+   * A frame the content script made loaded a new document (the host moved or re-rendered it):
+   * the token's bond to the old document is dropped before the key is handed to the new one.
+   */
+  frameReloaded: { req: { token: string }; res: { ok: true }; who: 'content-script' };
   /** The reader frame's block (token-scoped, same tab only); `reveal` shows withheld text. */
   readMessage: {
-    req: { token: string; reveal?: boolean };
+    req: FrameAuth & { reveal?: boolean };
     res: ReaderView;
-    who: 'extension-page';
+    who: 'frame';
   };
-  /** A frame's content height; forwarded to the content script quantised. */
-  frameHeight: { req: { token: string; height: number }; res: { ok: true }; who: 'extension-page' };
-  composerInfo: { req: { token: string }; res: ComposerView; who: 'extension-page' };
+  /** Adds the reader's sender as a contact (that sender only, from the directory). */
+  addSender: { req: FrameAuth; res: { ok: true }; who: 'frame' };
+  composerInfo: { req: FrameAuth; res: ComposerView; who: 'frame' };
   /**
    * The composer's unsent text, kept by the background (memory-only, until locked) so the frame
    * gets it back when the host re-renders and the reinserted frame reloads. Empty text clears it.
    */
   composerDraft: {
-    req: { token: string; text: string };
+    req: FrameAuth & { text: string };
     res: { ok: true };
-    who: 'extension-page';
+    who: 'frame';
   };
   /** Encrypts and has the content script of the composer's tab submit the chunks. */
   composeSend: {
-    req: { token: string; text: string; recipients: string[]; groupEpoch?: number };
+    req: FrameAuth & { text: string; recipients: string[]; groupEpoch?: number };
     res: { chunks: number };
-    who: 'extension-page';
+    who: 'frame';
   };
 }
 
@@ -367,11 +392,12 @@ const PAGE_ALLOWED_SENDERS: {
   pageEnabled: ['content-script'],
   pageDecrypt: ['content-script'],
   registerComposer: ['content-script'],
-  readMessage: ['extension-page'],
-  frameHeight: ['extension-page'],
-  composerInfo: ['extension-page'],
-  composerDraft: ['extension-page'],
-  composeSend: ['extension-page'],
+  frameReloaded: ['content-script'],
+  readMessage: ['frame'],
+  addSender: ['frame'],
+  composerInfo: ['frame'],
+  composerDraft: ['frame'],
+  composeSend: ['frame'],
 };
 
 export type MessageType = keyof MessageTable;

@@ -89,6 +89,7 @@ export const backupHandlers: ServiceHandlers<'exportBackup' | 'importBackup'> = 
       if (isDirectoryState(d)) ops.push({ op: 'put', table: 'directory', key: d.url, value: d });
     // One transaction: all of it or (locked, storage error) none of it.
     await svc.store.commit(ops);
+    await svc.syncSites();
     return svc.status();
   },
 };

@@ -4,8 +4,10 @@
 // are extension pages inside the host page: they act only through a token issued to their tab.
 // Tab, frame and URL come from the browser-supplied sender (HandlerContext), never the message.
 import { bytesToHex } from '@noble/hashes/utils.js';
+import { bytesEqual } from '../../protocol/bytes';
 import type {
   ComposerView,
+  FrameAuth,
   PageBlockResult,
   PageConversation,
   ReaderView,
@@ -15,7 +17,7 @@ import { armor, dearmor } from '../../protocol/armor';
 import { isVeilError } from '../../protocol/errors';
 import type { PageView } from '../../protocol/placement';
 import type { DecryptResult, GossipedHead } from '../../protocol/veil';
-import { quantiseHeight } from '../../content/frame-height';
+import { textLines } from '../../content/frame-height';
 import { BackgroundError } from '../errors';
 import type { OrderTracker } from '../order-tracker';
 import type { ComposerToken, ReaderToken, TokenRecord } from '../page-tokens';
@@ -23,6 +25,7 @@ import { envelopeHash, noteCachedPlaintexts, type CachedPlaintext } from '../pla
 import { readerView } from '../reader-view';
 import type { HandlerContext } from '../router';
 import type { StoreOpAny } from '../key-store';
+import { SECURITY_PHRASE_KEY } from '../schema';
 import type { VeilService } from '../veil-service';
 import type { ServiceHandlers } from './types';
 
@@ -72,29 +75,61 @@ function requireTab(ctx: HandlerContext): number {
   return ctx.tabId;
 }
 
-/** The frame must be our page of that name (a reader token is no use to another page). */
-function requirePage(ctx: HandlerContext, page: 'reader' | 'composer'): number {
+/** The origin of a browser-supplied URL, if it has one. */
+function originOf(url: string | undefined): string | undefined {
+  try {
+    const origin = new URL(url ?? '').origin;
+    return origin === 'null' ? undefined : origin;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The record a frame proves itself with: the sender must be our page of that name, inside a
+ * page (not a tab of its own) of the tab the token was issued to, still on the origin it was
+ * issued for, presenting the token's key, from the document that first used it. Every refusal
+ * looks the same to the caller.
+ */
+async function frameRecord<K extends TokenRecord['kind']>(
+  svc: VeilService,
+  ctx: HandlerContext,
+  auth: FrameAuth,
+  kind: K,
+): Promise<{ tabId: number; record: Extract<TokenRecord, { kind: K }> }> {
   let path = '';
   try {
     path = new URL(ctx.url ?? '').pathname;
   } catch {
     // no URL: refused below
   }
-  if (path !== `/${page}.html`)
-    throw new BackgroundError('forbidden', `only the ${page} frame may send this`);
-  return requireTab(ctx);
+  const tabId = requireTab(ctx);
+  const frameId = ctx.frameId;
+  if (path !== `/${kind}.html` || frameId === undefined || frameId === 0)
+    throw new BackgroundError('forbidden', `only the ${kind} frame may send this`);
+  const doc = ctx.documentId ?? `frame:${frameId}`;
+  const record = await svc.pages.redeem(tabId, auth.token, auth.key, doc, kind);
+  // Gone (the page reloaded, or its oldest frames were dropped): the page knows its tokens, so
+  // saying so tells it nothing.
+  if (record === 'unknown') throw new BackgroundError('not-found', 'this frame has expired');
+  const here = originOf(ctx.tabUrl);
+  if (
+    record === 'refused' ||
+    (record.origin !== undefined && here !== undefined && here !== record.origin)
+  )
+    throw new BackgroundError('forbidden', 'this frame was not placed by Veil');
+  return { tabId, record };
 }
 
-async function tokenOf<K extends TokenRecord['kind']>(
-  svc: VeilService,
-  tabId: number,
-  token: string,
-  kind: K,
-): Promise<Extract<TokenRecord, { kind: K }>> {
-  const record = await svc.pages.get(tabId, token);
-  // Unknown, issued to another tab, or of the other kind: all look the same to the caller.
-  if (record?.kind !== kind) throw new BackgroundError('not-found', 'this frame has expired');
-  return record as Extract<TokenRecord, { kind: K }>;
+const utf8 = new TextEncoder();
+function utf8Length(text: string): number {
+  return utf8.encode(text).length;
+}
+
+/** The user's security phrase, for a frame that proved it is Veil's. */
+async function phraseOf(svc: VeilService): Promise<{ phrase?: string }> {
+  const phrase = await svc.store.get<string>('secrets', SECURITY_PHRASE_KEY);
+  return phrase === undefined ? {} : { phrase };
 }
 
 function failedView(error: string): ReaderView {
@@ -284,8 +319,9 @@ export const pageHandlers: ServiceHandlers<
   | 'pageEnabled'
   | 'pageDecrypt'
   | 'registerComposer'
+  | 'frameReloaded'
   | 'readMessage'
-  | 'frameHeight'
+  | 'addSender'
   | 'composerInfo'
   | 'composerDraft'
   | 'composeSend'
@@ -324,26 +360,34 @@ export const pageHandlers: ServiceHandlers<
     const page = await pageViewOf(svc, req);
     const { outcomes, heads } = await decryptBlocks(svc, tabId, page, req.blocks);
     const tokens = svc.pages.newTokens(outcomes.length);
+    const keys = svc.pages.newTokens(outcomes.length);
+    const origin = originOf(ctx.url);
     const order = await orderOf(svc, tabId);
     const retro: string[] = [];
     const deps = svc.readerDeps();
     const records: ReaderToken[] = [];
     const views: ReaderView[] = [];
+    /** Each block's text length in UTF-8 bytes (its frame's height depends on its bucket). */
+    const textLength: (number | undefined)[] = [];
     for (const [i, outcome] of outcomes.entries()) {
       const record: ReaderToken = {
         kind: 'reader',
+        key: keys[i]!,
         frameId: ctx.frameId ?? 0,
         context: req.context,
         page,
         view: { status: 'failed' },
       };
+      if (origin) record.origin = origin;
       if ('failure' in outcome) {
         record.view = outcome.failure;
         views.push(outcome.failure);
         records.push(record);
+        textLength.push(undefined);
         continue;
       }
       const { entry, hash } = outcome;
+      textLength.push(utf8Length(entry.plaintext));
       const stream = streamOf(entry);
       const { pos, view: listView } = req.blocks[i]!;
       const viewKey = `${listView ?? 0} ${req.context}`;
@@ -374,7 +418,12 @@ export const pageHandlers: ServiceHandlers<
     if (retro.length) void sendRepeats(svc, tabId, retro).catch(() => undefined);
     checkHeads(svc, heads);
     return views.map((view, i): PageBlockResult => {
-      const result: PageBlockResult = { token: issued[i]!, status: view.status };
+      const result: PageBlockResult = {
+        token: issued[i]!,
+        key: keys[i]!,
+        status: view.status,
+        lines: textLines(textLength[i] ?? 0),
+      };
       if (view.sender !== undefined) result.sender = view.sender;
       if (view.error !== undefined) result.error = view.error;
       return result;
@@ -384,56 +433,73 @@ export const pageHandlers: ServiceHandlers<
   async registerComposer(svc, { context, kind, name, maxMessageLength, authors }, ctx) {
     const tabId = requireTab(ctx);
     await requireEnabledSite(svc, ctx);
+    const [key] = svc.pages.newTokens(1);
     const record: ComposerToken = {
       kind: 'composer',
+      key: key!,
       frameId: ctx.frameId ?? 0,
       context,
       maxMessageLength,
       authors,
     };
+    const origin = originOf(ctx.url);
+    if (origin) record.origin = origin;
     if (kind) record.conversation = kind;
     if (name) record.name = name;
     const site = hostOf(ctx.url);
     if (site) record.site = site;
     const [token] = await svc.pages.issue(tabId, [record]);
-    return { token: token! };
+    return { token: token!, key: key! };
   },
 
-  async readMessage(svc, { token, reveal }, ctx) {
-    const tabId = requirePage(ctx, 'reader');
-    const record = await tokenOf(svc, tabId, token, 'reader');
+  async frameReloaded(svc, { token }, ctx) {
+    const tabId = requireTab(ctx);
+    await svc.pages.unbind(tabId, token);
+    return { ok: true };
+  },
+
+  async readMessage(svc, { token, key, reveal }, ctx) {
+    const { tabId, record } = await frameRecord(svc, ctx, { token, key }, 'reader');
     // Locked: refused whatever the record, as pageDecrypt is (not only because a cached entry is
     // sealed). The token stays valid: read again once unlocked, it opens.
     await svc.lock.dataKey();
-    if (!record.hash) return { ...record.view };
+    const phrase = await phraseOf(svc);
+    if (!record.hash) return { ...record.view, ...phrase };
     const cached = await svc.store.get<CachedPlaintext>('plaintexts', record.hash);
-    if (!cached) return failedView('expired');
+    if (!cached) return { ...failedView('expired'), ...phrase };
     const repeat = record.repeat === true || (await orderOf(svc, tabId)).isRepeat(tabId, token);
     const page = record.page ?? { context: record.context };
-    return readerView(svc.readerDeps(), cached, page, {
+    const view = await readerView(svc.readerDeps(), cached, page, {
       repeat,
       reveal: reveal === true,
       caller: `tab:${tabId}`,
     });
+    return { ...view, ...phrase };
   },
 
-  async frameHeight(svc, { token, height }, ctx) {
-    const tabId = requireTab(ctx);
-    const record = await svc.pages.get(tabId, token);
-    if (!record) throw new BackgroundError('not-found', 'this frame has expired');
-    const message: ToContentMessage = {
-      type: 'veil:frameHeight',
-      token,
-      height: quantiseHeight(height),
-    };
-    // The page may be gone already; nothing to tell then.
-    await svc.tabs(tabId, record.frameId, message).catch(() => undefined);
+  async addSender(svc, { token, key }, ctx) {
+    const { record } = await frameRecord(svc, ctx, { token, key }, 'reader');
+    await svc.lock.dataKey();
+    const cached = record.hash
+      ? await svc.store.get<CachedPlaintext>('plaintexts', record.hash)
+      : undefined;
+    const me = await svc.requireProfile();
+    if (!cached || cached.own || !cached.senderIdentityKey || cached.sender === me.handle)
+      throw new BackgroundError('invalid-argument', 'this message has no sender to add');
+    // The key the directory shows now must be the one that sealed this message.
+    const { directoryUrl } = await svc.settings();
+    const found = await svc.directory.lookup(directoryUrl, cached.sender);
+    if (!bytesEqual(found.identityKey, cached.senderIdentityKey))
+      throw new BackgroundError(
+        'invalid-argument',
+        'the directory shows another key for this sender: add them in Settings',
+      );
+    await svc.veil.addContact(cached.sender, found.identityKey);
     return { ok: true };
   },
 
-  async composerInfo(svc, { token }, ctx) {
-    const tabId = requirePage(ctx, 'composer');
-    const record = await tokenOf(svc, tabId, token, 'composer');
+  async composerInfo(svc, { token, key }, ctx) {
+    const { tabId, record } = await frameRecord(svc, ctx, { token, key }, 'composer');
     const me = await svc.requireProfile();
     const [remembered, contacts, draft, group] = await Promise.all([
       svc.store.get<string[]>('secrets', recipientsKey(record.context)),
@@ -459,21 +525,19 @@ export const pageHandlers: ServiceHandlers<
     if (record.name) view.name = record.name;
     if (group) view.groupEpoch = group.epoch;
     if (draft !== undefined) view.draft = draft;
-    return view;
+    return { ...view, ...(await phraseOf(svc)) };
   },
 
-  async composerDraft(svc, { token, text }, ctx) {
-    const tabId = requirePage(ctx, 'composer');
-    await tokenOf(svc, tabId, token, 'composer');
+  async composerDraft(svc, { token, key, text }, ctx) {
+    const { tabId } = await frameRecord(svc, ctx, { token, key }, 'composer');
     // Locked: nothing is kept (locking dropped the drafts; this must not bring one back).
     await svc.lock.dataKey();
     await svc.pages.setDraft(tabId, token, text);
     return { ok: true };
   },
 
-  async composeSend(svc, { token, text, recipients, groupEpoch }, ctx) {
-    const tabId = requirePage(ctx, 'composer');
-    const record = await tokenOf(svc, tabId, token, 'composer');
+  async composeSend(svc, { token, key, text, recipients, groupEpoch }, ctx) {
+    const { tabId, record } = await frameRecord(svc, ctx, { token, key }, 'composer');
     await svc.lock.dataKey();
     const me = await svc.requireProfile();
     const others = recipients.filter((h) => h !== me.handle);

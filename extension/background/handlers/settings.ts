@@ -40,6 +40,7 @@ export const settingsHandlers: ServiceHandlers<'getSettings' | 'setSettings' | '
     async setSettings(svc, req) {
       const next = normalizeSettings(req, await svc.settings());
       await svc.store.commit([{ op: 'put', table: 'settings', key: 'settings', value: next }]);
+      await svc.syncSites();
       return next;
     },
 

@@ -1,6 +1,6 @@
 // Composer frame entry: where the user types a message for a host page (extension origin).
 import { render } from 'preact';
-import { frameToken } from '../../frames/frame-token';
+import { frameToken } from '../../frames/frame-key';
 import { ComposerApp } from '../../frames/composer-app';
 import { uiLanguage } from '../../ui/i18n';
 import '../../ui/veil.css';

@@ -1,0 +1,53 @@
+// Hands each frame Veil made its key (content script). The token in a frame's URL can be read
+// by the page, which could embed its own copy of the frame: the key proves the frame is the one
+// Veil put there. It goes by postMessage to that iframe element's document only (target origin:
+// the extension's), after each load the browser reports, so the page never sees it. A second
+// load means the page moved or re-rendered the frame: the background first forgets the old
+// document, so the new one can bind the token.
+import { browser } from 'wxt/browser';
+import { sendMessage } from '../messaging/client';
+
+/** The message a frame waits for (frames/frame-key.ts). */
+export const FRAME_KEY_MESSAGE = 'veil:frame-key';
+
+/**
+ * The origin Veil's frame documents have. Not the address's: Chrome loads a `use_dynamic_url`
+ * resource from a per-session id, but the document gets the extension's own origin. Spelled out:
+ * outside the browser's own parser, extension schemes have an opaque ('null') origin.
+ */
+function frameOrigin(frame: HTMLIFrameElement): string {
+  const runtime = browser.runtime as unknown as { id: string; getURL(p: string): string };
+  let url: URL;
+  try {
+    url = new URL(frame.src);
+  } catch {
+    url = new URL(runtime.getURL('/'));
+  }
+  if (url.protocol === 'chrome-extension:') return `chrome-extension://${runtime.id}`;
+  return `${url.protocol}//${url.host}`;
+}
+
+export type Reloaded = (token: string) => Promise<unknown>;
+
+const reloadedDefault: Reloaded = (token) => sendMessage({ type: 'frameReloaded', token });
+
+/** Makes `frame` (created by Veil for `token`) receive `key` after every real load. */
+export function handKey(
+  frame: HTMLIFrameElement,
+  token: string,
+  key: string,
+  reloaded: Reloaded = reloadedDefault,
+): void {
+  // Before any navigation the page could make: the origin of the address Veil set.
+  const origin = frameOrigin(frame);
+  let loads = 0;
+  frame.addEventListener('load', (event) => {
+    // A load event the page dispatched itself is not a load.
+    if (!event.isTrusted) return;
+    const again = loads++ > 0;
+    void (again ? reloaded(token).catch(() => undefined) : Promise.resolve()).then(() => {
+      // Whatever document is in the element now gets it only if it is at Veil's origin.
+      frame.contentWindow?.postMessage({ type: FRAME_KEY_MESSAGE, token, key }, origin);
+    });
+  });
+}

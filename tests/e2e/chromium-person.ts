@@ -1,0 +1,32 @@
+// One person for browser tests: a Chromium profile with the built extension, onboarded against
+// the key directory (published, security phrase "<handle> likes blue herons") and with Veil
+// turned on for `site` in Settings → Sites, as a user does.
+import { launchChromium, openExtensionPage, type ChromiumSession } from './harness';
+import { OptionsPage } from './options-page';
+
+export interface ChromiumPerson {
+  handle: string;
+  session: ChromiumSession;
+  ui: OptionsPage;
+}
+
+export async function onboardInChromium(
+  handle: string,
+  {
+    extensionDir,
+    directoryUrl,
+    site,
+  }: { extensionDir: string; directoryUrl: string; site: string },
+): Promise<ChromiumPerson> {
+  const session = await launchChromium({ extensionDir });
+  try {
+    const page = await openExtensionPage(session.browser, session.extensionId, 'options.html');
+    const ui = new OptionsPage(page, session.origin);
+    await ui.onboard(handle, directoryUrl);
+    await ui.enableSite(site);
+    return { handle, session, ui };
+  } catch (e) {
+    await session.close();
+    throw e;
+  }
+}

@@ -1,0 +1,248 @@
+// A hostile chat page against Veil's frames, in Chromium with the built extension, on the local
+// chat page (generic adapter): it embeds Veil's reader and composer pages itself (with tokens it
+// read from Veil's frames' addresses, racing Veil's own frames, or with none), and it probes a
+// reader's height at many widths. Veil's own frames must show the text and the security phrase;
+// the page's copies only a warning; and heights must not tell two messages of a bucket apart.
+import type { Frame, Page } from 'puppeteer-core';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startLocalChat, type LocalChat } from '../fixtures/local-chat/server';
+import { startDirectory, type DirectoryServer } from './directory-server';
+import { onboardInChromium, type ChromiumPerson } from './chromium-person';
+import { chromiumPath, frameOf, timed } from './harness';
+import { hook } from './options-page';
+
+type Person = ChromiumPerson;
+
+/**
+ * Installed before any script of the page: copies every Veil frame the moment it appears (same
+ * address, token and all) into a box of its own, and keeps what it made in `window.copies`.
+ */
+function copyVeilFrames(): void {
+  const copies: HTMLIFrameElement[] = ((window as unknown as { copies: unknown }).copies = []);
+  const box = document.createElement('div');
+  box.id = 'copies';
+  new MutationObserver((records) => {
+    for (const r of records)
+      for (const node of r.addedNodes) {
+        const frames =
+          node instanceof HTMLIFrameElement
+            ? [node]
+            : node instanceof Element
+              ? [...node.querySelectorAll('iframe')]
+              : [];
+        for (const f of frames) {
+          if (copies.includes(f) || !/\/(reader|composer)\.html/.test(f.src)) continue;
+          const copy = document.createElement('iframe');
+          copy.src = f.src;
+          copy.style.cssText = 'width:400px;height:200px';
+          copies.push(copy);
+          if (!box.isConnected) document.body.prepend(box);
+          box.append(copy);
+        }
+      }
+  }).observe(document, { childList: true, subtree: true });
+}
+
+async function copiesOf(page: Page, kind: 'reader' | 'composer'): Promise<Frame[]> {
+  const handles = await page.$$(`#copies iframe[src*="/${kind}.html"]`);
+  const frames = await Promise.all(handles.map((h) => h.contentFrame()));
+  return frames.filter((f): f is Frame => f !== null);
+}
+
+/** Everything a frame shows, as text. */
+const textOf = (frame: Frame) => frame.evaluate(() => document.body.innerText);
+
+if (!chromiumPath) console.warn('[e2e] skipping frame attacks: no Chromium found');
+
+describe.skipIf(!chromiumPath)('a hostile page against Veil’s frames (Chromium)', () => {
+  const extensionDir = inject('chromeExtensionDir');
+  let directory: DirectoryServer;
+  let chat: LocalChat;
+  const people: Person[] = [];
+  let alice: Person;
+  let bob: Person;
+
+  async function onboard(handle: string): Promise<Person> {
+    const person = await onboardInChromium(handle, {
+      extensionDir,
+      directoryUrl: directory.url,
+      site: chat.host,
+    });
+    people.push(person);
+    return person;
+  }
+
+  async function openChat(person: Person, setup?: () => void): Promise<Page> {
+    const page = await person.session.browser.newPage();
+    await page.setViewport({ width: 1000, height: 900 });
+    if (setup) await page.evaluateOnNewDocument(setup);
+    await page.goto(`${chat.url}/?user=${person.handle}`);
+    await page.waitForSelector(hook('toggle'));
+    return page;
+  }
+
+  /** Alice writes each text to Bob through her composer frame. */
+  async function aliceSends(texts: string[]): Promise<void> {
+    const page = await openChat(alice);
+    try {
+      await page.click(hook('toggle'));
+      const composer = await frameOf(page, `iframe${hook('composer')}`);
+      await composer.waitForSelector(hook('recipients'));
+      if (!(await composer.$(`${hook('recipients')} input[value="bob"]:checked`))) {
+        await composer.type(hook('recipient-input'), 'bob');
+        await composer.click(hook('recipient-add'));
+        await composer.waitForSelector(`${hook('recipients')} input[value="bob"]:checked`);
+      }
+      for (const text of texts) {
+        const before = chat.messages.length;
+        await composer.type(hook('compose-input'), text);
+        await composer.click(hook('compose-send'));
+        await page.waitForFunction(
+          (n: number) => document.querySelectorAll('[data-veil-message]').length > n,
+          { timeout: 60_000 },
+          before,
+        );
+      }
+    } finally {
+      await page.close();
+    }
+  }
+
+  beforeAll(async () => {
+    directory = await startDirectory();
+    chat = await startLocalChat();
+    alice = await onboard('alice');
+    bob = await onboard('bob');
+    await aliceSends([
+      'yes',
+      'no',
+      'a longer message, from a bigger padding bucket than the two before it: the page may know that much from its armor',
+    ]);
+  });
+
+  afterAll(async () => {
+    for (const p of people) await p.session.close();
+    await chat?.close();
+    await directory?.stop();
+  });
+
+  it(
+    'copies of Veil’s readers the page made with their tokens show a warning, never the text or the phrase',
+    timed('frame attacks: reader copies', async () => {
+      const page = await openChat(bob, copyVeilFrames);
+      try {
+        // Veil's own readers: the text, and the phrase in their head.
+        await page.waitForFunction(
+          () => document.querySelectorAll('[data-veil="message"] iframe').length === 3,
+          {
+            timeout: 30_000,
+          },
+        );
+        const own = await Promise.all(
+          (await page.$$(`${hook('message')} iframe`)).map((h) => h.contentFrame()),
+        );
+        for (const frame of own) {
+          await frame!.waitForSelector(hook('plaintext'), { timeout: 30_000 });
+          expect(await frame!.$eval(hook('security-phrase'), (el) => el.textContent)).toBe(
+            'bob likes blue herons',
+          );
+        }
+        // The page's copies, made the moment Veil's frames appeared (before they loaded).
+        const copies = await copiesOf(page, 'reader');
+        expect(copies).toHaveLength(3);
+        for (const copy of copies) {
+          await copy.waitForSelector(hook('not-placed'), { timeout: 30_000 });
+          const shown = await textOf(copy);
+          expect(shown).not.toMatch(/yes|no\b|longer message|herons|alice/);
+          expect(await copy.$(hook('plaintext'))).toBeNull();
+          expect(await copy.$(hook('security-phrase'))).toBeNull();
+        }
+      } finally {
+        await page.close();
+      }
+    }),
+  );
+
+  it(
+    'the composer page the page embeds itself, with Veil’s token or none, shows no phrase, no contacts, and cannot send',
+    timed('frame attacks: composer copies', async () => {
+      const page = await openChat(bob, copyVeilFrames);
+      try {
+        await page.click(hook('toggle'));
+        const composer = await frameOf(page, `iframe${hook('composer')}`);
+        await composer.waitForSelector(hook('security-phrase'));
+        expect(await composer.$eval(hook('security-phrase'), (el) => el.textContent)).toBe(
+          'bob likes blue herons',
+        );
+        // And one without any token.
+        await page.evaluate(() => {
+          const src = document.querySelector<HTMLIFrameElement>('[data-veil="composer"]')!.src;
+          const bare = document.createElement('iframe');
+          bare.src = src.split('#')[0]!;
+          (window as unknown as { copies: HTMLIFrameElement[] }).copies.push(bare);
+          document.querySelector('#copies')!.append(bare);
+        });
+        const copies = await copiesOf(page, 'composer');
+        expect(copies).toHaveLength(2);
+        for (const copy of copies) {
+          await copy.waitForSelector(hook('not-placed'), { timeout: 30_000 });
+          expect(await textOf(copy)).not.toMatch(/herons|alice|bob/);
+          expect(await copy.$(hook('compose-send'))).toBeNull();
+          expect(await copy.$(hook('recipients'))).toBeNull();
+        }
+        const before = chat.messages.length;
+        // Veil's own composer still sends.
+        await composer.click(`${hook('recipients')} input[value="alice"]`);
+        await composer.waitForSelector(`${hook('recipients')} input[value="alice"]:checked`);
+        await composer.type(hook('compose-input'), 'still mine');
+        await composer.click(hook('compose-send'));
+        await composer.waitForSelector(`${hook('notice')}[data-veil-kind="success"]`, {
+          timeout: 60_000,
+        });
+        expect(chat.messages.length).toBeGreaterThan(before);
+      } finally {
+        await page.close();
+      }
+    }),
+  );
+
+  it(
+    'a reader’s height at any width the page sets says only its status and padding bucket',
+    timed('frame attacks: width probe', async () => {
+      const page = await openChat(bob);
+      try {
+        await page.waitForFunction(
+          () => document.querySelectorAll('[data-veil="message"] iframe').length >= 3,
+          { timeout: 30_000 },
+        );
+        for (const h of await page.$$(`${hook('message')} iframe`))
+          await (await h.contentFrame())!.waitForSelector(hook('plaintext'), { timeout: 30_000 });
+        // What a page can do: set the width of the frame (and of its wrapper), let it settle,
+        // and read the height back; for each message, widths 20 to 600 px.
+        const probe = (index: number) =>
+          page.evaluate(async (index: number) => {
+            const wrapper = document.querySelectorAll<HTMLElement>('[data-veil="message"]')[index]!;
+            const frame = wrapper.querySelector('iframe')!;
+            const heights: number[] = [];
+            for (let w = 20; w <= 600; w += 20) {
+              wrapper.style.width = `${w}px`;
+              frame.style.width = `${w}px`;
+              await new Promise((r) => setTimeout(r, 150));
+              heights.push(
+                frame.getBoundingClientRect().height,
+                wrapper.getBoundingClientRect().height,
+              );
+            }
+            return heights;
+          }, index);
+        const [yes, no, longer] = [await probe(0), await probe(1), await probe(2)];
+        expect(yes).toEqual(no);
+        expect(new Set(yes).size).toBe(1);
+        // The probe does see what the page may know: a bigger bucket is a taller frame.
+        expect(longer[0]).toBeGreaterThan(yes[0]!);
+      } finally {
+        await page.close();
+      }
+    }),
+  );
+});
