@@ -281,10 +281,39 @@ describe('key change', () => {
   });
 });
 
+/** Every Map and Set reachable from `root` through object fields, `depth` levels down. */
+function collections(root: object, depth: number, seen = new Set<object>()): Map<string, number> {
+  const found = new Map<string, number>();
+  const walk = (value: unknown, path: string, level: number) => {
+    if (typeof value !== 'object' || value === null || seen.has(value)) return;
+    seen.add(value);
+    if (value instanceof Map || value instanceof Set) {
+      found.set(path, value.size);
+      return;
+    }
+    if (level >= depth || ArrayBuffer.isView(value)) return;
+    for (const [k, v] of Object.entries(value)) walk(v, `${path}.${k}`, level + 1);
+  };
+  walk(root, 'svc', 0);
+  return found;
+}
+
 describe('delete everything', () => {
   it('deletes the identity from the directory (signed) and clears every store', async () => {
     const handle = unique('jon');
     const p = await onboard(handle);
+    // Fill the memory caches: a conversation read on a page, and its frames' tokens.
+    const friend = await onboard(unique('kit'));
+    await friend.call({ type: 'addContact', handle });
+    await p.call({
+      type: 'addContact',
+      handle: (await friend.call<StatusReply>({ type: 'status' })).identity!.handle,
+    });
+    const armored = await send(friend, handle, 'fills the caches');
+    expect(await readOnPage(p, CONTEXT, armored)).toMatchObject({ plaintext: 'fills the caches' });
+    const filled = p.service.caches.sizes();
+    expect(filled['page tokens']).toBeGreaterThan(0);
+    expect(filled['senders seen per conversation']).toBeGreaterThan(0);
     await p.call({ type: 'setSecurityPhrase', phrase: 'tin whistle' });
     await p.call({ type: 'setLockPassphrase', passphrase: 'lock passphrase here' });
     expect(await p.call({ type: 'deleteEverything' })).toEqual({
@@ -294,6 +323,12 @@ describe('delete everything', () => {
     expect((await fetch(`${directory.url}/v1/identities/${handle}`)).status).toBe(404);
     for (const t of ALL_TABLES) expect(await p.service.store.keys(t), t).toEqual([]);
     expect(p.session.size).toBe(0);
+    // Every registered memory cache is empty, and so is every Map or Set the service reaches
+    // (three levels down): a cache added without registering it fails here.
+    expect(Object.values(p.service.caches.sizes()).every((n) => n === 0)).toBe(true);
+    const registry = new Set<object>([p.service.caches]);
+    const left = [...collections(p.service, 3, registry)].filter(([, size]) => size > 0);
+    expect(left).toEqual([]);
     expect(await p.call({ type: 'status' })).toEqual({
       locked: false,
       lockEnabled: false,

@@ -21,6 +21,8 @@ export interface SessionArea {
   get(key: string): Promise<Record<string, unknown>>;
   set(items: Record<string, unknown>): Promise<void>;
   remove(key: string): Promise<void>;
+  /** Everything in it (delete-everything). */
+  clear(): Promise<void> | void;
 }
 
 export interface ScryptParams {

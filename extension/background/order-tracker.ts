@@ -33,6 +33,15 @@ interface TabViews {
 export class OrderTracker {
   private readonly tabs = new Map<number, TabViews>();
 
+  /** Tabs tracked. */
+  size(): number {
+    return this.tabs.size;
+  }
+
+  clear(): void {
+    this.tabs.clear();
+  }
+
   /**
    * Records a block at `pos` with sequence `seq` in `stream`, seen in `view` of tab `tabId`
    * (the content script's list generation and conversation). Returns whether this block is a

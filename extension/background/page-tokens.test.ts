@@ -28,6 +28,7 @@ function memorySession() {
       }
     },
     remove: async (key) => void data.delete(key),
+    clear: () => data.clear(),
   };
   return { area, data, written };
 }

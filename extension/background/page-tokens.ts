@@ -284,6 +284,18 @@ export class PageTokens {
     return tab && Object.hasOwn(tab, token) ? tab[token] : undefined;
   }
 
+  /** Tabs whose token state is held in memory. */
+  memorySize(): number {
+    return this.tabs.size + (this.index ? 1 : 0) + (this.drafts ? 1 : 0);
+  }
+
+  /** Forgets what memory holds of storage.session (which delete-everything clears itself). */
+  forgetMemory(): void {
+    this.tabs.clear();
+    this.index = undefined;
+    this.drafts = undefined;
+  }
+
   /** Drops every tab's drafts (Veil was locked): no plaintext stays in memory behind the lock. */
   dropDrafts(): Promise<void> {
     return this.inOrder('drafts', () => this.saveDrafts({}));

@@ -45,9 +45,12 @@ interface Person {
 
 async function person(handle = unique('p')): Promise<Person> {
   const told: Person['told'] = [];
+  const sight = { now: 'visible' as string | undefined };
   const p = await ready(
     makeProfile({
       tabs: async (tabId, frameId, message) => {
+        // The composer is in full view (what the page shows of it: content/frame-sight.ts).
+        if (message.type === 'veil:sight') return { sight: sight.now };
         told.push([tabId, frameId, message]);
         return { ok: true };
       },

@@ -42,13 +42,18 @@ interface Person {
   p: TestProfile;
   /** What the background sent to content scripts: [tabId, frameId, message]. */
   told: [number, number, ToContentMessage][];
+  /** What the fake content script says of the composer when asked ('veil:sight'). */
+  sight: { now: string | undefined };
 }
 
 async function person(prefix: string, { onboard = true } = {}): Promise<Person> {
   const told: Person['told'] = [];
+  const sight = { now: 'visible' as string | undefined };
   const p = await ready(
     makeProfile({
       tabs: async (tabId, frameId, message) => {
+        // The composer is in full view (what the page shows of it: content/frame-sight.ts).
+        if (message.type === 'veil:sight') return { sight: sight.now };
         told.push([tabId, frameId, message]);
         return { ok: true };
       },
@@ -59,7 +64,7 @@ async function person(prefix: string, { onboard = true } = {}): Promise<Person> 
     await p.call({ type: 'createIdentity', handle, directoryUrl: directory.url });
     await p.call({ type: 'publish' });
   }
-  return { handle, p, told };
+  return { handle, p, told, sight };
 }
 
 async function codeOf(
@@ -202,6 +207,36 @@ describe('in-page messages', () => {
     expect(
       await as(alice.p, frame('reader', 1), { type: 'readMessage', token: own[0]!.token }),
     ).toMatchObject({ status: 'verified', own: true, sender: alice.handle, plaintext: secret });
+  });
+
+  it('sends nothing from a composer its page covers, fades or moves out of view', async () => {
+    const { token } = await as<{ token: string }>(alice.p, contentScript(1), {
+      type: 'registerComposer',
+      context: CONTEXT,
+      maxMessageLength: 350,
+      authors: [bob.handle],
+    });
+    const send = { type: 'composeSend', token, text: 'the pin is 4711', recipients: [bob.handle] };
+    const before = alice.told.length;
+    try {
+      for (const seen of ['obscured', 'partial', 'away', undefined, 'visible?']) {
+        alice.sight.now = seen;
+        expect(await codeOf(alice.p, frame('composer', 1), send)).toBe('obscured');
+        expect(
+          await as<{ sight: string }>(alice.p, frame('composer', 1), {
+            type: 'composerSight',
+            token,
+          }),
+        ).toEqual({ sight: seen === 'obscured' || seen === 'partial' ? seen : 'away' });
+      }
+      // Nothing reached the page, and the send goes through once the composer is in view.
+      expect(alice.told.length).toBe(before);
+      alice.sight.now = 'visible';
+      await as(alice.p, frame('composer', 1), send);
+      expect(alice.told.slice(before).map(([, , m]) => m.type)).toEqual(['veil:submit']);
+    } finally {
+      alice.sight.now = 'visible';
+    }
   });
 
   it('remembers recipients per conversation and suggests senders seen there', async () => {

@@ -24,6 +24,7 @@ const FRAME_MESSAGES = [
   'addSender',
   'composerInfo',
   'composerDraft',
+  'composerSight',
   'composeSend',
 ] as const;
 /** The options page's and popup's. */
@@ -73,6 +74,7 @@ const VALID: { [T in MessageType]: Record<string, unknown> } = {
   addSender: { token: TOKEN, key: KEY },
   composerInfo: { token: TOKEN, key: KEY },
   composerDraft: { token: TOKEN, key: KEY, text: 'half a thought' },
+  composerSight: { token: TOKEN, key: KEY },
   composeSend: { token: TOKEN, key: KEY, text: 'hi', recipients: ['bob'] },
 };
 

@@ -79,6 +79,15 @@ export class SenderTrust {
   private readonly pending = new Map<string, Promise<SenderRecord | undefined>>();
   private readonly budgets = new Map<string, { left: number; since: number }>();
 
+  /** Look-up budgets kept per page (in-flight look-ups are not a cache: they finish). */
+  memorySize(): number {
+    return this.budgets.size;
+  }
+
+  clearMemory(): void {
+    this.budgets.clear();
+  }
+
   constructor(private readonly deps: SenderTrustDeps) {}
 
   /**

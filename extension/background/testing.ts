@@ -137,6 +137,7 @@ const FRAME_MESSAGES = new Set([
   'addSender',
   'composerInfo',
   'composerDraft',
+  'composerSight',
   'composeSend',
 ]);
 /**

@@ -158,6 +158,7 @@ const PAGE_VALIDATORS: { [T in keyof PageMessageTable]: Validator<T> } = {
   addSender: frameAuth,
   composerInfo: frameAuth,
   composerDraft: (r) => ({ ...frameAuth(r), text: str(r, 'text', COMPOSE_TEXT_MAX) }),
+  composerSight: (r) => frameAuth(r),
   composeSend: (r) => {
     const out: PageMessageTable['composeSend']['req'] = {
       ...frameAuth(r),

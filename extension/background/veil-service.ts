@@ -11,6 +11,7 @@ import type {
   Settings,
   StatusReply,
   ToContentMessage,
+  ToFrameMessage,
 } from '../messaging/messages';
 import type { CryptoProvider } from '../protocol/crypto/provider';
 import { toBase64Url } from '../protocol/encoding';
@@ -27,6 +28,7 @@ import { KeyStore } from './key-store';
 import { LockManager, type ScryptParams, type SessionArea } from './lock';
 import { LogAlarms } from './log-alarms';
 import { LogMonitor } from './log-monitor';
+import { MemoryCaches } from './memory-caches';
 import { FairQueue } from './fair-queue';
 import { OrderTracker } from './order-tracker';
 import { PageTokens } from './page-tokens';
@@ -66,6 +68,8 @@ export interface ServiceOptions {
   fetch?: DirectoryClientOptions['fetch'];
   crypto?: CryptoProvider;
   now?: () => number;
+  /** How to tell every open frame something (runtime.sendMessage; tests record the calls). */
+  tellFrames?: (message: ToFrameMessage) => Promise<void>;
   /** `browser.scripting` (tests pass a memory one). */
   scripting?: ScriptingApi;
   /** scrypt cost of the lock and of backups (tests lower them). */
@@ -116,7 +120,37 @@ export class VeilService {
     readonly tabs: TabMessenger,
     /** The content script's registrations, one per enabled site. */
     readonly sites: SiteScripts,
-  ) {}
+    readonly tellFrames: (message: ToFrameMessage) => Promise<void>,
+    readonly session: SessionArea,
+  ) {
+    this.caches.addCollection('fingerprint halves', this.halves);
+    this.caches.addCollection('sessions being set up', this.starting);
+    this.caches.addCollection('senders seen per conversation', this.seenSenders);
+    this.caches.add('page order', {
+      size: () => this.order.size(),
+      clear: () => this.order.clear(),
+    });
+    this.caches.add('page tokens', {
+      size: () => this.pages.memorySize(),
+      clear: () => this.pages.forgetMemory(),
+    });
+    this.caches.add('sender look-up budgets', {
+      size: () => this.senders.memorySize(),
+      clear: () => this.senders.clearMemory(),
+    });
+    this.caches.add('conversation facts', {
+      size: () => this.veil.derivedSize(),
+      clear: () => this.veil.forgetDerived(),
+    });
+    const keys = this.crypto as { clearKeyCache?: () => void; keyCacheSize?: () => number };
+    this.caches.add('imported crypto keys', {
+      size: () => keys.keyCacheSize?.() ?? 0,
+      clear: () => keys.clearKeyCache?.(),
+    });
+  }
+
+  /** Every cache held in memory (memory-caches.ts): delete-everything empties them all. */
+  readonly caches = new MemoryCaches();
 
   static async create(opts: ServiceOptions = {}): Promise<VeilService> {
     const now = opts.now ?? Date.now;
@@ -154,6 +188,8 @@ export class VeilService {
         // Firefox's match patterns take no port (runtime.getBrowserInfo is Firefox's only).
         typeof (browser.runtime as { getBrowserInfo?: unknown }).getBrowserInfo !== 'function',
       ),
+      opts.tellFrames ?? browserTellFrames,
+      session,
     );
   }
 
@@ -329,11 +365,12 @@ export class VeilService {
 
   /** Forgets the in-memory caches, and the composers' drafts, after the store was wiped. */
   async afterWipe(): Promise<void> {
-    this.halves.clear();
-    this.seenSenders.clear();
-    await this.pages.dropDrafts();
+    // storage.session holds the data key, page tokens and drafts: all of it goes.
+    await this.session.clear();
+    this.caches.clearAll();
     await this.lock.reset();
     await this.sites.sync([]);
+    await this.tellFrames({ type: 'veil:lock', locked: true });
   }
 }
 
@@ -344,12 +381,18 @@ export function browserSessionArea(): SessionArea {
     get: (key) => area.get(key) as Promise<Record<string, unknown>>,
     set: (items) => area.set(items),
     remove: (key) => area.remove(key),
+    clear: () => area.clear(),
   };
 }
 
 /** `browser.tabs.sendMessage` to one frame (needs no permission for our own content script). */
 const browserTabMessenger: TabMessenger = (tabId, frameId, message) =>
   browser.tabs.sendMessage(tabId, message, { frameId });
+
+/** `runtime.sendMessage` to every extension page; none open is not an error. */
+const browserTellFrames = async (message: ToFrameMessage): Promise<void> => {
+  await browser.runtime.sendMessage(message).catch(() => undefined);
+};
 
 let instance: Promise<VeilService> | undefined;
 

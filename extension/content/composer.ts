@@ -2,9 +2,10 @@
 // types into the extension-origin composer frame (`composer.html#<token>`); the background
 // encrypts and sends back only armored chunks, which are submitted here through the adapter,
 // one line at a time. The content script never sees what was typed.
-import type { PageConversation } from '../messaging/messages';
+import type { FrameSight, PageConversation } from '../messaging/messages';
 import type { SiteAdapter } from '../../site-adapters/types';
 import { handKey } from './frame-keys';
+import { frameSight } from './frame-sight';
 import { frameUrl } from './frame-url';
 import { pageText } from './page-text';
 
@@ -25,6 +26,7 @@ const FRAME_HEIGHT_PX = 240;
 export class ComposerControl {
   private toggle: HTMLButtonElement | null = null;
   private wrapper: HTMLElement | null = null;
+  private frame: HTMLIFrameElement | null = null;
   private token: string | null = null;
   private context: string | null = null;
   private on = false;
@@ -63,6 +65,12 @@ export class ComposerControl {
     });
     this.sending = run.catch(() => undefined);
     return run;
+  }
+
+  /** What the page shows of our composer frame, if `token` is its token. */
+  sight(token: string): FrameSight {
+    if (!this.on || token !== this.token || !this.frame) return 'away';
+    return frameSight(this.frame);
   }
 
   teardown(): void {
@@ -116,6 +124,7 @@ export class ComposerControl {
     frame.style.cssText = `display:block;width:100%;height:${FRAME_HEIGHT_PX}px;border:0;color-scheme:normal;`;
     handKey(frame, token, key);
     wrapper.append(frame);
+    this.frame = frame;
     this.wrapper = wrapper;
     this.placeWrapper();
   }
@@ -132,6 +141,7 @@ export class ComposerControl {
     this.context = null;
     this.wrapper?.remove();
     this.wrapper = null;
+    this.frame = null;
     this.setPressed(false);
   }
 

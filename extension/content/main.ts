@@ -1,7 +1,7 @@
 // Starts Veil in a page (content script): finds the page's adapter, asks the background whether
 // Veil runs here, and only then watches the page. Dormant (one message, nothing observed) on
-// every other page. Listens to the background only (tabs.sendMessage): status changes and chunks
-// to submit. Holds no keys and never sees plaintext.
+// every other page. Listens to the background only (tabs.sendMessage): status changes, chunks
+// to submit, and whether the composer is in view. Holds no keys and never sees plaintext.
 import { browser } from 'wxt/browser';
 import { sendMessage } from '../messaging/client';
 import type { ToContentMessage } from '../messaging/messages';
@@ -12,7 +12,10 @@ export type FindAdapter = (location: URL, doc: Document) => SiteAdapter | null;
 
 function isToContent(message: unknown): message is ToContentMessage {
   const m = message as { type?: unknown; token?: unknown } | null;
-  return typeof m?.token === 'string' && (m.type === 'veil:submit' || m.type === 'veil:status');
+  return (
+    typeof m?.token === 'string' &&
+    (m.type === 'veil:submit' || m.type === 'veil:status' || m.type === 'veil:sight')
+  );
 }
 
 /** Whether this copy still belongs to a running extension (not one updated or removed since). */
@@ -80,6 +83,10 @@ export async function startVeil(findAdapter: FindAdapter): Promise<void> {
   ): true | undefined => {
     // Only the background can reach a content script this way; check it is ours anyway.
     if (sender.id !== browser.runtime.id || !isToContent(message)) return undefined;
+    if (message.type === 'veil:sight') {
+      sendResponse({ sight: session.sight(message.token) });
+      return undefined;
+    }
     if (message.type === 'veil:status') {
       if (typeof message.status === 'string') session.restatus(message.token, message.status);
       sendResponse({ ok: true });

@@ -3,7 +3,12 @@
 // with a channel switch), sends them to the background in batches and places reader frames;
 // places the toggle and composer. Everything it adds is removed again by stop().
 import { isMessageError } from '../messaging/client';
-import type { BlockStatus, PageBlockResult, PageConversation } from '../messaging/messages';
+import type {
+  BlockStatus,
+  FrameSight,
+  PageBlockResult,
+  PageConversation,
+} from '../messaging/messages';
 import { ARMOR_MARKER } from '../protocol/armor';
 import type { SiteAdapter } from '../../site-adapters/types';
 import { BlockFinder, type FoundBlock, type ScannedMessage } from './blocks';
@@ -160,6 +165,11 @@ export class PageSession {
 
   submit(token: string, chunks: readonly string[]): Promise<boolean> {
     return this.composer.submit(token, chunks);
+  }
+
+  /** What the page shows of the composer with this token ('away' if it is not ours). */
+  sight(token: string): FrameSight {
+    return this.composer.sight(token);
   }
 
   stop(): void {

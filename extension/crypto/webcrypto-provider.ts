@@ -47,6 +47,10 @@ class KeyCache {
     this.set(cacheId(key), Promise.resolve(value));
   }
 
+  get size(): number {
+    return this.map.size;
+  }
+
   clear(): void {
     this.map.clear();
   }
@@ -108,6 +112,8 @@ export interface WebCryptoProvider extends CryptoProvider {
   hkdfSha256: NonNullable<CryptoProvider['hkdfSha256']>;
   /** Drops every cached imported key, e.g. when the store is locked. */
   clearKeyCache(): void;
+  /** How many imported keys are cached. */
+  keyCacheSize(): number;
 }
 
 /**
@@ -272,6 +278,7 @@ export function createWebCryptoProvider(options: WebCryptoOptions = {}): WebCryp
       edPrivate.clear();
       edPublic.clear();
     },
+    keyCacheSize: () => xPrivate.size + xPublic.size + edPrivate.size + edPublic.size,
   };
 }
 

@@ -5,7 +5,9 @@
 // by the host can be told apart. What is typed is kept as a draft by the background, so the
 // frame gets it back when it reloads. Nothing is shown before the background took the key the
 // content script handed this frame (frame-key.ts); a frame the page embedded only says so.
-import { useEffect, useMemo, useState } from 'preact/hooks';
+// Sending is off while the page covers, fades or moves the frame or it is not all in view
+// (sight.ts; the background checks again), and losing the keyboard mid-typing is pointed out.
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { sendMessage } from '../messaging/client';
 import type { ComposerView, ContactStatus } from '../messaging/messages';
 import { errorCode } from '../ui/errors';
@@ -14,9 +16,15 @@ import { t } from '../ui/i18n';
 import { useAction } from '../ui/use-action';
 import { DraftSaver } from './draft-saver';
 import { FrameLink, NotPlacedByVeil } from './frame-key';
+import { watchLock } from './lock-watch';
 import { NotPlaced } from './not-placed';
+import { watchSight, type Sight } from './sight';
 
 const HANDLE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+/** Focus leaving the text box this soon after a keystroke was taken, not given up. */
+const MID_TYPING_MS = 1500;
+/** Where the browser has no IntersectionObserver v2: ask the content script at most this often. */
+const HOST_SIGHT_EVERY_MS = 1000;
 
 export function ComposerApp({ token }: { token: string | null }) {
   const [info, setInfo] = useState<ComposerView | null>(null);
@@ -25,6 +33,11 @@ export function ComposerApp({ token }: { token: string | null }) {
   const [adding, setAdding] = useState('');
   const [text, setText] = useState('');
   const [notPlaced, setNotPlaced] = useState(false);
+  const [sight, setSight] = useState<Sight>('pending');
+  const [focusLost, setFocusLost] = useState(false);
+  const [locked, setLocked] = useState(false);
+  const lastKey = useRef(0);
+  const lastHostSight = useRef(0);
   const load = useAction();
   const send = useAction();
   const link = useMemo(() => new FrameLink(token), [token]);
@@ -60,6 +73,33 @@ export function ComposerApp({ token }: { token: string | null }) {
   useEffect(() => {
     void load.run(refresh);
   }, [link]);
+
+  useEffect(() => watchSight(document.documentElement, setSight), []);
+
+  // Locking takes what was typed off the screen (the background dropped the draft); unlocking
+  // loads the composer again.
+  useEffect(
+    () =>
+      watchLock((nowLocked) => {
+        setLocked(nowLocked);
+        if (nowLocked) {
+          drafts?.cancel();
+          setText('');
+          setInfo(null);
+        } else void load.run(refresh);
+      }),
+    [link, drafts],
+  );
+
+  /** Firefox: what the content script sees of this frame, at most once a second. */
+  const askHost = () => {
+    if (!token || Date.now() - lastHostSight.current < HOST_SIGHT_EVERY_MS) return;
+    lastHostSight.current = Date.now();
+    link
+      .call((auth) => sendMessage({ type: 'composerSight', ...auth }))
+      .then(({ sight: seen }) => setSight(seen === 'visible' ? 'unsupported' : seen))
+      .catch(() => undefined);
+  };
 
   useEffect(() => {
     if (!drafts) return;
@@ -99,9 +139,17 @@ export function ComposerApp({ token }: { token: string | null }) {
     setAdding('');
   };
 
+  const blocked = sight === 'obscured' || sight === 'partial' || sight === 'away';
   const submit = async (event: Event) => {
     event.preventDefault();
     if (!token || !text.trim()) return;
+    if (blocked || sight === 'pending') {
+      send.setNotice({
+        kind: 'error',
+        text: t(sight === 'obscured' ? 'composer_obscured' : 'composer_partial'),
+      });
+      return;
+    }
     if (chosen.length === 0) {
       send.setNotice({ kind: 'error', text: t('composer_no_recipients') });
       return;
@@ -139,6 +187,12 @@ export function ComposerApp({ token }: { token: string | null }) {
   };
 
   if (notPlaced) return <NotPlaced />;
+  if (locked)
+    return (
+      <div class="composer" data-veil="locked">
+        <p class="composer-alert">{t('error_locked')}</p>
+      </div>
+    );
   // Nothing to pick from or type into before the background answered: a choice made earlier
   // would be overwritten by the recipients it sends.
   if (!info)
@@ -148,7 +202,12 @@ export function ComposerApp({ token }: { token: string | null }) {
       </div>
     );
   return (
-    <form class="composer" onSubmit={submit}>
+    <form
+      class="composer"
+      onSubmit={submit}
+      onKeyDownCapture={() => sight === 'unsupported' && askHost()}
+      onFocusCapture={() => sight === 'unsupported' && askHost()}
+    >
       <header class="composer-head">
         <span class="composer-title">{t('composer_title')}</span>
         {phrase && (
@@ -212,19 +271,39 @@ export function ComposerApp({ token }: { token: string | null }) {
         value={text}
         onInput={(e) => {
           const value = (e.target as HTMLTextAreaElement).value;
+          lastKey.current = Date.now();
+          setFocusLost(false);
           setText(value);
           drafts?.changed(value);
+        }}
+        onBlur={() => {
+          // The keyboard left Veil's frame mid-word: most likely the page took it. Whether the
+          // frame lost focus is known only after the blur (hasFocus is still true during it).
+          if (Date.now() - lastKey.current >= MID_TYPING_MS) return;
+          setTimeout(() => {
+            if (!document.hasFocus()) setFocusLost(true);
+          }, 0);
         }}
         onKeyDown={(e) => {
           if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) void submit(e);
         }}
       />
+      {focusLost && (
+        <p class="composer-alert" role="alert" data-veil="focus-lost">
+          {t('composer_focus_lost')}
+        </p>
+      )}
+      {blocked && (
+        <p class="composer-alert" role="status" data-veil="obscured" data-veil-sight={sight}>
+          {t(sight === 'obscured' ? 'composer_obscured' : 'composer_partial')}
+        </p>
+      )}
       <div class="composer-actions">
         <button
           type="submit"
           class="button primary"
           data-veil="compose-send"
-          aria-disabled={send.busy || !token ? 'true' : undefined}
+          aria-disabled={send.busy || !token || blocked ? 'true' : undefined}
         >
           {t('composer_send')}
         </button>

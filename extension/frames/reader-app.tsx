@@ -5,14 +5,18 @@
 // phrase on hover or focus. A warning status (unknown sender, wrong place, shown again) keeps
 // the text back until the user asks for it. Nothing is shown before the background took the key
 // the content script handed this frame (frame-key.ts); a frame the page embedded itself only
-// says so. Its height is set by the content script: text that does not fit scrolls.
+// says so. Its height is set by the content script: text that does not fit scrolls. The text is
+// held back while the page covers or fades the frame (sight.ts), so the page cannot lay its own
+// words over Veil's under Veil's header.
 import { useCallback, useEffect, useMemo, useState } from 'preact/hooks';
 import { sendMessage } from '../messaging/client';
 import type { BlockStatus, ReaderView } from '../messaging/messages';
 import { errorCode } from '../ui/errors';
 import { t, type MessageKey } from '../ui/i18n';
 import { FrameLink, NotPlacedByVeil } from './frame-key';
+import { watchLock } from './lock-watch';
 import { NotPlaced } from './not-placed';
+import { watchSight, type Sight } from './sight';
 
 const STATUS: Record<BlockStatus, MessageKey> = {
   verified: 'status_verified',
@@ -82,6 +86,7 @@ function WrittenWhere({ sealed }: { sealed: NonNullable<ReaderView['sealed']> })
 export function ReaderApp({ token }: { token: string | null }) {
   const [state, setState] = useState<State>({ kind: 'loading' });
   const [added, setAdded] = useState(false);
+  const [sight, setSight] = useState<Sight>('pending');
   const link = useMemo(() => new FrameLink(token), [token]);
 
   const read = useCallback(
@@ -105,6 +110,13 @@ export function ReaderApp({ token }: { token: string | null }) {
   );
 
   useEffect(() => read(false), [read]);
+  // Locking drops the text from the screen; unlocking reads it again.
+  useEffect(
+    () =>
+      watchLock((locked) => (locked ? setState({ kind: 'error', code: 'locked' }) : read(false))),
+    [read],
+  );
+  useEffect(() => watchSight(document.documentElement, setSight), []);
 
   if (state.kind === 'loading') return <div class="reader" aria-busy="true" />;
   if (state.kind === 'not-placed') return <NotPlaced />;
@@ -155,13 +167,19 @@ export function ReaderApp({ token }: { token: string | null }) {
         </p>
       )}
       {failed ? (
-        <p class="reader-reason" data-veil="failure">
+        <p class="reader-reason" data-veil={view.error === 'locked' ? 'locked' : 'failure'}>
           {reason}
         </p>
       ) : view.hidden ? (
         <button type="button" class="reader-reveal" data-veil="reveal" onClick={() => read(true)}>
           {t('reader_reveal')}
         </button>
+      ) : sight === 'pending' ? (
+        <p class="reader-text" aria-busy="true" />
+      ) : sight === 'obscured' ? (
+        <p class="reader-reason" data-veil="obscured">
+          {t('reader_obscured')}
+        </p>
       ) : (
         <p class="reader-text" data-veil="plaintext">
           {view.plaintext ?? ''}

@@ -95,6 +95,8 @@ export type ErrorCode =
   | 'storage-full'
   // the group's members changed while the composer was open: look at the recipients again
   | 'membership-changed'
+  // the composer is covered, faded, distorted or not fully in view: Veil will not send from it
+  | 'obscured'
   | 'internal';
 
 /** A loud alarm about the directory's log (background/log-alarms.ts), shown until dismissed. */
@@ -325,8 +327,16 @@ export interface FrameAuth {
 }
 
 /** Background → content script (tabs.sendMessage), answered by the content script. */
+/** Background → Veil's frames (runtime message to every extension page). */
+export type ToFrameMessage = { type: 'veil:lock'; locked: boolean };
+
+/** What the user can see of one of Veil's frames (content/frame-sight.ts, frames/sight.ts). */
+export type FrameSight = 'visible' | 'partial' | 'obscured' | 'away';
+
 export type ToContentMessage =
   | { type: 'veil:submit'; token: string; chunks: string[] }
+  /** Is the composer with this token in full view as Veil drew it? Answered `{ sight }`. */
+  | { type: 'veil:sight'; token: string }
   /** A block's status changed after it was shown (a later block made it a repeat). */
   | { type: 'veil:status'; token: string; status: BlockStatus };
 
@@ -378,7 +388,16 @@ export interface PageMessageTable {
     res: { ok: true };
     who: 'frame';
   };
-  /** Encrypts and has the content script of the composer's tab submit the chunks. */
+  /** What the page shows of this composer frame, as its content script sees it now. */
+  composerSight: {
+    req: FrameAuth;
+    res: { sight: FrameSight };
+    who: 'frame';
+  };
+  /**
+   * Encrypts and has the content script of the composer's tab submit the chunks, once that
+   * content script says the composer is in full view and nothing covers or fades it.
+   */
   composeSend: {
     req: FrameAuth & { text: string; recipients: string[]; groupEpoch?: number };
     res: { chunks: number };
@@ -397,6 +416,7 @@ const PAGE_ALLOWED_SENDERS: {
   addSender: ['frame'],
   composerInfo: ['frame'],
   composerDraft: ['frame'],
+  composerSight: ['frame'],
   composeSend: ['frame'],
 };
 

@@ -261,6 +261,15 @@ export class Veil {
     return new Veil(opts);
   }
 
+  /** Conversation facts derived and kept in memory (rebuilt from the store on use). */
+  derivedSize(): number {
+    return this.contexts.size;
+  }
+
+  forgetDerived(): void {
+    this.contexts.clear();
+  }
+
   private serial<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.queue.then(fn, fn);
     this.queue = run.catch(() => undefined);

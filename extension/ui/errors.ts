@@ -23,6 +23,7 @@ const BY_CODE: Record<string, MessageKey> = {
   'storage-full': 'error_storage_full',
   forbidden: 'error_forbidden',
   'membership-changed': 'error_membership_changed',
+  obscured: 'error_obscured',
 };
 
 /** The code the background attached to an error, if any. */

@@ -17,11 +17,14 @@ export const lockHandlers: ServiceHandlers<'setLockPassphrase' | 'lock' | 'unloc
     (svc.crypto as { clearKeyCache?: () => void }).clearKeyCache?.();
     // Composer drafts are plaintext in memory: they go with the lock too.
     await svc.pages.dropDrafts();
+    // Open readers and composers drop their text and say Veil is locked.
+    await svc.tellFrames({ type: 'veil:lock', locked: true });
     return svc.status();
   },
 
   async unlock(svc, { passphrase }) {
     await svc.lock.unlock(passphrase);
+    await svc.tellFrames({ type: 'veil:lock', locked: false });
     return svc.status();
   },
 };

@@ -8,6 +8,7 @@ import { bytesEqual } from '../../protocol/bytes';
 import type {
   ComposerView,
   FrameAuth,
+  FrameSight,
   PageBlockResult,
   PageConversation,
   ReaderView,
@@ -307,6 +308,20 @@ function checkHeads(svc: VeilService, heads: readonly GossipedHead[]): void {
   })().catch(() => undefined);
 }
 
+/** What the composer's content script sees of its frame now; 'away' if it does not answer. */
+async function sightOf(
+  svc: VeilService,
+  tabId: number,
+  frameId: number,
+  token: string,
+): Promise<FrameSight> {
+  const answer = (await svc
+    .tabs(tabId, frameId, { type: 'veil:sight', token })
+    .catch(() => undefined)) as { sight?: unknown } | undefined;
+  const sight = answer?.sight;
+  return sight === 'visible' || sight === 'partial' || sight === 'obscured' ? sight : 'away';
+}
+
 /** Our latest verified tree head at the directory in use, to seal for split-view checks. */
 async function ourHead(svc: VeilService, directoryUrl: string): Promise<GossipedHead | undefined> {
   const state = await svc.directory.state(directoryUrl).catch(() => undefined);
@@ -324,6 +339,7 @@ export const pageHandlers: ServiceHandlers<
   | 'addSender'
   | 'composerInfo'
   | 'composerDraft'
+  | 'composerSight'
   | 'composeSend'
 > = {
   async pageEnabled(svc, _req, ctx) {
@@ -536,9 +552,25 @@ export const pageHandlers: ServiceHandlers<
     return { ok: true };
   },
 
+  async composerSight(svc, { token, key }, ctx) {
+    const { tabId, record } = await frameRecord(svc, ctx, { token, key }, 'composer');
+    return { sight: await sightOf(svc, tabId, record.frameId, token) };
+  },
+
   async composeSend(svc, { token, key, text, recipients, groupEpoch }, ctx) {
     const { tabId, record } = await frameRecord(svc, ctx, { token, key }, 'composer');
     await svc.lock.dataKey();
+    // Redress: a page that covers, fades or moves the composer could have the user type or
+    // click into something else than they see. Asked of the content script now, not trusted
+    // from the frame (which in Firefox cannot see what the page draws over it).
+    const sight = await sightOf(svc, tabId, record.frameId, token);
+    if (sight !== 'visible')
+      throw new BackgroundError(
+        'obscured',
+        sight === 'obscured'
+          ? 'something on the page covers, fades or distorts the composer'
+          : 'the composer is not fully in view',
+      );
     const me = await svc.requireProfile();
     const others = recipients.filter((h) => h !== me.handle);
     if (others.length === 0)

@@ -1,0 +1,82 @@
+// Whether one of Veil's frames is in full view as Veil drew it, read from the host page's side
+// (content script). The background asks this before it sends what the composer holds, in every
+// browser; in Chromium the frames also watch themselves (frames/sight.ts, IntersectionObserver
+// v2). What this cannot see: an overlay with `pointer-events: none` is skipped by
+// elementFromPoint (Chromium's own check sees it; README, "Redress").
+import type { FrameSight } from '../messaging/messages';
+
+/** Sampling grid over the frame's box: columns × rows, inset from the edges. */
+const COLUMNS = 6;
+const ROWS = 4;
+const INSET_PX = 2;
+
+/**
+ * A computed `transform` that only moves or enlarges the element (no shrinking, rotation, skew,
+ * flip or 3D): what Chromium's IntersectionObserver v2 also lets pass, as neither can hide it.
+ */
+export function movesOnly(transform: string): boolean {
+  if (transform === 'none' || transform === '') return true;
+  const m = /^matrix\(([^)]*)\)$/.exec(transform);
+  if (!m) return false; // matrix3d(…) or anything else
+  const [a = 0, b = 1, c = 1, d = 0] = m[1]!.split(',').map(Number);
+  return a >= 1 && d >= 1 && b === 0 && c === 0;
+}
+
+/** Why a style on the frame or an ancestor fades, hides or distorts it; null if none does. */
+export function distortion(style: CSSStyleDeclaration): string | null {
+  if (Number(style.opacity) < 1) return 'opacity';
+  if (style.visibility !== 'visible') return 'visibility';
+  if (style.filter && style.filter !== 'none') return 'filter';
+  if (style.mixBlendMode && style.mixBlendMode !== 'normal') return 'mix-blend-mode';
+  if (style.clipPath && style.clipPath !== 'none') return 'clip-path';
+  const mask =
+    style.maskImage || (style as unknown as { webkitMaskImage?: string }).webkitMaskImage;
+  if (mask && mask !== 'none') return 'mask';
+  if (!movesOnly(style.transform)) return 'transform';
+  return null;
+}
+
+function parentOf(el: Element): Element | null {
+  if (el.parentElement) return el.parentElement;
+  // A shadow root's host (duck-typed: a document has no host).
+  return (el.getRootNode() as { host?: Element }).host ?? null;
+}
+
+/** What the user can see of `frame`: all of it, part of it, none of it, or not as drawn. */
+export function frameSight(frame: HTMLIFrameElement): FrameSight {
+  if (!frame.isConnected) return 'away';
+  const doc = frame.ownerDocument;
+  const win = doc.defaultView;
+  if (!win || doc.visibilityState === 'hidden') return 'away';
+  const box = frame.getBoundingClientRect();
+  const width = win.innerWidth;
+  const height = win.innerHeight;
+  if (box.width < 1 || box.height < 1) return 'away';
+  if (box.right <= 0 || box.bottom <= 0 || box.left >= width || box.top >= height) return 'away';
+  for (let el: Element | null = frame; el; el = parentOf(el))
+    if (distortion(win.getComputedStyle(el))) return 'obscured';
+  // Whatever is drawn over the frame: the top element at each sample must be the frame itself.
+  const left = Math.max(box.left, 0) + INSET_PX;
+  const top = Math.max(box.top, 0) + INSET_PX;
+  const right = Math.min(box.right, width) - INSET_PX;
+  const bottom = Math.min(box.bottom, height) - INSET_PX;
+  for (let i = 0; i < COLUMNS; i++)
+    for (let j = 0; j < ROWS; j++) {
+      const x = left + ((right - left) * i) / (COLUMNS - 1);
+      const y = top + ((bottom - top) * j) / (ROWS - 1);
+      if (topAt(doc, x, y) !== frame) return 'obscured';
+    }
+  const whole = box.left >= 0 && box.top >= 0 && box.right <= width && box.bottom <= height;
+  return whole ? 'visible' : 'partial';
+}
+
+/** The topmost element at a point, looking into open shadow roots. */
+function topAt(doc: Document, x: number, y: number): Element | null {
+  let el = doc.elementFromPoint(x, y);
+  while (el?.shadowRoot) {
+    const inner = el.shadowRoot.elementFromPoint(x, y);
+    if (!inner || inner === el) break;
+    el = inner;
+  }
+  return el;
+}
