@@ -8,9 +8,16 @@ import { BackgroundError } from './errors';
 import { ALL_TABLES, DB_NAME, openVeilDb, type Table } from './schema';
 import { isSealed, openValue, sealValue } from './seal';
 
-/** Tables whose values hold private keys, session state, the security phrase or plaintext. */
+/**
+ * Tables whose values hold private keys, session state, the security phrase, plaintext, or who
+ * the user talks to (contacts, directory look-ups): everything but what unlocking needs (the
+ * lock record, the public profile, settings the browser must know) and the log alarms, which
+ * are meant to be seen while locked.
+ */
 export const SEALED_TABLES: readonly Table[] = [
   'identity',
+  'contacts',
+  'directory',
   'signedPrekeys',
   'oneTimePrekeys',
   'sessions',
@@ -220,7 +227,8 @@ export class KeyStore implements ProtocolStore {
       for (const table of SEALED_TABLES) {
         let cursor = await tx.objectStore(table).openCursor();
         while (cursor) {
-          await cursor.update(transform(table, String(cursor.key), cursor.value));
+          const next = transform(table, String(cursor.key), cursor.value);
+          if (next !== cursor.value) await cursor.update(next);
           cursor = await cursor.continue();
         }
       }

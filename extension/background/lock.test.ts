@@ -78,8 +78,11 @@ describe('passphrase lock', () => {
       for (const row of await rawRows(a.name, table)) expect(isSealed(row), table).toBe(true);
     const phraseRows = JSON.stringify(await rawRows(a.name, 'secrets'));
     expect(phraseRows).not.toContain('purple otter');
-    // Contacts and settings stay readable (public keys, verification state).
-    for (const row of await rawRows(a.name, 'contacts')) expect(isSealed(row)).toBe(false);
+    // Who the user talks to is sealed too: contacts and directory look-ups.
+    expect((await rawRows(a.name, 'contacts')).length).toBeGreaterThan(0);
+    for (const row of await rawRows(a.name, 'contacts')) expect(isSealed(row)).toBe(true);
+    expect(JSON.stringify(await rawRows(a.name, 'contacts'))).not.toContain('lock-b');
+    for (const row of await rawRows(a.name, 'directory')) expect(isSealed(row)).toBe(true);
 
     await a.call({ type: 'setLockPassphrase', passphrase: null, current: PASS });
     for (const table of SEALED_TABLES)
@@ -106,12 +109,10 @@ describe('passphrase lock', () => {
     await expect(
       a.service.store.commit([{ op: 'put', table: 'sessions', key: 'x', value: 1 }]),
     ).rejects.toMatchObject({ code: 'locked' });
-    // What is public still works while locked: status and the contact list.
+    // What unlocking needs still works while locked: status. The contact list does not.
     const status = await a.call<{ identity: { handle: string } }>({ type: 'status' });
     expect(status.identity.handle).toMatch(/^lock-a/);
-    expect(await a.call({ type: 'listContacts' })).toMatchObject({
-      contacts: [{ handle: hb }],
-    });
+    expect(await code(a, { type: 'listContacts' })).toBe('locked');
 
     // Unlocking restores everything; the waiting message still decrypts.
     expect(await a.call({ type: 'unlock', passphrase: PASS })).toMatchObject({ locked: false });
@@ -120,6 +121,22 @@ describe('passphrase lock', () => {
       sender: hb,
       plaintext: 'the eagle has landed',
     });
+  });
+
+  it('seals on unlock what an older version left open in tables sealed since', async () => {
+    const { a } = await conversation();
+    await a.call({ type: 'setLockPassphrase', passphrase: PASS });
+    // As a version that kept contacts open would have left one.
+    await a.service.store.commitRaw([
+      { op: 'put', table: 'contacts', key: 'old-friend', value: { handle: 'old-friend' } },
+    ]);
+    await a.call({ type: 'lock' });
+    expect(JSON.stringify(await rawRows(a.name, 'contacts'))).toContain('old-friend');
+    await a.call({ type: 'unlock', passphrase: PASS });
+    const rows = await rawRows(a.name, 'contacts');
+    expect(rows.length).toBeGreaterThan(1);
+    for (const row of rows) expect(isSealed(row)).toBe(true);
+    expect(JSON.stringify(rows)).not.toContain('old-friend');
   });
 
   it('refuses the wrong passphrase and stays locked', async () => {

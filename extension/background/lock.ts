@@ -135,6 +135,12 @@ export class LockManager implements DataKeySource {
     const rec = await this.requireRecord();
     const dataKey = await this.unwrap(rec, passphrase);
     await this.rememberKey(rec.id, dataKey);
+    // Records an older version left open in tables sealed since (contacts, look-ups) are
+    // sealed now; sealed ones are left as they are.
+    await this.store.rewriteSealedTables(
+      (table, key, value) => (isSealed(value) ? value : sealValue(dataKey, table, key, value)),
+      [],
+    );
   }
 
   async lock(): Promise<void> {

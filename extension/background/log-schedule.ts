@@ -22,6 +22,9 @@ export interface AlarmsApi {
  * delete-everything never interleaves with its writes.
  */
 export async function watchLog(svc: VeilService, always: boolean): Promise<void> {
+  // Locked: what the watch reads (the directory's pinned key and head) is sealed. The next
+  // start or alarm after unlocking runs it.
+  if ((await svc.lock.state()).locked) return;
   await svc.gate.shared(async () => {
     if (always) await svc.log.monitor.run();
     else await svc.log.monitor.runIfDue(START_PASS_INTERVAL_MS);

@@ -257,6 +257,10 @@ describe('in-page messages', () => {
     }
     expect(info.handle).toBe(alice.handle);
     expect(info.recipients).toEqual([bob.handle]);
+    // Remembered under an opaque name: the store's keys do not name the conversation.
+    const names = await alice.p.service.store.keys('secrets');
+    expect(names.some((k) => k.startsWith('recipients/'))).toBe(true);
+    expect(names.join(' ')).not.toContain(CONTEXT);
     expect(info.suggestions).toEqual(['carol']);
     expect(info.contacts.map((c) => c.handle)).toEqual([bob.handle]);
     expect(info.contacts).toEqual(

@@ -34,6 +34,7 @@ import { OrderTracker } from './order-tracker';
 import { PageTokens } from './page-tokens';
 import type { ReaderViewDeps } from './reader-view';
 import { SenderTrust, type SenderRecord } from './sender-trust';
+import { SecretNames } from './secret-names';
 import { SiteScripts, type ScriptingApi } from './site-scripts';
 import { SECURITY_PHRASE_KEY } from './schema';
 
@@ -123,6 +124,11 @@ export class VeilService {
     readonly tellFrames: (message: ToFrameMessage) => Promise<void>,
     readonly session: SessionArea,
   ) {
+    this.names = new SecretNames(store, (n) => crypto.randomBytes(n));
+    this.caches.add('record names key', {
+      size: () => this.names.held(),
+      clear: () => this.names.forget(),
+    });
     this.caches.addCollection('fingerprint halves', this.halves);
     this.caches.addCollection('sessions being set up', this.starting);
     this.caches.addCollection('senders seen per conversation', this.seenSenders);
@@ -151,6 +157,8 @@ export class VeilService {
 
   /** Every cache held in memory (memory-caches.ts): delete-everything empties them all. */
   readonly caches = new MemoryCaches();
+  /** Opaque record names for what a key would give away (secret-names.ts). */
+  readonly names: SecretNames;
 
   static async create(opts: ServiceOptions = {}): Promise<VeilService> {
     const now = opts.now ?? Date.now;

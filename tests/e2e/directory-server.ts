@@ -14,10 +14,16 @@ export interface DirectoryServer {
   stop(): Promise<void>;
 }
 
-export async function startDirectory({ timeout = 30_000 } = {}): Promise<DirectoryServer> {
+export async function startDirectory({
+  timeout = 30_000,
+  rateLimits = true,
+}: { timeout?: number; rateLimits?: boolean } = {}): Promise<DirectoryServer> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'veil-directory-'));
   const server = await startKeyDirectory({
-    env: { VEIL_DB: path.join(dataDir, 'directory.sqlite') },
+    env: {
+      VEIL_DB: path.join(dataDir, 'directory.sqlite'),
+      ...(rateLimits ? {} : { VEIL_RATE_LIMITS: 'off' }),
+    },
     timeout,
     removeOnStop: dataDir,
   });

@@ -227,10 +227,13 @@ describe('backup and restore', () => {
     await locked.call({ type: 'unlock', passphrase: 'lock passphrase here' });
     await importInto(locked, backup.file);
     await locked.call({ type: 'lock' });
+    // Contacts are sealed like the rest: locked, they are not listed; unlocked, they are back.
+    expect(await codeOf(locked, { type: 'listContacts' })).toBe('locked');
+    expect(await codeOf(locked, { type: 'getSecurityPhrase' })).toBe('locked');
+    await locked.call({ type: 'unlock', passphrase: 'lock passphrase here' });
     expect(await locked.call({ type: 'listContacts' })).toMatchObject({
       contacts: [{ handle: hb }, {}],
     });
-    expect(await codeOf(locked, { type: 'getSecurityPhrase' })).toBe('locked');
   });
 });
 

@@ -15,6 +15,7 @@ export const lockHandlers: ServiceHandlers<'setLockPassphrase' | 'lock' | 'unloc
     await svc.lock.lock();
     // WebCrypto keeps imported private keys as CryptoKeys: drop them with the lock.
     (svc.crypto as { clearKeyCache?: () => void }).clearKeyCache?.();
+    svc.names.forget();
     // Composer drafts are plaintext in memory: they go with the lock too.
     await svc.pages.dropDrafts();
     // Open readers and composers drop their text and say Veil is locked.

@@ -31,7 +31,8 @@ import type { VeilService } from '../veil-service';
 import type { ServiceHandlers } from './types';
 
 /** Recipients last used per conversation, in the sealed `secrets` table. */
-const recipientsKey = (context: string) => `recipients/${context}`;
+/** Where a conversation's recipients are remembered: an opaque name, not the page's id. */
+const recipientsKey = (svc: VeilService, context: string) => svc.names.of('recipients', context);
 const MAX_SUGGESTIONS = 50;
 /**
  * Blocks a page's decrypt job holds: another tab waits for at most one such job. The costliest
@@ -164,7 +165,10 @@ async function pageViewOf(svc: VeilService, page: PageConversation): Promise<Pag
   const view: PageView = { context: page.context };
   if (page.kind) view.kind = page.kind;
   if (page.kind === 'direct') {
-    const remembered = await svc.store.get<string[]>('secrets', recipientsKey(page.context));
+    const remembered = await svc.store.get<string[]>(
+      'secrets',
+      await recipientsKey(svc, page.context),
+    );
     if (remembered?.length === 1) view.peers = remembered;
   }
   return view;
@@ -518,7 +522,7 @@ export const pageHandlers: ServiceHandlers<
     const { tabId, record } = await frameRecord(svc, ctx, { token, key }, 'composer');
     const me = await svc.requireProfile();
     const [remembered, contacts, draft, group] = await Promise.all([
-      svc.store.get<string[]>('secrets', recipientsKey(record.context)),
+      recipientsKey(svc, record.context).then((key) => svc.store.get<string[]>('secrets', key)),
       svc.listContacts(),
       svc.pages.draft(tabId, token),
       record.conversation === 'direct' ? undefined : svc.veil.groupMembers(record.context),
@@ -624,7 +628,12 @@ export const pageHandlers: ServiceHandlers<
     if (kind === 'direct') own.to = others[0]!;
     await svc.store.commit([
       { op: 'put', table: 'plaintexts', key: envelopeHash(envelope), value: own },
-      { op: 'put', table: 'secrets', key: recipientsKey(record.context), value: others },
+      {
+        op: 'put',
+        table: 'secrets',
+        key: await recipientsKey(svc, record.context),
+        value: others,
+      },
     ]);
     trimCache(svc, 1);
     const chunks = armor(envelope, {
