@@ -276,11 +276,27 @@ export class VeilService {
     return pending;
   }
 
-  /** What reader views are computed with (reader-view.ts). */
+  /**
+   * What reader views are computed with (reader-view.ts), for one request: each sender's contact
+   * is read once per request, not twice per block (each read is an IndexedDB transaction and,
+   * under the lock, an AEAD open). A judgement that flags a key change reads it again.
+   */
   readerDeps(): ReaderViewDeps {
+    const contacts = new Map<string, Promise<Contact | undefined>>();
     return {
-      getContact: (handle) => this.veil.getContact(handle),
-      judge: (handle, key, trust, opts) => this.senders.judge(handle, key, trust, opts),
+      getContact: (handle) => {
+        let contact = contacts.get(handle);
+        if (!contact) {
+          contact = this.veil.getContact(handle);
+          contacts.set(handle, contact);
+        }
+        return contact;
+      },
+      judge: async (handle, key, trust, opts) => {
+        const judged = await this.senders.judge(handle, key, trust, opts);
+        if (judged !== trust) contacts.delete(handle);
+        return judged;
+      },
       fingerprint: (handle, key) => this.half(handle, key),
     };
   }

@@ -483,11 +483,16 @@ export const pageHandlers: ServiceHandlers<
     // Locked: refused whatever the record, as pageDecrypt is (not only because a cached entry is
     // sealed). The token stays valid: read again once unlocked, it opens.
     await svc.lock.dataKey();
-    const phrase = await phraseOf(svc);
+    // Read together: a page's frames ask while its blocks are still being decrypted, and every
+    // IndexedDB round trip waits its turn behind that work.
+    const [phrase, cached, order] = await Promise.all([
+      phraseOf(svc),
+      record.hash ? svc.store.get<CachedPlaintext>('plaintexts', record.hash) : undefined,
+      record.hash && record.repeat !== true ? orderOf(svc, tabId) : undefined,
+    ]);
     if (!record.hash) return { ...record.view, ...phrase };
-    const cached = await svc.store.get<CachedPlaintext>('plaintexts', record.hash);
     if (!cached) return { ...failedView('expired'), ...phrase };
-    const repeat = record.repeat === true || (await orderOf(svc, tabId)).isRepeat(tabId, token);
+    const repeat = record.repeat === true || order!.isRepeat(tabId, token);
     const page = record.page ?? { context: record.context };
     const view = await readerView(svc.readerDeps(), cached, page, {
       repeat,
