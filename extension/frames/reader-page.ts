@@ -242,7 +242,17 @@ export function startReader(root: HTMLElement, token: string | null): void {
   let state: ReaderState = { kind: 'loading' };
   let sight: Sight = 'pending';
   let added = false;
-  const draw = () => root.replaceChildren(renderReader(doc, state, sight, added, actions));
+  // Redrawn only when what it shows changes: a button replaced between a press and its release
+  // would swallow the click (sight reports come often, and matter only while text shows).
+  let drawn = '';
+  const draw = () => {
+    const shown = state.kind === 'shown' && !state.view.hidden && state.view.status !== 'failed';
+    const seen = !shown ? '' : sight === 'pending' || sight === 'obscured' ? sight : 'seen';
+    const key = JSON.stringify([state, seen, added]);
+    if (key === drawn) return;
+    drawn = key;
+    root.replaceChildren(renderReader(doc, state, sight, added, actions));
+  };
   const set = (next: ReaderState) => {
     state = next;
     draw();

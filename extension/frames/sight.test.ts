@@ -17,6 +17,10 @@ describe('a frame’s sight from IntersectionObserver v2', () => {
       'obscured',
     );
     expect(sightOf({ isIntersecting: false, intersectionRatio: 0, isVisible: false })).toBe('away');
+    // Partly clipped (v2 counts what lies where the clipped part would be): partial, not covered.
+    expect(sightOf({ isIntersecting: true, intersectionRatio: 0.7, isVisible: false })).toBe(
+      'partial',
+    );
   });
 
   it('says unsupported where the browser reports no isVisible (Firefox)', () => {

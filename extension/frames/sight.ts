@@ -19,11 +19,18 @@ export interface SightEntry {
   isVisible?: boolean;
 }
 
+/**
+ * v2 calls a frame not visible when anything lies where it would be, including where it is only
+ * clipped (a message list's scroller with the compose box below it). So only a frame all in
+ * view counts as covered; one partly out of view is 'partial': the composer does not send
+ * from it, a reader still shows its text (README, "Redress", says what that leaves).
+ */
 export function sightOf(entry: SightEntry): Sight {
   if (typeof entry.isVisible !== 'boolean') return 'unsupported';
   if (!entry.isIntersecting) return 'away';
-  if (!entry.isVisible) return 'obscured';
-  return entry.intersectionRatio >= WHOLE_RATIO ? 'visible' : 'partial';
+  const whole = entry.intersectionRatio >= WHOLE_RATIO;
+  if (!entry.isVisible) return whole ? 'obscured' : 'partial';
+  return whole ? 'visible' : 'partial';
 }
 
 export function sightSupported(): boolean {

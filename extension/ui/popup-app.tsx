@@ -11,6 +11,7 @@ import { LogAlarms } from './log-alarms';
 import { Logo } from './logo';
 import { Notice } from './notice';
 import { routeHref, type Route } from './router';
+import { SiteOffer } from './site-offer';
 import { useAction } from './use-action';
 
 async function openOptions(route?: Route): Promise<void> {
@@ -87,6 +88,7 @@ export function PopupApp() {
             </span>
           </p>
           <FingerprintHalf digits={status.identity.fingerprint} />
+          <SiteOffer enabledSites={status.settings.enabledSites} />
           {changed.length > 0 && (
             <ul class="alert popup-alert" role="alert">
               {changed.map((c) => (

@@ -1,6 +1,8 @@
 // Only the user turns Veil on, per site (Chromium, built extension, local chat page): a page on
 // a site the user did not enable gets none of Veil's code, even when it copies a known chat
 // app's markup; the enabled site gets it; removing the site in Settings takes it away again.
+// The toolbar popup offers to turn Veil on for a page that looks like a chat app Veil knows,
+// and one click does.
 // "None of Veil's code" is read from the browser itself: the DevTools protocol lists every
 // script world in a page, and a content script runs in an isolated world of the extension.
 import type { Page } from 'puppeteer-core';
@@ -8,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startLocalChat, type LocalChat } from '../fixtures/local-chat/server';
 import { onboardInChromium, type ChromiumPerson } from './chromium-person';
 import { startDirectory, type DirectoryServer } from './directory-server';
-import { chromiumPath, timed } from './harness';
+import { chromiumPath, openExtensionPage, timed } from './harness';
 import { hook } from './options-page';
 
 /** Claims to be The Lounge, as any page can (the adapter's own detection would agree). */
@@ -100,6 +102,57 @@ describe.skipIf(!chromiumPath)('Veil runs only where the user turned it on (Chro
       await carol.ui.page.waitForSelector(hook('site-list'), { hidden: true });
       const removed = await visit(carol, `${chat.url}/?user=carol`);
       expect(removed).toEqual({ extensionWorlds: [], veilMarks: 0 });
+    }),
+  );
+
+  it(
+    'the popup offers Veil for a page that looks like The Lounge, not for a plain one; one click turns it on',
+    timed('site offer', async () => {
+      const { browser, extensionId } = carol.session;
+      const other = new URL(chat.url);
+      other.hostname = 'localhost';
+      const host = other.host;
+      /** Opens `url` in a tab and the popup about that tab; returns both. */
+      const popupFor = async (url: string, dressed: boolean) => {
+        const page = await browser.newPage();
+        if (dressed) await page.evaluateOnNewDocument(posesAsTheLounge);
+        await page.goto(url);
+        const tabId = await carol.ui.page.evaluate(async (u: string) => {
+          const api = (
+            globalThis as unknown as {
+              chrome: { tabs: { query(q: { url: string }): Promise<{ id?: number }[]> } };
+            }
+          ).chrome;
+          const [tab] = await api.tabs.query({ url: u.replace(/\?.*$/, '*') });
+          return tab!.id!;
+        }, url);
+        const popup = await openExtensionPage(browser, extensionId, `popup.html?tab=${tabId}`);
+        await popup.waitForSelector(hook('popup-handle'));
+        return { page, popup };
+      };
+
+      const plain = await popupFor(`${other.href}?plain=1`, false);
+      await new Promise((r) => setTimeout(r, 1_500));
+      expect(await plain.popup.$(hook('site-suggestion'))).toBeNull();
+      await plain.popup.close();
+      await plain.page.close();
+
+      const dressed = await popupFor(`${other.href}?user=carol`, true);
+      const offer = await dressed.popup.waitForSelector(hook('site-suggestion'), {
+        timeout: 10_000,
+      });
+      const said = await offer!.evaluate((el) => el.textContent ?? '');
+      expect(said).toContain('The Lounge');
+      expect(said).toContain(host);
+      expect((await carol.ui.request({ type: 'getSettings' })).enabledSites).not.toContain(host);
+      await dressed.popup.click(hook('suggest-enable'));
+      await dressed.popup.waitForSelector(`${hook('site-suggestion')} [role="status"]`);
+      expect((await carol.ui.request({ type: 'getSettings' })).enabledSites).toContain(host);
+      await dressed.popup.close();
+      await dressed.page.close();
+      // Now that site gets Veil's content script.
+      const enabled = await visit(carol, `${other.href}?user=carol`);
+      expect(enabled.extensionWorlds).toEqual([carol.session.origin.replace(/\/$/, '')]);
     }),
   );
 });
