@@ -30,6 +30,10 @@ const EXTRA_BENCHES = [
     title: 'In-page, Chromium with the extension (bench/inpage-bench.ts)',
   },
   {
+    file: 'bench/frame-startup-bench.ts',
+    title: 'Frame start-up: 8 extension frames at once (bench/frame-startup-bench.ts)',
+  },
+  {
     file: 'bench/flood-bench.ts',
     title: 'Hostile page: worst block, another tab while one floods (bench/flood-bench.ts)',
   },
