@@ -24,7 +24,12 @@ describe('styles that fade, hide or distort a frame', () => {
     expect(movesOnly('matrix(0.99, 0, 0, 0.99, 0, 0)')).toBe(false);
     expect(movesOnly('matrix(1, 0, 0, 0.5, 0, 0)')).toBe(false);
     expect(movesOnly('matrix(1, 0.1, 0, 1, 0, 0)')).toBe(false);
-    expect(movesOnly('matrix3d(1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1)')).toBe(false);
+    // translateZ(0) and 3D moves: only moves. Rotations, scales and perspective are not.
+    expect(movesOnly('matrix3d(1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1)')).toBe(true);
+    expect(movesOnly('matrix3d(1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 5, 6, 7, 1)')).toBe(true);
+    expect(movesOnly('matrix3d(0.9, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1)')).toBe(false);
+    expect(movesOnly('matrix3d(1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, -0.01, 0, 0, 0, 1)')).toBe(false);
+    expect(movesOnly('rotate(1deg)')).toBe(false);
   });
 
   it('name what they do', () => {

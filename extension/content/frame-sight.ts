@@ -16,10 +16,18 @@ const INSET_PX = 2;
  */
 export function movesOnly(transform: string): boolean {
   if (transform === 'none' || transform === '') return true;
-  const m = /^matrix\(([^)]*)\)$/.exec(transform);
-  if (!m) return false; // matrix3d(…) or anything else
-  const [a = 0, b = 1, c = 1, d = 0] = m[1]!.split(',').map(Number);
-  return a >= 1 && d >= 1 && b === 0 && c === 0;
+  const m = /^matrix(3d)?\(([^)]*)\)$/.exec(transform);
+  if (!m) return false;
+  const v = m[2]!.split(',').map(Number);
+  if (!m[1]) {
+    const [a = 0, b = 1, c = 1, d = 0] = v;
+    return a >= 1 && d >= 1 && b === 0 && c === 0;
+  }
+  // A 3D matrix that only moves (e.g. translateZ(0), which pages use to get their own layer):
+  // the 3×3 part is the identity and there is no perspective.
+  if (v.length !== 16) return false;
+  const identity = [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0];
+  return identity.every((x, i) => v[i] === x) && v[15] === 1;
 }
 
 /** Why a style on the frame or an ancestor fades, hides or distorts it; null if none does. */
