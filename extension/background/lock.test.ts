@@ -2,7 +2,7 @@
 // the wrong passphrase refused; unlock restores; a restarted worker stays unlocked (the data
 // key is in storage.session) but a restarted browser is locked again.
 import 'fake-indexeddb/auto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { openDB } from 'idb';
 import { KeyStore, SEALED_TABLES } from './key-store';
 import { isSealed } from './seal';
@@ -126,9 +126,10 @@ describe('passphrase lock', () => {
   it('seals on unlock what an older version left open in tables sealed since', async () => {
     const { a } = await conversation();
     await a.call({ type: 'setLockPassphrase', passphrase: PASS });
-    // As a version that kept contacts open would have left one.
+    // As a version that kept contacts open would have left one (and no mark of the new set).
     await a.service.store.commitRaw([
       { op: 'put', table: 'contacts', key: 'old-friend', value: { handle: 'old-friend' } },
+      { op: 'delete', table: 'state', key: 'sealedSet' },
     ]);
     await a.call({ type: 'lock' });
     expect(JSON.stringify(await rawRows(a.name, 'contacts'))).toContain('old-friend');
@@ -137,6 +138,12 @@ describe('passphrase lock', () => {
     expect(rows.length).toBeGreaterThan(1);
     for (const row of rows) expect(isSealed(row)).toBe(true);
     expect(JSON.stringify(rows)).not.toContain('old-friend');
+    // Once: the next unlock does not walk the sealed tables again.
+    await a.call({ type: 'lock' });
+    const rewrite = vi.spyOn(a.service.store, 'rewriteSealedTables');
+    await a.call({ type: 'unlock', passphrase: PASS });
+    expect(rewrite).not.toHaveBeenCalled();
+    rewrite.mockRestore();
   });
 
   it('refuses the wrong passphrase and stays locked', async () => {

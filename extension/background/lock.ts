@@ -44,6 +44,12 @@ interface LockRecord {
 
 const SESSION_KEY = 'veil.unlocked';
 const LOCK_KEY = 'lock';
+/**
+ * Which set of sealed tables the records were last sealed for (`state`): a version that seals
+ * more tables bumps it, and the next unlock seals what an older version left open, once.
+ */
+const SEALED_SET_KEY = 'sealedSet';
+const SEALED_SET_VERSION = 2; // 2: contacts and directory look-ups sealed too
 export const MIN_PASSPHRASE_LENGTH = 8;
 // A stored record asking for more than this is refused (it could exhaust the worker's memory).
 const MAX_LOG2N = 20;
@@ -103,7 +109,10 @@ export class LockManager implements DataKeySource {
     await this.rememberKey(rec.id, dataKey);
     await this.store.rewriteSealedTables(
       (table, key, value) => (isSealed(value) ? value : sealValue(dataKey, table, key, value)),
-      [{ op: 'put', table: 'state', key: LOCK_KEY, value: rec }],
+      [
+        { op: 'put', table: 'state', key: LOCK_KEY, value: rec },
+        { op: 'put', table: 'state', key: SEALED_SET_KEY, value: SEALED_SET_VERSION },
+      ],
     );
     this.record = rec;
   }
@@ -136,11 +145,12 @@ export class LockManager implements DataKeySource {
     const dataKey = await this.unwrap(rec, passphrase);
     await this.rememberKey(rec.id, dataKey);
     // Records an older version left open in tables sealed since (contacts, look-ups) are
-    // sealed now; sealed ones are left as they are.
-    await this.store.rewriteSealedTables(
-      (table, key, value) => (isSealed(value) ? value : sealValue(dataKey, table, key, value)),
-      [],
-    );
+    // sealed now, once; sealed ones are left as they are.
+    if ((await this.store.getRaw('state', SEALED_SET_KEY)) !== SEALED_SET_VERSION)
+      await this.store.rewriteSealedTables(
+        (table, key, value) => (isSealed(value) ? value : sealValue(dataKey, table, key, value)),
+        [{ op: 'put', table: 'state', key: SEALED_SET_KEY, value: SEALED_SET_VERSION }],
+      );
   }
 
   async lock(): Promise<void> {

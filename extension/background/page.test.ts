@@ -239,6 +239,25 @@ describe('in-page messages', () => {
     }
   });
 
+  it('reads a sender’s contact once per page request, not once or twice per block', async () => {
+    const armored: string[] = [];
+    for (let i = 0; i < 6; i++)
+      armored.push((await compose(alice, [bob.handle], `n${i}`)).join('\n'));
+    const getContact = vi.spyOn(bob.p.service.veil, 'getContact');
+    try {
+      const results = await as<{ status: string }[]>(bob.p, contentScript(7), {
+        type: 'pageDecrypt',
+        context: CONTEXT,
+        blocks: armored.map((a) => ({ armored: a })),
+      });
+      expect(results.map((r) => r.status)).toEqual(Array(6).fill('unverified'));
+      // Each read is an IndexedDB transaction (and an AEAD open under the lock).
+      expect(getContact).toHaveBeenCalledTimes(1);
+    } finally {
+      getContact.mockRestore();
+    }
+  });
+
   it('remembers recipients per conversation and suggests senders seen there', async () => {
     const { token } = await as<{ token: string }>(alice.p, contentScript(1), {
       type: 'registerComposer',

@@ -100,16 +100,24 @@ export class SenderTrust {
     handle: string,
     key: Uint8Array,
     trust: TrustStatus,
-    opts: { receivedAt?: number; caller?: string } = {},
+    opts: {
+      receivedAt?: number;
+      caller?: string;
+      /** The caller's read of contacts (one per request); the store's otherwise. */
+      getContact?: (handle: string) => Promise<Contact | undefined>;
+      /** Told when the contact was written (a key change flagged): a cached read is stale. */
+      changed?: (handle: string) => void;
+    } = {},
   ): Promise<TrustStatus> {
     if (trust !== 'unknown-sender') return trust;
+    const getContact = opts.getContact ?? this.deps.getContact;
     let record = await this.standing(handle, key, opts.caller);
-    let contact = await this.deps.getContact(handle);
+    let contact = await getContact(handle);
     // A contact pinned to another key than the log's current one would be flagged: ask again
     // first (a kept answer may be a day old, and a page can show an old message on purpose).
     if (record?.current && contact && !bytesEqual(record.current, contact.identityKey)) {
       record = await this.standing(handle, key, opts.caller, { fresh: true });
-      contact = await this.deps.getContact(handle);
+      contact = await getContact(handle);
     }
     if (!record || record.standing === 'never') return 'unknown-sender';
     if (record.standing === 'earlier') {
@@ -120,6 +128,7 @@ export class SenderTrust {
     if (bytesEqual(contact.identityKey, key)) return contact.verified ? 'verified' : 'unverified';
     if (record.current && !bytesEqual(record.current, contact.identityKey)) {
       await this.deps.flagKeyChange(handle, record.current);
+      opts.changed?.(handle);
       return record.standing === 'current' ? 'key-changed' : 'unverified';
     }
     // An earlier key of a contact whose pin is current: what it sealed before the rotation.

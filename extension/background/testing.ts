@@ -7,7 +7,12 @@ import { createDirectory, type LimitOptions } from '../../key-directory/app';
 import { createNodeListener } from '../../key-directory/node-listener';
 import { openTestSqlite, testSigner } from '../../key-directory/testing';
 import type { DirectorySigner } from '../../key-directory/signer';
-import type { PageBlockResult, PageConversation, ReaderView } from '../messaging/messages';
+import {
+  ALLOWED_SENDERS,
+  type PageBlockResult,
+  type PageConversation,
+  type ReaderView,
+} from '../messaging/messages';
 import type { MessageSenderLike } from './sender';
 import type { SessionArea } from './lock';
 import type { ScriptingApi } from './site-scripts';
@@ -131,15 +136,12 @@ export function frameSender(page: 'reader' | 'composer', tabId: number): Message
   };
 }
 
-/** The frame messages (they carry the frame's key). */
-const FRAME_MESSAGES = new Set([
-  'readMessage',
-  'addSender',
-  'composerInfo',
-  'composerDraft',
-  'composerSight',
-  'composeSend',
-]);
+/** The frame messages (they carry the frame's key): the ones only Veil's frames may send. */
+const FRAME_MESSAGES = new Set(
+  Object.entries(ALLOWED_SENDERS)
+    .filter(([, who]) => (who as readonly string[]).includes('frame'))
+    .map(([type]) => type),
+);
 /**
  * Keys the background issued with each token, as the content script keeps them: callAs hands a
  * frame message without a `key` its token's key (a test of a wrong key passes its own).

@@ -278,25 +278,28 @@ export class VeilService {
 
   /**
    * What reader views are computed with (reader-view.ts), for one request: each sender's contact
-   * is read once per request, not twice per block (each read is an IndexedDB transaction and,
-   * under the lock, an AEAD open). A judgement that flags a key change reads it again.
+   * is read once per request, by the views and the sender judgement alike, not twice per block
+   * (each read is an IndexedDB transaction and, under the lock, an AEAD open). Only a judgement
+   * that flags a key change (which writes the contact) makes it read again.
    */
   readerDeps(): ReaderViewDeps {
     const contacts = new Map<string, Promise<Contact | undefined>>();
+    const getContact = (handle: string) => {
+      let contact = contacts.get(handle);
+      if (!contact) {
+        contact = this.veil.getContact(handle);
+        contacts.set(handle, contact);
+      }
+      return contact;
+    };
     return {
-      getContact: (handle) => {
-        let contact = contacts.get(handle);
-        if (!contact) {
-          contact = this.veil.getContact(handle);
-          contacts.set(handle, contact);
-        }
-        return contact;
-      },
-      judge: async (handle, key, trust, opts) => {
-        const judged = await this.senders.judge(handle, key, trust, opts);
-        if (judged !== trust) contacts.delete(handle);
-        return judged;
-      },
+      getContact,
+      judge: (handle, key, trust, opts) =>
+        this.senders.judge(handle, key, trust, {
+          ...opts,
+          getContact,
+          changed: (h) => contacts.delete(h),
+        }),
       fingerprint: (handle, key) => this.half(handle, key),
     };
   }

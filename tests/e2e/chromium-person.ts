@@ -1,8 +1,9 @@
 // One person for browser tests: a Chromium profile with the built extension, onboarded against
 // the key directory (published, security phrase "<handle> likes blue herons") and with Veil
 // turned on for `site` in Settings → Sites, as a user does.
-import { launchChromium, openExtensionPage, type ChromiumSession } from './harness';
-import { OptionsPage } from './options-page';
+import type { Frame, Page } from 'puppeteer-core';
+import { frameOf, launchChromium, openExtensionPage, type ChromiumSession } from './harness';
+import { hook, OptionsPage } from './options-page';
 
 export interface ChromiumPerson {
   handle: string;
@@ -29,4 +30,18 @@ export async function onboardInChromium(
     await session.close();
     throw e;
   }
+}
+
+/** Opens Veil's composer on a chat page with `recipient` ticked; returns its frame. */
+export async function openComposerTo(page: Page, recipient: string): Promise<Frame> {
+  await page.click(hook('toggle'));
+  const composer = await frameOf(page, `iframe${hook('composer')}`);
+  await composer.waitForSelector(hook('recipients'));
+  const ticked = `${hook('recipients')} input[value="${recipient}"]:checked`;
+  if (!(await composer.$(ticked))) {
+    await composer.type(hook('recipient-input'), recipient);
+    await composer.click(hook('recipient-add'));
+    await composer.waitForSelector(ticked);
+  }
+  return composer;
 }

@@ -7,7 +7,7 @@ import type { Frame, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startLocalChat, type LocalChat } from '../fixtures/local-chat/server';
 import { startDirectory, type DirectoryServer } from './directory-server';
-import { onboardInChromium, type ChromiumPerson } from './chromium-person';
+import { onboardInChromium, openComposerTo, type ChromiumPerson } from './chromium-person';
 import { chromiumPath, frameOf, timed } from './harness';
 import { hook } from './options-page';
 
@@ -85,14 +85,7 @@ describe.skipIf(!chromiumPath)('a hostile page against Veil’s frames (Chromium
   async function aliceSends(texts: string[]): Promise<void> {
     const page = await openChat(alice);
     try {
-      await page.click(hook('toggle'));
-      const composer = await frameOf(page, `iframe${hook('composer')}`);
-      await composer.waitForSelector(hook('recipients'));
-      if (!(await composer.$(`${hook('recipients')} input[value="bob"]:checked`))) {
-        await composer.type(hook('recipient-input'), 'bob');
-        await composer.click(hook('recipient-add'));
-        await composer.waitForSelector(`${hook('recipients')} input[value="bob"]:checked`);
-      }
+      const composer = await openComposerTo(page, 'bob');
       for (const text of texts) {
         const before = chat.messages.length;
         await composer.type(hook('compose-input'), text);

@@ -4,10 +4,10 @@
 // why (and send once it shows as drawn), a covered reader must hold its text back, and the
 // composer must say when the keyboard was taken. Last, the lock: locking takes the text off
 // every open reader and composer.
-import type { Frame, Page } from 'puppeteer-core';
+import type { Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startLocalChat, type LocalChat } from '../fixtures/local-chat/server';
-import { onboardInChromium, type ChromiumPerson } from './chromium-person';
+import { onboardInChromium, openComposerTo, type ChromiumPerson } from './chromium-person';
 import { startDirectory, type DirectoryServer } from './directory-server';
 import { chromiumPath, frameOf, timed } from './harness';
 import { hook, SECTION } from './options-page';
@@ -67,19 +67,6 @@ describe.skipIf(!chromiumPath)('a hostile page redressing Veil’s frames (Chrom
     return page;
   }
 
-  /** Opens the composer with bob ticked. */
-  async function composerOf(page: Page): Promise<Frame> {
-    await page.click(hook('toggle'));
-    const composer = await frameOf(page, `iframe${hook('composer')}`);
-    await composer.waitForSelector(hook('recipients'));
-    if (!(await composer.$(`${hook('recipients')} input[value="bob"]:checked`))) {
-      await composer.type(hook('recipient-input'), 'bob');
-      await composer.click(hook('recipient-add'));
-      await composer.waitForSelector(`${hook('recipients')} input[value="bob"]:checked`);
-    }
-    return composer;
-  }
-
   beforeAll(async () => {
     directory = await startDirectory();
     chat = await startLocalChat();
@@ -105,7 +92,7 @@ describe.skipIf(!chromiumPath)('a hostile page redressing Veil’s frames (Chrom
     timed('redress: composer', async () => {
       const page = await openChat(alice);
       try {
-        const composer = await composerOf(page);
+        const composer = await openComposerTo(page, 'bob');
         await composer.type(hook('compose-input'), 'the door code is 4711');
         const before = chat.messages.length;
         for (const attack of [fadeAncestor, scaleAncestor, invisibleInput]) {
@@ -179,7 +166,7 @@ describe.skipIf(!chromiumPath)('a hostile page redressing Veil’s frames (Chrom
     timed('redress: focus', async () => {
       const page = await openChat(alice);
       try {
-        const composer = await composerOf(page);
+        const composer = await openComposerTo(page, 'bob');
         await composer.type(hook('compose-input'), 'half a sente');
         await page.evaluate(() => document.getElementById('box')!.focus());
         await composer.waitForSelector(hook('focus-lost'), { timeout: 10_000 });
