@@ -190,8 +190,9 @@ const esc = (s: string) =>
 
 /**
  * The host's instrumentation (page script, main world): a MutationObserver records
- * performance.now() (0 = navigation start) when each message's Veil wrapper appears (its
- * data-veil-status is set before insertion) and when each reader iframe fires `load`. It never
+ * performance.now() (0 = navigation start) when each message's Veil wrapper becomes
+ * `data-veil="message"` (its data-veil-status is set first) and when each reader iframe fires
+ * `load`. It never
  * looks inside the frames (it cannot). `bottom`: the page keeps itself scrolled to the newest
  * message, as chat sites do.
  */
@@ -203,14 +204,10 @@ const INSTRUMENT = (n: number, bottom: boolean) => `<script>
   new MutationObserver((records) => {
     const now = performance.now();
     let added = false;
-    for (const r of records) for (const node of r.addedNodes) {
-      if (node.nodeType === 1 && node.localName === 'iframe') {
-        const f = idx(node);
-        if (f !== null && b.frameAddedAt[f] === undefined) b.frameAddedAt[f] = now;
-      }
-      if (node.nodeType !== 1 || node.getAttribute('data-veil') !== 'message') continue;
+    const status = (node) => {
+      if (node.nodeType !== 1 || node.getAttribute('data-veil') !== 'message') return;
       const i = idx(node);
-      if (i === null || b.statusAt[i] !== undefined) continue;
+      if (i === null || b.statusAt[i] !== undefined) return;
       b.statusAt[i] = now;
       const s = node.getAttribute('data-veil-status');
       b.statuses[s] = (b.statuses[s] || 0) + 1;
@@ -218,9 +215,20 @@ const INSTRUMENT = (n: number, bottom: boolean) => `<script>
       added = true;
       if (b.firstAt === null) b.firstAt = now;
       if (b.count === b.n) b.allAt = now;
+    };
+    for (const r of records) {
+      // A wrapper put in while its block decrypts says its status by turning into a message.
+      if (r.type === 'attributes') status(r.target);
+      for (const node of r.addedNodes) {
+        if (node.nodeType === 1 && node.localName === 'iframe') {
+          const f = idx(node);
+          if (f !== null && b.frameAddedAt[f] === undefined) b.frameAddedAt[f] = now;
+        }
+        status(node);
+      }
     }
     ${bottom ? 'if (added) document.scrollingElement.scrollTop = 1e9;' : ''}
-  }).observe(document, { childList: true, subtree: true });
+  }).observe(document, { childList: true, subtree: true, attributes: true, attributeFilter: ['data-veil'] });
   document.addEventListener('load', (e) => {
     if (e.target.localName !== 'iframe') return;
     const i = idx(e.target);
@@ -371,6 +379,13 @@ interface LoadFigures {
   visibleFramesMs: number;
   /** … and the latest of those iframes was put in the page (mounted). */
   visibleFramesAddedMs: number;
+  /**
+   * … and every one of those frames has drawn its plaintext (the reader's own `veil:text` mark,
+   * read from its timeline through puppeteer and moved to the host's time base).
+   */
+  visibleTextMs: number;
+  /** The slowest visible frame's steps (host time base): navigation start, script, view, text. */
+  slowestFrame: Record<string, number>;
   /** navigation start → the first / the last of all N statuses. */
   firstMs: number;
   allMs: number;
@@ -438,6 +453,8 @@ async function measureLoad(
   // After the fact: each visible message's reader frame shows exactly what Alice wrote.
   let checked = 0;
   let wrong = 0;
+  const hostOrigin = await page.evaluate(() => performance.timeOrigin);
+  const timelines: Record<string, number>[] = [];
   for (const frame of page.frames()) {
     if (!frame.url().includes('/reader.html')) continue;
     const el = await frame.frameElement();
@@ -449,6 +466,25 @@ async function measureLoad(
       .then((h) => h!.evaluate((e) => e.textContent))
       .catch(() => null);
     checked++;
+    // The frame's own timeline, in the host's time base (each document has its own origin).
+    const t = await frame
+      .evaluate(() => {
+        const out: Record<string, number> = { navigation: 0 };
+        const nav = performance.getEntriesByType('navigation')[0] as
+          PerformanceNavigationTiming | undefined;
+        if (nav) {
+          out.responseEnd = nav.responseEnd;
+          out.domInteractive = nav.domInteractive;
+        }
+        for (const m of performance.getEntriesByType('mark')) out[m.name] = m.startTime;
+        return { origin: performance.timeOrigin, out };
+      })
+      .catch(() => null);
+    if (t) {
+      const shifted: Record<string, number> = {};
+      for (const [k, v] of Object.entries(t.out)) shifted[k] = t.origin - hostOrigin + v;
+      timelines.push(shifted);
+    }
     if (text !== texts[Number(i)]) {
       wrong++;
       log(
@@ -470,12 +506,29 @@ async function measureLoad(
   const arrivals = [...byTime]
     .sort((a, b) => a[0] - b[0])
     .map(([at, [n, v, lo, hi]]): Arrival => [Math.round(at), n, v, lo, hi]);
+  const slow = timelines.reduce<Record<string, number>>(
+    (worst, t) => ((t['veil:text'] ?? Infinity) > (worst['veil:text'] ?? -1) ? t : worst),
+    {},
+  );
+  log(
+    `status ${Math.round(Math.max(...s.visibleStatus))} ms; slowest visible reader: ${Object.entries(
+      slow,
+    )
+      .sort((a, b) => a[1] - b[1])
+      .map(([k, v]) => `${k} ${Math.round(v)}`)
+      .join(', ')}`,
+  );
   return {
     arrivals,
     scrolls: s.scrolls,
     visibleMs: Math.max(...s.visibleStatus),
     visibleFramesMs: Math.max(...s.visibleFrames),
     visibleFramesAddedMs: Math.max(...s.visibleFramesAdded),
+    visibleTextMs:
+      timelines.length < s.visible.length
+        ? Infinity
+        : Math.max(...timelines.map((t) => t['veil:text'] ?? Infinity)),
+    slowestFrame: slow,
     firstMs: s.firstAt,
     allMs: s.allAt,
     domContentLoadedMs: s.dcl,
@@ -849,6 +902,18 @@ async function main() {
       );
       const vf = c.map((x) => x.visibleFramesMs);
       rows.push(`| … visible reader frames loaded | ${ms(median(vf))} | ${range(vf).trim()} | — |`);
+      const vt = c.map((x) => x.visibleTextMs);
+      rows.push(
+        `| … visible plaintext drawn in every visible reader | ${ms(median(vt))} | ${range(vt).trim()} | ≤ 300 ms quiet; ≤ 1.5 × status busy |`,
+      );
+      const ratio = c.map((x) => x.visibleTextMs / x.visibleMs);
+      rows.push(
+        `| … text / status ratio | ${median(ratio).toFixed(2)} × | ${ratio.map((r) => r.toFixed(2)).join(', ')} | ≤ 1.5 × |`,
+      );
+      const wt = w.map((x) => x.visibleTextMs);
+      rows.push(
+        `| … reload (plaintext cache): visible plaintext drawn | ${ms(median(wt))} | ${range(wt).trim()} | — |`,
+      );
       const all = c.map((x) => x.allMs);
       rows.push(`| … load → all ${N} decrypted | ${ms(median(all))} | ${range(all).trim()} | — |`);
       const wv = w.map((x) => x.visibleMs);
@@ -923,7 +988,7 @@ async function main() {
       '',
       'Definitions:',
       `- Messages: a one-way stream Alice → Bob (a ping-pong needs both sides live; one-sided generation makes every message a step in one sending chain), encrypted by Alice's real extension (background \`encrypt\` from her options page) into a fresh conversation per round; a static 127.0.0.1 page lists them with the generic adapter's data-veil-* markup. Bob's profile (contact alice, site enabled) loads it; a short warm-up page first starts his session (pre-key message) and warms the service worker.`,
-      '- Times are performance.now() in the host page (0 = navigation start). The page\'s own MutationObserver records when each message\'s `data-veil="message"` wrapper (with its data-veil-status) is inserted and when each reader iframe fires `load`; the host sees statuses, never plaintext.',
+      "- Times are performance.now() in the host page (0 = navigation start). The page's own MutationObserver records when each message's wrapper becomes `data-veil=\"message\"` (with its data-veil-status; it is put in as `message-pending` when its block is sent) and when each reader iframe fires `load`; the host sees statuses, never plaintext. \"Plaintext drawn\" is each visible reader's own `veil:text` performance mark (set when its text is in its DOM), read through puppeteer after the run and moved to the host's time base by the two documents' timeOrigin.",
       '- "All visible decrypted" = the latest status time among the messages intersecting the viewport once everything settled. "Visible reader frames loaded" = the latest `load` of their reader iframes (mounted lazily near the viewport; the text arrives by one more readMessage round trip). After each load every visible frame\'s text is checked through puppeteer against what Alice sent.',
       '- Reload = the same page again with the plaintext cache warm (no ratchet work).',
       `- Overhead: the same page of ${PLAIN} plain messages, load + fixed scripted work (${APPEND_BATCHES} × append ${APPEND_PER_BATCH} messages, scroll to the end, 2 frames; then 100 ms for the content script's 40-ms-debounced scan) in a fresh tab; "busy" = renderer main-thread task time (CDP Performance TaskDuration, includes the content script's isolated world) from before navigation to 400 ms after the work; "wall" = load event + work wall time. No extension = a separate Chromium without it; dormant = Bob's Chromium on localhost:port (not in enabledSites). Interleaved, alternating order; median.`,

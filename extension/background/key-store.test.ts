@@ -3,11 +3,12 @@
 // operations serialised by the one Veil queue).
 import 'fake-indexeddb/auto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { openDB } from 'idb';
 import { nobleProvider } from '../protocol/crypto/noble';
 import { MemoryStore, type ProtocolStore, type StoreOp } from '../protocol/store';
 import { Veil } from '../protocol/veil';
 import { KeyStore } from './key-store';
-import { isSealed } from './seal';
+import { isSealed, recordName } from './seal';
 
 let n = 0;
 const opened: KeyStore[] = [];
@@ -203,6 +204,45 @@ describe('KeyStore batch reads and trimming', () => {
   };
   const entry = (at: number) => ({ context: 'generic:room', plaintext: `m${at}`, sender: 'a', at });
 
+  it('under a lock, keeps records whose keys say something under names that say nothing', async () => {
+    const store = sealedStore();
+    const handle = 'alice@chat.example';
+    await store.commit([
+      { op: 'put', table: 'contacts', key: handle, value: { handle } },
+      { op: 'put', table: 'plaintexts', key: 'ab'.repeat(32), value: entry(1) },
+      { op: 'put', table: 'secrets', key: 'securityPhrase', value: 'purple otter' },
+    ]);
+    const db = await openDB(store.name);
+    const rawKeys = [
+      ...(await db.getAllKeys('contacts')),
+      ...(await db.getAllKeys('plaintexts')),
+    ].map(String);
+    const rawValues = JSON.stringify([
+      ...(await db.getAll('contacts')),
+      ...(await db.getAll('plaintexts')),
+    ]);
+    db.close();
+    expect(rawKeys).toHaveLength(2);
+    for (const k of rawKeys) expect(k).toMatch(/^#[0-9a-f]{32}$/);
+    expect(rawKeys.join(' ') + rawValues).not.toMatch(/alice|abab/);
+    // Through the store: the records' own keys, and reads and deletes by them.
+    expect(await store.keys('contacts')).toEqual([handle]);
+    expect(await store.get('contacts', handle)).toEqual({ handle });
+    expect(await store.entries('plaintexts')).toEqual([['ab'.repeat(32), entry(1)]]);
+    await store.commit([{ op: 'delete', table: 'contacts', key: handle }]);
+    expect(await store.count('contacts')).toBe(0);
+    // A fixed name stays as it is (it says nothing).
+    expect(isSealed(await store.getRaw('secrets', 'securityPhrase'))).toBe(true);
+    // Locked: not even whether a record exists.
+    store.keySource = {
+      dataKey: async () => {
+        throw Object.assign(new Error('locked'), { code: 'locked' });
+      },
+    };
+    await expect(store.get('contacts', handle)).rejects.toMatchObject({ code: 'locked' });
+    await expect(store.keys('plaintexts')).rejects.toMatchObject({ code: 'locked' });
+  });
+
   it('reads many keys in one transaction, in order, undefined where absent', async () => {
     const store = freshStore();
     await store.commit(
@@ -233,7 +273,10 @@ describe('KeyStore batch reads and trimming', () => {
   it('opens sealed values in a batch read, and refuses bad tables and keys', async () => {
     const store = sealedStore();
     await store.commit([{ op: 'put', table: 'plaintexts', key: 'h1', value: entry(1) }]);
-    expect(isSealed(await store.getRaw('plaintexts', 'h1'))).toBe(true);
+    expect(await store.getRaw('plaintexts', 'h1')).toBeUndefined();
+    expect(
+      isSealed(await store.getRaw('plaintexts', recordName(dataKey, 'plaintexts', 'h1'))),
+    ).toBe(true);
     expect(await store.getMany('plaintexts', ['h1', 'h2'])).toEqual([entry(1), undefined]);
     await expect(store.getMany('passwords' as never, ['x'])).rejects.toMatchObject({
       code: 'invalid-argument',
@@ -272,8 +315,14 @@ describe('KeyStore batch reads and trimming', () => {
       { op: 'put', table: 'plaintexts', key: 'h2', value: entry(2) },
     ]);
     // A record sealed for another key (moved): it no longer opens.
+    const name = (key: string) => recordName(dataKey, 'plaintexts', key);
     await store.commitRaw([
-      { op: 'put', table: 'plaintexts', key: 'h9', value: await store.getRaw('plaintexts', 'h1') },
+      {
+        op: 'put',
+        table: 'plaintexts',
+        key: name('h9'),
+        value: await store.getRaw('plaintexts', name('h1')),
+      },
     ]);
     await store.deleteOldest('plaintexts', 2, (v) => (v as { at: number }).at);
     expect((await store.keys('plaintexts')).sort()).toEqual(['h1', 'h2']);

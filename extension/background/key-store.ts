@@ -1,12 +1,21 @@
 // The background's IndexedDB store (background only; no page or content script opens it):
 // the protocol core's ProtocolStore plus the extension's own tables. Every commit is one
 // IndexedDB transaction (all or nothing). Values of secret tables are sealed under the lock's
-// data key when a passphrase lock is set; without the key they cannot be read or written.
+// data key when a passphrase lock is set; without the key they cannot be read or written. Where a
+// record's key says something (NAMED_TABLES), it is stored under a keyed hash of the key.
 import type { IDBPDatabase } from 'idb';
 import type { ProtocolStore } from '../protocol/store';
 import { BackgroundError } from './errors';
 import { ALL_TABLES, DB_NAME, openVeilDb, type Table } from './schema';
-import { isSealed, openValue, sealValue } from './seal';
+import {
+  isSealed,
+  openRecord,
+  openValue,
+  recordName,
+  sealNamed,
+  sealValue,
+  type SealedValue,
+} from './seal';
 
 /**
  * Tables whose values hold private keys, session state, the security phrase, plaintext, or who
@@ -28,6 +37,61 @@ export const SEALED_TABLES: readonly Table[] = [
   'senders',
 ];
 const SEALED = new Set<Table>(SEALED_TABLES);
+
+/**
+ * Sealed tables whose keys name people, conversations, directories or envelopes (handles,
+ * group ids, envelope hashes): under a lock each record is stored under recordName(key), its key
+ * sealed with its value. The others' keys are fixed names ('self', 'securityPhrase') or
+ * already opaque (prekey ids, HMAC names).
+ */
+export const NAMED_TABLES: readonly Table[] = [
+  'contacts',
+  'directory',
+  'sessions',
+  'senderKeys',
+  'meta',
+  'plaintexts',
+  'senders',
+];
+const NAMED = new Set<Table>(NAMED_TABLES);
+
+/** How a record of `table` is stored under a lock with `dataKey`: its name and sealed value. */
+export function sealRecord(
+  dataKey: Uint8Array,
+  table: Table,
+  key: string,
+  value: unknown,
+): { key: string; value: SealedValue } {
+  if (!NAMED.has(table)) return { key, value: sealValue(dataKey, table, key, value) };
+  const name = recordName(dataKey, table, key);
+  return { key: name, value: sealNamed(dataKey, table, name, key, value) };
+}
+
+/**
+ * A record as stored (`stored`: its name in IndexedDB) brought to the form a lock with
+ * `dataKey` wants: sealed and, in NAMED_TABLES, under its hidden name. Already so: unchanged.
+ */
+export function resealRecord(
+  dataKey: Uint8Array,
+  table: Table,
+  stored: string,
+  raw: unknown,
+): { key: string; value: unknown } {
+  if (!isSealed(raw)) return sealRecord(dataKey, table, stored, raw);
+  if (!NAMED.has(table) || raw.veilSealed === 2) return { key: stored, value: raw };
+  // Sealed under its plain key by an older version: renamed now.
+  return sealRecord(dataKey, table, stored, openValue(dataKey, table, stored, raw));
+}
+
+/** A stored record opened: its own key and plain value (for removing the lock). */
+export function openStored(
+  dataKey: Uint8Array,
+  table: Table,
+  stored: string,
+  raw: unknown,
+): { key: string; value: unknown } {
+  return isSealed(raw) ? openRecord(dataKey, table, stored, raw) : { key: stored, value: raw };
+}
 const KNOWN = new Set<Table>(ALL_TABLES);
 
 export type StoreOpAny =
@@ -74,8 +138,19 @@ export class KeyStore implements ProtocolStore {
 
   async get<T>(table: Table, key: string): Promise<T | undefined> {
     checkTable(table);
-    const raw: unknown = await (await this.db()).get(table, key);
-    return (await this.unseal(table, key, raw)) as T | undefined;
+    const stored = await this.nameOf(table, key);
+    const raw: unknown = await (await this.db()).get(table, stored);
+    return (await this.unseal(table, stored, raw)) as T | undefined;
+  }
+
+  /**
+   * Where `key` is stored: under a lock, a NAMED table's records are under their hidden name
+   * (so reading one needs the data key: 'locked' while locked, found or not).
+   */
+  private async nameOf(table: Table, key: string): Promise<string> {
+    if (!NAMED.has(table)) return key;
+    const dataKey = await this.keySource.dataKey();
+    return dataKey ? recordName(dataKey, table, key) : key;
   }
 
   /**
@@ -86,12 +161,14 @@ export class KeyStore implements ProtocolStore {
     checkTable(table);
     checkKeys(keys);
     if (keys.length === 0) return [];
+    const named = NAMED.has(table) ? await this.keySource.dataKey() : undefined;
+    const stored = named ? keys.map((k) => recordName(named, table, k)) : keys;
     const tx = (await this.db()).transaction(table, 'readonly');
-    const raw: unknown[] = await Promise.all(keys.map((k) => tx.store.get(k)));
+    const raw: unknown[] = await Promise.all(stored.map((k) => tx.store.get(k)));
     await tx.done;
     const dataKey = raw.some(isSealed) ? await this.requireDataKey() : undefined;
     return raw.map((value, i) =>
-      isSealed(value) ? (openValue(dataKey!, table, keys[i]!, value) as T) : (value as T),
+      isSealed(value) ? (openValue(dataKey!, table, stored[i]!, value) as T) : (value as T),
     );
   }
 
@@ -146,22 +223,26 @@ export class KeyStore implements ProtocolStore {
     }
   }
 
+  /** The records' own keys (a NAMED table's are sealed in its records under a lock). */
   async keys(table: Table): Promise<string[]> {
     checkTable(table);
+    if (NAMED.has(table) && (await this.keySource.dataKey()))
+      return (await this.entries(table)).map(([k]) => k);
     const keys = await (await this.db()).getAllKeys(table);
     return keys.map(String);
   }
 
-  /** Every record of a table (unsealed). */
+  /** Every record of a table (unsealed), under its own key. */
   async entries<T>(table: Table): Promise<[string, T][]> {
     checkTable(table);
     const db = await this.db();
     const tx = db.transaction(table, 'readonly');
     const [keys, values] = await Promise.all([tx.store.getAllKeys(), tx.store.getAll(), tx.done]);
     const out: [string, T][] = [];
+    const dataKey = values.some(isSealed) ? await this.requireDataKey() : undefined;
     for (let i = 0; i < keys.length; i++) {
-      const k = String(keys[i]);
-      out.push([k, (await this.unseal(table, k, values[i])) as T]);
+      const { key, value } = openStored(dataKey!, table, String(keys[i]), values[i]);
+      out.push([key, value as T]);
     }
     return out;
   }
@@ -174,13 +255,13 @@ export class KeyStore implements ProtocolStore {
       if (typeof o.key !== 'string')
         throw new BackgroundError('invalid-argument', 'store keys are strings');
     }
-    const needsKey = ops.some((o) => o.op === 'put' && SEALED.has(o.table));
+    const needsKey = ops.some((o) => (o.op === 'put' && SEALED.has(o.table)) || NAMED.has(o.table));
     const dataKey = needsKey ? await this.keySource.dataKey() : undefined;
-    const prepared = ops.map((o) =>
-      o.op === 'put' && dataKey && SEALED.has(o.table)
-        ? { ...o, value: sealValue(dataKey, o.table, o.key, o.value) }
-        : o,
-    );
+    const prepared = ops.map((o): StoreOpAny => {
+      if (!dataKey || !SEALED.has(o.table)) return o;
+      if (o.op === 'put') return { ...o, ...sealRecord(dataKey, o.table, o.key, o.value) };
+      return NAMED.has(o.table) ? { ...o, key: recordName(dataKey, o.table, o.key) } : o;
+    });
     await this.commitRaw(prepared);
   }
 
@@ -212,12 +293,12 @@ export class KeyStore implements ProtocolStore {
   }
 
   /**
-   * Rewrites every record of the secret tables through `transform` and applies `extra`, in one
-   * transaction (so enabling or removing the lock is all or nothing). `transform` must be
-   * synchronous: an IndexedDB transaction ends when it waits on anything else.
+   * Rewrites every record of the secret tables through `transform` (which may also rename it)
+   * and applies `extra`, in one transaction (so enabling or removing the lock is all or nothing).
+   * `transform` must be synchronous: an IndexedDB transaction ends when it waits on anything else.
    */
   async rewriteSealedTables(
-    transform: (table: Table, key: string, value: unknown) => unknown,
+    transform: (table: Table, key: string, value: unknown) => { key: string; value: unknown },
     extra: readonly StoreOpAny[],
   ): Promise<void> {
     const db = await this.db();
@@ -225,11 +306,16 @@ export class KeyStore implements ProtocolStore {
     const tx = db.transaction(tables, 'readwrite');
     const work = (async () => {
       for (const table of SEALED_TABLES) {
-        let cursor = await tx.objectStore(table).openCursor();
-        while (cursor) {
-          const next = transform(table, String(cursor.key), cursor.value);
-          if (next !== cursor.value) await cursor.update(next);
-          cursor = await cursor.continue();
+        const store = tx.objectStore(table);
+        // Read first, then write: renamed records must not be met again by the walk.
+        const [keys, values] = await Promise.all([store.getAllKeys(), store.getAll()]);
+        for (let i = 0; i < keys.length; i++) {
+          const stored = String(keys[i]);
+          const next = transform(table, stored, values[i]);
+          if (next.key !== stored) {
+            await store.delete(stored);
+            await store.put(next.value, next.key);
+          } else if (next.value !== values[i]) await store.put(next.value, stored);
         }
       }
       for (const o of extra) {
@@ -266,9 +352,9 @@ export class KeyStore implements ProtocolStore {
     return dataKey;
   }
 
-  private async unseal(table: Table, key: string, raw: unknown): Promise<unknown> {
+  private async unseal(table: Table, stored: string, raw: unknown): Promise<unknown> {
     if (!isSealed(raw)) return raw;
-    return openValue(await this.requireDataKey(), table, key, raw);
+    return openValue(await this.requireDataKey(), table, stored, raw);
   }
 }
 

@@ -4,8 +4,8 @@
 import 'fake-indexeddb/auto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { openDB } from 'idb';
-import { KeyStore, SEALED_TABLES } from './key-store';
-import { isSealed } from './seal';
+import { KeyStore, NAMED_TABLES, SEALED_TABLES } from './key-store';
+import { isSealed, sealValue } from './seal';
 import { nobleProvider } from '../protocol/crypto/noble';
 import {
   type ReplyError,
@@ -51,6 +51,13 @@ async function conversation() {
   return { a, b, ha, hb, armored: chunks.join('\n') };
 }
 
+async function rawKeys(name: string, table: string): Promise<string[]> {
+  const db = await openDB(name);
+  const keys = await db.getAllKeys(table);
+  db.close();
+  return keys.map(String);
+}
+
 async function rawRows(name: string, table: string): Promise<unknown[]> {
   const db = await openDB(name);
   const rows = await db.getAll(table);
@@ -70,7 +77,11 @@ const readCode = (p: TestProfile, armored: string) =>
 
 describe('passphrase lock', () => {
   it('seals every secret record on disk, and opens them again when removed', async () => {
-    const { a } = await conversation();
+    const { a, hb, armored } = await conversation();
+    // A message read: its envelope's hash names a cached plaintext.
+    await readOnPage(a, CONTEXT, armored);
+    const hashes = await rawKeys(a.name, 'plaintexts');
+    expect(hashes.length).toBeGreaterThan(0);
     await a.call({ type: 'setSecurityPhrase', phrase: 'purple otter' });
     const status = await a.call({ type: 'setLockPassphrase', passphrase: PASS });
     expect(status).toMatchObject({ lockEnabled: true, locked: false });
@@ -83,10 +94,19 @@ describe('passphrase lock', () => {
     for (const row of await rawRows(a.name, 'contacts')) expect(isSealed(row)).toBe(true);
     expect(JSON.stringify(await rawRows(a.name, 'contacts'))).not.toContain('lock-b');
     for (const row of await rawRows(a.name, 'directory')) expect(isSealed(row)).toBe(true);
+    // Nor do the records' names say it: no handle, directory, group or envelope hash.
+    const names = (await Promise.all(NAMED_TABLES.map((t) => rawKeys(a.name, t)))).flat();
+    expect(names.length).toBeGreaterThan(3);
+    for (const name of names) expect(name).toMatch(/^#[0-9a-f]{32}$/);
+    for (const hash of hashes) expect(names).not.toContain(hash);
+    expect(names.join(' ')).not.toContain(hb);
 
     await a.call({ type: 'setLockPassphrase', passphrase: null, current: PASS });
     for (const table of SEALED_TABLES)
       for (const row of await rawRows(a.name, table)) expect(isSealed(row)).toBe(false);
+    // Removing the lock gives the records their own names back.
+    expect(await rawKeys(a.name, 'contacts')).toEqual([hb]);
+    expect((await rawKeys(a.name, 'plaintexts')).sort()).toEqual([...hashes].sort());
     expect(await a.call({ type: 'getSecurityPhrase' })).toEqual({ phrase: 'purple otter' });
   });
 
@@ -126,10 +146,20 @@ describe('passphrase lock', () => {
   it('seals on unlock what an older version left open in tables sealed since', async () => {
     const { a } = await conversation();
     await a.call({ type: 'setLockPassphrase', passphrase: PASS });
+    const dataKey = (await a.service.lock.dataKey())!;
     // As a version that kept contacts open would have left one (and no mark of the new set).
     await a.service.store.commitRaw([
       { op: 'put', table: 'contacts', key: 'old-friend', value: { handle: 'old-friend' } },
       { op: 'delete', table: 'state', key: 'sealedSet' },
+    ]);
+    // And one sealed under its plain name, as version 2 left them.
+    await a.service.store.commitRaw([
+      {
+        op: 'put',
+        table: 'contacts',
+        key: 'older-friend',
+        value: sealValue(dataKey, 'contacts', 'older-friend', { handle: 'older-friend' }),
+      },
     ]);
     await a.call({ type: 'lock' });
     expect(JSON.stringify(await rawRows(a.name, 'contacts'))).toContain('old-friend');
@@ -138,6 +168,12 @@ describe('passphrase lock', () => {
     expect(rows.length).toBeGreaterThan(1);
     for (const row of rows) expect(isSealed(row)).toBe(true);
     expect(JSON.stringify(rows)).not.toContain('old-friend');
+    // Renamed too, and still found by its own key.
+    for (const name of await rawKeys(a.name, 'contacts')) expect(name).toMatch(/^#[0-9a-f]{32}$/);
+    expect(await a.service.store.get('contacts', 'old-friend')).toEqual({ handle: 'old-friend' });
+    expect(await a.service.store.get('contacts', 'older-friend')).toEqual({
+      handle: 'older-friend',
+    });
     // Once: the next unlock does not walk the sealed tables again.
     await a.call({ type: 'lock' });
     const rewrite = vi.spyOn(a.service.store, 'rewriteSealedTables');

@@ -13,8 +13,7 @@ import { fromBase64Url, toBase64Url } from '../protocol/encoding';
 import { VeilError } from '../protocol/errors';
 import { DEFAULT_SCRYPT } from '../protocol/backup';
 import { BackgroundError } from './errors';
-import type { DataKeySource, KeyStore } from './key-store';
-import { isSealed, openValue, sealValue } from './seal';
+import { openStored, resealRecord, type DataKeySource, type KeyStore } from './key-store';
 
 /** The part of `browser.storage.session` the lock uses (tests pass an in-memory one). */
 export interface SessionArea {
@@ -49,7 +48,7 @@ const LOCK_KEY = 'lock';
  * more tables bumps it, and the next unlock seals what an older version left open, once.
  */
 const SEALED_SET_KEY = 'sealedSet';
-const SEALED_SET_VERSION = 2; // 2: contacts and directory look-ups sealed too
+const SEALED_SET_VERSION = 3; // 2: contacts and directory look-ups sealed too; 3: named records
 export const MIN_PASSPHRASE_LENGTH = 8;
 // A stored record asking for more than this is refused (it could exhaust the worker's memory).
 const MAX_LOG2N = 20;
@@ -71,6 +70,8 @@ export class LockManager implements DataKeySource {
   // Caches of what IndexedDB and storage.session hold; both are reloaded by a new worker.
   private record: LockRecord | null | undefined;
   private cached: { id: string; key: Uint8Array } | undefined;
+  /** This worker's pass over records left open or plainly named (sealLeftovers). */
+  private leftovers: Promise<void> | undefined;
   private readonly store: KeyStore;
   private readonly session: SessionArea;
   private readonly now: () => number;
@@ -95,6 +96,7 @@ export class LockManager implements DataKeySource {
     if (!rec) return undefined;
     const key = await this.sessionKey(rec);
     if (!key) throw new BackgroundError('locked', 'Veil is locked: unlock it with your passphrase');
+    await this.sealLeftovers(key);
     return key;
   }
 
@@ -108,7 +110,7 @@ export class LockManager implements DataKeySource {
     // The session holds the key first: whatever happens next, the data stays readable.
     await this.rememberKey(rec.id, dataKey);
     await this.store.rewriteSealedTables(
-      (table, key, value) => (isSealed(value) ? value : sealValue(dataKey, table, key, value)),
+      (table, key, value) => resealRecord(dataKey, table, key, value),
       [
         { op: 'put', table: 'state', key: LOCK_KEY, value: rec },
         { op: 'put', table: 'state', key: SEALED_SET_KEY, value: SEALED_SET_VERSION },
@@ -133,7 +135,7 @@ export class LockManager implements DataKeySource {
     const rec = await this.requireRecord();
     const dataKey = await this.unwrap(rec, current);
     await this.store.rewriteSealedTables(
-      (table, key, value) => (isSealed(value) ? openValue(dataKey, table, key, value) : value),
+      (table, key, value) => openStored(dataKey, table, key, value),
       [{ op: 'delete', table: 'state', key: LOCK_KEY }],
     );
     this.record = null;
@@ -144,13 +146,28 @@ export class LockManager implements DataKeySource {
     const rec = await this.requireRecord();
     const dataKey = await this.unwrap(rec, passphrase);
     await this.rememberKey(rec.id, dataKey);
-    // Records an older version left open in tables sealed since (contacts, look-ups) are
-    // sealed now, once; sealed ones are left as they are.
-    if ((await this.store.getRaw('state', SEALED_SET_KEY)) !== SEALED_SET_VERSION)
+    this.leftovers = undefined;
+    await this.sealLeftovers(dataKey);
+  }
+
+  /**
+   * Records an older version left open in tables sealed since (contacts, look-ups), or under
+   * plain names in tables named since, are sealed and renamed now, once; the rest stay as they
+   * are. At unlock, and at a worker's first use of a key it found remembered (an update while
+   * unlocked).
+   */
+  private sealLeftovers(dataKey: Uint8Array): Promise<void> {
+    this.leftovers ??= (async () => {
+      if ((await this.store.getRaw('state', SEALED_SET_KEY)) === SEALED_SET_VERSION) return;
       await this.store.rewriteSealedTables(
-        (table, key, value) => (isSealed(value) ? value : sealValue(dataKey, table, key, value)),
+        (table, key, value) => resealRecord(dataKey, table, key, value),
         [{ op: 'put', table: 'state', key: SEALED_SET_KEY, value: SEALED_SET_VERSION }],
       );
+    })().catch((e: unknown) => {
+      this.leftovers = undefined;
+      throw e;
+    });
+    return this.leftovers;
   }
 
   async lock(): Promise<void> {
@@ -161,6 +178,7 @@ export class LockManager implements DataKeySource {
   /** After the store was wiped: no lock, no key. */
   async reset(): Promise<void> {
     this.record = undefined;
+    this.leftovers = undefined;
     await this.forgetKey();
   }
 

@@ -12,7 +12,7 @@ import type {
   ReaderView,
   ToContentMessage,
 } from '../messaging/messages';
-import { isSealed } from './seal';
+import { isSealed, recordName } from './seal';
 import type { MessageSenderLike } from './sender';
 import {
   callAs as as,
@@ -436,9 +436,13 @@ describe('in-page messages', () => {
   it('keeps cached plaintext sealed under the lock, and refuses pages while locked', async () => {
     await bob.p.call({ type: 'setLockPassphrase', passphrase: 'a long lock passphrase' });
     const store = bob.p.service.store;
-    const keys = await store.keys('plaintexts');
-    expect(keys.length).toBeGreaterThan(0);
-    for (const k of keys) expect(isSealed(await store.getRaw('plaintexts', k))).toBe(true);
+    // As stored: under names that are not the envelopes' hashes, each sealed.
+    const hashes = await store.keys('plaintexts');
+    const dataKey = (await bob.p.service.lock.dataKey())!;
+    const names = hashes.map((h) => recordName(dataKey, 'plaintexts', h));
+    expect(hashes.length).toBeGreaterThan(0);
+    for (const k of names) expect(isSealed(await store.getRaw('plaintexts', k))).toBe(true);
+    for (const h of hashes) expect(await store.getRaw('plaintexts', h)).toBeUndefined();
     await bob.p.call({ type: 'lock' });
     expect(
       await codeOf(bob.p, contentScript(7), {

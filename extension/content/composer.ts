@@ -122,7 +122,7 @@ export class ComposerControl {
     frame.title = pageText('page_composer_title');
     frame.setAttribute('referrerpolicy', 'no-referrer');
     frame.style.cssText = `display:block;width:100%;height:${FRAME_HEIGHT_PX}px;border:0;color-scheme:normal;`;
-    handKey(frame, token, key);
+    handKey(frame, { token, key });
     wrapper.append(frame);
     this.frame = frame;
     this.wrapper = wrapper;

@@ -31,6 +31,49 @@ function recorder(fail?: (batch: number) => boolean) {
 }
 
 describe('DecryptQueue', () => {
+  it('says which blocks leave before they go, which got no answer, and waits between batches', async () => {
+    const r = recorder((batch) => batch === 1);
+    const log: string[] = [];
+    let release!: () => void;
+    const q = new DecryptQueue({
+      send: async (context, list) => {
+        log.push(`send ${list.length}`);
+        return r.send(context, list);
+      },
+      onResult: () => undefined,
+      onSend: (bs) => log.push(`leave ${bs.map((b) => b.armored).join(',')}`),
+      onUnread: (bs) => log.push(`unread ${bs.map((b) => b.armored).join(',')}`),
+      beforeNext: () => {
+        log.push('hold');
+        return new Promise<void>((resolve) => (release = resolve));
+      },
+      firstBatchSize: 2,
+      batchSize: 2,
+    });
+    q.add('ctx', blocks(5));
+    await new Promise((r) => setTimeout(r, 20));
+    // The second batch waits until what the first put on screen has loaded.
+    expect(log).toEqual(['leave b0,b1', 'send 2', 'hold']);
+    release();
+    await new Promise((r) => setTimeout(r, 20));
+    release();
+    await new Promise((r) => setTimeout(r, 20));
+    release();
+    await q.idle();
+    expect(log).toEqual([
+      'leave b0,b1',
+      'send 2',
+      'hold',
+      'leave b2,b3',
+      'send 2',
+      // Its batch failed as a whole: its wrappers go again.
+      'unread b2,b3',
+      'hold',
+      'leave b4',
+      'send 1',
+    ]);
+  });
+
   it('sends blocks in page order, a small first batch then full ones, one at a time', async () => {
     const r = recorder();
     const results: string[] = [];

@@ -34,6 +34,15 @@ export interface DecryptQueueOptions<B extends QueuedBlock> {
   onProgress?(done: number, total: number): void;
   /** A batch failed as a whole (e.g. 'locked'): its blocks stay unread. */
   onError?(error: unknown): void;
+  /** Blocks about to be sent (a retry included): their reader frames may start loading now. */
+  onSend?(blocks: readonly B[]): void;
+  /** Blocks sent that got no result (their batch failed, or the answer left them out). */
+  onUnread?(blocks: readonly B[]): void;
+  /**
+   * Awaited before each batch after the first: lets what the first one put on screen load
+   * before the background is busy with the next (both want the same two cores).
+   */
+  beforeNext?(): Promise<void>;
   /**
    * Called once per batch: how far each block is from what the user sees (0 = on screen), so
    * the nearest go first. Without it, blocks go in page order.
@@ -154,10 +163,16 @@ export class DecryptQueue<B extends QueuedBlock> {
     this.running = true;
     try {
       while (this.waiting.length > 0 && !this.stopped) {
+        // Before the pick: what is on screen may change meanwhile.
+        if (this.batches > 0 && this.opts.beforeNext) {
+          await this.opts.beforeNext();
+          if (this.stopped || this.waiting.length === 0) break;
+        }
         const { context, entries, delivery } = this.nextBatch();
         if (entries.length === 0) break;
         this.batches++;
         let settled = entries.length;
+        this.opts.onSend?.(entries.map((e) => e.block));
         try {
           const results = await this.opts.send(
             context,
@@ -169,6 +184,7 @@ export class DecryptQueue<B extends QueuedBlock> {
             }),
           );
           if (this.stopped) return;
+          const unread: B[] = [];
           for (const i of delivery) {
             const entry = entries[i]!;
             const result = results[i];
@@ -186,9 +202,12 @@ export class DecryptQueue<B extends QueuedBlock> {
               continue;
             }
             if (result) this.opts.onResult(entry.block, result);
+            else unread.push(entry.block);
           }
+          if (unread.length > 0) this.opts.onUnread?.(unread);
         } catch (error) {
           this.opts.onError?.(error);
+          if (!this.stopped) this.opts.onUnread?.(entries.map((e) => e.block));
         }
         this.done += settled;
         this.opts.onProgress?.(this.done, this.total);

@@ -11,7 +11,7 @@ function fakeFrame() {
   const listeners: ((e: { isTrusted: boolean }) => void)[] = [];
   const postMessage = vi.fn();
   const frame = {
-    src: 'chrome-extension://dynamicid/reader.html#tok',
+    src: 'chrome-extension://dynamicid/reader.html',
     contentWindow: { postMessage },
     addEventListener: (_type: string, l: (e: { isTrusted: boolean }) => void) => listeners.push(l),
   };
@@ -26,7 +26,7 @@ describe('handKey', () => {
   it('posts the key after each real load, to the extension origin only', async () => {
     const { frame, postMessage, load } = fakeFrame();
     const reloaded = vi.fn(async () => undefined);
-    handKey(frame, 'tok', 'key', reloaded);
+    handKey(frame, { token: 'tok', key: 'key' }, reloaded);
     await load(false); // dispatched by the page
     expect(postMessage).not.toHaveBeenCalled();
     await load();
@@ -43,9 +43,28 @@ describe('handKey', () => {
     expect(order).toEqual(['reloaded', 'posted']);
   });
 
+  it('hands a reader its pair once issued, whether the frame loaded before or after', async () => {
+    const early = fakeFrame();
+    let issue!: (pair: { token: string; key: string }) => void;
+    handKey(early.frame, new Promise((r) => (issue = r)), async () => undefined);
+    await early.load();
+    expect(early.postMessage).not.toHaveBeenCalled();
+    issue({ token: 'tok', key: 'key' });
+    await new Promise((r) => setTimeout(r, 0));
+    expect(early.postMessage).toHaveBeenCalledWith(
+      { type: 'veil:frame-key', token: 'tok', key: 'key' },
+      OWN_ORIGIN,
+    );
+    // Never issued (its batch failed): nothing is posted, nothing thrown.
+    const never = fakeFrame();
+    handKey(never.frame, Promise.reject(new Error('not read')), async () => undefined);
+    await never.load();
+    expect(never.postMessage).not.toHaveBeenCalled();
+  });
+
   it('keeps the extension origin, whatever address the page sets later', async () => {
     const { frame, postMessage, load } = fakeFrame();
-    handKey(frame, 'tok', 'key', async () => undefined);
+    handKey(frame, { token: 'tok', key: 'key' }, async () => undefined);
     (frame as { src: string }).src = 'https://evil.example/steal';
     await load();
     expect(postMessage.mock.calls[0]![1]).toBe(OWN_ORIGIN);

@@ -1,7 +1,8 @@
-// Hands each frame Veil made its key (content script). The token in a frame's URL can be read
-// by the page, which could embed its own copy of the frame: the key proves the frame is the one
-// Veil put there. It goes by postMessage to that iframe element's document only (target origin:
-// the extension's), after each load the browser reports, so the page never sees it. A second
+// Hands each frame Veil made its token and key (content script). The page can embed its own copy
+// of a frame: the key proves the frame is the one Veil put there. Both go by postMessage to that
+// iframe element's document only (target origin: the extension's), after each load the browser
+// reports, so the page never sees them. A reader frame is made while its message is still being
+// decrypted: its pair is handed once the background issued it, whichever comes last. A second
 // load means the page moved or re-rendered the frame: the background first forgets the old
 // document, so the new one can bind the token.
 import { browser } from 'wxt/browser';
@@ -29,25 +30,37 @@ function frameOrigin(frame: HTMLIFrameElement): string {
 
 export type Reloaded = (token: string) => Promise<unknown>;
 
+export interface FramePair {
+  token: string;
+  key: string;
+}
+
 const reloadedDefault: Reloaded = (token) => sendMessage({ type: 'frameReloaded', token });
 
-/** Makes `frame` (created by Veil for `token`) receive `key` after every real load. */
+/**
+ * Makes `frame` (created by Veil) receive its token and key after every real load, once `pair`
+ * has them (a rejected `pair`: never).
+ */
 export function handKey(
   frame: HTMLIFrameElement,
-  token: string,
-  key: string,
+  pair: FramePair | Promise<FramePair>,
   reloaded: Reloaded = reloadedDefault,
 ): void {
   // Before any navigation the page could make: the origin of the address Veil set.
   const origin = frameOrigin(frame);
+  const issued = Promise.resolve(pair);
+  issued.catch(() => undefined);
   let loads = 0;
   frame.addEventListener('load', (event) => {
     // A load event the page dispatched itself is not a load.
     if (!event.isTrusted) return;
     const again = loads++ > 0;
-    void (again ? reloaded(token).catch(() => undefined) : Promise.resolve()).then(() => {
-      // Whatever document is in the element now gets it only if it is at Veil's origin.
-      frame.contentWindow?.postMessage({ type: FRAME_KEY_MESSAGE, token, key }, origin);
-    });
+    void issued
+      .then(async ({ token, key }) => {
+        if (again) await reloaded(token).catch(() => undefined);
+        // Whatever document is in the element now gets it only if it is at Veil's origin.
+        frame.contentWindow?.postMessage({ type: FRAME_KEY_MESSAGE, token, key }, origin);
+      })
+      .catch(() => undefined);
   });
 }

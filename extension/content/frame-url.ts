@@ -5,6 +5,8 @@ import { browser } from 'wxt/browser';
 // WXT types getURL per generated public path; only these two pages are web-accessible.
 const runtime = browser.runtime as unknown as { getURL(path: string): string };
 
-export function frameUrl(page: 'reader' | 'composer', token: string): string {
-  return `${runtime.getURL(`/${page}.html`)}#${token}`;
+/** A composer's address carries its token; a reader's none (it gets it by postMessage). */
+export function frameUrl(page: 'reader' | 'composer', token?: string): string {
+  const url = runtime.getURL(`/${page}.html`);
+  return token === undefined ? url : `${url}#${token}`;
 }

@@ -20,11 +20,17 @@ const placed = vi.hoisted(() => [] as string[]);
 vi.mock('./reader-frames', () => ({
   // Frames need a real page; here only which blocks were placed matters.
   ReaderFrames: class {
-    place(bodies: { textContent: string }[]) {
-      placed.push(bodies.map((b) => b.textContent).join('\n'));
+    prepare(bodies: { textContent: string }[]) {
+      return { bodies, drop() {} };
+    }
+    place(pending: { bodies: { textContent: string }[] }) {
+      placed.push(pending.bodies.map((b) => b.textContent).join('\n'));
       return null;
     }
-    resize() {}
+    settled() {
+      return Promise.resolve();
+    }
+    mountVisible() {}
     clear() {}
   },
 }));

@@ -17,7 +17,7 @@ import { eligiblePrefix } from './decrypt-order';
 import { DecryptQueue, type SendBatch } from './decrypt-queue';
 import { pageText } from './page-text';
 import { ProgressLine } from './progress';
-import { ReaderFrames } from './reader-frames';
+import { ReaderFrames, type PendingReader } from './reader-frames';
 import { viewportDistance } from './viewport';
 
 export interface PageApi {
@@ -35,6 +35,8 @@ interface Block extends FoundBlock<HTMLElement> {
   /** The list it was read from (positions compare only within one). */
   view: number;
   repeat?: boolean;
+  /** Its wrapper, in the page from when it is sent until its status comes. */
+  pending?: PendingReader;
 }
 
 /** A random id for a list as read now: a reload or a re-rendered list is another one. */
@@ -119,6 +121,26 @@ export class PageSession {
           blocks,
         ),
       onResult: (block, result) => this.show(block, result),
+      // Wrappers (and, on screen, frames) as the blocks leave: frames load while they decrypt.
+      onSend: (blocks) => {
+        if (this.stopped) return;
+        const prepared: PendingReader[] = [];
+        for (const block of blocks) {
+          if (block.pending) continue;
+          const pending = this.frames.prepare(block.bodies, this.list);
+          if (!pending) continue;
+          block.pending = pending;
+          prepared.push(pending);
+        }
+        this.frames.mountVisible(prepared);
+      },
+      onUnread: (blocks) => {
+        for (const block of blocks) {
+          block.pending?.drop();
+          delete block.pending;
+        }
+      },
+      beforeNext: () => this.frames.settled(),
       onProgress: (done, total) => this.progress.update(done, total),
       onError: (error) => {
         if (isMessageError(error, 'locked')) this.progress.show(pageText('page_locked'));
@@ -409,8 +431,10 @@ export class PageSession {
   }
 
   private show(block: Block, result: PageBlockResult): void {
-    if (this.stopped) return;
-    this.frames.place(block.bodies, result, this.list);
+    const pending = block.pending;
+    delete block.pending;
+    if (this.stopped || !pending) return;
+    this.frames.place(pending, result);
   }
 }
 

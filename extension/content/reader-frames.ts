@@ -1,13 +1,15 @@
 // Places Veil's reader frames in the host page (content script; sees ciphertext and tokens only).
-// For each decrypted block the host's armored text is hidden (the element stays where it is, so
-// the site's own rendering is not disturbed) and a wrapper `data-veil="message"` with the status
-// is inserted after it. The wrapper holds an extension-origin iframe (`reader.html#<token>`)
-// that is created only when it comes near the viewport, and gets its key from here
-// (frame-keys.ts). A frame's height depends on its status and its text's padding bucket only
-// (frame-height.ts): the frame never reports one, so the page cannot measure the text's layout.
+// When a block is sent to be decrypted, the host's armored text is hidden (the element stays
+// where it is, so the site's own rendering is not disturbed) and a wrapper
+// `data-veil="message-pending"` is inserted after it; with the block's status it becomes
+// `data-veil="message"`. The wrapper holds an extension-origin iframe (`reader.html`, no token in
+// its address) created as soon as it is near the viewport, so the frame loads while its message
+// is decrypted; its token and key follow from here once issued (frame-keys.ts). A frame's height
+// depends on its status and its text's padding bucket only (frame-height.ts): the frame never
+// reports one, so the page cannot measure the text's layout.
 import type { BlockStatus, PageBlockResult } from '../messaging/messages';
 import { MIN_FRAME_HEIGHT_PX, readerHeight } from './frame-height';
-import { handKey } from './frame-keys';
+import { handKey, type FramePair } from './frame-keys';
 import { frameUrl } from './frame-url';
 import { pageText } from './page-text';
 
@@ -15,6 +17,18 @@ import { pageText } from './page-text';
 const LAZY_MARGIN = '800px 0px';
 /** Within this many pixels of its end, a scrolled message list counts as "at the bottom". */
 const BOTTOM_SLACK_PX = 8;
+/** The most the next batch waits for the frames on screen to load (DecryptQueue.beforeNext). */
+export const SETTLE_MAX_MS = 1200;
+
+/** A block sent to be decrypted, its wrapper already in the page. */
+export interface PendingReader {
+  readonly wrapper: HTMLElement;
+  readonly bodies: readonly HTMLElement[];
+  /** Resolved with the block's token and key (frames wait for it), rejected if never read. */
+  readonly pair: Promise<FramePair>;
+  issue(pair: FramePair): void;
+  drop(): void;
+}
 
 function isScroller(el: HTMLElement): boolean {
   const { overflowY } = getComputedStyle(el);
@@ -27,7 +41,8 @@ export class ReaderFrames {
   /** Per token: its key, and the lines its frame is sized for. */
   private readonly blocks = new Map<string, { key: string; lines: number }>();
   private readonly lazy: IntersectionObserver;
-  private readonly pending = new WeakMap<Element, () => void>();
+  /** Wrappers not yet given their frame: what mounts it. */
+  private readonly pending = new WeakMap<Element, () => HTMLIFrameElement>();
   /**
    * The host's scrolling element for the message list (the list or an ancestor; none when the
    * document scrolls), looked up once per list: the lookup reads computed styles, which after
@@ -39,6 +54,9 @@ export class ReaderFrames {
   private drainScheduled = false;
   /** Title of every reader frame (i18n lookups cost a few ms each in a content script). */
   private title: string | undefined;
+  /** Frames mounted on screen that have not loaded yet (the next batch waits for them). */
+  private readonly loading = new Set<HTMLIFrameElement>();
+  private settledWaiters: (() => void)[] = [];
 
   constructor(private readonly doc: Document) {
     this.lazy = new IntersectionObserver(
@@ -51,7 +69,7 @@ export class ReaderFrames {
           if (!entry.isIntersecting) continue;
           this.lazy.unobserve(entry.target);
           const r = entry.boundingClientRect;
-          if (r.bottom >= 0 && r.top <= height) this.mountNow(entry.target);
+          if (r.bottom >= 0 && r.top <= height) this.mountNow(entry.target, true);
           else this.later.push(entry.target);
         }
         this.drain();
@@ -61,14 +79,11 @@ export class ReaderFrames {
   }
 
   /**
-   * Replaces the block's armored bodies by one reader wrapper after the first of them. `list`:
-   * the host's message list they are in (where to look for the element that scrolls).
+   * Hides the block's armored bodies behind one pending reader wrapper after the first of them,
+   * before the block is decrypted. `list`: the host's message list they are in (where to look
+   * for the element that scrolls).
    */
-  place(
-    bodies: readonly HTMLElement[],
-    result: PageBlockResult,
-    list?: Element | null,
-  ): HTMLElement | null {
+  prepare(bodies: readonly HTMLElement[], list?: Element | null): PendingReader | null {
     const shown = bodies.filter((b) => b.isConnected);
     const first = shown[0];
     if (!first) return null;
@@ -78,19 +93,101 @@ export class ReaderFrames {
       body.setAttribute('data-veil-hidden', '');
     }
     const wrapper = this.doc.createElement('div');
-    wrapper.setAttribute('data-veil', 'message');
-    wrapper.setAttribute('data-veil-status', result.status);
+    wrapper.setAttribute('data-veil', 'message-pending');
     // In a flex row (The Lounge puts the body in one) the wrapper takes the free width instead
     // of shrinking to the iframe's default 300 px; a block parent ignores flex.
-    const height = readerHeight(result.status, result.lines);
-    wrapper.style.cssText = `display:block;flex:1 1 0%;min-width:0;height:${height}px;max-width:100%;`;
+    wrapper.style.cssText = `display:block;flex:1 1 0%;min-width:0;height:${MIN_FRAME_HEIGHT_PX}px;max-width:100%;`;
     first.after(wrapper);
+    stick();
+    let issue!: (pair: FramePair) => void;
+    let reject!: (e: Error) => void;
+    const pair = new Promise<FramePair>((resolve, fail) => {
+      issue = resolve;
+      reject = fail;
+    });
+    pair.catch(() => undefined);
+    this.pending.set(wrapper, () => {
+      const frame = this.mount(wrapper, pair);
+      void pair.then(({ token }) => this.frames.set(token, frame)).catch(() => undefined);
+      return frame;
+    });
+    this.lazy.observe(wrapper);
+    return {
+      wrapper,
+      bodies: shown,
+      pair,
+      issue,
+      drop: () => {
+        reject(new Error('not read'));
+        this.lazy.unobserve(wrapper);
+        this.pending.delete(wrapper);
+        for (const frame of wrapper.querySelectorAll('iframe')) this.loaded(frame);
+        wrapper.remove();
+        for (const body of shown) {
+          body.style.removeProperty('display');
+          body.removeAttribute('data-veil-hidden');
+        }
+      },
+    };
+  }
+
+  /**
+   * Gives the wrappers on screen their frames now, not at the observer's next report (a busy
+   * page can make that wait): every frame's load starts as early as it can. Reads all positions
+   * first, so the page lays out once.
+   */
+  mountVisible(pendings: readonly PendingReader[]): void {
+    const height = this.doc.defaultView?.innerHeight ?? 0;
+    const onScreen = pendings.filter(({ wrapper }) => {
+      if (!wrapper.isConnected) return false;
+      const r = wrapper.getBoundingClientRect();
+      return r.bottom >= 0 && r.top <= height && r.width > 0;
+    });
+    for (const { wrapper } of onScreen) {
+      this.lazy.unobserve(wrapper);
+      this.mountNow(wrapper, true);
+    }
+  }
+
+  /** The block's status came: the pending wrapper says it, and its frame gets its pair. */
+  place(pending: PendingReader, result: PageBlockResult): HTMLElement | null {
+    const { wrapper } = pending;
+    if (!wrapper.isConnected) {
+      pending.drop();
+      return null;
+    }
+    const stick = this.stickToBottom(wrapper);
+    wrapper.setAttribute('data-veil-status', result.status);
+    wrapper.setAttribute('data-veil', 'message');
+    wrapper.style.height = `${readerHeight(result.status, result.lines)}px`;
     stick();
     this.wrappers.set(result.token, wrapper);
     this.blocks.set(result.token, { key: result.key, lines: result.lines });
-    this.pending.set(wrapper, () => this.mount(wrapper, result.token));
-    this.lazy.observe(wrapper);
+    pending.issue({ token: result.token, key: result.key });
     return wrapper;
+  }
+
+  /**
+   * Resolves when the frames on screen have loaded (or after `maxMs`): the next batch's work
+   * would otherwise take the cores they load on.
+   */
+  settled(maxMs = SETTLE_MAX_MS): Promise<void> {
+    for (const frame of this.loading) if (!frame.isConnected) this.loading.delete(frame);
+    if (this.loading.size === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.settledWaiters = this.settledWaiters.filter((w) => w !== done);
+        resolve();
+      };
+      const timer = setTimeout(done, maxMs);
+      this.settledWaiters.push(done);
+    });
+  }
+
+  private loaded(frame: HTMLIFrameElement): void {
+    if (!this.loading.delete(frame) || this.loading.size > 0) return;
+    for (const wake of this.settledWaiters.splice(0)) wake();
   }
 
   /**
@@ -108,7 +205,9 @@ export class ReaderFrames {
     const frame = this.frames.get(token);
     if (!frame) return;
     frame.remove();
-    this.mount(wrapper, token);
+    this.loaded(frame);
+    const block = this.blocks.get(token);
+    if (block) this.frames.set(token, this.mount(wrapper, { token, key: block.key }));
   }
 
   /** Removes every wrapper and shows the host's text again. */
@@ -118,17 +217,26 @@ export class ReaderFrames {
     this.frames.clear();
     this.wrappers.clear();
     this.blocks.clear();
-    for (const el of this.doc.querySelectorAll<HTMLElement>('[data-veil="message"]')) el.remove();
+    this.loading.clear();
+    for (const wake of this.settledWaiters.splice(0)) wake();
+    for (const el of this.doc.querySelectorAll<HTMLElement>(
+      '[data-veil="message"], [data-veil="message-pending"]',
+    ))
+      el.remove();
     for (const el of this.doc.querySelectorAll<HTMLElement>('[data-veil-hidden]')) {
       el.style.removeProperty('display');
       el.removeAttribute('data-veil-hidden');
     }
   }
 
-  private mountNow(wrapper: Element): void {
+  private mountNow(wrapper: Element, onScreen = false): void {
     const mount = this.pending.get(wrapper);
     this.pending.delete(wrapper);
-    if (mount && wrapper.isConnected) mount();
+    if (!mount || !wrapper.isConnected) return;
+    const frame = mount();
+    if (!onScreen) return;
+    this.loading.add(frame);
+    frame.addEventListener('load', () => this.loaded(frame), { once: true });
   }
 
   /** Mounts the waiting margin frames one per idle slot (a timer where there is no idle API). */
@@ -138,6 +246,11 @@ export class ReaderFrames {
     const view = this.doc.defaultView;
     const next = () => {
       this.drainScheduled = false;
+      // Frames on screen first: these would take the cores they load on.
+      if (this.loading.size > 0) {
+        void this.settled().then(() => this.drain());
+        return;
+      }
       // Nearest to the viewport first (the reader may have scrolled since they were queued).
       const height = view?.innerHeight ?? 0;
       let best = 0;
@@ -180,16 +293,14 @@ export class ReaderFrames {
     return null;
   }
 
-  private mount(wrapper: HTMLElement, token: string): void {
-    const block = this.blocks.get(token);
-    if (!block) return;
+  private mount(wrapper: HTMLElement, pair: FramePair | Promise<FramePair>): HTMLIFrameElement {
     const frame = this.doc.createElement('iframe');
-    frame.src = frameUrl('reader', token);
+    frame.src = frameUrl('reader');
     frame.title = this.title ??= pageText('page_reader_title');
     frame.setAttribute('referrerpolicy', 'no-referrer');
     frame.style.cssText = `display:block;width:100%;height:100%;min-height:${MIN_FRAME_HEIGHT_PX}px;border:0;background:transparent;color-scheme:normal;`;
-    handKey(frame, token, block.key);
-    this.frames.set(token, frame);
+    handKey(frame, pair);
     wrapper.append(frame);
+    return frame;
   }
 }

@@ -66,9 +66,35 @@ describe('FrameLink', () => {
     expect(bg.seen).toEqual(['J'.repeat(22)]);
   });
 
-  it('without a token in its address, or opened as a page of its own, waits for nothing', async () => {
+  it('without a token in its address (a reader), takes the pair its page posts', async () => {
+    const { link, key } = setup(null);
     const bg = background();
-    await expect(setup(null).link.call(bg.call)).rejects.toBeInstanceOf(NotPlacedByVeil);
+    const answer = link.call(bg.call);
+    key('J'.repeat(22), undefined, 'U'.repeat(22));
+    key(REAL, undefined, 'V'.repeat(22));
+    expect(await answer).toBe('shown');
+    expect(bg.call.mock.calls.map(([auth]) => auth)).toEqual([
+      { token: 'U'.repeat(22), key: 'J'.repeat(22) },
+      { token: 'V'.repeat(22), key: REAL },
+    ]);
+    // Malformed tokens are no candidates.
+    const other = setup(null);
+    other.key(REAL, undefined, 'bad token');
+    await expect(other.link.call(background().call)).rejects.toBeInstanceOf(NotPlacedByVeil);
+  });
+
+  it('after saying it was not placed, opens when Veil’s pair comes late (a slow decrypt)', async () => {
+    const { link, key } = setup(null, 20);
+    const bg = background();
+    await expect(link.call(bg.call)).rejects.toBeInstanceOf(NotPlacedByVeil);
+    const late = new Promise<void>((resolve) => (link.onLateCandidate = resolve));
+    key(REAL);
+    await late;
+    expect(await link.call(bg.call)).toBe('shown');
+  });
+
+  it('opened as a page of its own, takes nothing', async () => {
+    const bg = background();
     // Top level: its "parent" is itself.
     let listener: ((e: MessageEvent) => void) | undefined;
     const self = {

@@ -1,8 +1,10 @@
 // How a reader or composer frame proves it is the one Veil placed (extension page inside a host
-// page). Its token is in its URL, which the page can read; the content script hands the frame
-// it made a key (content/frame-keys.ts) by postMessage. The page can post to this frame too, so
-// a key is only a candidate until the background takes it; a frame that gets no key the
-// background takes was embedded by the page itself, and shows nothing but a warning.
+// page). The content script hands the frame it made its token and key (content/frame-keys.ts)
+// by postMessage: a reader's address carries no token at all (it is made before its message is
+// decrypted, and the page reads addresses); a composer's carries its token, which then must
+// match. The page can post to this frame too, so a pair is only a candidate until the background
+// takes it; a frame that gets none the background takes was embedded by the page itself, and
+// shows nothing but a warning (and still opens if Veil's own pair comes later).
 import { isMessageError } from '../messaging/client';
 import type { FrameAuth } from '../messaging/messages';
 
@@ -29,13 +31,22 @@ interface KeySource {
   addEventListener(type: 'message', listener: (e: MessageEvent) => void): void;
 }
 
+interface Pair {
+  token: string;
+  key: string;
+}
+
 export class FrameLink {
-  private readonly candidates: string[] = [];
+  private readonly candidates: Pair[] = [];
   private waiters: (() => void)[] = [];
-  private accepted: string | null = null;
+  private accepted: Pair | null = null;
   private tried = 0;
   private readonly deadline: number;
+  /** Called when a candidate arrives after a call gave up (Veil's frame, slow to be decrypted). */
+  onLateCandidate: (() => void) | undefined;
+  private gaveUp = false;
 
+  /** `token`: the one in the frame's address (the pair must carry it), or null (any). */
   constructor(
     readonly token: string | null,
     {
@@ -47,18 +58,25 @@ export class FrameLink {
   ) {
     this.now = now;
     this.deadline = now() + waitMs;
-    if (!token) return;
     source.addEventListener('message', (e) => {
       // Only from the page this frame is in (where the content script runs); a top-level
       // frame has no such page.
       if (e.source !== parent || parent === source) return;
       const data = e.data as { type?: unknown; token?: unknown; key?: unknown } | null;
-      if (data?.type !== FRAME_KEY_MESSAGE || data.token !== token) return;
+      if (data?.type !== FRAME_KEY_MESSAGE) return;
+      if (typeof data.token !== 'string' || !TOKEN.test(data.token)) return;
+      if (token !== null && data.token !== token) return;
       if (typeof data.key !== 'string' || !TOKEN.test(data.key)) return;
       if (this.candidates.length + this.tried >= MAX_CANDIDATES) return;
-      if (this.candidates.includes(data.key) || data.key === this.accepted) return;
-      this.candidates.push(data.key);
+      const pair = { token: data.token, key: data.key };
+      const same = (p: Pair | null) => p?.token === pair.token && p.key === pair.key;
+      if (this.candidates.some(same) || same(this.accepted)) return;
+      this.candidates.push(pair);
       for (const wake of this.waiters.splice(0)) wake();
+      if (this.gaveUp) {
+        this.gaveUp = false;
+        this.onLateCandidate?.();
+      }
     });
   }
 
@@ -69,29 +87,30 @@ export class FrameLink {
    * turn ('forbidden' means not this one); throws NotPlacedByVeil when none came in time.
    */
   async call<T>(call: (auth: FrameAuth) => Promise<T>): Promise<T> {
-    const token = this.token;
-    if (!token) throw new NotPlacedByVeil('no token');
-    if (this.accepted) return call({ token, key: this.accepted });
+    if (this.accepted) return call({ ...this.accepted });
     for (;;) {
-      const key = await this.nextCandidate();
-      if (this.accepted) return call({ token, key: this.accepted });
-      if (key === null) throw new NotPlacedByVeil('no key');
+      const pair = await this.nextCandidate();
+      if (this.accepted) return call({ ...this.accepted });
+      if (pair === null) {
+        this.gaveUp = true;
+        throw new NotPlacedByVeil('no key');
+      }
       this.tried++;
       try {
-        const result = await call({ token, key });
-        this.accepted = key;
+        const result = await call({ ...pair });
+        this.accepted = pair;
         return result;
       } catch (e) {
         if (!isMessageError(e, 'forbidden')) {
-          // Any other answer (expired, locked) means the key was taken.
-          this.accepted = key;
+          // Any other answer (expired, locked) means the pair was taken.
+          this.accepted = pair;
           throw e;
         }
       }
     }
   }
 
-  private nextCandidate(): Promise<string | null> {
+  private nextCandidate(): Promise<Pair | null> {
     const ready = this.candidates.shift();
     if (ready !== undefined) return Promise.resolve(ready);
     const left = this.deadline - this.now();

@@ -19,6 +19,8 @@ type Person = ChromiumPerson;
  */
 function copyVeilFrames(): void {
   const copies: HTMLIFrameElement[] = ((window as unknown as { copies: unknown }).copies = []);
+  // Veil's frames copied once each (an iframe is seen again inside a wrapper added with it).
+  const copied = new WeakSet<HTMLIFrameElement>();
   const box = document.createElement('div');
   box.id = 'copies';
   new MutationObserver((records) => {
@@ -31,7 +33,9 @@ function copyVeilFrames(): void {
               ? [...node.querySelectorAll('iframe')]
               : [];
         for (const f of frames) {
-          if (copies.includes(f) || !/\/(reader|composer)\.html/.test(f.src)) continue;
+          if (copies.includes(f) || copied.has(f) || !/\/(reader|composer)\.html/.test(f.src))
+            continue;
+          copied.add(f);
           const copy = document.createElement('iframe');
           copy.src = f.src;
           copy.style.cssText = 'width:400px;height:200px';
@@ -120,7 +124,7 @@ describe.skipIf(!chromiumPath)('a hostile page against Veil’s frames (Chromium
   });
 
   it(
-    'copies of Veil’s readers the page made with their tokens show a warning, never the text or the phrase',
+    'copies of Veil’s readers the page made (same address; their tokens never in it) show a warning, never the text or the phrase',
     timed('frame attacks: reader copies', async () => {
       const page = await openChat(bob, copyVeilFrames);
       try {
@@ -208,8 +212,13 @@ describe.skipIf(!chromiumPath)('a hostile page against Veil’s frames (Chromium
           () => document.querySelectorAll('[data-veil="message"] iframe').length >= 3,
           { timeout: 30_000 },
         );
-        for (const h of await page.$$(`${hook('message')} iframe`))
-          await (await h.contentFrame())!.waitForSelector(hook('plaintext'), { timeout: 30_000 });
+        for (const h of await page.$$(`${hook('message')} iframe`)) {
+          const f = (await h.contentFrame())!;
+          await f.waitForSelector(hook('plaintext'), { timeout: 30_000 }).catch(async (e) => {
+            console.log('[e2e] the reader shows:', await f.evaluate(() => document.body.innerHTML));
+            throw e;
+          });
+        }
         // What a page can do: set the width of the frame (and of its wrapper), let it settle,
         // and read the height back; for each message, widths 20 to 600 px.
         const probe = (index: number) =>

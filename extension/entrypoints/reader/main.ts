@@ -1,7 +1,6 @@
 // Reader frame entry: one decrypted message inside a host page (extension origin). Plain DOM
 // (frames/reader-page.ts): a page loads one of these per visible message.
 import { browser } from 'wxt/browser';
-import { frameToken } from '../../frames/frame-key';
 import { startReader } from '../../frames/reader-page';
 import '../../ui/veil.css';
 import '../../frames/frames.css';
@@ -12,4 +11,4 @@ try {
 } catch {
   document.documentElement.lang = 'en';
 }
-startReader(document.getElementById('app')!, frameToken());
+startReader(document.getElementById('app')!);
