@@ -9,6 +9,7 @@ import type {
 } from '../messaging/messages';
 import { isValidHandle } from '../protocol/identity';
 import { BackgroundError } from './errors';
+import { MAX_AFTER } from './read-watch';
 
 type Raw = Record<string, unknown>;
 type Validator<T extends MessageType> = (raw: Raw) => MessageTable[T]['req'];
@@ -142,6 +143,14 @@ const PAGE_VALIDATORS: { [T in keyof PageMessageTable]: Validator<T> } = {
         return one;
       }),
     };
+    if (r.after !== undefined) {
+      if (!Array.isArray(r.after) || r.after.length > MAX_AFTER)
+        throw bad('after', `must be a list of at most ${MAX_AFTER} tokens`);
+      out.after = r.after.map((t: unknown) => {
+        if (typeof t !== 'string' || !TOKEN.test(t)) throw bad('after', 'must hold Veil tokens');
+        return t;
+      });
+    }
     return out;
   },
   registerComposer: (r) => ({

@@ -30,6 +30,7 @@ import { LogAlarms } from './log-alarms';
 import { LogMonitor } from './log-monitor';
 import { MemoryCaches } from './memory-caches';
 import { FairQueue } from './fair-queue';
+import { ReadWatch } from './read-watch';
 import { OrderTracker } from './order-tracker';
 import { PageTokens } from './page-tokens';
 import type { ReaderViewDeps } from './reader-view';
@@ -90,6 +91,8 @@ export class VeilService {
   readonly seenSenders = new Map<string, Set<string>>();
   /** Blocks each tab shows out of their sealed order (memory; rebuilt from token records). */
   readonly order = new OrderTracker();
+  /** Reader frames that got their message (a page's next batch may wait for them). */
+  readonly readWatch = new ReadWatch();
   /** Page decrypt jobs, taking turns between tabs. */
   readonly fair = new FairQueue();
   /** What the directory's log says of the keys messages were sealed with. */
@@ -135,6 +138,11 @@ export class VeilService {
     this.caches.add('page order', {
       size: () => this.order.size(),
       clear: () => this.order.clear(),
+    });
+    this.caches.add('frames read', {
+      size: () => this.readWatch.size(),
+      clear: () => this.readWatch.clear(),
+      holds: this.readWatch.holds,
     });
     this.caches.add('page tokens', {
       size: () => this.pages.memorySize(),

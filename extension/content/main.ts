@@ -65,8 +65,13 @@ export async function startVeil(findAdapter: FindAdapter): Promise<void> {
   if (!enabled || !extensionAlive()) return;
 
   const session = new PageSession(adapter, document, here, {
-    decrypt: (conversation, blocks) =>
-      sendMessage({ type: 'pageDecrypt', ...conversation, blocks }),
+    decrypt: (conversation, blocks, after) =>
+      sendMessage({
+        type: 'pageDecrypt',
+        ...conversation,
+        blocks,
+        ...(after.length > 0 ? { after } : {}),
+      }),
     registerComposer: (conversation, maxMessageLength, authors) =>
       sendMessage({
         type: 'registerComposer',

@@ -31,6 +31,12 @@ vi.mock('./reader-frames', () => ({
       return Promise.resolve();
     }
     mountVisible() {}
+    takeOnScreen() {
+      return [];
+    }
+    loadingOnScreen() {
+      return 0;
+    }
     clear() {}
   },
 }));

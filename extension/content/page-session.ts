@@ -21,7 +21,12 @@ import { ReaderFrames, type PendingReader } from './reader-frames';
 import { viewportDistance } from './viewport';
 
 export interface PageApi {
-  decrypt(conversation: PageConversation, blocks: Parameters<SendBatch>[1]): ReturnType<SendBatch>;
+  /** `after`: tokens of frames on screen that should read their messages first. */
+  decrypt(
+    conversation: PageConversation,
+    blocks: Parameters<SendBatch>[1],
+    after: string[],
+  ): ReturnType<SendBatch>;
   registerComposer(
     conversation: PageConversation,
     maxMessageLength: number,
@@ -119,6 +124,7 @@ export class PageSession {
         api.decrypt(
           this.conversation?.context === context ? this.conversation : { context },
           blocks,
+          this.frames.takeOnScreen(),
         ),
       onResult: (block, result) => this.show(block, result),
       // Wrappers (and, on screen, frames) as the blocks leave: frames load while they decrypt.
@@ -319,6 +325,11 @@ export class PageSession {
     const channel = new MessageChannel();
     channel.port1.onmessage = () => {
       const current = !this.stopped && generation === this.generation;
+      // The frames on screen load first: reading the rest of the list can wait for them.
+      if (current && this.frames.loadingOnScreen() > 0) {
+        void this.frames.settled().then(() => channel.port2.postMessage(null));
+        return;
+      }
       if (current) {
         if (scrolled) {
           scrolled = false;

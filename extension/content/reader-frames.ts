@@ -43,6 +43,8 @@ export class ReaderFrames {
   private readonly lazy: IntersectionObserver;
   /** Wrappers not yet given their frame: what mounts it. */
   private readonly pending = new WeakMap<Element, () => HTMLIFrameElement>();
+  /** Each pending wrapper's pair, once issued. */
+  private readonly pairs = new WeakMap<Element, Promise<FramePair>>();
   /**
    * The host's scrolling element for the message list (the list or an ancestor; none when the
    * document scrolls), looked up once per list: the lookup reads computed styles, which after
@@ -56,6 +58,8 @@ export class ReaderFrames {
   private title: string | undefined;
   /** Frames mounted on screen that have not loaded yet (the next batch waits for them). */
   private readonly loading = new Set<HTMLIFrameElement>();
+  /** Tokens of frames mounted on screen, not yet named to the background (takeOnScreen). */
+  private onScreen: string[] = [];
   private settledWaiters: (() => void)[] = [];
 
   constructor(private readonly doc: Document) {
@@ -106,6 +110,7 @@ export class ReaderFrames {
       reject = fail;
     });
     pair.catch(() => undefined);
+    this.pairs.set(wrapper, pair);
     this.pending.set(wrapper, () => {
       const frame = this.mount(wrapper, pair);
       void pair.then(({ token }) => this.frames.set(token, frame)).catch(() => undefined);
@@ -185,6 +190,20 @@ export class ReaderFrames {
     });
   }
 
+  /** Frames on screen still loading. */
+  loadingOnScreen(): number {
+    for (const frame of this.loading) if (!frame.isConnected) this.loaded(frame);
+    return this.loading.size;
+  }
+
+  /**
+   * Tokens of the frames put on screen since the last call, whose messages came: the next
+   * batch asks the background to let them read first (pageDecrypt `after`).
+   */
+  takeOnScreen(): string[] {
+    return this.onScreen.splice(0, 64);
+  }
+
   private loaded(frame: HTMLIFrameElement): void {
     if (!this.loading.delete(frame) || this.loading.size > 0) return;
     for (const wake of this.settledWaiters.splice(0)) wake();
@@ -218,6 +237,7 @@ export class ReaderFrames {
     this.wrappers.clear();
     this.blocks.clear();
     this.loading.clear();
+    this.onScreen = [];
     for (const wake of this.settledWaiters.splice(0)) wake();
     for (const el of this.doc.querySelectorAll<HTMLElement>(
       '[data-veil="message"], [data-veil="message-pending"]',
@@ -235,6 +255,8 @@ export class ReaderFrames {
     if (!mount || !wrapper.isConnected) return;
     const frame = mount();
     if (!onScreen) return;
+    const pair = this.pairs.get(wrapper);
+    if (pair) void pair.then(({ token }) => void this.onScreen.push(token)).catch(() => undefined);
     this.loading.add(frame);
     frame.addEventListener('load', () => this.loaded(frame), { once: true });
   }

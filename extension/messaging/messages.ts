@@ -355,6 +355,11 @@ export interface PageMessageTable {
   pageDecrypt: {
     req: PageConversation & {
       blocks: { armored: string; repeat?: boolean; pos?: number; view?: number }[];
+      /**
+       * Tokens of reader frames on screen from earlier batches: this one is decrypted once they
+       * have read their messages (or after a bound), so their text comes first.
+       */
+      after?: string[];
     };
     res: PageBlockResult[];
     who: 'content-script';

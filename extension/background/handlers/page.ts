@@ -87,6 +87,36 @@ function originOf(url: string | undefined): string | undefined {
   }
 }
 
+/** What a reader frame shows for its record (readMessage). */
+async function readerAnswer(
+  svc: VeilService,
+  tabId: number,
+  token: string,
+  record: ReaderToken,
+  reveal: boolean,
+): Promise<ReaderView & { phrase?: string }> {
+  // Locked: refused whatever the record, as pageDecrypt is (not only because a cached entry is
+  // sealed). The token stays valid: read again once unlocked, it opens.
+  await svc.lock.dataKey();
+  // Read together: a page's frames ask while its blocks are still being decrypted, and every
+  // IndexedDB round trip waits its turn behind that work.
+  const [phrase, cached, order] = await Promise.all([
+    phraseOf(svc),
+    record.hash ? svc.store.get<CachedPlaintext>('plaintexts', record.hash) : undefined,
+    record.hash && record.repeat !== true ? orderOf(svc, tabId) : undefined,
+  ]);
+  if (!record.hash) return { ...record.view, ...phrase };
+  if (!cached) return { ...failedView('expired'), ...phrase };
+  const repeat = record.repeat === true || order!.isRepeat(tabId, token);
+  const page = record.page ?? { context: record.context };
+  const view = await readerView(svc.readerDeps(), cached, page, {
+    repeat,
+    reveal,
+    caller: `tab:${tabId}`,
+  });
+  return { ...view, ...phrase };
+}
+
 /**
  * The record a frame proves itself with: the sender must be our page of that name, inside a
  * page (not a tab of its own) of the tab the token was issued to, still on the origin it was
@@ -368,6 +398,7 @@ export const pageHandlers: ServiceHandlers<
     // page waits for this answer): tokens for the new page are issued after it all the same.
     if (enabled) {
       svc.order.forgetTab(tabId);
+      svc.readWatch.forgetTab(tabId);
       void svc.pages.forgetTab(tabId).catch(() => undefined);
     }
     return { enabled };
@@ -377,6 +408,9 @@ export const pageHandlers: ServiceHandlers<
     const tabId = requireTab(ctx);
     await requireEnabledSite(svc, ctx);
     await svc.lock.dataKey(); // locked: say so instead of failing every block
+    // The frames on screen read their messages first (bounded: a frame the page removed never
+    // reads).
+    if (req.after?.length) await svc.readWatch.wait(tabId, req.after);
     const page = await pageViewOf(svc, req);
     const { outcomes, heads } = await decryptBlocks(svc, tabId, page, req.blocks);
     const tokens = svc.pages.newTokens(outcomes.length);
@@ -480,26 +514,11 @@ export const pageHandlers: ServiceHandlers<
 
   async readMessage(svc, { token, key, reveal }, ctx) {
     const { tabId, record } = await frameRecord(svc, ctx, { token, key }, 'reader');
-    // Locked: refused whatever the record, as pageDecrypt is (not only because a cached entry is
-    // sealed). The token stays valid: read again once unlocked, it opens.
-    await svc.lock.dataKey();
-    // Read together: a page's frames ask while its blocks are still being decrypted, and every
-    // IndexedDB round trip waits its turn behind that work.
-    const [phrase, cached, order] = await Promise.all([
-      phraseOf(svc),
-      record.hash ? svc.store.get<CachedPlaintext>('plaintexts', record.hash) : undefined,
-      record.hash && record.repeat !== true ? orderOf(svc, tabId) : undefined,
-    ]);
-    if (!record.hash) return { ...record.view, ...phrase };
-    if (!cached) return { ...failedView('expired'), ...phrase };
-    const repeat = record.repeat === true || order!.isRepeat(tabId, token);
-    const page = record.page ?? { context: record.context };
-    const view = await readerView(svc.readerDeps(), cached, page, {
-      repeat,
-      reveal: reveal === true,
-      caller: `tab:${tabId}`,
-    });
-    return { ...view, ...phrase };
+    try {
+      return await readerAnswer(svc, tabId, token, record, reveal === true);
+    } finally {
+      svc.readWatch.done(tabId, token);
+    }
   },
 
   async addSender(svc, { token, key }, ctx) {
