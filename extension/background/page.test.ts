@@ -27,6 +27,7 @@ import {
 
 const CONTEXT = 'generic:room-1';
 const SITE = 'https://chat.example/room';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let directory: RunningDirectory;
 beforeAll(async () => {
@@ -116,6 +117,37 @@ describe('in-page messages', () => {
     expect(await ask(alice.p, 'thelounge')).toEqual({ enabled: true });
     expect(await ask(alice.p, 'generic')).toEqual({ enabled: true });
     expect(await ask(alice.p, 'thelounge', 'https://other.example/')).toEqual({ enabled: false });
+  });
+
+  it('decrypts a batch that names the frames on screen once they have read (bounded)', async () => {
+    await bob.p.call({ type: 'setSettings', enabledSites: ['chat.example'] });
+    const chunks = await compose(alice, [bob.handle], 'first screenful');
+    const [first] = await as<PageBlockResult[]>(bob.p, contentScript(5), {
+      type: 'pageDecrypt',
+      context: CONTEXT,
+      blocks: [{ armored: chunks.join('\n') }],
+    });
+    const next = as<PageBlockResult[]>(bob.p, contentScript(5), {
+      type: 'pageDecrypt',
+      context: CONTEXT,
+      blocks: [],
+      after: [first!.token, 'A'.repeat(22)],
+    });
+    expect(await Promise.race([next.then(() => 'done'), sleep(100).then(() => 'waiting')])).toBe(
+      'waiting',
+    );
+    bob.p.service.readWatch.done(5, first!.token);
+    bob.p.service.readWatch.done(5, 'A'.repeat(22));
+    expect(await next).toEqual([]);
+    // A malformed token in `after` is refused.
+    expect(
+      await codeOf(bob.p, contentScript(5), {
+        type: 'pageDecrypt',
+        context: CONTEXT,
+        blocks: [],
+        after: ['not a token'],
+      }),
+    ).toBe('invalid-argument');
   });
 
   it('sends through the composer tab, and the reader of the other tab shows the text', async () => {
