@@ -25,6 +25,7 @@ const FRAME_MESSAGES = [
   'composerInfo',
   'composerDraft',
   'composerSight',
+  'readerSight',
   'composeSend',
 ] as const;
 /** The options page's and popup's. */
@@ -75,6 +76,7 @@ const VALID: { [T in MessageType]: Record<string, unknown> } = {
   composerInfo: { token: TOKEN, key: KEY },
   composerDraft: { token: TOKEN, key: KEY, text: 'half a thought' },
   composerSight: { token: TOKEN, key: KEY },
+  readerSight: { token: TOKEN, key: KEY },
   composeSend: { token: TOKEN, key: KEY, text: 'hi', recipients: ['bob'] },
 };
 

@@ -168,6 +168,7 @@ const PAGE_VALIDATORS: { [T in keyof PageMessageTable]: Validator<T> } = {
   composerInfo: frameAuth,
   composerDraft: (r) => ({ ...frameAuth(r), text: str(r, 'text', COMPOSE_TEXT_MAX) }),
   composerSight: (r) => frameAuth(r),
+  readerSight: (r) => frameAuth(r),
   composeSend: (r) => {
     const out: PageMessageTable['composeSend']['req'] = {
       ...frameAuth(r),

@@ -2,7 +2,7 @@
 // extension's origin, and has the old document forgotten before a reloaded frame gets it.
 import { describe, expect, it, vi } from 'vitest';
 import { fakeBrowser } from 'wxt/testing';
-import { handKey } from './frame-keys';
+import { handKey, WAIT_PING_MS } from './frame-keys';
 
 // Chrome serves the frame from a per-session id; its document has the extension's own origin.
 const OWN_ORIGIN = `chrome-extension://${fakeBrowser.runtime.id}`;
@@ -60,6 +60,32 @@ describe('handKey', () => {
     handKey(never.frame, Promise.reject(new Error('not read')), async () => undefined);
     await never.load();
     expect(never.postMessage).not.toHaveBeenCalled();
+  });
+
+  it('says "still coming" while the pair is not issued yet, and stops once it is', async () => {
+    vi.useFakeTimers();
+    try {
+      const { frame, postMessage, load } = fakeFrame();
+      let issue!: (pair: { token: string; key: string }) => void;
+      handKey(frame, new Promise((r) => (issue = r)), async () => undefined);
+      (frame as unknown as { isConnected: boolean }).isConnected = true;
+      const loaded = load();
+      await vi.advanceTimersByTimeAsync(1);
+      await loaded;
+      await vi.advanceTimersByTimeAsync(WAIT_PING_MS * 3);
+      const waits = postMessage.mock.calls.filter(([m]) => m.type === 'veil:frame-wait');
+      expect(waits).toHaveLength(3);
+      expect(waits[0]![1]).toBe(OWN_ORIGIN);
+      issue({ token: 'tok', key: 'key' });
+      await vi.advanceTimersByTimeAsync(WAIT_PING_MS * 3);
+      expect(postMessage.mock.calls.filter(([m]) => m.type === 'veil:frame-wait')).toHaveLength(3);
+      expect(postMessage).toHaveBeenCalledWith(
+        { type: 'veil:frame-key', token: 'tok', key: 'key' },
+        OWN_ORIGIN,
+      );
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('keeps the extension origin, whatever address the page sets later', async () => {

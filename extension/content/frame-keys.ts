@@ -10,6 +10,10 @@ import { sendMessage } from '../messaging/client';
 
 /** The message a frame waits for (frames/frame-key.ts). */
 export const FRAME_KEY_MESSAGE = 'veil:frame-key';
+/** "Its message is still being decrypted": keeps a loaded reader waiting for its pair. */
+export const FRAME_WAIT_MESSAGE = 'veil:frame-wait';
+/** How often that is said (the frame waits frames/frame-key.ts KEY_WAIT_MS after each). */
+export const WAIT_PING_MS = 4_000;
 
 /**
  * The origin Veil's frame documents have. Not the address's: Chrome loads a `use_dynamic_url`
@@ -49,12 +53,26 @@ export function handKey(
   // Before any navigation the page could make: the origin of the address Veil set.
   const origin = frameOrigin(frame);
   const issued = Promise.resolve(pair);
-  issued.catch(() => undefined);
+  let settled = false;
+  void issued.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
   let loads = 0;
+  let pinging: ReturnType<typeof setInterval> | undefined;
   frame.addEventListener('load', (event) => {
     // A load event the page dispatched itself is not a load.
     if (!event.isTrusted) return;
     const again = loads++ > 0;
+    if (!settled && pinging === undefined) {
+      pinging = setInterval(() => {
+        if (settled || !frame.isConnected) {
+          clearInterval(pinging);
+          return;
+        }
+        frame.contentWindow?.postMessage({ type: FRAME_WAIT_MESSAGE }, origin);
+      }, WAIT_PING_MS);
+    }
     void issued
       .then(async ({ token, key }) => {
         if (again) await reloaded(token).catch(() => undefined);

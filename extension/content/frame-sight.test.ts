@@ -98,4 +98,24 @@ describe('frameSight', () => {
     (detached.frame as unknown as { isConnected: boolean }).isConnected = false;
     expect(frameSight(detached.frame)).toBe('away');
   });
+
+  it('counts a frame cut by a scrolling list as partial, and samples only what the list shows', () => {
+    // A list from y 100 to 400 that scrolls; the frame runs from 300 to 500, below its end,
+    // where the page's compose box is on top.
+    const p = page({ left: 10, top: 300, width: 300, height: 200 });
+    const list = { getBoundingClientRect: () => ({ left: 0, top: 100, right: 1000, bottom: 400 }) };
+    Object.assign(p.body, list);
+    p.styles.set(p.body, style({ overflowY: 'auto', overflowX: 'hidden' }));
+    const composeBox = {};
+    p.cover((_x, y) => (y >= 400 ? composeBox : p.frame));
+    expect(frameSight(p.frame)).toBe('partial');
+    // Something of the page's over the part the list shows: covered.
+    p.cover((_x, y) => (y >= 380 ? composeBox : p.frame));
+    expect(frameSight(p.frame)).toBe('obscured');
+    // Scrolled out of the list altogether: away.
+    const out = page({ left: 10, top: 420, width: 300, height: 100 });
+    Object.assign(out.body, list);
+    out.styles.set(out.body, style({ overflowY: 'auto' }));
+    expect(frameSight(out.frame)).toBe('away');
+  });
 });

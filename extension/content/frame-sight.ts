@@ -1,7 +1,7 @@
 // Whether one of Veil's frames is in full view as Veil drew it, read from the host page's side
 // (content script). The background asks this before it sends what the composer holds, in every
-// browser; in Chromium the frames also watch themselves (frames/sight.ts, IntersectionObserver
-// v2). What this cannot see: an overlay with `pointer-events: none` is skipped by
+// browser, and for Firefox's readers while they are in view; in Chromium the frames also watch
+// themselves (frames/sight.ts, IntersectionObserver v2). What this cannot see: an overlay with `pointer-events: none` is skipped by
 // elementFromPoint (Chromium's own check sees it; README, "Redress").
 import type { FrameSight } from '../messaging/messages';
 
@@ -61,21 +61,45 @@ export function frameSight(frame: HTMLIFrameElement): FrameSight {
   const height = win.innerHeight;
   if (box.width < 1 || box.height < 1) return 'away';
   if (box.right <= 0 || box.bottom <= 0 || box.left >= width || box.top >= height) return 'away';
-  for (let el: Element | null = frame; el; el = parentOf(el))
-    if (distortion(win.getComputedStyle(el))) return 'obscured';
+  // What of the frame is left once the viewport and every clipping ancestor (a message list
+  // that scrolls) cut it: only that part is sampled, and the frame is whole only if none is cut.
+  const clip = { left: 0, top: 0, right: width, bottom: height };
+  for (let el: Element | null = frame; el; el = parentOf(el)) {
+    const style = win.getComputedStyle(el);
+    if (distortion(style)) return 'obscured';
+    if (el !== frame && (clips(style.overflowX) || clips(style.overflowY))) {
+      const r = el.getBoundingClientRect();
+      clip.left = Math.max(clip.left, r.left);
+      clip.top = Math.max(clip.top, r.top);
+      clip.right = Math.min(clip.right, r.right);
+      clip.bottom = Math.min(clip.bottom, r.bottom);
+    }
+  }
+  if (box.right <= clip.left || box.bottom <= clip.top) return 'away';
+  if (box.left >= clip.right || box.top >= clip.bottom) return 'away';
   // Whatever is drawn over the frame: the top element at each sample must be the frame itself.
-  const left = Math.max(box.left, 0) + INSET_PX;
-  const top = Math.max(box.top, 0) + INSET_PX;
-  const right = Math.min(box.right, width) - INSET_PX;
-  const bottom = Math.min(box.bottom, height) - INSET_PX;
+  const left = Math.max(box.left, clip.left) + INSET_PX;
+  const top = Math.max(box.top, clip.top) + INSET_PX;
+  const right = Math.min(box.right, clip.right) - INSET_PX;
+  const bottom = Math.min(box.bottom, clip.bottom) - INSET_PX;
   for (let i = 0; i < COLUMNS; i++)
     for (let j = 0; j < ROWS; j++) {
       const x = left + ((right - left) * i) / (COLUMNS - 1);
       const y = top + ((bottom - top) * j) / (ROWS - 1);
       if (topAt(doc, x, y) !== frame) return 'obscured';
     }
-  const whole = box.left >= 0 && box.top >= 0 && box.right <= width && box.bottom <= height;
+  const whole =
+    box.left >= clip.left &&
+    box.top >= clip.top &&
+    box.right <= clip.right &&
+    box.bottom <= clip.bottom;
   return whole ? 'visible' : 'partial';
+}
+
+function clips(overflow: string | undefined): boolean {
+  return (
+    overflow === 'hidden' || overflow === 'auto' || overflow === 'scroll' || overflow === 'clip'
+  );
 }
 
 /** The topmost element at a point, looking into open shadow roots. */

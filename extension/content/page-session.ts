@@ -197,7 +197,7 @@ export class PageSession {
 
   /** What the page shows of the composer with this token ('away' if it is not ours). */
   sight(token: string): FrameSight {
-    return this.composer.sight(token);
+    return this.frames.sight(token) ?? this.composer.sight(token);
   }
 
   stop(): void {

@@ -7,7 +7,8 @@
 // is decrypted; its token and key follow from here once issued (frame-keys.ts). A frame's height
 // depends on its status and its text's padding bucket only (frame-height.ts): the frame never
 // reports one, so the page cannot measure the text's layout.
-import type { BlockStatus, PageBlockResult } from '../messaging/messages';
+import type { BlockStatus, FrameSight, PageBlockResult } from '../messaging/messages';
+import { frameSight } from './frame-sight';
 import { MIN_FRAME_HEIGHT_PX, readerHeight } from './frame-height';
 import { handKey, type FramePair } from './frame-keys';
 import { frameUrl } from './frame-url';
@@ -227,6 +228,13 @@ export class ReaderFrames {
     this.loaded(frame);
     const block = this.blocks.get(token);
     if (block) this.frames.set(token, this.mount(wrapper, { token, key: block.key }));
+  }
+
+  /** What the page shows of the reader frame with `token`; undefined if it is not a reader's. */
+  sight(token: string): FrameSight | undefined {
+    const frame = this.frames.get(token);
+    if (!frame) return undefined;
+    return frame.isConnected ? frameSight(frame) : 'away';
   }
 
   /** Removes every wrapper and shows the host's text again. */

@@ -93,6 +93,23 @@ describe('FrameLink', () => {
     expect(await link.call(bg.call)).toBe('shown');
   });
 
+  it('waits longer while its content script says the message is still coming', async () => {
+    const { link, key, post } = setup(null, 40);
+    const bg = background();
+    const answer = link.call(bg.call);
+    // Said by another window: ignored.
+    const other = setup(null, 40);
+    const otherAnswer = other.link.call(bg.call).catch((e: unknown) => e);
+    for (let i = 0; i < 5; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+      post({ type: 'veil:frame-wait' });
+      other.post({ type: 'veil:frame-wait' }, { name: 'another frame' });
+    }
+    key(REAL);
+    expect(await answer).toBe('shown');
+    expect(await otherAnswer).toBeInstanceOf(NotPlacedByVeil);
+  });
+
   it('opened as a page of its own, takes nothing', async () => {
     const bg = background();
     // Top level: its "parent" is itself.

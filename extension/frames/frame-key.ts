@@ -15,6 +15,14 @@ const FRAME_KEY_MESSAGE = 'veil:frame-key';
 const MAX_CANDIDATES = 8;
 /** How long a frame waits for its key before it says it was not placed by Veil. */
 export const KEY_WAIT_MS = 10_000;
+/**
+ * A reader is made while its message is still decrypted: its content script says "still
+ * coming" (content/frame-keys.ts) and each such word extends the wait by KEY_WAIT_MS, up to
+ * this long in all. The page can say it too, which only delays the warning in its own copy.
+ */
+export const KEY_WAIT_MAX_MS = 120_000;
+/** The content script's "still coming" message. */
+const FRAME_WAIT_MESSAGE = 'veil:frame-wait';
 
 /** The frame's token, or null when the URL does not carry a well-formed one. */
 export function frameToken(hash: string = location.hash): string | null {
@@ -41,7 +49,9 @@ export class FrameLink {
   private waiters: (() => void)[] = [];
   private accepted: Pair | null = null;
   private tried = 0;
-  private readonly deadline: number;
+  private deadline: number;
+  private readonly latest: number;
+  private readonly waitMs: number;
   /** Called when a candidate arrives after a call gave up (Veil's frame, slow to be decrypted). */
   onLateCandidate: (() => void) | undefined;
   private gaveUp = false;
@@ -57,12 +67,18 @@ export class FrameLink {
     }: { source?: KeySource; parent?: unknown; now?: () => number; waitMs?: number } = {},
   ) {
     this.now = now;
+    this.waitMs = waitMs;
     this.deadline = now() + waitMs;
+    this.latest = now() + Math.max(waitMs, KEY_WAIT_MAX_MS);
     source.addEventListener('message', (e) => {
       // Only from the page this frame is in (where the content script runs); a top-level
       // frame has no such page.
       if (e.source !== parent || parent === source) return;
       const data = e.data as { type?: unknown; token?: unknown; key?: unknown } | null;
+      if (data?.type === FRAME_WAIT_MESSAGE && !this.accepted && !this.gaveUp) {
+        this.deadline = Math.min(this.latest, Math.max(this.deadline, this.now() + this.waitMs));
+        return;
+      }
       if (data?.type !== FRAME_KEY_MESSAGE) return;
       if (typeof data.token !== 'string' || !TOKEN.test(data.token)) return;
       if (token !== null && data.token !== token) return;
@@ -99,6 +115,8 @@ export class FrameLink {
       try {
         const result = await call({ ...pair });
         this.accepted = pair;
+        // Other calls waiting for a candidate go ahead with this one.
+        for (const wake of this.waiters.splice(0)) wake();
         return result;
       } catch (e) {
         if (!isMessageError(e, 'forbidden')) {
@@ -116,14 +134,20 @@ export class FrameLink {
     const left = this.deadline - this.now();
     if (left <= 0) return Promise.resolve(null);
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((w) => w !== wake);
-        resolve(this.candidates.shift() ?? null);
-      }, left);
+      let timer: ReturnType<typeof setTimeout>;
+      // The deadline may move while this waits ("still coming"): look again when it is reached.
+      const arm = (ms: number) =>
+        (timer = setTimeout(() => {
+          const more = this.deadline - this.now();
+          if (more > 0 && this.candidates.length === 0) return arm(more);
+          this.waiters = this.waiters.filter((w) => w !== wake);
+          resolve(this.candidates.shift() ?? null);
+        }, ms));
       const wake = () => {
         clearTimeout(timer);
         resolve(this.candidates.shift() ?? null);
       };
+      arm(left);
       this.waiters.push(wake);
     });
   }

@@ -16,7 +16,7 @@ import type { BlockStatus, ReaderView } from '../messaging/messages';
 import type { MessageKey } from '../ui/i18n';
 import { FrameLink, NotPlacedByVeil } from './frame-key';
 import { watchLock } from './lock-watch';
-import { watchSight, type Sight } from './sight';
+import { pollHostSight, sightSupported, watchSight, type Sight } from './sight';
 
 const STATUS: Record<BlockStatus, MessageKey> = {
   verified: 'status_verified',
@@ -251,6 +251,7 @@ export function startReader(root: HTMLElement, link: FrameLink = new FrameLink(n
   let state: ReaderState = { kind: 'loading' };
   let sight: Sight = 'pending';
   let added = false;
+  let polling = false;
   // Redrawn only when what it shows changes: a button replaced between a press and its release
   // would swallow the click (sight reports come often, and matter only while text shows).
   let drawn = '';
@@ -277,6 +278,18 @@ export function startReader(root: HTMLElement, link: FrameLink = new FrameLink(n
       .then((view) => {
         markOnce('veil:view');
         set({ kind: 'shown', view });
+        // No v2 here (Firefox): the content script's check, asked while the frame is in view.
+        if (!polling && !sightSupported()) {
+          polling = true;
+          pollHostSight(
+            doc.documentElement,
+            () =>
+              link
+                .call((auth) => sendMessage({ type: 'readerSight', ...auth }))
+                .then(({ sight: seen }) => seen),
+            seeSight,
+          );
+        }
       })
       .catch((e: unknown) =>
         set(
@@ -303,11 +316,12 @@ export function startReader(root: HTMLElement, link: FrameLink = new FrameLink(n
   read(false);
   // Veil's own pair may come after the wait ran out (a slow first decrypt): read then.
   link.onLateCandidate = () => read(false);
-  watchSight(doc.documentElement, (next) => {
+  const seeSight = (next: Sight) => {
     sight = next;
     markOnce(`veil:sight-${next}`);
     draw();
-  });
+  };
+  watchSight(doc.documentElement, seeSight);
   // Locking drops the text from the screen; unlocking reads it again.
   watchLock((locked) => (locked ? set({ kind: 'error', code: 'locked' }) : read(false)));
 }

@@ -61,3 +61,50 @@ export function watchSight(target: Element, changed: (sight: Sight) => void): ()
   observer.observe(target);
   return () => observer.disconnect();
 }
+
+/** How often a frame without v2 asks its content script what the page shows of it. */
+export const HOST_SIGHT_EVERY_MS = 1000;
+
+/**
+ * Where the browser has no v2 (Firefox): asks `ask` (the content script, through the
+ * background) what the page shows of this frame, every HOST_SIGHT_EVERY_MS while the frame is
+ * in the viewport (v1 tells that much) and at once when the pointer or focus comes to it.
+ * Returns the function that stops it.
+ */
+export function pollHostSight(
+  target: Element,
+  ask: () => Promise<Sight>,
+  changed: (sight: Sight) => void,
+  every = HOST_SIGHT_EVERY_MS,
+): () => void {
+  let inView = true;
+  let asking = false;
+  const check = () => {
+    if (!inView || asking) return;
+    asking = true;
+    ask()
+      .then(changed, () => undefined)
+      .finally(() => (asking = false));
+  };
+  const observer =
+    typeof IntersectionObserver === 'undefined'
+      ? undefined
+      : new IntersectionObserver((entries) => {
+          const last = entries.at(-1);
+          if (!last) return;
+          inView = last.isIntersecting;
+          if (inView) check();
+        });
+  observer?.observe(target);
+  const timer = setInterval(check, every);
+  const doc = target.ownerDocument;
+  doc.addEventListener('pointerenter', check, true);
+  doc.addEventListener('focusin', check, true);
+  check();
+  return () => {
+    clearInterval(timer);
+    observer?.disconnect();
+    doc.removeEventListener('pointerenter', check, true);
+    doc.removeEventListener('focusin', check, true);
+  };
+}

@@ -399,6 +399,12 @@ export interface PageMessageTable {
     res: { sight: FrameSight };
     who: 'frame';
   };
+  /** The same for a reader frame (Firefox, which has no IntersectionObserver v2). */
+  readerSight: {
+    req: FrameAuth;
+    res: { sight: FrameSight };
+    who: 'frame';
+  };
   /**
    * Encrypts and has the content script of the composer's tab submit the chunks, once that
    * content script says the composer is in full view and nothing covers or fades it.
@@ -422,6 +428,7 @@ const PAGE_ALLOWED_SENDERS: {
   composerInfo: ['frame'],
   composerDraft: ['frame'],
   composerSight: ['frame'],
+  readerSight: ['frame'],
   composeSend: ['frame'],
 };
 

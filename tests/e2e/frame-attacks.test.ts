@@ -208,10 +208,23 @@ describe.skipIf(!chromiumPath)('a hostile page against Veil’s frames (Chromium
     timed('frame attacks: width probe', async () => {
       const page = await openChat(bob);
       try {
-        await page.waitForFunction(
-          () => document.querySelectorAll('[data-veil="message"] iframe').length >= 3,
-          { timeout: 30_000 },
-        );
+        await page
+          .waitForFunction(
+            () => document.querySelectorAll('[data-veil="message"] iframe').length >= 3,
+            { timeout: 30_000 },
+          )
+          .catch(async (e: unknown) => {
+            console.log(
+              '[e2e] wrappers:',
+              await page.evaluate(() =>
+                [...document.querySelectorAll('[data-veil^="message"], li')].map(
+                  (w) =>
+                    `${w.localName} ${w.getAttribute('data-veil')} ${w.getAttribute('data-veil-status')} frames ${w.querySelectorAll('iframe').length}`,
+                ),
+              ),
+            );
+            throw e;
+          });
         for (const h of await page.$$(`${hook('message')} iframe`)) {
           const f = (await h.contentFrame())!;
           await f.waitForSelector(hook('plaintext'), { timeout: 30_000 }).catch(async (e) => {

@@ -374,6 +374,7 @@ export const pageHandlers: ServiceHandlers<
   | 'composerInfo'
   | 'composerDraft'
   | 'composerSight'
+  | 'readerSight'
   | 'composeSend'
 > = {
   async pageEnabled(svc, _req, ctx) {
@@ -582,6 +583,11 @@ export const pageHandlers: ServiceHandlers<
 
   async composerSight(svc, { token, key }, ctx) {
     const { tabId, record } = await frameRecord(svc, ctx, { token, key }, 'composer');
+    return { sight: await sightOf(svc, tabId, record.frameId, token) };
+  },
+
+  async readerSight(svc, { token, key }, ctx) {
+    const { tabId, record } = await frameRecord(svc, ctx, { token, key }, 'reader');
     return { sight: await sightOf(svc, tabId, record.frameId, token) };
   },
 
