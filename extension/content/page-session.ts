@@ -138,7 +138,9 @@ export class PageSession {
           block.pending = pending;
           prepared.push(pending);
         }
-        this.frames.mountVisible(prepared);
+        // After the batch is on its way (the send follows this call): making a frame costs the
+        // page's main thread, and the background need not wait for that.
+        if (prepared.length > 0) setTimeout(() => this.frames.mountVisible(prepared), 0);
       },
       onUnread: (blocks) => {
         for (const block of blocks) {

@@ -48,6 +48,9 @@ describe.skipIf(!chromiumPath)('Veil in a local chat page (Chromium)', () => {
   async function openChat(person: Person): Promise<Page> {
     const page = await person.session.browser.newPage();
     await page.setViewport({ width: 1000, height: 800 });
+    // The tab the user looks at: a hidden one renders nothing, so its readers (which show text
+    // only once they know what the page shows of them) would wait.
+    await page.bringToFront();
     await page.goto(`${chat.url}/?user=${person.handle}`);
     person.chat = page;
     return page;

@@ -62,6 +62,9 @@ describe.skipIf(!chromiumPath)('a hostile page redressing Veil’s frames (Chrom
   async function openChat(person: ChromiumPerson): Promise<Page> {
     const page = await person.session.browser.newPage();
     await page.setViewport({ width: 1000, height: 900 });
+    // The tab the user looks at: a hidden one renders nothing, so its readers (which show text
+    // only once they know what the page shows of them) would wait.
+    await page.bringToFront();
     await page.goto(`${chat.url}/?user=${person.handle}`);
     await page.waitForSelector(hook('toggle'));
     return page;
