@@ -79,8 +79,15 @@ export function resealRecord(
 ): { key: string; value: unknown } {
   if (!isSealed(raw)) return sealRecord(dataKey, table, stored, raw);
   if (!NAMED.has(table) || raw.veilSealed === 2) return { key: stored, value: raw };
-  // Sealed under its plain key by an older version: renamed now.
-  return sealRecord(dataKey, table, stored, openValue(dataKey, table, stored, raw));
+  // Sealed under its plain key by an older version: renamed now. One that does not open
+  // (damaged) stays as it is: it must not stop the others.
+  let value: unknown;
+  try {
+    value = openValue(dataKey, table, stored, raw);
+  } catch {
+    return { key: stored, value: raw };
+  }
+  return sealRecord(dataKey, table, stored, value);
 }
 
 /** A stored record opened: its own key and plain value (for removing the lock). */
@@ -232,8 +239,15 @@ export class KeyStore implements ProtocolStore {
     return keys.map(String);
   }
 
-  /** Every record of a table (unsealed), under its own key. */
-  async entries<T>(table: Table): Promise<[string, T][]> {
+  /**
+   * Every record of a table (unsealed), under its own key. `skipDamaged` (the default for
+   * NAMED_TABLES, whose keys are inside the records): leave out a record that does not open
+   * (else it throws), so one damaged contact or session does not stop all the others.
+   */
+  async entries<T>(
+    table: Table,
+    { skipDamaged = NAMED.has(table) }: { skipDamaged?: boolean } = {},
+  ): Promise<[string, T][]> {
     checkTable(table);
     const db = await this.db();
     const tx = db.transaction(table, 'readonly');
@@ -241,8 +255,12 @@ export class KeyStore implements ProtocolStore {
     const out: [string, T][] = [];
     const dataKey = values.some(isSealed) ? await this.requireDataKey() : undefined;
     for (let i = 0; i < keys.length; i++) {
-      const { key, value } = openStored(dataKey!, table, String(keys[i]), values[i]);
-      out.push([key, value as T]);
+      try {
+        const { key, value } = openStored(dataKey!, table, String(keys[i]), values[i]);
+        out.push([key, value as T]);
+      } catch (e) {
+        if (!skipDamaged) throw e;
+      }
     }
     return out;
   }

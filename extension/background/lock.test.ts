@@ -182,6 +182,49 @@ describe('passphrase lock', () => {
     rewrite.mockRestore();
   });
 
+  it('a write made while the lock is being set goes in sealed and named, not over the old', async () => {
+    const { a } = await conversation();
+    const store = a.service.store;
+    // A write that starts while the records are being rewritten.
+    let writing: Promise<void> | undefined;
+    const rewrite = store.rewriteSealedTables.bind(store);
+    const spy = vi.spyOn(store, 'rewriteSealedTables').mockImplementation((...args) => {
+      const done = rewrite(...args);
+      writing ??= store.commit([
+        { op: 'put', table: 'contacts', key: 'late-friend', value: { handle: 'late-friend' } },
+      ]);
+      return done;
+    });
+    const enabling = a.call({ type: 'setLockPassphrase', passphrase: PASS });
+    await enabling;
+    spy.mockRestore();
+    await writing;
+    for (const name of await rawKeys(a.name, 'contacts')) expect(name).toMatch(/^#[0-9a-f]{32}$/);
+    for (const row of await rawRows(a.name, 'contacts')) expect(isSealed(row)).toBe(true);
+    expect(await store.get('contacts', 'late-friend')).toEqual({ handle: 'late-friend' });
+  });
+
+  it('a record that does not open does not stop the renaming of the others', async () => {
+    const { a } = await conversation();
+    await a.call({ type: 'setLockPassphrase', passphrase: PASS });
+    const other = new Uint8Array(32).fill(9);
+    await a.service.store.commitRaw([
+      { op: 'put', table: 'contacts', key: 'old-friend', value: { handle: 'old-friend' } },
+      {
+        op: 'put',
+        table: 'contacts',
+        key: 'damaged',
+        value: sealValue(other, 'contacts', 'damaged', { handle: 'damaged' }),
+      },
+      { op: 'delete', table: 'state', key: 'sealedSet' },
+    ]);
+    await a.call({ type: 'lock' });
+    await a.call({ type: 'unlock', passphrase: PASS });
+    expect(await a.service.store.get('contacts', 'old-friend')).toEqual({ handle: 'old-friend' });
+    // Listed without the damaged one.
+    expect(await a.service.store.keys('contacts')).not.toContain('damaged');
+  });
+
   it('refuses the wrong passphrase and stays locked', async () => {
     const { a, armored } = await conversation();
     await a.call({ type: 'setLockPassphrase', passphrase: PASS });

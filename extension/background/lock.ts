@@ -70,6 +70,8 @@ export class LockManager implements DataKeySource {
   // Caches of what IndexedDB and storage.session hold; both are reloaded by a new worker.
   private record: LockRecord | null | undefined;
   private cached: { id: string; key: Uint8Array } | undefined;
+  /** A change of the lock in progress (enable, disable): store access waits for it. */
+  private changing: Promise<void> = Promise.resolve();
   /** This worker's pass over records left open or plainly named (sealLeftovers). */
   private leftovers: Promise<void> | undefined;
   private readonly store: KeyStore;
@@ -90,8 +92,12 @@ export class LockManager implements DataKeySource {
     return { enabled: true, locked: !(await this.sessionKey(rec)) };
   }
 
-  /** The data key: undefined without a lock; BackgroundError('locked') while locked. */
+  /**
+   * The data key: undefined without a lock; BackgroundError('locked') while locked. Waits while
+   * the lock is being set or removed: a write must not go in sealed or named for the other side.
+   */
   async dataKey(): Promise<Uint8Array | undefined> {
+    await this.changing;
     const rec = await this.loadRecord();
     if (!rec) return undefined;
     const key = await this.sessionKey(rec);
@@ -109,14 +115,24 @@ export class LockManager implements DataKeySource {
     const rec = await this.wrap(dataKey, passphrase, toBase64Url(randomBytes(16)));
     // The session holds the key first: whatever happens next, the data stays readable.
     await this.rememberKey(rec.id, dataKey);
-    await this.store.rewriteSealedTables(
-      (table, key, value) => resealRecord(dataKey, table, key, value),
-      [
-        { op: 'put', table: 'state', key: LOCK_KEY, value: rec },
-        { op: 'put', table: 'state', key: SEALED_SET_KEY, value: SEALED_SET_VERSION },
-      ],
-    );
-    this.record = rec;
+    const own = dataKey.slice(); // locking wipes the remembered one: not this pass's
+    await this.changeLock(async () => {
+      await this.store.rewriteSealedTables(
+        (table, key, value) => resealRecord(own, table, key, value),
+        [
+          { op: 'put', table: 'state', key: LOCK_KEY, value: rec },
+          { op: 'put', table: 'state', key: SEALED_SET_KEY, value: SEALED_SET_VERSION },
+        ],
+      );
+      this.record = rec;
+    });
+  }
+
+  /** Runs a change of the lock itself; store reads and writes wait for it (dataKey). */
+  private async changeLock(work: () => Promise<void>): Promise<void> {
+    const run = this.changing.then(work);
+    this.changing = run.catch(() => undefined);
+    await run;
   }
 
   /** New passphrase, same data key: only the wrapped key changes. */
@@ -134,12 +150,14 @@ export class LockManager implements DataKeySource {
   async disable(current: string): Promise<void> {
     const rec = await this.requireRecord();
     const dataKey = await this.unwrap(rec, current);
-    await this.store.rewriteSealedTables(
-      (table, key, value) => openStored(dataKey, table, key, value),
-      [{ op: 'delete', table: 'state', key: LOCK_KEY }],
-    );
-    this.record = null;
-    await this.forgetKey();
+    await this.changeLock(async () => {
+      await this.store.rewriteSealedTables(
+        (table, key, value) => openStored(dataKey, table, key, value),
+        [{ op: 'delete', table: 'state', key: LOCK_KEY }],
+      );
+      this.record = null;
+      await this.forgetKey();
+    });
   }
 
   async unlock(passphrase: string): Promise<void> {
@@ -159,8 +177,9 @@ export class LockManager implements DataKeySource {
   private sealLeftovers(dataKey: Uint8Array): Promise<void> {
     this.leftovers ??= (async () => {
       if ((await this.store.getRaw('state', SEALED_SET_KEY)) === SEALED_SET_VERSION) return;
+      const own = dataKey.slice(); // locking wipes the remembered one: not this pass's
       await this.store.rewriteSealedTables(
-        (table, key, value) => resealRecord(dataKey, table, key, value),
+        (table, key, value) => resealRecord(own, table, key, value),
         [{ op: 'put', table: 'state', key: SEALED_SET_KEY, value: SEALED_SET_VERSION }],
       );
     })().catch((e: unknown) => {

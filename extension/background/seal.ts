@@ -32,8 +32,9 @@ export function isSealed(value: unknown): value is SealedValue {
   );
 }
 
-function recordAad(table: string, key: string): Uint8Array {
-  return utf8ToBytes(`veil-record/v1\n${table}\n${key}`);
+/** Binds a box to its slot, and to its version (a v2 box holds [key, value]). */
+function recordAad(table: string, key: string, version: 1 | 2 = 1): Uint8Array {
+  return utf8ToBytes(`veil-record/v${version}\n${table}\n${key}`);
 }
 
 export function sealValue(
@@ -41,12 +42,13 @@ export function sealValue(
   table: string,
   key: string,
   value: unknown,
+  version: 1 | 2 = 1,
 ): SealedValue {
   const nonce = randomBytes(NONCE_LENGTH);
   const plain = encodeValue(value);
-  const sealed = xchacha20poly1305(dataKey, nonce, recordAad(table, key)).encrypt(plain);
+  const sealed = xchacha20poly1305(dataKey, nonce, recordAad(table, key, version)).encrypt(plain);
   plain.fill(0);
-  return { veilSealed: 1, box: concatBytes(nonce, sealed) };
+  return { veilSealed: version, box: concatBytes(nonce, sealed) };
 }
 
 const namesKeys = new WeakMap<Uint8Array, Uint8Array>();
@@ -73,8 +75,7 @@ export function sealNamed(
   key: string,
   value: unknown,
 ): SealedValue {
-  const sealed = sealValue(dataKey, table, name, [key, value]);
-  return { veilSealed: 2, box: sealed.box };
+  return sealValue(dataKey, table, name, [key, value], 2);
 }
 
 /**
@@ -112,7 +113,7 @@ function openBox(dataKey: Uint8Array, table: string, key: string, sealed: Sealed
     plain = xchacha20poly1305(
       dataKey,
       box.subarray(0, NONCE_LENGTH),
-      recordAad(table, key),
+      recordAad(table, key, sealed.veilSealed),
     ).decrypt(box.subarray(NONCE_LENGTH));
   } catch {
     throw new VeilError('bad-mac', 'a stored record does not open with the data key');

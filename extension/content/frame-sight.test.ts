@@ -99,6 +99,17 @@ describe('frameSight', () => {
     expect(frameSight(detached.frame)).toBe('away');
   });
 
+  it('does not take the body’s overflow (the viewport’s) for a list that cuts the frame', () => {
+    const p = page({ left: 10, top: 10, width: 300, height: 200 });
+    // A page with `body { overflow: hidden }` and a fixed app root: the body's own box is empty.
+    Object.assign(p.body, {
+      getBoundingClientRect: () => ({ left: 0, top: 0, right: 1000, bottom: 0 }),
+    });
+    (p.frame.ownerDocument as unknown as { body: unknown }).body = p.body;
+    p.styles.set(p.body, style({ overflowY: 'hidden', overflowX: 'hidden' }));
+    expect(frameSight(p.frame)).toBe('visible');
+  });
+
   it('counts a frame cut by a scrolling list as partial, and samples only what the list shows', () => {
     // A list from y 100 to 400 that scrolls; the frame runs from 300 to 500, below its end,
     // where the page's compose box is on top.

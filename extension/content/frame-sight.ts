@@ -64,16 +64,21 @@ export function frameSight(frame: HTMLIFrameElement): FrameSight {
   // What of the frame is left once the viewport and every clipping ancestor (a message list
   // that scrolls) cut it: only that part is sampled, and the frame is whole only if none is cut.
   const clip = { left: 0, top: 0, right: width, bottom: height };
+  // Past a fixed element, ancestors do not clip (its box is placed against the viewport); nor
+  // do the root and body, whose overflow applies to the viewport.
+  let escaped = false;
   for (let el: Element | null = frame; el; el = parentOf(el)) {
     const style = win.getComputedStyle(el);
     if (distortion(style)) return 'obscured';
-    if (el !== frame && (clips(style.overflowX) || clips(style.overflowY))) {
+    const root = el === doc.documentElement || el === doc.body;
+    if (el !== frame && !escaped && !root && (clips(style.overflowX) || clips(style.overflowY))) {
       const r = el.getBoundingClientRect();
       clip.left = Math.max(clip.left, r.left);
       clip.top = Math.max(clip.top, r.top);
       clip.right = Math.min(clip.right, r.right);
       clip.bottom = Math.min(clip.bottom, r.bottom);
     }
+    if (style.position === 'fixed') escaped = true;
   }
   if (box.right <= clip.left || box.bottom <= clip.top) return 'away';
   if (box.left >= clip.right || box.top >= clip.bottom) return 'away';

@@ -267,6 +267,8 @@ export class ReaderFrames {
     if (pair) void pair.then(({ token }) => void this.onScreen.push(token)).catch(() => undefined);
     this.loading.add(frame);
     frame.addEventListener('load', () => this.loaded(frame), { once: true });
+    // A load the page keeps from reaching this listener must not hold Veil up for good.
+    setTimeout(() => this.loaded(frame), SETTLE_MAX_MS);
   }
 
   /** Mounts the waiting margin frames one per idle slot (a timer where there is no idle API). */

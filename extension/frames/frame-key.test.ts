@@ -93,6 +93,23 @@ describe('FrameLink', () => {
     expect(await link.call(bg.call)).toBe('shown');
   });
 
+  it('is not stopped by a made-up token the page posts first (unknown to the background)', async () => {
+    const { link, key } = setup(null);
+    const call = vi.fn(async ({ token, key: k }: { token: string; key: string }) => {
+      if (token !== TOKEN) throw new VeilMessageError('not-found', 'this frame has expired');
+      if (k !== REAL) throw new VeilMessageError('forbidden', 'not placed');
+      return 'shown';
+    });
+    const answer = link.call(call);
+    key('J'.repeat(22), undefined, 'U'.repeat(22));
+    key(REAL);
+    expect(await answer).toBe('shown');
+    // Only unknown tokens, ever: the frame says its message expired.
+    const lone = setup(null, 30);
+    lone.key('J'.repeat(22), undefined, 'U'.repeat(22));
+    await expect(lone.link.call(call)).rejects.toMatchObject({ code: 'not-found' });
+  });
+
   it('waits longer while its content script says the message is still coming', async () => {
     const { link, key, post } = setup(null, 40);
     const bg = background();

@@ -109,6 +109,8 @@ export class FrameLink {
       if (this.accepted) return call({ ...this.accepted });
       if (pair === null) {
         this.gaveUp = true;
+        // Only unknown tokens came (a page's made-up pair, or Veil's own that expired): that.
+        if (this.unknown) throw this.unknown;
         throw new NotPlacedByVeil('no key');
       }
       this.tried++;
@@ -119,14 +121,22 @@ export class FrameLink {
         for (const wake of this.waiters.splice(0)) wake();
         return result;
       } catch (e) {
+        // A token the background does not know is no proof either: a page can make one up
+        // and post it first. Keep trying the others.
+        if (isMessageError(e, 'not-found')) {
+          this.unknown = e;
+          continue;
+        }
         if (!isMessageError(e, 'forbidden')) {
-          // Any other answer (expired, locked) means the pair was taken.
+          // Any other answer (locked) means the pair was taken.
           this.accepted = pair;
           throw e;
         }
       }
     }
   }
+
+  private unknown: unknown;
 
   private nextCandidate(): Promise<Pair | null> {
     const ready = this.candidates.shift();
@@ -144,8 +154,14 @@ export class FrameLink {
           resolve(this.candidates.shift() ?? null);
         }, ms));
       const wake = () => {
+        const next = this.candidates.shift();
+        // Another call took the only candidate: keep waiting, unless a pair was accepted.
+        if (next === undefined && !this.accepted) {
+          this.waiters.push(wake);
+          return;
+        }
         clearTimeout(timer);
-        resolve(this.candidates.shift() ?? null);
+        resolve(next ?? null);
       };
       arm(left);
       this.waiters.push(wake);

@@ -321,7 +321,8 @@ export function startReader(root: HTMLElement, link: FrameLink = new FrameLink(n
     markOnce(`veil:sight-${next}`);
     draw();
   };
-  watchSight(doc.documentElement, seeSight);
+  // Without v2 (Firefox) the text waits for the content script's first answer (below).
+  if (sightSupported()) watchSight(doc.documentElement, seeSight);
   // Locking drops the text from the screen; unlocking reads it again.
   watchLock((locked) => (locked ? set({ kind: 'error', code: 'locked' }) : read(false)));
 }
