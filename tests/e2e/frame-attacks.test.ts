@@ -53,6 +53,44 @@ async function copiesOf(page: Page, kind: 'reader' | 'composer'): Promise<Frame[
   return frames.filter((f): f is Frame => f !== null);
 }
 
+/**
+ * Waits until the first `count` reader wrappers' frames show their text, looking again at each
+ * round (a frame handle taken while its document was still being swapped in can stay without an
+ * execution context; a restatus replaces a frame).
+ */
+async function firstReadersShowText(page: Page, count: number): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  const within = <T>(p: Promise<T>, ms: number, fallback: T) =>
+    Promise.race([
+      p.catch(() => fallback),
+      new Promise<T>((r) => setTimeout(() => r(fallback), ms)),
+    ]);
+  for (;;) {
+    // Pending ones too: the first `count` in the page must be these, each with its status.
+    const wrappers = (await page.$$('[data-veil^="message"]')).slice(0, count);
+    let shown = 0;
+    for (const wrapper of wrappers) {
+      if ((await wrapper.evaluate((w) => w.getAttribute('data-veil'))) !== 'message') continue;
+      const iframe = await wrapper.$('iframe');
+      const frame = iframe ? await within(iframe.contentFrame(), 2_000, null) : null;
+      if (frame && (await within(frame.$(hook('plaintext')).then(Boolean), 2_000, false))) shown++;
+    }
+    if (wrappers.length === count && shown === count) return;
+    if (Date.now() > deadline) {
+      const states = await page.evaluate(() =>
+        [...document.querySelectorAll('[data-veil^="message"]')].map(
+          (w) =>
+            `${w.getAttribute('data-veil')} ${w.getAttribute('data-veil-status')} frames ${w.querySelectorAll('iframe').length}`,
+        ),
+      );
+      throw new Error(
+        `${shown} of ${count} readers show text; wrappers: ${JSON.stringify(states)}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
 /** Everything a frame shows, as text. */
 const textOf = (frame: Frame) => frame.evaluate(() => document.body.innerText);
 
@@ -211,30 +249,8 @@ describe.skipIf(!chromiumPath)('a hostile page against Veil’s frames (Chromium
     timed('frame attacks: width probe', async () => {
       const page = await openChat(bob);
       try {
-        await page
-          .waitForFunction(
-            () => document.querySelectorAll('[data-veil="message"] iframe').length >= 3,
-            { timeout: 30_000 },
-          )
-          .catch(async (e: unknown) => {
-            console.log(
-              '[e2e] wrappers:',
-              await page.evaluate(() =>
-                [...document.querySelectorAll('[data-veil^="message"], li')].map(
-                  (w) =>
-                    `${w.localName} ${w.getAttribute('data-veil')} ${w.getAttribute('data-veil-status')} frames ${w.querySelectorAll('iframe').length}`,
-                ),
-              ),
-            );
-            throw e;
-          });
-        for (const h of await page.$$(`${hook('message')} iframe`)) {
-          const f = (await h.contentFrame())!;
-          await f.waitForSelector(hook('plaintext'), { timeout: 30_000 }).catch(async (e) => {
-            console.log('[e2e] the reader shows:', await f.evaluate(() => document.body.innerHTML));
-            throw e;
-          });
-        }
+        // Alice's three messages come first (bob's own from the test before follows them).
+        await firstReadersShowText(page, 3);
         // What a page can do: set the width of the frame (and of its wrapper), let it settle,
         // and read the height back; for each message, widths 20 to 600 px.
         const probe = (index: number) =>
