@@ -2,12 +2,11 @@
 // name the frames on screen it put in for the last one (pageDecrypt `after`): it is decrypted
 // once those have read, or after a bound, so the visible messages' text is not queued behind
 // work for messages nobody sees yet (both want the same cores).
+import { MAX_AFTER } from '../messaging/messages';
 
 /** Tokens remembered per tab as read, and tabs remembered; the oldest are forgotten first. */
 const MAX_READ_PER_TAB = 256;
 const MAX_TABS = 64;
-/** Tokens a batch may wait for. */
-export const MAX_AFTER = 64;
 /** The longest a batch waits for them. */
 export const AFTER_WAIT_MS = 1500;
 

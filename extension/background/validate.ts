@@ -1,6 +1,7 @@
 // Checks the fields of an incoming message against its declared type (background only). The
 // result is a fresh object holding only the known fields, so a handler never sees anything a
 // sender slipped in. Any mismatch → BackgroundError('invalid-argument') naming the field.
+import { MAX_AFTER } from '../messaging/messages';
 import type {
   MessageTable,
   MessageType,
@@ -9,7 +10,6 @@ import type {
 } from '../messaging/messages';
 import { isValidHandle } from '../protocol/identity';
 import { BackgroundError } from './errors';
-import { MAX_AFTER } from './read-watch';
 
 type Raw = Record<string, unknown>;
 type Validator<T extends MessageType> = (raw: Raw) => MessageTable[T]['req'];

@@ -7,12 +7,9 @@
 // document, so the new one can bind the token.
 import { browser } from 'wxt/browser';
 import { sendMessage } from '../messaging/client';
+import { FRAME_KEY_MESSAGE, FRAME_WAIT_MESSAGE } from '../messaging/messages';
 
-/** The message a frame waits for (frames/frame-key.ts). */
-export const FRAME_KEY_MESSAGE = 'veil:frame-key';
-/** "Its message is still being decrypted": keeps a loaded reader waiting for its pair. */
-export const FRAME_WAIT_MESSAGE = 'veil:frame-wait';
-/** How often that is said (the frame waits frames/frame-key.ts KEY_WAIT_MS after each). */
+/** How often "still coming" (FRAME_WAIT_MESSAGE) is said (the frame waits frames/frame-key.ts KEY_WAIT_MS after each). */
 export const WAIT_PING_MS = 4_000;
 
 /**

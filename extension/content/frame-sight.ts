@@ -1,8 +1,9 @@
 // Whether one of Veil's frames is in full view as Veil drew it, read from the host page's side
 // (content script). The background asks this before it sends what the composer holds, in every
 // browser, and for Firefox's readers while they are in view; in Chromium the frames also watch
-// themselves (frames/sight.ts, IntersectionObserver v2). What this cannot see: an overlay with `pointer-events: none` is skipped by
-// elementFromPoint (Chromium's own check sees it; README, "Redress").
+// themselves (frames/sight.ts, IntersectionObserver v2). What this cannot see: an overlay with
+// `pointer-events: none` is skipped by elementFromPoint (Chromium's own check sees it; README,
+// "Redress").
 import type { FrameSight } from '../messaging/messages';
 
 /** Sampling grid over the frame's box: columns × rows, inset from the edges. */

@@ -25,8 +25,6 @@ export const SETTLE_MAX_MS = 1200;
 export interface PendingReader {
   readonly wrapper: HTMLElement;
   readonly bodies: readonly HTMLElement[];
-  /** Resolved with the block's token and key (frames wait for it), rejected if never read. */
-  readonly pair: Promise<FramePair>;
   issue(pair: FramePair): void;
   drop(): void;
 }
@@ -42,10 +40,8 @@ export class ReaderFrames {
   /** Per token: its key, and the lines its frame is sized for. */
   private readonly blocks = new Map<string, { key: string; lines: number }>();
   private readonly lazy: IntersectionObserver;
-  /** Wrappers not yet given their frame: what mounts it. */
-  private readonly pending = new WeakMap<Element, () => HTMLIFrameElement>();
-  /** Each pending wrapper's pair, once issued. */
-  private readonly pairs = new WeakMap<Element, Promise<FramePair>>();
+  /** Wrappers not yet given their frame: what mounts it (on screen: watched while it loads). */
+  private readonly pending = new WeakMap<Element, (onScreen: boolean) => void>();
   /**
    * The host's scrolling element for the message list (the list or an ancestor; none when the
    * document scrolls), looked up once per list: the lookup reads computed styles, which after
@@ -111,17 +107,20 @@ export class ReaderFrames {
       reject = fail;
     });
     pair.catch(() => undefined);
-    this.pairs.set(wrapper, pair);
-    this.pending.set(wrapper, () => {
+    this.pending.set(wrapper, (onScreen) => {
       const frame = this.mount(wrapper, pair);
-      void pair.then(({ token }) => this.frames.set(token, frame)).catch(() => undefined);
-      return frame;
+      void pair
+        .then(({ token }) => {
+          this.frames.set(token, frame);
+          if (onScreen) this.onScreen.push(token);
+        })
+        .catch(() => undefined);
+      if (onScreen) this.watchLoad(frame);
     });
     this.lazy.observe(wrapper);
     return {
       wrapper,
       bodies: shown,
-      pair,
       issue,
       drop: () => {
         reject(new Error('not read'));
@@ -178,8 +177,7 @@ export class ReaderFrames {
    * would otherwise take the cores they load on.
    */
   settled(maxMs = SETTLE_MAX_MS): Promise<void> {
-    for (const frame of this.loading) if (!frame.isConnected) this.loading.delete(frame);
-    if (this.loading.size === 0) return Promise.resolve();
+    if (this.loadingOnScreen() === 0) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
@@ -260,11 +258,11 @@ export class ReaderFrames {
   private mountNow(wrapper: Element, onScreen = false): void {
     const mount = this.pending.get(wrapper);
     this.pending.delete(wrapper);
-    if (!mount || !wrapper.isConnected) return;
-    const frame = mount();
-    if (!onScreen) return;
-    const pair = this.pairs.get(wrapper);
-    if (pair) void pair.then(({ token }) => void this.onScreen.push(token)).catch(() => undefined);
+    if (mount && wrapper.isConnected) mount(onScreen);
+  }
+
+  /** Holds the next batch (settled) until `frame`, on screen, has loaded. */
+  private watchLoad(frame: HTMLIFrameElement): void {
     this.loading.add(frame);
     frame.addEventListener('load', () => this.loaded(frame), { once: true });
     // A load the page keeps from reaching this listener must not hold Veil up for good.

@@ -6,11 +6,9 @@
 // takes it; a frame that gets none the background takes was embedded by the page itself, and
 // shows nothing but a warning (and still opens if Veil's own pair comes later).
 import { isMessageError } from '../messaging/client';
-import type { FrameAuth } from '../messaging/messages';
+import { FRAME_KEY_MESSAGE, FRAME_WAIT_MESSAGE, type FrameAuth } from '../messaging/messages';
 
 const TOKEN = /^[A-Za-z0-9_-]{22}$/;
-/** The content script's message (content/frame-keys.ts FRAME_KEY_MESSAGE). */
-const FRAME_KEY_MESSAGE = 'veil:frame-key';
 /** Candidates tried at most: the page may post junk ones first. */
 const MAX_CANDIDATES = 8;
 /** How long a frame waits for its key before it says it was not placed by Veil. */
@@ -21,8 +19,6 @@ export const KEY_WAIT_MS = 10_000;
  * this long in all. The page can say it too, which only delays the warning in its own copy.
  */
 export const KEY_WAIT_MAX_MS = 120_000;
-/** The content script's "still coming" message. */
-const FRAME_WAIT_MESSAGE = 'veil:frame-wait';
 
 /** The frame's token, or null when the URL does not carry a well-formed one. */
 export function frameToken(hash: string = location.hash): string | null {
@@ -55,6 +51,8 @@ export class FrameLink {
   /** Called when a candidate arrives after a call gave up (Veil's frame, slow to be decrypted). */
   onLateCandidate: (() => void) | undefined;
   private gaveUp = false;
+  /** The answer to an unknown token, kept in case nothing better comes. */
+  private unknown: unknown;
 
   /** `token`: the one in the frame's address (the pair must carry it), or null (any). */
   constructor(
@@ -135,8 +133,6 @@ export class FrameLink {
       }
     }
   }
-
-  private unknown: unknown;
 
   private nextCandidate(): Promise<Pair | null> {
     const ready = this.candidates.shift();

@@ -333,6 +333,15 @@ export type ToFrameMessage = { type: 'veil:lock'; locked: boolean };
 /** What the user can see of one of Veil's frames (content/frame-sight.ts, frames/sight.ts). */
 export type FrameSight = 'visible' | 'partial' | 'obscured' | 'away';
 
+/**
+ * What the content script posts to a frame it made (window messages, not runtime ones: the
+ * frame is in the page): its token and key, and "its message is still being decrypted".
+ */
+export const FRAME_KEY_MESSAGE = 'veil:frame-key';
+export const FRAME_WAIT_MESSAGE = 'veil:frame-wait';
+/** Tokens a pageDecrypt `after` names at most. */
+export const MAX_AFTER = 64;
+
 export type ToContentMessage =
   | { type: 'veil:submit'; token: string; chunks: string[] }
   /** Is the composer with this token in full view as Veil drew it? Answered `{ sight }`. */
