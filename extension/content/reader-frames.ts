@@ -20,6 +20,8 @@ const LAZY_MARGIN = '800px 0px';
 const BOTTOM_SLACK_PX = 8;
 /** The most the next batch waits for the frames on screen to load (DecryptQueue.beforeNext). */
 export const SETTLE_MAX_MS = 1200;
+/** A reader on screen that has not loaded by then is loaded again, once. */
+const RELOAD_AFTER_MS = 8000;
 
 /** A block sent to be decrypted, its wrapper already in the page. */
 export interface PendingReader {
@@ -264,9 +266,21 @@ export class ReaderFrames {
   /** Holds the next batch (settled) until `frame`, on screen, has loaded. */
   private watchLoad(frame: HTMLIFrameElement): void {
     this.loading.add(frame);
-    frame.addEventListener('load', () => this.loaded(frame), { once: true });
+    let didLoad = false;
+    frame.addEventListener(
+      'load',
+      () => {
+        didLoad = true;
+        this.loaded(frame);
+      },
+      { once: true },
+    );
     // A load the page keeps from reaching this listener must not hold Veil up for good.
     setTimeout(() => this.loaded(frame), SETTLE_MAX_MS);
+    // A frame whose document never came (seen on a busy machine): asked for once more.
+    setTimeout(() => {
+      if (!didLoad && frame.isConnected) frame.src = frameUrl('reader');
+    }, RELOAD_AFTER_MS);
   }
 
   /** Mounts the waiting margin frames one per idle slot (a timer where there is no idle API). */
