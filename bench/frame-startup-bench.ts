@@ -40,11 +40,12 @@ async function main(): Promise<void> {
   const { port } = server.address() as AddressInfo;
   const session = await launchChromium({ extensionDir: ext });
   try {
-    const worker = await (
-      await session.browser.waitForTarget((t) => t.type() === 'service_worker')
-    ).worker();
-    // The frames' address as Veil's content script gets it (a per-session dynamic id).
-    const reader = await worker!.evaluate(() => chrome.runtime.getURL('/reader.html'));
+    // The frames' address as Veil's content script gets it (a per-session dynamic id), asked
+    // of an extension page.
+    const options = await session.browser.newPage();
+    await options.goto(`${session.origin}options.html`);
+    const reader = await options.evaluate(() => chrome.runtime.getURL('/reader.html'));
+    await options.close();
     const variants = { 'missing page': reader.replace('reader.html', 'missing.html'), reader };
     const times: Record<string, number[]> = { 'missing page': [], reader: [] };
     for (let round = 0; round < ROUNDS; round++) {
