@@ -9,6 +9,7 @@
 //                                                    value, or the element's text when empty)
 //   data-veil-conversation   the conversation id (attribute value, on any element)
 //   data-veil-self           the user's own name      data-veil-own      on the user's own messages
+import { ARMOR_MARKER, findArmor } from '../extension/protocol/armor';
 import { elementOf, submitText } from './define';
 import type { SiteAdapter } from './types';
 
@@ -189,6 +190,93 @@ function members(group: Group): HTMLElement[] {
   return [...group.parent.children].filter((c) => c.localName === group.tag) as HTMLElement[];
 }
 
+// ── Lists found from their armor ──────────────────────────────────────────────────────────────
+// The messages Veil must read hold armor: where some do, the list is found from them, so the
+// first message of a chat (alone in its list, beside a longer sidebar) is found too.
+
+/** Armored elements looked at per search (a list holds its newest ones near its end). */
+const MAX_ANCHORS = 40;
+/** Text longer than this is not searched whole: a chunk spans a few elements, not a page. */
+const MAX_ANCHOR_TEXT = 16_000;
+/** Containers a message list is (nearest around the armor). */
+const LIST_LIKE = `${SEMANTIC_LIST}, [role="list"], ul, ol`;
+
+/**
+ * The innermost elements under `root` holding a complete armor chunk (the start of one in a
+ * preview does not count), outside `skip` and Veil's own elements; at most MAX_ANCHORS.
+ */
+function armoredElements(root: Element, skip: Element | null, out: HTMLElement[] = []) {
+  if (out.length >= MAX_ANCHORS || root === skip || root.matches('[data-veil]')) return out;
+  const before = out.length;
+  for (const child of root.children) {
+    if ((child.textContent ?? '').includes(ARMOR_MARKER)) armoredElements(child, skip, out);
+  }
+  if (out.length > before) return out;
+  const text = root.textContent ?? '';
+  if (text.length <= MAX_ANCHOR_TEXT && findArmor(text).length > 0) out.push(root as HTMLElement);
+  return out;
+}
+
+/** The nearest scrolling or list-like container around `el`, below the body. */
+function listAround(el: Element): HTMLElement | null {
+  for (let e = el.parentElement; e && e !== e.ownerDocument.body; e = e.parentElement) {
+    if (e.closest(NOT_MESSAGES)) return null;
+    if (isScrollContainer(e as HTMLElement) || e.matches(LIST_LIKE)) return e as HTMLElement;
+  }
+  return null;
+}
+
+/** Tag and first class: siblings alike in both are items of one list. */
+function kindOf(el: Element): string {
+  return `${el.localName}.${el.classList[0] ?? ''}`;
+}
+
+/**
+ * The list and message group holding the page's armor. The container holding the most armored
+ * elements is the list (ties: nearer the compose box); inside it, the level whose alike siblings
+ * hold the most of them is the message level; with one armored message, the first element
+ * below the list that is more than a wrapper is the message.
+ */
+function armoredGroup(doc: Document, box: HTMLElement | null) {
+  if (!doc.body || !(doc.body.textContent ?? '').includes(ARMOR_MARKER)) return null;
+  const byList = new Map<HTMLElement, HTMLElement[]>();
+  for (const anchor of armoredElements(doc.body, box)) {
+    const list = listAround(anchor);
+    if (list && !(box && list.contains(box)))
+      byList.set(list, [...(byList.get(list) ?? []), anchor]);
+  }
+  let list: HTMLElement | null = null;
+  let anchors: HTMLElement[] = [];
+  for (const [l, a] of byList) {
+    const better =
+      a.length > anchors.length ||
+      (a.length === anchors.length && list && proximity(l, box) > proximity(list, box));
+    if (better) [list, anchors] = [l, a];
+  }
+  if (!list) return null;
+  // The path from the list down to its last armored element.
+  const path: HTMLElement[] = [];
+  for (let e: HTMLElement | null = anchors.at(-1)!; e && e !== list; e = e.parentElement)
+    path.unshift(e);
+  let message: HTMLElement | null = null;
+  let most = 1;
+  for (const step of path) {
+    const kind = kindOf(step);
+    const alike = [...step.parentElement!.children].filter(
+      (c) => kindOf(c) === kind && anchors.some((a) => c.contains(a)),
+    ).length;
+    if (alike > most) [message, most] = [step, alike];
+  }
+  message ??= path.find((step) => step.childElementCount !== 1) ?? path.at(-1) ?? null;
+  if (!message?.parentElement) return null;
+  return { list, group: { parent: message.parentElement, tag: message.localName, score: most } };
+}
+
+/** Forgets the list found for `doc`: the next look searches again (armor appeared elsewhere). */
+function forgetList(doc: Document): void {
+  listOf.delete(doc);
+}
+
 function messageList(doc: Document): HTMLElement | null {
   const explicit = doc.querySelector<HTMLElement>(genericOptIn.messages);
   if (explicit) return explicit;
@@ -204,7 +292,14 @@ function messageList(doc: Document): HTMLElement | null {
     return cached.list;
   }
   if (!doc.body) return null;
-  const group = bestGroup(doc.body, composeBox(doc));
+  const box = composeBox(doc);
+  const armored = armoredGroup(doc, box);
+  if (armored) {
+    listOf.set(doc, { ...armored, at: Date.now() });
+    groupOf.set(armored.list, armored.group);
+    return armored.list;
+  }
+  const group = bestGroup(doc.body, box);
   if (!group) return null;
   let list: HTMLElement = group.parent;
   for (let el: HTMLElement | null = group.parent; el && el !== doc.body; el = el.parentElement) {
@@ -314,6 +409,7 @@ export const generic: SiteAdapter = {
   composeBox,
   toggleAnchor: composeBox,
   messageList,
+  forgetList,
   messages,
   messageOf,
   messageBody,

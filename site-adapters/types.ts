@@ -18,6 +18,12 @@ export interface SiteAdapter {
   toggleAnchor(doc: Document): HTMLElement | null;
   /** Container whose subtree holds the conversation's messages (observed for changes). */
   messageList(doc: Document): HTMLElement | null;
+  /**
+   * Drops what the adapter remembers of the page's message list, so the next `messageList` looks
+   * again: armor appeared outside the list it gave (an adapter that guesses may have guessed a
+   * sidebar before the conversation had messages).
+   */
+  forgetList?(doc: Document): void;
   /** Message elements currently rendered, in display order. */
   messages(list: HTMLElement): HTMLElement[];
   /**

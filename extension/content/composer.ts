@@ -23,6 +23,24 @@ export interface ComposerHost {
 
 const FRAME_HEIGHT_PX = 240;
 
+/**
+ * `el`, or its outermost ancestor that is an item of a flex or grid row: the composer goes
+ * above the host's row, since a full-width item beside the host's box would squeeze it (a
+ * textarea and Send button in one flex row are common).
+ */
+export function outsideRows(el: HTMLElement): HTMLElement {
+  const view = el.ownerDocument.defaultView;
+  let at = el;
+  for (let parent = at.parentElement; parent && view; parent = at.parentElement) {
+    if (parent === el.ownerDocument.body) break;
+    const style = view.getComputedStyle(parent);
+    const flexRow = style.display.endsWith('flex') && !style.flexDirection.startsWith('column');
+    if (!flexRow && !style.display.endsWith('grid')) break;
+    at = parent;
+  }
+  return at;
+}
+
 export class ComposerControl {
   private toggle: HTMLButtonElement | null = null;
   private wrapper: HTMLElement | null = null;
@@ -132,7 +150,7 @@ export class ComposerControl {
   private placeWrapper(): void {
     const box = this.adapter.composeBox(this.doc);
     const at = box?.closest('form') ?? box ?? this.toggle;
-    if (at && this.wrapper) at.before(this.wrapper);
+    if (at && this.wrapper) outsideRows(at).before(this.wrapper);
   }
 
   private close(): void {

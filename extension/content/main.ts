@@ -47,22 +47,65 @@ function watchLocation(changed: () => void, signal: AbortSignal): void {
   signal.addEventListener('abort', () => clearInterval(timer));
 }
 
+/** Checks for an adapter at most this often while a page has none yet. */
+const ADAPTER_CHECK_MS = 250;
+
+/**
+ * The page's adapter as soon as one matches: single-page apps draw their compose box late
+ * (after sign-in, on a route change), so the page is watched until then, at most one check per
+ * ADAPTER_CHECK_MS whatever the page does. Null once `signal` aborts.
+ */
+export function adapterWhenReady(
+  find: () => SiteAdapter | null,
+  doc: Document,
+  signal: AbortSignal,
+): Promise<SiteAdapter | null> {
+  const now = find();
+  if (now || signal.aborted) return Promise.resolve(now);
+  return new Promise((resolve) => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const done = (adapter: SiteAdapter | null) => {
+      observer.disconnect();
+      clearTimeout(timer);
+      signal.removeEventListener('abort', abort);
+      resolve(adapter);
+    };
+    const check = () => {
+      timer = undefined;
+      const adapter = find();
+      if (adapter) done(adapter);
+    };
+    const observer = new MutationObserver(() => {
+      timer ??= setTimeout(check, ADAPTER_CHECK_MS);
+    });
+    const abort = () => done(null);
+    signal.addEventListener('abort', abort);
+    // Attributes too: a compose box shown by a class or style change adds no node.
+    observer.observe(doc, { childList: true, subtree: true, attributes: true });
+  });
+}
+
 export async function startVeil(findAdapter: FindAdapter): Promise<void> {
   // Read on every scan: a new URL only when the address changed.
   let url = new URL(location.href);
   const here = () => (url.href === location.href ? url : (url = new URL(location.href)));
-  const adapter = findAdapter(here(), document);
-  if (!adapter) return;
+  const first = findAdapter(here(), document);
   let enabled = false;
   try {
     ({ enabled } = await sendMessage({
       type: 'pageEnabled',
-      adapter: adapter.id,
+      adapter: first?.id ?? 'none',
     }));
   } catch {
     return; // no background (extension updated or disabled): stay dormant
   }
   if (!enabled || !extensionAlive()) return;
+
+  const lifetime = new AbortController();
+  // An orphaned copy (the extension was updated meanwhile) stops watching.
+  const find = () => (extensionAlive() ? findAdapter(here(), document) : (lifetime.abort(), null));
+  const adapter = first ?? (await adapterWhenReady(find, document, lifetime.signal));
+  if (!adapter || !extensionAlive()) return;
 
   const session = new PageSession(adapter, document, here, {
     decrypt: (conversation, blocks, after) =>
@@ -106,7 +149,6 @@ export async function startVeil(findAdapter: FindAdapter): Promise<void> {
     );
     return true;
   };
-  const lifetime = new AbortController();
   const stop = () => {
     lifetime.abort();
     browser.runtime.onMessage.removeListener(onMessage);

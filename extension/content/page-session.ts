@@ -238,6 +238,10 @@ export class PageSession {
       this.scanned = new WeakMap();
       this.forgetList();
     }
+    if (this.list && touched.some((node) => this.armorOutsideList(node))) {
+      // An adapter that guessed the list (a sidebar, before the chat had messages) looks again.
+      this.adapter.forgetList?.(this.doc);
+    }
     const list = context === null ? null : this.adapter.messageList(this.doc);
     if (list !== this.list) {
       // Another list (or none): what is left of a scan of the old one is dropped.
@@ -250,6 +254,14 @@ export class PageSession {
     // After the scan: a toggle put in first would make the page lay out again before the scan
     // can measure where messages are.
     this.composer.sync();
+  }
+
+  private armorOutsideList(node: Node): boolean {
+    return (
+      node.isConnected &&
+      !this.list!.contains(node) &&
+      (node.textContent ?? '').includes(ARMOR_MARKER)
+    );
   }
 
   /** The page's word on the conversation: its context, and kind and name if the adapter knows. */

@@ -350,7 +350,10 @@ export type ToContentMessage =
   | { type: 'veil:status'; token: string; status: BlockStatus };
 
 export interface PageMessageTable {
-  /** Whether Veil runs on the sender's page (its host is enabled, or a site adapter matched). */
+  /**
+   * Whether Veil runs on the sender's page (the user enabled its site). `adapter`: the one that
+   * matched the page when it asked, or `none` yet (a single-page app draws its chats later).
+   */
   pageEnabled: {
     req: { adapter: string };
     res: { enabled: boolean };

@@ -45,3 +45,25 @@ export async function openComposerTo(page: Page, recipient: string): Promise<Fra
   }
   return composer;
 }
+
+/**
+ * The people of one test file: each onboarded in their own Chromium profile for the site that
+ * `where` names when they join (servers start in `beforeAll`); `close` ends every profile.
+ */
+export function castOf<P extends ChromiumPerson>(
+  where: () => { extensionDir: string; directoryUrl: string; site: string },
+) {
+  const people: P[] = [];
+  return {
+    people,
+    async onboard(handle: string): Promise<P> {
+      const person = (await onboardInChromium(handle, where())) as P;
+      people.push(person);
+      return person;
+    },
+    find: (handle: string): P | undefined => people.find((p) => p.handle === handle),
+    async close(): Promise<void> {
+      for (const p of people) await p.session.close();
+    },
+  };
+}

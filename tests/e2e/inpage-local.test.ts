@@ -4,11 +4,11 @@
 // turns Veil on and types in the composer frame; Bob reads her exact text in a reader frame;
 // neither host page ever holds the plaintext, nor can it read the frames.
 import type { Page } from 'puppeteer-core';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { readerHeight, textLines } from '../../extension/content/frame-height';
-import { startLocalChat, type LocalChat } from '../fixtures/local-chat/server';
-import { startDirectory, type DirectoryServer } from './directory-server';
-import { onboardInChromium, type ChromiumPerson } from './chromium-person';
+import type { LocalChat } from '../fixtures/local-chat/server';
+import { localChatCast } from './local-chat-cast';
+import type { ChromiumPerson } from './chromium-person';
 import { chromiumPath, frameOf } from './harness';
 import { hook } from './options-page';
 
@@ -30,20 +30,12 @@ async function hostSees(page: Page): Promise<string> {
 if (!chromiumPath) console.warn('[e2e] skipping in-page flow: no Chromium found');
 
 describe.skipIf(!chromiumPath)('Veil in a local chat page (Chromium)', () => {
-  const extensionDir = inject('chromeExtensionDir');
-  let directory: DirectoryServer;
+  const cast = localChatCast<Person>(inject('chromeExtensionDir'));
   let chat: LocalChat;
-  const people: Person[] = [];
-
-  async function onboard(handle: string): Promise<Person> {
-    const person: Person = await onboardInChromium(handle, {
-      extensionDir,
-      directoryUrl: directory.url,
-      site: chat.host,
-    });
-    people.push(person);
-    return person;
-  }
+  beforeAll(() => {
+    chat = cast.chat();
+  });
+  const onboard = (handle: string) => cast.onboard(handle);
 
   async function openChat(person: Person): Promise<Page> {
     const page = await person.session.browser.newPage();
@@ -55,17 +47,6 @@ describe.skipIf(!chromiumPath)('Veil in a local chat page (Chromium)', () => {
     person.chat = page;
     return page;
   }
-
-  beforeAll(async () => {
-    directory = await startDirectory();
-    chat = await startLocalChat();
-  });
-
-  afterAll(async () => {
-    for (const p of people) await p.session.close();
-    await chat?.close();
-    await directory?.stop();
-  });
 
   it('Alice writes in the composer frame, Bob reads her exact text in a reader frame', async () => {
     const alice = await onboard('alice');
@@ -128,7 +109,7 @@ describe.skipIf(!chromiumPath)('Veil in a local chat page (Chromium)', () => {
   });
 
   it('announces nothing to the page: no window message, no event named for the extension', async () => {
-    const bob = people.find((p) => p.handle === 'bob')!;
+    const bob = cast.find('bob')!;
     const id = bob.session.extensionId;
     // What a page that knows Veil's id could listen for (WXT's content-script context sent
     // these), and every window message at all; installed before any script of the page runs.
@@ -176,7 +157,7 @@ describe.skipIf(!chromiumPath)('Veil in a local chat page (Chromium)', () => {
   });
 
   it('opens the composer on a real click only, never on a click the page scripted', async () => {
-    const bob = people.find((p) => p.handle === 'bob')!;
+    const bob = cast.find('bob')!;
     const page = await bob.session.browser.newPage();
     try {
       await page.goto(`${chat.url}/?user=bob`);
@@ -206,7 +187,7 @@ describe.skipIf(!chromiumPath)('Veil in a local chat page (Chromium)', () => {
   });
 
   it('shows the same block again after a reload, from the cache', async () => {
-    const bob = people.find((p) => p.handle === 'bob')!;
+    const bob = cast.find('bob')!;
     await bob.chat!.reload();
     const reader = await frameOf(bob.chat!, `${hook('message')} iframe`);
     const plaintext = await reader.waitForSelector(hook('plaintext'));
@@ -218,7 +199,7 @@ describe.skipIf(!chromiumPath)('Veil in a local chat page (Chromium)', () => {
 
   it('keeps the draft when the host re-renders its form and the composer frame reloads', async () => {
     const draft = 'the otter keeps its draft';
-    const bob = people.find((p) => p.handle === 'bob') ?? (await onboard('bob'));
+    const bob = cast.find('bob') ?? (await onboard('bob'));
     const page = await bob.session.browser.newPage();
     try {
       await page.goto(`${chat.url}/?user=bob`);

@@ -1,0 +1,118 @@
+// Veil on a single-page chat app nobody wrote an adapter for, used as a new user would (the
+// review's unseen app): a sign-in form first, chats drawn after a session call, a sidebar whose
+// previews show the start of each chat's last message, each side's address naming the other
+// person, the first message of a chat alone in its list, and the host's textarea and Send button
+// in one flex row, sending what the app's own model holds (tests/fixtures/local-chat/app.js).
+// Two Chromium profiles with the built extension; Veil is enabled for the site in Settings →
+// Sites and nothing in the page hints at Veil.
+import type { Page } from 'puppeteer-core';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import type { LocalChat } from '../fixtures/local-chat/server';
+import { localChatCast } from './local-chat-cast';
+import { openComposerTo, type ChromiumPerson } from './chromium-person';
+import { chromiumPath, frameOf } from './harness';
+import { hook } from './options-page';
+
+const FIRST = 'the kingfisher waits on the lowest branch';
+const REPLY = 'and the heron pretends not to see it';
+
+interface Person extends ChromiumPerson {
+  chat?: Page;
+}
+
+describe.skipIf(!chromiumPath)('Veil on a single-page chat app with no adapter (Chromium)', () => {
+  const cast = localChatCast<Person>(inject('chromeExtensionDir'));
+  let chat: LocalChat;
+  beforeAll(() => {
+    chat = cast.chat();
+  });
+
+  /** Opens the app, signs in as the person and opens the chat with `peer`. */
+  async function openChat(person: Person, peer: string): Promise<Page> {
+    const page = await person.session.browser.newPage();
+    await page.setViewport({ width: 1000, height: 700 });
+    await page.bringToFront();
+    await page.goto(`${chat.url}/app`);
+    await page.type('#login-name', person.handle);
+    await page.click('#login-button');
+    await page.waitForSelector(`.chat-item[data-peer="${peer}"]`);
+    await page.click(`.chat-item[data-peer="${peer}"]`);
+    await page.waitForSelector('.composer textarea');
+    person.chat = page;
+    return page;
+  }
+
+  /** Writes `text` to `to` in the composer frame and waits until Veil says it was sent. */
+  async function write(page: Page, to: string, text: string): Promise<void> {
+    const composer = await openComposerTo(page, to);
+    await composer.type(hook('compose-input'), text);
+    await composer.click(hook('compose-send'));
+    await composer.waitForSelector(`${hook('notice')}[data-veil-kind="success"]`, {
+      timeout: 60_000,
+    });
+  }
+
+  /** The text of the newest reader frame in the page once it shows one with `text`. */
+  async function readerText(page: Page, text: string): Promise<string> {
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      for (const handle of await page.$$(`${hook('message')} iframe`)) {
+        const frame = await handle.contentFrame();
+        const shown = await frame
+          ?.$eval(hook('plaintext'), (el) => el.textContent ?? '')
+          .catch(() => null);
+        if (shown === text) return shown;
+      }
+      if (Date.now() > deadline) throw new Error(`no reader shows "${text}"`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+
+  it('finds the compose box drawn after sign-in, and keeps the host row usable', async () => {
+    const alice = await cast.onboard('alice');
+    const page = await openChat(alice, 'bob');
+    await page.waitForSelector(hook('toggle'), { timeout: 10_000 });
+    const width = () => page.$eval('.composer textarea', (el) => el.getBoundingClientRect().width);
+    const before = await width();
+    await page.click(hook('toggle'));
+    const frame = await page.waitForSelector(`iframe${hook('composer')}`);
+    // Veil's toggle and composer do not squeeze the host's textarea out of its row.
+    expect(await width()).toBeGreaterThan(before * 0.6);
+    // The composer sits in the page's view, its security phrase in the frame's own view.
+    const composer = await frameOf(page, `iframe${hook('composer')}`);
+    const phrase = await composer.waitForSelector(hook('security-phrase'));
+    const box = await frame!.boundingBox();
+    expect(box!.y + box!.height).toBeLessThanOrEqual(700);
+    const inFrame = await phrase!.evaluate((el) => {
+      const r = el.getBoundingClientRect();
+      return r.top >= 0 && r.bottom <= window.innerHeight;
+    });
+    expect(inFrame).toBe(true);
+    await page.click(hook('toggle'));
+    await page.waitForSelector(`iframe${hook('composer')}`, { hidden: true });
+  });
+
+  it('carries the first message of a chat, alone in its list, and the reply', async () => {
+    const alice = cast.find('alice')!;
+    const bob = await cast.onboard('bob');
+    const bobPage = await openChat(bob, 'alice');
+    await write(alice.chat!, 'bob', FIRST);
+    const room = chat.messages.filter((m) => m.room === 'dm:alice,bob');
+    expect(room.length).toBeGreaterThan(0);
+    expect(room.every((m) => m.text.startsWith('VeiL'))).toBe(true);
+
+    // Bob's address names alice and alice's names bob; the message is alone in his list and
+    // the start of its armor shows in his sidebar.
+    expect(await readerText(bobPage, FIRST)).toBe(FIRST);
+    expect(
+      await bobPage.$$eval(
+        `.sidebar ${hook('message')}, .sidebar ${hook('message-pending')}`,
+        (els) => els.length,
+      ),
+    ).toBe(0);
+    expect(await bobPage.$eval('.messages', (el) => el.textContent)).not.toContain(FIRST);
+
+    await write(bobPage, 'alice', REPLY);
+    expect(await readerText(alice.chat!, REPLY)).toBe(REPLY);
+  });
+});
