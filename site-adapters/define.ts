@@ -106,6 +106,7 @@ export function defineAdapter(def: AdapterDefinition): SiteAdapter {
 }
 
 const ELEMENT_NODE = 1; // Node.ELEMENT_NODE, spelled out for code that runs outside a page
+const TEXT_NODE = 3;
 
 /** The node itself when it is an element, else its parent element (a text node's). */
 export function elementOf(node: Node): Element | null {
@@ -128,18 +129,65 @@ function isTextControl(el: Element): el is HTMLTextAreaElement | HTMLInputElemen
   return el.localName === 'textarea' || el.localName === 'input';
 }
 
-/** The compose box's current text. */
+/**
+ * The compose box's current text. In a contenteditable, islands the user cannot edit
+ * (`contenteditable="false"`: Slate draws its placeholder so) are not text.
+ */
 export function composeText(box: ComposeBox): string {
-  return isTextControl(box) ? box.value : (box.textContent ?? '');
+  if (isTextControl(box)) return box.value;
+  if (!box.querySelector('[contenteditable="false"]')) return box.textContent ?? '';
+  let text = '';
+  const walk = (node: Node) => {
+    for (const child of node.childNodes) {
+      if (child.nodeType === TEXT_NODE) text += child.nodeValue ?? '';
+      else if ((child as Element).getAttribute?.('contenteditable') !== 'false') walk(child);
+    }
+  };
+  walk(box);
+  return text;
+}
+
+/** Characters editors put in empty lines and around inline nodes; never part of the text. */
+const INVISIBLE = /[\u200b\ufeff]/g;
+
+/** Whether the box shows `text` (as an editor renders it: invisible fillers, edge whitespace). */
+function shows(box: ComposeBox, text: string): boolean {
+  return composeText(box).replace(INVISIBLE, '').trim() === text.trim();
+}
+
+/** Selects everything in a contenteditable, so what goes in next replaces it. */
+function selectAll(box: HTMLElement): void {
+  box.focus();
+  const doc = box.ownerDocument;
+  const selection = doc.getSelection();
+  if (!selection) return;
+  const range = doc.createRange();
+  range.selectNodeContents(box);
+  selection.removeAllRanges();
+  selection.addRange(range);
 }
 
 /**
- * Replaces the compose box's text the way typing does, so frameworks see it: a textarea's value
- * through the prototype's setter (React tracks values set on the element itself) followed by an
- * `input` event; a contenteditable through `insertText` (beforeinput + input, which editors like
- * ProseMirror, Lexical and Draft handle), with a plain text replacement as the fallback.
+ * Hands the editor a paste of `text` as plain text, or a cut of its selection. Rich editors
+ * (Slate, Lexical, Draft, Quill, ProseMirror, CKEditor) apply these to their own model and cancel
+ * the event; a plain contenteditable does nothing with them (a page's event has no default
+ * action). True when the editor took it.
  */
-export function setComposeText(box: ComposeBox, text: string): void {
+function clipboardEvent(box: HTMLElement, type: 'paste' | 'cut', text: string): boolean {
+  const data = new DataTransfer();
+  if (type === 'paste') data.setData('text/plain', text);
+  const event = new ClipboardEvent(type, { clipboardData: data, bubbles: true, cancelable: true });
+  return !box.dispatchEvent(event);
+}
+
+/**
+ * Replaces the compose box's text so that the site's own model holds it, not only the DOM: a
+ * textarea's value through the prototype's setter (React tracks values set on the element itself)
+ * and an `input` event; a contenteditable by a paste the editor takes into its model, else by
+ * `insertText` (typing, which plain contenteditables and editors that watch the DOM follow),
+ * else by replacing its text. Resolves once the box shows the text (editors render later).
+ */
+export async function setComposeText(box: ComposeBox, text: string): Promise<void> {
   if (isTextControl(box)) {
     const proto =
       box.localName === 'textarea' ? HTMLTextAreaElement.prototype : HTMLInputElement.prototype;
@@ -149,21 +197,51 @@ export function setComposeText(box: ComposeBox, text: string): void {
     box.dispatchEvent(inputEvent(text));
     return;
   }
-  box.focus();
   const doc = box.ownerDocument;
-  const selection = doc.getSelection();
-  if (selection) {
-    const range = doc.createRange();
-    range.selectNodeContents(box);
-    selection.removeAllRanges();
-    selection.addRange(range);
+  // Editors read the selection when the browser reports it changed (Slate: on
+  // `selectionchange`), after this task: a paste before then has nowhere to go in their model.
+  const selected = nextEvent(doc, 'selectionchange', SELECTION_WAIT_MS);
+  const started = Date.now();
+  selectAll(box);
+  await selected;
+  await new Promise((r) =>
+    setTimeout(r, Math.max(0, SELECTION_SETTLE_MS - (Date.now() - started))),
+  );
+  if (text === '') {
+    // A cut is what an editor's model follows for an empty box; else delete as if typed.
+    if (clipboardEvent(box, 'cut', '') && (await waitFor(() => shows(box, ''), RENDER_WAIT_MS)))
+      return;
+    selectAll(box);
+    if (!doc.execCommand('delete') || !shows(box, '')) box.textContent = '';
+    return;
   }
+  if (clipboardEvent(box, 'paste', text) && (await waitFor(() => shows(box, text), RENDER_WAIT_MS)))
+    return;
+  selectAll(box);
   // execCommand is deprecated but remains the one way to insert text as if typed.
-  const inserted = doc.execCommand('insertText', false, text);
-  if (!inserted || composeText(box) !== text) {
-    box.textContent = text;
-    box.dispatchEvent(inputEvent(text));
-  }
+  if (doc.execCommand('insertText', false, text) && shows(box, text)) return;
+  box.textContent = text;
+  box.dispatchEvent(inputEvent(text));
+}
+
+/** How long an editor that took a paste may take to render it. */
+const RENDER_WAIT_MS = 500;
+/** How long the browser may take to report a new selection (none comes if it did not change). */
+const SELECTION_WAIT_MS = 100;
+/** Editors may read a new selection this long after it is made (Slate throttles to 100 ms). */
+const SELECTION_SETTLE_MS = 150;
+
+/** Resolves on the next `type` event at `target`, or after `timeoutMs`. */
+function nextEvent(target: EventTarget, type: string, timeoutMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      target.removeEventListener(type, done);
+      resolve();
+    };
+    const timer = setTimeout(done, timeoutMs);
+    target.addEventListener(type, done);
+  });
 }
 
 function inputEvent(text: string): InputEvent {
@@ -209,7 +287,7 @@ export async function submitText(
   { button, confirmClearedMs }: SubmitOptions = {},
 ): Promise<void> {
   const draft = composeText(box);
-  setComposeText(box, text);
+  await setComposeText(box, text);
   // Let the site's framework re-render (enable its send button, update its model) first.
   await new Promise((resolve) => setTimeout(resolve, 0));
   const send = typeof button === 'function' ? button() : button;
@@ -218,10 +296,15 @@ export async function submitText(
   else if (form) form.requestSubmit();
   else pressEnter(box);
   if (confirmClearedMs === undefined) return;
-  const cleared = await waitFor(() => composeText(box).trim() === '', confirmClearedMs);
+  // A box the page replaced (re-rendered after sending) counts as emptied.
+  const cleared = await waitFor(
+    () => !box.isConnected || composeText(box).replace(INVISIBLE, '').trim() === '',
+    confirmClearedMs,
+  );
+  // Whatever the user had typed into the host's box stays there, unsent; armor the site did not
+  // take does not (the user would send it by hand, out of order).
+  if (!cleared || draft.trim() !== '') await setComposeText(box, draft);
   if (!cleared) throw new Error('the site did not accept the message (compose box not cleared)');
-  // Whatever the user had typed into the host's box stays there, unsent.
-  if (draft.trim() !== '') setComposeText(box, draft);
 }
 
 /** Polls `condition` every animation-frame-ish tick until it holds or `timeoutMs` passes. */

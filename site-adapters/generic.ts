@@ -38,6 +38,8 @@ const AUTHOR_HINT =
   '[data-author], [class*="author" i], [class*="sender" i], [class*="username" i], [class*="nick" i]';
 /** Inline formatting: a body is never narrowed down to one link or emphasis inside it. */
 const INLINE = new Set('a b i em strong code mark s u small sub sup'.split(' '));
+/** How long a page may take to empty its compose box once it sent what Veil put there. */
+const CONFIRM_SENT_MS = 3_000;
 /** A message's text counts up to this much when scoring a candidate list (see bestGroup). */
 const TEXT_CAP = 120;
 
@@ -433,7 +435,11 @@ export const generic: SiteAdapter = {
   async submit(doc, text) {
     const box = composeBox(doc);
     if (!box) throw new Error('no compose box on this page');
-    await submitText(box, text, { button: () => sendButton(doc, box) });
+    // Sent only once the page took it: it empties its box (or draws a new one) when it sends.
+    await submitText(box, text, {
+      button: () => sendButton(doc, box),
+      confirmClearedMs: CONFIRM_SENT_MS,
+    });
   },
   selfName: (doc) => doc.querySelector(genericOptIn.self)?.textContent?.trim() || null,
   messageIsOwn: (message) => (message.matches(genericOptIn.own) ? true : null),
