@@ -155,14 +155,33 @@ function shows(box: ComposeBox, text: string): boolean {
   return composeText(box).replace(INVISIBLE, '').trim() === text.trim();
 }
 
-/** Selects everything in a contenteditable, so what goes in next replaces it. */
+/**
+ * Selects the text of a contenteditable, so what goes in next replaces it: from its first to its
+ * last editable text node (an editor maps such a range onto its model; one that also spans an
+ * island like Slate's placeholder it may not), else its whole contents.
+ */
 function selectAll(box: HTMLElement): void {
   box.focus();
   const doc = box.ownerDocument;
   const selection = doc.getSelection();
   if (!selection) return;
+  const texts: Text[] = [];
+  const walk = (node: Node) => {
+    for (const child of node.childNodes) {
+      if (child.nodeType === TEXT_NODE) texts.push(child as Text);
+      else if ((child as Element).getAttribute?.('contenteditable') !== 'false') walk(child);
+    }
+  };
+  walk(box);
   const range = doc.createRange();
-  range.selectNodeContents(box);
+  const first = texts[0];
+  const last = texts.at(-1);
+  if (first && last) {
+    range.setStart(first, 0);
+    range.setEnd(last, last.length);
+  } else {
+    range.selectNodeContents(box);
+  }
   selection.removeAllRanges();
   selection.addRange(range);
 }
@@ -174,10 +193,33 @@ function selectAll(box: HTMLElement): void {
  * action). True when the editor took it.
  */
 function clipboardEvent(box: HTMLElement, type: 'paste' | 'cut', text: string): boolean {
-  const data = new DataTransfer();
+  // Made with the page's own constructors: in a Firefox content script, data set from the
+  // script's realm reads as empty to the page (so the page's realm, not ours, must set it).
+  const page = pageRealm(box.ownerDocument);
+  const data = new page.DataTransfer();
   if (type === 'paste') data.setData('text/plain', text);
-  const event = new ClipboardEvent(type, { clipboardData: data, bubbles: true, cancelable: true });
-  return !box.dispatchEvent(event);
+  const init = new page.Object() as ClipboardEventInit & { data?: string; dataType?: string };
+  init.clipboardData = data;
+  if (type === 'paste') {
+    // Gecko's ClipboardEvent ignores `clipboardData` and takes these instead.
+    init.dataType = 'text/plain';
+    init.data = text;
+  }
+  init.bubbles = true;
+  init.cancelable = true;
+  return !box.dispatchEvent(new page.ClipboardEvent(type, init));
+}
+
+type Realm = Pick<typeof globalThis, 'DataTransfer' | 'ClipboardEvent' | 'Object'>;
+
+/**
+ * The page's own globals: in a Firefox content script, `wrappedJSObject` of its window (calls
+ * through it run in the page's realm); elsewhere (Chromium's isolated world) the window itself,
+ * whose DOM objects the page reads as its own.
+ */
+function pageRealm(doc: Document): Realm {
+  const win = doc.defaultView as (Window & { wrappedJSObject?: Realm }) | null;
+  return win?.wrappedJSObject ?? (win as unknown as Realm | null) ?? globalThis;
 }
 
 /**

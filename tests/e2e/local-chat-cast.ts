@@ -6,7 +6,10 @@ import { startLocalChat, type LocalChat } from '../fixtures/local-chat/server';
 import { castOf, type ChromiumPerson } from './chromium-person';
 import { startDirectory, type DirectoryServer } from './directory-server';
 
-export function localChatCast<P extends ChromiumPerson>(extensionDir: string) {
+export function localChatCast<P extends ChromiumPerson>(
+  extensionDir: string,
+  options: Parameters<typeof startLocalChat>[0] | (() => Parameters<typeof startLocalChat>[0]) = {},
+) {
   let directory: DirectoryServer | undefined;
   let chat: LocalChat | undefined;
   const cast = castOf<P>(() => ({
@@ -16,7 +19,7 @@ export function localChatCast<P extends ChromiumPerson>(extensionDir: string) {
   }));
   beforeAll(async () => {
     directory = await startDirectory();
-    chat = await startLocalChat();
+    chat = await startLocalChat(typeof options === 'function' ? options() : options);
   });
   afterAll(async () => {
     await cast.close();
@@ -27,5 +30,7 @@ export function localChatCast<P extends ChromiumPerson>(extensionDir: string) {
     ...cast,
     /** The chat server (once the file's tests started). */
     chat: (): LocalChat => chat!,
+    /** The key directory (once the file's tests started). */
+    directory: (): DirectoryServer => directory!,
   };
 }
