@@ -30,6 +30,8 @@ export interface AdapterSelectors {
 export interface AdapterDefinition {
   id: string;
   name: string;
+  /** SiteAdapter.markup. */
+  markup: 'saved' | 'source' | 'unchecked';
   /** Host names the site is served from (`example.com` or `*.example.com`), if fixed. */
   hosts?: string[];
   /** A selector that exists on every page of the site (for self-hosted apps on any host). */
@@ -56,6 +58,7 @@ export function defineAdapter(def: AdapterDefinition): SiteAdapter {
   return {
     id: def.id,
     name: def.name,
+    markup: def.markup,
     maxMessageLength: def.maxMessageLength,
     sendIntervalMs: def.sendIntervalMs,
     matches(location, doc) {

@@ -403,6 +403,7 @@ function messageAuthor(message: HTMLElement): string | null {
 export const generic: SiteAdapter = {
   id: 'generic',
   name: 'Any page with a compose box',
+  markup: 'heuristic',
   // A common cap of web chats (Discord's is 2,000); pages with tighter limits need an adapter.
   maxMessageLength: 2_000,
   sendIntervalMs: 250,

@@ -87,7 +87,10 @@ describe('site adapter registry', () => {
         querySelectorAll: () => [],
         activeElement: null,
       }) as unknown as Document;
-    const lounge = doc(['meta[name="application-name"][content="The Lounge"]']);
+    const lounge = doc([
+      'meta[name="application-name"][content="The Lounge"]',
+      '#form textarea#input',
+    ]);
     expect(adapterFor('http://irc.example:9000/#/chan-2', lounge)?.id).toBe('thelounge');
     expect(adapterFor(new URL('https://example.com/'), doc([]))).toBeNull();
     expect(adapterFor('https://example.com/', doc(['[data-veil-messages]']))?.id).toBe('generic');

@@ -7,7 +7,11 @@ import { theLounge } from './thelounge';
 import type { SiteAdapter } from './types';
 
 /** Adapters for specific sites, tried in order. */
-export const siteAdapters: readonly SiteAdapter[] = [theLounge];
+export const siteAdapters: readonly SiteAdapter[] = [
+  theLounge,
+  // open-source apps (adapters modelled on their source):
+  // closed apps (adapters modelled on public extensions' code):
+];
 
 export { generic as genericAdapter };
 
@@ -20,11 +24,21 @@ export function adapterById(id: string): SiteAdapter | undefined {
 }
 
 /**
- * The adapter for a page: the first specific one that matches, else the generic one when the
- * page has a compose box (or opts in with `data-veil-messages`), else null.
+ * The adapter for a page: the first specific one that matches and finds its compose box, else
+ * the generic one when the page has a compose box (or opts in with `data-veil-messages`), else
+ * null. A site's adapter whose selectors miss (the site changed its markup) thus falls back to
+ * the generic one; `siteAdapterFor` still names it, for the popup to say so.
  */
 export function adapterFor(location: URL | string, doc: Document): SiteAdapter | null {
   const url = typeof location === 'string' ? new URL(location) : location;
-  for (const adapter of siteAdapters) if (adapter.matches(url, doc)) return adapter;
+  for (const adapter of siteAdapters) {
+    if (adapter.matches(url, doc) && adapter.composeBox(doc)) return adapter;
+  }
   return generic.matches(url, doc) ? generic : null;
+}
+
+/** The specific adapter made for this page's site, whether or not its selectors match now. */
+export function siteAdapterFor(location: URL | string, doc: Document): SiteAdapter | null {
+  const url = typeof location === 'string' ? new URL(location) : location;
+  return siteAdapters.find((adapter) => adapter.matches(url, doc)) ?? null;
 }

@@ -44,6 +44,7 @@ function ircLower(name: string): string {
 export const theLounge = defineAdapter({
   id: 'thelounge',
   name: 'The Lounge',
+  markup: 'saved',
   marker: s.marker,
   // irc-framework's message_max_length: a longer chunk would be cut inside the word.
   maxMessageLength: 350,

@@ -6,6 +6,12 @@ export interface SiteAdapter {
   /** Stable id, part of every message's context string (`${id}:${conversationId}`). */
   readonly id: string;
   readonly name: string;
+  /**
+   * Where its selectors come from: `saved` from the live app (a fixture saved by a test against
+   * it), `source` modelled on the app's public source code, `unchecked` modelled on other public
+   * code (closed apps) and never checked against the live site: the popup says so.
+   */
+  readonly markup: 'saved' | 'source' | 'unchecked' | 'heuristic';
   /** Whether this adapter handles the page (URL and/or a DOM marker). */
   matches(location: URL, doc: Document): boolean;
   /** Longest text the site sends as one message (IRC cuts lines at ~350 bytes). */
