@@ -31,7 +31,7 @@ export interface AdapterDefinition {
   id: string;
   name: string;
   /** SiteAdapter.markup. */
-  markup: 'saved' | 'source' | 'unchecked';
+  markup: 'saved' | 'source' | 'unchecked' | 'taught';
   /** Host names the site is served from (`example.com` or `*.example.com`), if fixed. */
   hosts?: string[];
   /** A selector that exists on every page of the site (for self-hosted apps on any host). */

@@ -27,14 +27,14 @@ export const genericOptIn = {
 
 const EDITABLE = 'textarea, [contenteditable]:not([contenteditable="false"])';
 /** Semantic message containers (ARIA): used as the list when the page has one. */
-const SEMANTIC_LIST = '[role="log"], [role="feed"]';
+export const SEMANTIC_LIST = '[role="log"], [role="feed"]';
 /** Regions whose repeated children are navigation, not messages. */
 const NOT_MESSAGES =
   'nav, header, footer, select, datalist, [role="navigation"], [role="menu"], [role="menubar"], [role="tablist"], [role="listbox"], [role="tree"], [aria-hidden="true"], [data-veil]';
 /** Buttons that are never the send action: Veil's own, navigation, hidden ones. */
 const NOT_SEND = '[data-veil], nav, [role="navigation"], [role="menu"], [aria-hidden="true"]';
 const SEND_LABEL = /\b(send|submit|post|reply)\b/i;
-const AUTHOR_HINT =
+export const AUTHOR_HINT =
   '[data-author], [class*="author" i], [class*="sender" i], [class*="username" i], [class*="nick" i]';
 /** Inline formatting: a body is never narrowed down to one link or emphasis inside it. */
 const INLINE = new Set('a b i em strong code mark s u small sub sup'.split(' '));
@@ -171,7 +171,7 @@ function bestGroup(root: HTMLElement, box: HTMLElement | null): Group | null {
   return best;
 }
 
-function isScrollContainer(el: HTMLElement): boolean {
+export function isScrollContainer(el: HTMLElement): boolean {
   const overflow = el.ownerDocument.defaultView?.getComputedStyle(el).overflowY;
   return overflow === 'auto' || overflow === 'scroll' || overflow === 'overlay';
 }

@@ -4,13 +4,35 @@
 // in `site-adapters/fixtures/` and describe it in `fixtures/index.ts` (registry.test.ts checks).
 import { generic } from './generic';
 import { theLounge } from './thelounge';
+import { element } from './element';
+import { mattermost } from './mattermost';
+import { rocketChat } from './rocketchat';
+import { telegramK } from './telegram-k';
+import { telegramA } from './telegram-a';
+import { discord } from './discord';
+import { slack } from './slack';
+import { whatsapp } from './whatsapp';
+import { messenger } from './messenger';
+import { teams } from './teams';
+import { googleChat } from './google-chat';
 import type { SiteAdapter } from './types';
 
 /** Adapters for specific sites, tried in order. */
 export const siteAdapters: readonly SiteAdapter[] = [
   theLounge,
   // open-source apps (adapters modelled on their source):
+  element,
+  mattermost,
+  rocketChat,
+  telegramK,
+  telegramA,
   // closed apps (adapters modelled on public extensions' code):
+  discord,
+  slack,
+  whatsapp,
+  messenger,
+  teams,
+  googleChat,
 ];
 
 export { generic as genericAdapter };

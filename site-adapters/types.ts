@@ -9,9 +9,10 @@ export interface SiteAdapter {
   /**
    * Where its selectors come from: `saved` from the live app (a fixture saved by a test against
    * it), `source` modelled on the app's public source code, `unchecked` modelled on other public
-   * code (closed apps) and never checked against the live site: the popup says so.
+   * code (closed apps) and never checked against the live site: the popup says so; `taught`
+   * by the user (a site profile); `heuristic` the generic adapter's guesses.
    */
-  readonly markup: 'saved' | 'source' | 'unchecked' | 'heuristic';
+  readonly markup: 'saved' | 'source' | 'unchecked' | 'taught' | 'heuristic';
   /** Whether this adapter handles the page (URL and/or a DOM marker). */
   matches(location: URL, doc: Document): boolean;
   /** Longest text the site sends as one message (IRC cuts lines at ~350 bytes). */

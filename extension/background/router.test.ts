@@ -14,6 +14,8 @@ const TYPES = Object.keys(ALLOWED_SENDERS) as MessageType[];
 /** What an unprivileged content script may send: ping and the in-page messages. */
 const CONTENT_SCRIPT_ONLY = [
   'pageEnabled',
+  'pageHealth',
+  'saveSiteProfile',
   'pageDecrypt',
   'registerComposer',
   'frameReloaded',
@@ -25,6 +27,7 @@ const FRAME_MESSAGES = [
   'composerInfo',
   'composerDraft',
   'composerSight',
+  'composerLayout',
   'readerSight',
   'composeSend',
 ] as const;
@@ -68,6 +71,13 @@ const VALID: { [T in MessageType]: Record<string, unknown> } = {
   checkLog: {},
   directoryKey: {},
   pageEnabled: { adapter: 'generic' },
+  pageHealth: { health: { adapter: null, composeBox: false, messageList: false } },
+  saveSiteProfile: { token: TOKEN, profile: {} },
+  startPicker: { tabId: 3 },
+  tabHealth: { tabId: 3 },
+  listSiteProfiles: {},
+  importSiteProfile: { profile: {} },
+  deleteSiteProfile: { host: 'chat.example' },
   pageDecrypt: { context: 'generic:room', blocks: [{ armored: 'VeiLA00' }] },
   registerComposer: { context: 'generic:room', maxMessageLength: 350, authors: ['bob'] },
   frameReloaded: { token: TOKEN },
@@ -76,6 +86,7 @@ const VALID: { [T in MessageType]: Record<string, unknown> } = {
   composerInfo: { token: TOKEN, key: KEY },
   composerDraft: { token: TOKEN, key: KEY, text: 'half a thought' },
   composerSight: { token: TOKEN, key: KEY },
+  composerLayout: { token: TOKEN, key: KEY, size: 'expanded' },
   readerSight: { token: TOKEN, key: KEY },
   composeSend: { token: TOKEN, key: KEY, text: 'hi', recipients: ['bob'] },
 };

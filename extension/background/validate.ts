@@ -6,8 +6,12 @@ import type {
   MessageTable,
   MessageType,
   PageConversation,
+  PageHealth,
   PageMessageTable,
 } from '../messaging/messages';
+
+type Markup = NonNullable<PageHealth['adapter']>['markup'];
+const MARKUPS: readonly Markup[] = ['saved', 'source', 'unchecked', 'taught', 'heuristic'];
 import { isValidHandle } from '../protocol/identity';
 import { BackgroundError } from './errors';
 
@@ -118,6 +122,28 @@ function frameAuth(raw: Raw): { token: string; key: string } {
 
 const PAGE_VALIDATORS: { [T in keyof PageMessageTable]: Validator<T> } = {
   pageEnabled: (r) => ({ adapter: str(r, 'adapter', 64, 1) }),
+  pageHealth: (r) => {
+    const h = r.health;
+    if (typeof h !== 'object' || h === null) throw bad('health', 'must be an object');
+    const raw = h as Raw;
+    const health: PageHealth = {
+      adapter: null,
+      composeBox: bool(raw, 'composeBox'),
+      messageList: bool(raw, 'messageList'),
+    };
+    if (raw.adapter !== null) {
+      const a = raw.adapter as Raw | undefined;
+      if (typeof a !== 'object' || a === null) throw bad('health.adapter', 'must be an object');
+      const markup = str(a, 'markup', 16);
+      if (!MARKUPS.includes(markup as never)) throw bad('health.adapter.markup', 'is unknown');
+      health.adapter = { name: str(a, 'name', NAME_MAX, 1), markup: markup as Markup };
+    }
+    const missed = optStr(raw, 'missed', NAME_MAX);
+    if (missed) health.missed = missed;
+    return { health };
+  },
+  // The profile itself is checked by the handler (parseSiteProfile), with typed errors.
+  saveSiteProfile: (r) => ({ token: token(r), profile: r.profile }),
   pageDecrypt: (r) => {
     const blocks = r.blocks;
     if (!Array.isArray(blocks) || blocks.length > PAGE_BATCH_MAX)
@@ -168,6 +194,15 @@ const PAGE_VALIDATORS: { [T in keyof PageMessageTable]: Validator<T> } = {
   composerInfo: frameAuth,
   composerDraft: (r) => ({ ...frameAuth(r), text: str(r, 'text', COMPOSE_TEXT_MAX) }),
   composerSight: (r) => frameAuth(r),
+  composerLayout: (r) => {
+    const out: MessageTable['composerLayout']['req'] = frameAuth(r);
+    if (r.size !== undefined) {
+      if (r.size !== 'compact' && r.size !== 'expanded') throw bad('size', 'is not a size');
+      out.size = r.size;
+    }
+    if (r.focusHost !== undefined) out.focusHost = bool(r, 'focusHost');
+    return out;
+  },
   readerSight: (r) => frameAuth(r),
   composeSend: (r) => {
     const out: PageMessageTable['composeSend']['req'] = {
@@ -201,6 +236,11 @@ export const VALIDATORS: { [T in MessageType]: Validator<T> } = {
     passphrase: str(r, 'passphrase', PASSPHRASE_MAX),
   }),
   getSettings: none,
+  startPicker: (r) => ({ tabId: int(r, 'tabId', 0, Number.MAX_SAFE_INTEGER) }),
+  tabHealth: (r) => ({ tabId: int(r, 'tabId', 0, Number.MAX_SAFE_INTEGER) }),
+  listSiteProfiles: none,
+  importSiteProfile: (r) => ({ profile: r.profile }),
+  deleteSiteProfile: (r) => ({ host: str(r, 'host', 260, 1) }),
   setSettings: (r) => {
     const out: MessageTable['setSettings']['req'] = {};
     const url = optStr(r, 'directoryUrl', URL_MAX);

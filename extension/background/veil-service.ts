@@ -5,6 +5,7 @@
 // protocol operation goes through one Veil queue (two handlers cannot race on a session).
 import { browser } from 'wxt/browser';
 import { bestProvider } from '../crypto/webcrypto-provider';
+import type { PageHealth } from '../messaging/messages';
 import type {
   ContactView,
   IdentityView,
@@ -85,6 +86,10 @@ export class VeilService {
   readonly gate = new Gate();
   // Derived values only (a 30-digit half costs 5,200 SHA-512 rounds): safe to lose.
   private readonly halves = new Map<string, string>();
+  /** What each tab's content script last said it finds on its page (the popup shows it). */
+  readonly tabHealth = new Map<number, { host: string; health: PageHealth }>();
+  /** The picker the user started per tab ("Teach Veil this site"), until it saves. */
+  readonly picks = new Map<number, { token: string; at: number }>();
   // Session set-ups in flight, so racing sends to a new contact share one bundle and session.
   private readonly starting = new Map<string, Promise<void>>();
   /** Senders of messages decrypted per conversation context: recipient suggestions only. */
@@ -133,6 +138,8 @@ export class VeilService {
       clear: () => this.names.forget(),
     });
     this.caches.addCollection('fingerprint halves', this.halves);
+    this.caches.addCollection('what each tab finds on its page', this.tabHealth);
+    this.caches.addCollection('pickers started', this.picks);
     this.caches.addCollection('sessions being set up', this.starting);
     this.caches.addCollection('senders seen per conversation', this.seenSenders);
     this.caches.add('page order', {

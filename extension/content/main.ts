@@ -4,9 +4,11 @@
 // to submit, and whether the composer is in view. Holds no keys and never sees plaintext.
 import { browser } from 'wxt/browser';
 import { sendMessage } from '../messaging/client';
-import type { ToContentMessage } from '../messaging/messages';
+import type { PageHealth, SiteProfile, ToContentMessage } from '../messaging/messages';
+import { adapterFromProfile } from '../../site-adapters/profile';
 import type { SiteAdapter } from '../../site-adapters/types';
-import { PageSession } from './page-session';
+import { PageSession, type PageApi } from './page-session';
+import { pickSite } from './picker';
 
 export type FindAdapter = (location: URL, doc: Document) => SiteAdapter | null;
 
@@ -14,7 +16,11 @@ function isToContent(message: unknown): message is ToContentMessage {
   const m = message as { type?: unknown; token?: unknown } | null;
   return (
     typeof m?.token === 'string' &&
-    (m.type === 'veil:submit' || m.type === 'veil:status' || m.type === 'veil:sight')
+    (m.type === 'veil:submit' ||
+      m.type === 'veil:status' ||
+      m.type === 'veil:sight' ||
+      m.type === 'veil:pick' ||
+      m.type === 'veil:layout')
   );
 }
 
@@ -85,29 +91,18 @@ export function adapterWhenReady(
   });
 }
 
-export async function startVeil(findAdapter: FindAdapter): Promise<void> {
-  // Read on every scan: a new URL only when the address changed.
-  let url = new URL(location.href);
-  const here = () => (url.href === location.href ? url : (url = new URL(location.href)));
-  const first = findAdapter(here(), document);
-  let enabled = false;
-  try {
-    ({ enabled } = await sendMessage({
-      type: 'pageEnabled',
-      adapter: first?.id ?? 'none',
-    }));
-  } catch {
-    return; // no background (extension updated or disabled): stay dormant
-  }
-  if (!enabled || !extensionAlive()) return;
+/** How often the page is asked what Veil finds there (for the popup), while Veil runs. */
+const HEALTH_EVERY_MS = 2_000;
 
-  const lifetime = new AbortController();
-  // An orphaned copy (the extension was updated meanwhile) stops watching.
-  const find = () => (extensionAlive() ? findAdapter(here(), document) : (lifetime.abort(), null));
-  const adapter = first ?? (await adapterWhenReady(find, document, lifetime.signal));
-  if (!adapter || !extensionAlive()) return;
+export interface Adapters {
+  /** The adapter for the page now (a site's own, else the generic one), if any matches. */
+  adapterFor: FindAdapter;
+  /** The built-in adapter made for this page's site, whether or not its selectors match. */
+  siteAdapterFor: FindAdapter;
+}
 
-  const session = new PageSession(adapter, document, here, {
+function pageApi(): PageApi {
+  return {
     decrypt: (conversation, blocks, after) =>
       sendMessage({
         type: 'pageDecrypt',
@@ -122,7 +117,70 @@ export async function startVeil(findAdapter: FindAdapter): Promise<void> {
         maxMessageLength,
         authors,
       }),
-  });
+  };
+}
+
+export async function startVeil(adapters: Adapters): Promise<void> {
+  // Read on every scan: a new URL only when the address changed.
+  let url = new URL(location.href);
+  const here = () => (url.href === location.href ? url : (url = new URL(location.href)));
+  const first = adapters.adapterFor(here(), document);
+  let answer: { enabled: boolean; profile?: SiteProfile };
+  try {
+    answer = await sendMessage({ type: 'pageEnabled', adapter: first?.id ?? 'none' });
+  } catch {
+    return; // no background (extension updated or disabled): stay dormant
+  }
+  if (!answer.enabled || !extensionAlive()) return;
+
+  // What the user taught Veil about this site comes before any built-in adapter.
+  let taught = answer.profile ? adapterFromProfile(answer.profile) : null;
+  const findAdapter = (): SiteAdapter | null =>
+    (taught?.composeBox(document) ? taught : null) ?? adapters.adapterFor(here(), document);
+
+  const lifetime = new AbortController();
+  let session: PageSession | null = null;
+  let adapter: SiteAdapter | null = null;
+  let picking = false;
+
+  const run = (next: SiteAdapter) => {
+    session?.stop();
+    adapter = next;
+    session = new PageSession(next, document, here, pageApi());
+    session.start();
+  };
+
+  let lastHealth = '';
+  const reportHealth = () => {
+    const site = adapters.siteAdapterFor(here(), document);
+    const health: PageHealth = {
+      adapter: adapter ? { name: adapter.name, markup: adapter.markup } : null,
+      composeBox: !!adapter?.composeBox(document),
+      messageList: !!adapter?.messageList(document),
+    };
+    if (site && site !== adapter) health.missed = site.name;
+    const said = JSON.stringify(health);
+    if (said === lastHealth) return;
+    lastHealth = said;
+    void sendMessage({ type: 'pageHealth', health }).catch(() => (lastHealth = ''));
+  };
+
+  const pick = async (token: string) => {
+    if (picking) return;
+    picking = true;
+    try {
+      const profile = await pickSite(document, here().host);
+      if (!profile) return;
+      const saved = await sendMessage({ type: 'saveSiteProfile', token, profile });
+      taught = adapterFromProfile(saved);
+      run(taught);
+      reportHealth();
+    } catch {
+      // The background refused it (no picker started, or not this site): nothing changes.
+    } finally {
+      picking = false;
+    }
+  };
 
   const onMessage = (
     message: unknown,
@@ -131,19 +189,31 @@ export async function startVeil(findAdapter: FindAdapter): Promise<void> {
   ): true | undefined => {
     // Only the background can reach a content script this way; check it is ours anyway.
     if (sender.id !== browser.runtime.id || !isToContent(message)) return undefined;
+    if (message.type === 'veil:pick') {
+      void pick(message.token);
+      sendResponse({ ok: true });
+      return undefined;
+    }
     if (message.type === 'veil:sight') {
-      sendResponse({ sight: session.sight(message.token) });
+      sendResponse({ sight: session?.sight(message.token) ?? 'away' });
+      return undefined;
+    }
+    if (message.type === 'veil:layout') {
+      const size =
+        message.size === 'expanded' || message.size === 'compact' ? message.size : undefined;
+      session?.layoutComposer(message.token, size, message.focusHost === true);
+      sendResponse({ ok: true });
       return undefined;
     }
     if (message.type === 'veil:status') {
-      if (typeof message.status === 'string') session.restatus(message.token, message.status);
+      if (typeof message.status === 'string') session?.restatus(message.token, message.status);
       sendResponse({ ok: true });
       return undefined;
     }
     const chunks = Array.isArray(message.chunks)
       ? message.chunks.filter((c): c is string => typeof c === 'string')
       : [];
-    session.submit(message.token, chunks).then(
+    (session?.submit(message.token, chunks) ?? Promise.resolve(false)).then(
       (ok) => sendResponse({ ok }),
       () => sendResponse({ ok: false }),
     );
@@ -152,9 +222,21 @@ export async function startVeil(findAdapter: FindAdapter): Promise<void> {
   const stop = () => {
     lifetime.abort();
     browser.runtime.onMessage.removeListener(onMessage);
-    session.stop();
+    session?.stop();
   };
   browser.runtime.onMessage.addListener(onMessage);
-  watchLocation(() => (extensionAlive() ? session.refresh() : stop()), lifetime.signal);
-  session.start();
+  const health = setInterval(() => (extensionAlive() ? reportHealth() : stop()), HEALTH_EVERY_MS);
+  lifetime.signal.addEventListener('abort', () => clearInterval(health));
+  reportHealth();
+
+  // An orphaned copy (the extension was updated meanwhile) stops watching.
+  const find = () => (extensionAlive() ? findAdapter() : (lifetime.abort(), null));
+  const found =
+    (taught?.composeBox(document) ? taught : first) ??
+    (await adapterWhenReady(find, document, lifetime.signal));
+  if (!found || !extensionAlive()) return;
+  // The user may have taught Veil the site while it waited.
+  if (!session) run(found);
+  reportHealth();
+  watchLocation(() => (extensionAlive() ? session?.refresh() : stop()), lifetime.signal);
 }

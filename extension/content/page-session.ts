@@ -5,6 +5,7 @@
 import { isMessageError } from '../messaging/client';
 import type {
   BlockStatus,
+  ComposerSize,
   FrameSight,
   PageBlockResult,
   PageConversation,
@@ -195,6 +196,11 @@ export class PageSession {
 
   submit(token: string, chunks: readonly string[]): Promise<boolean> {
     return this.composer.submit(token, chunks);
+  }
+
+  /** The composer frame with this token asks for a size or to hand the keyboard to the page. */
+  layoutComposer(token: string, size: ComposerSize | undefined, focusHost: boolean): void {
+    this.composer.layout(token, size, focusHost);
   }
 
   /** What the page shows of the composer with this token ('away' if it is not ours). */

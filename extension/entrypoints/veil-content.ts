@@ -7,7 +7,7 @@
 // (a window.postMessage and a document event, both named with the extension's id), which would
 // let any page tell that Veil is installed.
 import { defineUnlistedScript } from 'wxt/utils/define-unlisted-script';
-import { adapterFor } from '../../site-adapters/registry';
+import { adapterFor, siteAdapterFor } from '../../site-adapters/registry';
 import { startVeil } from '../content/main';
 
-export default defineUnlistedScript(() => startVeil(adapterFor));
+export default defineUnlistedScript(() => startVeil({ adapterFor, siteAdapterFor }));

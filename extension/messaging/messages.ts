@@ -1,6 +1,21 @@
 // Every message between extension pages / content scripts and the background, with its reply.
 // One table, so a handler cannot drift from its callers. Byte fields travel as base64url strings.
 import type { VeilErrorCode } from '../protocol/errors';
+import type { SiteProfile } from '../../site-adapters/profile';
+import type { SiteAdapter } from '../../site-adapters/types';
+
+export type { SiteProfile };
+
+/** What Veil finds on a page, as its content script last said (the popup shows it). */
+export interface PageHealth {
+  /** The adapter Veil runs with there, or null while it finds none. */
+  adapter: { name: string; markup: SiteAdapter['markup'] } | null;
+  /** Whether it finds the page's compose box and message list now. */
+  composeBox: boolean;
+  messageList: boolean;
+  /** A built-in adapter made for this site whose selectors no longer find its compose box. */
+  missed?: string;
+}
 
 export type ContactStatus = 'unverified' | 'verified' | 'key-changed';
 
@@ -218,6 +233,18 @@ export interface MessageTable extends PageMessageTable {
     who: 'extension-page';
   };
   getSettings: { req: object; res: Settings; who: 'extension-page' };
+  /** Starts "Teach Veil this site" in the tab: its content script draws the picker. */
+  startPicker: { req: { tabId: number }; res: { ok: true }; who: 'extension-page' };
+  /** What Veil finds on the page in the tab (null: no report from an enabled site there). */
+  tabHealth: {
+    req: { tabId: number };
+    res: { health: PageHealth | null; taught: boolean };
+    who: 'extension-page';
+  };
+  listSiteProfiles: { req: object; res: { profiles: SiteProfile[] }; who: 'extension-page' };
+  /** Stores a profile from an imported file (checked field by field). */
+  importSiteProfile: { req: { profile: unknown }; res: SiteProfile; who: 'extension-page' };
+  deleteSiteProfile: { req: { host: string }; res: { ok: true }; who: 'extension-page' };
   setSettings: { req: Partial<Settings>; res: Settings; who: 'extension-page' };
   setLockPassphrase: {
     req: { passphrase: string | null; current?: string };
@@ -347,7 +374,14 @@ export type ToContentMessage =
   /** Is the composer with this token in full view as Veil drew it? Answered `{ sight }`. */
   | { type: 'veil:sight'; token: string }
   /** A block's status changed after it was shown (a later block made it a repeat). */
-  | { type: 'veil:status'; token: string; status: BlockStatus };
+  | { type: 'veil:status'; token: string; status: BlockStatus }
+  /** The user asked (in the popup) to teach Veil this site: draw the picker. */
+  | { type: 'veil:pick'; token: string }
+  /** The composer with this token asks for a size, or to give the keyboard to the host's box. */
+  | { type: 'veil:layout'; token: string; size?: ComposerSize; focusHost?: boolean };
+
+/** The composer frame's two heights: about a chat box's, and room for a longer text. */
+export type ComposerSize = 'compact' | 'expanded';
 
 export interface PageMessageTable {
   /**
@@ -356,7 +390,16 @@ export interface PageMessageTable {
    */
   pageEnabled: {
     req: { adapter: string };
-    res: { enabled: boolean };
+    /** `profile`: what the user taught Veil about this site, if anything. */
+    res: { enabled: boolean; profile?: SiteProfile };
+    who: 'content-script';
+  };
+  /** What Veil finds on the page now (sent when it changes). */
+  pageHealth: { req: { health: PageHealth }; res: { ok: true }; who: 'content-script' };
+  /** The picker's result, with the token of the picker the user started from the popup. */
+  saveSiteProfile: {
+    req: { token: string; profile: unknown };
+    res: SiteProfile;
     who: 'content-script';
   };
   /**
@@ -411,6 +454,16 @@ export interface PageMessageTable {
     res: { sight: FrameSight };
     who: 'frame';
   };
+  /**
+   * The composer's layout wish, carried to its content script: `size` grows the frame once the
+   * text needs more than a few lines (two sizes only: the page sees the frame's height), and
+   * `focusHost` (Esc) gives the keyboard back to the host's own box.
+   */
+  composerLayout: {
+    req: FrameAuth & { size?: ComposerSize; focusHost?: boolean };
+    res: { ok: true };
+    who: 'frame';
+  };
   /** The same for a reader frame (Firefox, which has no IntersectionObserver v2). */
   readerSight: {
     req: FrameAuth;
@@ -432,6 +485,8 @@ const PAGE_ALLOWED_SENDERS: {
   [T in keyof PageMessageTable]: readonly PageMessageTable[T]['who'][];
 } = {
   pageEnabled: ['content-script'],
+  pageHealth: ['content-script'],
+  saveSiteProfile: ['content-script'],
   pageDecrypt: ['content-script'],
   registerComposer: ['content-script'],
   frameReloaded: ['content-script'],
@@ -440,6 +495,7 @@ const PAGE_ALLOWED_SENDERS: {
   composerInfo: ['frame'],
   composerDraft: ['frame'],
   composerSight: ['frame'],
+  composerLayout: ['frame'],
   readerSight: ['frame'],
   composeSend: ['frame'],
 };
@@ -472,6 +528,11 @@ export const ALLOWED_SENDERS: { [T in MessageType]: readonly MessageTable[T]['wh
   exportBackup: ['extension-page'],
   importBackup: ['extension-page'],
   getSettings: ['extension-page'],
+  startPicker: ['extension-page'],
+  tabHealth: ['extension-page'],
+  listSiteProfiles: ['extension-page'],
+  importSiteProfile: ['extension-page'],
+  deleteSiteProfile: ['extension-page'],
   setSettings: ['extension-page'],
   setLockPassphrase: ['extension-page'],
   lock: ['extension-page'],

@@ -12,6 +12,7 @@ import { Logo } from './logo';
 import { Notice } from './notice';
 import { routeHref, type Route } from './router';
 import { SiteOffer } from './site-offer';
+import { SitePanel } from './site-panel';
 import { useAction } from './use-action';
 
 async function openOptions(route?: Route): Promise<void> {
@@ -89,6 +90,7 @@ export function PopupApp() {
           </p>
           <FingerprintHalf digits={status.identity.fingerprint} />
           <SiteOffer enabledSites={status.settings.enabledSites} />
+          <SitePanel />
           {changed.length > 0 && (
             <ul class="alert popup-alert" role="alert">
               {changed.map((c) => (

@@ -11,7 +11,7 @@ import { Notice } from './notice';
 import { suggestSite, type Suggestion } from './site-suggestion';
 import { useAction } from './use-action';
 
-async function popupTab(): Promise<{ id?: number; url?: string } | undefined> {
+export async function popupTab(): Promise<{ id?: number; url?: string } | undefined> {
   const named = Number(new URLSearchParams(location.search).get('tab'));
   if (Number.isSafeInteger(named) && named > 0) return browser.tabs.get(named);
   const [active] = await browser.tabs.query({ active: true, currentWindow: true });

@@ -67,3 +67,21 @@ export function castOf<P extends ChromiumPerson>(
     },
   };
 }
+
+/**
+ * The toolbar popup about the tab that shows `url` (query ignored), opened as a page
+ * (`popup.html?tab=<id>`: a popup opened as a page is itself the active tab).
+ */
+export async function openPopupFor(person: ChromiumPerson, url: string): Promise<Page> {
+  const tabId = await person.ui.page.evaluate(async (u: string) => {
+    const api = (
+      globalThis as unknown as {
+        chrome: { tabs: { query(q: { url: string }): Promise<{ id?: number }[]> } };
+      }
+    ).chrome;
+    const [tab] = await api.tabs.query({ url: u.replace(/\?.*$/, '*') });
+    return tab!.id!;
+  }, url);
+  const { browser, extensionId } = person.session;
+  return openExtensionPage(browser, extensionId, `popup.html?tab=${tabId}`);
+}

@@ -8,9 +8,9 @@
 import type { Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startLocalChat, type LocalChat } from '../fixtures/local-chat/server';
-import { onboardInChromium, type ChromiumPerson } from './chromium-person';
+import { onboardInChromium, openPopupFor, type ChromiumPerson } from './chromium-person';
 import { startDirectory, type DirectoryServer } from './directory-server';
-import { chromiumPath, openExtensionPage, timed } from './harness';
+import { chromiumPath, timed } from './harness';
 import { hook } from './options-page';
 
 /** Claims to be The Lounge, as any page can (the adapter's own detection would agree). */
@@ -108,7 +108,7 @@ describe.skipIf(!chromiumPath)('Veil runs only where the user turned it on (Chro
   it(
     'the popup offers Veil for a page that looks like The Lounge, not for a plain one; one click turns it on',
     timed('site offer', async () => {
-      const { browser, extensionId } = carol.session;
+      const { browser } = carol.session;
       const other = new URL(chat.url);
       other.hostname = 'localhost';
       const host = other.host;
@@ -117,16 +117,7 @@ describe.skipIf(!chromiumPath)('Veil runs only where the user turned it on (Chro
         const page = await browser.newPage();
         if (dressed) await page.evaluateOnNewDocument(posesAsTheLounge);
         await page.goto(url);
-        const tabId = await carol.ui.page.evaluate(async (u: string) => {
-          const api = (
-            globalThis as unknown as {
-              chrome: { tabs: { query(q: { url: string }): Promise<{ id?: number }[]> } };
-            }
-          ).chrome;
-          const [tab] = await api.tabs.query({ url: u.replace(/\?.*$/, '*') });
-          return tab!.id!;
-        }, url);
-        const popup = await openExtensionPage(browser, extensionId, `popup.html?tab=${tabId}`);
+        const popup = await openPopupFor(carol, url);
         await popup.waitForSelector(hook('popup-handle'));
         return { page, popup };
       };

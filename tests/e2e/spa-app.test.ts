@@ -15,7 +15,7 @@ import { hook } from './options-page';
 import { readerShowing } from './reader-text';
 
 const FIRST = 'the kingfisher waits on the lowest branch';
-const REPLY = 'and the heron pretends not to see it';
+const REPLY = 'and the heron\npretends not to see it';
 
 interface Person extends ChromiumPerson {
   chat?: Page;
@@ -73,6 +73,13 @@ describe.skipIf(!chromiumPath)('Veil on a single-page chat app with no adapter (
       return r.top >= 0 && r.bottom <= window.innerHeight;
     });
     expect(inFrame).toBe(true);
+    // Esc gives the keyboard back to the host's own box.
+    await composer.type(hook('compose-input'), 'never mind');
+    await page.keyboard.press('Escape');
+    await page.waitForFunction(
+      () => document.activeElement === document.querySelector('.composer textarea'),
+      { timeout: 10_000 },
+    );
     await page.click(hook('toggle'));
     await page.waitForSelector(`iframe${hook('composer')}`, { hidden: true });
   });
@@ -97,7 +104,18 @@ describe.skipIf(!chromiumPath)('Veil on a single-page chat app with no adapter (
     ).toBe(0);
     expect(await bobPage.$eval('.messages', (el) => el.textContent)).not.toContain(FIRST);
 
-    await write(bobPage, 'alice', REPLY);
+    // Bob answers with the keyboard only: Shift+Enter is a new line, Enter sends.
+    const composer = await openComposerTo(bobPage, 'alice');
+    const [first, second] = REPLY.split('\n') as [string, string];
+    await composer.type(hook('compose-input'), first);
+    await bobPage.keyboard.down('Shift');
+    await bobPage.keyboard.press('Enter');
+    await bobPage.keyboard.up('Shift');
+    await composer.type(hook('compose-input'), second);
+    await bobPage.keyboard.press('Enter');
+    await composer.waitForSelector(`${hook('notice')}[data-veil-kind="success"]`, {
+      timeout: 60_000,
+    });
     expect(await readerShowing(alice.chat!, REPLY)).toBe(true);
   });
 });

@@ -11,6 +11,7 @@ import { lockHandlers } from './lock';
 import { logHandlers } from './log';
 import { pageHandlers } from './page';
 import { settingsHandlers } from './settings';
+import { siteHandlers } from './sites';
 import type { ServiceHandler } from './types';
 
 /** Handlers that must not overlap any other (they replace or re-seal what others read). */
@@ -29,6 +30,7 @@ export const SERVICE_HANDLERS: ServiceTable = {
   ...contactHandlers,
   ...backupHandlers,
   ...settingsHandlers,
+  ...siteHandlers,
   ...lockHandlers,
   ...conversationHandlers,
   ...pageHandlers,

@@ -28,6 +28,7 @@ import type { HandlerContext } from '../router';
 import type { StoreOpAny } from '../key-store';
 import { SECURITY_PHRASE_KEY } from '../schema';
 import type { VeilService } from '../veil-service';
+import { siteProfile } from './sites';
 import type { ServiceHandlers } from './types';
 
 /** Recipients last used per conversation, in the sealed `secrets` table. */
@@ -374,6 +375,7 @@ export const pageHandlers: ServiceHandlers<
   | 'composerInfo'
   | 'composerDraft'
   | 'composerSight'
+  | 'composerLayout'
   | 'readerSight'
   | 'composeSend'
 > = {
@@ -387,9 +389,11 @@ export const pageHandlers: ServiceHandlers<
     }
     if (url.protocol !== 'https:' && url.protocol !== 'http:') return { enabled: false };
     // Both reads at once: every page load waits for this answer.
-    const [profile, { enabledSites }] = await Promise.all([
+    const [profile, { enabledSites }, taught] = await Promise.all([
       svc.store.get('state', 'profile'),
       svc.settings(),
+      // Sealed: none while locked (the page then runs on the built-in adapters).
+      siteProfile(svc, url.host).catch(() => undefined),
     ]);
     if (!profile) return { enabled: false };
     // Only the user turns Veil on, per site: an adapter that recognises the page (by its
@@ -402,7 +406,7 @@ export const pageHandlers: ServiceHandlers<
       svc.readWatch.forgetTab(tabId);
       void svc.pages.forgetTab(tabId).catch(() => undefined);
     }
-    return { enabled };
+    return enabled && taught ? { enabled, profile: taught } : { enabled };
   },
 
   async pageDecrypt(svc, req, ctx) {
@@ -584,6 +588,15 @@ export const pageHandlers: ServiceHandlers<
   async composerSight(svc, { token, key }, ctx) {
     const { tabId, record } = await frameRecord(svc, ctx, { token, key }, 'composer');
     return { sight: await sightOf(svc, tabId, record.frameId, token) };
+  },
+
+  async composerLayout(svc, { token, key, size, focusHost }, ctx) {
+    const { tabId, record } = await frameRecord(svc, ctx, { token, key }, 'composer');
+    const layout: ToContentMessage = { type: 'veil:layout', token };
+    if (size) layout.size = size;
+    if (focusHost) layout.focusHost = true;
+    await svc.tabs(tabId, record.frameId, layout).catch(() => undefined);
+    return { ok: true };
   },
 
   async readerSight(svc, { token, key }, ctx) {

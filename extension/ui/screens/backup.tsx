@@ -8,23 +8,11 @@ import { Button, ScreenTitle, TextField } from '../fields';
 import { t } from '../i18n';
 import { Notice } from '../notice';
 import { useAction } from '../use-action';
+import { download } from '../download';
 
 const MIN_PASSPHRASE = 8;
 /** Far above any real backup; stops a wrong pick (a video) from being read into memory. */
 const MAX_BACKUP_BYTES = 16 * 1024 * 1024;
-
-function download(text: string, fileName: string): void {
-  const url = URL.createObjectURL(new Blob([text], { type: 'application/octet-stream' }));
-  const link = document.createElement('a');
-  link.href = url;
-  link.download = fileName;
-  link.hidden = true;
-  document.body.append(link);
-  link.click();
-  link.remove();
-  // The download has its own reference once started; revoke later, not synchronously.
-  setTimeout(() => URL.revokeObjectURL(url), 60_000);
-}
 
 export function Backup(props: { identity?: IdentityView; onRestored(status: StatusReply): void }) {
   return (

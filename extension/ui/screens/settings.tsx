@@ -10,6 +10,7 @@ import { SecurityPhraseForm } from '../identity';
 import { t } from '../i18n';
 import { Notice } from '../notice';
 import { useAction } from '../use-action';
+import { SiteProfiles } from './site-profiles';
 
 export function Settings(props: {
   status: StatusReply;
@@ -30,6 +31,7 @@ export function Settings(props: {
         onLogChecked={() => props.onLogChecked?.()}
       />
       <SiteSettings sites={status.settings.enabledSites} onSaved={saveSettings} />
+      <SiteProfiles />
       <SecurityPhraseForm hasPhrase={status.hasSecurityPhrase} onSaved={props.onChanged} />
       <LockSettings status={status} onStatus={props.onStatus} />
       <DeleteEverything onDeleted={props.onDeleted} />
