@@ -243,16 +243,8 @@ export async function setComposeText(box: ComposeBox, text: string): Promise<voi
     return;
   }
   const doc = box.ownerDocument;
-  // Editors read the selection when the browser reports it changed (Slate: on
-  // `selectionchange`), after this task: a paste before then has nowhere to go in their model.
-  const selected = nextEvent(doc, 'selectionchange', SELECTION_WAIT_MS);
-  const started = Date.now();
-  selectAll(box);
-  await selected;
-  await new Promise((r) =>
-    setTimeout(r, Math.max(0, SELECTION_SETTLE_MS - (Date.now() - started))),
-  );
   if (text === '') {
+    await selectAndSettle(box);
     // A cut is what an editor's model follows for an empty box; else delete as if typed.
     if (clipboardEvent(box, 'cut', '') && (await waitFor(() => shows(box, ''), RENDER_WAIT_MS)))
       return;
@@ -260,14 +252,36 @@ export async function setComposeText(box: ComposeBox, text: string): Promise<voi
     if (!doc.execCommand('delete') || !shows(box, '')) box.textContent = '';
     return;
   }
-  if (clipboardEvent(box, 'paste', text) && (await waitFor(() => shows(box, text), RENDER_WAIT_MS)))
-    return;
+  // A busy page may run the editor's selection handler late: a paste that went to the old
+  // selection is replaced by the next attempt (each selects everything again).
+  for (let attempt = 0; attempt < PASTE_ATTEMPTS; attempt++) {
+    await selectAndSettle(box);
+    if (!clipboardEvent(box, 'paste', text)) break; // no editor took it: type it instead
+    if (await waitFor(() => shows(box, text), RENDER_WAIT_MS)) return;
+  }
   selectAll(box);
   // execCommand is deprecated but remains the one way to insert text as if typed.
   if (doc.execCommand('insertText', false, text) && shows(box, text)) return;
   box.textContent = text;
   box.dispatchEvent(inputEvent(text));
 }
+
+/**
+ * Selects the box's text and waits until editors have read the new selection: they do when the
+ * browser reports it changed (Slate: on `selectionchange`, throttled), after this task, and a
+ * paste before then has nowhere to go in their model.
+ */
+async function selectAndSettle(box: HTMLElement): Promise<void> {
+  const selected = nextEvent(box.ownerDocument, 'selectionchange', SELECTION_WAIT_MS);
+  const started = Date.now();
+  selectAll(box);
+  await selected;
+  await new Promise((r) =>
+    setTimeout(r, Math.max(0, SELECTION_SETTLE_MS - (Date.now() - started))),
+  );
+}
+
+const PASTE_ATTEMPTS = 3;
 
 /** How long an editor that took a paste may take to render it. */
 const RENDER_WAIT_MS = 500;

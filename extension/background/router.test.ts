@@ -86,7 +86,7 @@ const VALID: { [T in MessageType]: Record<string, unknown> } = {
   composerInfo: { token: TOKEN, key: KEY },
   composerDraft: { token: TOKEN, key: KEY, text: 'half a thought' },
   composerSight: { token: TOKEN, key: KEY },
-  composerLayout: { token: TOKEN, key: KEY, size: 'expanded' },
+  composerLayout: { token: TOKEN, key: KEY, focusHost: true },
   readerSight: { token: TOKEN, key: KEY },
   composeSend: { token: TOKEN, key: KEY, text: 'hi', recipients: ['bob'] },
 };

@@ -196,10 +196,6 @@ const PAGE_VALIDATORS: { [T in keyof PageMessageTable]: Validator<T> } = {
   composerSight: (r) => frameAuth(r),
   composerLayout: (r) => {
     const out: MessageTable['composerLayout']['req'] = frameAuth(r);
-    if (r.size !== undefined) {
-      if (r.size !== 'compact' && r.size !== 'expanded') throw bad('size', 'is not a size');
-      out.size = r.size;
-    }
     if (r.focusHost !== undefined) out.focusHost = bool(r, 'focusHost');
     return out;
   },

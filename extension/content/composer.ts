@@ -2,7 +2,7 @@
 // types into the extension-origin composer frame (`composer.html#<token>`); the background
 // encrypts and sends back only armored chunks, which are submitted here through the adapter,
 // one line at a time. The content script never sees what was typed.
-import type { ComposerSize, FrameSight, PageConversation } from '../messaging/messages';
+import type { FrameSight, PageConversation } from '../messaging/messages';
 import type { SiteAdapter } from '../../site-adapters/types';
 import { handKey } from './frame-keys';
 import { frameSight } from './frame-sight';
@@ -21,12 +21,7 @@ export interface ComposerHost {
   ): Promise<{ token: string; key: string }>;
 }
 
-/**
- * The composer's two heights: about a chat's own box with Veil's head, recipients and Send
- * (compact), and room for a longer text or a warning (expanded). Two only: the page sees the
- * frame's height, which must not follow what the user types line by line.
- */
-const FRAME_HEIGHT_PX: Record<ComposerSize, number> = { compact: 132, expanded: 240 };
+const FRAME_HEIGHT_PX = 240;
 
 /**
  * `el`, or its outermost ancestor that is an item of a flex or grid row: the composer goes
@@ -90,11 +85,9 @@ export class ComposerControl {
     return run;
   }
 
-  /** Our composer frame asks for a size, or (Esc) to give the keyboard to the host's box. */
-  layout(token: string, size: ComposerSize | undefined, focusHost: boolean): void {
-    if (!this.on || token !== this.token || !this.frame) return;
-    if (size) this.frame.style.height = `${FRAME_HEIGHT_PX[size]}px`;
-    if (focusHost) this.adapter.composeBox(this.doc)?.focus();
+  /** Our composer frame asks (Esc) to give the keyboard to the host's own box. */
+  focusHostBox(token: string): void {
+    if (this.on && token === this.token) this.adapter.composeBox(this.doc)?.focus();
   }
 
   /** What the page shows of our composer frame, if `token` is its token. */
@@ -151,7 +144,7 @@ export class ComposerControl {
     frame.src = frameUrl('composer', token);
     frame.title = pageText('page_composer_title');
     frame.setAttribute('referrerpolicy', 'no-referrer');
-    frame.style.cssText = `display:block;width:100%;height:${FRAME_HEIGHT_PX.compact}px;border:0;color-scheme:normal;`;
+    frame.style.cssText = `display:block;width:100%;height:${FRAME_HEIGHT_PX}px;border:0;color-scheme:normal;`;
     handKey(frame, { token, key });
     wrapper.append(frame);
     this.frame = frame;

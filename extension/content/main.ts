@@ -199,9 +199,7 @@ export async function startVeil(adapters: Adapters): Promise<void> {
       return undefined;
     }
     if (message.type === 'veil:layout') {
-      const size =
-        message.size === 'expanded' || message.size === 'compact' ? message.size : undefined;
-      session?.layoutComposer(message.token, size, message.focusHost === true);
+      if (message.focusHost === true) session?.focusHostBox(message.token);
       sendResponse({ ok: true });
       return undefined;
     }

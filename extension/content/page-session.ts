@@ -5,7 +5,6 @@
 import { isMessageError } from '../messaging/client';
 import type {
   BlockStatus,
-  ComposerSize,
   FrameSight,
   PageBlockResult,
   PageConversation,
@@ -198,9 +197,9 @@ export class PageSession {
     return this.composer.submit(token, chunks);
   }
 
-  /** The composer frame with this token asks for a size or to hand the keyboard to the page. */
-  layoutComposer(token: string, size: ComposerSize | undefined, focusHost: boolean): void {
-    this.composer.layout(token, size, focusHost);
+  /** The composer frame with this token asks to hand the keyboard to the host's box (Esc). */
+  focusHostBox(token: string): void {
+    this.composer.focusHostBox(token);
   }
 
   /** What the page shows of the composer with this token ('away' if it is not ours). */

@@ -9,7 +9,7 @@
 // (sight.ts; the background checks again), and losing the keyboard mid-typing is pointed out.
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { sendMessage } from '../messaging/client';
-import type { ComposerSize, ComposerView, ContactStatus } from '../messaging/messages';
+import type { ComposerView, ContactStatus } from '../messaging/messages';
 import { errorCode } from '../ui/errors';
 import { Notice } from '../ui/notice';
 import { t } from '../ui/i18n';
@@ -25,20 +25,6 @@ const HANDLE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 const MID_TYPING_MS = 1500;
 /** Where the browser has no IntersectionObserver v2: ask the content script at most this often. */
 const HOST_SIGHT_EVERY_MS = 1000;
-/** Text that fits the compact frame: a couple of short lines. */
-const COMPACT_LINES = 2;
-const COMPACT_CHARS = 140;
-/** How long "Sent." stays. */
-const SENT_NOTICE_MS = 5_000;
-
-/**
- * The frame size the composer needs: compact (a chat box's height) for a short text and no
- * message to show, else expanded. Two sizes only: the page sees the frame's height.
- */
-export function composerSize(text: string, showing: boolean): ComposerSize {
-  const lines = text.split('\n').length;
-  return showing || lines > COMPACT_LINES || text.length > COMPACT_CHARS ? 'expanded' : 'compact';
-}
 
 export function ComposerApp({ token }: { token: string | null }) {
   const [info, setInfo] = useState<ComposerView | null>(null);
@@ -200,32 +186,6 @@ export function ComposerApp({ token }: { token: string | null }) {
     }
   };
 
-  const size = composerSize(
-    text,
-    focusLost || blocked || !!send.notice || !!load.notice || locked || !info,
-  );
-  useEffect(() => {
-    if (!token || notPlaced) return;
-    void link
-      .call((auth) => sendMessage({ type: 'composerLayout', ...auth, size }))
-      .catch(() => undefined);
-  }, [size, link, notPlaced]);
-
-  // "Sent." shows for a while, then the frame goes back to its compact size.
-  useEffect(() => {
-    if (send.notice?.kind !== 'success') return;
-    const timer = setTimeout(() => send.setNotice(null), SENT_NOTICE_MS);
-    return () => clearTimeout(timer);
-  }, [send.notice]);
-
-  /** Esc: the keyboard goes back to the host's own box (the user meant to leave Veil's). */
-  const toHost = () => {
-    lastKey.current = 0;
-    void link
-      .call((auth) => sendMessage({ type: 'composerLayout', ...auth, focusHost: true }))
-      .catch(() => undefined);
-  };
-
   if (notPlaced) return <NotPlaced />;
   if (locked)
     return (
@@ -303,43 +263,39 @@ export function ComposerApp({ token }: { token: string | null }) {
           {t('composer_add')}
         </button>
       </fieldset>
-      <div class="composer-row">
-        <textarea
-          class="composer-input"
-          data-veil="compose-input"
-          aria-label={t('composer_input_label')}
-          placeholder={t('composer_input_label')}
-          value={text}
-          onInput={(e) => {
-            const value = (e.target as HTMLTextAreaElement).value;
-            lastKey.current = Date.now();
-            setFocusLost(false);
-            setText(value);
-            drafts?.changed(value);
-          }}
-          onBlur={() => {
-            // The keyboard left Veil's frame mid-word: most likely the page took it. Whether the
-            // frame lost focus is known only after the blur (hasFocus is still true during it).
-            if (Date.now() - lastKey.current >= MID_TYPING_MS) return;
-            setTimeout(() => {
-              if (!document.hasFocus()) setFocusLost(true);
-            }, 0);
-          }}
-          onKeyDown={(e) => {
-            // Enter sends, Shift+Enter is a new line (and Enter while an IME composes is its own).
-            if (e.key === 'Enter' && !e.shiftKey && !e.isComposing && !e.altKey) void submit(e);
-            if (e.key === 'Escape') toHost();
-          }}
-        />
-        <button
-          type="submit"
-          class="button primary"
-          data-veil="compose-send"
-          aria-disabled={send.busy || !token || blocked ? 'true' : undefined}
-        >
-          {t('composer_send')}
-        </button>
-      </div>
+      <textarea
+        class="composer-input"
+        data-veil="compose-input"
+        aria-label={t('composer_input_label')}
+        placeholder={t('composer_input_label')}
+        value={text}
+        onInput={(e) => {
+          const value = (e.target as HTMLTextAreaElement).value;
+          lastKey.current = Date.now();
+          setFocusLost(false);
+          setText(value);
+          drafts?.changed(value);
+        }}
+        onBlur={() => {
+          // The keyboard left Veil's frame mid-word: most likely the page took it. Whether the
+          // frame lost focus is known only after the blur (hasFocus is still true during it).
+          if (Date.now() - lastKey.current >= MID_TYPING_MS) return;
+          setTimeout(() => {
+            if (!document.hasFocus()) setFocusLost(true);
+          }, 0);
+        }}
+        onKeyDown={(e) => {
+          // Enter sends, Shift+Enter is a new line (and Enter while an IME composes is its own).
+          if (e.key === 'Enter' && !e.shiftKey && !e.isComposing && !e.altKey) void submit(e);
+          // Esc gives the keyboard back to the host's own box.
+          if (e.key === 'Escape') {
+            lastKey.current = 0;
+            void link
+              .call((auth) => sendMessage({ type: 'composerLayout', ...auth, focusHost: true }))
+              .catch(() => undefined);
+          }
+        }}
+      />
       {focusLost && (
         <p class="composer-alert" role="alert" data-veil="focus-lost">
           {t('composer_focus_lost')}
@@ -350,7 +306,17 @@ export function ComposerApp({ token }: { token: string | null }) {
           {t(sight === 'obscured' ? 'composer_obscured' : 'composer_partial')}
         </p>
       )}
-      <Notice notice={send.notice ?? load.notice} />
+      <div class="composer-actions">
+        <button
+          type="submit"
+          class="button primary"
+          data-veil="compose-send"
+          aria-disabled={send.busy || !token || blocked ? 'true' : undefined}
+        >
+          {t('composer_send')}
+        </button>
+        <Notice notice={send.notice ?? load.notice} />
+      </div>
     </form>
   );
 }

@@ -377,11 +377,8 @@ export type ToContentMessage =
   | { type: 'veil:status'; token: string; status: BlockStatus }
   /** The user asked (in the popup) to teach Veil this site: draw the picker. */
   | { type: 'veil:pick'; token: string }
-  /** The composer with this token asks for a size, or to give the keyboard to the host's box. */
-  | { type: 'veil:layout'; token: string; size?: ComposerSize; focusHost?: boolean };
-
-/** The composer frame's two heights: about a chat box's, and room for a longer text. */
-export type ComposerSize = 'compact' | 'expanded';
+  /** The composer with this token asks to give the keyboard to the host's box. */
+  | { type: 'veil:layout'; token: string; focusHost?: boolean };
 
 export interface PageMessageTable {
   /**
@@ -454,13 +451,9 @@ export interface PageMessageTable {
     res: { sight: FrameSight };
     who: 'frame';
   };
-  /**
-   * The composer's layout wish, carried to its content script: `size` grows the frame once the
-   * text needs more than a few lines (two sizes only: the page sees the frame's height), and
-   * `focusHost` (Esc) gives the keyboard back to the host's own box.
-   */
+  /** Esc in the composer (`focusHost`): its content script gives the keyboard to the host's box. */
   composerLayout: {
-    req: FrameAuth & { size?: ComposerSize; focusHost?: boolean };
+    req: FrameAuth & { focusHost?: boolean };
     res: { ok: true };
     who: 'frame';
   };

@@ -590,10 +590,9 @@ export const pageHandlers: ServiceHandlers<
     return { sight: await sightOf(svc, tabId, record.frameId, token) };
   },
 
-  async composerLayout(svc, { token, key, size, focusHost }, ctx) {
+  async composerLayout(svc, { token, key, focusHost }, ctx) {
     const { tabId, record } = await frameRecord(svc, ctx, { token, key }, 'composer');
     const layout: ToContentMessage = { type: 'veil:layout', token };
-    if (size) layout.size = size;
     if (focusHost) layout.focusHost = true;
     await svc.tabs(tabId, record.frameId, layout).catch(() => undefined);
     return { ok: true };
