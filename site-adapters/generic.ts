@@ -27,7 +27,7 @@ export const genericOptIn = {
 
 const EDITABLE = 'textarea, [contenteditable]:not([contenteditable="false"])';
 /** Semantic message containers (ARIA): used as the list when the page has one. */
-export const SEMANTIC_LIST = '[role="log"], [role="feed"]';
+const SEMANTIC_LIST = '[role="log"], [role="feed"]';
 /** Regions whose repeated children are navigation, not messages. */
 const NOT_MESSAGES =
   'nav, header, footer, select, datalist, [role="navigation"], [role="menu"], [role="menubar"], [role="tablist"], [role="listbox"], [role="tree"], [aria-hidden="true"], [data-veil]';
@@ -171,7 +171,7 @@ function bestGroup(root: HTMLElement, box: HTMLElement | null): Group | null {
   return best;
 }
 
-export function isScrollContainer(el: HTMLElement): boolean {
+function isScrollContainer(el: HTMLElement): boolean {
   const overflow = el.ownerDocument.defaultView?.getComputedStyle(el).overflowY;
   return overflow === 'auto' || overflow === 'scroll' || overflow === 'overlay';
 }
@@ -220,7 +220,7 @@ function armoredElements(root: Element, skip: Element | null, out: HTMLElement[]
 }
 
 /** The nearest scrolling or list-like container around `el`, below the body. */
-function listAround(el: Element): HTMLElement | null {
+export function listAround(el: Element): HTMLElement | null {
   for (let e = el.parentElement; e && e !== e.ownerDocument.body; e = e.parentElement) {
     if (e.closest(NOT_MESSAGES)) return null;
     if (isScrollContainer(e as HTMLElement) || e.matches(LIST_LIKE)) return e as HTMLElement;
@@ -229,7 +229,7 @@ function listAround(el: Element): HTMLElement | null {
 }
 
 /** Tag and first class: siblings alike in both are items of one list. */
-function kindOf(el: Element): string {
+export function kindOf(el: Element): string {
   return `${el.localName}.${el.classList[0] ?? ''}`;
 }
 

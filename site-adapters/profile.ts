@@ -39,7 +39,9 @@ export class SiteProfileError extends Error {
 }
 
 const SELECTOR_MAX = 600;
-const HOST = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:[0-9]{1,5})?$/;
+/** A host name, with a port if not the default (what Settings → Sites holds). */
+export const HOST_NAME =
+  /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:[0-9]{1,5})?$/;
 /** Chunks of armor need at least 32 characters (armor.ts MIN_CHUNK_LENGTH). */
 const MIN_LENGTH = 32;
 const MAX_LENGTH = 65_536;
@@ -67,7 +69,7 @@ export function parseSiteProfile(raw: unknown): SiteProfile {
   const r = raw as Record<string, unknown>;
   if (r.veilSiteProfile !== 1) throw new SiteProfileError('veilSiteProfile', 'must be 1');
   const host = typeof r.host === 'string' ? r.host.trim().toLowerCase() : '';
-  if (!HOST.test(host) || host.length > 253)
+  if (!HOST_NAME.test(host) || host.length > 253)
     throw new SiteProfileError('host', 'is not a host name');
   const s = r.selectors;
   if (typeof s !== 'object' || s === null) throw new SiteProfileError('selectors', 'is missing');

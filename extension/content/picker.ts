@@ -3,19 +3,13 @@
 // content script in a closed shadow root (the page cannot read or restyle it); only the user's
 // own clicks count (isTrusted), and the page's handlers do not see them while picking. Started
 // only by the background, when the user asks in the popup.
-import {
-  AUTHOR_HINT,
-  generic,
-  isScrollContainer,
-  SEMANTIC_LIST,
-} from '../../site-adapters/generic';
+import { AUTHOR_HINT, generic, kindOf, listAround } from '../../site-adapters/generic';
 import { DEFAULT_PROFILE_LENGTH, type SiteProfile } from '../../site-adapters/profile';
 import { pageText } from './page-text';
 import { innerSelector, membersSelector, selectorFor } from './selector-for';
 
 const EDITABLE =
   'textarea, input[type="text"], input:not([type]), [contenteditable]:not([contenteditable="false"])';
-const LIST_LIKE = `${SEMANTIC_LIST}, [role="list"], ul, ol`;
 const INPUT_EVENTS = ['pointerdown', 'pointerup', 'mousedown', 'mouseup', 'click', 'dblclick'];
 
 /** The editing root around what the user clicked: the box itself, not a paragraph in it. */
@@ -26,20 +20,9 @@ export function composeRoot(el: Element): HTMLElement | null {
   return box;
 }
 
-function kindOf(el: Element): string {
-  return `${el.localName}.${el.classList[0] ?? ''}`;
-}
-
 function alike(el: Element): number {
   const kind = kindOf(el);
   return [...(el.parentElement?.children ?? [])].filter((c) => kindOf(c) === kind).length;
-}
-
-function listAround(el: Element): Element | null {
-  for (let e = el.parentElement; e && e !== e.ownerDocument.body; e = e.parentElement) {
-    if (isScrollContainer(e as HTMLElement) || e.matches(LIST_LIKE)) return e;
-  }
-  return null;
 }
 
 /** Text an element adds around one message's own: an author, a time (not another message). */

@@ -61,7 +61,7 @@ function siteEnabled(enabledSites: readonly string[], url: URL): boolean {
  * The page must be on a site the user turned Veil on for: its content script would not ask
  * otherwise, but a compromised renderer could.
  */
-async function requireEnabledSite(svc: VeilService, ctx: HandlerContext): Promise<void> {
+export async function requireEnabledSite(svc: VeilService, ctx: HandlerContext): Promise<void> {
   let url: URL | undefined;
   try {
     url = new URL(ctx.url ?? '');

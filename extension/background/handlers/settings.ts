@@ -1,12 +1,11 @@
 // Handlers for settings and for deleting everything (background only). The directory URL must
 // be https:// (http:// only on localhost); per-site enable is a list of host names.
 import type { Settings } from '../../messaging/messages';
+import { HOST_NAME } from '../../../site-adapters/profile';
 import { normalizeDirectoryUrl } from '../directory-client';
 import { BackgroundError } from '../errors';
 import { DEFAULT_SETTINGS } from '../veil-service';
 import type { ServiceHandlers } from './types';
-
-const HOST = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:[0-9]{1,5})?$/;
 
 /** Settings with a checked directory URL and lowercased, de-duplicated host names. */
 export function normalizeSettings(s: Partial<Settings>, base = DEFAULT_SETTINGS): Settings {
@@ -20,7 +19,7 @@ export function normalizeSettings(s: Partial<Settings>, base = DEFAULT_SETTINGS)
       ...new Set(
         s.enabledSites.map((h) => {
           const host = String(h).trim().toLowerCase();
-          if (host.length > 253 || !HOST.test(host))
+          if (host.length > 253 || !HOST_NAME.test(host))
             throw new BackgroundError(
               'invalid-argument',
               'enabledSites holds something not a host',

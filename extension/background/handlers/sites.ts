@@ -6,6 +6,7 @@ import { parseSiteProfile, SiteProfileError } from '../../../site-adapters/profi
 import { BackgroundError } from '../errors';
 import type { HandlerContext } from '../router';
 import type { VeilService } from '../veil-service';
+import { requireEnabledSite } from './page';
 import type { ServiceHandlers } from './types';
 
 const PROFILE_PREFIX = 'siteProfile:';
@@ -104,13 +105,8 @@ export const siteHandlers: ServiceHandlers<
     if (!pick || pick.token !== token || svc.now() - pick.at > PICK_TTL_MS)
       throw new BackgroundError('forbidden', 'no picker was started in this tab');
     const p = checked(profile);
+    await requireEnabledSite(svc, ctx);
     const host = senderHost(ctx);
-    if (
-      !(await svc.settings()).enabledSites.some(
-        (site) => site === host || site === new URL(`http://${host}`).hostname,
-      )
-    )
-      throw new BackgroundError('forbidden', 'Veil is not turned on for this site');
     if (p.host !== host)
       throw new BackgroundError('forbidden', 'a page may only teach Veil its own site');
     svc.picks.delete(tabId!);
