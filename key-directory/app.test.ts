@@ -323,7 +323,7 @@ describe('directory over HTTP (SQLite)', () => {
       limits: {
         rates: {
           writesPerHandle: { burst: 2, perMinute: 2 },
-          bundlesPerHandle: { burst: 3, perMinute: 3 },
+          bundlesPerRequester: { burst: 3, perMinute: 3 },
           bundlesPerIp: { burst: 100, perMinute: 100 },
           notFoundPerIp: { burst: 2, perMinute: 1 },
         },
@@ -386,6 +386,50 @@ describe('directory over HTTP (SQLite)', () => {
     limited.clock.advance(20_000);
     expect((await publishFrom('ip-a', w5!)).status).toBe(201);
     expect((await publishFrom('ip-a', w6!)).status).toBe(429);
+  });
+
+  it('tells only the owner how many one-time prekeys are left (signed GET /prekeys)', async () => {
+    const t = testApp(opened.store);
+    const alice = makeIdentity('alice');
+    const mallory = makeIdentity('mallory');
+    expect((await put(t, alice, publishBody(alice, 5, 1, 7))).status).toBe(201);
+    await t.app.request('/v1/identities/alice/bundle');
+    const ask = (signer: typeof alice) =>
+      t.send(
+        signedRequest('GET', 'alice', '', signer, {
+          timestamp: secondsOf(t.clock),
+          under: '/prekeys',
+        }),
+      );
+    const mine = await ask(alice);
+    expect(mine.status).toBe(200);
+    expect(await json(mine)).toEqual({ handle: 'alice', oneTimePrekeys: 4, signedPrekeyId: 7 });
+    const theirs = await ask(mallory);
+    expect(theirs.status).toBe(401);
+    expect((await json(theirs)).error.code).toBe('bad-signature');
+    expect((await t.app.request('/v1/identities/alice/prekeys')).status).toBe(401);
+    // Signed for another path (a bundle fetch), it is not a status request.
+    const other = signedRequest('GET', 'alice', '', alice, { timestamp: secondsOf(t.clock) });
+    expect((await t.send({ ...other, path: '/v1/identities/alice/prekeys' })).status).toBe(401);
+  });
+
+  it('one requester cannot lock others out of a handle: bundle limits count per requester and handle', async () => {
+    const limited = testApp(opened.store);
+    const bob = makeIdentity('bob');
+    expect((await put(limited, bob, publishBody(bob, 100))).status).toBe(201);
+    const bundleFrom = (ip: string) =>
+      limited.app.request('/v1/identities/bob/bundle', { headers: { 'x-test-ip': ip } });
+    // Three attackers, each at one request a second for two minutes (within their per-IP budget).
+    // Alice asks once a minute, each time right after them: she is never refused.
+    let refused = 0;
+    const alice: number[] = [];
+    for (let s = 1; s <= 120; s++) {
+      for (const ip of ['a1', 'a2', 'a3']) if ((await bundleFrom(ip)).status === 429) refused++;
+      if (s % 60 === 0) alice.push((await bundleFrom('alice-ip')).status);
+      limited.clock.advance(1_000);
+    }
+    expect(refused).toBeGreaterThan(0);
+    expect(alice).toEqual([200, 200]);
   });
 
   it('limits bundle fetches per IP across handles: the fetch after the burst is a 429 and takes no prekey', async () => {

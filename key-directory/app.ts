@@ -39,7 +39,11 @@ export interface Rates {
   writesPerIp: Rate;
   writesPerHandle: Rate;
   bundlesPerIp: Rate;
-  bundlesPerHandle: Rate;
+  /**
+   * Bundle fetches of one handle by one requester (IP): never per handle alone, or one client
+   * could use up a handle's budget and lock everyone else out of starting a session with it.
+   */
+  bundlesPerRequester: Rate;
   /** Lookups that find nothing (handle enumeration). */
   notFoundPerIp: Rate;
 }
@@ -68,7 +72,7 @@ export const DEFAULT_LIMITS: Limits = {
     writesPerIp: { burst: 20, perMinute: 30 },
     writesPerHandle: { burst: 10, perMinute: 10 },
     bundlesPerIp: { burst: 30, perMinute: 60 },
-    bundlesPerHandle: { burst: 50, perMinute: 60 },
+    bundlesPerRequester: { burst: 10, perMinute: 10 },
     notFoundPerIp: { burst: 60, perMinute: 120 },
   },
 };
@@ -199,7 +203,7 @@ export function createDirectory(options: AppOptions): Directory {
     writesPerIp: new RateLimiter(rates.writesPerIp),
     writesPerHandle: new RateLimiter(rates.writesPerHandle),
     bundlesPerIp: new RateLimiter(rates.bundlesPerIp),
-    bundlesPerHandle: new RateLimiter(rates.bundlesPerHandle),
+    bundlesPerRequester: new RateLimiter(rates.bundlesPerRequester),
     notFoundPerIp: new RateLimiter(rates.notFoundPerIp),
   };
 
@@ -679,11 +683,43 @@ export function createDirectory(options: AppOptions): Directory {
     });
   });
 
+  // The owner asks how many one-time prekeys are left (its background refills them below a
+  // threshold). Signed by the identity key: others need not learn how many sessions began.
+  app.get('/v1/identities/:handle/prekeys', async (c) => {
+    const handle = handleParam(c);
+    limit(limiters?.bundlesPerIp, clientIp(c), 'prekey status requests');
+    const auth = readAuth(c);
+    const current = await store.getIdentity(handle);
+    if (!current) throw notFound(clientIp(c), 'identity');
+    const message = canonicalRequest({
+      method: 'GET',
+      path: `${identityPath(handle)}/prekeys`,
+      timestamp: auth.timestamp,
+      nonce: auth.nonce,
+      body: new Uint8Array(0),
+    });
+    if (!verifyEd25519(current.identityKey, message, auth.signature))
+      throw new RequestError(
+        401,
+        'bad-signature',
+        'request must be signed by the current identity key',
+      );
+    return c.json({
+      handle,
+      oneTimePrekeys: await store.countOneTimePrekeys(handle),
+      signedPrekeyId: current.signedPrekey.id,
+    });
+  });
+
   app.get('/v1/identities/:handle/bundle', async (c) => {
     const handle = handleParam(c);
     checkNotFoundBudget(clientIp(c));
     limit(limiters?.bundlesPerIp, clientIp(c), 'bundle fetches');
-    limit(limiters?.bundlesPerHandle, handle, 'bundle fetches for this handle');
+    limit(
+      limiters?.bundlesPerRequester,
+      `${clientIp(c)} ${handle}`,
+      'bundle fetches for this handle',
+    );
     const signer = await init();
     const bundle = await store.takeBundle(handle);
     if (!bundle) throw notFound(clientIp(c), 'identity');

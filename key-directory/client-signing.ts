@@ -53,7 +53,7 @@ export function publishBody(
 }
 
 export interface SignedRequest {
-  method: 'PUT' | 'DELETE';
+  method: 'PUT' | 'DELETE' | 'GET';
   path: string;
   headers: Record<string, string>;
   body: string;
@@ -64,13 +64,13 @@ export interface SignedRequest {
  * body). For a rotation pass `newKey` too: the request is then signed by both keys.
  */
 export function signedRequest(
-  method: 'PUT' | 'DELETE',
+  method: 'PUT' | 'DELETE' | 'GET',
   handle: string,
   body: string,
   signer: TestIdentity,
-  options: { newKey?: TestIdentity; timestamp?: number; nonce?: string } = {},
+  options: { newKey?: TestIdentity; timestamp?: number; nonce?: string; under?: string } = {},
 ): SignedRequest {
-  const path = identityPath(handle);
+  const path = identityPath(handle) + (options.under ?? '');
   const headers = signDirectoryRequest({
     method,
     path,

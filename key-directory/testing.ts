@@ -138,7 +138,7 @@ export function testApp(
     app.request(req.path, {
       method: req.method,
       headers: req.headers,
-      body: req.method === 'DELETE' && req.body === '' ? undefined : req.body,
+      body: req.method !== 'PUT' && req.body === '' ? undefined : req.body,
     });
   return { app, signer, clock, logs, send };
 }

@@ -11,8 +11,9 @@
 // (base62 armor never does). Element itself has no length limit; the server refuses events over
 // 65,536 bytes (Matrix spec, "Size limits"), in encrypted rooms after Megolm and base64 (about 4/3).
 // A message that follows one of the same sender ("continuation") is drawn without the sender's
-// name, so its author reads as unknown.
+// name: its author is the name on the tile its run starts with (see authorOf).
 import { defineAdapter } from './define';
+import type { SiteAdapter } from './types';
 
 export const elementSelectors = {
   // The room's composer (the plain "CIDER" editor; a thread's composer sits in the right panel,
@@ -32,6 +33,12 @@ export const elementSelectors = {
   // own `mx_ReplyChain`, outside the content element).
   messageBody: ':scope > .mx_EventTile_line > .mx_EventTile_content .mx_EventTile_body',
   messageAuthor: ':scope > .mx_DisambiguatedProfile .mx_DisambiguatedProfile_displayName',
+  /** A tile drawn without its sender because it continues the previous tile's run. */
+  continuation: '.mx_EventTile_continuation',
+  /** Any event tile (messages, state events), as MessagePanel draws them in the timeline. */
+  tile: 'li.mx_EventTile',
+  /** Date and late-event separators (DateSeparator, TimelineSeparator): no run goes past one. */
+  separator: '[role="separator"]',
   ownMessage: '[data-self="true"]',
   // The user menu shows the display name only while the space panel is expanded.
   selfName: '.mx_UserMenu .mx_UserMenu_name',
@@ -62,7 +69,7 @@ function roomOf(location: URL): string | null {
   return /^[!#][^:]+:.+$/.test(room) ? room : null;
 }
 
-export const element = defineAdapter({
+const base = defineAdapter({
   id: 'element',
   name: 'Element',
   markup: 'source',
@@ -89,3 +96,29 @@ export const element = defineAdapter({
   },
   confirmClearedMs: 3_000,
 });
+
+/** Rows back from a continuation that may still belong to its sender's run. */
+const LOOKBACK = 50;
+
+/**
+ * The name a tile shows, else (a continuation) the name on the tile its run starts with.
+ * MessagePanel continues a message only onto a message or sticker of the same sender with no
+ * separator between (shouldFormContinuation, wantsSeparator), so the rows before a continuation
+ * are its run, read markers aside: the walk back stops at a separator, and at a tile that names
+ * nobody and continues nothing (a state event).
+ */
+function authorOf(tile: HTMLElement): string | null {
+  let row: Element | null = tile;
+  for (let i = 0; row && i <= LOOKBACK; i++, row = row.previousElementSibling) {
+    if (row !== tile && !row.matches(s.tile)) {
+      if (row.matches(s.separator) || row.querySelector(s.separator)) return null;
+      continue; // the read marker, a typing notice
+    }
+    const name = row.querySelector(s.messageAuthor)?.textContent?.trim();
+    if (name) return name;
+    if (!row.matches(s.continuation)) return null;
+  }
+  return null;
+}
+
+export const element: SiteAdapter = { ...base, messageAuthor: authorOf };

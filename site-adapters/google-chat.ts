@@ -10,8 +10,11 @@
 // sidebar's `span[role="listitem"][data-group-id="space/…" | "dm/…"]`, the `/app/chat/<id>`
 // URL, `a[aria-label^="Google Account"]`); public userscripts for threads as
 // `c-wiz[data-topic-id]`, the open conversation as `c-wiz[data-group-id][data-num-unread-words]`,
-// message text in `[jsname="bgckF"]` and the sender's `data-name` / `data-member-id`. Google's
-// class names are generated; `data-*` and `jsname` attributes are what these rely on.
+// message text in `[jsname="bgckF"]` and the sender's `data-name` / `data-member-id`; public
+// scripts that read the Google bar's account link `a[href^="https://accounts.google.com/
+// SignOutOptions"]`, labelled with the user's name and address. Google's
+// class names are generated; `data-*` and `jsname` attributes are what these rely on, never the
+// UI language's words.
 //
 // What Google Chat does to text: a message holds at most 4,096 characters; `*bold*`, `_italic_`,
 // `~strike~` and `` `code` `` are formatted, URLs linked, `@name` a mention, `:name:` an emoji.
@@ -31,14 +34,22 @@ export const googleChatSelectors = {
   messageBody: '[jsname="bgckF"]',
   messageAuthor: '[data-member-id][data-name]',
   authorAttribute: 'data-name',
-  /** The author heading; screen-reader-only "You" on the user's own messages. */
+  /**
+   * The author heading: it holds the sender's member element (`data-name`), or on the user's own
+   * messages only a word in the UI language ("You", "Du", "Vous").
+   */
   heading: 'span[role="heading"][aria-level="3"][data-member-id]',
   /** The open conversation: `data-group-id` is `space/<id>` or `dm/<id>`. */
   openConversation: 'c-wiz[data-group-id][data-num-unread-words]',
   /** The sidebar entry of a conversation (by `data-group-id`) and its shown name. */
   entry: 'span[role="listitem"][data-group-id]',
   entryName: 'span[role="presentation"] > span[role="presentation"]:first-child',
-  account: 'a[aria-label^="Google Account"]',
+  /**
+   * The Google bar's account button (its sign-out link, in any UI language), labelled
+   * "<Google Account, in the UI language>: <name> (<address>)".
+   */
+  account:
+    'a[href^="https://accounts.google.com/SignOutOptions"][aria-label], a[aria-label^="Google Account"]',
   marker: '[data-is-room-compose-postbar]',
 } as const;
 
@@ -93,9 +104,6 @@ const base = defineAdapter({
   confirmClearedMs: 3_000,
 });
 
-/** Chat's label for the user on their own messages (English UI). */
-const SELF = /^You$/;
-
 /**
  * `inner` in a message by the same person as `message`: Chat repeats the sender's `data-user-id`
  * on every message but names them only on the first of a run (and says "You" on one's own).
@@ -112,14 +120,16 @@ export const googleChat: SiteAdapter = {
   ...base,
   messageAuthor: (message) =>
     bySameSender(message, s.messageAuthor)?.getAttribute(s.authorAttribute)?.trim() || null,
+  // A heading that names no member is the user's own ("You" in the UI language).
   messageIsOwn(message) {
-    const heading = bySameSender(message, s.heading)?.textContent?.trim();
-    return heading ? SELF.test(heading) : null;
+    const heading = bySameSender(message, s.heading);
+    return heading ? !heading.querySelector(s.messageAuthor) : null;
   },
-  // "Google Account: Bob Example (bob@example.com)": Chat shows the user's name nowhere else.
+  // "Google Account: Bob Example (bob@example.com)", "Google-Konto: …", "Compte Google : …": the
+  // name between the first colon and the address. Chat shows the user's name nowhere else.
   selfName(doc) {
     const label = doc.querySelector(s.account)?.getAttribute('aria-label') ?? '';
-    const m = /^Google Account:\s*(.*?)\s*(?:\(|$)/.exec(label.replace(/\s+/g, ' '));
+    const m = /^[^:：]*[:：]\s*(.*?)\s*(?:\([^()]*\)\s*)?$/.exec(label.replace(/\s+/g, ' ').trim());
     return m?.[1]?.trim() || null;
   },
 };

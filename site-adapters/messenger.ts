@@ -8,7 +8,9 @@
 // `div[role="textbox"][contenteditable="true"]`); a public Messenger reader's selector file
 // (`[role="row"]` rows, `[dir="auto"]` text, the visually hidden `h5` naming a run's sender and
 // "You sent" on the user's own). Meta's class names are generated atomic CSS (`x1n2onr6`) and
-// change with every deploy: only ARIA roles, `data-scope` and `dir` are used here.
+// change with every deploy: only ARIA roles, `data-scope` and `dir` are used here. Where only words
+// tell things apart (the user's own messages, the conversation's kind), they are matched in the
+// languages public Messenger readers list (see OWN_HEADINGS, CONVERSATION_LABELS).
 //
 // What Messenger does to text: the compose box is a Lexical editor; a message holds about 20,000
 // characters, chunks stay at 4,096; URLs become links, `:)`-style emoticons may become emoji,
@@ -26,7 +28,8 @@ export const messengerSelectors = {
   messageBody: '[role="gridcell"][data-scope="messages_table"] div[dir="auto"]',
   // The visually hidden heading a run of messages starts with (see senderOf).
   messageAuthor: '[role="gridcell"][data-scope="messages_table"] h5',
-  conversation: '[role="main"][aria-label^="Conversation "]',
+  /** The open conversation; its label names it in the UI language (see CONVERSATION_LABELS). */
+  conversation: '[role="main"][aria-label]',
   marker: '[role="main"] [role="gridcell"][data-scope="messages_table"]',
 } as const;
 
@@ -56,13 +59,16 @@ const base = defineAdapter({
     const thread = threadOf(location);
     return thread ? `messenger:${thread}` : null;
   },
-  // The conversation's label: "Conversation titled <group>" or "Conversation with <person>"
-  // (English UI; other languages give no kind or name).
+  // The conversation's label, e.g. "Conversation titled <group>" or "Conversation with <person>"
+  // (in a UI language CONVERSATION_LABELS lacks: no kind or name).
   conversationInfo(_location, doc) {
     const label = doc.querySelector(s.conversation)?.getAttribute('aria-label') ?? '';
-    const m = /^Conversation (titled|with) (.+)$/.exec(label.trim());
-    if (!m) return null;
-    return { kind: m[1] === 'titled' ? 'group' : 'direct', name: m[2]!.trim() };
+    const text = label.replace(/\s+/g, ' ').trim();
+    for (const [pattern, kind] of CONVERSATION_LABELS) {
+      const name = pattern.exec(text)?.[1]?.trim();
+      if (name) return { kind, name };
+    }
+    return null;
   },
   // Messenger empties its editor once the message is sent.
   confirmClearedMs: 3_000,
@@ -70,8 +76,38 @@ const base = defineAdapter({
 
 /** Rows back from a message that may still belong to its sender's run. */
 const LOOKBACK = 50;
-/** The hidden heading on the user's own messages (English UI). */
-const OWN = /^You sent$/i;
+
+/**
+ * The hidden heading on the user's own messages ("You sent"), which the markup followed here
+ * tells apart from a sender's name by its words alone: matched in the major languages public
+ * Messenger readers list (English, German, French, Spanish, Italian, Portuguese, Russian). In
+ * another UI language the user's own messages read as someone else's, named by that heading.
+ */
+const OWN_HEADINGS = new Set(
+  [
+    'You sent',
+    'Du hast gesendet',
+    'Vous avez envoyé',
+    'Enviaste',
+    'Hai inviato',
+    'Você enviou',
+    'Вы отправили',
+  ].map((text) => text.toLowerCase()),
+);
+
+const isOwnHeading = (heading: string) =>
+  OWN_HEADINGS.has(heading.normalize('NFC').replace(/\s+/g, ' ').trim().toLowerCase());
+
+/**
+ * The conversation's label and the kind it says, in the languages public Messenger readers list
+ * (English, French); the first group catches the name.
+ */
+const CONVERSATION_LABELS: [RegExp, 'group' | 'direct'][] = [
+  [/^Conversation titled (.+)$/, 'group'],
+  [/^Conversation with (.+)$/, 'direct'],
+  [/^Nom de la conversation\s*:?\s*(.+)$/, 'group'],
+  [/^Conversation avec (.+)$/, 'direct'],
+];
 
 /** The heading naming this message's sender: its own, else the run's (the nearest earlier). */
 function senderOf(message: HTMLElement): string | null {
@@ -89,10 +125,10 @@ export const messenger: SiteAdapter = {
   // The user's own messages are "You sent": no name to give (null, like a site that shows none).
   messageAuthor(message) {
     const sender = senderOf(message);
-    return sender && !OWN.test(sender) ? sender : null;
+    return sender && !isOwnHeading(sender) ? sender : null;
   },
   messageIsOwn(message) {
     const sender = senderOf(message);
-    return sender === null ? null : OWN.test(sender);
+    return sender === null ? null : isOwnHeading(sender);
   },
 };

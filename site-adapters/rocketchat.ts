@@ -12,8 +12,9 @@
 // and links (base62 armor stays plain text); a message longer than Message_MaxAllowedSize (5,000
 // by default) is refused, or turned into a text file when Message_AllowConvertLongMessagesToAttachment
 // is on (the default). A message that follows one of the same sender within the grouping period is
-// drawn without header ("sequential"), so its author reads as unknown.
+// drawn without header ("sequential"): its author is the one its run starts with (see authorOf).
 import { defineAdapter } from './define';
+import type { SiteAdapter } from './types';
 
 export const rocketChatSelectors = {
   // The room's composer (a thread's composer sits in the contextual bar, outside the room section).
@@ -30,6 +31,14 @@ export const rocketChatSelectors = {
   messageAuthor: ':scope > .rcx-message-container > .rcx-message-header .rcx-message-header__name',
   authorAttribute: 'data-username',
   ownMessage: '[data-own="true"]',
+  /**
+   * What the message list draws, in order: messages and system messages (`rcx-message`), date
+   * and unread dividers (fuselage MessageDivider), thread previews (`data-tmid`). Matched in the
+   * whole list, as the virtualized list wraps each item in an element of its own.
+   */
+  listItem: '.rcx-message, .rcx-message-divider, [data-tmid]',
+  /** The "unread messages" divider: drawn before the first unread message, even inside a run. */
+  unreadDivider: '.rcx-message-divider--unread',
   /** The open room's section, `id="chat-window-<room id>"`. */
   roomSection: 'section.messages-container[id^="chat-window-"]',
   // head.html links Rocket.Chat's screen-sharing extension; the room section for pages without it.
@@ -50,7 +59,7 @@ function routeOf(location: URL): { type: string; name: string } | null {
   }
 }
 
-export const rocketChat = defineAdapter({
+const base = defineAdapter({
   id: 'rocketchat',
   name: 'Rocket.Chat',
   markup: 'source',
@@ -74,3 +83,41 @@ export const rocketChat = defineAdapter({
   },
   confirmClearedMs: 3_000,
 });
+
+/** Items back from a sequential message that may still belong to its sender's run. */
+const LOOKBACK = 50;
+
+/** The username a message's header shows (sequential messages have no header). */
+function usernameIn(message: Element): string | null {
+  return message.querySelector(s.messageAuthor)?.getAttribute(s.authorAttribute)?.trim() || null;
+}
+
+const isSequential = (message: Element) =>
+  message.getAttribute('data-sequential') === 'true' ||
+  message.classList.contains('rcx-message--sequential');
+
+/**
+ * The username a message shows, else (a sequential message) the one its run starts with.
+ * isMessageSequential only continues a regular message of the same user, never across a new day
+ * or a system message, so the items before a sequential message are its run; only the unread
+ * divider may sit inside one. The walk back stops at anything else.
+ */
+function authorOf(message: HTMLElement): string | null {
+  const own = usernameIn(message);
+  if (own || !isSequential(message)) return own;
+  const list = message.closest(`${s.messageList}, ${s.roomSection}`) ?? message.parentElement;
+  if (!list) return null;
+  const items = [...list.querySelectorAll(s.listItem)];
+  const at = items.indexOf(message);
+  for (let i = at - 1; i >= 0 && i >= at - LOOKBACK; i--) {
+    const item = items[i]!;
+    if (item.matches(s.unreadDivider)) continue;
+    if (!item.matches(s.message)) return null; // a day divider, system message, thread preview
+    const name = usernameIn(item);
+    if (name) return name;
+    if (!isSequential(item)) return null;
+  }
+  return null;
+}
+
+export const rocketChat: SiteAdapter = { ...base, messageAuthor: authorOf };

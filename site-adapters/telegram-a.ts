@@ -11,8 +11,10 @@
 // are wrapped in elements without changing the text; the server refuses texts longer than
 // message_length_max (4,096). A message's text sits directly in its `text-content` element,
 // followed by the time (MessageMeta), which is then part of the body's text. Only the first
-// message of a sender's run in a group names the sender, and never the user's own.
+// message of a sender's run in a group names the sender, and never the user's own: the others take
+// the name from it (see authorOf).
 import { defineAdapter } from './define';
+import type { SiteAdapter } from './types';
 
 /**
  * The open chat's slide of the middle column (A keeps the previous one while animating; the
@@ -33,6 +35,10 @@ export const telegramASelectors = {
   messageAuthor:
     ':scope > .message-content-wrapper .content-inner:not(.forwarded-message) > .message-title > .message-title-name',
   ownMessage: '.own',
+  /** The first message of a sender's run (Message.tsx `isFirstInGroup`). */
+  firstInGroup: '.first-in-group',
+  /** Any item of the list: messages, and action messages (joins, pins) between them. */
+  listItem: '.message-list-item',
   /** The open chat's name in the middle header. */
   chatTitle: '#MiddleColumn .MiddleHeader .Transition_slide-active .ChatInfo .fullName',
   marker: '#MiddleColumn',
@@ -52,7 +58,7 @@ function chatOf(location: URL): { chat: string; thread?: string } | null {
   return match[2] ? { chat: match[1], thread: match[2] } : { chat: match[1] };
 }
 
-export const telegramA = defineAdapter({
+const base = defineAdapter({
   id: 'telegram-a',
   name: 'Telegram Web A',
   markup: 'source',
@@ -75,3 +81,28 @@ export const telegramA = defineAdapter({
   },
   confirmClearedMs: 3_000,
 });
+
+/** Siblings back from a message that may still belong to its sender's run. */
+const LOOKBACK = 50;
+
+/**
+ * The sender a message names, else the one the first message of its run names. A run is drawn
+ * as one `sender-group-container` (SenderGroupContainer: the avatar, then the messages), so the
+ * walk back over siblings stays in it; it stops at the run's first message, and at an action
+ * message should a version draw the list flat.
+ */
+function authorOf(message: HTMLElement): string | null {
+  let el: Element | null = message;
+  for (let i = 0; el && i <= LOOKBACK; i++, el = el.previousElementSibling) {
+    if (el !== message && !el.matches(s.message)) {
+      if (el.matches(s.listItem)) return null;
+      continue; // the run's avatar
+    }
+    const name = el.querySelector(s.messageAuthor)?.textContent?.trim();
+    if (name) return name;
+    if (el.matches(s.firstInGroup)) return null;
+  }
+  return null;
+}
+
+export const telegramA: SiteAdapter = { ...base, messageAuthor: authorOf };

@@ -194,6 +194,24 @@ export class DirectoryClient {
     return logged;
   }
 
+  /**
+   * How many of our one-time prekeys the directory still holds, and which signed prekey it
+   * serves (a signed read: only the owner learns how many sessions were started with it).
+   */
+  async prekeyStatus(
+    baseUrl: string,
+    signer: RequestSigner,
+    handle: string,
+  ): Promise<{ oneTimePrekeys: number; signedPrekeyId: number }> {
+    const url = normalizeDirectoryUrl(baseUrl);
+    const json = await this.signedRequest(url, 'GET', handle, '', signer, '/prekeys');
+    const { oneTimePrekeys, signedPrekeyId } = (json ?? {}) as Record<string, unknown>;
+    const count = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+    if (!count(oneTimePrekeys) || !count(signedPrekeyId))
+      throw new BackgroundError('directory-error', 'the directory sent no prekey count');
+    return { oneTimePrekeys, signedPrekeyId };
+  }
+
   /** Deletes our identity from the directory (signed). False when it holds none. */
   async remove(baseUrl: string, signer: RequestSigner, handle: string): Promise<boolean> {
     const url = normalizeDirectoryUrl(baseUrl);
@@ -465,12 +483,13 @@ export class DirectoryClient {
 
   private async signedRequest(
     url: string,
-    method: 'PUT' | 'DELETE',
+    method: 'PUT' | 'DELETE' | 'GET',
     handle: string,
     body: string,
     signer: RequestSigner,
+    under = '',
   ): Promise<unknown> {
-    const path = identityPath(handle);
+    const path = identityPath(handle) + under;
     const bodyBytes = utf8ToBytes(body);
     const timestamp = Math.floor(this.now() / 1000);
     const nonce = nonceFromBytes(this.random(18));
@@ -483,6 +502,7 @@ export class DirectoryClient {
       [SIGNATURE_HEADERS.signature]: base64UrlEncode(signature),
     };
     if (method === 'PUT') headers['content-type'] = 'application/json';
+    if (method === 'GET') headers.accept = 'application/json';
     return this.send(url, path, { method, headers, body: method === 'PUT' ? body : undefined });
   }
 

@@ -1,7 +1,9 @@
 // When the log watch runs (background only): at worker start, at most every 10 minutes (MV3
 // stops idle workers, so starts are frequent), and hourly through browser.alarms, so a profile
-// that is open but idle still notices an entry it did not make. The background entry point only
+// that is open but idle still notices an entry it did not make; each pass also looks after our
+// prekeys on the directory (key-upkeep.ts). The background entry point only
 // calls `startLogWatch`; everything here takes its browser API as an argument.
+import { upkeepKeys } from './key-upkeep';
 import type { VeilService } from './veil-service';
 
 export const LOG_WATCH_ALARM = 'veil-log-watch';
@@ -26,10 +28,13 @@ export async function watchLog(svc: VeilService, always: boolean): Promise<void>
   // start or alarm after unlocking runs it.
   if ((await svc.lock.state()).locked) return;
   await svc.gate.shared(async () => {
-    if (always) await svc.log.monitor.run();
-    else await svc.log.monitor.runIfDue(START_PASS_INTERVAL_MS);
+    const ran = always
+      ? await svc.log.monitor.run()
+      : await svc.log.monitor.runIfDue(START_PASS_INTERVAL_MS);
     const { directoryUrl } = await svc.settings();
     await svc.log.gossip.retryPending(directoryUrl);
+    // Our prekeys are looked after on the same beat (not on every worker start).
+    if (ran) await upkeepKeys(svc);
   });
 }
 

@@ -14,7 +14,7 @@ import {
   type ComposerToken,
   type ReaderToken,
 } from './page-tokens';
-import { browserSessionArea } from './veil-service';
+import { browserSessionArea, getService } from './veil-service';
 
 function memorySession() {
   const data = new Map<string, unknown>();
@@ -250,6 +250,25 @@ describe('closed tabs', () => {
     expect(await session.get('veil.tab.12')).toEqual({});
     expect(await session.get('veil.tab.12.0')).toEqual({});
     expect(await new PageTokens(session, random).get(12, token!)).toBeUndefined();
+  });
+
+  it("take the tab's page report and picker with them", async () => {
+    fakeBrowser.reset();
+    fakeBrowser.runtime.getManifest = () => ({ manifest_version: 3, name: 'Veil', version: '0' });
+    background.main();
+    const svc = await getService();
+    const health = {
+      adapter: { name: 'Any page', markup: 'heuristic' as const },
+      composeBox: true,
+      messageList: true,
+    };
+    svc.tabHealth.set(13, { host: 'chat.example', health });
+    svc.tabHealth.set(14, { host: 'chat.example', health });
+    svc.picks.set(13, { token: 'x', at: 0 });
+    await fakeBrowser.tabs.onRemoved.trigger(13, { windowId: 1, isWindowClosing: false });
+    await vi.waitFor(() => expect(svc.tabHealth.has(13)).toBe(false));
+    expect(svc.picks.has(13)).toBe(false);
+    expect(svc.tabHealth.has(14)).toBe(true);
   });
 });
 

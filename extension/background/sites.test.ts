@@ -103,6 +103,10 @@ describe('site profiles', () => {
       profile: PROFILE,
     });
     expect(await p.call({ type: 'tabHealth', tabId: 4 })).toEqual({ health: HEALTH, taught: true });
+    // The tab closes: what it reported goes with it.
+    p.service.forgetTab(4);
+    expect(await p.call({ type: 'tabHealth', tabId: 4 })).toEqual({ health: null, taught: false });
+    expect(p.service.picks.has(4)).toBe(false);
   });
 
   it('imports a file only when every field holds up, and forgets on request and on delete-everything', async () => {

@@ -197,6 +197,10 @@ const PAGE_VALIDATORS: { [T in keyof PageMessageTable]: Validator<T> } = {
   composerLayout: (r) => {
     const out: MessageTable['composerLayout']['req'] = frameAuth(r);
     if (r.focusHost !== undefined) out.focusHost = bool(r, 'focusHost');
+    if (r.size !== undefined) {
+      if (r.size !== 'compact' && r.size !== 'tall') throw bad('size', 'must be compact or tall');
+      out.size = r.size;
+    }
     return out;
   },
   readerSight: (r) => frameAuth(r),

@@ -224,6 +224,12 @@ export class VeilService {
   }
 
   /** Registers the content script for the enabled sites, and for no other. */
+  /** A closed tab's page report and picker go with it. */
+  forgetTab(tabId: number): void {
+    this.tabHealth.delete(tabId);
+    this.picks.delete(tabId);
+  }
+
   async syncSites(): Promise<void> {
     await this.sites.sync((await this.settings()).enabledSites);
   }
@@ -437,6 +443,11 @@ const browserTellFrames = async (message: ToFrameMessage): Promise<void> => {
 };
 
 let instance: Promise<VeilService> | undefined;
+
+/** The worker's service if one was started: a closed tab need not start one to be forgotten. */
+export function runningService(): Promise<VeilService> | undefined {
+  return instance;
+}
 
 /** The worker's one service, created on first use (again after a worker restart). */
 export function getService(): Promise<VeilService> {

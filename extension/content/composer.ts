@@ -2,7 +2,7 @@
 // types into the extension-origin composer frame (`composer.html#<token>`); the background
 // encrypts and sends back only armored chunks, which are submitted here through the adapter,
 // one line at a time. The content script never sees what was typed.
-import type { FrameSight, PageConversation } from '../messaging/messages';
+import type { ComposerSize, FrameSight, PageConversation } from '../messaging/messages';
 import type { SiteAdapter } from '../../site-adapters/types';
 import { handKey } from './frame-keys';
 import { frameSight } from './frame-sight';
@@ -21,7 +21,11 @@ export interface ComposerHost {
   ): Promise<{ token: string; key: string }>;
 }
 
-const FRAME_HEIGHT_PX = 240;
+/** The frame's two heights: about a chat box's (three short rows), and room for a long text. */
+export const COMPOSER_HEIGHT_PX: Readonly<Record<ComposerSize, number>> = {
+  compact: 108,
+  tall: 240,
+};
 
 /**
  * `el`, or its outermost ancestor that is an item of a flex or grid row: the composer goes
@@ -90,6 +94,13 @@ export class ComposerControl {
     if (this.on && token === this.token) this.adapter.composeBox(this.doc)?.focus();
   }
 
+  /** Our composer frame asks for its other height; only the two fixed ones exist. */
+  resize(token: string, size: ComposerSize): void {
+    if (!this.on || token !== this.token || !this.frame) return;
+    const height = COMPOSER_HEIGHT_PX[size];
+    if (height !== undefined) this.frame.style.height = `${height}px`;
+  }
+
   /** What the page shows of our composer frame, if `token` is its token. */
   sight(token: string): FrameSight {
     if (!this.on || token !== this.token || !this.frame) return 'away';
@@ -144,7 +155,7 @@ export class ComposerControl {
     frame.src = frameUrl('composer', token);
     frame.title = pageText('page_composer_title');
     frame.setAttribute('referrerpolicy', 'no-referrer');
-    frame.style.cssText = `display:block;width:100%;height:${FRAME_HEIGHT_PX}px;border:0;color-scheme:normal;`;
+    frame.style.cssText = `display:block;width:100%;height:${COMPOSER_HEIGHT_PX.compact}px;border:0;color-scheme:normal;`;
     handKey(frame, { token, key });
     wrapper.append(frame);
     this.frame = frame;

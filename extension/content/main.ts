@@ -200,6 +200,8 @@ export async function startVeil(adapters: Adapters): Promise<void> {
     }
     if (message.type === 'veil:layout') {
       if (message.focusHost === true) session?.focusHostBox(message.token);
+      if (message.size === 'compact' || message.size === 'tall')
+        session?.resizeComposer(message.token, message.size);
       sendResponse({ ok: true });
       return undefined;
     }

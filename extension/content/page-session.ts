@@ -5,6 +5,7 @@
 import { isMessageError } from '../messaging/client';
 import type {
   BlockStatus,
+  ComposerSize,
   FrameSight,
   PageBlockResult,
   PageConversation,
@@ -200,6 +201,11 @@ export class PageSession {
   /** The composer frame with this token asks to hand the keyboard to the host's box (Esc). */
   focusHostBox(token: string): void {
     this.composer.focusHostBox(token);
+  }
+
+  /** The composer frame with this token asks for its other height (its text needs room, or was sent). */
+  resizeComposer(token: string, size: ComposerSize): void {
+    this.composer.resize(token, size);
   }
 
   /** What the page shows of the composer with this token ('away' if it is not ours). */

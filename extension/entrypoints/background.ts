@@ -10,7 +10,7 @@ import { createHandlers } from '../background/handlers';
 import { startLogWatch } from '../background/log-schedule';
 import { forgetClosedTab } from '../background/page-tokens';
 import { createRouter } from '../background/router';
-import { browserSessionArea, getService } from '../background/veil-service';
+import { browserSessionArea, getService, runningService } from '../background/veil-service';
 
 export default defineBackground(() => {
   // Marks the worker as started so the browser harness can prove it ran.
@@ -36,6 +36,12 @@ export default defineBackground(() => {
   browser.tabs.onRemoved.addListener(
     forgetClosedTab(browserSessionArea(), async () => (await getService()).pages),
   );
+  // … and what it reported of its page, kept in memory only (no service started for it).
+  browser.tabs.onRemoved.addListener((tabId) => {
+    void runningService()
+      ?.then((svc) => svc.forgetTab(tabId))
+      .catch(() => undefined);
+  });
 
   // The content script runs on the sites the user enabled, and only there: registrations are
   // put in step with the settings at every start (a restore or an update may have changed

@@ -7,9 +7,9 @@
 // content script handed this frame (frame-key.ts); a frame the page embedded only says so.
 // Sending is off while the page covers, fades or moves the frame or it is not all in view
 // (sight.ts; the background checks again), and losing the keyboard mid-typing is pointed out.
-import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { sendMessage } from '../messaging/client';
-import type { ComposerView, ContactStatus } from '../messaging/messages';
+import type { ComposerSize, ComposerView, ContactStatus } from '../messaging/messages';
 import { errorCode } from '../ui/errors';
 import { Notice } from '../ui/notice';
 import { t } from '../ui/i18n';
@@ -18,13 +18,47 @@ import { DraftSaver } from './draft-saver';
 import { FrameLink, NotPlacedByVeil } from './frame-key';
 import { watchLock } from './lock-watch';
 import { NotPlaced } from './not-placed';
-import { watchSight, type Sight } from './sight';
+import { SIGHT_DELAY_MS, watchSight, type Sight } from './sight';
 
 const HANDLE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 /** Focus leaving the text box this soon after a keystroke was taken, not given up. */
 const MID_TYPING_MS = 1500;
 /** Where the browser has no IntersectionObserver v2: ask the content script at most this often. */
 const HOST_SIGHT_EVERY_MS = 1000;
+/** Longest wait for the page to apply a new frame height before Send is given back. */
+const SETTLE_MS = 400;
+
+type Trust = ContactStatus | 'not-contact';
+
+const trustMark = (trust: Trust): string =>
+  trust === 'verified'
+    ? '✓'
+    : trust === 'key-changed'
+      ? `! ${t('status_key_changed')}`
+      : trust === 'not-contact'
+        ? '?'
+        : '';
+
+const trustLabel = (trust: Trust): string =>
+  trust === 'verified'
+    ? t('status_verified')
+    : trust === 'key-changed'
+      ? t('status_key_changed')
+      : trust === 'not-contact'
+        ? t('composer_not_contact')
+        : t('status_unverified');
+
+/** Resolves on the frame's next resize, or after `ms` (a page may never apply it). */
+const nextResize = (ms: number) =>
+  new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      removeEventListener('resize', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    addEventListener('resize', done);
+  });
 
 export function ComposerApp({ token }: { token: string | null }) {
   const [info, setInfo] = useState<ComposerView | null>(null);
@@ -36,6 +70,10 @@ export function ComposerApp({ token }: { token: string | null }) {
   const [sight, setSight] = useState<Sight>('pending');
   const [focusLost, setFocusLost] = useState(false);
   const [locked, setLocked] = useState(false);
+  const [size, setSize] = useState<ComposerSize>('compact');
+  const [settling, setSettling] = useState(false);
+  const sizeRef = useRef<ComposerSize>('compact');
+  const input = useRef<HTMLTextAreaElement>(null);
   const lastKey = useRef(0);
   const lastHostSight = useRef(0);
   const load = useAction();
@@ -51,6 +89,30 @@ export function ComposerApp({ token }: { token: string | null }) {
     [link],
   );
   const phrase = info?.phrase;
+
+  // Two heights only, changed by the user's own text (grows once it needs room, back to compact
+  // only when sent): the page sees the frame's size, so it must not follow the text.
+  const resize = (next: ComposerSize) => {
+    if (!token || sizeRef.current === next) return;
+    sizeRef.current = next;
+    setSize(next);
+    setSettling(true);
+    const resized = nextResize(SETTLE_MS);
+    void link
+      .call((auth) => sendMessage({ type: 'composerLayout', ...auth, size: next }))
+      .catch(() => undefined)
+      .then(() => resized)
+      // The page's report of what it shows of the frame (sight) follows a resize late.
+      .then(() => new Promise((r) => setTimeout(r, 2 * SIGHT_DELAY_MS)))
+      .finally(() => setSettling(false));
+  };
+  const grow = () => resize('tall');
+
+  // A draft given back on reload may need the room too.
+  useLayoutEffect(() => {
+    const box = input.current;
+    if (box && box.scrollHeight > box.clientHeight + 1) grow();
+  }, [info !== null && text !== '']);
 
   const refresh = async () => {
     let view: ComposerView;
@@ -183,6 +245,7 @@ export function ComposerApp({ token }: { token: string | null }) {
     if (sent) {
       drafts?.cancel();
       setText('');
+      resize('compact');
     }
   };
 
@@ -203,48 +266,42 @@ export function ComposerApp({ token }: { token: string | null }) {
     );
   return (
     <form
-      class="composer"
+      class={`composer composer-${size}`}
+      aria-label={t('composer_title')}
+      data-veil-size={size}
+      data-veil-settling={settling ? 'true' : undefined}
       onSubmit={submit}
       onKeyDownCapture={() => sight === 'unsupported' && askHost()}
       onFocusCapture={() => sight === 'unsupported' && askHost()}
     >
-      <header class="composer-head">
-        <span class="composer-title">{t('composer_title')}</span>
+      <div class="composer-head">
         {phrase && (
           <span class="composer-phrase" data-veil="security-phrase" title={t('reader_phrase_hint')}>
             {phrase}
           </span>
         )}
-      </header>
-      <fieldset class="composer-recipients" data-veil="recipients">
-        <legend>{t('composer_recipients')}</legend>
-        {candidates.map((handle) => {
-          const trust = trustOf(handle);
-          return (
-            <label
-              class={`chip composer-recipient trust-${trust}`}
-              key={handle}
-              data-veil-trust={trust}
-            >
-              <input
-                type="checkbox"
-                value={handle}
-                checked={chosen.includes(handle)}
-                onChange={(e) => toggle(handle, (e.target as HTMLInputElement).checked)}
-              />{' '}
-              {handle}{' '}
-              <span class="composer-trust">
-                {trust === 'verified'
-                  ? '✓'
-                  : trust === 'key-changed'
-                    ? `! ${t('status_key_changed')}`
-                    : trust === 'not-contact'
-                      ? `(${t('composer_not_contact')})`
-                      : ''}
-              </span>
-            </label>
-          );
-        })}
+        <fieldset class="composer-recipients" data-veil="recipients">
+          <legend>{t('composer_recipients')}</legend>
+          {candidates.map((handle) => {
+            const trust = trustOf(handle);
+            return (
+              <label
+                class={`chip composer-recipient trust-${trust}`}
+                key={handle}
+                data-veil-trust={trust}
+                title={trustLabel(trust)}
+              >
+                <input
+                  type="checkbox"
+                  value={handle}
+                  checked={chosen.includes(handle)}
+                  onChange={(e) => toggle(handle, (e.target as HTMLInputElement).checked)}
+                />{' '}
+                {handle} <span class="composer-trust">{trustMark(trust)}</span>
+              </label>
+            );
+          })}
+        </fieldset>
         <input
           class="composer-add"
           data-veil="recipient-input"
@@ -262,59 +319,69 @@ export function ComposerApp({ token }: { token: string | null }) {
         <button type="button" class="button quiet" data-veil="recipient-add" onClick={add}>
           {t('composer_add')}
         </button>
-      </fieldset>
-      <textarea
-        class="composer-input"
-        data-veil="compose-input"
-        aria-label={t('composer_input_label')}
-        placeholder={t('composer_input_label')}
-        value={text}
-        onInput={(e) => {
-          const value = (e.target as HTMLTextAreaElement).value;
-          lastKey.current = Date.now();
-          setFocusLost(false);
-          setText(value);
-          drafts?.changed(value);
-        }}
-        onBlur={() => {
-          // The keyboard left Veil's frame mid-word: most likely the page took it. Whether the
-          // frame lost focus is known only after the blur (hasFocus is still true during it).
-          if (Date.now() - lastKey.current >= MID_TYPING_MS) return;
-          setTimeout(() => {
-            if (!document.hasFocus()) setFocusLost(true);
-          }, 0);
-        }}
-        onKeyDown={(e) => {
-          // Enter sends, Shift+Enter is a new line (and Enter while an IME composes is its own).
-          if (e.key === 'Enter' && !e.shiftKey && !e.isComposing && !e.altKey) void submit(e);
-          // Esc gives the keyboard back to the host's own box.
-          if (e.key === 'Escape') {
-            lastKey.current = 0;
-            void link
-              .call((auth) => sendMessage({ type: 'composerLayout', ...auth, focusHost: true }))
-              .catch(() => undefined);
-          }
-        }}
-      />
-      {focusLost && (
-        <p class="composer-alert" role="alert" data-veil="focus-lost">
-          {t('composer_focus_lost')}
-        </p>
-      )}
-      {blocked && (
-        <p class="composer-alert" role="status" data-veil="obscured" data-veil-sight={sight}>
-          {t(sight === 'obscured' ? 'composer_obscured' : 'composer_partial')}
-        </p>
-      )}
-      <div class="composer-actions">
+      </div>
+      <div class="composer-body">
+        <textarea
+          ref={input}
+          class="composer-input"
+          data-veil="compose-input"
+          aria-label={t('composer_input_label')}
+          placeholder={t('composer_input_label')}
+          value={text}
+          onInput={(e) => {
+            const box = e.target as HTMLTextAreaElement;
+            const value = box.value;
+            // Measured in the input event itself, so Send is held before anything can click it.
+            if (box.scrollHeight > box.clientHeight + 1) grow();
+            lastKey.current = Date.now();
+            setFocusLost(false);
+            setText(value);
+            drafts?.changed(value);
+          }}
+          onBlur={() => {
+            // The keyboard left Veil's frame mid-word: most likely the page took it. Whether the
+            // frame lost focus is known only after the blur (hasFocus is still true during it).
+            if (Date.now() - lastKey.current >= MID_TYPING_MS) return;
+            setTimeout(() => {
+              if (!document.hasFocus()) setFocusLost(true);
+            }, 0);
+          }}
+          onKeyDown={(e) => {
+            // Enter sends, Shift+Enter is a new line (and Enter while an IME composes is its own).
+            if (e.key === 'Enter' && !e.shiftKey && !e.isComposing && !e.altKey) void submit(e);
+            // Esc gives the keyboard back to the host's own box.
+            if (e.key === 'Escape') {
+              lastKey.current = 0;
+              void link
+                .call((auth) => sendMessage({ type: 'composerLayout', ...auth, focusHost: true }))
+                .catch(() => undefined);
+            }
+          }}
+        />
         <button
           type="submit"
-          class="button primary"
+          class="button primary composer-send"
           data-veil="compose-send"
-          aria-disabled={send.busy || !token || blocked ? 'true' : undefined}
+          aria-disabled={send.busy || !token || blocked || settling ? 'true' : undefined}
+          onClick={(e) => {
+            // The frame is changing size: where the pointer was is no longer where Send is.
+            if (settling) e.preventDefault();
+          }}
         >
           {t('composer_send')}
         </button>
+      </div>
+      <div class="composer-status">
+        {focusLost && (
+          <p class="composer-alert" role="alert" data-veil="focus-lost">
+            {t('composer_focus_lost')}
+          </p>
+        )}
+        {blocked && (
+          <p class="composer-alert" role="status" data-veil="obscured" data-veil-sight={sight}>
+            {t(sight === 'obscured' ? 'composer_obscured' : 'composer_partial')}
+          </p>
+        )}
         <Notice notice={send.notice ?? load.notice} />
       </div>
     </form>

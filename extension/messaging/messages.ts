@@ -358,6 +358,13 @@ export interface FrameAuth {
 export type ToFrameMessage = { type: 'veil:lock'; locked: boolean };
 
 /** What the user can see of one of Veil's frames (content/frame-sight.ts, frames/sight.ts). */
+/**
+ * The composer frame's two heights: compact (about a chat box) and tall, once its text needs
+ * more room. Two values only, so the page, which sees the frame's size, learns one bit of a
+ * draft's length at most (and the sent armor shows its padded length anyway).
+ */
+export type ComposerSize = 'compact' | 'tall';
+
 export type FrameSight = 'visible' | 'partial' | 'obscured' | 'away';
 
 /**
@@ -377,8 +384,8 @@ export type ToContentMessage =
   | { type: 'veil:status'; token: string; status: BlockStatus }
   /** The user asked (in the popup) to teach Veil this site: draw the picker. */
   | { type: 'veil:pick'; token: string }
-  /** The composer with this token asks to give the keyboard to the host's box. */
-  | { type: 'veil:layout'; token: string; focusHost?: boolean };
+  /** The composer with this token asks to give the keyboard to the host's box, or to be resized. */
+  | { type: 'veil:layout'; token: string; focusHost?: boolean; size?: ComposerSize };
 
 export interface PageMessageTable {
   /**
@@ -453,7 +460,7 @@ export interface PageMessageTable {
   };
   /** Esc in the composer (`focusHost`): its content script gives the keyboard to the host's box. */
   composerLayout: {
-    req: FrameAuth & { focusHost?: boolean };
+    req: FrameAuth & { focusHost?: boolean; size?: ComposerSize };
     res: { ok: true };
     who: 'frame';
   };

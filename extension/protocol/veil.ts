@@ -340,6 +340,16 @@ export class Veil {
     });
   }
 
+  /** The signed prekey we publish now, and whether it is old enough to be rotated. */
+  async signedPrekeyStatus(): Promise<{ id: number; due: boolean }> {
+    const id = await this.identity();
+    const spk = await this.store.get<SignedPrekey>('signedPrekeys', String(id.signedPrekeyId));
+    return {
+      id: id.signedPrekeyId,
+      due: !spk || this.clock() - spk.createdAt >= SIGNED_PREKEY_ROTATION_MS,
+    };
+  }
+
   private async retireSignedPrekeys(currentId: number, now: number): Promise<StoreOp[]> {
     const ops: StoreOp[] = [];
     for (const key of await this.store.keys('signedPrekeys')) {

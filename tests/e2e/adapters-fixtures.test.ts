@@ -9,6 +9,7 @@ import type { Browser, HTTPRequest, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findArmor, Reassembler } from '../../extension/protocol/armor';
 import { adapterFixtures, type AdapterFixture } from '../../site-adapters/fixtures/index';
+import type { ConversationInfo } from '../../site-adapters/types';
 import { adapterBundle, injectAdapters, launchPlainChromium } from './adapter-bundle';
 import { chromiumPath } from './harness';
 
@@ -25,6 +26,7 @@ interface Reading {
   toggleAnchor: boolean | null;
   messageList: boolean | null;
   messages: { author: string | null; body: string | null; own: boolean | null }[];
+  info: ConversationInfo | null;
 }
 
 /** Serves `html` for navigations to `url` (any hash); every other request fails. */
@@ -61,6 +63,7 @@ function read(page: Page, fixture: AdapterFixture): Promise<Reading> {
         toggleAnchor: null,
         messageList: null,
         messages: [],
+        info: null,
       };
     }
     const matches = (el: Element | null, selector: string | null) =>
@@ -78,6 +81,7 @@ function read(page: Page, fixture: AdapterFixture): Promise<Reading> {
         body: adapter.messageBody(m)?.textContent ?? null,
         own: adapter.messageIsOwn?.(m) ?? null,
       })),
+      info: adapter.conversationInfo?.(url, document) ?? null,
     };
   }, fixture);
 }
@@ -126,6 +130,7 @@ describe.skipIf(!chromiumPath)('site adapters on saved pages', () => {
         toggleAnchor: true,
         messageList: true,
       });
+      if (fixture.info !== undefined) expect(reading.info).toEqual(fixture.info);
     });
 
     it('reads every message with its author, body and own-flag', () => {

@@ -18,6 +18,7 @@ import {
   type FirefoxSession,
 } from './harness';
 import { localChatCast } from './local-chat-cast';
+import { clickSend } from './composer-send';
 import { hook, OptionsPage } from './options-page';
 import { readerShowing } from './reader-text';
 
@@ -61,7 +62,7 @@ describe.skipIf(!chromiumPath)('the editor zoo, end to end (Chromium)', () => {
       hook('compose-input'),
       text,
     );
-    await composer.click(hook('compose-send'));
+    await clickSend(composer);
     await composer.waitForSelector(`${hook('notice')}[data-veil-kind="success"]`, {
       timeout: 60_000,
     });

@@ -14,6 +14,7 @@ import {
   type FirefoxSession,
 } from './harness';
 import { localChatCast } from './local-chat-cast';
+import { clickSend } from './composer-send';
 import { hook, OptionsPage } from './options-page';
 import { readerShowing } from './reader-text';
 
@@ -51,7 +52,7 @@ describe.skipIf(!chromiumPath || !firefoxPath)('reach in Firefox ESR', () => {
   async function send(page: Page, to: string, text: string): Promise<void> {
     const composer = await openComposerTo(page, to);
     await composer.type(hook('compose-input'), text);
-    await composer.click(hook('compose-send'));
+    await clickSend(composer);
     await composer.waitForSelector(`${hook('notice')}[data-veil-kind="success"]`, {
       timeout: 60_000,
     });

@@ -9,6 +9,7 @@ import { startLocalChat, type LocalChat } from '../fixtures/local-chat/server';
 import { startDirectory, type DirectoryServer } from './directory-server';
 import { onboardInChromium, openComposerTo, type ChromiumPerson } from './chromium-person';
 import { chromiumPath, frameOf, timed } from './harness';
+import { clickSend } from './composer-send';
 import { hook } from './options-page';
 
 type Person = ChromiumPerson;
@@ -166,7 +167,7 @@ describe.skipIf(!chromiumPath)('a hostile page against Veil’s frames (Chromium
       for (const text of texts) {
         const before = chat.messages.length;
         await composer.type(hook('compose-input'), text);
-        await composer.click(hook('compose-send'));
+        await clickSend(composer);
         await page.waitForFunction(
           (n: number) => document.querySelectorAll('[data-veil-message]').length > n,
           { timeout: 60_000 },
@@ -265,7 +266,7 @@ describe.skipIf(!chromiumPath)('a hostile page against Veil’s frames (Chromium
         await composer.click(`${hook('recipients')} input[value="alice"]`);
         await composer.waitForSelector(`${hook('recipients')} input[value="alice"]:checked`);
         await composer.type(hook('compose-input'), 'still mine');
-        await composer.click(hook('compose-send'));
+        await clickSend(composer);
         await composer.waitForSelector(`${hook('notice')}[data-veil-kind="success"]`, {
           timeout: 60_000,
         });

@@ -10,6 +10,7 @@ import type { LocalChat } from '../fixtures/local-chat/server';
 import { localChatCast } from './local-chat-cast';
 import type { ChromiumPerson } from './chromium-person';
 import { chromiumPath, frameOf } from './harness';
+import { clickSend } from './composer-send';
 import { hook } from './options-page';
 
 const SECRET = 'the heron nests behind the old mill';
@@ -62,7 +63,7 @@ describe.skipIf(!chromiumPath)('Veil in a local chat page (Chromium)', () => {
     await composer.click(hook('recipient-add'));
     await composer.waitForSelector(`${hook('recipients')} input[value="bob"]:checked`);
     await composer.type(hook('compose-input'), SECRET);
-    await composer.click(hook('compose-send'));
+    await clickSend(composer);
     await composer.waitForSelector(`${hook('notice')}[data-veil-kind="success"]`, {
       timeout: 60_000,
     });

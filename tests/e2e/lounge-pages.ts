@@ -4,6 +4,7 @@
 import type { ElementHandle, Frame, Page } from 'puppeteer-core';
 import type { ChromiumSession, FirefoxSession } from './harness';
 import { frameOf } from './harness';
+import { clickSend } from './composer-send';
 import { hook, type OptionsPage } from './options-page';
 
 /** Two windows per profile (options, The Lounge): neither may be throttled as hidden. */
@@ -250,7 +251,7 @@ export async function veilSend(person: Person, recipients: string[], text: strin
     text,
   );
   await composer.type(hook('compose-input'), text.slice(-1));
-  await composer.click(hook('compose-send'));
+  await clickSend(composer);
   await composer.waitForSelector(`${hook('notice')}[data-veil-kind="success"]`, {
     timeout: 60_000,
   });

@@ -10,6 +10,7 @@ import { startLocalChat, type LocalChat } from '../fixtures/local-chat/server';
 import { onboardInChromium, openComposerTo, type ChromiumPerson } from './chromium-person';
 import { startDirectory, type DirectoryServer } from './directory-server';
 import { chromiumPath, frameOf, timed } from './harness';
+import { clickSend } from './composer-send';
 import { hook, SECTION } from './options-page';
 
 /** What the page does to the composer (or its place in the page); returns how to undo it. */
@@ -113,7 +114,7 @@ describe.skipIf(!chromiumPath)('a hostile page redressing Veil’s frames (Chrom
         }
         // What honest pages do for their own layers (translateZ(0)) is no redress: it sends.
         await styleAncestor('transform', 'translateZ(0)')(page);
-        await composer.click(hook('compose-send'));
+        await clickSend(composer);
         await composer.waitForSelector(`${hook('notice')}[data-veil-kind="success"]`, {
           timeout: 60_000,
         });

@@ -11,6 +11,7 @@ import type { LocalChat } from '../fixtures/local-chat/server';
 import { localChatCast } from './local-chat-cast';
 import { openComposerTo, type ChromiumPerson } from './chromium-person';
 import { chromiumPath, frameOf } from './harness';
+import { clickSend } from './composer-send';
 import { hook } from './options-page';
 import { readerShowing } from './reader-text';
 
@@ -47,7 +48,7 @@ describe.skipIf(!chromiumPath)('Veil on a single-page chat app with no adapter (
   async function write(page: Page, to: string, text: string): Promise<void> {
     const composer = await openComposerTo(page, to);
     await composer.type(hook('compose-input'), text);
-    await composer.click(hook('compose-send'));
+    await clickSend(composer);
     await composer.waitForSelector(`${hook('notice')}[data-veil-kind="success"]`, {
       timeout: 60_000,
     });
@@ -117,5 +118,65 @@ describe.skipIf(!chromiumPath)('Veil on a single-page chat app with no adapter (
       timeout: 60_000,
     });
     expect(await readerShowing(alice.chat!, REPLY)).toBe(true);
+  });
+  it('fits the composer in a chat: short, phrase and Add in view, grows only for long text', async () => {
+    const alice = cast.find('alice')!;
+    const page = alice.chat!;
+    if (await page.$(`iframe${hook('composer')}`)) await page.click(hook('toggle'));
+    const composer = await openComposerTo(page, 'bob');
+    const frameHeight = () =>
+      page.$eval(`iframe${hook('composer')}`, (el) => el.getBoundingClientRect().height);
+    const hostHeight = await page.$eval('.composer', (el) => el.getBoundingClientRect().height);
+    // About the host's own box: three short rows, not the old 240 px.
+    expect(await frameHeight()).toBeLessThanOrEqual(Math.max(110, hostHeight * 2.5));
+
+    // Many recipients scroll sideways; the phrase and Add stay whole and on top.
+    const extras = ['carol', 'dave', 'erin', 'frank', 'grace', 'heidi'];
+    for (const extra of extras) {
+      await composer.type(hook('recipient-input'), extra);
+      await composer.click(hook('recipient-add'));
+      await composer.waitForSelector(`${hook('recipients')} input[value="${extra}"]`);
+    }
+    for (const what of ['security-phrase', 'recipient-add', 'recipient-input', 'compose-send']) {
+      const seen = await composer.$eval(hook(what), (el) => {
+        const r = el.getBoundingClientRect();
+        const inView =
+          r.left >= 0 && r.top >= 0 && r.right <= innerWidth && r.bottom <= innerHeight;
+        const top = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+        return inView && (top === el || el.contains(top));
+      });
+      expect(seen, what).toBe(true);
+    }
+
+    // Text that needs more room grows the frame once; Send waits for the new size.
+    for (const extra of extras)
+      await composer.click(`${hook('recipients')} input[value="${extra}"]`);
+    await composer.waitForSelector(`${hook('recipients')} input[value="heidi"]:not(:checked)`);
+    await composer.type(hook('compose-input'), 'the tide comes in over the flats '.repeat(12));
+    await composer.waitForSelector('form.composer[data-veil-size="tall"]');
+    await page.waitForFunction(
+      (sel) => document.querySelector(sel)!.getBoundingClientRect().height >= 200,
+      {},
+      `iframe${hook('composer')}`,
+    );
+    // Deleting the text does not shrink it again: the page sees no size that follows the draft.
+    await composer.click(hook('compose-input'));
+    await page.keyboard.down('Control');
+    await page.keyboard.press('KeyA');
+    await page.keyboard.up('Control');
+    await page.keyboard.press('Backspace');
+    expect(await frameHeight()).toBeGreaterThanOrEqual(200);
+    await composer.type(hook('compose-input'), 'short again');
+    await clickSend(composer);
+    await composer.waitForSelector(`${hook('notice')}[data-veil-kind="success"]`, {
+      timeout: 60_000,
+    });
+    // Sent: back to the chat box's size.
+    await page.waitForFunction(
+      (sel) => document.querySelector(sel)!.getBoundingClientRect().height < 120,
+      {},
+      `iframe${hook('composer')}`,
+    );
+    expect(await readerShowing(cast.find('bob')!.chat!, 'short again')).toBe(true);
   });
 });

@@ -13,6 +13,7 @@ import { describe, expect, inject, it } from 'vitest';
 import { openComposerTo, openPopupFor, type ChromiumPerson } from './chromium-person';
 import { chromiumPath } from './harness';
 import { localChatCast } from './local-chat-cast';
+import { clickSend } from './composer-send';
 import { hook } from './options-page';
 import { readerShowing } from './reader-text';
 
@@ -49,7 +50,7 @@ describe.skipIf(!chromiumPath)('Teach Veil this site (Chromium)', () => {
     const bobPage = await open(bob);
     const composer = await openComposerTo(alicePage, 'bob');
     await composer.type(hook('compose-input'), SECRET);
-    await composer.click(hook('compose-send'));
+    await clickSend(composer);
     await composer.waitForSelector(`${hook('notice')}[data-veil-kind="success"]`, {
       timeout: 60_000,
     });

@@ -44,6 +44,7 @@ import {
   VIEWPORT,
   type ReaderState,
 } from './lounge-pages';
+import { clickSend } from './composer-send';
 import { hook, OptionsPage, SECTION } from './options-page';
 
 const CHANNEL = '#veil';
@@ -381,7 +382,7 @@ describe.skipIf(!canRun)('Veil end to end on The Lounge + ngircd (Chromium)', ()
       const composer = await openComposer(bob);
       await chooseRecipients(composer, ['alice', 'dave']);
       await composer.type(hook('compose-input'), 'x');
-      await composer.click(hook('compose-send'));
+      await clickSend(composer);
       await composer.waitForSelector(`${hook('notice')}[data-veil-kind="error"]`, {
         timeout: 30_000,
       });

@@ -3,11 +3,9 @@
 // store; what leaves is the public key, its fingerprint and the phrase (to extension pages only).
 import { normalizeDirectoryUrl } from '../directory-client';
 import { BackgroundError } from '../errors';
+import { prekeysWanted, publishKeys } from '../key-upkeep';
 import type { ServiceHandlers } from './types';
 import { SECURITY_PHRASE_KEY } from '../schema';
-
-/** How many one-time prekeys each publish uploads. */
-export const ONE_TIME_PREKEYS_PER_PUBLISH = 20;
 
 export const identityHandlers: ServiceHandlers<
   'status' | 'createIdentity' | 'publish' | 'setSecurityPhrase' | 'getSecurityPhrase'
@@ -31,19 +29,9 @@ export const identityHandlers: ServiceHandlers<
   async publish(svc) {
     const profile = await svc.requireProfile();
     const { directoryUrl } = await svc.settings();
-    const pub = await svc.veil.publicBundle({ oneTimePrekeys: ONE_TIME_PREKEYS_PER_PUBLISH });
-    const logged = await svc.directory.publish(directoryUrl, svc.veil, pub);
-    const next = {
-      ...profile,
-      published: {
-        url: directoryUrl,
-        logIndex: logged.logIndex,
-        sequence: logged.sequence,
-        at: svc.now(),
-      },
-    };
-    await svc.store.commit([{ op: 'put', table: 'state', key: 'profile', value: next }]);
-    return (await svc.identityView(next))!;
+    // Published here before: top the one-time prekeys up to the target, not past it.
+    await publishKeys(svc, directoryUrl, await prekeysWanted(svc, directoryUrl, profile.handle));
+    return (await svc.identityView(await svc.requireProfile()))!;
   },
 
   async setSecurityPhrase(svc, { phrase }) {

@@ -590,10 +590,11 @@ export const pageHandlers: ServiceHandlers<
     return { sight: await sightOf(svc, tabId, record.frameId, token) };
   },
 
-  async composerLayout(svc, { token, key, focusHost }, ctx) {
+  async composerLayout(svc, { token, key, focusHost, size }, ctx) {
     const { tabId, record } = await frameRecord(svc, ctx, { token, key }, 'composer');
     const layout: ToContentMessage = { type: 'veil:layout', token };
     if (focusHost) layout.focusHost = true;
+    if (size) layout.size = size;
     await svc.tabs(tabId, record.frameId, layout).catch(() => undefined);
     return { ok: true };
   },

@@ -1,0 +1,79 @@
+// Keys that look after themselves (background only). The directory hands out one one-time
+// prekey per session started with us; nothing else puts them back. The log watch (at start and
+// hourly, log-schedule.ts) asks the directory how many are left, tops them up below a low-water
+// mark, and publishes a new signed prekey once the current one is due (the protocol keeps old
+// ones for a grace period, so messages in flight still open). With none left, a bundle still
+// carries the signed prekey: sessions start without the one-time part instead of failing.
+import { normalizeDirectoryUrl } from './directory-client';
+import { BackgroundError } from './errors';
+import type { VeilService } from './veil-service';
+
+/** One-time prekeys we keep on the directory. */
+export const PREKEY_TARGET = 50;
+/** Below this many, the next upkeep tops them up to PREKEY_TARGET. */
+export const PREKEY_LOW_WATER = 25;
+
+export interface Upkeep {
+  /** One-time prekeys uploaded. */
+  uploaded: number;
+  /** A new signed prekey was published. */
+  rotated: boolean;
+}
+
+/** How many one-time prekeys a publish to `url` should upload now (first publish: all). */
+export async function prekeysWanted(
+  svc: VeilService,
+  url: string,
+  handle: string,
+): Promise<number> {
+  const profile = await svc.profile();
+  if (profile?.published?.url !== normalizeDirectoryUrl(url)) return PREKEY_TARGET;
+  try {
+    const { oneTimePrekeys } = await svc.directory.prekeyStatus(url, svc.veil, handle);
+    return Math.max(0, PREKEY_TARGET - oneTimePrekeys);
+  } catch (e) {
+    // Deleted there meanwhile: this publish is a first one again.
+    if (e instanceof BackgroundError && e.code === 'not-found') return PREKEY_TARGET;
+    throw e;
+  }
+}
+
+/** Publishes our identity with `oneTimePrekeys` new ones, and remembers where it was logged. */
+export async function publishKeys(
+  svc: VeilService,
+  url: string,
+  oneTimePrekeys: number,
+): Promise<void> {
+  const profile = await svc.requireProfile();
+  const pub = await svc.veil.publicBundle({ oneTimePrekeys });
+  const logged = await svc.directory.publish(url, svc.veil, pub);
+  const published = {
+    url: normalizeDirectoryUrl(url),
+    logIndex: logged.logIndex,
+    sequence: logged.sequence,
+    at: svc.now(),
+  };
+  await svc.store.commit([
+    { op: 'put', table: 'state', key: 'profile', value: { ...profile, published } },
+  ]);
+}
+
+/**
+ * One upkeep pass: null when we have not published to the directory in Settings (nothing to
+ * look after there). Throws what the directory client throws; the caller reports it.
+ */
+export async function upkeepKeys(svc: VeilService): Promise<Upkeep | null> {
+  const profile = await svc.profile();
+  const { directoryUrl } = await svc.settings();
+  if (!profile?.published || profile.published.url !== normalizeDirectoryUrl(directoryUrl))
+    return null;
+  const there = await svc.directory.prekeyStatus(directoryUrl, svc.veil, profile.handle);
+  const ours = await svc.veil.signedPrekeyStatus();
+  const uploaded =
+    there.oneTimePrekeys < PREKEY_LOW_WATER ? PREKEY_TARGET - there.oneTimePrekeys : 0;
+  // Due, or the directory serves another one than ours (a restore from backup, a lost write).
+  const rotate = ours.due || there.signedPrekeyId !== ours.id;
+  if (uploaded === 0 && !rotate) return { uploaded: 0, rotated: false };
+  await publishKeys(svc, directoryUrl, uploaded);
+  return { uploaded, rotated: ours.due };
+}
