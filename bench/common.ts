@@ -64,6 +64,15 @@ export interface SizeResult {
   chunksLater?: number;
 }
 
+/** Session setup: the initiator starts from a fetched bundle and sends, the responder reads. */
+export interface SetupResult {
+  sessions: number;
+  /** Median per setup, bundles made ahead (the responder's key generation is not counted). */
+  msPerSetup: number;
+  /** The setup is post-quantum (a KEM prekey in the bundle). */
+  postQuantum: boolean;
+}
+
 export interface LibraryResult {
   /** Column id, e.g. 'veil-chromium-webcrypto'. */
   id: string;
@@ -76,6 +85,7 @@ export interface LibraryResult {
   /** Group decrypt with one call per message (Veil; libsignal's groupDecrypt is that already). */
   groupDecryptEach?: GroupResult;
   size?: SizeResult;
+  setup?: SetupResult;
   /** Measured runs per metric; figures are the median run. */
   runs?: number;
   notes: string[];

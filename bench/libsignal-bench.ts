@@ -342,6 +342,39 @@ export function libsignalVersion(): string {
   return (JSON.parse(readFileSync(pkgPath, 'utf8')) as { version: string }).version;
 }
 
+/** Session setups timed per run of the setup figure. */
+const SETUPS = 100;
+
+/**
+ * PQXDH setups: Alice processes Bob's bundle (made ahead, Kyber key generation not counted),
+ * encrypts a 200-byte text, Bob decrypts the PreKey message. Median per setup.
+ */
+async function setups(n: number, now: () => number) {
+  const text = new TextEncoder().encode('x'.repeat(200)) as Uint8Array<ArrayBuffer>;
+  const ready: [Party, Party, PreKeyBundle][] = [];
+  for (let i = 0; i < n; i++) {
+    const alice = makeParty('alice');
+    const bob = makeParty('bob');
+    ready.push([alice, bob, await makeBundle(bob)]);
+  }
+  const times: number[] = [];
+  for (const [alice, bob, bundle] of ready) {
+    const t0 = now();
+    await SignalClient.processPreKeyBundle(
+      bundle,
+      bob.address,
+      alice.address,
+      alice.sessions,
+      alice.identityStore,
+    );
+    const w = await encrypt(alice, bob, text);
+    const got = await decrypt(bob, alice, w);
+    times.push(now() - t0);
+    check(got.length === 200, 'libsignal setup round trip');
+  }
+  return { sessions: n, msPerSetup: median(times), postQuantum: true };
+}
+
 export async function runLibsignal(options: BenchOptions): Promise<LibraryResult> {
   const o = withDefaults(options);
   const result: LibraryResult = {
@@ -384,6 +417,8 @@ export async function runLibsignal(options: BenchOptions): Promise<LibraryResult
     ms: gMs,
     msgsPerSec: (o.groupMessages / gMs) * 1000,
   };
+
+  result.setup = await setups(SETUPS, o.now);
 
   const s = sizes!;
   check(s.types[0] === CiphertextMessageType.PreKey, 'first libsignal message is a PreKey message');

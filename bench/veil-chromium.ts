@@ -188,6 +188,7 @@ export async function runVeilChromium(opts: BenchOptions = optionsFromEnv()): Pr
           groupDecrypt: s.groupDecrypt,
           groupDecryptEach: s.groupDecryptEach,
           size: s.size,
+          setup: s.setup,
           runs: s.runs,
         });
         r.notes.push(...s.notes, `provider: ${s.provider}`);

@@ -65,6 +65,7 @@ export async function runVeilNode(): Promise<LibraryResult[]> {
         groupDecrypt: s.groupDecrypt,
         groupDecryptEach: s.groupDecryptEach,
         size: s.size,
+        setup: s.setup,
         runs: s.runs,
       });
       r.notes.push(...s.notes, `provider: ${s.provider}`);

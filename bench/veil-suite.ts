@@ -19,6 +19,7 @@ import {
   type DecryptHistoryResult,
   type GroupResult,
   type PingPongResult,
+  type SetupResult,
   type SizeResult,
 } from './common';
 
@@ -34,12 +35,21 @@ export interface VeilPublishedIdentity {
   identityKey: Uint8Array;
   signedPrekey: VeilSignedPrekey;
   oneTimePrekeys: { id: number; publicKey: Uint8Array }[];
+  /** Absent in builds before post-quantum setup. */
+  kemPrekeys?: { lastResort: VeilKemPrekey; oneTime: VeilKemPrekey[] };
 }
 export interface VeilPrekeyBundle {
   handle: string;
   identityKey: Uint8Array;
   signedPrekey: VeilSignedPrekey;
   oneTimePrekey?: { id: number; publicKey: Uint8Array };
+  kemPrekey?: VeilKemPrekey;
+}
+export interface VeilKemPrekey {
+  id: number;
+  publicKey: Uint8Array;
+  signature: Uint8Array;
+  lastResort: boolean;
 }
 export interface VeilDecrypted {
   sender?: string;
@@ -49,7 +59,10 @@ export interface VeilDecrypted {
 }
 export interface VeilInstance {
   createIdentity(handle: string): Promise<{ handle: string; identityKey: Uint8Array }>;
-  publicBundle(opts?: { oneTimePrekeys?: number }): Promise<VeilPublishedIdentity>;
+  publicBundle(opts?: {
+    oneTimePrekeys?: number;
+    kemPrekeys?: number;
+  }): Promise<VeilPublishedIdentity>;
   startSession(bundle: VeilPrekeyBundle): Promise<void>;
   /** Pins a key, as the user does once the directory showed it (receivers need the sender's). */
   addContact(handle: string, identityKey: Uint8Array): Promise<unknown>;
@@ -94,6 +107,7 @@ export interface VeilSuiteResult {
   /** Receivers decrypt each message with its own decrypt call, as it arrives. */
   groupDecryptEach: GroupResult;
   size: SizeResult;
+  setup: SetupResult;
   runs: number;
   notes: string[];
 }
@@ -114,14 +128,48 @@ async function party(o: VeilSuiteOptions, handle: string): Promise<VeilInstance>
   return v;
 }
 
+/** What the directory hands out: with a one-time KEM prekey where the build makes them. */
 async function bundleOf(v: VeilInstance): Promise<VeilPrekeyBundle> {
-  const pub = await v.publicBundle({ oneTimePrekeys: 1 });
+  const pub = await v.publicBundle({ oneTimePrekeys: 1, kemPrekeys: 1 });
+  const kem = pub.kemPrekeys?.oneTime[0];
   return {
     handle: pub.handle,
     identityKey: pub.identityKey,
     signedPrekey: pub.signedPrekey,
     oneTimePrekey: pub.oneTimePrekeys[0],
+    ...(kem ? { kemPrekey: kem } : {}),
   };
+}
+
+/** Session setups timed per run of the setup figure. */
+const SETUPS = 100;
+
+/**
+ * Setups as libsignal-bench's: Alice starts from Bob's bundle (made ahead, key generation not
+ * counted), encrypts a 200-byte text, Bob decrypts it. Median per setup.
+ */
+async function setups(o: VeilSuiteOptions, n: number) {
+  const ready: [VeilInstance, VeilInstance, VeilPrekeyBundle, string][] = [];
+  for (let i = 0; i < n; i++) {
+    const id = ++runCounter;
+    const alice = await party(o, `alice${id}`);
+    const bob = await party(o, `bob${id}`);
+    await pinAll(alice, bob);
+    ready.push([alice, bob, await bundleOf(bob), `bob${id}`]);
+  }
+  const text = makeMessage(0);
+  const times: number[] = [];
+  let postQuantum = true;
+  for (const [alice, bob, bundle, to] of ready) {
+    postQuantum &&= bundle.kemPrekey !== undefined;
+    const t0 = o.now();
+    await alice.startSession(bundle);
+    const chunks = await alice.encrypt({ context: 'bench:setup', recipients: [to] }, text);
+    const got = await bob.decrypt('bench:setup', chunks.join('\n'));
+    times.push(o.now() - t0);
+    if (got.plaintext !== text) throw new Error(`Veil setup round trip: ${got.status}`);
+  }
+  return { sessions: n, msPerSetup: median(times), postQuantum };
 }
 
 /** Each pins the others' keys (what the directory lookup and "add contact" do in the extension). */
@@ -321,8 +369,11 @@ export async function runVeilSuite(options: VeilSuiteOptions): Promise<VeilSuite
     if (batch) grp.push(await group(o, o.groupMessages, true));
   }
 
+  const setup = await setups(o, SETUPS);
+
   const s = pp[0]!;
   return {
+    setup,
     provider: o.crypto.name,
     runs: o.runs,
     pingPong: {

@@ -4,12 +4,14 @@ import { ed25519 } from '@noble/curves/ed25519.js';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   base64UrlDecode,
+  base64UrlEncode,
   decodeConsistencyProof,
   decodeIdentityLookup,
   decodeTreeHead,
   signedPrekeyMessage,
 } from '../extension/protocol/directory-request';
 import { isVeilError } from '../extension/protocol/errors';
+import { kemPrekeyFromJson, kemPrekeyMessage } from '../extension/protocol/kem-prekey';
 import {
   type DirectoryTrust,
   type SignedTreeHead,
@@ -20,7 +22,14 @@ import {
   verifyInclusion,
   verifyKeyLookup,
 } from '../extension/protocol/transparency';
-import { makeIdentity, publishBody, signedRequest, type TestIdentity } from './client-signing';
+import { DEFAULT_LIMITS } from './app';
+import {
+  kemPrekeyJson,
+  makeIdentity,
+  publishBody,
+  signedRequest,
+  type TestIdentity,
+} from './client-signing';
 import { keyFingerprint, safetyNumberHalf } from './fingerprint';
 import type { DirectoryStore } from './store';
 import {
@@ -300,6 +309,7 @@ describe('directory over HTTP (SQLite)', () => {
     );
     expect(metrics).toContain('veil_log_size 1');
     expect(metrics).toContain('veil_one_time_prekeys_remaining 1');
+    expect(metrics).toContain('veil_kem_one_time_prekeys_remaining 0');
 
     const page = await t.app.request('/?handle=alice');
     expect(page.status).toBe(200);
@@ -403,7 +413,13 @@ describe('directory over HTTP (SQLite)', () => {
       );
     const mine = await ask(alice);
     expect(mine.status).toBe(200);
-    expect(await json(mine)).toEqual({ handle: 'alice', oneTimePrekeys: 4, signedPrekeyId: 7 });
+    expect(await json(mine)).toEqual({
+      handle: 'alice',
+      oneTimePrekeys: 4,
+      signedPrekeyId: 7,
+      kemOneTimePrekeys: 0,
+      kemLastResortId: null,
+    });
     const theirs = await ask(mallory);
     expect(theirs.status).toBe(401);
     expect((await json(theirs)).error.code).toBe('bad-signature');
@@ -495,6 +511,311 @@ describe('directory over HTTP (SQLite)', () => {
   });
 });
 
+/** Signed `GET …/prekeys` as the owner asks it. */
+async function prekeyStatus(t: TestApp, handle: string, signer: TestIdentity): Promise<Json> {
+  const res = await t.send(
+    signedRequest('GET', handle, '', signer, { timestamp: secondsOf(t.clock), under: '/prekeys' }),
+  );
+  expect(res.status).toBe(200);
+  return json(res);
+}
+
+/** What a client does with a bundle's KEM prekey: parse it and check the identity's signature. */
+function verifiedKemPrekey(bundle: Json, identityKey: Uint8Array) {
+  const kpk = kemPrekeyFromJson(bundle.kemPrekey);
+  expect(
+    ed25519.verify(
+      kpk.signature,
+      kemPrekeyMessage(kpk.id, kpk.lastResort, kpk.publicKey),
+      identityKey,
+    ),
+  ).toBe(true);
+  return kpk;
+}
+
+describe('KEM prekeys over HTTP (SQLite)', () => {
+  let opened: OpenedStore;
+  let t: TestApp;
+  beforeEach(async () => {
+    opened = await openTestSqlite();
+    t = testApp(opened.store, { limits: { rates: null } });
+  });
+  afterEach(async () => opened.cleanup());
+
+  it('stores signed KEM prekeys and hands out each one-time one once, then the last-resort one', async () => {
+    const alice = makeIdentity('alice');
+    const body = publishBody(alice, 2, 1, 1, {
+      kem: { oneTime: 3, firstId: 10, lastResortId: 1 },
+    });
+    expect((await put(t, alice, body)).status).toBe(201);
+    expect(await prekeyStatus(t, 'alice', alice)).toEqual({
+      handle: 'alice',
+      oneTimePrekeys: 2,
+      signedPrekeyId: 1,
+      kemOneTimePrekeys: 3,
+      kemLastResortId: 1,
+    });
+
+    const bundles: Json[] = [];
+    for (let i = 0; i < 5; i++)
+      bundles.push(await json(await t.app.request('/v1/identities/alice/bundle')));
+    expect(bundles.map((b) => b.kemPrekey)).toEqual([
+      ...body.kemPrekeys!.oneTime!,
+      body.kemPrekeys!.lastResort,
+      body.kemPrekeys!.lastResort,
+    ]);
+    expect(bundles.map((b) => verifiedKemPrekey(b, alice.publicKey).lastResort)).toEqual([
+      false,
+      false,
+      false,
+      true,
+      true,
+    ]);
+    expect(bundles[3]!.kemPrekey.lastResort).toBe(true);
+    expect(bundles[0]!.kemPrekey).not.toHaveProperty('lastResort');
+    expect(await prekeyStatus(t, 'alice', alice)).toMatchObject({
+      kemOneTimePrekeys: 0,
+      kemLastResortId: 1,
+    });
+
+    // A same-key publish without kemPrekeys (an older client) leaves them as they are.
+    expect((await put(t, alice, publishBody(alice, 1, 20))).status).toBe(200);
+    expect(await prekeyStatus(t, 'alice', alice)).toMatchObject({
+      kemOneTimePrekeys: 0,
+      kemLastResortId: 1,
+    });
+    // A new last-resort key replaces the old one; one-time keys are added.
+    const refill = publishBody(alice, 0, 1, 1, {
+      kem: { oneTime: 2, firstId: 13, lastResortId: 2 },
+    });
+    expect((await put(t, alice, refill)).status).toBe(200);
+    expect(await prekeyStatus(t, 'alice', alice)).toMatchObject({
+      kemOneTimePrekeys: 2,
+      kemLastResortId: 2,
+    });
+    const more: Json[] = [];
+    for (let i = 0; i < 3; i++)
+      more.push(await json(await t.app.request('/v1/identities/alice/bundle')));
+    expect(more.map((b) => b.kemPrekey)).toEqual([
+      ...refill.kemPrekeys!.oneTime!,
+      refill.kemPrekeys!.lastResort,
+    ]);
+
+    // A handle published without KEM prekeys has none in its bundle.
+    const bob = makeIdentity('bob');
+    expect((await put(t, bob, publishBody(bob, 1))).status).toBe(201);
+    expect(await json(await t.app.request('/v1/identities/bob/bundle'))).not.toHaveProperty(
+      'kemPrekey',
+    );
+    expect(await prekeyStatus(t, 'bob', bob)).toMatchObject({
+      kemOneTimePrekeys: 0,
+      kemLastResortId: null,
+    });
+  });
+
+  it('refuses KEM prekeys whose signature fails, or that claim the other flag, and stores nothing', async () => {
+    const alice = makeIdentity('alice');
+    const mallory = makeIdentity('mallory');
+    expect(
+      (await put(t, alice, publishBody(alice, 1, 1, 1, { kem: { oneTime: 1, lastResortId: 99 } })))
+        .status,
+    ).toBe(201);
+    const before = await prekeyStatus(t, 'alice', alice);
+    const identityBefore = await opened.store.getIdentity('alice');
+    const headBefore = await json(await t.app.request('/v1/log/head'));
+
+    const oneTimeKey = kemPrekeyJson(alice, 5, false);
+    const lastResortKey = kemPrekeyJson(alice, 6, true);
+    const good = () => [kemPrekeyJson(alice, 2, false), kemPrekeyJson(alice, 3, false)];
+    const withKem = (kemPrekeys: object) => ({ ...publishBody(alice, 1, 50), kemPrekeys });
+    const cases: [string, object, string][] = [
+      [
+        'a one-time key signed by another key',
+        withKem({ oneTime: [...good(), kemPrekeyJson(mallory, 4, false)] }),
+        'bad-kem-prekey-signature',
+      ],
+      [
+        'a last-resort key signed by another key',
+        withKem({ lastResort: kemPrekeyJson(mallory, 4, true) }),
+        'bad-kem-prekey-signature',
+      ],
+      [
+        "a signature over another key's bytes",
+        withKem({
+          oneTime: [{ ...oneTimeKey, publicKey: kemPrekeyJson(alice, 5, false).publicKey }],
+        }),
+        'bad-kem-prekey-signature',
+      ],
+      [
+        'a signature under another id',
+        withKem({ oneTime: [{ ...oneTimeKey, id: 6 }] }),
+        'bad-kem-prekey-signature',
+      ],
+      [
+        'a one-time key claimed as the last-resort one',
+        withKem({ lastResort: { ...oneTimeKey, lastResort: true } }),
+        'bad-kem-prekey-signature',
+      ],
+      [
+        'a last-resort key passed off as a one-time one',
+        withKem({ oneTime: [{ ...lastResortKey, lastResort: undefined }] }),
+        'bad-kem-prekey-signature',
+      ],
+      [
+        'a last-resort key without lastResort: true',
+        withKem({ lastResort: oneTimeKey }),
+        'malformed-kem-prekey',
+      ],
+      [
+        'a one-time key with lastResort: true',
+        withKem({ oneTime: [lastResortKey] }),
+        'malformed-kem-prekey',
+      ],
+      [
+        'an all-zero signature',
+        withKem({ oneTime: [{ ...oneTimeKey, signature: base64UrlEncode(new Uint8Array(64)) }] }),
+        'bad-kem-prekey-signature',
+      ],
+    ];
+    for (const [name, body, code] of cases) {
+      const res = await put(t, alice, body);
+      expect(res.status, name).toBe(400);
+      expect((await json(res)).error.code, name).toBe(code);
+    }
+    // A first publish with a bad KEM prekey creates no identity.
+    const carol = makeIdentity('carol');
+    const carolBody = {
+      ...publishBody(carol, 1),
+      kemPrekeys: { oneTime: [kemPrekeyJson(mallory, 1, false)] },
+    };
+    const res = await put(t, carol, carolBody);
+    expect(res.status).toBe(400);
+    expect((await json(res)).error.code).toBe('bad-kem-prekey-signature');
+    expect(await opened.store.getIdentity('carol')).toBeUndefined();
+    // A rotation's KEM prekeys must be signed by the new key, not the old one.
+    const next = makeIdentity('alice');
+    const rotation = {
+      ...publishBody(next, 1, 100, 9),
+      kemPrekeys: { lastResort: kemPrekeyJson(alice, 7, true) },
+    };
+    const rotated = await put(t, next, rotation, alice, next);
+    expect(rotated.status).toBe(400);
+    expect((await json(rotated)).error.code).toBe('bad-kem-prekey-signature');
+
+    expect(await prekeyStatus(t, 'alice', alice)).toEqual(before);
+    expect(await opened.store.getIdentity('alice')).toEqual(identityBefore);
+    expect(await json(await t.app.request('/v1/log/head'))).toEqual(headBefore);
+    expect(await opened.store.countOneTimePrekeys('alice')).toBe(1);
+  });
+
+  it('limits KEM prekeys per request and per handle (409 too-many-kem-prekeys, nothing stored)', async () => {
+    const small = testApp(opened.store, {
+      limits: { rates: null, maxKemPrekeysPerRequest: 3, maxStoredKemPrekeys: 5 },
+    });
+    const alice = makeIdentity('alice');
+    const tooMany = await put(small, alice, publishBody(alice, 1, 1, 1, { kem: { oneTime: 4 } }));
+    expect(tooMany.status).toBe(409);
+    expect((await json(tooMany)).error.code).toBe('too-many-kem-prekeys');
+    expect(await opened.store.getIdentity('alice')).toBeUndefined();
+
+    expect(
+      (await put(small, alice, publishBody(alice, 1, 1, 1, { kem: { oneTime: 3 } }))).status,
+    ).toBe(201);
+    expect(
+      (await put(small, alice, publishBody(alice, 1, 2, 1, { kem: { oneTime: 2, firstId: 4 } })))
+        .status,
+    ).toBe(200);
+    // Overwriting a stored id adds none.
+    expect(
+      (await put(small, alice, publishBody(alice, 0, 1, 1, { kem: { oneTime: 1, firstId: 5 } })))
+        .status,
+    ).toBe(200);
+    const before = await prekeyStatus(small, 'alice', alice);
+    expect(before).toMatchObject({
+      oneTimePrekeys: 2,
+      kemOneTimePrekeys: 5,
+      kemLastResortId: null,
+    });
+    const identityBefore = await opened.store.getIdentity('alice');
+    // One more one-time KEM key is one too many: the X25519 prekeys and the last-resort key
+    // in the same body are not stored either.
+    const sixth = await put(
+      small,
+      alice,
+      publishBody(alice, 3, 10, 2, { kem: { oneTime: 1, firstId: 6, lastResortId: 50 } }),
+    );
+    expect(sixth.status).toBe(409);
+    expect((await json(sixth)).error.code).toBe('too-many-kem-prekeys');
+    expect(await prekeyStatus(small, 'alice', alice)).toEqual(before);
+    expect(await opened.store.getIdentity('alice')).toEqual(identityBefore);
+    // The last-resort key is not a one-time key: it never counts against the limit.
+    expect(
+      (await put(small, alice, publishBody(alice, 0, 1, 1, { kem: { lastResortId: 50 } }))).status,
+    ).toBe(200);
+  });
+
+  it('takes 50 one-time KEM prekeys and a last-resort one in one publish under the default limits', async () => {
+    expect(DEFAULT_LIMITS).toMatchObject({
+      maxBodyBytes: 256 * 1024,
+      maxKemPrekeysPerRequest: 50,
+      maxStoredKemPrekeys: 200,
+    });
+    const alice = makeIdentity('alice');
+    const body = publishBody(alice, 200, 1, 1, { kem: { oneTime: 50, lastResortId: 1000 } });
+    const size = new TextEncoder().encode(JSON.stringify(body)).length;
+    expect(size).toBeGreaterThan(64 * 1024);
+    expect(size).toBeLessThan(DEFAULT_LIMITS.maxBodyBytes / 2);
+    expect((await put(t, alice, body)).status).toBe(201);
+    expect(await prekeyStatus(t, 'alice', alice)).toMatchObject({
+      oneTimePrekeys: 200,
+      kemOneTimePrekeys: 50,
+      kemLastResortId: 1000,
+    });
+    const oneMore = { ...body, kemPrekeys: { oneTime: [...body.kemPrekeys!.oneTime!] } };
+    oneMore.kemPrekeys.oneTime.push(kemPrekeyJson(alice, 51, false));
+    const refused = await put(t, alice, oneMore);
+    expect(refused.status).toBe(409);
+    expect((await json(refused)).error.code).toBe('too-many-kem-prekeys');
+  });
+
+  it('drops every KEM prekey of a handle on rotation and on deletion', async () => {
+    const alice = makeIdentity('alice');
+    const next = makeIdentity('alice');
+    expect(
+      (await put(t, alice, publishBody(alice, 1, 1, 1, { kem: { oneTime: 2, lastResortId: 9 } })))
+        .status,
+    ).toBe(201);
+    expect((await put(t, next, publishBody(next, 1, 100, 9), alice, next)).status).toBe(200);
+    expect(await prekeyStatus(t, 'alice', next)).toMatchObject({
+      kemOneTimePrekeys: 0,
+      kemLastResortId: null,
+    });
+    expect(await json(await t.app.request('/v1/identities/alice/bundle'))).not.toHaveProperty(
+      'kemPrekey',
+    );
+
+    // A rotation that brings KEM prekeys of the new key keeps those.
+    const third = makeIdentity('alice');
+    const rotation = publishBody(third, 0, 1, 1, { kem: { oneTime: 1, lastResortId: 3 } });
+    expect((await put(t, third, rotation, next, third)).status).toBe(200);
+    expect(await prekeyStatus(t, 'alice', third)).toMatchObject({
+      kemOneTimePrekeys: 1,
+      kemLastResortId: 3,
+    });
+    expect((await del(t, 'alice', third)).status).toBe(200);
+    expect(await opened.store.countKemPrekeys('alice')).toEqual({
+      oneTime: 0,
+      lastResortId: null,
+    });
+    // Claimed again, the handle starts without KEM prekeys.
+    const again = makeIdentity('alice');
+    expect((await put(t, again, publishBody(again, 1))).status).toBe(201);
+    expect(await json(await t.app.request('/v1/identities/alice/bundle'))).not.toHaveProperty(
+      'kemPrekey',
+    );
+  });
+});
+
 for (const factory of storeFactories()) {
   describe.skipIf(factory.skip !== undefined)(
     `concurrent bundle fetches over HTTP: ${factory.name}`,
@@ -506,7 +827,10 @@ for (const factory of storeFactories()) {
         opened = await factory.open();
         const t = testApp(opened.store, { limits: { rates: null } });
         const bob = makeIdentity('bob');
-        expect((await put(t, bob, publishBody(bob, 30))).status).toBe(201);
+        const body = publishBody(bob, 30, 1, 1, {
+          kem: { oneTime: 30, firstId: 100, lastResortId: 7 },
+        });
+        expect((await put(t, bob, body)).status).toBe(201);
         const responses = await Promise.all(
           Array.from({ length: 50 }, async () =>
             json(await t.app.request('/v1/identities/bob/bundle')),
@@ -519,6 +843,16 @@ for (const factory of storeFactories()) {
         expect(new Set(ids).size).toBe(30);
         expect(responses.filter((r) => !r.oneTimePrekey).length).toBe(20);
         expect(await opened.store.countOneTimePrekeys('bob')).toBe(0);
+        // The KEM one-time prekeys likewise: each handed out once, then the last-resort one.
+        const kemOneTime = responses.flatMap((r) =>
+          r.kemPrekey.lastResort ? [] : [r.kemPrekey.id as number],
+        );
+        expect(kemOneTime.length).toBe(30);
+        expect(new Set(kemOneTime).size).toBe(30);
+        const lastResort = responses.filter((r) => r.kemPrekey.lastResort);
+        expect(lastResort.length).toBe(20);
+        for (const r of lastResort) expect(r.kemPrekey).toEqual(body.kemPrekeys!.lastResort);
+        expect(await opened.store.countKemPrekeys('bob')).toEqual({ oneTime: 0, lastResortId: 7 });
       });
     },
   );

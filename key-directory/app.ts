@@ -18,6 +18,7 @@ import {
   signedPrekeyMessage,
 } from '../extension/protocol/directory-request';
 import { bytesEqual } from '../extension/protocol/bytes';
+import { kemPrekeyMessage, kemPrekeyToJson } from '../extension/protocol/kem-prekey';
 import { directoryKeyFingerprint } from '../extension/protocol/transparency';
 import { keyFingerprint, safetyNumberHalf } from './fingerprint';
 import { RequestError, badRequest } from './errors';
@@ -52,6 +53,10 @@ export interface Limits {
   maxBodyBytes: number;
   maxOneTimePrekeysPerRequest: number;
   maxStoredOneTimePrekeys: number;
+  /** One-time KEM prekeys in one publish (the last-resort one is not counted). */
+  maxKemPrekeysPerRequest: number;
+  /** One-time KEM prekeys stored per handle. */
+  maxStoredKemPrekeys: number;
   /** Accepted distance between a request's timestamp and the directory's clock. */
   clockSkewSeconds: number;
   maxLogEntriesPerRequest: number;
@@ -62,9 +67,12 @@ export interface Limits {
 }
 
 export const DEFAULT_LIMITS: Limits = {
-  maxBodyBytes: 64 * 1024,
+  // 50 one-time KEM prekeys, a last-resort one and 200 X25519 ones are ~101 KB of JSON.
+  maxBodyBytes: 256 * 1024,
   maxOneTimePrekeysPerRequest: 200,
   maxStoredOneTimePrekeys: 1000,
+  maxKemPrekeysPerRequest: 50,
+  maxStoredKemPrekeys: 200,
   clockSkewSeconds: 300,
   maxLogEntriesPerRequest: 1000,
   maxHistoryEntriesPerRequest: 256,
@@ -528,7 +536,10 @@ export function createDirectory(options: AppOptions): Directory {
     } catch {
       throw badRequest('malformed-json', 'body is not valid UTF-8 JSON');
     }
-    const pub = parsePublishBody(json, limits.maxOneTimePrekeysPerRequest);
+    const pub = parsePublishBody(json, {
+      maxOneTimePrekeys: limits.maxOneTimePrekeysPerRequest,
+      maxKemPrekeys: limits.maxKemPrekeysPerRequest,
+    });
     if (pub.handle !== handle)
       throw badRequest('handle-mismatch', 'body.handle differs from the handle in the path');
     const spk = pub.signedPrekey;
@@ -537,6 +548,28 @@ export function createDirectory(options: AppOptions): Directory {
         'bad-prekey-signature',
         'signedPrekey.signature does not verify under identityKey',
       );
+    // Every KEM prekey is signed by the identity key in the body (on a rotation, the new one),
+    // with its last-resort flag, so the directory can neither swap one nor serve a one-time
+    // key as reusable. One bad signature refuses the whole publish.
+    const kem = pub.kemPrekeys;
+    if (kem) {
+      const all = [
+        ...(kem.lastResort ? [['lastResort', kem.lastResort] as const] : []),
+        ...kem.oneTime.map((k, i) => [`oneTime[${i}]`, k] as const),
+      ];
+      for (const [at, k] of all)
+        if (
+          !verifyEd25519(
+            pub.identityKey,
+            kemPrekeyMessage(k.id, k.lastResort, k.publicKey),
+            k.signature,
+          )
+        )
+          throw badRequest(
+            'bad-kem-prekey-signature',
+            `kemPrekeys.${at}.signature does not verify under identityKey`,
+          );
+    }
     const signer = await init();
     const message = canonicalRequest({
       method: 'PUT',
@@ -595,6 +628,8 @@ export function createDirectory(options: AppOptions): Directory {
           : safetyNumberHalf(handle, pub.identityKey),
         expectedCurrentKey: current ? current.identityKey : null,
         maxStoredOneTimePrekeys: limits.maxStoredOneTimePrekeys,
+        ...(kem ? { kemPrekeys: kem } : {}),
+        maxStoredKemPrekeys: limits.maxStoredKemPrekeys,
       },
       writeContext(auth, signer),
     );
@@ -619,6 +654,12 @@ export function createDirectory(options: AppOptions): Directory {
             409,
             'too-many-prekeys',
             `at most ${limits.maxStoredOneTimePrekeys} one-time prekeys are stored`,
+          );
+        case 'too-many-kem-prekeys':
+          throw new RequestError(
+            409,
+            'too-many-kem-prekeys',
+            `at most ${limits.maxStoredKemPrekeys} one-time KEM prekeys are stored`,
           );
       }
     }
@@ -683,8 +724,8 @@ export function createDirectory(options: AppOptions): Directory {
     });
   });
 
-  // The owner asks how many one-time prekeys are left (its background refills them below a
-  // threshold). Signed by the identity key: others need not learn how many sessions began.
+  // The owner asks how many one-time prekeys (X25519 and KEM) are left and which last-resort KEM
+  // prekey is stored (its background refills and rotates them). Signed by the identity key: others need not learn how many sessions began.
   app.get('/v1/identities/:handle/prekeys', async (c) => {
     const handle = handleParam(c);
     limit(limiters?.bundlesPerIp, clientIp(c), 'prekey status requests');
@@ -704,10 +745,13 @@ export function createDirectory(options: AppOptions): Directory {
         'bad-signature',
         'request must be signed by the current identity key',
       );
+    const kemCounts = await store.countKemPrekeys(handle);
     return c.json({
       handle,
       oneTimePrekeys: await store.countOneTimePrekeys(handle),
       signedPrekeyId: current.signedPrekey.id,
+      kemOneTimePrekeys: kemCounts.oneTime,
+      kemLastResortId: kemCounts.lastResortId,
     });
   });
 
@@ -723,7 +767,7 @@ export function createDirectory(options: AppOptions): Directory {
     const signer = await init();
     const bundle = await store.takeBundle(handle);
     if (!bundle) throw notFound(clientIp(c), 'identity');
-    const { identity, oneTimePrekey } = bundle;
+    const { identity, oneTimePrekey, kemPrekey } = bundle;
     const { head, proof } = await proofFor(identity.logIndex);
     const spk = identity.signedPrekey;
     return c.json({
@@ -741,6 +785,7 @@ export function createDirectory(options: AppOptions): Directory {
             },
           }
         : {}),
+      ...(kemPrekey ? { kemPrekey: kemPrekeyToJson(kemPrekey) } : {}),
     });
   });
 

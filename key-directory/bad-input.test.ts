@@ -3,7 +3,13 @@
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { base64UrlEncode } from '../extension/protocol/directory-request';
-import { makeIdentity, publishBody, signedRequest, type PublishBodyJson } from './client-signing';
+import {
+  kemPrekeyJson,
+  makeIdentity,
+  publishBody,
+  signedRequest,
+  type PublishBodyJson,
+} from './client-signing';
 import type { IdentityRecord } from './store';
 import {
   type OpenedStore,
@@ -34,12 +40,20 @@ const P_MINUS_1 = Uint8Array.from({ length: 32 }, (_, i) =>
 );
 const ED_IDENTITY_POINT = Uint8Array.from({ length: 32 }, (_, i) => (i === 0 ? 1 : 0));
 
+/** A valid body with KEM prekeys (made once: ML-KEM key generation takes a few ms a key). */
+const withKem: PublishBodyJson = publishBody(alice, 2, 1, 1, {
+  kem: { oneTime: 2, firstId: 1, lastResortId: 9 },
+});
+
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests poke at arbitrary JSON
-function mutate(f: (b: Record<string, any>) => void): string {
-  const b = JSON.parse(JSON.stringify(valid()));
+function mutate(f: (b: Record<string, any>) => void, base: PublishBodyJson = valid()): string {
+  const b = JSON.parse(JSON.stringify(base));
   f(b);
   return JSON.stringify(b);
 }
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests poke at arbitrary JSON
+const mutateKem = (f: (b: Record<string, any>) => void) => mutate(f, withKem);
 
 const clock = new TestClock();
 let t: TestApp;
@@ -201,12 +215,121 @@ function cases(): Case[] {
       signed(mutate((b) => (b.handle = "alice'; DROP TABLE identities; --"))),
     ),
     c('body handle 2000 chars', 400, 'invalid-field', signed(mutate((b) => (b.handle = long)))),
+    // --- KEM prekeys (the shape; signatures are in app.test.ts) ---
+    c('kemPrekeys null', 400, 'invalid-field', signed(mutateKem((b) => (b.kemPrekeys = null)))),
+    c('kemPrekeys an array', 400, 'invalid-field', signed(mutateKem((b) => (b.kemPrekeys = [])))),
+    c(
+      'kemPrekeys unknown field',
+      400,
+      'unknown-field',
+      signed(mutateKem((b) => (b.kemPrekeys.extra = []))),
+    ),
+    c(
+      'kemPrekeys.oneTime not an array',
+      400,
+      'invalid-field',
+      signed(mutateKem((b) => (b.kemPrekeys.oneTime = b.kemPrekeys.oneTime[0]))),
+    ),
+    c(
+      'KEM prekey unknown field',
+      400,
+      'unknown-field',
+      signed(mutateKem((b) => (b.kemPrekeys.oneTime[1].secretKey = 'AAAA'))),
+    ),
+    c(
+      'KEM prekey not an object',
+      400,
+      'malformed-kem-prekey',
+      signed(mutateKem((b) => (b.kemPrekeys.oneTime[0] = 'key'))),
+    ),
+    c(
+      'KEM prekey public key 1183 bytes',
+      400,
+      'malformed-kem-prekey',
+      signed(
+        mutateKem(
+          (b) => (b.kemPrekeys.oneTime[0].publicKey = base64UrlEncode(new Uint8Array(1183))),
+        ),
+      ),
+    ),
+    c(
+      'KEM prekey public key missing',
+      400,
+      'malformed-kem-prekey',
+      signed(mutateKem((b) => delete b.kemPrekeys.lastResort.publicKey)),
+    ),
+    c(
+      'KEM prekey signature padded base64',
+      400,
+      'malformed-kem-prekey',
+      signed(mutateKem((b) => (b.kemPrekeys.oneTime[0].signature += '=='))),
+    ),
+    c(
+      'KEM prekey id 0',
+      400,
+      'malformed-kem-prekey',
+      signed(mutateKem((b) => (b.kemPrekeys.oneTime[0].id = 0))),
+    ),
+    c(
+      'KEM prekey id 2^32',
+      400,
+      'malformed-kem-prekey',
+      signed(mutateKem((b) => (b.kemPrekeys.oneTime[0].id = 2 ** 32))),
+    ),
+    c(
+      'KEM prekey id as string',
+      400,
+      'malformed-kem-prekey',
+      signed(mutateKem((b) => (b.kemPrekeys.oneTime[0].id = '1'))),
+    ),
+    c(
+      'KEM prekey lastResort as string',
+      400,
+      'malformed-kem-prekey',
+      signed(mutateKem((b) => (b.kemPrekeys.lastResort.lastResort = 'true'))),
+    ),
+    c(
+      'duplicate one-time KEM prekey id',
+      400,
+      'malformed-kem-prekey',
+      signed(mutateKem((b) => (b.kemPrekeys.oneTime[1] = b.kemPrekeys.oneTime[0]))),
+    ),
+    c(
+      'last-resort KEM prekey id also a one-time id',
+      400,
+      'malformed-kem-prekey',
+      signed(
+        mutateKem(
+          (b) => (b.kemPrekeys.oneTime[1] = kemPrekeyJson(alice, 9, false, new Uint8Array(1184))),
+        ),
+      ),
+    ),
+    c(
+      'more one-time KEM prekeys than a request may carry',
+      409,
+      'too-many-kem-prekeys',
+      signed(
+        mutateKem(
+          (b) =>
+            (b.kemPrekeys.oneTime = Array.from({ length: 51 }, (_, i) => ({
+              ...b.kemPrekeys.oneTime[0],
+              id: i + 1,
+            }))),
+        ),
+      ),
+    ),
+    c(
+      'KEM prekey signed by another key',
+      400,
+      'bad-kem-prekey-signature',
+      signed(mutateKem((b) => (b.kemPrekeys.oneTime[1] = kemPrekeyJson(eve, 2, false)))),
+    ),
     // --- size and media type ---
     c(
       'oversized body',
       413,
       'payload-too-large',
-      signed(mutate((b) => (b.pad = 'x'.repeat(70_000)))),
+      signed(mutate((b) => (b.pad = 'x'.repeat(270_000)))),
     ),
     c(
       'lying content-length',
@@ -336,6 +459,19 @@ function cases(): Case[] {
       })(),
     ),
     c(
+      'owner update with a KEM prekey signed by someone else',
+      400,
+      'bad-kem-prekey-signature',
+      (() => {
+        const b = publishBody(owner, 1, 600, 2, { kem: { oneTime: 1, firstId: 600 } });
+        b.kemPrekeys!.lastResort = kemPrekeyJson(eve, 601, true);
+        const req = signedRequest('PUT', 'owner', JSON.stringify(b), owner, {
+          timestamp: secondsOf(clock),
+        });
+        return { path: req.path, headers: req.headers, body: req.body };
+      })(),
+    ),
+    c(
       'owner rotation without the new key',
       401,
       'bad-signature',
@@ -362,7 +498,8 @@ describe('bad input gets a 4xx JSON error and stores nothing', () => {
   beforeAll(async () => {
     opened = await openTestSqlite();
     t = testApp(opened.store, { limits: { rates: null } }, clock);
-    const req = signedRequest('PUT', 'owner', JSON.stringify(publishBody(owner, 3)), owner, {
+    const body = publishBody(owner, 3, 1, 1, { kem: { oneTime: 2, firstId: 1, lastResortId: 10 } });
+    const req = signedRequest('PUT', 'owner', JSON.stringify(body), owner, {
       timestamp: secondsOf(clock),
     });
     expect((await t.send(req)).status).toBe(201);
@@ -389,7 +526,8 @@ describe('bad input gets a 4xx JSON error and stores nothing', () => {
   it('stored nothing, and left the existing identity as it was', async () => {
     expect(cases().length).toBeGreaterThan(60);
     const stats = await opened.store.stats();
-    expect(stats).toEqual({ identities: 1, oneTimePrekeys: 3, logSize: 1 });
+    expect(stats).toEqual({ identities: 1, oneTimePrekeys: 3, kemOneTimePrekeys: 2, logSize: 1 });
+    expect(await opened.store.countKemPrekeys('owner')).toEqual({ oneTime: 2, lastResortId: 10 });
     expect(await opened.store.getIdentity('alice')).toBeUndefined();
     expect(await opened.store.getIdentity('owner')).toEqual(ownerBefore);
     expect(ed25519.getPublicKey(owner.secretKey)).toEqual(ownerBefore.identityKey);

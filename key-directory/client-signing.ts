@@ -3,6 +3,7 @@
 // the same canonical string from extension/protocol/directory-request.ts.
 import { randomBytes } from 'node:crypto';
 import { ed25519, x25519 } from '@noble/curves/ed25519.js';
+import { ml_kem768 } from '@noble/post-quantum/ml-kem.js';
 import {
   base64UrlEncode,
   identityPath,
@@ -10,6 +11,7 @@ import {
   signDirectoryRequest,
   signedPrekeyMessage,
 } from '../extension/protocol/directory-request';
+import { type KemPrekeyJson, kemPrekeyMessage } from '../extension/protocol/kem-prekey';
 
 export interface TestIdentity {
   handle: string;
@@ -27,17 +29,52 @@ export interface PublishBodyJson {
   identityKey: string;
   signedPrekey: { id: number; publicKey: string; signature: string };
   oneTimePrekeys: { id: number; publicKey: string }[];
+  kemPrekeys?: { lastResort?: KemPrekeyJson; oneTime?: KemPrekeyJson[] };
 }
 
-/** A publish body with a fresh signed prekey and `count` one-time prekeys with ids from `firstId`. */
+/** ML-KEM-768 prekeys to add to a publish body (all signed by the body's identity key). */
+export interface KemPrekeyOptions {
+  /** How many one-time KEM prekeys (default 0; with 0 and no last-resort key, no field). */
+  oneTime?: number;
+  /** Id of the first one-time KEM prekey (default 1). */
+  firstId?: number;
+  /** Adds a last-resort KEM prekey with this id. */
+  lastResortId?: number;
+}
+
+/**
+ * A KEM prekey in its wire form: a fresh ML-KEM-768 key (or `publicKey`), signed by `identity`
+ * over kemPrekeyMessage(id, lastResort, publicKey).
+ */
+export function kemPrekeyJson(
+  identity: TestIdentity,
+  id: number,
+  lastResort: boolean,
+  publicKey: Uint8Array = ml_kem768.keygen().publicKey,
+): KemPrekeyJson {
+  return {
+    id,
+    publicKey: base64UrlEncode(publicKey),
+    signature: base64UrlEncode(
+      ed25519.sign(kemPrekeyMessage(id, lastResort, publicKey), identity.secretKey),
+    ),
+    ...(lastResort ? { lastResort: true } : {}),
+  };
+}
+
+/**
+ * A publish body with a fresh signed prekey and `count` one-time prekeys with ids from `firstId`;
+ * with `kem`, also KEM prekeys (`kemPrekeys`).
+ */
 export function publishBody(
   identity: TestIdentity,
   count = 5,
   firstId = 1,
   spkId = 1,
+  options: { kem?: KemPrekeyOptions } = {},
 ): PublishBodyJson {
   const spk = x25519.getPublicKey(x25519.utils.randomSecretKey());
-  return {
+  const body: PublishBodyJson = {
     handle: identity.handle,
     identityKey: base64UrlEncode(identity.publicKey),
     signedPrekey: {
@@ -50,6 +87,19 @@ export function publishBody(
       publicKey: base64UrlEncode(x25519.getPublicKey(x25519.utils.randomSecretKey())),
     })),
   };
+  const kem = options.kem;
+  if (kem && ((kem.oneTime ?? 0) > 0 || kem.lastResortId !== undefined)) {
+    const first = kem.firstId ?? 1;
+    body.kemPrekeys = {
+      ...(kem.lastResortId !== undefined
+        ? { lastResort: kemPrekeyJson(identity, kem.lastResortId, true) }
+        : {}),
+      oneTime: Array.from({ length: kem.oneTime ?? 0 }, (_, i) =>
+        kemPrekeyJson(identity, first + i, false),
+      ),
+    };
+  }
+  return body;
 }
 
 export interface SignedRequest {

@@ -66,6 +66,11 @@ export class Metrics {
       );
       out.push('# TYPE veil_one_time_prekeys_remaining gauge');
       out.push(`veil_one_time_prekeys_remaining ${stats.oneTimePrekeys}`);
+      out.push(
+        '# HELP veil_kem_one_time_prekeys_remaining One-time KEM prekeys not yet handed out, all handles.',
+      );
+      out.push('# TYPE veil_kem_one_time_prekeys_remaining gauge');
+      out.push(`veil_kem_one_time_prekeys_remaining ${stats.kemOneTimePrekeys}`);
     }
     out.push('');
     return out.join('\n');

@@ -1,26 +1,47 @@
 // Strict validation of the publish body: exactly the documented fields, the right types, base64url
 // of the right lengths, valid curve points. Unknown fields are rejected, not ignored.
 import { base64UrlDecode, isValidHandle } from '../extension/protocol/directory-request';
+import { isVeilError } from '../extension/protocol/errors';
 import { isUsableIdentityKey } from '../extension/protocol/identity';
-import { badRequest } from './errors';
+import { type KemPrekeyPublic, kemPrekeyFromJson } from '../extension/protocol/kem-prekey';
+import { RequestError, badRequest } from './errors';
 
 export interface PublishBody {
   handle: string;
   identityKey: Uint8Array;
   signedPrekey: { id: number; publicKey: Uint8Array; signature: Uint8Array };
   oneTimePrekeys: { id: number; publicKey: Uint8Array }[];
+  /** Absent when the body has no `kemPrekeys` (older clients). Signatures not yet checked. */
+  kemPrekeys?: { lastResort?: KemPrekeyPublic; oneTime: KemPrekeyPublic[] };
+}
+
+export interface PublishBodyLimits {
+  maxOneTimePrekeys: number;
+  /** One-time KEM prekeys in one body (the last-resort one is not counted). */
+  maxKemPrekeys: number;
 }
 
 const invalid = (path: string, what: string) => badRequest('invalid-field', `${path}: ${what}`);
 
-function object(value: unknown, path: string, keys: readonly string[]): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value))
-    throw invalid(path, 'must be an object');
-  const record = value as Record<string, unknown>;
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+function onlyKeys(record: Record<string, unknown>, path: string, keys: readonly string[]): void {
   for (const k of Object.keys(record))
     if (!keys.includes(k)) throw badRequest('unknown-field', `${path}: unknown field`);
-  for (const k of keys) if (!(k in record)) throw invalid(`${path}.${k}`, 'is required');
-  return record;
+}
+
+/** An object with every key of `keys`, perhaps some of `optional`, and nothing else. */
+function object(
+  value: unknown,
+  path: string,
+  keys: readonly string[],
+  optional: readonly string[] = [],
+): Record<string, unknown> {
+  if (!isRecord(value)) throw invalid(path, 'must be an object');
+  onlyKeys(value, path, [...keys, ...optional]);
+  for (const k of keys) if (!Object.hasOwn(value, k)) throw invalid(`${path}.${k}`, 'is required');
+  return value;
 }
 
 function bytes(value: unknown, path: string, length: number): Uint8Array {
@@ -71,8 +92,13 @@ function x25519Key(value: unknown, path: string): Uint8Array {
   return key;
 }
 
-export function parsePublishBody(value: unknown, maxOneTimePrekeys: number): PublishBody {
-  const body = object(value, 'body', ['handle', 'identityKey', 'signedPrekey', 'oneTimePrekeys']);
+export function parsePublishBody(value: unknown, limits: PublishBodyLimits): PublishBody {
+  const body = object(
+    value,
+    'body',
+    ['handle', 'identityKey', 'signedPrekey', 'oneTimePrekeys'],
+    ['kemPrekeys'],
+  );
   if (typeof body.handle !== 'string' || !isValidHandle(body.handle))
     throw invalid('body.handle', 'must match ^[a-z0-9][a-z0-9._-]{0,63}$');
   const identityKey = bytes(body.identityKey, 'body.identityKey', 32);
@@ -85,8 +111,8 @@ export function parsePublishBody(value: unknown, maxOneTimePrekeys: number): Pub
     signature: bytes(spk.signature, 'body.signedPrekey.signature', 64),
   };
   if (!Array.isArray(body.oneTimePrekeys)) throw invalid('body.oneTimePrekeys', 'must be an array');
-  if (body.oneTimePrekeys.length > maxOneTimePrekeys)
-    throw invalid('body.oneTimePrekeys', `holds more than ${maxOneTimePrekeys} prekeys`);
+  if (body.oneTimePrekeys.length > limits.maxOneTimePrekeys)
+    throw invalid('body.oneTimePrekeys', `holds more than ${limits.maxOneTimePrekeys} prekeys`);
   const ids = new Set<number>();
   const oneTimePrekeys = body.oneTimePrekeys.map((item: unknown, i: number) => {
     const path = `body.oneTimePrekeys[${i}]`;
@@ -96,5 +122,67 @@ export function parsePublishBody(value: unknown, maxOneTimePrekeys: number): Pub
     ids.add(id);
     return { id, publicKey: x25519Key(k.publicKey, `${path}.publicKey`) };
   });
-  return { handle: body.handle, identityKey, signedPrekey, oneTimePrekeys };
+  const kemPrekeys = Object.hasOwn(body, 'kemPrekeys')
+    ? parseKemPrekeys(body.kemPrekeys, limits.maxKemPrekeys)
+    : undefined;
+  return {
+    handle: body.handle,
+    identityKey,
+    signedPrekey,
+    oneTimePrekeys,
+    ...(kemPrekeys ? { kemPrekeys } : {}),
+  };
+}
+
+const KEM_PREKEY_FIELDS = ['id', 'publicKey', 'signature', 'lastResort'] as const;
+
+const malformedKem = (path: string, what: string) =>
+  badRequest('malformed-kem-prekey', `${path}: ${what}`);
+
+/**
+ * `{ lastResort?, oneTime? }`: the shape only (kemPrekeyFromJson for each key); the app checks
+ * the signatures. Ids share one space, so none may repeat in a body. More one-time keys than a
+ * body may carry is a 409 (as stored ones past the limit are), checked before any is parsed.
+ */
+function parseKemPrekeys(
+  value: unknown,
+  maxOneTime: number,
+): NonNullable<PublishBody['kemPrekeys']> {
+  const path = 'body.kemPrekeys';
+  const kem = object(value, path, [], ['lastResort', 'oneTime']);
+  const list = Object.hasOwn(kem, 'oneTime') ? kem.oneTime : [];
+  if (!Array.isArray(list)) throw invalid(`${path}.oneTime`, 'must be an array');
+  if (list.length > maxOneTime)
+    throw new RequestError(
+      409,
+      'too-many-kem-prekeys',
+      `${path}.oneTime holds more than ${maxOneTime} KEM prekeys`,
+    );
+  const ids = new Set<number>();
+  const parse = (item: unknown, at: string, lastResort: boolean): KemPrekeyPublic => {
+    if (isRecord(item)) onlyKeys(item, at, KEM_PREKEY_FIELDS);
+    let k: KemPrekeyPublic;
+    try {
+      k = kemPrekeyFromJson(item);
+    } catch (e) {
+      if (isVeilError(e)) throw malformedKem(at, e.message);
+      throw e;
+    }
+    if (k.lastResort !== lastResort)
+      throw malformedKem(
+        at,
+        lastResort
+          ? 'must carry lastResort: true'
+          : 'a one-time KEM prekey must not be last-resort',
+      );
+    if (ids.has(k.id)) throw malformedKem(`${at}.id`, 'is a duplicate');
+    ids.add(k.id);
+    return k;
+  };
+  const lastResort =
+    kem.lastResort === undefined ? undefined : parse(kem.lastResort, `${path}.lastResort`, true);
+  const oneTime = list.map((item: unknown, i: number) =>
+    parse(item, `${path}.oneTime[${i}]`, false),
+  );
+  return { ...(lastResort ? { lastResort } : {}), oneTime };
 }

@@ -1,6 +1,6 @@
 // PostgreSQL implementation of the directory store (for scale; several directory processes may
 // share one database). Writers serialize on the single `log_state` row (SELECT … FOR UPDATE), so
-// log appends are strictly ordered; bundle fetches take one-time prekeys with
+// log appends are strictly ordered; bundle fetches take one-time prekeys (X25519 and KEM) with
 // FOR UPDATE SKIP LOCKED, so concurrent fetches never receive the same one.
 import pg from 'pg';
 import { encodeLogEntry, leafHash } from '../extension/protocol/transparency';
@@ -13,6 +13,8 @@ import {
   type DirectoryStore,
   type HeadSigner,
   type IdentityRecord,
+  type KemPrekeyCounts,
+  type KemPrekeyRecord,
   type NodeRef,
   type PublishInput,
   type PublishResult,
@@ -29,6 +31,7 @@ import {
   identityFromRow,
   identityRowValues,
   identityUpsertSql,
+  kemPrekeyFromRow,
   logEntryFromRow,
   num,
   planPublish,
@@ -227,8 +230,7 @@ export class PostgresStore implements DirectoryStore {
       );
       if (!plan.ok) return plan;
       const logIndex = plan.loggedAt ?? (await this.appendLog(c, size, plan.entry, ctx.signHead));
-      if (plan.dropOneTimePrekeys)
-        await c.query('DELETE FROM one_time_prekeys WHERE handle = $1', [input.handle]);
+      if (plan.dropOneTimePrekeys) await this.dropPrekeys(c, input.handle);
       await c.query(UPSERT_IDENTITY, identityRowValues(input, plan, logIndex));
       if (input.oneTimePrekeys.length > 0)
         await c.query(
@@ -250,8 +252,42 @@ export class PostgresStore implements DirectoryStore {
       );
       if (count > input.maxStoredOneTimePrekeys)
         throw new Rollback<PublishResult>({ ok: false, reason: 'too-many-prekeys' });
+      const kem = input.kemPrekeys;
+      if (kem?.lastResort) {
+        const k = kem.lastResort;
+        await c.query(
+          `INSERT INTO kem_last_resort_prekeys (handle, id, public_key, signature) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (handle) DO UPDATE SET id = excluded.id, public_key = excluded.public_key,
+             signature = excluded.signature`,
+          [input.handle, k.id, blob(k.publicKey), blob(k.signature)],
+        );
+      }
+      const kemOneTime = kem?.oneTime ?? [];
+      if (kemOneTime.length > 0)
+        await c.query(
+          `INSERT INTO kem_one_time_prekeys (handle, id, public_key, signature)
+           SELECT $1, * FROM unnest($2::bigint[], $3::bytea[], $4::bytea[])
+           ON CONFLICT (handle, id) DO UPDATE SET public_key = excluded.public_key,
+             signature = excluded.signature`,
+          [
+            input.handle,
+            kemOneTime.map((k) => k.id),
+            kemOneTime.map((k) => blob(k.publicKey)),
+            kemOneTime.map((k) => blob(k.signature)),
+          ],
+        );
+      const kemCount = (await this.kemCounts(c, input.handle)).oneTime;
+      if (kemCount > (input.maxStoredKemPrekeys ?? Infinity))
+        throw new Rollback<PublishResult>({ ok: false, reason: 'too-many-kem-prekeys' });
       const { status, entry } = plan;
-      return { ok: true, status, logIndex, sequence: entry.sequence, oneTimePrekeys: count };
+      return {
+        ok: true,
+        status,
+        logIndex,
+        sequence: entry.sequence,
+        oneTimePrekeys: count,
+        kemOneTimePrekeys: kemCount,
+      };
     });
   }
 
@@ -279,7 +315,7 @@ export class PostgresStore implements DirectoryStore {
         },
         ctx.signHead,
       );
-      await c.query('DELETE FROM one_time_prekeys WHERE handle = $1', [input.handle]);
+      await this.dropPrekeys(c, input.handle);
       await c.query('DELETE FROM identities WHERE handle = $1', [input.handle]);
       return { ok: true, logIndex, sequence };
     });
@@ -298,10 +334,59 @@ export class PostgresStore implements DirectoryStore {
         [handle],
       );
       const row = r.rows[0] as Row | undefined;
-      return row
-        ? { identity, oneTimePrekey: { id: num(row.id), publicKey: u8(row.public_key) } }
-        : { identity };
+      const kemPrekey = await this.takeKemPrekey(c, handle);
+      return {
+        identity,
+        ...(row ? { oneTimePrekey: { id: num(row.id), publicKey: u8(row.public_key) } } : {}),
+        ...(kemPrekey ? { kemPrekey } : {}),
+      };
     });
+  }
+
+  /**
+   * Inside the caller's transaction: removes and returns a one-time KEM prekey (SKIP LOCKED, as
+   * for X25519 ones), else returns the last-resort one.
+   */
+  private async takeKemPrekey(
+    c: pg.PoolClient,
+    handle: string,
+  ): Promise<KemPrekeyRecord | undefined> {
+    const r = await c.query(
+      `DELETE FROM kem_one_time_prekeys WHERE handle = $1 AND id =
+         (SELECT id FROM kem_one_time_prekeys WHERE handle = $1 ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
+       RETURNING id, public_key, signature`,
+      [handle],
+    );
+    if (r.rows[0]) return kemPrekeyFromRow(r.rows[0] as Row, false);
+    const last = await c.query(
+      'SELECT id, public_key, signature FROM kem_last_resort_prekeys WHERE handle = $1',
+      [handle],
+    );
+    return last.rows[0] ? kemPrekeyFromRow(last.rows[0] as Row, true) : undefined;
+  }
+
+  /** Inside the caller's transaction: every prekey of the handle (a rotation, a deletion). */
+  private async dropPrekeys(c: pg.PoolClient, handle: string): Promise<void> {
+    await c.query('DELETE FROM one_time_prekeys WHERE handle = $1', [handle]);
+    await c.query('DELETE FROM kem_one_time_prekeys WHERE handle = $1', [handle]);
+    await c.query('DELETE FROM kem_last_resort_prekeys WHERE handle = $1', [handle]);
+  }
+
+  private async kemCounts(q: Queryable, handle: string): Promise<KemPrekeyCounts> {
+    const r = await q.query(
+      `SELECT (SELECT COUNT(*) FROM kem_one_time_prekeys WHERE handle = $1) AS n,
+              (SELECT id FROM kem_last_resort_prekeys WHERE handle = $1) AS last_resort_id`,
+      [handle],
+    );
+    const row = r.rows[0] as Row;
+    return {
+      oneTime: num(row.n),
+      lastResortId: row.last_resort_id == null ? null : num(row.last_resort_id),
+    };
+  }
+
+  async countKemPrekeys(handle: string): Promise<KemPrekeyCounts> {
+    return this.kemCounts(this.pool, handle);
   }
 
   async countOneTimePrekeys(handle: string): Promise<number> {
@@ -366,12 +451,14 @@ export class PostgresStore implements DirectoryStore {
     const r = await this.pool.query(
       `SELECT (SELECT COUNT(*) FROM identities) AS identities,
               (SELECT COUNT(*) FROM one_time_prekeys) AS prekeys,
+              (SELECT COUNT(*) FROM kem_one_time_prekeys) AS kem_prekeys,
               (SELECT tree_size FROM log_state WHERE id = 1) AS log_size`,
     );
     const row = r.rows[0] as Row;
     return {
       identities: num(row.identities),
       oneTimePrekeys: num(row.prekeys),
+      kemOneTimePrekeys: num(row.kem_prekeys),
       logSize: num(row.log_size),
     };
   }

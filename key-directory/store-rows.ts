@@ -3,7 +3,7 @@
 // numbers or strings for integers.
 import { bytesEqual } from '../extension/protocol/bytes';
 import type { LogAction } from '../extension/protocol/transparency';
-import type { IdentityRecord, PublishInput, StoredLogEntry } from './store';
+import type { IdentityRecord, KemPrekeyRecord, PublishInput, StoredLogEntry } from './store';
 
 export type Row = Record<string, unknown>;
 
@@ -38,6 +38,11 @@ export function identityFromRow(r: Row): IdentityRecord {
   };
 }
 
+/** A row of kem_one_time_prekeys or kem_last_resort_prekeys (which one says `lastResort`). */
+export function kemPrekeyFromRow(r: Row, lastResort: boolean): KemPrekeyRecord {
+  return { id: num(r.id), publicKey: u8(r.public_key), signature: u8(r.signature), lastResort };
+}
+
 export function logEntryFromRow(r: Row): StoredLogEntry {
   return {
     index: num(r.idx),
@@ -70,7 +75,10 @@ export type PublishPlan =
       entry: KeyLogEntry;
       /** Index of `entry` when it is already logged (the key is unchanged); else append it. */
       loggedAt: number | undefined;
-      /** The old key's one-time prekeys were made for it: a rotation drops them. */
+      /**
+       * The old key's one-time prekeys and all its KEM prekeys (signed by it) were made for it:
+       * a rotation drops them.
+       */
       dropOneTimePrekeys: boolean;
       /** The identity row's timestamps, in milliseconds. */
       createdAt: number;

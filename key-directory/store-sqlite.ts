@@ -12,6 +12,8 @@ import {
   type DirectoryStore,
   type HeadSigner,
   type IdentityRecord,
+  type KemPrekeyCounts,
+  type KemPrekeyRecord,
   type NodeRef,
   type PublishInput,
   type PublishResult,
@@ -28,6 +30,7 @@ import {
   identityFromRow,
   identityRowValues,
   identityUpsertSql,
+  kemPrekeyFromRow,
   logEntryFromRow,
   num,
   planPublish,
@@ -218,8 +221,7 @@ export class SqliteStore implements DirectoryStore {
       );
       if (!plan.ok) return plan;
       const logIndex = plan.loggedAt ?? this.appendLog(plan.entry, ctx.signHead);
-      if (plan.dropOneTimePrekeys)
-        this.stmt('DELETE FROM one_time_prekeys WHERE handle = ?').run(input.handle);
+      if (plan.dropOneTimePrekeys) this.dropPrekeys(input.handle);
       this.stmt(UPSERT_IDENTITY).run(...identityRowValues(input, plan, logIndex));
       const upsert = this.stmt(
         `INSERT INTO one_time_prekeys (handle, id, public_key) VALUES (?, ?, ?)
@@ -229,8 +231,34 @@ export class SqliteStore implements DirectoryStore {
       const count = this.countPrekeys(input.handle);
       if (count > input.maxStoredOneTimePrekeys)
         throw new Rollback<PublishResult>({ ok: false, reason: 'too-many-prekeys' });
+      const kem = input.kemPrekeys;
+      if (kem?.lastResort) {
+        const k = kem.lastResort;
+        this.stmt(
+          `INSERT INTO kem_last_resort_prekeys (handle, id, public_key, signature) VALUES (?, ?, ?, ?)
+           ON CONFLICT (handle) DO UPDATE SET id = excluded.id, public_key = excluded.public_key,
+             signature = excluded.signature`,
+        ).run(input.handle, k.id, blob(k.publicKey), blob(k.signature));
+      }
+      const upsertKem = this.stmt(
+        `INSERT INTO kem_one_time_prekeys (handle, id, public_key, signature) VALUES (?, ?, ?, ?)
+         ON CONFLICT (handle, id) DO UPDATE SET public_key = excluded.public_key,
+           signature = excluded.signature`,
+      );
+      for (const k of kem?.oneTime ?? [])
+        upsertKem.run(input.handle, k.id, blob(k.publicKey), blob(k.signature));
+      const kemCount = this.kemCounts(input.handle).oneTime;
+      if (kemCount > (input.maxStoredKemPrekeys ?? Infinity))
+        throw new Rollback<PublishResult>({ ok: false, reason: 'too-many-kem-prekeys' });
       const { status, entry } = plan;
-      return { ok: true, status, logIndex, sequence: entry.sequence, oneTimePrekeys: count };
+      return {
+        ok: true,
+        status,
+        logIndex,
+        sequence: entry.sequence,
+        oneTimePrekeys: count,
+        kemOneTimePrekeys: kemCount,
+      };
     });
     try {
       return run.immediate();
@@ -258,7 +286,7 @@ export class SqliteStore implements DirectoryStore {
         },
         ctx.signHead,
       );
-      this.stmt('DELETE FROM one_time_prekeys WHERE handle = ?').run(input.handle);
+      this.dropPrekeys(input.handle);
       this.stmt('DELETE FROM identities WHERE handle = ?').run(input.handle);
       return { ok: true, logIndex, sequence };
     });
@@ -274,11 +302,50 @@ export class SqliteStore implements DirectoryStore {
            (SELECT id FROM one_time_prekeys WHERE handle = @handle ORDER BY id LIMIT 1)
          RETURNING id, public_key`,
       ).get({ handle }) as Row | undefined;
-      return r
-        ? { identity, oneTimePrekey: { id: num(r.id), publicKey: u8(r.public_key) } }
-        : { identity };
+      const kemPrekey = this.takeKemPrekey(handle);
+      return {
+        identity,
+        ...(r ? { oneTimePrekey: { id: num(r.id), publicKey: u8(r.public_key) } } : {}),
+        ...(kemPrekey ? { kemPrekey } : {}),
+      };
     });
     return run.immediate();
+  }
+
+  /** Inside the caller's transaction: removes and returns a one-time KEM prekey, else the last-resort one. */
+  private takeKemPrekey(handle: string): KemPrekeyRecord | undefined {
+    const oneTime = this.stmt(
+      `DELETE FROM kem_one_time_prekeys WHERE handle = @handle AND id =
+         (SELECT id FROM kem_one_time_prekeys WHERE handle = @handle ORDER BY id LIMIT 1)
+       RETURNING id, public_key, signature`,
+    ).get({ handle }) as Row | undefined;
+    if (oneTime) return kemPrekeyFromRow(oneTime, false);
+    const lastResort = this.stmt(
+      'SELECT id, public_key, signature FROM kem_last_resort_prekeys WHERE handle = ?',
+    ).get(handle) as Row | undefined;
+    return lastResort && kemPrekeyFromRow(lastResort, true);
+  }
+
+  /** Inside the caller's transaction: every prekey of the handle (a rotation, a deletion). */
+  private dropPrekeys(handle: string): void {
+    this.stmt('DELETE FROM one_time_prekeys WHERE handle = ?').run(handle);
+    this.stmt('DELETE FROM kem_one_time_prekeys WHERE handle = ?').run(handle);
+    this.stmt('DELETE FROM kem_last_resort_prekeys WHERE handle = ?').run(handle);
+  }
+
+  private kemCounts(handle: string): KemPrekeyCounts {
+    const r = this.stmt(
+      `SELECT (SELECT COUNT(*) FROM kem_one_time_prekeys WHERE handle = @handle) AS n,
+              (SELECT id FROM kem_last_resort_prekeys WHERE handle = @handle) AS last_resort_id`,
+    ).get({ handle }) as Row;
+    return {
+      oneTime: num(r.n),
+      lastResortId: r.last_resort_id == null ? null : num(r.last_resort_id),
+    };
+  }
+
+  async countKemPrekeys(handle: string): Promise<KemPrekeyCounts> {
+    return this.kemCounts(handle);
   }
 
   private countPrekeys(handle: string): number {
@@ -336,11 +403,13 @@ export class SqliteStore implements DirectoryStore {
     const r = this.stmt(
       `SELECT (SELECT COUNT(*) FROM identities) AS identities,
               (SELECT COUNT(*) FROM one_time_prekeys) AS prekeys,
+              (SELECT COUNT(*) FROM kem_one_time_prekeys) AS kem_prekeys,
               (SELECT tree_size FROM log_state WHERE id = 1) AS log_size`,
     ).get() as Row;
     return {
       identities: num(r.identities),
       oneTimePrekeys: num(r.prekeys),
+      kemOneTimePrekeys: num(r.kem_prekeys),
       logSize: num(r.log_size),
     };
   }

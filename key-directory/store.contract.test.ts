@@ -1,5 +1,6 @@
 // One contract, two stores: SQLite (a temp file) and PostgreSQL (DATABASE_URL_TEST, a schema of
 // its own). Writes are all-or-nothing, the log's proofs verify, bundles never share a prekey.
+import { randomBytes } from 'node:crypto';
 import { ed25519, x25519 } from '@noble/curves/ed25519.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -11,7 +12,14 @@ import {
   verifySignedTreeHead,
 } from '../extension/protocol/transparency';
 import { buildProof, consistencyPlan, inclusionPlan, rootAt } from './log';
-import type { DirectoryStore, OneTimePrekeyRecord, PublishInput } from './store';
+import { LATEST_VERSION } from './migrations/index';
+import type {
+  DirectoryStore,
+  KemPrekeyRecord,
+  KemPrekeysInput,
+  OneTimePrekeyRecord,
+  PublishInput,
+} from './store';
 import { type OpenedStore, TEST_ORIGIN, storeFactories, testSigner, writeContext } from './testing';
 
 const signer = testSigner();
@@ -28,6 +36,20 @@ function prekeys(count: number, first = 1): OneTimePrekeyRecord[] {
     id: first + i,
     publicKey: x25519.getPublicKey(x25519.utils.randomSecretKey()),
   }));
+}
+
+/** KEM prekey records: the store neither parses nor verifies them (the app does). */
+function kemPrekeys(count: number, first = 1, lastResort = false): KemPrekeyRecord[] {
+  return Array.from({ length: count }, (_, i) => ({
+    id: first + i,
+    publicKey: new Uint8Array(randomBytes(1184)),
+    signature: new Uint8Array(randomBytes(64)),
+    lastResort,
+  }));
+}
+
+function withKem(base: PublishInput, kem: KemPrekeysInput, maxStoredKemPrekeys = 10): PublishInput {
+  return { ...base, kemPrekeys: kem, maxStoredKemPrekeys };
 }
 
 function input(
@@ -83,15 +105,49 @@ for (const factory of storeFactories()) {
     });
 
     it('migrates down and up again', async () => {
-      expect(await store.schemaVersion()).toBe(1);
+      expect(LATEST_VERSION).toBe(2);
+      expect(await store.schemaVersion()).toBe(LATEST_VERSION);
       const temp = await factory.open();
       try {
         await temp.store.migrate(0);
         expect(await temp.store.schemaVersion()).toBe(0);
         await expect(temp.store.stats()).rejects.toThrow();
         await temp.store.migrate();
+        expect(await temp.store.schemaVersion()).toBe(LATEST_VERSION);
+        expect(await temp.store.stats()).toEqual({
+          identities: 0,
+          oneTimePrekeys: 0,
+          kemOneTimePrekeys: 0,
+          logSize: 0,
+        });
+      } finally {
+        await temp.cleanup();
+      }
+    });
+
+    it('migration 2 (KEM prekeys) goes down and up under existing identities', async () => {
+      const temp = await factory.open();
+      try {
+        await temp.store.ensureHead(now, signer.signHead);
+        const k = key();
+        const kem = { lastResort: kemPrekeys(1, 1, true)[0], oneTime: kemPrekeys(2, 2) };
+        expect((await temp.store.publish(withKem(input('erin', k, null), kem), ctx())).ok).toBe(
+          true,
+        );
+        await temp.store.migrate(1);
         expect(await temp.store.schemaVersion()).toBe(1);
-        expect(await temp.store.stats()).toEqual({ identities: 0, oneTimePrekeys: 0, logSize: 0 });
+        await expect(temp.store.countKemPrekeys('erin')).rejects.toThrow();
+        expect((await temp.store.getIdentity('erin'))!.identityKey).toEqual(k);
+        expect(await temp.store.countOneTimePrekeys('erin')).toBe(3);
+        await temp.store.migrate();
+        expect(await temp.store.schemaVersion()).toBe(2);
+        expect(await temp.store.countKemPrekeys('erin')).toEqual({
+          oneTime: 0,
+          lastResortId: null,
+        });
+        const bundle = (await temp.store.takeBundle('erin'))!;
+        expect(bundle.identity.identityKey).toEqual(k);
+        expect(bundle.kemPrekey).toBeUndefined();
       } finally {
         await temp.cleanup();
       }
@@ -228,15 +284,131 @@ for (const factory of storeFactories()) {
       expect(await store.takeBundle('nobody')).toBeUndefined();
     });
 
+    it('stores KEM prekeys: one-time ones handed out once in id order, then the last-resort one', async () => {
+      const k = key();
+      const lastResort = kemPrekeys(1, 100, true)[0]!;
+      const oneTime = kemPrekeys(3, 10);
+      const r1 = await store.publish(
+        withKem(input('kem1', k, null, prekeys(2)), {
+          lastResort,
+          oneTime: oneTime.slice().reverse(),
+        }),
+        ctx(),
+      );
+      expect(r1).toMatchObject({
+        ok: true,
+        status: 'created',
+        oneTimePrekeys: 2,
+        kemOneTimePrekeys: 3,
+      });
+      expect(await store.countKemPrekeys('kem1')).toEqual({ oneTime: 3, lastResortId: 100 });
+      const bundles = [];
+      for (let i = 0; i < 5; i++) bundles.push((await store.takeBundle('kem1'))!);
+      expect(bundles.map((b) => b.kemPrekey)).toEqual([...oneTime, lastResort, lastResort]);
+      // Taken together with the X25519 one-time prekey, in the same transaction.
+      expect(bundles.map((b) => b.oneTimePrekey?.id)).toEqual([
+        1,
+        2,
+        undefined,
+        undefined,
+        undefined,
+      ]);
+      expect(await store.countKemPrekeys('kem1')).toEqual({ oneTime: 0, lastResortId: 100 });
+
+      // Same key, no KEM prekeys: they stay as they are.
+      expect(await store.publish(input('kem1', k, k, []), ctx())).toMatchObject({
+        ok: true,
+        status: 'updated',
+        kemOneTimePrekeys: 0,
+      });
+      expect(await store.countKemPrekeys('kem1')).toEqual({ oneTime: 0, lastResortId: 100 });
+      // A new last-resort key replaces the old one; a stored one-time id is overwritten.
+      const newLastResort = kemPrekeys(1, 101, true)[0]!;
+      await store.publish(withKem(input('kem1', k, k, []), { oneTime: kemPrekeys(2, 20) }), ctx());
+      const replaced = kemPrekeys(1, 21);
+      expect(
+        await store.publish(
+          withKem(input('kem1', k, k, []), { lastResort: newLastResort, oneTime: replaced }),
+          ctx(),
+        ),
+      ).toMatchObject({ ok: true, kemOneTimePrekeys: 2 });
+      expect(await store.countKemPrekeys('kem1')).toEqual({ oneTime: 2, lastResortId: 101 });
+      expect((await store.takeBundle('kem1'))!.kemPrekey!.id).toBe(20);
+      expect((await store.takeBundle('kem1'))!.kemPrekey).toEqual(replaced[0]);
+      expect((await store.takeBundle('kem1'))!.kemPrekey).toEqual(newLastResort);
+
+      // Too many one-time KEM prekeys: the whole write rolls back (X25519 prekeys, the
+      // last-resort key, the identity row).
+      await store.publish(withKem(input('kem1', k, k, []), { oneTime: kemPrekeys(8, 30) }), ctx());
+      const identityBefore = await store.getIdentity('kem1');
+      const x25519Before = await store.countOneTimePrekeys('kem1');
+      const tooMany = await store.publish(
+        withKem(input('kem1', k, k, prekeys(2, 50)), {
+          lastResort: kemPrekeys(1, 102, true)[0],
+          oneTime: kemPrekeys(3, 40),
+        }),
+        ctx(),
+      );
+      expect(tooMany).toEqual({ ok: false, reason: 'too-many-kem-prekeys' });
+      expect(await store.countKemPrekeys('kem1')).toEqual({ oneTime: 8, lastResortId: 101 });
+      expect(await store.countOneTimePrekeys('kem1')).toBe(x25519Before);
+      expect(await store.getIdentity('kem1')).toEqual(identityBefore);
+
+      // Rotation drops every KEM prekey of the old key, and keeps those the rotation brings.
+      const k2 = key();
+      expect(
+        await store.publish(
+          withKem(input('kem1', k2, k, []), { oneTime: kemPrekeys(1, 1) }),
+          ctx(),
+        ),
+      ).toMatchObject({ ok: true, status: 'rotated', kemOneTimePrekeys: 1 });
+      expect(await store.countKemPrekeys('kem1')).toEqual({ oneTime: 1, lastResortId: null });
+      await store.publish(
+        withKem(input('kem1', k2, k2, []), { lastResort: kemPrekeys(1, 7, true)[0] }),
+        ctx(),
+      );
+      const k3 = key();
+      await store.publish(input('kem1', k3, k2, []), ctx());
+      expect(await store.countKemPrekeys('kem1')).toEqual({ oneTime: 0, lastResortId: null });
+      expect((await store.takeBundle('kem1'))!.kemPrekey).toBeUndefined();
+
+      // Deletion drops them too.
+      await store.publish(
+        withKem(input('kem1', k3, k3, []), {
+          lastResort: kemPrekeys(1, 8, true)[0],
+          oneTime: kemPrekeys(2, 1),
+        }),
+        ctx(),
+      );
+      expect((await store.stats()).kemOneTimePrekeys).toBeGreaterThanOrEqual(2);
+      expect(
+        await store.deleteIdentity({ handle: 'kem1', expectedCurrentKey: k3 }, ctx()),
+      ).toMatchObject({
+        ok: true,
+      });
+      expect(await store.countKemPrekeys('kem1')).toEqual({ oneTime: 0, lastResortId: null });
+      await store.publish(input('kem1', key(), null), ctx());
+      expect(await store.countKemPrekeys('kem1')).toEqual({ oneTime: 0, lastResortId: null });
+    });
+
     it('50 concurrent bundle fetches never share a one-time prekey', async () => {
       const k = key();
       const stock = prekeys(20, 1000);
+      const lastResort = kemPrekeys(1, 9999, true)[0]!;
       await store.publish(
-        { ...input('carol', k, null, stock), maxStoredOneTimePrekeys: 100 },
+        withKem(
+          { ...input('carol', k, null, stock), maxStoredOneTimePrekeys: 100 },
+          { lastResort, oneTime: kemPrekeys(20, 1000) },
+          100,
+        ),
         ctx(),
       );
       await store.publish(
-        { ...input('carol', k, k, prekeys(20, 2000)), maxStoredOneTimePrekeys: 100 },
+        withKem(
+          { ...input('carol', k, k, prekeys(20, 2000)), maxStoredOneTimePrekeys: 100 },
+          { oneTime: kemPrekeys(20, 2000) },
+          100,
+        ),
         ctx(),
       );
       const bundles = await Promise.all(
@@ -246,6 +418,13 @@ for (const factory of storeFactories()) {
       expect(handedOut.length).toBe(40);
       expect(new Set(handedOut).size).toBe(40);
       expect(await store.countOneTimePrekeys('carol')).toBe(0);
+      // KEM one-time prekeys: never the same one twice; the rest got the last-resort one.
+      const kem = bundles.map((b) => b!.kemPrekey!);
+      const kemOneTime = kem.filter((p) => !p.lastResort).map((p) => p.id);
+      expect(kemOneTime.length).toBe(40);
+      expect(new Set(kemOneTime).size).toBe(40);
+      expect(kem.filter((p) => p.lastResort)).toEqual(Array(10).fill(lastResort));
+      expect(await store.countKemPrekeys('carol')).toEqual({ oneTime: 0, lastResortId: 9999 });
     });
 
     it('keeps a verifiable log across many appends', async () => {

@@ -1,6 +1,6 @@
 // The directory's storage interface. Two implementations (store-sqlite.ts, store-postgres.ts)
 // pass one contract suite (store.contract.test.ts). Each write is one transaction: an identity,
-// its prekeys, its log entry, the new Merkle nodes and the signed head commit together or not
+// its prekeys (X25519 and KEM), its log entry, the new Merkle nodes and the signed head commit together or not
 // at all, so a crash never leaves a half-written identity or a log without a head.
 import type { LogAction } from '../extension/protocol/transparency';
 
@@ -13,6 +13,30 @@ export interface SignedPrekeyRecord {
 export interface OneTimePrekeyRecord {
   id: number;
   publicKey: Uint8Array;
+}
+
+/** An ML-KEM-768 prekey as published: signed by the identity key over kemPrekeyMessage. */
+export interface KemPrekeyRecord {
+  id: number;
+  publicKey: Uint8Array;
+  signature: Uint8Array;
+  /** Whether it is the handle's last-resort key (signed too; the store keeps it apart). */
+  lastResort: boolean;
+}
+
+/** KEM prekeys a publish brings (already verified by the app). */
+export interface KemPrekeysInput {
+  /** Replaces the handle's last-resort KEM prekey. */
+  lastResort?: KemPrekeyRecord;
+  /** Added to the handle's one-time KEM prekeys (an existing id is overwritten). */
+  oneTime?: KemPrekeyRecord[];
+}
+
+export interface KemPrekeyCounts {
+  /** One-time KEM prekeys not yet handed out. */
+  oneTime: number;
+  /** Id of the last-resort KEM prekey, null when there is none. */
+  lastResortId: number | null;
 }
 
 export interface IdentityRecord {
@@ -83,6 +107,13 @@ export interface PublishInput {
   expectedCurrentKey: Uint8Array | null;
   /** Upper bound on one-time prekeys stored for the handle after this write. */
   maxStoredOneTimePrekeys: number;
+  /**
+   * KEM prekeys to store. Absent (an older client): a same-key update leaves the stored ones as
+   * they are; a rotation still drops the old key's.
+   */
+  kemPrekeys?: KemPrekeysInput;
+  /** Upper bound on one-time KEM prekeys stored for the handle after this write (default none). */
+  maxStoredKemPrekeys?: number;
 }
 
 export type PublishResult =
@@ -92,8 +123,12 @@ export type PublishResult =
       logIndex: number;
       sequence: number;
       oneTimePrekeys: number;
+      kemOneTimePrekeys: number;
     }
-  | { ok: false; reason: 'handle-taken' | 'conflict' | 'replay' | 'too-many-prekeys' };
+  | {
+      ok: false;
+      reason: 'handle-taken' | 'conflict' | 'replay' | 'too-many-prekeys' | 'too-many-kem-prekeys';
+    };
 
 export interface DeleteInput {
   handle: string;
@@ -108,11 +143,17 @@ export interface Bundle {
   identity: IdentityRecord;
   /** Absent when the handle has no one-time prekeys left. */
   oneTimePrekey?: OneTimePrekeyRecord;
+  /**
+   * A one-time KEM prekey, removed in the same transaction; when none is left the last-resort
+   * one (kept); absent when the handle has neither.
+   */
+  kemPrekey?: KemPrekeyRecord;
 }
 
 export interface StoreStats {
   identities: number;
   oneTimePrekeys: number;
+  kemOneTimePrekeys: number;
   logSize: number;
 }
 
@@ -131,9 +172,10 @@ export interface DirectoryStore {
   getIdentity(handle: string): Promise<IdentityRecord | undefined>;
   publish(input: PublishInput, ctx: WriteContext): Promise<PublishResult>;
   deleteIdentity(input: DeleteInput, ctx: WriteContext): Promise<DeleteResult>;
-  /** Returns the bundle and removes its one-time prekey in one atomic step. */
+  /** Returns the bundle and removes its one-time prekeys (X25519, KEM) in one atomic step. */
   takeBundle(handle: string): Promise<Bundle | undefined>;
   countOneTimePrekeys(handle: string): Promise<number>;
+  countKemPrekeys(handle: string): Promise<KemPrekeyCounts>;
   /** The latest log entry for a handle (including a deletion), if any. */
   latestLogEntry(handle: string): Promise<StoredLogEntry | undefined>;
   getLogEntries(start: number, count: number): Promise<StoredLogEntry[]>;

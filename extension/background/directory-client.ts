@@ -21,6 +21,7 @@ import {
   SIGNATURE_HEADERS,
 } from '../protocol/directory-request';
 import { isVeilError } from '../protocol/errors';
+import { kemPrekeyToJson } from '../protocol/kem-prekey';
 import {
   bundleFromJson,
   oneTimePrekeyToJson,
@@ -128,6 +129,15 @@ function badProof(e: unknown): BackgroundError {
   return new BackgroundError('bad-proof', cause);
 }
 
+/** What the directory holds of our prekeys (GET …/prekeys). */
+export interface PrekeyStatus {
+  oneTimePrekeys: number;
+  signedPrekeyId: number;
+  /** Absent from directories before post-quantum setup. */
+  kemOneTimePrekeys?: number;
+  kemLastResortId?: number | null;
+}
+
 export class DirectoryClient {
   private readonly store: KeyStore;
   private readonly fetchFn: (input: string, init: RequestInit) => Promise<Response>;
@@ -186,6 +196,10 @@ export class DirectoryClient {
       identityKey: base64UrlEncode(pub.identityKey),
       signedPrekey: signedPrekeyToJson(pub.signedPrekey),
       oneTimePrekeys: pub.oneTimePrekeys.map(oneTimePrekeyToJson),
+      kemPrekeys: {
+        lastResort: kemPrekeyToJson(pub.kemPrekeys.lastResort),
+        oneTime: pub.kemPrekeys.oneTime.map(kemPrekeyToJson),
+      },
     });
     await this.signedRequest(url, 'PUT', pub.handle, body, signer);
     const logged = await this.lookup(url, pub.handle);
@@ -202,14 +216,21 @@ export class DirectoryClient {
     baseUrl: string,
     signer: RequestSigner,
     handle: string,
-  ): Promise<{ oneTimePrekeys: number; signedPrekeyId: number }> {
+  ): Promise<PrekeyStatus> {
     const url = normalizeDirectoryUrl(baseUrl);
     const json = await this.signedRequest(url, 'GET', handle, '', signer, '/prekeys');
-    const { oneTimePrekeys, signedPrekeyId } = (json ?? {}) as Record<string, unknown>;
+    const { oneTimePrekeys, signedPrekeyId, kemOneTimePrekeys, kemLastResortId } = (json ??
+      {}) as Record<string, unknown>;
     const count = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
     if (!count(oneTimePrekeys) || !count(signedPrekeyId))
       throw new BackgroundError('directory-error', 'the directory sent no prekey count');
-    return { oneTimePrekeys, signedPrekeyId };
+    const status: PrekeyStatus = { oneTimePrekeys, signedPrekeyId };
+    // A directory from before post-quantum setup says nothing of KEM prekeys.
+    if (count(kemOneTimePrekeys)) {
+      status.kemOneTimePrekeys = kemOneTimePrekeys;
+      status.kemLastResortId = count(kemLastResortId) ? kemLastResortId : null;
+    }
+    return status;
   }
 
   /** Deletes our identity from the directory (signed). False when it holds none. */

@@ -29,6 +29,7 @@ export const SEALED_TABLES: readonly Table[] = [
   'directory',
   'signedPrekeys',
   'oneTimePrekeys',
+  'kemPrekeys',
   'sessions',
   'senderKeys',
   'meta',

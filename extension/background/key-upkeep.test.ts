@@ -5,7 +5,7 @@
 import 'fake-indexeddb/auto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SIGNED_PREKEY_ROTATION_MS } from '../protocol/veil';
-import { PREKEY_LOW_WATER, PREKEY_TARGET, upkeepKeys } from './key-upkeep';
+import { KEM_PREKEY_TARGET, PREKEY_LOW_WATER, PREKEY_TARGET, upkeepKeys } from './key-upkeep';
 import { watchLog } from './log-schedule';
 import {
   makeProfile,
@@ -34,28 +34,41 @@ async function onboard(handle: string): Promise<TestProfile> {
   return p;
 }
 
-const left = async (p: TestProfile, handle: string) =>
-  (await p.service.directory.prekeyStatus(dir.url, p.service.veil, handle)).oneTimePrekeys;
+const status = (p: TestProfile, handle: string) =>
+  p.service.directory.prekeyStatus(dir.url, p.service.veil, handle);
+const left = async (p: TestProfile, handle: string) => (await status(p, handle)).oneTimePrekeys;
+const kemLeft = async (p: TestProfile, handle: string) =>
+  (await status(p, handle)).kemOneTimePrekeys;
 
-async function takeBundles(handle: string, n: number): Promise<void> {
+/** Takes `n` bundles as other people would; returns how many carried the last-resort KEM key. */
+async function takeBundles(handle: string, n: number): Promise<number> {
+  let lastResort = 0;
   for (let i = 0; i < n; i++) {
     const res = await fetch(`${dir.url}/v1/identities/${handle}/bundle`);
     expect(res.status).toBe(200);
+    const body = (await res.json()) as { kemPrekey?: { lastResort?: boolean } };
+    expect(body.kemPrekey).toBeDefined();
+    if (body.kemPrekey?.lastResort) lastResort++;
   }
+  return lastResort;
 }
 
 describe('one-time prekeys are kept on the directory', () => {
   it('refill after 30 bundles are taken, at the next log watch', async () => {
     const p = await onboard('upkeep-a');
     expect(await left(p, 'upkeep-a')).toBe(PREKEY_TARGET);
-    await takeBundles('upkeep-a', 30);
+    expect(await kemLeft(p, 'upkeep-a')).toBe(KEM_PREKEY_TARGET);
+    // 30 sessions: the KEM one-time keys run out after 20, the last-resort one serves the rest.
+    expect(await takeBundles('upkeep-a', 30)).toBe(30 - KEM_PREKEY_TARGET);
     expect(await left(p, 'upkeep-a')).toBe(PREKEY_TARGET - 30);
+    expect(await kemLeft(p, 'upkeep-a')).toBe(0);
     expect(PREKEY_TARGET - 30).toBeLessThan(PREKEY_LOW_WATER);
     await watchLog(p.service, true);
     expect(await left(p, 'upkeep-a')).toBe(PREKEY_TARGET);
-    // Above the low-water mark nothing is uploaded.
+    expect(await kemLeft(p, 'upkeep-a')).toBe(KEM_PREKEY_TARGET);
+    // Above the low-water marks nothing is uploaded.
     await takeBundles('upkeep-a', 5);
-    expect(await upkeepKeys(p.service)).toEqual({ uploaded: 0, rotated: false });
+    expect(await upkeepKeys(p.service)).toEqual({ uploaded: 0, uploadedKem: 0, rotated: false });
     expect(await left(p, 'upkeep-a')).toBe(PREKEY_TARGET - 5);
   });
 
@@ -63,16 +76,19 @@ describe('one-time prekeys are kept on the directory', () => {
     const p = await onboard('upkeep-b');
     for (let i = 0; i < 3; i++) await p.call({ type: 'publish' });
     expect(await left(p, 'upkeep-b')).toBe(PREKEY_TARGET);
+    expect(await kemLeft(p, 'upkeep-b')).toBe(KEM_PREKEY_TARGET);
   });
 
   it('rotates the signed prekey once it is due, and the directory serves the new one', async () => {
     const p = await onboard('upkeep-c');
     const before = await p.service.directory.prekeyStatus(dir.url, p.service.veil, 'upkeep-c');
     time += SIGNED_PREKEY_ROTATION_MS + 1;
-    expect(await upkeepKeys(p.service)).toEqual({ uploaded: 0, rotated: true });
+    expect(await upkeepKeys(p.service)).toEqual({ uploaded: 0, uploadedKem: 0, rotated: true });
     const after = await p.service.directory.prekeyStatus(dir.url, p.service.veil, 'upkeep-c');
     expect(after.signedPrekeyId).toBe(before.signedPrekeyId + 1);
-    expect(await upkeepKeys(p.service)).toEqual({ uploaded: 0, rotated: false });
+    // The last-resort KEM prekey is replaced on the same schedule.
+    expect(after.kemLastResortId).not.toBe(before.kemLastResortId);
+    expect(await upkeepKeys(p.service)).toEqual({ uploaded: 0, uploadedKem: 0, rotated: false });
   });
 
   it('does nothing for an identity not published to the directory in Settings', async () => {

@@ -2,8 +2,10 @@
 // prekey per session started with us; nothing else puts them back. The log watch (at start and
 // hourly, log-schedule.ts) asks the directory how many are left, tops them up below a low-water
 // mark, and publishes a new signed prekey once the current one is due (the protocol keeps old
-// ones for a grace period, so messages in flight still open). With none left, a bundle still
-// carries the signed prekey: sessions start without the one-time part instead of failing.
+// ones for a grace period, so messages in flight still open). The same for the post-quantum
+// ML-KEM-768 prekeys (fewer: each is 1.2 KB at the directory). With none left, a bundle still
+// carries the signed prekey and the last-resort KEM prekey: sessions start without the one-time
+// parts instead of failing.
 import { normalizeDirectoryUrl } from './directory-client';
 import { BackgroundError } from './errors';
 import type { VeilService } from './veil-service';
@@ -12,40 +14,58 @@ import type { VeilService } from './veil-service';
 export const PREKEY_TARGET = 50;
 /** Below this many, the next upkeep tops them up to PREKEY_TARGET. */
 export const PREKEY_LOW_WATER = 25;
+/** One-time KEM prekeys we keep there, and the mark below which they are topped up. */
+export const KEM_PREKEY_TARGET = 20;
+export const KEM_PREKEY_LOW_WATER = 10;
 
 export interface Upkeep {
   /** One-time prekeys uploaded. */
   uploaded: number;
+  /** One-time KEM prekeys uploaded. */
+  uploadedKem: number;
   /** A new signed prekey was published. */
   rotated: boolean;
 }
 
-/** How many one-time prekeys a publish to `url` should upload now (first publish: all). */
+export interface PrekeyCounts {
+  oneTime: number;
+  kem: number;
+}
+
+const ALL: PrekeyCounts = { oneTime: PREKEY_TARGET, kem: KEM_PREKEY_TARGET };
+
+/** How many one-time prekeys of each kind a publish to `url` should upload now (first: all). */
 export async function prekeysWanted(
   svc: VeilService,
   url: string,
   handle: string,
-): Promise<number> {
+): Promise<PrekeyCounts> {
   const profile = await svc.profile();
-  if (profile?.published?.url !== normalizeDirectoryUrl(url)) return PREKEY_TARGET;
+  if (profile?.published?.url !== normalizeDirectoryUrl(url)) return ALL;
   try {
-    const { oneTimePrekeys } = await svc.directory.prekeyStatus(url, svc.veil, handle);
-    return Math.max(0, PREKEY_TARGET - oneTimePrekeys);
+    const there = await svc.directory.prekeyStatus(url, svc.veil, handle);
+    return {
+      oneTime: Math.max(0, PREKEY_TARGET - there.oneTimePrekeys),
+      kem: Math.max(0, KEM_PREKEY_TARGET - (there.kemOneTimePrekeys ?? KEM_PREKEY_TARGET)),
+    };
   } catch (e) {
     // Deleted there meanwhile: this publish is a first one again.
-    if (e instanceof BackgroundError && e.code === 'not-found') return PREKEY_TARGET;
+    if (e instanceof BackgroundError && e.code === 'not-found') return ALL;
     throw e;
   }
 }
 
-/** Publishes our identity with `oneTimePrekeys` new ones, and remembers where it was logged. */
+/** Publishes our identity with `counts` new one-time prekeys, and remembers where it was logged. */
 export async function publishKeys(
   svc: VeilService,
   url: string,
-  oneTimePrekeys: number,
+  counts: PrekeyCounts,
 ): Promise<void> {
   const profile = await svc.requireProfile();
-  const pub = await svc.veil.publicBundle({ oneTimePrekeys });
+  const pub = await svc.veil.publicBundle({
+    oneTimePrekeys: counts.oneTime,
+    kemPrekeys: counts.kem,
+  });
   const logged = await svc.directory.publish(url, svc.veil, pub);
   const published = {
     url: normalizeDirectoryUrl(url),
@@ -71,9 +91,17 @@ export async function upkeepKeys(svc: VeilService): Promise<Upkeep | null> {
   const ours = await svc.veil.signedPrekeyStatus();
   const uploaded =
     there.oneTimePrekeys < PREKEY_LOW_WATER ? PREKEY_TARGET - there.oneTimePrekeys : 0;
-  // Due, or the directory serves another one than ours (a restore from backup, a lost write).
-  const rotate = ours.due || there.signedPrekeyId !== ours.id;
-  if (uploaded === 0 && !rotate) return { uploaded: 0, rotated: false };
-  await publishKeys(svc, directoryUrl, uploaded);
-  return { uploaded, rotated: ours.due };
+  // A directory that says nothing of KEM prekeys cannot store them: none are uploaded.
+  const kemThere = there.kemOneTimePrekeys ?? KEM_PREKEY_TARGET;
+  const uploadedKem = kemThere < KEM_PREKEY_LOW_WATER ? KEM_PREKEY_TARGET - kemThere : 0;
+  // Due, or the directory serves another one than ours (a restore from backup, a lost write),
+  // or it holds no last-resort KEM prekey of ours (published before post-quantum setup).
+  const rotate =
+    ours.due ||
+    there.signedPrekeyId !== ours.id ||
+    (there.kemOneTimePrekeys !== undefined && there.kemLastResortId === null);
+  if (uploaded === 0 && uploadedKem === 0 && !rotate)
+    return { uploaded: 0, uploadedKem: 0, rotated: false };
+  await publishKeys(svc, directoryUrl, { oneTime: uploaded, kem: uploadedKem });
+  return { uploaded, uploadedKem, rotated: ours.due };
 }

@@ -112,6 +112,18 @@ const FIXTURES: Record<number, Fixture> = {
         standing: 'current',
         at: 5,
       });
+      expect(await store.keys('kemPrekeys')).toEqual([]);
+    },
+  },
+  5: {
+    seed: (name) =>
+      seedAt(name, 5, [
+        ['identity', 'self', identityRecord],
+        ['kemPrekeys', '7', { id: 7, lastResort: true }],
+      ]),
+    async check(store) {
+      expect(await store.get('identity', 'self')).toEqual(identityRecord);
+      expect(await store.get('kemPrekeys', '7')).toEqual({ id: 7, lastResort: true });
     },
   },
 };

@@ -62,7 +62,17 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 1,
     description: 'protocol tables (identity, prekeys, sessions, sender keys, contacts, meta)',
     up(db) {
-      for (const t of PROTOCOL_TABLES) db.createObjectStore(t);
+      // The protocol's tables as they were when this shipped; later ones have their own step.
+      for (const t of [
+        'identity',
+        'signedPrekeys',
+        'oneTimePrekeys',
+        'sessions',
+        'senderKeys',
+        'contacts',
+        'meta',
+      ])
+        db.createObjectStore(t);
     },
   },
   {
@@ -84,6 +94,13 @@ export const MIGRATIONS: readonly Migration[] = [
     description: 'senders: what the directory log says of the keys messages were sealed with',
     up(db) {
       for (const t of TRUST_TABLES) db.createObjectStore(t);
+    },
+  },
+  {
+    version: 5,
+    description: 'kemPrekeys: post-quantum (ML-KEM-768) prekeys by id',
+    up(db) {
+      db.createObjectStore('kemPrekeys');
     },
   },
 ];

@@ -41,6 +41,8 @@ const BACKUP_RULES: Record<StoreTable, RowRule> = {
   // The cost: a one-time prekey in a file outlives its deletion on the original device.
   signedPrekeys: 'keep',
   oneTimePrekeys: 'keep',
+  // The same holds for KEM prekeys: they only ever decapsulate.
+  kemPrekeys: 'keep',
   sessions: 'drop',
   // Received sender keys (`in:`) only decrypt; own ones (`own:`) and anything unknown are dropped.
   senderKeys: (key, value) => (key.startsWith('in:') ? value : undefined),

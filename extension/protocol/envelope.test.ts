@@ -4,6 +4,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { describe, expect, it } from 'vitest';
 import { concatBytes, utf8ToBytes } from './bytes';
 import {
+  KEM_CIPHERTEXT_LENGTH,
   MAX_BUNDLE_COUNT,
   MAX_ENVELOPE_LENGTH,
   contextHash,
@@ -189,6 +190,60 @@ describe('type 1 (pre-key message)', () => {
   });
 });
 
+describe('type 5 (post-quantum pre-key message)', () => {
+  const pqFields: PrekeyFields = {
+    ...prekeyFields,
+    kem: { id: 2, cipherText: bytes(KEM_CIPHERTEXT_LENGTH, 0xbb) },
+  };
+
+  it("round-trips: type 1's header, the KEM prekey id and ciphertext, in the AEAD header", () => {
+    const inner = encodeRatchetMessage(ratchetFields());
+    const header = encodePrekeyHeader(pqFields);
+    // The signed prekey id is a varint here (0x01020304 takes 4 bytes, as in type 1).
+    expect(header.length).toBe(1 + 4 + 32 + 32 + 4 + 2 + 1 + KEM_CIPHERTEXT_LENGTH);
+    const small = encodePrekeyHeader({ ...pqFields, signedPrekeyId: 3 });
+    expect(small.length).toBe(header.length - 3);
+    expect(parsePrekeyMessage(concatBytes(small, inner)).signedPrekeyId).toBe(3);
+    expect(header[0]).toBe(0x15);
+    const wire = concatBytes(header, inner);
+    expect(envelopeType(wire)).toBe(5);
+    const m = parsePrekeyMessage(wire);
+    expect(m).toMatchObject({ type: 1, signedPrekeyId: 0x01020304, oneTimePrekeyId: 300 });
+    expect(m.kem!.id).toBe(2);
+    expect(m.kem!.cipherText).toEqual(pqFields.kem!.cipherText);
+    expect(m.prekeyHeader).toEqual(header);
+    expect(m.message.bytes).toEqual(inner);
+    // A classical message has no KEM part.
+    expect(parsePrekeyMessage(concatBytes(encodePrekeyHeader(prekeyFields), inner)).kem).toBe(
+      undefined,
+    );
+  });
+
+  it('gives a typed error for every truncation, and refuses KEM id 0 or a short ciphertext', () => {
+    const wire = concatBytes(
+      encodePrekeyHeader(pqFields),
+      encodeRatchetMessage(ratchetFields(5, 3, 16)),
+    );
+    for (let n = 0; n < wire.length; n += n < 100 ? 1 : 37)
+      expect(codeOf(() => parsePrekeyMessage(wire.subarray(0, n)))).toBe('truncated');
+    const zero = wire.slice();
+    zero[1 + 4 + 32 + 32 + 4 + 2] = 0;
+    expect(codeOf(() => parsePrekeyMessage(zero))).toBe('malformed');
+    const short = { ...pqFields, kem: { id: 2, cipherText: bytes(1087, 1) } };
+    expect(codeOf(() => encodePrekeyHeader(short))).toBe('invalid-argument');
+  });
+
+  it('rides in a group bundle like type 1', () => {
+    const pairwise = concatBytes(
+      encodePrekeyHeader(pqFields),
+      encodeRatchetMessage(ratchetFields()),
+    );
+    const bundle = parseGroupBundle(encodeGroupBundle([pairwise], senderKeyBytes()));
+    expect(bundle.pairwise[0]!.type).toBe(1);
+    expect((bundle.pairwise[0] as { kem?: { id: number } }).kem?.id).toBe(2);
+  });
+});
+
 describe('type 3 (sender-key message)', () => {
   it('round-trips and exposes the signed part', () => {
     const wire = senderKeyBytes();
@@ -270,8 +325,8 @@ describe('any envelope', () => {
     expect(codeOf(() => envelopeType(Uint8Array.of(0x22)))).toBe('unknown-version');
     expect(codeOf(() => envelopeType(Uint8Array.of(0x02)))).toBe('unknown-version');
     expect(codeOf(() => envelopeType(Uint8Array.of(0x10)))).toBe('malformed');
-    expect(codeOf(() => envelopeType(Uint8Array.of(0x15)))).toBe('malformed');
-    for (const t of [1, 2, 3, 4]) expect(envelopeType(Uint8Array.of(0x10 | t))).toBe(t);
+    expect(codeOf(() => envelopeType(Uint8Array.of(0x16)))).toBe('malformed');
+    for (const t of [1, 2, 3, 4, 5]) expect(envelopeType(Uint8Array.of(0x10 | t))).toBe(t);
   });
 
   it('caps every envelope at 64 KiB', () => {

@@ -9,6 +9,8 @@ export const ENVELOPE_PREKEY = 1;
 export const ENVELOPE_RATCHET = 2;
 export const ENVELOPE_SENDER_KEY = 3;
 export const ENVELOPE_GROUP_BUNDLE = 4;
+/** A pre-key message of post-quantum setup: type 1's header, then the KEM prekey id and ciphertext. */
+export const ENVELOPE_PREKEY_PQ = 5;
 
 /** Largest envelope we write or read (64 KiB), inner envelopes of a bundle included. */
 export const MAX_ENVELOPE_LENGTH = 64 * 1024;
@@ -31,6 +33,9 @@ const BYTE0_PREKEY = (ENVELOPE_VERSION << 4) | ENVELOPE_PREKEY;
 const BYTE0_RATCHET = (ENVELOPE_VERSION << 4) | ENVELOPE_RATCHET;
 const BYTE0_SENDER_KEY = (ENVELOPE_VERSION << 4) | ENVELOPE_SENDER_KEY;
 const BYTE0_GROUP_BUNDLE = (ENVELOPE_VERSION << 4) | ENVELOPE_GROUP_BUNDLE;
+const BYTE0_PREKEY_PQ = (ENVELOPE_VERSION << 4) | ENVELOPE_PREKEY_PQ;
+/** ML-KEM-768 ciphertext (kem-prekey.ts); fixed here so the envelope layer stays free of it. */
+export const KEM_CIPHERTEXT_LENGTH = 1088;
 
 const CONTEXT_PREFIX = utf8ToBytes('Veil context v1');
 
@@ -81,6 +86,8 @@ export interface PrekeyFields {
   signedPrekeyId: number;
   /** 0 when no one-time prekey was used. */
   oneTimePrekeyId: number;
+  /** Post-quantum setup (type 5): the KEM prekey used and the ciphertext to decapsulate. */
+  kem?: { id: number; cipherText: Uint8Array };
 }
 
 /** Type 1: a pre-key header around a complete type-2 message. */
@@ -117,7 +124,7 @@ export interface GroupBundle {
 }
 
 export type Envelope = PrekeyMessage | RatchetMessage | SenderKeyMessage | GroupBundle;
-export type EnvelopeType = 1 | 2 | 3 | 4;
+export type EnvelopeType = 1 | 2 | 3 | 4 | 5;
 
 // ---- dispatch ----
 
@@ -131,7 +138,7 @@ export function envelopeType(bytes: Uint8Array): EnvelopeType {
   if (byte0 >> 4 !== ENVELOPE_VERSION)
     throw new VeilError('unknown-version', 'unknown envelope version');
   const type = byte0 & 0x0f;
-  if (type < ENVELOPE_PREKEY || type > ENVELOPE_GROUP_BUNDLE)
+  if (type < ENVELOPE_PREKEY || type > ENVELOPE_PREKEY_PQ)
     throw new VeilError('malformed', 'unknown envelope type');
   return type as EnvelopeType;
 }
@@ -140,6 +147,7 @@ export function envelopeType(bytes: Uint8Array): EnvelopeType {
 export function decodeEnvelope(bytes: Uint8Array): Envelope {
   switch (envelopeType(bytes)) {
     case 1:
+    case 5:
       return parsePrekeyMessage(bytes);
     case 2:
       return parseRatchetMessage(bytes);
@@ -244,36 +252,57 @@ export function encodePrekeyHeader(f: PrekeyFields): Uint8Array {
   checkLength(f.baseKey, KEY_LENGTH, 'base key');
   checkU32(f.signedPrekeyId, 'signed prekey id');
   checkU32(f.oneTimePrekeyId, 'one-time prekey id');
+  if (f.kem) {
+    checkU32(f.kem.id, 'KEM prekey id');
+    if (f.kem.id === 0) throw new VeilError('invalid-argument', 'KEM prekey id must not be 0');
+    checkLength(f.kem.cipherText, KEM_CIPHERTEXT_LENGTH, 'KEM ciphertext');
+  }
+  // Type 5 writes the signed prekey id as a varint too (ids count weekly rotations): the
+  // 3 bytes it saves keep a 200-byte first message within 2,000 armored characters.
+  const spkLength = f.kem ? varintLength(f.signedPrekeyId) : 4;
+  const pq = f.kem ? varintLength(f.kem.id) + KEM_CIPHERTEXT_LENGTH : 0;
   const out = new Uint8Array(
-    1 + RECIPIENT_TAG_LENGTH + 2 * KEY_LENGTH + 4 + varintLength(f.oneTimePrekeyId),
+    1 + RECIPIENT_TAG_LENGTH + 2 * KEY_LENGTH + spkLength + varintLength(f.oneTimePrekeyId) + pq,
   );
   let o = 0;
-  out[o++] = BYTE0_PREKEY;
+  out[o++] = f.kem ? BYTE0_PREKEY_PQ : BYTE0_PREKEY;
   out.set(f.recipientTag, o);
   o += RECIPIENT_TAG_LENGTH;
   out.set(f.identityKey, o);
   o += KEY_LENGTH;
   out.set(f.baseKey, o);
   o += KEY_LENGTH;
-  new DataView(out.buffer, out.byteOffset).setUint32(o, f.signedPrekeyId);
-  o += 4;
-  writeVarint(out, o, f.oneTimePrekeyId);
+  if (f.kem) o = writeVarint(out, o, f.signedPrekeyId);
+  else {
+    new DataView(out.buffer, out.byteOffset).setUint32(o, f.signedPrekeyId);
+    o += 4;
+  }
+  o = writeVarint(out, o, f.oneTimePrekeyId);
+  if (f.kem) out.set(f.kem.cipherText, writeVarint(out, o, f.kem.id));
   return out;
 }
 
-/** Parses a type-1 message strictly, including its inner type-2 message. */
+/** Parses a type-1 or type-5 message strictly, including its inner type-2 message. */
 export function parsePrekeyMessage(bytes: Uint8Array): PrekeyMessage {
-  checkByte0(bytes, BYTE0_PREKEY, 'not a pre-key message');
+  const pq = bytes instanceof Uint8Array && bytes[0] === BYTE0_PREKEY_PQ;
+  checkByte0(bytes, pq ? BYTE0_PREKEY_PQ : BYTE0_PREKEY, 'not a pre-key message');
   const r = new Cursor(bytes, 1);
   const recipientTag = r.take(RECIPIENT_TAG_LENGTH);
   const identityKey = r.take(KEY_LENGTH);
   const baseKey = r.take(KEY_LENGTH);
-  const signedPrekeyId = r.u32();
+  const signedPrekeyId = pq ? r.varint() : r.u32();
   const oneTimePrekeyId = r.varint();
+  let kem: PrekeyFields['kem'];
+  if (pq) {
+    const id = r.varint();
+    if (id === 0) throw new VeilError('malformed', 'KEM prekey id 0');
+    kem = { id, cipherText: r.take(KEM_CIPHERTEXT_LENGTH) };
+  }
   const prekeyHeader = bytes.subarray(0, r.offset);
   const message = parseRatchetMessage(r.rest());
   return {
     type: 1,
+    ...(kem ? { kem } : {}),
     recipientTag,
     identityKey,
     baseKey,
@@ -353,7 +382,7 @@ export function encodeGroupBundle(
     throw new VeilError('oversized', 'too many recipients in one group bundle');
   for (const p of pairwise) {
     const t = envelopeType(p);
-    if (t !== ENVELOPE_PREKEY && t !== ENVELOPE_RATCHET)
+    if (t !== ENVELOPE_PREKEY && t !== ENVELOPE_PREKEY_PQ && t !== ENVELOPE_RATCHET)
       throw new VeilError('invalid-argument', 'group bundle holds only type 1 or 2 envelopes');
   }
   if (envelopeType(senderKeyMessage) !== ENVELOPE_SENDER_KEY)
@@ -384,7 +413,8 @@ export function parseGroupBundle(bytes: Uint8Array): GroupBundle {
   for (let i = 0; i < count; i++) {
     const inner = r.take(r.varint());
     const byte0 = inner[0];
-    if (byte0 === BYTE0_PREKEY) pairwise.push(parsePrekeyMessage(inner));
+    if (byte0 === BYTE0_PREKEY || byte0 === BYTE0_PREKEY_PQ)
+      pairwise.push(parsePrekeyMessage(inner));
     else if (byte0 === BYTE0_RATCHET) pairwise.push(parseRatchetMessage(inner));
     else if (byte0 !== undefined && byte0 >> 4 !== ENVELOPE_VERSION)
       throw new VeilError('unknown-version', 'unknown envelope version');

@@ -16,6 +16,7 @@ export type VeilErrorCode =
   | 'wrong-context' // message was written for another site or conversation
   | 'own-message' // written by this device (our own message shown by the host, or reflected)
   | 'untrusted-identity' // the peer's identity key changed and was not acknowledged
+  | 'downgrade' // a contact known to use post-quantum setup offered a bundle without it
   | 'not-for-us' // addressed to another identity
   | 'no-identity' // no local identity yet
   | 'wrong-passphrase' // backup or lock passphrase does not open the data

@@ -6,6 +6,12 @@ import { edPublicToX25519, edSecretToX25519 } from './crypto/noble';
 import type { CryptoProvider, KeyPair } from './crypto/provider';
 import { fromBase64UrlFixed, toBase64Url } from './encoding';
 import { VeilError } from './errors';
+import {
+  kemPrekeyFromJson,
+  kemPrekeyToJson,
+  type KemPrekeyJson,
+  type KemPrekeyPublic,
+} from './kem-prekey';
 
 /** A device identity: Ed25519. Its X25519 form (identityDh*) is used for Diffie-Hellman. */
 export interface IdentityKeyPair {
@@ -50,6 +56,8 @@ export interface PrekeyBundle {
   identityKey: Uint8Array;
   signedPrekey: SignedPrekeyPublic;
   oneTimePrekey?: OneTimePrekeyPublic;
+  /** A signed ML-KEM-768 prekey (one-time, else the last-resort one): post-quantum setup. */
+  kemPrekey?: KemPrekeyPublic;
 }
 
 /** JSON wire forms: the same fields with bytes as unpadded base64url. */
@@ -69,6 +77,7 @@ export interface PrekeyBundleJson {
   identityKey: string;
   signedPrekey: SignedPrekeyJson;
   oneTimePrekey?: OneTimePrekeyJson;
+  kemPrekey?: KemPrekeyJson;
 }
 
 export const KEY_LENGTH = 32;
@@ -212,6 +221,7 @@ export function bundleToJson(bundle: PrekeyBundle): PrekeyBundleJson {
     signedPrekey: signedPrekeyToJson(bundle.signedPrekey),
   };
   if (bundle.oneTimePrekey) json.oneTimePrekey = oneTimePrekeyToJson(bundle.oneTimePrekey);
+  if (bundle.kemPrekey) json.kemPrekey = kemPrekeyToJson(bundle.kemPrekey);
   return json;
 }
 
@@ -258,6 +268,9 @@ export function bundleFromJson(value: unknown): PrekeyBundle {
   // Absent and null both mean "the directory ran out of one-time prekeys".
   if (o.oneTimePrekey !== undefined && o.oneTimePrekey !== null)
     bundle.oneTimePrekey = oneTimePrekeyFromJson(o.oneTimePrekey);
+  // Absent from directories and clients before post-quantum setup.
+  if (o.kemPrekey !== undefined && o.kemPrekey !== null)
+    bundle.kemPrekey = kemPrekeyFromJson(o.kemPrekey);
   return bundle;
 }
 

@@ -22,6 +22,8 @@ export interface PendingPrekey {
   oneTimePrekeyId: number;
   baseKey: Uint8Array;
   recipientTag: Uint8Array;
+  /** Post-quantum setup: the KEM prekey used and the ciphertext, repeated like the rest. */
+  kem?: { id: number; cipherText: Uint8Array };
 }
 
 export interface SessionRecord {
@@ -45,9 +47,15 @@ export interface SessionRecord {
 export type PrekeyLookup = (ids: {
   signedPrekeyId: number;
   oneTimePrekeyId: number;
-}) =>
-  | Promise<{ signedPrekey?: KeyPair; oneTimePrekey?: KeyPair }>
-  | { signedPrekey?: KeyPair; oneTimePrekey?: KeyPair };
+  /** 0 for a classical (type 1) message. */
+  kemPrekeyId: number;
+}) => Promise<OurPrekeys> | OurPrekeys;
+
+export interface OurPrekeys {
+  signedPrekey?: KeyPair;
+  oneTimePrekey?: KeyPair;
+  kemPrekey?: { secretKey: Uint8Array };
+}
 
 /**
  * Starts a session from the peer's prekey bundle (checks the signed prekey: `bad-signature`).
@@ -74,6 +82,7 @@ export async function createInitiatorSession(
         oneTimePrekeyId: x.usedOneTimePrekeyId,
         baseKey: x.baseKey,
         recipientTag: x.recipientTag.slice(),
+        ...(x.kem ? { kem: x.kem } : {}),
       },
       state: initInitiator(x),
     };
@@ -147,29 +156,45 @@ export async function sessionDecrypt(
  * The responder's side of a new session: checks the recipient tag (`not-for-us`), looks up the
  * prekeys the message names (`no-session` if either is gone), runs X3DH and decrypts. The
  * caller checks `record.remoteIdentityKey` against its pins and stores the record, deleting
- * the one-time prekey `usedOneTimePrekeyId` (when not 0) in the same commit.
+ * the one-time prekey `usedOneTimePrekeyId` (when not 0) in the same commit, and the KEM prekey
+ * `usedKemPrekeyId` unless it is the last-resort one.
  */
 export async function sessionFromPrekeyMessage(
   crypto: CryptoProvider,
   ourIdentity: IdentityKeyPair,
   lookupPrekeys: PrekeyLookup,
   envelope: PrekeyMessage,
-): Promise<{ record: SessionRecord; plaintext: Uint8Array; usedOneTimePrekeyId: number }> {
+): Promise<{
+  record: SessionRecord;
+  plaintext: Uint8Array;
+  usedOneTimePrekeyId: number;
+  usedKemPrekeyId: number;
+}> {
   const message = envelope.message;
   if (!bytesEqual(envelope.recipientTag, recipientTag(ourIdentity.publicKey)))
     throw new VeilError('not-for-us', 'pre-key message is for another identity');
   if (bytesEqual(envelope.identityKey, ourIdentity.publicKey))
     throw new VeilError('own-message', 'message was written by this device');
   const { signedPrekeyId, oneTimePrekeyId } = envelope;
-  const { signedPrekey, oneTimePrekey } = await lookupPrekeys({ signedPrekeyId, oneTimePrekeyId });
+  const kemPrekeyId = envelope.kem?.id ?? 0;
+  const { signedPrekey, oneTimePrekey, kemPrekey } = await lookupPrekeys({
+    signedPrekeyId,
+    oneTimePrekeyId,
+    kemPrekeyId,
+  });
   if (!signedPrekey) throw new VeilError('no-session', 'signed prekey is unknown or retired');
   if (oneTimePrekeyId !== 0 && !oneTimePrekey)
     throw new VeilError('no-session', 'one-time prekey is unknown or already used');
+  if (envelope.kem && !kemPrekey)
+    throw new VeilError('no-session', 'KEM prekey is unknown or already used');
 
   const shared = await x3dhRespond(crypto, {
     ourIdentity,
     ourSignedPrekey: signedPrekey,
     ourOneTimePrekey: oneTimePrekeyId !== 0 ? oneTimePrekey : undefined,
+    ...(envelope.kem && kemPrekey
+      ? { kem: { secretKey: kemPrekey.secretKey, cipherText: envelope.kem.cipherText } }
+      : {}),
     theirIdentityKey: envelope.identityKey,
     theirBaseKey: envelope.baseKey,
   });
@@ -198,6 +223,7 @@ export async function sessionFromPrekeyMessage(
       },
       plaintext,
       usedOneTimePrekeyId: oneTimePrekeyId,
+      usedKemPrekeyId: kemPrekeyId,
     };
   } finally {
     wipe(shared.sk);

@@ -6,6 +6,7 @@ export const STORE_TABLES = [
   'identity', // the local identity (one record, key 'self')
   'signedPrekeys',
   'oneTimePrekeys',
+  'kemPrekeys', // ML-KEM-768 prekeys (one-time and last-resort), by id
   'sessions', // Double Ratchet sessions
   'senderKeys', // group sender-key states (own and others')
   'contacts', // pinned identity keys and verification state

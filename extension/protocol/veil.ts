@@ -47,6 +47,12 @@ import {
   type SignedPrekeyPublic,
 } from './identity';
 import {
+  createKemPrekeys,
+  kemPrekeyPublic,
+  type KemPrekey,
+  type KemPrekeyPublic,
+} from './kem-prekey';
+import {
   combineStatus,
   isMoved,
   pinnedTrust,
@@ -137,6 +143,11 @@ export interface Contact {
   pendingKey?: Uint8Array;
   /** Hex session tag of the session we send on. */
   session?: string;
+  /**
+   * They set sessions up post-quantum (a KEM prekey in their bundle, or a type-5 message from
+   * them): from then on a bundle without one is a downgrade and refused.
+   */
+  postQuantum?: true;
 }
 
 export interface PublicIdentity {
@@ -147,6 +158,8 @@ export interface PublicIdentity {
 export interface PublishedIdentity extends PublicIdentity {
   signedPrekey: SignedPrekeyPublic;
   oneTimePrekeys: OneTimePrekeyPublic[];
+  /** ML-KEM-768 prekeys: the current last-resort one and fresh one-time ones. */
+  kemPrekeys: { lastResort: KemPrekeyPublic; oneTime: KemPrekeyPublic[] };
 }
 
 export interface Conversation {
@@ -176,6 +189,9 @@ interface IdentityRecord extends IdentityKeyPair {
   createdAt: number;
   signedPrekeyId: number;
   nextOneTimePrekeyId: number;
+  /** Absent in identities made before post-quantum setup: the next publish adds them. */
+  nextKemPrekeyId?: number;
+  kemLastResortId?: number;
 }
 
 /** Our own sender key for one group (`senderKeys`, key `own:<group id hex>`). */
@@ -311,7 +327,9 @@ export class Veil {
    * What to publish to the directory: the identity, the current signed prekey (rotated when
    * older than SIGNED_PREKEY_ROTATION_MS) and `oneTimePrekeys` fresh one-time prekeys.
    */
-  publicBundle(opts: { oneTimePrekeys?: number } = {}): Promise<PublishedIdentity> {
+  publicBundle(
+    opts: { oneTimePrekeys?: number; kemPrekeys?: number } = {},
+  ): Promise<PublishedIdentity> {
     return this.serial(async () => {
       const id = await this.identity();
       const now = this.clock();
@@ -329,6 +347,32 @@ export class Veil {
       for (const otp of otps)
         ops.push({ op: 'put', table: 'oneTimePrekeys', key: String(otp.id), value: otp });
       id.nextOneTimePrekeyId += otps.length;
+      // The last-resort KEM prekey is served when no one-time one is left; it is replaced on
+      // the signed prekey's schedule and kept as long for messages in flight.
+      let lastResort = id.kemLastResortId
+        ? await this.store.get<KemPrekey>('kemPrekeys', String(id.kemLastResortId))
+        : undefined;
+      let nextKem = id.nextKemPrekeyId ?? 1;
+      if (!lastResort || now - lastResort.createdAt >= SIGNED_PREKEY_ROTATION_MS) {
+        [lastResort] = (await createKemPrekeys(this.crypto, id.privateKey, nextKem, 1, {
+          lastResort: true,
+          now,
+        })) as [KemPrekey];
+        nextKem += 1;
+        ops.push({ op: 'put', table: 'kemPrekeys', key: String(lastResort.id), value: lastResort });
+        ops.push(...(await this.retireKemLastResorts(lastResort.id, now)));
+        id.kemLastResortId = lastResort.id;
+      }
+      const kems = await createKemPrekeys(
+        this.crypto,
+        id.privateKey,
+        nextKem,
+        opts.kemPrekeys ?? 10,
+        { lastResort: false, now },
+      );
+      for (const k of kems)
+        ops.push({ op: 'put', table: 'kemPrekeys', key: String(k.id), value: k });
+      id.nextKemPrekeyId = nextKem + kems.length;
       ops.push({ op: 'put', table: 'identity', key: 'self', value: id });
       await this.store.commit(ops);
       return {
@@ -336,18 +380,33 @@ export class Veil {
         identityKey: id.publicKey,
         signedPrekey: signedPrekeyPublic(spk),
         oneTimePrekeys: otps.map(oneTimePrekeyPublic),
+        kemPrekeys: { lastResort: kemPrekeyPublic(lastResort), oneTime: kems.map(kemPrekeyPublic) },
       };
     });
   }
 
-  /** The signed prekey we publish now, and whether it is old enough to be rotated. */
+  /**
+   * The signed prekey we publish now, and whether it (or the last-resort KEM prekey, made on
+   * the same schedule; absent in identities from before post-quantum setup) is due.
+   */
   async signedPrekeyStatus(): Promise<{ id: number; due: boolean }> {
     const id = await this.identity();
     const spk = await this.store.get<SignedPrekey>('signedPrekeys', String(id.signedPrekeyId));
-    return {
-      id: id.signedPrekeyId,
-      due: !spk || this.clock() - spk.createdAt >= SIGNED_PREKEY_ROTATION_MS,
-    };
+    const kem = id.kemLastResortId
+      ? await this.store.get<KemPrekey>('kemPrekeys', String(id.kemLastResortId))
+      : undefined;
+    const old = (createdAt: number) => this.clock() - createdAt >= SIGNED_PREKEY_ROTATION_MS;
+    return { id: id.signedPrekeyId, due: !spk || old(spk.createdAt) || !kem || old(kem.createdAt) };
+  }
+
+  private async retireKemLastResorts(currentId: number, now: number): Promise<StoreOp[]> {
+    const ops: StoreOp[] = [];
+    for (const key of await this.store.keys('kemPrekeys')) {
+      const old = await this.store.get<KemPrekey>('kemPrekeys', key);
+      if (old?.lastResort && old.id !== currentId && now - old.createdAt > SIGNED_PREKEY_GRACE_MS)
+        ops.push({ op: 'delete', table: 'kemPrekeys', key });
+    }
+    return ops;
   }
 
   private async retireSignedPrekeys(currentId: number, now: number): Promise<StoreOp[]> {
@@ -473,14 +532,23 @@ export class Veil {
         await this.store.commit(ops);
         throw new VeilError('untrusted-identity', 'the contact identity key changed');
       }
+      // Someone between us and the directory may strip the KEM prekey to record a session a
+      // quantum computer could open later: once a contact used post-quantum setup, refuse.
+      if (contact.postQuantum && !bundle.kemPrekey)
+        throw new VeilError(
+          'downgrade',
+          'this contact sets sessions up post-quantum, but the bundle has no KEM prekey',
+        );
       const record = await createInitiatorSession(this.crypto, {
         ourIdentity: id,
         theirBundle: bundle,
       });
       const tag = bytesToHex(record.sessionTag);
+      const next: Contact = { ...contact, session: tag };
+      if (bundle.kemPrekey) next.postQuantum = true;
       await this.store.commit([
         { op: 'put', table: 'sessions', key: tag, value: record },
-        { op: 'put', table: 'contacts', key: bundle.handle, value: { ...contact, session: tag } },
+        { op: 'put', table: 'contacts', key: bundle.handle, value: next },
       ]);
     });
   }
@@ -1093,21 +1161,27 @@ export class Veil {
       ));
     } else {
       if (envelope.type !== 1) throw new VeilError('no-session', 'no session for this message');
+      let kem: KemPrekey | undefined;
       const out = await sessionFromPrekeyMessage(
         this.crypto,
         id,
-        async ({ signedPrekeyId, oneTimePrekeyId }) => {
+        async ({ signedPrekeyId, oneTimePrekeyId, kemPrekeyId }) => {
           const spk = await tx.get<SignedPrekey>('signedPrekeys', String(signedPrekeyId));
           const otp = oneTimePrekeyId
             ? await tx.get<OneTimePrekey>('oneTimePrekeys', String(oneTimePrekeyId))
             : undefined;
-          return { signedPrekey: spk?.keyPair, oneTimePrekey: otp?.keyPair };
+          kem = kemPrekeyId
+            ? await tx.get<KemPrekey>('kemPrekeys', String(kemPrekeyId))
+            : undefined;
+          return { signedPrekey: spk?.keyPair, oneTimePrekey: otp?.keyPair, kemPrekey: kem };
         },
         envelope,
       );
       record = out.record;
       plaintext = out.plaintext;
       if (out.usedOneTimePrekeyId) tx.delete('oneTimePrekeys', String(out.usedOneTimePrekeyId));
+      // A one-time KEM prekey opens one session; the last-resort one stays.
+      if (kem && !kem.lastResort) tx.delete('kemPrekeys', String(kem.id));
     }
     const records = decodePlaintext(plaintext);
     if (!record.remoteHandle) {
@@ -1123,8 +1197,15 @@ export class Veil {
     const trust = pinnedTrust(contact, senderKey);
     if (!known) {
       tx.put('meta', inboundKey(sender, senderKey), tag);
-      if (contact && (trust === 'verified' || trust === 'unverified') && contact.session !== tag)
-        tx.put('contacts', sender, { ...contact, session: tag });
+      const pinned = contact && (trust === 'verified' || trust === 'unverified');
+      // A session they set up post-quantum tells us they can: no classical one from us after.
+      const pq = envelope.type === 1 && envelope.kem !== undefined;
+      if (pinned && (contact.session !== tag || (pq && !contact.postQuantum)))
+        tx.put('contacts', sender, {
+          ...contact,
+          session: tag,
+          ...(pq || contact.postQuantum ? { postQuantum: true as const } : {}),
+        });
       // Anyone can start sessions (prekeys are public): those of senders no pin vouches for are
       // kept up to a bound, the oldest dropped, so a page cannot fill the store with them.
       if (trust === 'unknown-sender') {

@@ -1,11 +1,15 @@
 // X3DH session setup (docs/protocol.md, "Session setup"): the shared secret, associated data and
-// session tag both sides of a 1:1 session start from. Pure; DH and randomness via CryptoProvider.
+// session tag both sides of a 1:1 session start from. With a signed ML-KEM-768 prekey in the
+// bundle it is hybrid, in the style of Signal's PQXDH: the KEM's shared secret is appended to the
+// DH outputs and a distinct HKDF label is used, so recording the setup now and breaking X25519
+// later is not enough. Pure; DH and randomness via CryptoProvider.
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { utf8ToBytes, wipe } from './bytes';
 import type { CryptoProvider } from './crypto/provider';
 import { RECIPIENT_TAG_LENGTH, SESSION_TAG_LENGTH } from './envelope';
 import { VeilError } from './errors';
+import { kemDecapsulate, kemEncapsulate, verifyKemPrekey } from './kem-prekey';
 import {
   identityDhPrivate,
   identityDhPublic,
@@ -16,6 +20,7 @@ import {
 
 const KEY_LENGTH = 32;
 const X3DH_INFO = utf8ToBytes('Veil X3DH v1');
+const PQXDH_INFO = utf8ToBytes('Veil PQXDH X25519 ML-KEM-768 v1');
 const SESSION_TAG_INFO = utf8ToBytes('Veil session tag');
 const AD_PREFIX = utf8ToBytes('Veil1');
 const ZERO_SALT = new Uint8Array(32);
@@ -41,10 +46,15 @@ export interface X3dhInitiatorResult extends X3dhShared {
   /** `SHA-256(IK_B.pub)[0..4]`, so Bob can tell a pre-key message is meant for him. */
   recipientTag: Uint8Array;
   theirIdentityKey: Uint8Array;
+  /** Post-quantum setup: the KEM prekey used and the ciphertext Bob decapsulates. */
+  kem?: { id: number; cipherText: Uint8Array };
 }
 
 /** Only the bundle fields X3DH reads (identity.ts PrekeyBundle fits). */
-export type X3dhBundle = Pick<PrekeyBundle, 'identityKey' | 'signedPrekey' | 'oneTimePrekey'>;
+export type X3dhBundle = Pick<
+  PrekeyBundle,
+  'identityKey' | 'signedPrekey' | 'oneTimePrekey' | 'kemPrekey'
+>;
 
 /**
  * Alice's side: verifies Bob's signed prekey (`bad-signature`), then derives the shared secret.
@@ -55,7 +65,7 @@ export async function x3dhInitiate(
   params: { ourIdentity: IdentityKeyPair; theirBundle: X3dhBundle },
 ): Promise<X3dhInitiatorResult> {
   const { ourIdentity, theirBundle } = params;
-  const { identityKey, signedPrekey, oneTimePrekey } = theirBundle;
+  const { identityKey, signedPrekey, oneTimePrekey, kemPrekey } = theirBundle;
   checkKey(identityKey, 'identity key');
   checkKey(signedPrekey.publicKey, 'signed prekey');
   if (oneTimePrekey) {
@@ -69,6 +79,8 @@ export async function x3dhInitiate(
   }
   if (!(await verifySignedPrekey(crypto, identityKey, signedPrekey)))
     throw new VeilError('bad-signature', 'signed prekey signature does not verify');
+  if (kemPrekey && !(await verifyKemPrekey(crypto, identityKey, kemPrekey)))
+    throw new VeilError('bad-signature', 'KEM prekey signature does not verify');
 
   const theirIdentityDh = identityDhPublic(identityKey);
   const ourIdentityDh = identityDhPrivate(ourIdentity.privateKey);
@@ -79,8 +91,11 @@ export async function x3dhInitiate(
     dhs.push(await crypto.x25519(ephemeral.privateKey, theirIdentityDh));
     dhs.push(await crypto.x25519(ephemeral.privateKey, signedPrekey.publicKey));
     if (oneTimePrekey) dhs.push(await crypto.x25519(ephemeral.privateKey, oneTimePrekey.publicKey));
-    const shared = deriveShared(dhs, ourIdentity.publicKey, identityKey);
+    const kem = kemPrekey ? kemEncapsulate(crypto, kemPrekey.publicKey) : undefined;
+    if (kem) dhs.push(kem.sharedSecret);
+    const shared = deriveShared(dhs, ourIdentity.publicKey, identityKey, kem !== undefined);
     return {
+      ...(kem && kemPrekey ? { kem: { id: kemPrekey.id, cipherText: kem.cipherText } } : {}),
       ...shared,
       baseKey: ephemeral.publicKey,
       signedPrekeyId: signedPrekey.id,
@@ -104,11 +119,14 @@ export async function x3dhRespond(
     ourIdentity: IdentityKeyPair;
     ourSignedPrekey: { privateKey: Uint8Array };
     ourOneTimePrekey?: { privateKey: Uint8Array };
+    /** Post-quantum setup: our KEM prekey named in the message, and its ciphertext. */
+    kem?: { secretKey: Uint8Array; cipherText: Uint8Array };
     theirIdentityKey: Uint8Array;
     theirBaseKey: Uint8Array;
   },
 ): Promise<X3dhShared> {
-  const { ourIdentity, ourSignedPrekey, ourOneTimePrekey, theirIdentityKey, theirBaseKey } = params;
+  const { ourIdentity, ourSignedPrekey, ourOneTimePrekey, kem, theirIdentityKey, theirBaseKey } =
+    params;
   checkKey(theirIdentityKey, 'identity key');
   checkKey(theirBaseKey, 'base key');
   const theirIdentityDh = identityDhPublic(theirIdentityKey);
@@ -119,7 +137,8 @@ export async function x3dhRespond(
     dhs.push(await crypto.x25519(ourIdentityDh, theirBaseKey));
     dhs.push(await crypto.x25519(ourSignedPrekey.privateKey, theirBaseKey));
     if (ourOneTimePrekey) dhs.push(await crypto.x25519(ourOneTimePrekey.privateKey, theirBaseKey));
-    return deriveShared(dhs, theirIdentityKey, ourIdentity.publicKey);
+    if (kem) dhs.push(kemDecapsulate(kem.secretKey, kem.cipherText));
+    return deriveShared(dhs, theirIdentityKey, ourIdentity.publicKey, kem !== undefined);
   } finally {
     wipe(ourIdentityDh, ...dhs);
   }
@@ -130,16 +149,18 @@ export function recipientTag(identityKey: Uint8Array): Uint8Array {
   return sha256(identityKey).subarray(0, RECIPIENT_TAG_LENGTH);
 }
 
+/** `dhs`: the DH outputs, then (post-quantum setup) the KEM's shared secret last. */
 function deriveShared(
   dhs: Uint8Array[],
   initiatorIdentity: Uint8Array,
   responderIdentity: Uint8Array,
+  postQuantum: boolean,
 ): X3dhShared {
   // 32 × 0xFF first, as Signal's X3DH does, so the input never starts like a bare X25519 output.
   const ikm = new Uint8Array(KEY_LENGTH * (1 + dhs.length));
   ikm.fill(0xff, 0, KEY_LENGTH);
   dhs.forEach((dh, i) => ikm.set(dh, KEY_LENGTH * (i + 1)));
-  const sk = hkdf(sha256, ikm, ZERO_SALT, X3DH_INFO, KEY_LENGTH);
+  const sk = hkdf(sha256, ikm, ZERO_SALT, postQuantum ? PQXDH_INFO : X3DH_INFO, KEY_LENGTH);
   wipe(ikm);
   const ad = new Uint8Array(AD_PREFIX.length + 2 * KEY_LENGTH);
   ad.set(AD_PREFIX);

@@ -14,6 +14,7 @@ const BY_CODE: Record<string, MessageKey> = {
   'bad-proof': 'error_bad_proof',
   'bad-signature': 'error_bad_proof',
   'untrusted-identity': 'error_untrusted_identity',
+  downgrade: 'error_downgrade',
   'invalid-argument': 'error_invalid_argument',
   'rate-limited': 'error_rate_limited',
   'directory-unreachable': 'error_network',

@@ -1,6 +1,7 @@
 // Numbered schema migrations, each with `up` (do) and `down` (undo) for both databases. Stores
 // apply them in order inside a transaction and record the version in `schema_migrations`.
 import { migration001 } from './001-initial';
+import { migration002 } from './002-kem-prekeys';
 
 export interface MigrationSql {
   up: string;
@@ -14,7 +15,7 @@ export interface Migration {
   postgres: MigrationSql;
 }
 
-export const migrations: readonly Migration[] = [migration001];
+export const migrations: readonly Migration[] = [migration001, migration002];
 
 export const LATEST_VERSION = migrations[migrations.length - 1]!.version;
 
