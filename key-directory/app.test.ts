@@ -6,10 +6,18 @@ import {
   base64UrlDecode,
   base64UrlEncode,
   decodeConsistencyProof,
+  decodeHistoryPage,
   decodeIdentityLookup,
   decodeTreeHead,
   signedPrekeyMessage,
 } from '../extension/protocol/directory-request';
+import { nobleProvider } from '../extension/protocol/crypto/noble';
+import {
+  type SignedDeviceListJson,
+  deviceListDigest,
+  deviceListFromJson,
+  verifyDeviceList,
+} from '../extension/protocol/device-list';
 import { isVeilError } from '../extension/protocol/errors';
 import { kemPrekeyFromJson, kemPrekeyMessage } from '../extension/protocol/kem-prekey';
 import {
@@ -21,10 +29,13 @@ import {
   verifyHeadUpdate,
   verifyInclusion,
   verifyKeyLookup,
+  verifySignedTreeHead,
 } from '../extension/protocol/transparency';
 import { DEFAULT_LIMITS } from './app';
 import {
+  deviceListJson,
   kemPrekeyJson,
+  makeDevice,
   makeIdentity,
   publishBody,
   signedRequest,
@@ -856,6 +867,389 @@ for (const factory of storeFactories()) {
       });
     },
   );
+}
+
+/** `PUT /v1/identities/{handle}/devices`, the request signed by `signer`. */
+function putDevices(
+  t: TestApp,
+  handle: string,
+  list: SignedDeviceListJson | string,
+  signer: TestIdentity,
+  options: { nonce?: string; ip?: string } = {},
+) {
+  const req = signedRequest(
+    'PUT',
+    handle,
+    typeof list === 'string' ? list : JSON.stringify(list),
+    signer,
+    { timestamp: secondsOf(t.clock), under: '/devices', nonce: options.nonce },
+  );
+  return t.send(
+    options.ip ? { ...req, headers: { ...req.headers, 'x-test-ip': options.ip } } : req,
+  );
+}
+
+/**
+ * What a client does with `GET …/devices`: parse the list, check it is signed by the account key
+ * it verified, that the head is the directory's, and that the 'devices' leaf (handle, digest,
+ * sequence, timestamp) is in the log under that head.
+ */
+async function clientDeviceList(
+  t: TestApp,
+  handle: string,
+  trust: DirectoryTrust,
+  accountKey: Uint8Array,
+) {
+  const res = await t.app.request(`/v1/identities/${handle}/devices`);
+  expect(res.status).toBe(200);
+  const body = await json(res);
+  expect(Object.keys(body).sort()).toEqual([
+    'deviceList',
+    'head',
+    'logIndex',
+    'proof',
+    'sequence',
+    'timestamp',
+  ]);
+  const list = deviceListFromJson(body.deviceList);
+  await verifyDeviceList(nobleProvider, accountKey, list, { handle });
+  const head = decodeTreeHead(body.head);
+  verifySignedTreeHead(head, trust);
+  const leaf = leafHash(
+    encodeLogEntry({
+      handle,
+      identityKey: deviceListDigest(list),
+      action: 'devices',
+      sequence: body.sequence,
+      timestamp: body.timestamp,
+    }),
+  );
+  verifyInclusion(
+    leaf,
+    body.logIndex,
+    head.treeSize,
+    body.proof.map((p: string) => base64UrlDecode(p)),
+    head.rootHash,
+  );
+  return { body, list, head };
+}
+
+const treeSizeOf = async (t: TestApp) =>
+  (await json(await t.app.request('/v1/log/head'))).treeSize as number;
+
+for (const factory of storeFactories()) {
+  describe.skipIf(factory.skip !== undefined)(`device lists over HTTP: ${factory.name}`, () => {
+    let opened: OpenedStore;
+    let t: TestApp;
+    beforeEach(async () => {
+      opened = await factory.open();
+      t = testApp(opened.store);
+    });
+    afterEach(async () => opened.cleanup());
+
+    it('stores, serves and logs a signed device list; a newer version replaces it', async () => {
+      const alice = makeIdentity('alice');
+      expect((await put(t, alice, publishBody(alice))).status).toBe(201);
+      const trust = await trustOf(t);
+      expect((await t.app.request('/v1/identities/alice/devices')).status).toBe(404);
+
+      const v1 = deviceListJson(alice, 1);
+      const res = await putDevices(t, 'alice', v1, alice);
+      expect(res.status).toBe(200);
+      expect(await json(res)).toEqual({ handle: 'alice', version: 1, logIndex: 1, sequence: 2 });
+      const served = await clientDeviceList(t, 'alice', trust, alice.publicKey);
+      expect(served.body.deviceList).toEqual(v1);
+      expect(served.body).toMatchObject({
+        logIndex: 1,
+        sequence: 2,
+        timestamp: secondsOf(t.clock),
+      });
+      expect(served.head.treeSize).toBe(2);
+
+      // The log holds the list's digest in the entry's 32-byte field, action 'devices'.
+      const digest = base64UrlEncode(deviceListDigest(deviceListFromJson(v1)));
+      const entries = await json(await t.app.request('/v1/log/entries?start=0&count=10'));
+      expect(entries.entries[1]).toEqual({
+        index: 1,
+        handle: 'alice',
+        identityKey: digest,
+        action: 'devices',
+        sequence: 2,
+        timestamp: secondsOf(t.clock),
+      });
+      const history = decodeHistoryPage(
+        await json(await t.app.request('/v1/identities/alice/history')),
+        'alice',
+      );
+      expect(history.entries.map((e) => [e.entry.sequence, e.entry.action])).toEqual([
+        [1, 'publish'],
+        [2, 'devices'],
+      ]);
+      for (const { entry, inclusionProof } of history.entries)
+        verifyInclusion(
+          leafHash(encodeLogEntry(entry)),
+          entry.index,
+          history.head.treeSize,
+          inclusionProof,
+          history.head.rootHash,
+        );
+
+      // A newer version (a third device linked) replaces it and is logged too.
+      t.clock.advance(5000);
+      const v2 = deviceListJson(alice, 2, {
+        devices: [...deviceListFromJson(v1).devices, makeDevice(3)],
+      });
+      expect(await json(await putDevices(t, 'alice', v2, alice))).toEqual({
+        handle: 'alice',
+        version: 2,
+        logIndex: 2,
+        sequence: 3,
+      });
+      const newer = await clientDeviceList(t, 'alice', trust, alice.publicKey);
+      expect(newer.body.deviceList).toEqual(v2);
+      expect(newer.list.devices.map((d) => d.id)).toEqual([1, 2, 3]);
+      expect(newer.body).toMatchObject({ logIndex: 2, sequence: 3 });
+    });
+
+    it('keeps the identity lookup on the key entry when device-list entries follow it', async () => {
+      const alice = makeIdentity('alice');
+      expect((await put(t, alice, publishBody(alice, 3))).status).toBe(201);
+      const trust = await trustOf(t);
+      const before = await clientLookup(t, 'alice', trust);
+      for (let v = 1; v <= 3; v++)
+        expect((await putDevices(t, 'alice', deviceListJson(alice, v), alice)).status).toBe(200);
+      expect(await treeSizeOf(t)).toBe(4);
+
+      const after = await clientLookup(t, 'alice', trust, before.head);
+      expect(after.identityKey).toEqual(alice.publicKey);
+      expect(after.lookup.index).toBe(0);
+      expect(after.lookup.entry).toMatchObject({ action: 'publish', sequence: 1 });
+      expect(after.lookup.head.treeSize).toBe(4);
+      const bundle = await json(await t.app.request('/v1/identities/alice/bundle'));
+      expect(bundle).toMatchObject({ logIndex: 0, logEntry: { action: 'publish', sequence: 1 } });
+      verifyKeyLookup(decodeIdentityLookup(bundle, 'alice').lookup, trust);
+      const inc = await json(await t.app.request('/v1/log/inclusion?handle=alice'));
+      expect(inc).toMatchObject({ index: 0, entry: { action: 'publish', sequence: 1 } });
+      expect(inc.entry.identityKey).toBe(base64UrlEncode(alice.publicKey));
+      // A same-key update answers the key entry too, and keeps the list.
+      expect(await json(await put(t, alice, publishBody(alice, 1, 50)))).toMatchObject({
+        status: 'updated',
+        logIndex: 0,
+        sequence: 1,
+      });
+      expect((await t.app.request('/v1/identities/alice/devices')).status).toBe(200);
+
+      // A rotation after them continues the handle's one sequence (1 publish, 2-4 devices).
+      const next = makeIdentity('alice');
+      const rotated = await put(t, next, publishBody(next, 1), alice, next);
+      expect(rotated.status).toBe(200);
+      expect(await json(rotated)).toMatchObject({ status: 'rotated', logIndex: 4, sequence: 5 });
+      const lookup = await clientLookup(t, 'alice', trust, after.head);
+      expect(lookup.lookup.entry).toMatchObject({ action: 'rotate', sequence: 5 });
+      expect((await del(t, 'alice', next)).status).toBe(200);
+      expect(
+        (await json(await t.app.request('/v1/log/inclusion?handle=alice'))).entry,
+      ).toMatchObject({ action: 'delete', sequence: 6 });
+    });
+
+    it('refuses requests not signed by the current key, replays, and unknown handles', async () => {
+      const alice = makeIdentity('alice');
+      const mallory = makeIdentity('alice');
+      expect((await put(t, alice, publishBody(alice))).status).toBe(201);
+      const list = deviceListJson(alice, 1);
+
+      const noIdentity = await putDevices(
+        t,
+        'nobody',
+        deviceListJson(makeIdentity('nobody')),
+        alice,
+      );
+      expect(noIdentity.status).toBe(404);
+      expect((await json(noIdentity)).error.code).toBe('not-found');
+
+      // The list is alice's, the request is not signed by her key.
+      const forged = await putDevices(t, 'alice', list, mallory);
+      expect(forged.status).toBe(401);
+      expect((await json(forged)).error.code).toBe('bad-signature');
+      // Signed by alice, but for another path (her identity PUT), the body the same.
+      const other = signedRequest('PUT', 'alice', JSON.stringify(list), alice, {
+        timestamp: secondsOf(t.clock),
+      });
+      const moved = await t.send({ ...other, path: '/v1/identities/alice/devices' });
+      expect(moved.status).toBe(401);
+      expect((await json(moved)).error.code).toBe('bad-signature');
+      // Unsigned.
+      const unsigned = await t.app.request('/v1/identities/alice/devices', {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(list),
+      });
+      expect((await json(unsigned)).error.code).toBe('missing-signature');
+      expect(await treeSizeOf(t)).toBe(1);
+
+      const req = signedRequest('PUT', 'alice', JSON.stringify(list), alice, {
+        timestamp: secondsOf(t.clock),
+        under: '/devices',
+      });
+      expect((await t.send(req)).status).toBe(200);
+      const again = await t.send(req);
+      expect(again.status).toBe(401);
+      expect((await json(again)).error.code).toBe('replayed-request');
+      // The nonce store is the one identity writes use: a nonce spent here is spent there.
+      const reuse = signedRequest('PUT', 'alice', JSON.stringify(publishBody(alice)), alice, {
+        timestamp: secondsOf(t.clock),
+        nonce: req.headers['x-veil-nonce'],
+      });
+      expect((await json(await t.send(reuse))).error.code).toBe('replayed-request');
+      expect(await treeSizeOf(t)).toBe(2);
+    });
+
+    it('refuses a list signed by another key, for another handle, or not newer than the stored one', async () => {
+      const alice = makeIdentity('alice');
+      const mallory = makeIdentity('mallory');
+      expect((await put(t, alice, publishBody(alice))).status).toBe(201);
+      expect((await put(t, mallory, publishBody(mallory))).status).toBe(201);
+      const expectRefused = async (res: Response, status: number, code: string) => {
+        expect(res.status).toBe(status);
+        expect((await json(res)).error.code).toBe(code);
+      };
+
+      // Mallory's devices in a list for alice, signed by mallory; alice's request carries it.
+      await expectRefused(
+        await putDevices(t, 'alice', deviceListJson(alice, 1, { signer: mallory }), alice),
+        400,
+        'bad-device-list-signature',
+      );
+      // A list alice signed for another handle, sent under hers or under that handle.
+      const forBob = deviceListJson(alice, 1, { handle: 'mallory' });
+      await expectRefused(await putDevices(t, 'alice', forBob, alice), 400, 'handle-mismatch');
+      await expectRefused(
+        await putDevices(t, 'mallory', forBob, mallory),
+        400,
+        'bad-device-list-signature',
+      );
+      // Mallory re-sends alice's genuine list under his own handle.
+      await expectRefused(
+        await putDevices(t, 'mallory', deviceListJson(alice, 1), mallory),
+        400,
+        'handle-mismatch',
+      );
+      expect(await treeSizeOf(t)).toBe(2);
+      expect((await t.app.request('/v1/identities/alice/devices')).status).toBe(404);
+
+      const v1 = deviceListJson(alice, 1);
+      const v2 = deviceListJson(alice, 2);
+      expect((await putDevices(t, 'alice', v1, alice)).status).toBe(200);
+      expect((await putDevices(t, 'alice', v2, alice)).status).toBe(200);
+      // The older list again, in a fresh request signed by alice (a replay of what she once
+      // sent, or a device that missed the update): refused, the newer one stays.
+      await expectRefused(await putDevices(t, 'alice', v1, alice), 409, 'stale-device-list');
+      // The same version with other devices: refused too.
+      await expectRefused(
+        await putDevices(t, 'alice', deviceListJson(alice, 2), alice),
+        409,
+        'stale-device-list',
+      );
+      expect(await treeSizeOf(t)).toBe(4);
+      expect((await json(await t.app.request('/v1/identities/alice/devices'))).deviceList).toEqual(
+        v2,
+      );
+    });
+
+    it('drops the list on rotation and deletion; the new key starts again at any version', async () => {
+      const alice = makeIdentity('alice');
+      const next = makeIdentity('alice');
+      expect((await put(t, alice, publishBody(alice))).status).toBe(201);
+      const old = deviceListJson(alice, 7);
+      expect((await putDevices(t, 'alice', old, alice)).status).toBe(200);
+      const trust = await trustOf(t);
+
+      expect((await put(t, next, publishBody(next), alice, next)).status).toBe(200);
+      const gone = await t.app.request('/v1/identities/alice/devices');
+      expect(gone.status).toBe(404);
+      expect(await opened.store.getDeviceList('alice')).toBeUndefined();
+      // The old key's list, sent again by the new key: its signature is the old key's.
+      const resent = await putDevices(t, 'alice', old, next);
+      expect(resent.status).toBe(400);
+      expect((await json(resent)).error.code).toBe('bad-device-list-signature');
+      // The old key can no longer sign a list.
+      expect((await putDevices(t, 'alice', deviceListJson(alice, 8), alice)).status).toBe(401);
+      // The new key's list may start at 1.
+      const fresh = deviceListJson(next, 1);
+      expect(await json(await putDevices(t, 'alice', fresh, next))).toMatchObject({
+        version: 1,
+        sequence: 4,
+      });
+      expect((await clientDeviceList(t, 'alice', trust, next.publicKey)).body.deviceList).toEqual(
+        fresh,
+      );
+      // Served under the old key it would not verify.
+      await expect(clientDeviceList(t, 'alice', trust, alice.publicKey)).rejects.toMatchObject({
+        code: 'bad-signature',
+      });
+
+      expect((await del(t, 'alice', next)).status).toBe(200);
+      expect((await t.app.request('/v1/identities/alice/devices')).status).toBe(404);
+      expect(await opened.store.getDeviceList('alice')).toBeUndefined();
+      const again = makeIdentity('alice');
+      expect((await put(t, again, publishBody(again))).status).toBe(201);
+      expect((await t.app.request('/v1/identities/alice/devices')).status).toBe(404);
+      // Every list stays in the log: publish, devices, rotate, devices, delete, publish.
+      const history = await json(await t.app.request('/v1/identities/alice/history'));
+      expect(history.entries.map((e: Json) => e.entry.action)).toEqual([
+        'publish',
+        'devices',
+        'rotate',
+        'devices',
+        'delete',
+        'publish',
+      ]);
+    });
+
+    it('rate-limits device-list writes like other writes, and their lookups like lookups', async () => {
+      const limited = testApp(opened.store, {
+        limits: {
+          rates: {
+            writesPerIp: { burst: 4, perMinute: 4 },
+            writesPerHandle: { burst: 2, perMinute: 2 },
+            notFoundPerIp: { burst: 2, perMinute: 1 },
+          },
+        },
+      });
+      const alice = makeIdentity('alice');
+      const mallory = makeIdentity('alice');
+      expect((await put(limited, alice, publishBody(alice))).status).toBe(201); // handle: 1 of 2
+      // Requests that fail the signature do not use up alice's handle budget…
+      expect((await putDevices(limited, 'alice', deviceListJson(mallory, 1), mallory)).status).toBe(
+        401,
+      );
+      expect((await putDevices(limited, 'alice', deviceListJson(alice, 1), alice)).status).toBe(
+        200,
+      );
+      const third = await putDevices(limited, 'alice', deviceListJson(alice, 2), alice);
+      expect(third.status).toBe(429);
+      const thirdError = (await json(third)).error;
+      expect(thirdError.code).toBe('rate-limited');
+      expect(thirdError.message).toContain('for this handle');
+      expect(Number(third.headers.get('retry-after'))).toBeGreaterThan(0);
+      // …and the per-IP budget covers every write: four spent on this address.
+      const fromIp = await putDevices(limited, 'alice', deviceListJson(alice, 2), alice);
+      expect(fromIp.status).toBe(429);
+      expect((await json(fromIp)).error.message).not.toContain('for this handle');
+      expect(
+        (await putDevices(limited, 'alice', deviceListJson(alice, 2), alice, { ip: 'other' }))
+          .status,
+      ).toBe(429); // still the handle's budget
+      expect(
+        (await json(await limited.app.request('/v1/identities/alice/devices'))).deviceList.version,
+      ).toBe(1);
+
+      expect((await limited.app.request('/v1/identities/nobody1/devices')).status).toBe(404);
+      expect((await limited.app.request('/v1/identities/nobody2/devices')).status).toBe(404);
+      expect((await limited.app.request('/v1/identities/nobody3/devices')).status).toBe(429);
+      expect((await limited.app.request('/v1/identities/nobody3')).status).toBe(429);
+    });
+  });
 }
 
 describe('a directory that swaps a key is caught (real app, tampered store)', () => {

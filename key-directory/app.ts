@@ -18,6 +18,7 @@ import {
   signedPrekeyMessage,
 } from '../extension/protocol/directory-request';
 import { bytesEqual } from '../extension/protocol/bytes';
+import { deviceListMessage, deviceListToJson } from '../extension/protocol/device-list';
 import { kemPrekeyMessage, kemPrekeyToJson } from '../extension/protocol/kem-prekey';
 import { directoryKeyFingerprint } from '../extension/protocol/transparency';
 import { keyFingerprint, safetyNumberHalf } from './fingerprint';
@@ -26,7 +27,7 @@ import { buildProof, buildProofs, consistencyPlan, inclusionPlan, rangeCover } f
 import { Metrics } from './metrics';
 import { PAGE_CSP, type PageIdentity, renderPage } from './page';
 import { type Rate, RateLimiter } from './rate-limit';
-import { parsePublishBody } from './schema';
+import { parseDeviceListBody, parsePublishBody } from './schema';
 import { type DirectorySigner, checkpointText, createSigner, generateDirectoryKey } from './signer';
 import type {
   DirectoryStore,
@@ -297,6 +298,36 @@ export function createDirectory(options: AppOptions): Directory {
     newKeySignature?: Uint8Array;
   }
 
+  /**
+   * The handle's identity if `auth` signs this request (method, path under the handle, body)
+   * with its current key: 404 without one, 401 'bad-signature' otherwise.
+   */
+  async function ownerOf(
+    c: Context,
+    handle: string,
+    auth: Auth,
+    method: string,
+    under: string,
+    body: Uint8Array,
+  ) {
+    const current = await store.getIdentity(handle);
+    if (!current) throw notFound(clientIp(c), 'identity');
+    const message = canonicalRequest({
+      method,
+      path: identityPath(handle) + under,
+      timestamp: auth.timestamp,
+      nonce: auth.nonce,
+      body,
+    });
+    if (!verifyEd25519(current.identityKey, message, auth.signature))
+      throw new RequestError(
+        401,
+        'bad-signature',
+        'request must be signed by the current identity key',
+      );
+    return current;
+  }
+
   function readAuth(c: Context): Auth {
     const ts = c.req.header(SIGNATURE_HEADERS.timestamp);
     const nonce = c.req.header(SIGNATURE_HEADERS.nonce);
@@ -351,7 +382,7 @@ export function createDirectory(options: AppOptions): Directory {
 
   async function proofFor(index: number): Promise<{ head: StoredTreeHead; proof: Uint8Array[] }> {
     const head = await store.latestHead();
-    if (!head || head.treeSize <= index) throw new Error('log head is behind the identity');
+    if (!head || head.treeSize <= index) throw new Error('log head is behind the entry');
     const { proof } = await buildProof(store, inclusionPlan(index, head.treeSize));
     return { head, proof };
   }
@@ -522,20 +553,27 @@ export function createDirectory(options: AppOptions): Directory {
     return html(renderPage({ query, directoryKey, identity: page }), 200);
   });
 
-  app.put('/v1/identities/:handle', async (c) => {
-    const handle = handleParam(c);
-    limit(limiters?.writesPerIp, clientIp(c), 'writes');
+  function requireJson(c: Context): void {
     const type = c.req.header('content-type') ?? '';
     if (!/^application\/json\s*(;\s*charset=utf-8\s*)?$/i.test(type))
       throw new RequestError(415, 'unsupported-media-type', 'body must be application/json');
-    const body = await readBody(c);
-    const auth = readAuth(c);
-    let json: unknown;
+  }
+
+  function parseJson(body: Uint8Array): unknown {
     try {
-      json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body));
+      return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body));
     } catch {
       throw badRequest('malformed-json', 'body is not valid UTF-8 JSON');
     }
+  }
+
+  app.put('/v1/identities/:handle', async (c) => {
+    const handle = handleParam(c);
+    limit(limiters?.writesPerIp, clientIp(c), 'writes');
+    requireJson(c);
+    const body = await readBody(c);
+    const auth = readAuth(c);
+    const json = parseJson(body);
     const pub = parsePublishBody(json, {
       maxOneTimePrekeys: limits.maxOneTimePrekeysPerRequest,
       maxKemPrekeys: limits.maxKemPrekeysPerRequest,
@@ -682,21 +720,7 @@ export function createDirectory(options: AppOptions): Directory {
     if (body.length !== 0) throw badRequest('unexpected-body', 'DELETE takes no body');
     const auth = readAuth(c);
     const signer = await init();
-    const current = await store.getIdentity(handle);
-    if (!current) throw notFound(clientIp(c), 'identity');
-    const message = canonicalRequest({
-      method: 'DELETE',
-      path: identityPath(handle),
-      timestamp: auth.timestamp,
-      nonce: auth.nonce,
-      body,
-    });
-    if (!verifyEd25519(current.identityKey, message, auth.signature))
-      throw new RequestError(
-        401,
-        'bad-signature',
-        'request must be signed by the current identity key',
-      );
+    const current = await ownerOf(c, handle, auth, 'DELETE', '', body);
     limit(limiters?.writesPerHandle, handle, 'writes for this handle');
     const result = await store.deleteIdentity(
       { handle, expectedCurrentKey: current.identityKey },
@@ -716,6 +740,78 @@ export function createDirectory(options: AppOptions): Directory {
     });
   });
 
+  // A person's device list (docs/devices.md): which device keys speak for the handle, signed by
+  // its identity (account) key. The request is signed like any write, by the current key; the
+  // list must be signed by that key too, name this handle and be newer than the stored one. It
+  // replaces the stored list and is logged as 'devices' (its digest in the entry's 32 bytes).
+  app.put('/v1/identities/:handle/devices', async (c) => {
+    const handle = handleParam(c);
+    limit(limiters?.writesPerIp, clientIp(c), 'writes');
+    requireJson(c);
+    const body = await readBody(c);
+    const auth = readAuth(c);
+    const signer = await init();
+    const current = await ownerOf(c, handle, auth, 'PUT', '/devices', body);
+    limit(limiters?.writesPerHandle, handle, 'writes for this handle');
+    const list = parseDeviceListBody(parseJson(body));
+    if (list.handle !== handle)
+      throw badRequest('handle-mismatch', 'body.handle differs from the handle in the path');
+    if (!verifyEd25519(current.identityKey, deviceListMessage(list), list.signature))
+      throw badRequest(
+        'bad-device-list-signature',
+        'the device list is not signed by the current identity key',
+      );
+    const result = await store.putDeviceList(
+      { handle, list, expectedCurrentKey: current.identityKey },
+      writeContext(auth, signer),
+    );
+    if (!result.ok) {
+      switch (result.reason) {
+        case 'replay':
+          throw new RequestError(401, 'replayed-request', 'this nonce was already used');
+        case 'not-found':
+          throw notFound(clientIp(c), 'identity');
+        case 'conflict':
+          throw new RequestError(
+            409,
+            'conflict',
+            'the identity changed meanwhile; fetch it and retry',
+          );
+        case 'stale':
+          throw new RequestError(
+            409,
+            'stale-device-list',
+            'the stored device list has this version or a newer one',
+          );
+      }
+    }
+    return c.json({
+      handle,
+      version: list.version,
+      logIndex: result.logIndex,
+      sequence: result.sequence,
+    });
+  });
+
+  // The handle's device list with its 'devices' log entry (sequence, timestamp: the leaf is
+  // handle, deviceListDigest(list), sequence, timestamp) proven against the current head.
+  app.get('/v1/identities/:handle/devices', async (c) => {
+    const handle = handleParam(c);
+    checkNotFoundBudget(clientIp(c));
+    const signer = await init();
+    const record = await store.getDeviceList(handle);
+    if (!record) throw notFound(clientIp(c), 'device list');
+    const { head, proof } = await proofFor(record.logIndex);
+    return c.json({
+      deviceList: deviceListToJson(record.list),
+      logIndex: record.logIndex,
+      sequence: record.sequence,
+      timestamp: record.logTimestamp,
+      head: headJson(head, signer),
+      proof: proof.map(base64UrlEncode),
+    });
+  });
+
   app.get('/v1/identities/:handle', async (c) => {
     const answer = await lookupIdentity(handleParam(c), clientIp(c));
     return c.body(answer.body, answer.status as ContentfulStatusCode, {
@@ -730,21 +826,7 @@ export function createDirectory(options: AppOptions): Directory {
     const handle = handleParam(c);
     limit(limiters?.bundlesPerIp, clientIp(c), 'prekey status requests');
     const auth = readAuth(c);
-    const current = await store.getIdentity(handle);
-    if (!current) throw notFound(clientIp(c), 'identity');
-    const message = canonicalRequest({
-      method: 'GET',
-      path: `${identityPath(handle)}/prekeys`,
-      timestamp: auth.timestamp,
-      nonce: auth.nonce,
-      body: new Uint8Array(0),
-    });
-    if (!verifyEd25519(current.identityKey, message, auth.signature))
-      throw new RequestError(
-        401,
-        'bad-signature',
-        'request must be signed by the current identity key',
-      );
+    const current = await ownerOf(c, handle, auth, 'GET', '/prekeys', new Uint8Array(0));
     const kemCounts = await store.countKemPrekeys(handle);
     return c.json({
       handle,
@@ -804,7 +886,7 @@ export function createDirectory(options: AppOptions): Directory {
     const cap = limits.maxHistoryEntriesPerRequest;
     const found = await store.logEntriesForHandle(handle, after, cap + 1);
     const entries = found.filter((e) => e.index < head.treeSize).slice(0, cap);
-    if (entries.length === 0 && !(await store.latestLogEntry(handle)))
+    if (entries.length === 0 && !(await store.latestKeyEntry(handle)))
       throw notFound(clientIp(c), 'log entry');
     const proofs = await buildProofs(
       store,
@@ -863,7 +945,7 @@ export function createDirectory(options: AppOptions): Directory {
       if (!isValidHandle(handle))
         throw badRequest('bad-handle', 'handle must match ^[a-z0-9][a-z0-9._-]{0,63}$');
       checkNotFoundBudget(clientIp(c));
-      entry = await store.latestLogEntry(handle);
+      entry = await store.latestKeyEntry(handle);
       if (!entry) throw notFound(clientIp(c), 'log entry');
       treeSize = queryInt(c, 'treeSize', false) ?? head.treeSize;
     } else {

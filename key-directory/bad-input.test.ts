@@ -2,9 +2,11 @@
 // stored (checked in the store afterwards, and an existing identity is left exactly as it was).
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { base64UrlEncode } from '../extension/protocol/directory-request';
+import { base64UrlEncode, signDirectoryRequest } from '../extension/protocol/directory-request';
 import {
+  deviceListJson,
   kemPrekeyJson,
+  makeDevice,
   makeIdentity,
   publishBody,
   signedRequest,
@@ -71,6 +73,169 @@ function signed(
     timestamp: secondsOf(clock) + (opts.skew ?? 0),
   });
   return { path: req.path, headers: { ...req.headers, ...opts.headers }, body };
+}
+
+/** A `PUT /v1/identities/owner/devices` signed correctly by owner over `body` (unless told). */
+function devicesPut(
+  body: string,
+  opts: { signer?: typeof owner; handle?: string; headers?: Record<string, string> } = {},
+) {
+  const req = signedRequest('PUT', opts.handle ?? 'owner', body, opts.signer ?? owner, {
+    timestamp: secondsOf(clock),
+    under: '/devices',
+  });
+  return { path: req.path, headers: { ...req.headers, ...opts.headers }, body };
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests poke at arbitrary JSON
+function mutateList(f: (b: Record<string, any>) => void): string {
+  const b = JSON.parse(JSON.stringify(deviceListJson(owner, 1)));
+  f(b);
+  return JSON.stringify(b);
+}
+
+/** Bad `PUT …/devices` bodies and requests: each a typed 4xx, none stores a list. */
+function deviceListCases(): Case[] {
+  const c = (name: string, status: number, code: string, req: Partial<Case>): Case => ({
+    name: `devices: ${name}`,
+    status,
+    code,
+    ...req,
+  });
+  const list = JSON.stringify(deviceListJson(owner, 1));
+  const m = (name: string, f: Parameters<typeof mutateList>[0]) =>
+    c(name, 400, 'malformed-device-list', devicesPut(mutateList(f)));
+  return [
+    c('malformed JSON', 400, 'malformed-json', devicesPut('{"handle": "owner",')),
+    c('empty body', 400, 'malformed-json', devicesPut('')),
+    c('invalid UTF-8', 400, 'malformed-json', {
+      path: '/v1/identities/owner/devices',
+      headers: {
+        'content-type': 'application/json',
+        ...signDirectoryRequest({
+          method: 'PUT',
+          path: '/v1/identities/owner/devices',
+          timestamp: secondsOf(clock),
+          nonce: 'invalid-utf8-nonce-0001',
+          body: new Uint8Array([0x7b, 0xff, 0x7d]),
+          identitySecretKey: owner.secretKey,
+        }),
+      },
+      body: new Uint8Array([0x7b, 0xff, 0x7d]),
+    }),
+    c('JSON array', 400, 'malformed-device-list', devicesPut('[]')),
+    c('JSON null', 400, 'malformed-device-list', devicesPut('null')),
+    c('JSON number', 400, 'malformed-device-list', devicesPut('7')),
+    m('unknown top-level field', (b) => (b.admin = true)),
+    c(
+      '__proto__ field',
+      400,
+      'malformed-device-list',
+      devicesPut(list.replace('{', '{"__proto__":{"x":1},')),
+    ),
+    m('unknown field in a device', (b) => (b.devices[0].name = 'laptop')),
+    m('missing signature', (b) => delete b.signature),
+    m('missing devices', (b) => delete b.devices),
+    m('missing version', (b) => delete b.version),
+    m('devices not a list', (b) => (b.devices = { 0: b.devices[0] })),
+    m('no devices', (b) => (b.devices = [])),
+    m('17 devices', (b) => {
+      b.devices = Array.from({ length: 17 }, (_, i) => ({
+        id: i + 1,
+        key: base64UrlEncode(makeDevice(i + 1).key),
+        addedAt: 1,
+      }));
+    }),
+    m('device not an object', (b) => (b.devices[1] = 'laptop')),
+    m('version 0', (b) => (b.version = 0)),
+    m('version negative', (b) => (b.version = -1)),
+    m('version fractional', (b) => (b.version = 1.5)),
+    m('version as string', (b) => (b.version = '2')),
+    m('version above u32', (b) => (b.version = 2 ** 32)),
+    m('duplicate device ids', (b) => (b.devices[1].id = b.devices[0].id)),
+    m('device ids out of order', (b) => b.devices.reverse()),
+    m('device id 0', (b) => (b.devices[0].id = 0)),
+    m('device id above u32', (b) => (b.devices[1].id = 2 ** 32)),
+    m('a device key twice', (b) => (b.devices[1].key = b.devices[0].key)),
+    m('device key 31 bytes', (b) => (b.devices[0].key = base64UrlEncode(new Uint8Array(31)))),
+    m('device key padded base64', (b) => (b.devices[0].key += '=')),
+    m('device key as number', (b) => (b.devices[0].key = 5)),
+    m('device key 2000 chars', (b) => (b.devices[0].key = long)),
+    m('device key small-order point', (b) => {
+      b.devices[0].key = base64UrlEncode(ED_IDENTITY_POINT);
+    }),
+    m('addedAt negative', (b) => (b.devices[0].addedAt = -1)),
+    m('addedAt as string', (b) => (b.devices[0].addedAt = '1767225600')),
+    m('signature 63 bytes', (b) => (b.signature = base64UrlEncode(new Uint8Array(63)))),
+    m('signature standard base64', (b) => (b.signature = '+' + b.signature.slice(1))),
+    m('handle not a string', (b) => (b.handle = 7)),
+    m('handle uppercase', (b) => (b.handle = 'OWNER')),
+    c(
+      'handle of another person',
+      400,
+      'handle-mismatch',
+      devicesPut(JSON.stringify(deviceListJson(owner, 1, { handle: 'alice' }))),
+    ),
+    c(
+      'list signed by another key',
+      400,
+      'bad-device-list-signature',
+      devicesPut(JSON.stringify(deviceListJson(owner, 1, { signer: eve }))),
+    ),
+    c(
+      'version changed after signing',
+      400,
+      'bad-device-list-signature',
+      devicesPut(mutateList((b) => (b.version = 2))),
+    ),
+    c(
+      'device added after signing',
+      400,
+      'bad-device-list-signature',
+      devicesPut(
+        mutateList((b) =>
+          b.devices.push({ id: 9, key: base64UrlEncode(makeDevice(9).key), addedAt: 1 }),
+        ),
+      ),
+    ),
+    c('text/plain body', 415, 'unsupported-media-type', {
+      ...devicesPut(list),
+      headers: { ...devicesPut(list).headers, 'content-type': 'text/plain' },
+    }),
+    c('body over the limit', 413, 'payload-too-large', devicesPut('x'.repeat(300 * 1024))),
+    c('unsigned', 401, 'missing-signature', {
+      path: '/v1/identities/owner/devices',
+      headers: { 'content-type': 'application/json' },
+      body: list,
+    }),
+    c('request signed by another key', 401, 'bad-signature', devicesPut(list, { signer: eve })),
+    c('timestamp too old', 401, 'stale-request', {
+      ...devicesPut(list),
+      headers: { ...devicesPut(list).headers, 'x-veil-timestamp': String(secondsOf(clock) - 3600) },
+    }),
+    c('bad nonce', 400, 'bad-nonce', devicesPut(list, { headers: { 'x-veil-nonce': 'abc' } })),
+    c('no identity for the handle', 404, 'not-found', devicesPut(list, { handle: 'nobody' })),
+    c('bad handle in the path', 400, 'bad-handle', {
+      ...devicesPut(list),
+      path: '/v1/identities/OWNER/devices',
+    }),
+    c('DELETE (no such route)', 404, 'not-found', {
+      method: 'DELETE',
+      path: '/v1/identities/owner/devices',
+    }),
+    c('GET bad handle', 400, 'bad-handle', {
+      method: 'GET',
+      path: '/v1/identities/a%00b/devices',
+    }),
+    c('GET an identity without a list', 404, 'not-found', {
+      method: 'GET',
+      path: '/v1/identities/owner/devices',
+    }),
+    c('GET unknown handle', 404, 'not-found', {
+      method: 'GET',
+      path: '/v1/identities/nobody/devices',
+    }),
+  ];
 }
 
 function cases(): Case[] {
@@ -507,7 +672,7 @@ describe('bad input gets a 4xx JSON error and stores nothing', () => {
   });
   afterAll(async () => opened.cleanup());
 
-  it.each(cases())('$name → $status $code', async (k) => {
+  it.each([...cases(), ...deviceListCases()])('$name → $status $code', async (k) => {
     const res = await t.app.request(k.path ?? '/v1/identities/alice', {
       method: k.method ?? 'PUT',
       headers: k.headers,
@@ -523,8 +688,10 @@ describe('bad input gets a 4xx JSON error and stores nothing', () => {
     expect(body.error.message).not.toContain(base64UrlEncode(alice.publicKey).slice(0, 12));
   });
 
-  it('stored nothing, and left the existing identity as it was', async () => {
+  it('stored nothing (no device list either), and left the existing identity as it was', async () => {
     expect(cases().length).toBeGreaterThan(60);
+    expect(deviceListCases().length).toBeGreaterThan(50);
+    expect(await opened.store.getDeviceList('owner')).toBeUndefined();
     const stats = await opened.store.stats();
     expect(stats).toEqual({ identities: 1, oneTimePrekeys: 3, kemOneTimePrekeys: 2, logSize: 1 });
     expect(await opened.store.countKemPrekeys('owner')).toEqual({ oneTime: 2, lastResortId: 10 });

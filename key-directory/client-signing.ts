@@ -1,5 +1,5 @@
 // Node-side helpers to talk to the directory as a client does: make an identity with prekeys,
-// build publish bodies and sign requests. Tests and the benchmark use them; the extension uses
+// build publish bodies and signed device lists, and sign requests. Tests and the benchmark use them; the extension uses
 // the same canonical string from extension/protocol/directory-request.ts.
 import { randomBytes } from 'node:crypto';
 import { ed25519, x25519 } from '@noble/curves/ed25519.js';
@@ -11,6 +11,12 @@ import {
   signDirectoryRequest,
   signedPrekeyMessage,
 } from '../extension/protocol/directory-request';
+import {
+  type Device,
+  type SignedDeviceListJson,
+  deviceListMessage,
+  deviceListToJson,
+} from '../extension/protocol/device-list';
 import { type KemPrekeyJson, kemPrekeyMessage } from '../extension/protocol/kem-prekey';
 
 export interface TestIdentity {
@@ -100,6 +106,32 @@ export function publishBody(
     };
   }
   return body;
+}
+
+/** A fresh device (a new Ed25519 key), linked at `addedAt` (Unix seconds). */
+export function makeDevice(id: number, addedAt = 1_767_225_600): Device {
+  return { id, key: ed25519.getPublicKey(ed25519.utils.randomSecretKey()), addedAt };
+}
+
+/**
+ * The wire form of `account`'s device list at `version`: `devices` (default: the account key
+ * itself as device 1 and one fresh device 2), sorted by id and signed by `signer` (default the
+ * account) over deviceListMessage. `handle` overrides the list's handle (attacks).
+ */
+export function deviceListJson(
+  account: TestIdentity,
+  version = 1,
+  options: { devices?: Device[]; signer?: TestIdentity; handle?: string } = {},
+): SignedDeviceListJson {
+  const devices = [
+    ...(options.devices ?? [
+      { id: 1, key: account.publicKey, addedAt: 1_767_225_600 },
+      makeDevice(2),
+    ]),
+  ].sort((a, b) => a.id - b.id);
+  const list = { handle: options.handle ?? account.handle, version, devices };
+  const signature = ed25519.sign(deviceListMessage(list), (options.signer ?? account).secretKey);
+  return deviceListToJson({ ...list, signature });
 }
 
 export interface SignedRequest {

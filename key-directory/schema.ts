@@ -1,5 +1,7 @@
-// Strict validation of the publish body: exactly the documented fields, the right types, base64url
-// of the right lengths, valid curve points. Unknown fields are rejected, not ignored.
+// Strict validation of the publish body and of a device list: exactly the documented fields, the
+// right types, base64url of the right lengths, valid curve points. Unknown fields are rejected,
+// not ignored.
+import { type SignedDeviceList, deviceListFromJson } from '../extension/protocol/device-list';
 import { base64UrlDecode, isValidHandle } from '../extension/protocol/directory-request';
 import { isVeilError } from '../extension/protocol/errors';
 import { isUsableIdentityKey } from '../extension/protocol/identity';
@@ -185,4 +187,35 @@ function parseKemPrekeys(
     parse(item, `${path}.oneTime[${i}]`, false),
   );
   return { ...(lastResort ? { lastResort } : {}), oneTime };
+}
+
+const DEVICE_LIST_FIELDS = ['handle', 'version', 'devices', 'signature'] as const;
+const DEVICE_FIELDS = ['id', 'key', 'addedAt'] as const;
+
+const malformedList = (what: string) => badRequest('malformed-device-list', `device list: ${what}`);
+
+/**
+ * A `PUT …/devices` body (SignedDeviceListJson), parsed by the protocol's deviceListFromJson
+ * (shape, ranges, 1-16 devices, ids increasing, no key twice) after a check for fields it
+ * would ignore: an unsigned field must not ride along. Device keys must be usable Ed25519 keys.
+ * Every failure is `400 malformed-device-list`; the signature is the app's to check.
+ */
+export function parseDeviceListBody(value: unknown): SignedDeviceList {
+  if (!isRecord(value)) throw malformedList('must be an object');
+  const known = (keys: readonly string[]) => (k: string) => keys.includes(k);
+  if (!Object.keys(value).every(known(DEVICE_LIST_FIELDS))) throw malformedList('unknown field');
+  if (Array.isArray(value.devices))
+    for (const d of value.devices as unknown[])
+      if (isRecord(d) && !Object.keys(d).every(known(DEVICE_FIELDS)))
+        throw malformedList('unknown field in a device');
+  let list: SignedDeviceList;
+  try {
+    list = deviceListFromJson(value);
+  } catch (e) {
+    if (isVeilError(e)) throw malformedList(e.message);
+    throw e;
+  }
+  if (!list.devices.every((d) => isUsableEd25519PublicKey(d.key)))
+    throw malformedList('a device key is not a usable Ed25519 public key');
+  return list;
 }

@@ -10,6 +10,7 @@ import {
   type Bundle,
   type DeleteInput,
   type DeleteResult,
+  type DeviceListRecord,
   type DirectoryStore,
   type HeadSigner,
   type IdentityRecord,
@@ -18,6 +19,8 @@ import {
   type NodeRef,
   type PublishInput,
   type PublishResult,
+  type PutDeviceListInput,
+  type PutDeviceListResult,
   type StoreStats,
   type StoredLogEntry,
   type StoredTreeHead,
@@ -28,12 +31,17 @@ import {
   Rollback,
   type Row,
   blob,
+  deviceListFromRow,
+  deviceListLogEntry,
+  deviceListRowValues,
+  deviceListUpsertSql,
   identityFromRow,
   identityRowValues,
   identityUpsertSql,
   kemPrekeyFromRow,
   logEntryFromRow,
   num,
+  planDeviceList,
   planPublish,
   sameBytes,
   seconds,
@@ -52,6 +60,7 @@ type Queryable = pg.Pool | pg.PoolClient;
 
 const SCHEMA_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;
 const UPSERT_IDENTITY = identityUpsertSql((n) => `$${n}`);
+const UPSERT_DEVICE_LIST = deviceListUpsertSql((n) => `$${n}`);
 
 export class PostgresStore implements DirectoryStore {
   readonly kind = 'postgres' as const;
@@ -181,7 +190,10 @@ export class PostgresStore implements DirectoryStore {
     return r.rowCount === 1;
   }
 
-  /** The handle's latest sequence in the log (0 if none), deletions included. */
+  /**
+   * The handle's latest sequence in the log (0 if none), deletions and device lists included:
+   * key and device-list entries share one sequence per handle.
+   */
   private async lastSequence(c: pg.PoolClient, handle: string): Promise<number> {
     const r = await c.query('SELECT MAX(sequence) AS s FROM log_entries WHERE handle = $1', [
       handle,
@@ -222,15 +234,10 @@ export class PostgresStore implements DirectoryStore {
         input.handle,
       ]);
       const current = cur.rows[0] ? identityFromRow(cur.rows[0]) : undefined;
-      const plan = planPublish(
-        input,
-        current,
-        current?.sequence ?? (await this.lastSequence(c, input.handle)),
-        ctx.now,
-      );
+      const plan = planPublish(input, current, await this.lastSequence(c, input.handle), ctx.now);
       if (!plan.ok) return plan;
       const logIndex = plan.loggedAt ?? (await this.appendLog(c, size, plan.entry, ctx.signHead));
-      if (plan.dropOneTimePrekeys) await this.dropPrekeys(c, input.handle);
+      if (plan.dropOneTimePrekeys) await this.dropKeyMaterial(c, input.handle);
       await c.query(UPSERT_IDENTITY, identityRowValues(input, plan, logIndex));
       if (input.oneTimePrekeys.length > 0)
         await c.query(
@@ -302,7 +309,7 @@ export class PostgresStore implements DirectoryStore {
       const current = identityFromRow(cur.rows[0]);
       if (!sameBytes(current.identityKey, input.expectedCurrentKey))
         return { ok: false, reason: 'conflict' };
-      const sequence = current.sequence + 1;
+      const sequence = (await this.lastSequence(c, input.handle)) + 1;
       const logIndex = await this.appendLog(
         c,
         size,
@@ -315,10 +322,43 @@ export class PostgresStore implements DirectoryStore {
         },
         ctx.signHead,
       );
-      await this.dropPrekeys(c, input.handle);
+      await this.dropKeyMaterial(c, input.handle);
       await c.query('DELETE FROM identities WHERE handle = $1', [input.handle]);
       return { ok: true, logIndex, sequence };
     });
+  }
+
+  async putDeviceList(input: PutDeviceListInput, ctx: WriteContext): Promise<PutDeviceListResult> {
+    return this.tx(async (c): Promise<PutDeviceListResult> => {
+      const size = await this.lockLog(c);
+      if (!(await this.consumeNonce(c, ctx))) return { ok: false, reason: 'replay' };
+      // FOR UPDATE: a rotation or deletion of the handle waits (it also holds the log lock).
+      const cur = await c.query('SELECT * FROM identities WHERE handle = $1 FOR UPDATE', [
+        input.handle,
+      ]);
+      const stored = await c.query('SELECT version FROM device_lists WHERE handle = $1', [
+        input.handle,
+      ]);
+      const refused = planDeviceList(
+        input,
+        cur.rows[0] ? identityFromRow(cur.rows[0]) : undefined,
+        stored.rows[0] ? num(stored.rows[0].version) : undefined,
+      );
+      if (refused) return refused;
+      const entry = deviceListLogEntry(
+        input.list,
+        (await this.lastSequence(c, input.handle)) + 1,
+        ctx.now,
+      );
+      const logIndex = await this.appendLog(c, size, entry, ctx.signHead);
+      await c.query(UPSERT_DEVICE_LIST, deviceListRowValues(input.list, entry, logIndex, ctx.now));
+      return { ok: true, logIndex, sequence: entry.sequence };
+    });
+  }
+
+  async getDeviceList(handle: string): Promise<DeviceListRecord | undefined> {
+    const r = await this.pool.query('SELECT * FROM device_lists WHERE handle = $1', [handle]);
+    return r.rows[0] ? deviceListFromRow(r.rows[0] as Row) : undefined;
   }
 
   async takeBundle(handle: string): Promise<Bundle | undefined> {
@@ -365,11 +405,15 @@ export class PostgresStore implements DirectoryStore {
     return last.rows[0] ? kemPrekeyFromRow(last.rows[0] as Row, true) : undefined;
   }
 
-  /** Inside the caller's transaction: every prekey of the handle (a rotation, a deletion). */
-  private async dropPrekeys(c: pg.PoolClient, handle: string): Promise<void> {
+  /**
+   * Inside the caller's transaction (a rotation, a deletion): every prekey of the handle and its
+   * device list, all signed by the key that goes.
+   */
+  private async dropKeyMaterial(c: pg.PoolClient, handle: string): Promise<void> {
     await c.query('DELETE FROM one_time_prekeys WHERE handle = $1', [handle]);
     await c.query('DELETE FROM kem_one_time_prekeys WHERE handle = $1', [handle]);
     await c.query('DELETE FROM kem_last_resort_prekeys WHERE handle = $1', [handle]);
+    await c.query('DELETE FROM device_lists WHERE handle = $1', [handle]);
   }
 
   private async kemCounts(q: Queryable, handle: string): Promise<KemPrekeyCounts> {
@@ -397,9 +441,9 @@ export class PostgresStore implements DirectoryStore {
     return num(r.rows[0].n);
   }
 
-  async latestLogEntry(handle: string): Promise<StoredLogEntry | undefined> {
+  async latestKeyEntry(handle: string): Promise<StoredLogEntry | undefined> {
     const r = await this.pool.query(
-      'SELECT * FROM log_entries WHERE handle = $1 ORDER BY sequence DESC LIMIT 1',
+      "SELECT * FROM log_entries WHERE handle = $1 AND action <> 'devices' ORDER BY sequence DESC LIMIT 1",
       [handle],
     );
     return r.rows[0] ? logEntryFromRow(r.rows[0]) : undefined;

@@ -1,8 +1,18 @@
-// The publish decision both stores take (planPublish), checked without a database: which writes
-// are refused, which log a key, and what the identity row then holds.
+// The publish and device-list decisions both stores take (planPublish, planDeviceList), checked
+// without a database: which writes are refused, which log a key or a list, and what the rows hold.
 import { describe, expect, it } from 'vitest';
+import { type SignedDeviceList, deviceListDigest } from '../extension/protocol/device-list';
 import type { IdentityRecord, PublishInput } from './store';
-import { identityRowValues, identityUpsertSql, planPublish } from './store-rows';
+import {
+  deviceListFromRow,
+  deviceListLogEntry,
+  deviceListRowValues,
+  deviceListUpsertSql,
+  identityRowValues,
+  identityUpsertSql,
+  planDeviceList,
+  planPublish,
+} from './store-rows';
 
 const NOW = Date.UTC(2026, 0, 1, 12, 0, 0, 750);
 const NOW_SECONDS = Math.floor(NOW / 1000);
@@ -117,6 +127,79 @@ describe('planPublish', () => {
       loggedAt: undefined,
       dropOneTimePrekeys: true,
       createdAt: 1_600_000_000_000,
+      updatedAt: NOW,
+    });
+  });
+});
+
+describe('planPublish after device-list entries', () => {
+  it('a rotation takes the sequence after the latest entry, not after the key entry', () => {
+    // The row's key entry is sequence 5; lists were logged as 6 and 7.
+    const plan = planPublish(publishing(newKey, oldKey), stored(), 7, NOW);
+    expect(plan).toMatchObject({ ok: true, status: 'rotated', entry: { sequence: 8 } });
+  });
+});
+
+const list: SignedDeviceList = {
+  handle: 'alice',
+  version: 4,
+  devices: [
+    { id: 1, key: new Uint8Array(32).fill(7), addedAt: 1_700_000_000 },
+    { id: 3, key: new Uint8Array(32).fill(8), addedAt: 1_700_000_500 },
+  ],
+  signature: new Uint8Array(64).fill(9),
+};
+
+describe('planDeviceList', () => {
+  const put = { handle: 'alice', list, expectedCurrentKey: oldKey };
+  it('refuses a handle without identity, a moved key, and a version not above the stored one', () => {
+    expect(planDeviceList(put, undefined, undefined)).toEqual({ ok: false, reason: 'not-found' });
+    expect(planDeviceList({ ...put, expectedCurrentKey: newKey }, stored(), undefined)).toEqual({
+      ok: false,
+      reason: 'conflict',
+    });
+    expect(planDeviceList(put, stored(), 4)).toEqual({ ok: false, reason: 'stale' });
+    expect(planDeviceList(put, stored(), 9)).toEqual({ ok: false, reason: 'stale' });
+  });
+  it('accepts the first list at any version, and a newer one', () => {
+    expect(planDeviceList(put, stored(), undefined)).toBeUndefined();
+    expect(planDeviceList(put, stored(), 3)).toBeUndefined();
+  });
+});
+
+describe('device-list rows', () => {
+  it('logs the digest as a devices entry and round-trips the row', () => {
+    const entry = deviceListLogEntry(list, 6, NOW);
+    expect(entry).toEqual({
+      handle: 'alice',
+      identityKey: deviceListDigest(list),
+      action: 'devices',
+      sequence: 6,
+      timestamp: NOW_SECONDS,
+    });
+    const sql = deviceListUpsertSql((n) => `$${n}`);
+    const columns = /INSERT INTO device_lists \(([^)]*)\)/
+      .exec(sql)![1]!
+      .split(',')
+      .map((c) => c.trim());
+    expect(/VALUES \(([^)]*)\)/.exec(sql)![1]).toBe(columns.map((_, i) => `$${i + 1}`).join(', '));
+    const values = deviceListRowValues(list, entry, 42, NOW);
+    expect(values.length).toBe(columns.length);
+    const row = Object.fromEntries(columns.map((c, i) => [c, values[i]]));
+    expect(row).toMatchObject({
+      handle: 'alice',
+      version: 4,
+      signature: Buffer.from(list.signature),
+      log_index: 42,
+      sequence: 6,
+      log_timestamp: NOW_SECONDS,
+      updated_at: NOW,
+    });
+    expect(deviceListFromRow(row)).toEqual({
+      list,
+      logIndex: 42,
+      sequence: 6,
+      logTimestamp: NOW_SECONDS,
       updatedAt: NOW,
     });
   });

@@ -2,8 +2,23 @@
 // directory stores: both return rows as plain objects with Buffers for BLOB/BYTEA columns and
 // numbers or strings for integers.
 import { bytesEqual } from '../extension/protocol/bytes';
+import {
+  type SignedDeviceList,
+  deviceListDigest,
+  deviceListFromJson,
+  deviceListToJson,
+} from '../extension/protocol/device-list';
+import { toBase64Url } from '../extension/protocol/encoding';
 import type { LogAction } from '../extension/protocol/transparency';
-import type { IdentityRecord, KemPrekeyRecord, PublishInput, StoredLogEntry } from './store';
+import type {
+  DeviceListRecord,
+  IdentityRecord,
+  KemPrekeyRecord,
+  PublishInput,
+  PutDeviceListInput,
+  PutDeviceListResult,
+  StoredLogEntry,
+} from './store';
 
 export type Row = Record<string, unknown>;
 
@@ -63,7 +78,7 @@ export class Rollback<T> extends Error {
 
 /** A log entry that puts a key in place (a deletion is never planned by a publish). */
 export type KeyLogEntry = Omit<StoredLogEntry, 'index' | 'action'> & {
-  action: Exclude<LogAction, 'delete'>;
+  action: 'publish' | 'rotate';
 };
 
 export type PublishPlan =
@@ -76,8 +91,8 @@ export type PublishPlan =
       /** Index of `entry` when it is already logged (the key is unchanged); else append it. */
       loggedAt: number | undefined;
       /**
-       * The old key's one-time prekeys and all its KEM prekeys (signed by it) were made for it:
-       * a rotation drops them.
+       * The old key's one-time prekeys, all its KEM prekeys and its device list (signed by it)
+       * were made for it: a rotation drops them.
        */
       dropOneTimePrekeys: boolean;
       /** The identity row's timestamps, in milliseconds. */
@@ -90,7 +105,7 @@ export type PublishPlan =
  * refuse a claim of a taken handle, refuse a write whose signer is no longer the current key
  * (the row moved on since the request was checked), log a new or changed key, or only refresh
  * prekeys. `lastSequence` is the handle's latest sequence in the log (0 if none; it survives a
- * deletion, so a re-claimed handle continues it). `now` is in milliseconds.
+ * deletion, so a re-claimed handle continues it; 'devices' entries count, they share it). `now` is in milliseconds.
  */
 export function planPublish(
   input: Pick<PublishInput, 'handle' | 'identityKey' | 'expectedCurrentKey'>,
@@ -172,5 +187,83 @@ export function identityRowValues(
     plan.entry.timestamp,
     plan.createdAt,
     plan.updatedAt,
+  ];
+}
+
+/** A device_lists row (columns as in migration 3) back to the list and its log entry. */
+export function deviceListFromRow(r: Row): DeviceListRecord {
+  return {
+    list: deviceListFromJson({
+      handle: r.handle,
+      version: num(r.version),
+      devices: JSON.parse(r.devices as string) as unknown,
+      signature: toBase64Url(u8(r.signature)),
+    }),
+    logIndex: num(r.log_index),
+    sequence: num(r.sequence),
+    logTimestamp: num(r.log_timestamp),
+    updatedAt: num(r.updated_at),
+  };
+}
+
+/**
+ * Whether a device list may replace the stored one, decided inside the write transaction: the
+ * handle must still have the key the list was checked against, and the version must go up.
+ */
+export function planDeviceList(
+  input: PutDeviceListInput,
+  current: IdentityRecord | undefined,
+  storedVersion: number | undefined,
+): Extract<PutDeviceListResult, { ok: false }> | undefined {
+  if (!current) return { ok: false, reason: 'not-found' };
+  if (!bytesEqual(current.identityKey, input.expectedCurrentKey))
+    return { ok: false, reason: 'conflict' };
+  if (storedVersion !== undefined && input.list.version <= storedVersion)
+    return { ok: false, reason: 'stale' };
+  return undefined;
+}
+
+/** The 'devices' log entry of a list: its digest in the 32-byte field, `now` in milliseconds. */
+export function deviceListLogEntry(
+  list: SignedDeviceList,
+  sequence: number,
+  now: number,
+): Omit<StoredLogEntry, 'index'> {
+  return {
+    handle: list.handle,
+    identityKey: deviceListDigest(list),
+    action: 'devices',
+    sequence,
+    timestamp: seconds(now),
+  };
+}
+
+/** The upsert of a handle's device list for both stores (`param` as for identityUpsertSql). */
+export function deviceListUpsertSql(param: (n: number) => string): string {
+  const values = Array.from({ length: 8 }, (_, i) => param(i + 1)).join(', ');
+  return `INSERT INTO device_lists (handle, version, devices, signature, log_index, sequence,
+      log_timestamp, updated_at)
+    VALUES (${values})
+    ON CONFLICT (handle) DO UPDATE SET version = excluded.version, devices = excluded.devices,
+      signature = excluded.signature, log_index = excluded.log_index, sequence = excluded.sequence,
+      log_timestamp = excluded.log_timestamp, updated_at = excluded.updated_at`;
+}
+
+/** The parameters of `deviceListUpsertSql`: devices as the JSON of SignedDeviceListJson. */
+export function deviceListRowValues(
+  list: SignedDeviceList,
+  entry: Omit<StoredLogEntry, 'index'>,
+  logIndex: number,
+  now: number,
+): unknown[] {
+  return [
+    list.handle,
+    list.version,
+    JSON.stringify(deviceListToJson(list).devices),
+    blob(list.signature),
+    logIndex,
+    entry.sequence,
+    entry.timestamp,
+    now,
   ];
 }

@@ -9,6 +9,7 @@ import {
   type Bundle,
   type DeleteInput,
   type DeleteResult,
+  type DeviceListRecord,
   type DirectoryStore,
   type HeadSigner,
   type IdentityRecord,
@@ -17,6 +18,8 @@ import {
   type NodeRef,
   type PublishInput,
   type PublishResult,
+  type PutDeviceListInput,
+  type PutDeviceListResult,
   type StoreStats,
   type StoredLogEntry,
   type StoredTreeHead,
@@ -27,12 +30,17 @@ import {
   Rollback,
   type Row,
   blob,
+  deviceListFromRow,
+  deviceListLogEntry,
+  deviceListRowValues,
+  deviceListUpsertSql,
   identityFromRow,
   identityRowValues,
   identityUpsertSql,
   kemPrekeyFromRow,
   logEntryFromRow,
   num,
+  planDeviceList,
   planPublish,
   sameBytes,
   seconds,
@@ -50,6 +58,7 @@ export interface SqliteStoreOptions {
 }
 
 const UPSERT_IDENTITY = identityUpsertSql(() => '?');
+const UPSERT_DEVICE_LIST = deviceListUpsertSql(() => '?');
 
 export class SqliteStore implements DirectoryStore {
   readonly kind = 'sqlite' as const;
@@ -201,7 +210,10 @@ export class SqliteStore implements DirectoryStore {
     return size;
   }
 
-  /** The handle's latest sequence in the log (0 if none), deletions included. */
+  /**
+   * The handle's latest sequence in the log (0 if none), deletions and device lists included:
+   * key and device-list entries share one sequence per handle.
+   */
   private lastSequence(handle: string): number {
     const r = this.stmt('SELECT MAX(sequence) AS s FROM log_entries WHERE handle = ?').get(
       handle,
@@ -213,15 +225,10 @@ export class SqliteStore implements DirectoryStore {
     const run = this.db.transaction((): PublishResult => {
       if (!this.consumeNonce(ctx)) return { ok: false, reason: 'replay' };
       const current = this.readIdentity(input.handle);
-      const plan = planPublish(
-        input,
-        current,
-        current?.sequence ?? this.lastSequence(input.handle),
-        ctx.now,
-      );
+      const plan = planPublish(input, current, this.lastSequence(input.handle), ctx.now);
       if (!plan.ok) return plan;
       const logIndex = plan.loggedAt ?? this.appendLog(plan.entry, ctx.signHead);
-      if (plan.dropOneTimePrekeys) this.dropPrekeys(input.handle);
+      if (plan.dropOneTimePrekeys) this.dropKeyMaterial(input.handle);
       this.stmt(UPSERT_IDENTITY).run(...identityRowValues(input, plan, logIndex));
       const upsert = this.stmt(
         `INSERT INTO one_time_prekeys (handle, id, public_key) VALUES (?, ?, ?)
@@ -275,7 +282,7 @@ export class SqliteStore implements DirectoryStore {
       if (!current) return { ok: false, reason: 'not-found' };
       if (!sameBytes(current.identityKey, input.expectedCurrentKey))
         return { ok: false, reason: 'conflict' };
-      const sequence = current.sequence + 1;
+      const sequence = this.lastSequence(input.handle) + 1;
       const logIndex = this.appendLog(
         {
           handle: input.handle,
@@ -286,11 +293,39 @@ export class SqliteStore implements DirectoryStore {
         },
         ctx.signHead,
       );
-      this.dropPrekeys(input.handle);
+      this.dropKeyMaterial(input.handle);
       this.stmt('DELETE FROM identities WHERE handle = ?').run(input.handle);
       return { ok: true, logIndex, sequence };
     });
     return run.immediate();
+  }
+
+  async putDeviceList(input: PutDeviceListInput, ctx: WriteContext): Promise<PutDeviceListResult> {
+    const run = this.db.transaction((): PutDeviceListResult => {
+      if (!this.consumeNonce(ctx)) return { ok: false, reason: 'replay' };
+      const stored = this.stmt('SELECT version FROM device_lists WHERE handle = ?').get(
+        input.handle,
+      ) as Row | undefined;
+      const refused = planDeviceList(
+        input,
+        this.readIdentity(input.handle),
+        stored && num(stored.version),
+      );
+      if (refused) return refused;
+      const entry = deviceListLogEntry(input.list, this.lastSequence(input.handle) + 1, ctx.now);
+      const logIndex = this.appendLog(entry, ctx.signHead);
+      this.stmt(UPSERT_DEVICE_LIST).run(
+        ...deviceListRowValues(input.list, entry, logIndex, ctx.now),
+      );
+      return { ok: true, logIndex, sequence: entry.sequence };
+    });
+    return run.immediate();
+  }
+
+  async getDeviceList(handle: string): Promise<DeviceListRecord | undefined> {
+    const r = this.stmt('SELECT * FROM device_lists WHERE handle = ?').get(handle) as
+      Row | undefined;
+    return r && deviceListFromRow(r);
   }
 
   async takeBundle(handle: string): Promise<Bundle | undefined> {
@@ -326,11 +361,15 @@ export class SqliteStore implements DirectoryStore {
     return lastResort && kemPrekeyFromRow(lastResort, true);
   }
 
-  /** Inside the caller's transaction: every prekey of the handle (a rotation, a deletion). */
-  private dropPrekeys(handle: string): void {
+  /**
+   * Inside the caller's transaction (a rotation, a deletion): every prekey of the handle and its
+   * device list, all signed by the key that goes.
+   */
+  private dropKeyMaterial(handle: string): void {
     this.stmt('DELETE FROM one_time_prekeys WHERE handle = ?').run(handle);
     this.stmt('DELETE FROM kem_one_time_prekeys WHERE handle = ?').run(handle);
     this.stmt('DELETE FROM kem_last_resort_prekeys WHERE handle = ?').run(handle);
+    this.stmt('DELETE FROM device_lists WHERE handle = ?').run(handle);
   }
 
   private kemCounts(handle: string): KemPrekeyCounts {
@@ -359,9 +398,9 @@ export class SqliteStore implements DirectoryStore {
     return this.countPrekeys(handle);
   }
 
-  async latestLogEntry(handle: string): Promise<StoredLogEntry | undefined> {
+  async latestKeyEntry(handle: string): Promise<StoredLogEntry | undefined> {
     const r = this.stmt(
-      'SELECT * FROM log_entries WHERE handle = ? ORDER BY sequence DESC LIMIT 1',
+      "SELECT * FROM log_entries WHERE handle = ? AND action <> 'devices' ORDER BY sequence DESC LIMIT 1",
     ).get(handle) as Row | undefined;
     return r && logEntryFromRow(r);
   }

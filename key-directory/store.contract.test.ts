@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { ed25519, x25519 } from '@noble/curves/ed25519.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type SignedDeviceList, deviceListDigest } from '../extension/protocol/device-list';
 import {
   EMPTY_ROOT,
   encodeLogEntry,
@@ -19,6 +20,7 @@ import type {
   KemPrekeysInput,
   OneTimePrekeyRecord,
   PublishInput,
+  PutDeviceListInput,
 } from './store';
 import { type OpenedStore, TEST_ORIGIN, storeFactories, testSigner, writeContext } from './testing';
 
@@ -74,6 +76,24 @@ function input(
   };
 }
 
+/** A device list record: the store neither parses the JSON nor checks the signature (the app does). */
+function deviceList(handle: string, version: number, count = 2): SignedDeviceList {
+  return {
+    handle,
+    version,
+    devices: Array.from({ length: count }, (_, i) => ({
+      id: i + 1,
+      key: key(),
+      addedAt: 1000 + i,
+    })),
+    signature: new Uint8Array(randomBytes(64)),
+  };
+}
+
+function listInput(list: SignedDeviceList, expectedCurrentKey: Uint8Array): PutDeviceListInput {
+  return { handle: list.handle, list, expectedCurrentKey };
+}
+
 async function checkLog(store: DirectoryStore): Promise<void> {
   const head = (await store.latestHead())!;
   verifySignedTreeHead({ origin: TEST_ORIGIN, ...head }, trust);
@@ -105,7 +125,7 @@ for (const factory of storeFactories()) {
     });
 
     it('migrates down and up again', async () => {
-      expect(LATEST_VERSION).toBe(2);
+      expect(LATEST_VERSION).toBe(3);
       expect(await store.schemaVersion()).toBe(LATEST_VERSION);
       const temp = await factory.open();
       try {
@@ -140,7 +160,7 @@ for (const factory of storeFactories()) {
         expect((await temp.store.getIdentity('erin'))!.identityKey).toEqual(k);
         expect(await temp.store.countOneTimePrekeys('erin')).toBe(3);
         await temp.store.migrate();
-        expect(await temp.store.schemaVersion()).toBe(2);
+        expect(await temp.store.schemaVersion()).toBe(LATEST_VERSION);
         expect(await temp.store.countKemPrekeys('erin')).toEqual({
           oneTime: 0,
           lastResortId: null,
@@ -148,6 +168,40 @@ for (const factory of storeFactories()) {
         const bundle = (await temp.store.takeBundle('erin'))!;
         expect(bundle.identity.identityKey).toEqual(k);
         expect(bundle.kemPrekey).toBeUndefined();
+      } finally {
+        await temp.cleanup();
+      }
+    });
+
+    it('migration 3 (device lists) goes down and up under existing identities and log entries', async () => {
+      const temp = await factory.open();
+      try {
+        await temp.store.ensureHead(now, signer.signHead);
+        const k = key();
+        expect((await temp.store.publish(input('erin', k, null), ctx())).ok).toBe(true);
+        expect((await temp.store.publish(input('finn', key(), null), ctx())).ok).toBe(true);
+        await temp.store.migrate(2);
+        expect(await temp.store.schemaVersion()).toBe(2);
+        await expect(temp.store.getDeviceList('erin')).rejects.toThrow();
+        await temp.store.migrate();
+        expect(await temp.store.schemaVersion()).toBe(3);
+        // The rebuilt log table kept every entry, its index and its constraints.
+        await checkLog(temp.store);
+        expect((await temp.store.getIdentity('erin'))!.identityKey).toEqual(k);
+        const d = await temp.store.putDeviceList(listInput(deviceList('erin', 1), k), ctx());
+        expect(d).toEqual({ ok: true, logIndex: 2, sequence: 2 });
+        expect(await temp.store.publish(input('erin', key(), null), ctx())).toEqual({
+          ok: false,
+          reason: 'handle-taken',
+        });
+        await checkLog(temp.store);
+
+        // With a 'devices' entry in the log, down is refused and changes nothing: an
+        // append-only log cannot forget the entry, and the old schema cannot hold it.
+        await expect(temp.store.migrate(2)).rejects.toThrow();
+        expect(await temp.store.schemaVersion()).toBe(3);
+        expect((await temp.store.getDeviceList('erin'))!.list.version).toBe(1);
+        await checkLog(temp.store);
       } finally {
         await temp.cleanup();
       }
@@ -234,7 +288,7 @@ for (const factory of storeFactories()) {
       expect(await store.getIdentity('alice')).toBeUndefined();
       expect(await store.countOneTimePrekeys('alice')).toBe(0);
       expect(await store.takeBundle('alice')).toBeUndefined();
-      expect(await store.latestLogEntry('alice')).toMatchObject({
+      expect(await store.latestKeyEntry('alice')).toMatchObject({
         action: 'delete',
         sequence: 3,
         identityKey: k2,
@@ -270,6 +324,153 @@ for (const factory of storeFactories()) {
       ]);
       expect(await store.logEntriesForHandle('alice', 4, 10)).toEqual([]);
       expect(await store.logEntriesForHandle('nobody', 0, 10)).toEqual([]);
+    });
+
+    it('stores a device list, logs its digest, refuses stale versions, replays and a moved key', async () => {
+      const k1 = key();
+      expect(await store.putDeviceList(listInput(deviceList('gina', 1), k1), ctx())).toEqual({
+        ok: false,
+        reason: 'not-found',
+      });
+      const published = await store.publish(input('gina', k1, null), ctx());
+      expect(published).toMatchObject({ ok: true, sequence: 1 });
+      const keyIndex = published.ok ? published.logIndex : -1;
+      expect(await store.getDeviceList('gina')).toBeUndefined();
+
+      const v1 = deviceList('gina', 1);
+      const c1 = ctx('device-list-nonce-0001');
+      const r1 = await store.putDeviceList(listInput(v1, k1), c1);
+      expect(r1).toEqual({ ok: true, logIndex: keyIndex + 1, sequence: 2 });
+      const stored = (await store.getDeviceList('gina'))!;
+      expect(stored).toEqual({
+        list: v1,
+        logIndex: keyIndex + 1,
+        sequence: 2,
+        logTimestamp: Math.floor(c1.now / 1000),
+        updatedAt: c1.now,
+      });
+      expect((await store.getLogEntries(keyIndex + 1, 1))[0]).toEqual({
+        index: keyIndex + 1,
+        handle: 'gina',
+        identityKey: deviceListDigest(v1),
+        action: 'devices',
+        sequence: 2,
+        timestamp: Math.floor(c1.now / 1000),
+      });
+
+      // The same nonce again is a replay, whatever the list.
+      expect(
+        await store.putDeviceList(listInput(deviceList('gina', 5), k1), {
+          ...c1,
+          now: (now += 1000),
+        }),
+      ).toEqual({ ok: false, reason: 'replay' });
+      // Not newer than the stored version: refused, nothing logged.
+      const size = (await store.latestHead())!.treeSize;
+      expect(await store.putDeviceList(listInput(deviceList('gina', 1), k1), ctx())).toEqual({
+        ok: false,
+        reason: 'stale',
+      });
+      // Checked against a key the handle no longer has (a rotation meanwhile): refused.
+      expect(await store.putDeviceList(listInput(deviceList('gina', 2), key()), ctx())).toEqual({
+        ok: false,
+        reason: 'conflict',
+      });
+      expect((await store.latestHead())!.treeSize).toBe(size);
+      expect((await store.getDeviceList('gina'))!.list).toEqual(v1);
+
+      const v3 = deviceList('gina', 3, 4);
+      expect(await store.putDeviceList(listInput(v3, k1), ctx())).toEqual({
+        ok: true,
+        logIndex: size,
+        sequence: 3,
+      });
+      expect((await store.getDeviceList('gina'))!.list).toEqual(v3);
+      expect(await store.putDeviceList(listInput(deviceList('gina', 2), k1), ctx())).toEqual({
+        ok: false,
+        reason: 'stale',
+      });
+
+      // The identity still points at its key entry; the latest key entry skips the lists.
+      const gina = (await store.getIdentity('gina'))!;
+      expect(gina).toMatchObject({ logIndex: keyIndex, logAction: 'publish', sequence: 1 });
+      expect(await store.latestKeyEntry('gina')).toMatchObject({
+        index: keyIndex,
+        action: 'publish',
+        sequence: 1,
+        identityKey: k1,
+      });
+      // A same-key update keeps the list and logs nothing.
+      expect(await store.publish(input('gina', k1, k1, prekeys(1, 40)), ctx())).toMatchObject({
+        ok: true,
+        status: 'updated',
+        logIndex: keyIndex,
+        sequence: 1,
+      });
+      expect((await store.getDeviceList('gina'))!.list).toEqual(v3);
+
+      // A rotation continues the one sequence and drops the list; the new key starts at 1.
+      const k2 = key();
+      expect(await store.publish(input('gina', k2, k1), ctx())).toMatchObject({
+        ok: true,
+        status: 'rotated',
+        sequence: 4,
+      });
+      expect(await store.getDeviceList('gina')).toBeUndefined();
+      expect(await store.putDeviceList(listInput(deviceList('gina', 1), k1), ctx())).toEqual({
+        ok: false,
+        reason: 'conflict',
+      });
+      expect(await store.putDeviceList(listInput(deviceList('gina', 1), k2), ctx())).toMatchObject({
+        ok: true,
+        sequence: 5,
+      });
+      expect(await store.latestKeyEntry('gina')).toMatchObject({ action: 'rotate', sequence: 4 });
+
+      // A deletion continues it too and drops the list.
+      expect(
+        await store.deleteIdentity({ handle: 'gina', expectedCurrentKey: k2 }, ctx()),
+      ).toMatchObject({ ok: true, sequence: 6 });
+      expect(await store.getDeviceList('gina')).toBeUndefined();
+      expect(await store.latestKeyEntry('gina')).toMatchObject({ action: 'delete', sequence: 6 });
+      const k3 = key();
+      expect(await store.publish(input('gina', k3, null), ctx())).toMatchObject({
+        ok: true,
+        status: 'created',
+        sequence: 7,
+      });
+      expect(await store.getDeviceList('gina')).toBeUndefined();
+      expect(
+        (await store.logEntriesForHandle('gina', 0, 100)).map((e) => [e.sequence, e.action]),
+      ).toEqual([
+        [1, 'publish'],
+        [2, 'devices'],
+        [3, 'devices'],
+        [4, 'rotate'],
+        [5, 'devices'],
+        [6, 'delete'],
+        [7, 'publish'],
+      ]);
+      await checkLog(store);
+    });
+
+    it('concurrent device-list writes: each version logged at most once, the newest kept', async () => {
+      const k = key();
+      await store.publish(input('hana', k, null), ctx());
+      const versions = [3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8, 9, 7];
+      const results = await Promise.all(
+        versions.map((v) => store.putDeviceList(listInput(deviceList('hana', v), k), ctx())),
+      );
+      const accepted = versions.filter((_, i) => results[i]!.ok);
+      expect(new Set(accepted).size).toBe(accepted.length);
+      for (const r of results) if (!r.ok) expect(r.reason).toBe('stale');
+      expect((await store.getDeviceList('hana'))!.list.version).toBe(9);
+      const logged = (await store.logEntriesForHandle('hana', 0, 100)).filter(
+        (e) => e.action === 'devices',
+      );
+      expect(logged.length).toBe(accepted.length);
+      expect(logged.map((e) => e.sequence)).toEqual(accepted.map((_, i) => i + 2));
+      await checkLog(store);
     });
 
     it('hands out one-time prekeys in order, then bundles without one', async () => {

@@ -1,7 +1,9 @@
 // The directory's storage interface. Two implementations (store-sqlite.ts, store-postgres.ts)
 // pass one contract suite (store.contract.test.ts). Each write is one transaction: an identity,
 // its prekeys (X25519 and KEM), its log entry, the new Merkle nodes and the signed head commit together or not
-// at all, so a crash never leaves a half-written identity or a log without a head.
+// at all, so a crash never leaves a half-written identity or a log without a head. A device list
+// (signed by the handle's identity key) is written the same way, with its own log entry.
+import type { SignedDeviceList } from '../extension/protocol/device-list';
 import type { LogAction } from '../extension/protocol/transparency';
 
 export interface SignedPrekeyRecord {
@@ -47,9 +49,9 @@ export interface IdentityRecord {
   fingerprint: string;
   /** This party's 30-digit half of Signal's safety number. */
   safetyNumberHalf: string;
-  /** The log entry that put this key in place (publish or rotate). */
+  /** The log entry that put this key in place (publish or rotate; never a 'devices' entry). */
   logIndex: number;
-  logAction: Exclude<LogAction, 'delete'>;
+  logAction: 'publish' | 'rotate';
   sequence: number;
   /** Unix seconds of that log entry. */
   logTimestamp: number;
@@ -60,6 +62,7 @@ export interface IdentityRecord {
 export interface StoredLogEntry {
   index: number;
   handle: string;
+  /** The identity key; for a 'devices' entry the device list's digest (deviceListDigest). */
   identityKey: Uint8Array;
   action: LogAction;
   sequence: number;
@@ -139,6 +142,37 @@ export type DeleteResult =
   | { ok: true; logIndex: number; sequence: number }
   | { ok: false; reason: 'not-found' | 'conflict' | 'replay' };
 
+/** A handle's current device list and the log entry that recorded it. */
+export interface DeviceListRecord {
+  list: SignedDeviceList;
+  logIndex: number;
+  /** The handle's sequence of that entry (one sequence for key and device-list entries). */
+  sequence: number;
+  /** Unix seconds of that log entry. */
+  logTimestamp: number;
+  /** Milliseconds. */
+  updatedAt: number;
+}
+
+export interface PutDeviceListInput {
+  handle: string;
+  /** Parsed, and verified by the app under `expectedCurrentKey`. */
+  list: SignedDeviceList;
+  /**
+   * The identity key the request and the list were checked against; if the handle's key is
+   * another by the time the write runs (a rotation meanwhile), the write is refused.
+   */
+  expectedCurrentKey: Uint8Array;
+}
+
+export type PutDeviceListResult =
+  | { ok: true; logIndex: number; sequence: number }
+  | {
+      ok: false;
+      /** 'stale': the stored list's version is not lower than the new one's. */
+      reason: 'not-found' | 'conflict' | 'replay' | 'stale';
+    };
+
 export interface Bundle {
   identity: IdentityRecord;
   /** Absent when the handle has no one-time prekeys left. */
@@ -172,16 +206,26 @@ export interface DirectoryStore {
   getIdentity(handle: string): Promise<IdentityRecord | undefined>;
   publish(input: PublishInput, ctx: WriteContext): Promise<PublishResult>;
   deleteIdentity(input: DeleteInput, ctx: WriteContext): Promise<DeleteResult>;
+  /**
+   * Replaces the handle's device list and logs it ('devices', digest, the handle's next
+   * sequence) in one transaction with the new nodes and signed head.
+   */
+  putDeviceList(input: PutDeviceListInput, ctx: WriteContext): Promise<PutDeviceListResult>;
+  /** The handle's device list; none after a rotation or deletion until a new one is put. */
+  getDeviceList(handle: string): Promise<DeviceListRecord | undefined>;
   /** Returns the bundle and removes its one-time prekeys (X25519, KEM) in one atomic step. */
   takeBundle(handle: string): Promise<Bundle | undefined>;
   countOneTimePrekeys(handle: string): Promise<number>;
   countKemPrekeys(handle: string): Promise<KemPrekeyCounts>;
-  /** The latest log entry for a handle (including a deletion), if any. */
-  latestLogEntry(handle: string): Promise<StoredLogEntry | undefined>;
+  /**
+   * The handle's latest key entry (publish, rotate or delete), if any: 'devices' entries are
+   * passed over, their 32 bytes are not a key.
+   */
+  latestKeyEntry(handle: string): Promise<StoredLogEntry | undefined>;
   getLogEntries(start: number, count: number): Promise<StoredLogEntry[]>;
   /**
    * A handle's log entries with sequence > `afterSequence`, in sequence (= log) order, at most
-   * `limit` of them; deletions included. Empty when the handle has none there.
+   * `limit` of them; deletions and device-list entries included. Empty when the handle has none there.
    */
   logEntriesForHandle(
     handle: string,

@@ -7,6 +7,7 @@ import { ed25519 } from '@noble/curves/ed25519.js';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { testSigner } from '../../key-directory/testing';
 import { nobleProvider } from '../protocol/crypto/noble';
+import { deviceListMessage, deviceListToJson, type DeviceList } from '../protocol/device-list';
 import { base64UrlEncode, decodeTreeHead } from '../protocol/directory-request';
 import { signTreeHead } from '../protocol/transparency';
 import { Veil } from '../protocol/veil';
@@ -325,5 +326,76 @@ describe('a directory that lies', () => {
       }),
     );
     await expect(dir.lookup(dirA.url, 'rose')).rejects.toMatchObject({ code: 'bad-proof' });
+  });
+});
+
+describe('device lists (signed by the account key, logged)', () => {
+  /** `device` signs a list of `keys` at `version` with its account (identity) key and publishes it. */
+  async function publishList(
+    device: Awaited<ReturnType<typeof publishedDevice>>,
+    handle: string,
+    version: number,
+    keys: Uint8Array[],
+  ) {
+    const unsigned: DeviceList = {
+      handle,
+      version,
+      devices: keys.map((key, i) => ({ id: i + 1, key, addedAt: 1_700_000_000 + i })),
+    };
+    const list = { ...unsigned, signature: await device.veil.sign(deviceListMessage(unsigned)) };
+    await device.dir.publishDeviceList(dirA.url, device.veil, list);
+    return list;
+  }
+
+  it('serves the list with its log proof; key lookups and history stay right after it', async () => {
+    const sam = await publishedDevice(dirA.url, 'sam');
+    const laptop = ed25519.getPublicKey(ed25519.utils.randomSecretKey());
+    await publishList(sam, 'sam', 1, [sam.identityKey, laptop]);
+    const { dir } = client();
+    const list = await dir.deviceList(dirA.url, 'sam', sam.identityKey);
+    expect(list.devices.map((d) => d.key)).toEqual([sam.identityKey, laptop]);
+    // The history now ends in a 'devices' entry; the key lookup after it is still accepted.
+    const history = await dir.history(dirA.url, 'sam');
+    expect(history.entries.map((e) => e.action)).toEqual(['publish', 'devices']);
+    expect((await dir.lookup(dirA.url, 'sam')).identityKey).toEqual(sam.identityKey);
+  });
+
+  it('refuses a list swapped in the answer, one under another account key, and a rollback', async () => {
+    const tia = await publishedDevice(dirA.url, 'tia');
+    const first = await publishList(tia, 'tia', 1, [tia.identityKey]);
+    const mallorysKey = ed25519.getPublicKey(ed25519.utils.randomSecretKey());
+    // The directory adds a device of its own to the list it serves.
+    const added = client(
+      tampering(
+        (url) => url.endsWith('/v1/identities/tia/devices'),
+        (json) => {
+          const l = json.deviceList as { devices: { id: number; key: string; addedAt: number }[] };
+          l.devices.push({ id: 9, key: base64UrlEncode(mallorysKey), addedAt: 1 });
+        },
+      ),
+    );
+    await expect(added.dir.deviceList(dirA.url, 'tia', tia.identityKey)).rejects.toMatchObject({
+      code: 'bad-proof',
+    });
+    // A list is only as good as the account key the caller checked.
+    await expect(client().dir.deviceList(dirA.url, 'tia', mallorysKey)).rejects.toMatchObject({
+      code: 'bad-proof',
+    });
+    // Version 2 seen; the directory then serves version 1 again (replayed from before).
+    const { dir, store } = client();
+    await publishList(tia, 'tia', 2, [tia.identityKey, mallorysKey]);
+    expect((await dir.deviceList(dirA.url, 'tia', tia.identityKey)).version).toBe(2);
+    const stale = new DirectoryClient({
+      store,
+      fetch: tampering(
+        (url) => url.endsWith('/v1/identities/tia/devices'),
+        (json) => {
+          json.deviceList = deviceListToJson(first);
+        },
+      ),
+    });
+    await expect(stale.deviceList(dirA.url, 'tia', tia.identityKey)).rejects.toMatchObject({
+      code: 'bad-proof',
+    });
   });
 });

@@ -5,6 +5,7 @@
 // (consistency proof). A swapped key, a foreign signature or a forked log → 'bad-proof'.
 // It also reads the log for the monitor and the gossip check (log-monitor.ts, head-gossip.ts):
 // a handle's whole history (each entry proven), raw entries, compact ranges, consistency proofs.
+import { bytesToHex } from '@noble/hashes/utils.js';
 import { bytesEqual, utf8ToBytes } from '../protocol/bytes';
 import {
   base64UrlDecode,
@@ -12,6 +13,7 @@ import {
   canonicalRequest,
   decodeCompactRange,
   decodeConsistencyProof,
+  decodeDeviceListLookup,
   decodeHistoryPage,
   decodeIdentityLookup,
   decodeLogEntries,
@@ -20,6 +22,8 @@ import {
   nonceFromBytes,
   SIGNATURE_HEADERS,
 } from '../protocol/directory-request';
+import { nobleProvider } from '../protocol/crypto/noble';
+import { deviceListToJson, verifyDeviceList, type SignedDeviceList } from '../protocol/device-list';
 import { isVeilError } from '../protocol/errors';
 import { kemPrekeyToJson } from '../protocol/kem-prekey';
 import {
@@ -33,12 +37,14 @@ import {
   encodeLogEntry,
   leafHash,
   verifyHeadUpdate,
+  verifyDeviceListEntry,
   verifyInclusion,
   verifyKeyLookup,
   verifySignedTreeHead,
   type CompactRange,
   type DirectoryTrust,
   type IndexedLogEntry,
+  type KeyLookup,
   type SignedTreeHead,
 } from '../protocol/transparency';
 import type { PublishedIdentity } from '../protocol/veil';
@@ -53,8 +59,13 @@ export interface DirectoryState {
   trust: DirectoryTrust;
   /** The largest verified signed tree head seen so far. */
   head: SignedTreeHead;
-  /** Highest log sequence seen per handle: an older (rotated-away) entry is refused. */
+  /**
+   * Highest sequence of a key entry (publish, rotate, delete) seen per handle: an older
+   * (rotated-away) entry is refused. Device-list entries do not count: they say nothing of the key.
+   */
   sequences: Record<string, number>;
+  /** Highest device-list version seen per handle and account key (hex): an older one is refused. */
+  deviceListVersions?: Record<string, number>;
   pinnedAt: number;
   /** The own-handle monitor's progress (log-monitor.ts); absent until its first pass. */
   monitor?: MonitorState;
@@ -233,6 +244,51 @@ export class DirectoryClient {
     return status;
   }
 
+  /** Publishes our device list, signed by our account key (a signed request as well). */
+  async publishDeviceList(
+    baseUrl: string,
+    signer: RequestSigner,
+    list: SignedDeviceList,
+  ): Promise<void> {
+    const url = normalizeDirectoryUrl(baseUrl);
+    const body = JSON.stringify(deviceListToJson(list));
+    await this.signedRequest(url, 'PUT', list.handle, body, signer, '/devices');
+  }
+
+  /**
+   * `handle`'s device list: signed by `accountKey` (the key the caller verified or pinned), the
+   * very list logged under a head signed by the pinned directory key, and not older than one
+   * seen before for that account key. Refused ('bad-proof') otherwise; none → 'not-found'.
+   */
+  async deviceList(
+    baseUrl: string,
+    handle: string,
+    accountKey: Uint8Array,
+  ): Promise<SignedDeviceList> {
+    const url = normalizeDirectoryUrl(baseUrl);
+    const json = await this.getJson(url, `${identityPath(handle)}/devices`);
+    return this.withState(url, async (state) => {
+      const versionKey = `${handle} ${bytesToHex(accountKey)}`;
+      const seen = state.deviceListVersions?.[versionKey] ?? 0;
+      let list: SignedDeviceList;
+      let lookup: KeyLookup;
+      try {
+        ({ list, lookup } = decodeDeviceListLookup(json, handle));
+        verifyDeviceListEntry(lookup, state.trust);
+        await verifyDeviceList(nobleProvider, accountKey, list, { handle, minVersion: seen });
+      } catch (e) {
+        throw badProof(e);
+      }
+      const head = await this.advanceHead(url, state, lookup.head);
+      await this.saveState({
+        ...state,
+        head,
+        deviceListVersions: { ...state.deviceListVersions, [versionKey]: list.version },
+      });
+      return list;
+    });
+  }
+
   /** Deletes our identity from the directory (signed). False when it holds none. */
   async remove(baseUrl: string, signer: RequestSigner, handle: string): Promise<boolean> {
     const url = normalizeDirectoryUrl(baseUrl);
@@ -307,7 +363,12 @@ export class DirectoryClient {
       const seen = state.sequences[handle] ?? 0;
       if (after < seen)
         throw new BackgroundError('bad-proof', 'the history ends before an entry seen earlier');
-      await this.saveState({ ...state, head, sequences: { ...state.sequences, [handle]: after } });
+      const lastKey = entries.reduce((n, e) => (e.action === 'devices' ? n : e.sequence), 0);
+      await this.saveState({
+        ...state,
+        head,
+        sequences: { ...state.sequences, [handle]: Math.max(seen, lastKey) },
+      });
       return { handle, head, entries };
     });
   }

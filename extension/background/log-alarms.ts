@@ -13,7 +13,8 @@ import type { KeyStore } from './key-store';
 export type ForeignEntryReason =
   | 'foreign-key' // publishes or rotates our handle to a key that is not ours
   | 'unexpected-rotate' // a rotation we did not do (even to our own key)
-  | 'unexpected-delete'; // a deletion we did not do
+  | 'unexpected-delete' // a deletion we did not do
+  | 'unexpected-devices'; // a device list we did not sign (a device linked behind our back)
 
 interface AlarmBase {
   /** Stable for the same evidence, so raising it twice is one alarm. */

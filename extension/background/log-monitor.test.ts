@@ -4,6 +4,7 @@
 // contact at first lookup (which verifies for them), raises a persisted alarm for its owner;
 // a directory that omits or alters entries in /v1/log/entries (to hide that rotation) or
 // serves a wrong compact range is refused, never passed as checked.
+import { ed25519 } from '@noble/curves/ed25519.js';
 import 'fake-indexeddb/auto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeIdentity, publishBody, signedRequest } from '../../key-directory/client-signing';
@@ -19,6 +20,7 @@ import { fingerprintHalf } from '../protocol/safety-number';
 import { directoryKeyFingerprint } from '../protocol/transparency';
 import { identityDhPublic } from '../protocol/identity';
 import type { DirectoryState } from './directory-client';
+import { deviceListMessage, type DeviceList } from '../protocol/device-list';
 import { foreignEntryReason } from './log-monitor';
 import {
   type TestProfile,
@@ -182,6 +184,29 @@ describe('a directory that swaps a key at first lookup', () => {
     expect((await check(restarted)).alarms).toEqual([]);
   });
 
+  it('a device list logged for our handle that Veil did not publish raises an alarm', async () => {
+    // Whoever holds the account key (stolen, or a directory that logs without checking) links a
+    // device of their own: everyone who looks the list up would send to it.
+    const fay = await onboard('fay', dir.url);
+    const svc = fay.service;
+    const own = (await svc.profile())!.identityKey;
+    const theirs = ed25519.getPublicKey(ed25519.utils.randomSecretKey());
+    const unsigned: DeviceList = {
+      handle: 'fay',
+      version: 1,
+      devices: [
+        { id: 1, key: own, addedAt: 1 },
+        { id: 2, key: theirs, addedAt: 2 },
+      ],
+    };
+    const list = { ...unsigned, signature: await svc.veil.sign(deviceListMessage(unsigned)) };
+    await svc.directory.publishDeviceList(dir.url, svc.veil, list);
+    const reply = await check(fay);
+    expect(reply.alarms).toMatchObject([
+      { kind: 'foreign-entry', reason: 'unexpected-devices', handle: 'fay', action: 'devices' },
+    ]);
+  });
+
   it('a deletion of our handle that we did not make raises an alarm', async () => {
     const carol = await onboard('carol', dir.url);
     const key = (await carol.service.profile())!.identityKey;
@@ -303,7 +328,11 @@ describe('a directory that swaps a key at first lookup', () => {
 
 describe('which entries of our handle are ours', () => {
   const own = { handle: 'alice', identityKey: new Uint8Array(32).fill(1) };
-  const entry = (action: 'publish' | 'rotate' | 'delete', fill: number, handle = 'alice') => ({
+  const entry = (
+    action: 'publish' | 'rotate' | 'delete' | 'devices',
+    fill: number,
+    handle = 'alice',
+  ) => ({
     handle,
     action,
     identityKey: new Uint8Array(32).fill(fill),
@@ -317,6 +346,10 @@ describe('which entries of our handle are ours', () => {
     { what: 'rotate to our own key', e: entry('rotate', 1), reason: 'unexpected-rotate' },
     { what: 'delete of our key', e: entry('delete', 1), reason: 'unexpected-delete' },
     { what: "another handle's entry", e: entry('rotate', 2, 'bob'), reason: undefined },
+    // Veil publishes no device list yet: one for our handle links a device behind our back,
+    // even when its digest happens to equal our key's bytes.
+    { what: 'a device list', e: entry('devices', 1), reason: 'unexpected-devices' },
+    { what: "another handle's device list", e: entry('devices', 1, 'bob'), reason: undefined },
   ])('$what → $reason', ({ e, reason }) => {
     expect(foreignEntryReason(e, own)).toBe(reason);
   });

@@ -71,6 +71,8 @@ export function foreignEntryReason(
   own: { handle: string; identityKey: Uint8Array },
 ): ForeignEntryReason | undefined {
   if (entry.handle !== own.handle) return undefined;
+  // Veil does not publish device lists yet: any one for our handle links a device we did not.
+  if (entry.action === 'devices') return 'unexpected-devices';
   if (!bytesEqual(entry.identityKey, own.identityKey)) return 'foreign-key';
   if (entry.action === 'delete') return 'unexpected-delete';
   if (entry.action === 'rotate') return 'unexpected-rotate';
@@ -239,6 +241,7 @@ export class LogMonitor {
         (e) =>
           e.sequence > lastDelete &&
           e.action !== 'delete' &&
+          e.action !== 'devices' &&
           !bytesEqual(e.identityKey, own.identityKey),
       )
       .map((entry) => ({ entry, reason: 'foreign-key' as const }));
@@ -263,7 +266,9 @@ export class LogMonitor {
         raisedAt: this.opts.now(),
         reason,
         entry,
-        fingerprint: this.opts.fingerprint(entry.handle, entry.identityKey),
+        // A device list's 32 bytes are a digest, not a key: there is no fingerprint to show.
+        fingerprint:
+          entry.action === 'devices' ? '' : this.opts.fingerprint(entry.handle, entry.identityKey),
         head,
       };
       if (await this.opts.alarms.raise(alarm)) raised++;

@@ -82,6 +82,12 @@ describe('SenderTrust', () => {
     expect(await n.trust.judge('nobody', key(66), 'unknown-sender')).toBe('unknown-sender');
   });
 
+  it('a device list logged after the key is no key: the sender stays confirmed, its digest is no sender', async () => {
+    const s = setup({ log: { alice: [entry(1, key(1)), entry(2, key(9), 'devices')] } });
+    expect(await s.trust.judge('alice', key(1), 'unknown-sender')).toBe('unverified');
+    expect(await s.trust.judge('alice', key(9), 'unknown-sender')).toBe('unknown-sender');
+  });
+
   it('a sender the log confirms, not yet a contact, is unverified (and asked once)', async () => {
     const s = setup({ log: { alice: [entry(1, key(1))] } });
     expect(await s.trust.judge('alice', key(1), 'unknown-sender')).toBe('unverified');

@@ -54,7 +54,10 @@ export function standingOf(
   key: Uint8Array,
   now: number,
 ): SenderRecord {
-  const ordered = [...entries].sort((a, b) => a.sequence - b.sequence);
+  // Device-list entries carry a digest, not a key: only key changes count here.
+  const ordered = entries
+    .filter((e) => e.action !== 'devices')
+    .sort((a, b) => a.sequence - b.sequence);
   // The present holder's entries: those after the handle was last deleted.
   let from = 0;
   ordered.forEach((e, i) => {

@@ -123,9 +123,9 @@ export type LogAlarmView =
       /** Milliseconds since the epoch. */
       raisedAt: number;
       /** 'foreign-key': our handle set to another key; or a rotate or delete we did not do. */
-      reason: 'foreign-key' | 'unexpected-rotate' | 'unexpected-delete';
+      reason: 'foreign-key' | 'unexpected-rotate' | 'unexpected-delete' | 'unexpected-devices';
       handle: string;
-      action: 'publish' | 'rotate' | 'delete';
+      action: 'publish' | 'rotate' | 'delete' | 'devices';
       index: number;
       sequence: number;
       /** When the directory logged it (milliseconds since the epoch). */

@@ -7,6 +7,7 @@ import { bytesToHex } from '@noble/hashes/utils.js';
 import { utf8ToBytes } from './bytes';
 import { fromBase64Url, toBase64Url } from './encoding';
 import { VeilError } from './errors';
+import { deviceListDigest, deviceListFromJson, type SignedDeviceList } from './device-list';
 import { isValidHandle } from './identity';
 import type { IndexedLogEntry, KeyLookup, LogAction, SignedTreeHead } from './transparency';
 
@@ -106,7 +107,7 @@ const isCount = (v: unknown): v is number =>
   typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 const isObject = (v: unknown): v is object => typeof v === 'object' && v !== null;
 const isAction = (v: unknown): v is LogAction =>
-  v === 'publish' || v === 'rotate' || v === 'delete';
+  v === 'publish' || v === 'rotate' || v === 'delete' || v === 'devices';
 
 function bytesField(obj: unknown, key: string, length?: number): Uint8Array {
   const text = field(obj, key, isString, 'a base64url string');
@@ -197,6 +198,33 @@ export function decodeIdentityLookup(json: unknown, expectedHandle: string): Dec
       head: decodeTreeHead(
         field(json, 'head', (v): v is object => typeof v === 'object', 'an object'),
       ),
+    },
+  };
+}
+
+export interface DecodedDeviceList {
+  list: SignedDeviceList;
+  /** The 'devices' entry rebuilt with the digest of the list as served: pass to verifyDeviceListEntry. */
+  lookup: KeyLookup;
+}
+
+/** Decodes `GET /v1/identities/{handle}/devices` for `expectedHandle`. */
+export function decodeDeviceListLookup(json: unknown, expectedHandle: string): DecodedDeviceList {
+  const list = deviceListFromJson(field(json, 'deviceList', isObject, 'an object'));
+  if (list.handle !== expectedHandle) throw malformed('answer is for another handle');
+  return {
+    list,
+    lookup: {
+      entry: {
+        handle: list.handle,
+        identityKey: deviceListDigest(list),
+        action: 'devices',
+        sequence: field(json, 'sequence', isCount, 'a count'),
+        timestamp: field(json, 'timestamp', isCount, 'Unix seconds'),
+      },
+      index: field(json, 'logIndex', isCount, 'a count'),
+      inclusionProof: hashList(json, 'proof'),
+      head: decodeTreeHead(field(json, 'head', isObject, 'an object')),
     },
   };
 }

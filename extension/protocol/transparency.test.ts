@@ -15,6 +15,7 @@ import {
   decodeLogEntry,
   encodeLogEntry,
   formatCheckpoint,
+  keyStanding,
   leafHash,
   nodeHash,
   parseCheckpoint,
@@ -308,6 +309,22 @@ describe('log entries', () => {
     expect(bytesToHex(leafHash(data))).not.toBe(
       bytesToHex(leafHash(encodeLogEntry({ ...e, action: 'publish' }))),
     );
+  });
+
+  it('record device lists (action 4) with the list digest, which never counts as a key', () => {
+    const key = ed25519.getPublicKey(ed25519.utils.randomSecretKey());
+    const digest = sha256(Uint8Array.of(1, 2, 3));
+    const devices = entry('alice', digest, 2, 'devices');
+    const data = encodeLogEntry(devices);
+    expect(data[8]).toBe(4);
+    expect(decodeLogEntry(data)).toEqual(devices);
+    const unknown = data.slice();
+    unknown[8] = 5;
+    expect(() => decodeLogEntry(unknown)).toThrow();
+    // A later device list leaves the published key current; its digest is no key of the handle.
+    const history = [entry('alice', key, 1, 'publish'), devices];
+    expect(keyStanding(history, key)).toBe('current');
+    expect(keyStanding(history, digest)).toBe('never');
   });
 });
 

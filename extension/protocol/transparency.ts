@@ -31,15 +31,30 @@ export function nodeHash(left: Uint8Array, right: Uint8Array): Uint8Array {
 
 // --- log entries -------------------------------------------------------------------------------
 
-export type LogAction = 'publish' | 'rotate' | 'delete';
-const ACTION_CODES: Record<LogAction, number> = { publish: 1, rotate: 2, delete: 3 };
-const ACTIONS_BY_CODE: (LogAction | undefined)[] = [undefined, 'publish', 'rotate', 'delete'];
+/**
+ * What an entry records: a key change of the handle ('publish', 'rotate', 'delete'), or a new
+ * device list signed by its account key ('devices': the 32-byte field is deviceListDigest, see
+ * device-list.ts). Only the first three say which key the handle has.
+ */
+export type LogAction = 'publish' | 'rotate' | 'delete' | 'devices';
+export type KeyAction = Exclude<LogAction, 'devices'>;
+const ACTION_CODES: Record<LogAction, number> = { publish: 1, rotate: 2, delete: 3, devices: 4 };
+const ACTIONS_BY_CODE: (LogAction | undefined)[] = [
+  undefined,
+  'publish',
+  'rotate',
+  'delete',
+  'devices',
+];
 const ENTRY_MAGIC = utf8ToBytes('VeilLog1');
 
 /** One key change, as the log records it. Times are Unix seconds. */
 export interface LogEntry {
   handle: string;
-  /** 32-byte Ed25519 identity public key (for 'delete': the key being removed). */
+  /**
+   * 32-byte Ed25519 identity public key (for 'delete': the key being removed; for 'devices':
+   * the device list's digest, not a key).
+   */
   identityKey: Uint8Array;
   action: LogAction;
   /** 1 for the handle's first entry, +1 for each later one (also across delete and re-claim). */
@@ -380,11 +395,30 @@ export interface KeyLookup {
 export function verifyKeyLookup(lookup: KeyLookup, trust: DirectoryTrust, minSequence = 1): void {
   verifySignedTreeHead(lookup.head, trust);
   if (lookup.entry.action === 'delete') throw badProof('the log entry deletes this key');
+  if (lookup.entry.action === 'devices') throw badProof('the log entry is no key');
   if (lookup.entry.sequence < minSequence)
     throw badProof('the directory served an older entry than one seen before');
   const leaf = leafHash(encodeLogEntry(lookup.entry));
   verifyInclusion(
     leaf,
+    lookup.index,
+    lookup.head.treeSize,
+    lookup.inclusionProof,
+    lookup.head.rootHash,
+  );
+}
+
+/**
+ * Checks that a device list a directory served is logged: `lookup.entry` is the 'devices' entry
+ * rebuilt with the digest of the list as served (so the proof covers that very list), under a
+ * head signed by the directory key. The caller checks the list's signature (device-list.ts) and
+ * the head against the one it remembers.
+ */
+export function verifyDeviceListEntry(lookup: KeyLookup, trust: DirectoryTrust): void {
+  verifySignedTreeHead(lookup.head, trust);
+  if (lookup.entry.action !== 'devices') throw badProof('the log entry is no device list');
+  verifyInclusion(
+    leafHash(encodeLogEntry(lookup.entry)),
     lookup.index,
     lookup.head.treeSize,
     lookup.inclusionProof,
@@ -504,6 +538,8 @@ export function keyStanding(entries: readonly LogEntry[], key: Uint8Array): KeyS
   let latest: LogEntry | undefined;
   let named = false;
   for (const e of entries) {
+    // A device list says nothing of the handle's key (its 32 bytes are a digest).
+    if (e.action === 'devices') continue;
     if (!latest || e.sequence > latest.sequence) latest = e;
     if (e.action !== 'delete' && bytesEqual(e.identityKey, key)) named = true;
   }

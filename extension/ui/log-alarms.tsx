@@ -14,6 +14,7 @@ const ENTRY_TEXT: Record<Extract<LogAlarmView, { kind: 'foreign-entry' }>['reaso
   'foreign-key': 'log_alarm_foreign_key',
   'unexpected-rotate': 'log_alarm_unexpected_rotate',
   'unexpected-delete': 'log_alarm_unexpected_delete',
+  'unexpected-devices': 'log_alarm_unexpected_devices',
 };
 
 const when = (ms: number) => new Date(ms).toLocaleString();
@@ -55,7 +56,9 @@ export function LogAlarms() {
         {alarms.map((a) => (
           <li key={a.id} data-veil="log-alarm" data-veil-kind={a.kind}>
             <p>{alarmText(a)}</p>
-            {a.kind === 'foreign-entry' && <FingerprintHalf digits={a.fingerprint} />}
+            {a.kind === 'foreign-entry' && a.reason !== 'unexpected-devices' && (
+              <FingerprintHalf digits={a.fingerprint} />
+            )}
             <p>{t('log_alarm_advice')}</p>
             <Button hook="dismiss-log-alarm" busy={action.busy} onClick={() => void dismiss(a.id)}>
               {t('log_alarm_dismiss')}

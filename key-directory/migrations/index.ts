@@ -2,6 +2,7 @@
 // apply them in order inside a transaction and record the version in `schema_migrations`.
 import { migration001 } from './001-initial';
 import { migration002 } from './002-kem-prekeys';
+import { migration003 } from './003-device-lists';
 
 export interface MigrationSql {
   up: string;
@@ -15,7 +16,7 @@ export interface Migration {
   postgres: MigrationSql;
 }
 
-export const migrations: readonly Migration[] = [migration001, migration002];
+export const migrations: readonly Migration[] = [migration001, migration002, migration003];
 
 export const LATEST_VERSION = migrations[migrations.length - 1]!.version;
 

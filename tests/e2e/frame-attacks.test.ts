@@ -165,14 +165,14 @@ describe.skipIf(!chromiumPath)('a hostile page against Veil’s frames (Chromium
     try {
       const composer = await openComposerTo(page, 'bob');
       for (const text of texts) {
-        const before = chat.messages.length;
         await composer.type(hook('compose-input'), text);
         await clickSend(composer);
-        await page.waitForFunction(
-          (n: number) => document.querySelectorAll('[data-veil-message]').length > n,
-          { timeout: 60_000 },
-          before,
-        );
+        // Sent means every chunk is in the page (a first message, post-quantum, may be two:
+        // Alice repeats the pre-key header with its KEM ciphertext until Bob answers).
+        await composer.waitForSelector(`${hook('notice')}[data-veil-kind="success"]`, {
+          timeout: 60_000,
+        });
+        await composer.$eval(hook('notice'), (el) => el.remove());
       }
     } finally {
       await page.close();

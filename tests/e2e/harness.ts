@@ -242,12 +242,22 @@ export async function openFirefoxExtensionPage(
   const page = await browser.newPage();
   // The navigation promise is dropped on purpose; its late rejection at close is expected.
   page.goto(url).catch(() => undefined);
-  await page.waitForFunction(
-    (expected: string) => location.href === expected && document.readyState === 'complete',
-    { timeout, polling: 100 },
-    url,
-  );
-  return page;
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    try {
+      await page.waitForFunction(
+        (expected: string) => location.href === expected && document.readyState === 'complete',
+        { timeout: Math.max(1, deadline - Date.now()), polling: 100 },
+        url,
+      );
+      return page;
+    } catch (e) {
+      // Firefox's BiDi can fail one evaluation while the document is being swapped
+      // ("right-hand side of 'in' should be an object"): ask again until the deadline.
+      const said = e instanceof Error ? `${e.message} ${String(e.cause)}` : '';
+      if (Date.now() >= deadline || !/Protocol error/.test(said)) throw e;
+    }
+  }
 }
 
 /** The frame of the iframe `selector` matches, once it is in the page. */

@@ -8,7 +8,7 @@ import net from 'node:net';
 import type { Browser, ElementHandle, Frame, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { dearmor } from '../../extension/protocol/armor';
-import { ENVELOPE_PREKEY_PQ, envelopeType } from '../../extension/protocol/envelope';
+import { decodeEnvelope } from '../../extension/protocol/envelope';
 import { freePort } from '../server-process';
 import { launchPlainChromium } from './adapter-bundle';
 import { startDirectory, type DirectoryServer } from './directory-server';
@@ -206,9 +206,14 @@ describe.skipIf(!canRun)('Veil end to end on The Lounge + ngircd (Chromium)', ()
       for (const body of atCarol) expect(body).toMatch(/^VeiL[AB][0-9A-Za-z]+$/);
       for (const page of [carol, alice.lounge, bob.lounge])
         expect(await hostSees(page)).not.toContain('heron');
-      // Alice's first message set the session up post-quantum (type 5: X25519 + ML-KEM-768),
-      // from the KEM prekey bob's extension published to the real directory.
-      expect(envelopeType(dearmor(atCarol.join('\n')))).toBe(ENVELOPE_PREKEY_PQ);
+      // Alice's first message (a group bundle: #veil is a channel) set her session with bob up
+      // post-quantum (type 5: X25519 + ML-KEM-768), from the KEM prekey bob's extension
+      // published to the real directory.
+      const firstEnvelope = decodeEnvelope(dearmor(atCarol.join('\n')));
+      expect(firstEnvelope.type).toBe(4);
+      const pairwise = firstEnvelope.type === 4 ? firstEnvelope.pairwise : [];
+      expect(pairwise.length).toBeGreaterThan(0);
+      for (const p of pairwise) expect(p.type === 1 && p.kem !== undefined).toBe(true);
 
       // They compare safety numbers and mark each other verified.
       for (const [me, other] of [
