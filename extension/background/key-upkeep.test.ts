@@ -75,6 +75,12 @@ describe('one-time prekeys are kept on the directory', () => {
   it('a publish by the user tops up to the target instead of adding more each time', async () => {
     const p = await onboard('upkeep-b');
     for (let i = 0; i < 3; i++) await p.call({ type: 'publish' });
+    // The account's device list (this browser alone) is published once, signed and logged.
+    const key = (await p.service.profile())!.identityKey;
+    const list = await p.service.directory.deviceList(dir.url, 'upkeep-b', key);
+    expect(list.devices).toEqual([{ id: 1, key, addedAt: expect.any(Number) }]);
+    const history = await p.service.directory.history(dir.url, 'upkeep-b');
+    expect(history.entries.filter((e) => e.action === 'devices')).toHaveLength(1);
     expect(await left(p, 'upkeep-b')).toBe(PREKEY_TARGET);
     expect(await kemLeft(p, 'upkeep-b')).toBe(KEM_PREKEY_TARGET);
   });

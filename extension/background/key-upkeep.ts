@@ -6,9 +6,16 @@
 // ML-KEM-768 prekeys (fewer: each is 1.2 KB at the directory). With none left, a bundle still
 // carries the signed prekey and the last-resort KEM prekey: sessions start without the one-time
 // parts instead of failing.
+import { bytesToHex } from '@noble/hashes/utils.js';
+import {
+  deviceListDigest,
+  deviceListMessage,
+  type DeviceList,
+  type SignedDeviceList,
+} from '../protocol/device-list';
 import { normalizeDirectoryUrl } from './directory-client';
 import { BackgroundError } from './errors';
-import type { VeilService } from './veil-service';
+import type { Profile, VeilService } from './veil-service';
 
 /** One-time prekeys we keep on the directory. */
 export const PREKEY_TARGET = 50;
@@ -67,15 +74,46 @@ export async function publishKeys(
     kemPrekeys: counts.kem,
   });
   const logged = await svc.directory.publish(url, svc.veil, pub);
-  const published = {
-    url: normalizeDirectoryUrl(url),
+  const at = normalizeDirectoryUrl(url);
+  const same = profile.published?.url === at ? profile.published : undefined;
+  const published: NonNullable<Profile['published']> = {
+    url: at,
     logIndex: logged.logIndex,
     sequence: logged.sequence,
     at: svc.now(),
+    deviceLists: same?.deviceLists ?? [],
   };
-  await svc.store.commit([
-    { op: 'put', table: 'state', key: 'profile', value: { ...profile, published } },
-  ]);
+  const save = (p: NonNullable<Profile['published']>) =>
+    svc.store.commit([
+      { op: 'put', table: 'state', key: 'profile', value: { ...profile, published: p } },
+    ]);
+  // This browser is the account's one device (device 1, its key the account key) until linked
+  // devices arrive (docs/devices.md): published once per directory, so contacts can fetch it.
+  // Its digest is kept first, so a log watch running meanwhile knows the entry as ours.
+  if (published.deviceLists!.length === 0) {
+    const list = await ownDeviceList(svc, profile);
+    await save({ ...published, deviceLists: [bytesToHex(deviceListDigest(list))] });
+    try {
+      await svc.directory.publishDeviceList(at, svc.veil, list);
+    } catch (e) {
+      await save(published);
+      throw e;
+    }
+    published.deviceLists = [bytesToHex(deviceListDigest(list))];
+  }
+  await save(published);
+}
+
+/** The list naming this browser alone, signed by the account key; its version is the time. */
+async function ownDeviceList(svc: VeilService, profile: Profile): Promise<SignedDeviceList> {
+  const seconds = Math.floor(svc.now() / 1000);
+  const unsigned: DeviceList = {
+    handle: profile.handle,
+    // Seconds: newer than any list an earlier profile of this handle published here.
+    version: Math.max(1, Math.min(seconds, 0xffff_ffff)),
+    devices: [{ id: 1, key: profile.identityKey, addedAt: seconds }],
+  };
+  return { ...unsigned, signature: await svc.veil.sign(deviceListMessage(unsigned)) };
 }
 
 /**

@@ -76,16 +76,16 @@ describe('an honest directory', () => {
     const first = await check(alice);
     expect(first.result).toMatchObject({ status: 'checked', newAlarms: 0 });
     expect(first.alarms).toEqual([]);
-    // From our publish entry (index 5) to the head: 61 entries, all folded.
-    expect(first.result).toMatchObject({ treeSize: 66, entries: 61 });
+    // From our publish entry (index 5; our device list is 6) to the head: 62 entries, all folded.
+    expect(first.result).toMatchObject({ treeSize: 67, entries: 62 });
 
     // The next pass starts where this one ended.
     for (let i = 0; i < 3; i++) await publishOther(dir.url, `later${i}`);
     expect((await check(alice)).result).toMatchObject({ status: 'checked', entries: 3 });
     const state = (await alice.service.directory.state(dir.url)) as DirectoryState;
     expect(state.monitor).toMatchObject({ handle: 'alice', start: 5 });
-    expect(state.monitor!.range!.size).toBe(69);
-    expect(state.head.treeSize).toBe(69);
+    expect(state.monitor!.range!.size).toBe(70);
+    expect(state.head.treeSize).toBe(70);
 
     // A restarted worker continues from the stored range.
     const restarted = await ready(alice.restartWorker());
@@ -164,7 +164,8 @@ describe('a directory that swaps a key at first lookup', () => {
         handle: 'alice',
         action: 'rotate',
         index: swapIndex,
-        sequence: 2,
+        // 1 is alice's publish, 2 her device list.
+        sequence: 3,
         loggedAt: expect.any(Number),
         fingerprint: expectedFingerprint,
       },
@@ -193,7 +194,8 @@ describe('a directory that swaps a key at first lookup', () => {
     const theirs = ed25519.getPublicKey(ed25519.utils.randomSecretKey());
     const unsigned: DeviceList = {
       handle: 'fay',
-      version: 1,
+      // Newer than the one fay's browser published (its version is the time in seconds).
+      version: 4_000_000_000,
       devices: [
         { id: 1, key: own, addedAt: 1 },
         { id: 2, key: theirs, addedAt: 2 },
@@ -202,6 +204,7 @@ describe('a directory that swaps a key at first lookup', () => {
     const list = { ...unsigned, signature: await svc.veil.sign(deviceListMessage(unsigned)) };
     await svc.directory.publishDeviceList(dir.url, svc.veil, list);
     const reply = await check(fay);
+    // Her own list (published with her identity) is known as hers: one alarm, for this one.
     expect(reply.alarms).toMatchObject([
       { kind: 'foreign-entry', reason: 'unexpected-devices', handle: 'fay', action: 'devices' },
     ]);

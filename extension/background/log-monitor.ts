@@ -5,6 +5,7 @@
 // to equal the root of a signed head that extends the remembered one: a directory that omits,
 // alters or reorders an entry is refused, and one that logs a key for our handle (or a rotate or
 // delete) that we did not make raises a persisted alarm (log-alarms.ts).
+import { bytesToHex } from '@noble/hashes/utils.js';
 import type { LogCheckResult } from '../messaging/messages';
 import { bytesEqual } from '../protocol/bytes';
 import { isVeilError } from '../protocol/errors';
@@ -68,11 +69,14 @@ export interface LogMonitorOptions {
  */
 export function foreignEntryReason(
   entry: LogEntry,
-  own: { handle: string; identityKey: Uint8Array },
+  own: { handle: string; identityKey: Uint8Array; deviceLists?: readonly string[] },
 ): ForeignEntryReason | undefined {
   if (entry.handle !== own.handle) return undefined;
-  // Veil does not publish device lists yet: any one for our handle links a device we did not.
-  if (entry.action === 'devices') return 'unexpected-devices';
+  // A device list is ours only if this browser published exactly it: another one links a device.
+  if (entry.action === 'devices')
+    return own.deviceLists?.includes(bytesToHex(entry.identityKey))
+      ? undefined
+      : 'unexpected-devices';
   if (!bytesEqual(entry.identityKey, own.identityKey)) return 'foreign-key';
   if (entry.action === 'delete') return 'unexpected-delete';
   if (entry.action === 'rotate') return 'unexpected-rotate';
@@ -127,7 +131,11 @@ export class LogMonitor {
     const published = profile?.published;
     if (!profile || !published) return { status: 'not-published' };
     const url = published.url;
-    const own = { handle: profile.handle, identityKey: profile.identityKey };
+    const own = {
+      handle: profile.handle,
+      identityKey: profile.identityKey,
+      deviceLists: published.deviceLists ?? [],
+    };
     try {
       // The target: a head signed by the pinned key that extends every head seen before.
       const head = await directory.refreshHead(url);

@@ -59,7 +59,14 @@ export interface Profile {
   /** Our 30-digit safety-number half. */
   fingerprint: string;
   createdAt: number;
-  published?: { url: string; logIndex: number; sequence: number; at: number };
+  published?: {
+    url: string;
+    logIndex: number;
+    sequence: number;
+    at: number;
+    /** Hex digests of the device lists we published there (the log watch knows them as ours). */
+    deviceLists?: string[];
+  };
 }
 
 export interface ServiceOptions {

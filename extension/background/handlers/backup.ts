@@ -121,7 +121,16 @@ function validPublished(p: unknown): Profile['published'] | undefined {
     Number.isSafeInteger(v.logIndex) &&
     Number.isSafeInteger(v.sequence) &&
     typeof v.at === 'number'
-    ? { url: v.url, logIndex: v.logIndex, sequence: v.sequence, at: v.at }
+    ? {
+        url: v.url,
+        logIndex: v.logIndex,
+        sequence: v.sequence,
+        at: v.at,
+        ...(Array.isArray(v.deviceLists) &&
+        v.deviceLists.every((d) => typeof d === 'string' && /^[0-9a-f]{64}$/.test(d))
+          ? { deviceLists: v.deviceLists.slice(0, 64) }
+          : {}),
+      }
     : undefined;
 }
 
