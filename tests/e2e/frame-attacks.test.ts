@@ -60,7 +60,8 @@ async function copiesOf(page: Page, kind: 'reader' | 'composer'): Promise<Frame[
  * execution context; a restatus replaces a frame).
  */
 async function firstReadersShowText(page: Page, count: number): Promise<void> {
-  const deadline = Date.now() + 60_000;
+  // Generous: on a loaded 2-core machine a reader frame can take seconds to answer.
+  const deadline = Date.now() + 90_000;
   let reloaded = false;
   const within = <T>(p: Promise<T>, ms: number, fallback: T) =>
     Promise.race([
@@ -74,23 +75,29 @@ async function firstReadersShowText(page: Page, count: number): Promise<void> {
     for (const wrapper of wrappers) {
       if ((await wrapper.evaluate((w) => w.getAttribute('data-veil'))) !== 'message') continue;
       const iframe = await wrapper.$('iframe');
-      const frame = iframe ? await within(iframe.contentFrame(), 2_000, null) : null;
-      if (frame && (await within(frame.$(hook('plaintext')).then(Boolean), 2_000, false))) shown++;
+      const frame = iframe ? await within(iframe.contentFrame(), 5_000, null) : null;
+      if (frame && (await within(frame.$(hook('plaintext')).then(Boolean), 5_000, false))) shown++;
     }
     if (wrappers.length === count && shown === count) return;
     // A frame puppeteer cannot reach (no execution context after its swap into the extension's
-    // process): loaded again once, as a page re-render would.
-    if (!reloaded && Date.now() > deadline - 40_000) {
+    // process), or one still without its text after 20 s on a loaded machine: loaded again
+    // once, as a page re-render would (the reader asks for its text again). What it showed is
+    // logged: a reader stuck under load is a risk noted in the README's left-overs.
+    if (!reloaded && Date.now() > deadline - 50_000) {
       reloaded = true;
       for (const wrapper of wrappers) {
-        const frame = await within((await wrapper.$('iframe'))!.contentFrame(), 2_000, null);
-        const reachable = await within(
-          frame!.evaluate(() => true),
-          2_000,
-          false,
+        const frame = await within((await wrapper.$('iframe'))!.contentFrame(), 5_000, null);
+        const showing = await within(
+          frame!.evaluate(() =>
+            document.querySelector('[data-veil="plaintext"]')
+              ? 'text'
+              : document.body.innerText.slice(0, 120),
+          ),
+          5_000,
+          null,
         );
-        if (reachable) continue;
-        console.log('[e2e] loading again a reader puppeteer cannot reach');
+        if (showing === 'text') continue;
+        console.log(`[e2e] loading again a reader (${showing ?? 'unreachable'})`);
         await wrapper.$eval(
           'iframe',
           (f) => void ((f as HTMLIFrameElement).src = (f as HTMLIFrameElement).src),
@@ -100,11 +107,11 @@ async function firstReadersShowText(page: Page, count: number): Promise<void> {
     if (Date.now() > deadline) {
       const inside: string[] = [];
       for (const wrapper of wrappers) {
-        const frame = await within((await wrapper.$('iframe'))!.contentFrame(), 2_000, null);
+        const frame = await within((await wrapper.$('iframe'))!.contentFrame(), 5_000, null);
         inside.push(
           (await within(
             frame!.evaluate(() => document.body.innerHTML.slice(0, 300)),
-            2_000,
+            5_000,
             'no context',
           )) ?? 'none',
         );
@@ -187,8 +194,12 @@ describe.skipIf(!chromiumPath)('a hostile page against Veil’s frames (Chromium
     await aliceSends([
       'yes',
       'no',
-      'a longer message, from a bigger padding bucket than the two before it: the page may know that much from its armor',
+      // 64 bytes: two reader lines, and still one chunk while every message of Alice's carries
+      // the post-quantum pre-key header (Bob has not answered).
+      'a longer message, from a bigger padding bucket than the 2 before',
     ]);
+    // One line each: what these tests look at is frames, not chunking.
+    expect(chat.messages.map((m) => m.text.startsWith('VeiLA'))).toEqual([true, true, true]);
   });
 
   afterAll(async () => {
@@ -202,22 +213,17 @@ describe.skipIf(!chromiumPath)('a hostile page against Veil’s frames (Chromium
     timed('frame attacks: reader copies', async () => {
       const page = await openChat(bob, copyVeilFrames);
       try {
-        // Veil's own readers: the text, and the phrase in their head.
-        await page.waitForFunction(
-          () => document.querySelectorAll('[data-veil="message"] iframe').length === 3,
-          {
-            timeout: 30_000,
-          },
-        );
+        // Veil's own readers: the text (looked for again while a frame is being swapped in,
+        // which can leave a handle without a context), and the phrase in their head.
+        await firstReadersShowText(page, 3);
         const own = await Promise.all(
           (await page.$$(`${hook('message')} iframe`)).map((h) => h.contentFrame()),
         );
-        for (const frame of own) {
-          await frame!.waitForSelector(hook('plaintext'), { timeout: 30_000 });
+        expect(own).toHaveLength(3);
+        for (const frame of own)
           expect(await frame!.$eval(hook('security-phrase'), (el) => el.textContent)).toBe(
             'bob likes blue herons',
           );
-        }
         // The page's copies, made the moment Veil's frames appeared (before they loaded).
         const copies = await copiesOf(page, 'reader');
         expect(copies).toHaveLength(3);
