@@ -80,9 +80,9 @@ async function firstReadersShowText(page: Page, count: number): Promise<void> {
     }
     if (wrappers.length === count && shown === count) return;
     // A frame puppeteer cannot reach (no execution context after its swap into the extension's
-    // process), or one still without its text after 20 s on a loaded machine: loaded again
+    // process), or one still without its text after 40 s on a loaded machine: loaded again
     // once, as a page re-render would (the reader asks for its text again). What it showed is
-    // logged: a reader stuck under load is a risk noted in the README's left-overs.
+    // logged: a reader stuck under load is a risk the closing note of 2026-12-06 records.
     if (!reloaded && Date.now() > deadline - 50_000) {
       reloaded = true;
       for (const wrapper of wrappers) {
