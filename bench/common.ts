@@ -64,6 +64,9 @@ export interface SizeResult {
   chunksLater?: number;
 }
 
+/** Session setups timed for the setup figure (each runner the same number). */
+export const SETUPS = 100;
+
 /** Session setup: the initiator starts from a fetched bundle and sends, the responder reads. */
 export interface SetupResult {
   sessions: number;

@@ -33,6 +33,7 @@ import {
   type Uuid,
 } from '@signalapp/libsignal-client';
 import {
+  SETUPS,
   check,
   median,
   messageBytes,
@@ -341,9 +342,6 @@ export function libsignalVersion(): string {
   const pkgPath = require.resolve('@signalapp/libsignal-client/package.json');
   return (JSON.parse(readFileSync(pkgPath, 'utf8')) as { version: string }).version;
 }
-
-/** Session setups timed per run of the setup figure. */
-const SETUPS = 100;
 
 /**
  * PQXDH setups: Alice processes Bob's bundle (made ahead, Kyber key generation not counted),

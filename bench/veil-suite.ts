@@ -10,6 +10,7 @@ import type { CryptoProvider } from '../extension/protocol/crypto/provider';
 import { MemoryStore, type ProtocolStore } from '../extension/protocol/store';
 import { Veil } from '../extension/protocol/veil';
 import {
+  SETUPS,
   check,
   makeMessage,
   median,
@@ -140,9 +141,6 @@ async function bundleOf(v: VeilInstance): Promise<VeilPrekeyBundle> {
     ...(kem ? { kemPrekey: kem } : {}),
   };
 }
-
-/** Session setups timed per run of the setup figure. */
-const SETUPS = 100;
 
 /**
  * Setups as libsignal-bench's: Alice starts from Bob's bundle (made ahead, key generation not

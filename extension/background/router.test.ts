@@ -313,6 +313,11 @@ describe('router', () => {
       { type: 'composeSend', token: TOKEN, key: KEY, text: 'x', recipients: [] },
     ],
     [
+      // Only the two fixed heights exist: a size the page could learn anything from is refused.
+      'a composer size other than compact or tall',
+      { type: 'composerLayout', token: TOKEN, key: KEY, size: '1200px' },
+    ],
+    [
       'a bad chunk length',
       { type: 'encrypt', context: 'c', recipients: ['b'], plaintext: 'x', maxChunkLength: -1 },
     ],

@@ -5,7 +5,7 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { utf8ToBytes } from './bytes';
 import type { CryptoProvider } from './crypto/provider';
-import { fromBase64UrlFixed, toBase64Url } from './encoding';
+import { jsonBytes, jsonInt, jsonRecord, toBase64Url } from './encoding';
 import { VeilError } from './errors';
 import { isValidHandle } from './identity';
 
@@ -120,20 +120,20 @@ export function deviceListToJson(list: SignedDeviceList): SignedDeviceListJson {
 
 /** Parses the JSON form (shape, ranges, lengths, order); throws VeilError('malformed'). */
 export function deviceListFromJson(value: unknown): SignedDeviceList {
-  const o = object(value, 'device list');
+  const o = jsonRecord(value, 'device list');
   if (!Array.isArray(o.devices)) throw new VeilError('malformed', 'devices must be a list');
   const list: SignedDeviceList = {
     handle: typeof o.handle === 'string' ? o.handle : '',
-    version: int(o.version, 'version', 1, MAX_U32),
+    version: jsonInt(o.version, 'version', 1),
     devices: o.devices.map((d: unknown) => {
-      const e = object(d, 'device');
+      const e = jsonRecord(d, 'device');
       return {
-        id: int(e.id, 'device id', 1, MAX_U32),
-        key: bytes(e.key, KEY_LENGTH, 'device key'),
-        addedAt: int(e.addedAt, 'addedAt', 0, Number.MAX_SAFE_INTEGER),
+        id: jsonInt(e.id, 'device id', 1),
+        key: jsonBytes(e.key, KEY_LENGTH, 'device key'),
+        addedAt: jsonInt(e.addedAt, 'addedAt', 0, Number.MAX_SAFE_INTEGER),
       };
     }),
-    signature: bytes(o.signature, SIGNATURE_LENGTH, 'device list signature'),
+    signature: jsonBytes(o.signature, SIGNATURE_LENGTH, 'device list signature'),
   };
   checkList(list);
   return list;
@@ -159,21 +159,4 @@ function checkList(list: DeviceList): void {
     if (!Number.isSafeInteger(d.addedAt) || d.addedAt < 0)
       throw new VeilError('malformed', 'addedAt out of range');
   }
-}
-
-function object(v: unknown, what: string): Record<string, unknown> {
-  if (typeof v !== 'object' || v === null || Array.isArray(v))
-    throw new VeilError('malformed', `${what} must be an object`);
-  return v as Record<string, unknown>;
-}
-
-function int(v: unknown, what: string, min: number, max: number): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
-    throw new VeilError('malformed', `${what} out of range`);
-  return v;
-}
-
-function bytes(v: unknown, length: number, what: string): Uint8Array {
-  if (typeof v !== 'string') throw new VeilError('malformed', `${what} must be base64url text`);
-  return fromBase64UrlFixed(v, length, what);
 }

@@ -67,3 +67,24 @@ export function fromBase64UrlFixed(text: string, length: number, what: string): 
   if (bytes.length !== length) throw new VeilError('malformed', `${what} must be ${length} bytes`);
   return bytes;
 }
+
+// ---- fields of parsed JSON (wire forms): each throws VeilError('malformed') naming `what` ----
+
+export function jsonRecord(value: unknown, what: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new VeilError('malformed', `${what} is not an object`);
+  return value as Record<string, unknown>;
+}
+
+/** An integer in [min, max] (default: a u32). */
+export function jsonInt(value: unknown, what: string, min = 0, max = 0xffff_ffff): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max)
+    throw new VeilError('malformed', `${what} out of range`);
+  return value;
+}
+
+/** Unpadded base64url text of exactly `length` bytes. */
+export function jsonBytes(value: unknown, length: number, what: string): Uint8Array {
+  if (typeof value !== 'string') throw new VeilError('malformed', `${what} is not a string`);
+  return fromBase64UrlFixed(value, length, what);
+}

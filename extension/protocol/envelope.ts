@@ -34,7 +34,7 @@ const BYTE0_RATCHET = (ENVELOPE_VERSION << 4) | ENVELOPE_RATCHET;
 const BYTE0_SENDER_KEY = (ENVELOPE_VERSION << 4) | ENVELOPE_SENDER_KEY;
 const BYTE0_GROUP_BUNDLE = (ENVELOPE_VERSION << 4) | ENVELOPE_GROUP_BUNDLE;
 const BYTE0_PREKEY_PQ = (ENVELOPE_VERSION << 4) | ENVELOPE_PREKEY_PQ;
-/** ML-KEM-768 ciphertext (kem-prekey.ts); fixed here so the envelope layer stays free of it. */
+/** ML-KEM-768 ciphertext (kem-prekey.ts re-exports it): parsing type 5 needs no ML-KEM code. */
 export const KEM_CIPHERTEXT_LENGTH = 1088;
 
 const CONTEXT_PREFIX = utf8ToBytes('Veil context v1');

@@ -4,7 +4,7 @@ import { ed25519 } from '@noble/curves/ed25519.js';
 import { concatBytes, utf8ToBytes } from './bytes';
 import { edPublicToX25519, edSecretToX25519 } from './crypto/noble';
 import type { CryptoProvider, KeyPair } from './crypto/provider';
-import { fromBase64UrlFixed, toBase64Url } from './encoding';
+import { jsonBytes, jsonInt, jsonRecord, toBase64Url } from './encoding';
 import { VeilError } from './errors';
 import {
   kemPrekeyFromJson,
@@ -230,20 +230,20 @@ export function bundleToJson(bundle: PrekeyBundle): PrekeyBundleJson {
  * throws VeilError('malformed'). Does not check the signature: see verifySignedPrekey.
  */
 export function signedPrekeyFromJson(value: unknown): SignedPrekeyPublic {
-  const o = record(value, 'signed prekey');
+  const o = jsonRecord(value, 'signed prekey');
   return {
-    id: u32Field(o.id, 'signed prekey id', 0),
-    publicKey: bytesField(o.publicKey, KEY_LENGTH, 'signed prekey'),
-    signature: bytesField(o.signature, SIGNATURE_LENGTH, 'signed prekey signature'),
+    id: jsonInt(o.id, 'signed prekey id', 0),
+    publicKey: jsonBytes(o.publicKey, KEY_LENGTH, 'signed prekey'),
+    signature: jsonBytes(o.signature, SIGNATURE_LENGTH, 'signed prekey signature'),
   };
 }
 
 /** Parses a one-time prekey's JSON form; the id must be 1 … 2^32 − 1. */
 export function oneTimePrekeyFromJson(value: unknown): OneTimePrekeyPublic {
-  const o = record(value, 'one-time prekey');
+  const o = jsonRecord(value, 'one-time prekey');
   return {
-    id: u32Field(o.id, 'one-time prekey id', 1),
-    publicKey: bytesField(o.publicKey, KEY_LENGTH, 'one-time prekey'),
+    id: jsonInt(o.id, 'one-time prekey id', 1),
+    publicKey: jsonBytes(o.publicKey, KEY_LENGTH, 'one-time prekey'),
   };
 }
 
@@ -254,10 +254,10 @@ export function oneTimePrekeyFromJson(value: unknown): OneTimePrekeyPublic {
  * check the signature (verifyBundle) and the identity against its pinned key.
  */
 export function bundleFromJson(value: unknown): PrekeyBundle {
-  const o = record(value, 'bundle');
+  const o = jsonRecord(value, 'bundle');
   if (!isValidHandle(o.handle))
     throw new VeilError('malformed', 'bundle handle is not a valid handle');
-  const identityKey = bytesField(o.identityKey, KEY_LENGTH, 'identity key');
+  const identityKey = jsonBytes(o.identityKey, KEY_LENGTH, 'identity key');
   if (!isUsableIdentityKey(identityKey))
     throw new VeilError('malformed', 'identity key is not a usable Ed25519 public key');
   const bundle: PrekeyBundle = {
@@ -293,20 +293,4 @@ function isU32(n: unknown): n is number {
 
 function isBytes(b: unknown, length: number): b is Uint8Array {
   return b instanceof Uint8Array && b.length === length;
-}
-
-function record(value: unknown, what: string): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value))
-    throw new VeilError('malformed', `${what} is not an object`);
-  return value as Record<string, unknown>;
-}
-
-function u32Field(value: unknown, what: string, min: number): number {
-  if (!isU32(value) || value < min) throw new VeilError('malformed', `${what} out of range`);
-  return value;
-}
-
-function bytesField(value: unknown, length: number, what: string): Uint8Array {
-  if (typeof value !== 'string') throw new VeilError('malformed', `${what} is not a string`);
-  return fromBase64UrlFixed(value, length, what);
 }

@@ -10,13 +10,15 @@
 import { ml_kem768 } from '@noble/post-quantum/ml-kem.js';
 import { concatBytes, utf8ToBytes } from './bytes';
 import type { CryptoProvider } from './crypto/provider';
-import { fromBase64UrlFixed, toBase64Url } from './encoding';
+import { jsonBytes, jsonInt, jsonRecord, toBase64Url } from './encoding';
+import { KEM_CIPHERTEXT_LENGTH } from './envelope';
 import { VeilError } from './errors';
 
 export const KEM_NAME = 'ML-KEM-768';
 export const KEM_PUBLIC_KEY_LENGTH = 1184;
 export const KEM_SECRET_KEY_LENGTH = 2400;
-export const KEM_CIPHERTEXT_LENGTH = 1088;
+/** 1,088 bytes; the envelope layer owns the number (it parses type 5 without ML-KEM). */
+export { KEM_CIPHERTEXT_LENGTH };
 export const KEM_SHARED_LENGTH = 32;
 const SIGNATURE_LENGTH = 64;
 const MAX_U32 = 0xffff_ffff;
@@ -161,23 +163,15 @@ export function kemPrekeyToJson(k: KemPrekeyPublic): KemPrekeyJson {
 
 /** Parses a KEM prekey's JSON form; throws VeilError('malformed'). Does not check the signature. */
 export function kemPrekeyFromJson(value: unknown): KemPrekeyPublic {
-  if (typeof value !== 'object' || value === null || Array.isArray(value))
-    throw new VeilError('malformed', 'KEM prekey must be an object');
-  const o = value as Record<string, unknown>;
-  if (!isId(o.id)) throw new VeilError('malformed', 'KEM prekey id must be 1 … 2^32 − 1');
+  const o = jsonRecord(value, 'KEM prekey');
   if (o.lastResort !== undefined && typeof o.lastResort !== 'boolean')
     throw new VeilError('malformed', 'KEM prekey lastResort must be a boolean');
   return {
-    id: o.id,
-    publicKey: bytes(o.publicKey, KEM_PUBLIC_KEY_LENGTH, 'KEM prekey'),
-    signature: bytes(o.signature, SIGNATURE_LENGTH, 'KEM prekey signature'),
+    id: jsonInt(o.id, 'KEM prekey id', 1),
+    publicKey: jsonBytes(o.publicKey, KEM_PUBLIC_KEY_LENGTH, 'KEM prekey'),
+    signature: jsonBytes(o.signature, SIGNATURE_LENGTH, 'KEM prekey signature'),
     lastResort: o.lastResort === true,
   };
-}
-
-function bytes(value: unknown, length: number, what: string): Uint8Array {
-  if (typeof value !== 'string') throw new VeilError('malformed', `${what} must be base64url text`);
-  return fromBase64UrlFixed(value, length, what);
 }
 
 function isId(v: unknown): v is number {

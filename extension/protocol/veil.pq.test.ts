@@ -131,3 +131,43 @@ describe('post-quantum sessions (Veil)', () => {
     expect((await alice.veil.getContact('carol'))?.postQuantum).toBe(undefined);
   });
 });
+
+describe('replaced prekeys (signed and last-resort KEM)', () => {
+  it('still open a first message within 30 days of the weekly replacement, not after', async () => {
+    let now = 1_700_000_000_000;
+    const day = 24 * 3600 * 1000;
+    const at = async (handle: string) => {
+      const store = new MemoryStore();
+      const veil = await Veil.create({ store, crypto: nobleProvider, clock: () => now });
+      const { identityKey } = await veil.createIdentity(handle);
+      return { veil, store, key: identityKey };
+    };
+    const bob = await at('bob');
+    const old = await bob.veil.publicBundle({ oneTimePrekeys: 0, kemPrekeys: 0 });
+    // A week on, the next publish replaces both; a sender still holding the old bundle:
+    now += 8 * day;
+    const fresh = await bob.veil.publicBundle({ oneTimePrekeys: 0, kemPrekeys: 0 });
+    expect(fresh.signedPrekey.id).toBe(old.signedPrekey.id + 1);
+    expect(fresh.kemPrekeys.lastResort.id).not.toBe(old.kemPrekeys.lastResort.id);
+    const carol = await at('carol');
+    await carol.veil.startSession(bundleOf(old, old.kemPrekeys.lastResort, false));
+    await bob.veil.addContact('carol', carol.key);
+    const late = text(await carol.veil.encrypt(one('bob'), 'sent from an old bundle'));
+    expect(await bob.veil.decrypt(CTX, late)).toMatchObject({
+      plaintext: 'sent from an old bundle',
+    });
+    // 31 days after that replacement, the next one retires the old keys for good.
+    now += 31 * day;
+    await bob.veil.publicBundle({ oneTimePrekeys: 0, kemPrekeys: 0 });
+    expect(await bob.store.get('signedPrekeys', String(old.signedPrekey.id))).toBe(undefined);
+    expect(await bob.store.get('kemPrekeys', String(old.kemPrekeys.lastResort.id))).toBe(undefined);
+    const dave = await at('dave');
+    await dave.veil.startSession(bundleOf(old, old.kemPrekeys.lastResort, false));
+    await bob.veil.addContact('dave', dave.key);
+    const tooLate = text(await dave.veil.encrypt(one('bob'), 'too late'));
+    expect(await bob.veil.decrypt(CTX, tooLate)).toMatchObject({
+      status: 'failed',
+      error: 'no-session',
+    });
+  });
+});

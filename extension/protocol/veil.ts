@@ -338,7 +338,7 @@ export class Veil {
       if (!spk || now - spk.createdAt >= SIGNED_PREKEY_ROTATION_MS) {
         spk = await createSignedPrekey(this.crypto, id, id.signedPrekeyId + 1, now);
         ops.push({ op: 'put', table: 'signedPrekeys', key: String(spk.id), value: spk });
-        ops.push(...(await this.retireSignedPrekeys(spk.id, now)));
+        ops.push(...(await this.retire('signedPrekeys', now, (old) => old.id !== spk!.id)));
         id.signedPrekeyId = spk.id;
       }
       const count = opts.oneTimePrekeys ?? 20;
@@ -360,7 +360,13 @@ export class Veil {
         })) as [KemPrekey];
         nextKem += 1;
         ops.push({ op: 'put', table: 'kemPrekeys', key: String(lastResort.id), value: lastResort });
-        ops.push(...(await this.retireKemLastResorts(lastResort.id, now)));
+        ops.push(
+          ...(await this.retire(
+            'kemPrekeys',
+            now,
+            (old) => old.lastResort === true && old.id !== lastResort!.id,
+          )),
+        );
         id.kemLastResortId = lastResort.id;
       }
       const kems = await createKemPrekeys(
@@ -399,22 +405,23 @@ export class Veil {
     return { id: id.signedPrekeyId, due: !spk || old(spk.createdAt) || !kem || old(kem.createdAt) };
   }
 
-  private async retireKemLastResorts(currentId: number, now: number): Promise<StoreOp[]> {
+  /**
+   * Deletes replaced keys of `table` past the grace period (messages in flight still open with
+   * them until then); `replaced` picks the records that rotate (not the current one).
+   */
+  private async retire(
+    table: 'signedPrekeys' | 'kemPrekeys',
+    now: number,
+    replaced: (record: { id: number; createdAt: number; lastResort?: boolean }) => boolean,
+  ): Promise<StoreOp[]> {
     const ops: StoreOp[] = [];
-    for (const key of await this.store.keys('kemPrekeys')) {
-      const old = await this.store.get<KemPrekey>('kemPrekeys', key);
-      if (old?.lastResort && old.id !== currentId && now - old.createdAt > SIGNED_PREKEY_GRACE_MS)
-        ops.push({ op: 'delete', table: 'kemPrekeys', key });
-    }
-    return ops;
-  }
-
-  private async retireSignedPrekeys(currentId: number, now: number): Promise<StoreOp[]> {
-    const ops: StoreOp[] = [];
-    for (const key of await this.store.keys('signedPrekeys')) {
-      const old = await this.store.get<SignedPrekey>('signedPrekeys', key);
-      if (old && old.id !== currentId && now - old.createdAt > SIGNED_PREKEY_GRACE_MS)
-        ops.push({ op: 'delete', table: 'signedPrekeys', key });
+    for (const key of await this.store.keys(table)) {
+      const old = await this.store.get<{ id: number; createdAt: number; lastResort?: boolean }>(
+        table,
+        key,
+      );
+      if (old && replaced(old) && now - old.createdAt > SIGNED_PREKEY_GRACE_MS)
+        ops.push({ op: 'delete', table, key });
     }
     return ops;
   }
