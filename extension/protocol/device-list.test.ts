@@ -5,10 +5,12 @@ import { describe, expect, it } from 'vitest';
 import { nobleProvider as crypto } from './crypto/noble';
 import {
   MAX_DEVICES,
+  decodeSignedDeviceList,
   deviceListDigest,
   deviceListFromJson,
   deviceListMessage,
   deviceListToJson,
+  encodeSignedDeviceList,
   signDeviceList,
   verifyDeviceList,
   type DeviceList,
@@ -101,5 +103,29 @@ describe('device lists', () => {
     ];
     for (const b of bad)
       expect(() => deviceListFromJson(b), JSON.stringify(b)?.slice(0, 80)).toThrow(VeilError);
+  });
+});
+
+describe('device list, binary form (carried in messages)', () => {
+  it('round-trips and refuses every truncation, extra byte and changed prefix', async () => {
+    const account = await generateIdentity(crypto);
+    const list = await signDeviceList(crypto, account.privateKey, {
+      handle: 'alice',
+      version: 7,
+      devices: [
+        { id: 1, key: account.publicKey, addedAt: 1_700_000_000 },
+        { id: 4, key: new Uint8Array(32).fill(4), addedAt: 2 ** 40 },
+      ],
+    });
+    const bytes = encodeSignedDeviceList(list);
+    expect(decodeSignedDeviceList(bytes)).toEqual(list);
+    for (let n = 0; n < bytes.length; n++)
+      expect(() => decodeSignedDeviceList(bytes.subarray(0, n))).toThrow(
+        /signed device list|device/,
+      );
+    expect(() => decodeSignedDeviceList(new Uint8Array([...bytes, 0]))).toThrow();
+    const prefix = bytes.slice();
+    prefix[0] = prefix[0]! ^ 1;
+    expect(() => decodeSignedDeviceList(prefix)).toThrow();
   });
 });

@@ -8,6 +8,7 @@ import type { CryptoProvider } from './crypto/provider';
 import { jsonBytes, jsonInt, jsonRecord, toBase64Url } from './encoding';
 import { VeilError } from './errors';
 import { isValidHandle } from './identity';
+import { decodeUtf8 } from './plaintext';
 
 const PREFIX = utf8ToBytes('VeilDL1');
 const KEY_LENGTH = 32;
@@ -107,6 +108,55 @@ export async function verifyDeviceList(
     throw new VeilError('malformed', 'device list signature must be 64 bytes');
   if (!(await crypto.ed25519Verify(accountKey, deviceListMessage(list), list.signature)))
     throw new VeilError('bad-signature', 'device list not signed by the account key');
+}
+
+/** The binary form a message carries: the signed bytes, then the signature. */
+export function encodeSignedDeviceList(list: SignedDeviceList): Uint8Array {
+  const message = deviceListMessage(list);
+  const out = new Uint8Array(message.length + SIGNATURE_LENGTH);
+  out.set(message);
+  out.set(list.signature, message.length);
+  return out;
+}
+
+/** Parses encodeSignedDeviceList's bytes strictly (one encoding); throws VeilError('malformed'). */
+export function decodeSignedDeviceList(bytes: Uint8Array): SignedDeviceList {
+  const fail = () => new VeilError('malformed', 'not a signed device list');
+  if (!(bytes instanceof Uint8Array) || bytes.length < PREFIX.length + 1) throw fail();
+  for (let i = 0; i < PREFIX.length; i++) if (bytes[i] !== PREFIX[i]) throw fail();
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let o = PREFIX.length;
+  const handleLength = bytes[o++]!;
+  const need = (n: number) => {
+    if (o + n > bytes.length) throw fail();
+  };
+  need(handleLength + 5);
+  let handle: string;
+  try {
+    handle = decodeUtf8(bytes.subarray(o, o + handleLength));
+  } catch {
+    throw fail();
+  }
+  o += handleLength;
+  const version = view.getUint32(o);
+  o += 4;
+  const count = bytes[o++]!;
+  need(count * 44 + SIGNATURE_LENGTH);
+  if (o + count * 44 + SIGNATURE_LENGTH !== bytes.length) throw fail();
+  const devices: Device[] = [];
+  for (let i = 0; i < count; i++) {
+    const addedAt = view.getUint32(o + 36) * 2 ** 32 + view.getUint32(o + 40);
+    devices.push({ id: view.getUint32(o), key: bytes.slice(o + 4, o + 36), addedAt });
+    o += 44;
+  }
+  const list: SignedDeviceList = {
+    handle,
+    version,
+    devices,
+    signature: bytes.slice(o, o + SIGNATURE_LENGTH),
+  };
+  checkList(list);
+  return list;
 }
 
 export function deviceListToJson(list: SignedDeviceList): SignedDeviceListJson {

@@ -4,17 +4,20 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { describe, expect, it } from 'vitest';
 import { concatBytes, utf8ToBytes } from './bytes';
 import {
+  BYTE0_KEY_WRAP,
   KEM_CIPHERTEXT_LENGTH,
   MAX_BUNDLE_COUNT,
   MAX_ENVELOPE_LENGTH,
   contextHash,
   contextTag,
   decodeEnvelope,
+  encodeFanout,
   encodeGroupBundle,
   encodePrekeyHeader,
   encodeRatchetMessage,
   encodeSenderKeyMessage,
   envelopeType,
+  parseFanout,
   parseGroupBundle,
   parsePrekeyMessage,
   parseRatchetMessage,
@@ -325,8 +328,9 @@ describe('any envelope', () => {
     expect(codeOf(() => envelopeType(Uint8Array.of(0x22)))).toBe('unknown-version');
     expect(codeOf(() => envelopeType(Uint8Array.of(0x02)))).toBe('unknown-version');
     expect(codeOf(() => envelopeType(Uint8Array.of(0x10)))).toBe('malformed');
-    expect(codeOf(() => envelopeType(Uint8Array.of(0x16)))).toBe('malformed');
-    for (const t of [1, 2, 3, 4, 5]) expect(envelopeType(Uint8Array.of(0x10 | t))).toBe(t);
+    // Type 7 (a key wrap) lives only inside a fan-out.
+    expect(codeOf(() => envelopeType(Uint8Array.of(0x17)))).toBe('malformed');
+    for (const t of [1, 2, 3, 4, 5, 6]) expect(envelopeType(Uint8Array.of(0x10 | t))).toBe(t);
   });
 
   it('caps every envelope at 64 KiB', () => {
@@ -364,5 +368,45 @@ describe('any envelope', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+});
+
+describe('fan-out (type 6)', () => {
+  const wrap = (wrappedLength: number) => {
+    const header = ratchetFields(3, 1, 0);
+    const bytes = encodeRatchetMessage({ ...header, ciphertext: new Uint8Array(16) });
+    // Same layout as type 2 up to the MAC; byte 0 says key wrap and the tail is 0 or 32 bytes.
+    const out = new Uint8Array(bytes.length - 16 + wrappedLength);
+    out.set(bytes.subarray(0, bytes.length - 16));
+    out[0] = BYTE0_KEY_WRAP;
+    return out;
+  };
+  const content = new Uint8Array(40).fill(7);
+
+  it('round-trips wraps of one key or none, and the content', () => {
+    const f = parseFanout(encodeFanout([wrap(0), wrap(32)], content));
+    const inner = f.wraps.map((w) => (w.type === 1 ? w.message : w));
+    expect(inner.map((w) => [w.type, w.keyWrap, w.ciphertext.length])).toEqual([
+      [2, true, 0],
+      [2, true, 32],
+    ]);
+    expect(f.content).toEqual(content);
+    expect(decodeEnvelope(f.bytes).type).toBe(6);
+  });
+
+  it('refuses bad input with typed errors', () => {
+    const good = encodeFanout([wrap(32)], content);
+    for (let n = 1; n < good.length - content.length + 16; n++)
+      expect(['truncated', 'malformed']).toContain(codeOf(() => parseFanout(good.subarray(0, n))));
+    expect(codeOf(() => encodeFanout([], content))).toBe('oversized');
+    expect(codeOf(() => encodeFanout(Array(65).fill(wrap(0)), content))).toBe('oversized');
+    expect(codeOf(() => encodeFanout([wrap(16)], content))).toBe('malformed');
+    // A whole type-2 message is not a wrap, nor is a wrap a message on its own.
+    const type2 = encodeRatchetMessage(ratchetFields(0, 0, 16));
+    expect(codeOf(() => encodeFanout([type2], content))).toBe('malformed');
+    expect(codeOf(() => decodeEnvelope(wrap(32)))).toBe('malformed');
+    const zero = good.slice();
+    zero[1] = 0;
+    expect(codeOf(() => parseFanout(zero))).toBe('malformed');
   });
 });

@@ -11,11 +11,19 @@ export const ENVELOPE_SENDER_KEY = 3;
 export const ENVELOPE_GROUP_BUNDLE = 4;
 /** A pre-key message of post-quantum setup: type 1's header, then the KEM prekey id and ciphertext. */
 export const ENVELOPE_PREKEY_PQ = 5;
+/** One text sealed once for several devices: a wrapped content key per device, then the text. */
+export const ENVELOPE_FANOUT = 6;
+/** Inside a fan-out only: type 2's header around a wrapped 32-byte content key, no AEAD tag. */
+export const ENVELOPE_KEY_WRAP = 7;
 
 /** Largest envelope we write or read (64 KiB), inner envelopes of a bundle included. */
 export const MAX_ENVELOPE_LENGTH = 64 * 1024;
 /** Most pairwise envelopes in one group bundle. */
 export const MAX_BUNDLE_COUNT = 256;
+/** Most devices one fan-out message is wrapped for (16 per person, a few people). */
+export const MAX_FANOUT_COUNT = 64;
+/** A fan-out's content key, and what a key-wrap message carries. */
+export const CONTENT_KEY_LENGTH = 32;
 
 export const SESSION_TAG_LENGTH = 8;
 export const RECIPIENT_TAG_LENGTH = 4;
@@ -34,6 +42,8 @@ const BYTE0_RATCHET = (ENVELOPE_VERSION << 4) | ENVELOPE_RATCHET;
 const BYTE0_SENDER_KEY = (ENVELOPE_VERSION << 4) | ENVELOPE_SENDER_KEY;
 const BYTE0_GROUP_BUNDLE = (ENVELOPE_VERSION << 4) | ENVELOPE_GROUP_BUNDLE;
 const BYTE0_PREKEY_PQ = (ENVELOPE_VERSION << 4) | ENVELOPE_PREKEY_PQ;
+const BYTE0_FANOUT = (ENVELOPE_VERSION << 4) | ENVELOPE_FANOUT;
+export const BYTE0_KEY_WRAP = (ENVELOPE_VERSION << 4) | ENVELOPE_KEY_WRAP;
 /** ML-KEM-768 ciphertext (kem-prekey.ts re-exports it): parsing type 5 needs no ML-KEM code. */
 export const KEM_CIPHERTEXT_LENGTH = 1088;
 
@@ -59,9 +69,14 @@ export function contextTag(ctxHash: Uint8Array): Uint8Array {
 
 // ---- parsed forms ----
 
-/** Type 2. Every field is a view into the parsed bytes. */
+/** Type 2 (or a type-7 key wrap inside a fan-out). Every field is a view into the parsed bytes. */
 export interface RatchetMessage {
   type: 2;
+  /**
+   * A type-7 key wrap: `ciphertext` is the 32-byte wrapped content key, or empty for the derived
+   * wrap (the content key is made from this wrap's message key); no AEAD tag.
+   */
+  keyWrap?: true;
   sessionTag: Uint8Array;
   ratchetKey: Uint8Array;
   counter: number;
@@ -123,8 +138,21 @@ export interface GroupBundle {
   bytes: Uint8Array;
 }
 
-export type Envelope = PrekeyMessage | RatchetMessage | SenderKeyMessage | GroupBundle;
-export type EnvelopeType = 1 | 2 | 3 | 4 | 5;
+/**
+ * Type 6: the text sealed once under a fresh content key, that key wrapped for each device in
+ * its own session (each wrap a type 7, or a type 1/5 around one), docs/protocol.md "Fan-out".
+ */
+export interface FanoutMessage {
+  type: 6;
+  wraps: (PrekeyMessage | RatchetMessage)[];
+  /** ChaCha20-Poly1305 under the content key: ciphertext || tag. */
+  content: Uint8Array;
+  bytes: Uint8Array;
+}
+
+export type Envelope =
+  PrekeyMessage | RatchetMessage | SenderKeyMessage | GroupBundle | FanoutMessage;
+export type EnvelopeType = 1 | 2 | 3 | 4 | 5 | 6;
 
 // ---- dispatch ----
 
@@ -138,7 +166,7 @@ export function envelopeType(bytes: Uint8Array): EnvelopeType {
   if (byte0 >> 4 !== ENVELOPE_VERSION)
     throw new VeilError('unknown-version', 'unknown envelope version');
   const type = byte0 & 0x0f;
-  if (type < ENVELOPE_PREKEY || type > ENVELOPE_PREKEY_PQ)
+  if (type < ENVELOPE_PREKEY || type > ENVELOPE_FANOUT)
     throw new VeilError('malformed', 'unknown envelope type');
   return type as EnvelopeType;
 }
@@ -155,6 +183,8 @@ export function decodeEnvelope(bytes: Uint8Array): Envelope {
       return parseSenderKeyMessage(bytes);
     case 4:
       return parseGroupBundle(bytes);
+    case 6:
+      return parseFanout(bytes);
   }
 }
 
@@ -188,11 +218,12 @@ export function writeRatchetHeader(
   out: Uint8Array,
   offset: number,
   h: RatchetHeaderFields,
+  byte0: number = BYTE0_RATCHET,
 ): number {
   checkLength(h.sessionTag, SESSION_TAG_LENGTH, 'session tag');
   checkLength(h.ratchetKey, KEY_LENGTH, 'ratchet key');
   let o = offset;
-  out[o++] = BYTE0_RATCHET;
+  out[o++] = byte0;
   out.set(h.sessionTag, o);
   o += SESSION_TAG_LENGTH;
   out.set(h.ratchetKey, o);
@@ -215,9 +246,13 @@ export function encodeRatchetMessage(
   return out;
 }
 
-/** Parses a type-2 message strictly. */
-export function parseRatchetMessage(bytes: Uint8Array): RatchetMessage {
-  checkByte0(bytes, BYTE0_RATCHET, 'not a ratchet message');
+/** Parses a type-2 message (or, with `keyWrap`, a type-7 key wrap) strictly. */
+export function parseRatchetMessage(bytes: Uint8Array, keyWrap = false): RatchetMessage {
+  checkByte0(
+    bytes,
+    keyWrap ? BYTE0_KEY_WRAP : BYTE0_RATCHET,
+    keyWrap ? 'not a key wrap' : 'not a ratchet message',
+  );
   const r = new Cursor(bytes, 1);
   const sessionTag = r.take(SESSION_TAG_LENGTH);
   const ratchetKey = r.take(KEY_LENGTH);
@@ -227,10 +262,14 @@ export function parseRatchetMessage(bytes: Uint8Array): RatchetMessage {
   const headerMac = r.take(HEADER_MAC_LENGTH);
   const header = bytes.subarray(0, r.offset);
   const ciphertext = r.rest();
-  if (ciphertext.length < AEAD_TAG_LENGTH)
+  // A key wrap carries a wrapped key, or nothing (the derived wrap: the key is its pad).
+  if (keyWrap && ciphertext.length !== 0 && ciphertext.length !== CONTENT_KEY_LENGTH)
+    throw new VeilError('malformed', 'a key wrap carries one key or none');
+  if (!keyWrap && ciphertext.length < AEAD_TAG_LENGTH)
     throw new VeilError('truncated', 'ratchet message ends early');
   return {
     type: 2,
+    ...(keyWrap ? { keyWrap: true as const } : {}),
     sessionTag,
     ratchetKey,
     counter,
@@ -282,8 +321,11 @@ export function encodePrekeyHeader(f: PrekeyFields): Uint8Array {
   return out;
 }
 
-/** Parses a type-1 or type-5 message strictly, including its inner type-2 message. */
-export function parsePrekeyMessage(bytes: Uint8Array): PrekeyMessage {
+/**
+ * Parses a type-1 or type-5 message strictly, including its inner type-2 message (a type-7 key
+ * wrap with `keyWrap`, inside a fan-out).
+ */
+export function parsePrekeyMessage(bytes: Uint8Array, keyWrap = false): PrekeyMessage {
   const pq = bytes instanceof Uint8Array && bytes[0] === BYTE0_PREKEY_PQ;
   checkByte0(bytes, pq ? BYTE0_PREKEY_PQ : BYTE0_PREKEY, 'not a pre-key message');
   const r = new Cursor(bytes, 1);
@@ -299,7 +341,7 @@ export function parsePrekeyMessage(bytes: Uint8Array): PrekeyMessage {
     kem = { id, cipherText: r.take(KEM_CIPHERTEXT_LENGTH) };
   }
   const prekeyHeader = bytes.subarray(0, r.offset);
-  const message = parseRatchetMessage(r.rest());
+  const message = parseRatchetMessage(r.rest(), keyWrap);
   return {
     type: 1,
     ...(kem ? { kem } : {}),
@@ -422,6 +464,57 @@ export function parseGroupBundle(bytes: Uint8Array): GroupBundle {
     else throw new VeilError('malformed', 'group bundle holds only type 1 or 2 envelopes');
   }
   return { type: 4, pairwise, senderKeyMessage: parseSenderKeyMessage(r.rest()), bytes };
+}
+
+// ---- type 6: fan-out ----
+
+/**
+ * Encodes a fan-out: `byte0 || varint n || n × (varint len || wrap) || content`; each wrap is a
+ * type-7 key wrap or a type 1/5 pre-key header around one.
+ */
+export function encodeFanout(wraps: Uint8Array[], content: Uint8Array): Uint8Array {
+  if (wraps.length === 0 || wraps.length > MAX_FANOUT_COUNT)
+    throw new VeilError('oversized', 'a fan-out is for 1 to 64 devices');
+  for (const w of wraps) parseWrap(w);
+  if (!(content instanceof Uint8Array) || content.length < AEAD_TAG_LENGTH)
+    throw new VeilError('invalid-argument', 'fan-out content must be ciphertext and tag');
+  let length = 1 + varintLength(wraps.length) + content.length;
+  for (const w of wraps) length += varintLength(w.length) + w.length;
+  if (length > MAX_ENVELOPE_LENGTH) throw new VeilError('oversized', 'envelope too long');
+  const out = new Uint8Array(length);
+  out[0] = BYTE0_FANOUT;
+  let o = writeVarint(out, 1, wraps.length);
+  for (const w of wraps) {
+    o = writeVarint(out, o, w.length);
+    out.set(w, o);
+    o += w.length;
+  }
+  out.set(content, o);
+  return out;
+}
+
+/** Parses a fan-out strictly, every wrap included. */
+export function parseFanout(bytes: Uint8Array): FanoutMessage {
+  checkByte0(bytes, BYTE0_FANOUT, 'not a fan-out');
+  const r = new Cursor(bytes, 1);
+  const count = r.varint();
+  if (count === 0) throw new VeilError('malformed', 'a fan-out for no device');
+  if (count > MAX_FANOUT_COUNT) throw new VeilError('oversized', 'too many devices in a fan-out');
+  const wraps: (PrekeyMessage | RatchetMessage)[] = [];
+  for (let i = 0; i < count; i++) wraps.push(parseWrap(r.take(r.varint())));
+  const content = r.rest();
+  if (content.length < AEAD_TAG_LENGTH) throw new VeilError('truncated', 'fan-out ends early');
+  return { type: 6, wraps, content, bytes };
+}
+
+function parseWrap(bytes: Uint8Array): PrekeyMessage | RatchetMessage {
+  const byte0 = bytes[0];
+  if (byte0 === undefined) throw new VeilError('truncated', 'empty wrap in a fan-out');
+  if (byte0 === BYTE0_PREKEY || byte0 === BYTE0_PREKEY_PQ) return parsePrekeyMessage(bytes, true);
+  if (byte0 === BYTE0_KEY_WRAP) return parseRatchetMessage(bytes, true);
+  if (byte0 >> 4 !== ENVELOPE_VERSION)
+    throw new VeilError('unknown-version', 'unknown envelope version');
+  throw new VeilError('malformed', 'a fan-out holds only key wraps');
 }
 
 // ---- internals ----

@@ -57,7 +57,7 @@ describe('plaintext records', () => {
   });
 
   it('skips unknown record types', () => {
-    const framed = concatBytes(Uint8Array.of(9, 2, 0xaa, 0xbb), Uint8Array.of(1, 1, 0x41));
+    const framed = concatBytes(Uint8Array.of(99, 2, 0xaa, 0xbb), Uint8Array.of(1, 1, 0x41));
     expect(decodePlaintext(pad(framed))).toEqual([{ type: 'text', text: 'A' }]);
   });
 

@@ -12,6 +12,10 @@ export const RECORD_STAMP = 5;
 export const RECORD_TREE_HEAD = 6;
 export const RECORD_GROUP = 7;
 export const RECORD_MEMBERSHIP = 8;
+/** The sender's signed device list (device-list.ts binary form), with a linked device's first messages. */
+export const RECORD_DEVICE_LIST = 9;
+/** A direct message's other person, for the sender's own other devices to place it. */
+export const RECORD_PEER = 10;
 
 export const MAX_HANDLE_BYTES = 64;
 /** Longest site and conversation name sealed in an origin record, in UTF-8 bytes. */
@@ -66,7 +70,10 @@ export type PlaintextRecord =
   /** Beside a distribution: the group (id) the sender key is for. */
   | { type: 'group'; groupId: Uint8Array }
   /** A group's member list as the sender now has it; `epoch` orders changes. */
-  | { type: 'membership'; groupId: Uint8Array; epoch: number; members: GroupMember[] };
+  | { type: 'membership'; groupId: Uint8Array; epoch: number; members: GroupMember[] }
+  /** Opaque here; device-list.ts reads and writes its layout. */
+  | { type: 'device-list'; list: Uint8Array }
+  | { type: 'peer'; handle: string };
 
 /**
  * Frames and pads records, e.g. `encodePlaintext([{ type: 'text', text: 'hi' }])` (32 bytes).
@@ -130,6 +137,11 @@ export function decodePlaintext(padded: Uint8Array): PlaintextRecord[] {
       if (body.length !== GROUP_ID_LENGTH) throw new VeilError('malformed', 'bad group id');
       records.push({ type: 'group', groupId: body.slice() });
     } else if (type === RECORD_MEMBERSHIP) records.push(decodeMembership(body));
+    else if (type === RECORD_DEVICE_LIST) records.push({ type: 'device-list', list: body.slice() });
+    else if (type === RECORD_PEER) {
+      if (body.length > MAX_HANDLE_BYTES) throw new VeilError('malformed', 'peer handle too long');
+      records.push({ type: 'peer', handle: decodeUtf8(body) });
+    }
   }
   return records;
 }
@@ -274,6 +286,18 @@ function recordPart(record: PlaintextRecord): RecordPart {
       w.bytes(record.groupId, GROUP_ID_LENGTH).varint(record.epoch).varint(record.members.length);
       for (const m of record.members) w.text(m.handle, MAX_HANDLE_BYTES).bytes(m.identityKey, 32);
       return bodyPart(RECORD_MEMBERSHIP, w.finish());
+    }
+    case 'device-list':
+      if (!(record.list instanceof Uint8Array))
+        throw new VeilError('invalid-argument', 'device list record needs bytes');
+      return bodyPart(RECORD_DEVICE_LIST, record.list);
+    case 'peer': {
+      if (typeof record.handle !== 'string')
+        throw new VeilError('invalid-argument', 'peer record needs a string');
+      const body = utf8ToBytes(record.handle);
+      if (body.length > MAX_HANDLE_BYTES)
+        throw new VeilError('invalid-argument', 'peer handle too long');
+      return bodyPart(RECORD_PEER, body);
     }
     default:
       throw new VeilError('invalid-argument', 'unknown record type');

@@ -5,6 +5,8 @@ import { bytesEqual, utf8ToBytes, wipe } from './bytes';
 import type { CryptoProvider, KeyPair } from './crypto/provider';
 import {
   AEAD_TAG_LENGTH,
+  BYTE0_KEY_WRAP,
+  CONTENT_KEY_LENGTH,
   HEADER_MAC_LENGTH,
   MAX_ENVELOPE_LENGTH,
   ratchetHeaderLength,
@@ -37,6 +39,7 @@ const RATCHET_INFO = utf8ToBytes('Veil ratchet');
 const NONCE = new Uint8Array(NONCE_LENGTH);
 const MESSAGE_KEY_LABEL = Uint8Array.of(0x01);
 const CHAIN_KEY_LABEL = Uint8Array.of(0x02);
+const KEY_WRAP_INFO = utf8ToBytes('Veil key wrap');
 const EMPTY = new Uint8Array(0);
 
 /**
@@ -142,11 +145,16 @@ export async function ratchetEncrypt(
   crypto: CryptoProvider,
   state: RatchetState,
   plaintext: Uint8Array,
-  opts: { prekeyHeader?: Uint8Array } = {},
+  opts: { prekeyHeader?: Uint8Array; keyWrap?: KeyWrapOptions } = {},
 ): Promise<{ state: RatchetState; envelope: Uint8Array }> {
   const prefix = opts.prekeyHeader ?? EMPTY;
   if (prefix.length + MAX_HEADER_LENGTH + plaintext.length + AEAD_TAG_LENGTH > MAX_ENVELOPE_LENGTH)
     throw new VeilError('oversized', 'message too long');
+  const wrap = opts.keyWrap;
+  // A derived wrap sends no key: the content key is the wrap's own pad (below).
+  const derive = wrap !== undefined && 'deriveKey' in wrap;
+  if (wrap && !derive) checkBytes(plaintext, CONTENT_KEY_LENGTH, 'content key');
+  const wrappedLength = derive ? 0 : plaintext.length;
 
   let next: RatchetState = state;
   if (state.sendChainKey === null) next = await sendingStep(crypto, state);
@@ -158,18 +166,42 @@ export async function ratchetEncrypt(
 
   const headerLength = ratchetHeaderLength(counter, next.previousSendCounter);
   const bodyStart = prefix.length + headerLength;
-  const envelope = new Uint8Array(bodyStart + plaintext.length + AEAD_TAG_LENGTH);
+  const envelope = new Uint8Array(bodyStart + wrappedLength + (wrap ? 0 : AEAD_TAG_LENGTH));
   envelope.set(prefix);
-  const macAt = writeRatchetHeader(envelope, prefix.length, {
+  const header = {
     sessionTag: next.sessionTag,
     ratchetKey: ourRatchetKey.publicKey,
     counter,
     previousCounter: next.previousSendCounter,
-  });
-  envelope.set(headerMac(next.sendHeaderKey!, next.ad, envelope.subarray(0, macAt)), macAt);
+  };
   try {
-    const aad = associatedData(next.ad, envelope.subarray(0, bodyStart));
-    sealChaCha20Poly1305(messageKey, NONCE, aad, plaintext, envelope.subarray(bodyStart));
+    if (wrap) {
+      const macAt = writeRatchetHeader(envelope, prefix.length, header, BYTE0_KEY_WRAP);
+      const wrapped = envelope.subarray(bodyStart);
+      let contentHash: Uint8Array;
+      if ('deriveKey' in wrap) {
+        const key = keyWrapPad(messageKey);
+        contentHash = wrap.deriveKey(key);
+        wipe(key);
+      } else {
+        xorKeyWrap(messageKey, plaintext, wrapped);
+        contentHash = wrap.contentHash;
+      }
+      checkBytes(contentHash, KEY_LENGTH, 'content hash');
+      const mac = keyWrapMac(
+        next.sendHeaderKey!,
+        next.ad,
+        envelope.subarray(0, macAt),
+        wrapped,
+        contentHash,
+      );
+      envelope.set(mac, macAt);
+    } else {
+      const macAt = writeRatchetHeader(envelope, prefix.length, header);
+      envelope.set(headerMac(next.sendHeaderKey!, next.ad, envelope.subarray(0, macAt)), macAt);
+      const aad = associatedData(next.ad, envelope.subarray(0, bodyStart));
+      sealChaCha20Poly1305(messageKey, NONCE, aad, plaintext, envelope.subarray(bodyStart));
+    }
   } finally {
     wipe(messageKey);
   }
@@ -194,15 +226,27 @@ export async function ratchetDecrypt(
   state: RatchetState,
   message: RatchetMessage,
   prekeyHeader: Uint8Array = EMPTY,
-  opts: { maxJump?: number } = {},
+  opts: { maxJump?: number; keyWrap?: { contentHash: Uint8Array } } = {},
 ): Promise<{ state: RatchetState; plaintext: Uint8Array }> {
   if (!bytesEqual(message.sessionTag, state.sessionTag))
     throw new VeilError('no-session', 'message belongs to another session');
+  // A key wrap is opened only with the content it names, and an ordinary message never so.
+  if (!!message.keyWrap !== !!opts.keyWrap)
+    throw new VeilError('malformed', 'a key wrap belongs inside a fan-out');
 
   const maxJump = opts.maxJump ?? RATCHET_MAX_FORWARD_JUMP;
-  const open = (messageKey: Uint8Array) => openMessage(messageKey, state.ad, prekeyHeader, message);
-  const checkHeader = (headerKey: Uint8Array) =>
-    checkHeaderMac(headerKey, state.ad, prekeyHeader, message);
+  const wrap = opts.keyWrap;
+  const open = wrap
+    ? (messageKey: Uint8Array) => {
+        if (message.ciphertext.length === 0) return keyWrapPad(messageKey);
+        const key = new Uint8Array(CONTENT_KEY_LENGTH);
+        xorKeyWrap(messageKey, message.ciphertext, key);
+        return key;
+      }
+    : (messageKey: Uint8Array) => openMessage(messageKey, state.ad, prekeyHeader, message);
+  const checkHeader = wrap
+    ? (headerKey: Uint8Array) => checkKeyWrapMac(headerKey, state.ad, prekeyHeader, message, wrap)
+    : (headerKey: Uint8Array) => checkHeaderMac(headerKey, state.ad, prekeyHeader, message);
   const { counter } = message;
   const index = findChain(state.receiving, message.ratchetKey);
 
@@ -423,6 +467,65 @@ function associatedData(ad: Uint8Array, headers: Uint8Array): Uint8Array {
 /** `HMAC(hk, AD || prekeyHeader || ratchetHeader up to the MAC)[0..8]`. */
 function headerMac(headerKey: Uint8Array, ad: Uint8Array, headers: Uint8Array): Uint8Array {
   return hmacSha256(headerKey, associatedData(ad, headers)).subarray(0, HEADER_MAC_LENGTH);
+}
+
+/**
+ * A fan-out's key wrap: the content's SHA-256, which its MAC covers, for a wrap of a given key;
+ * or, for the one derived wrap, `deriveKey(K)` seals the content under the key this wrap makes
+ * and returns the content's hash.
+ */
+export type KeyWrapOptions =
+  { contentHash: Uint8Array } | { deriveKey: (contentKey: Uint8Array) => Uint8Array };
+
+/** `HKDF(mk, "Veil key wrap")`: a derived wrap's content key, or the pad a wrapped key is XORed with. */
+function keyWrapPad(messageKey: Uint8Array): Uint8Array {
+  return hkdfSha256(messageKey, undefined, KEY_WRAP_INFO, CONTENT_KEY_LENGTH);
+}
+
+/**
+ * The wrapped content key: `K XOR HKDF(mk, "Veil key wrap")`. Its integrity is the wrap's MAC;
+ * a changed K would also fail the content's AEAD.
+ */
+function xorKeyWrap(messageKey: Uint8Array, input: Uint8Array, out: Uint8Array): void {
+  const pad = keyWrapPad(messageKey);
+  for (let i = 0; i < CONTENT_KEY_LENGTH; i++) out[i] = input[i]! ^ pad[i]!;
+  wipe(pad);
+}
+
+/**
+ * A key wrap's one MAC, `HMAC(hk, AD || prekeyHeader || header || wrapped || SHA-256(content))`
+ * truncated to 8 bytes as libsignal's message MAC is: checked before any chain is walked, and it
+ * ties the wrap to the content, so one recipient (who learns K) cannot give another a text of
+ * its own under the sender's wraps.
+ */
+function keyWrapMac(
+  headerKey: Uint8Array,
+  ad: Uint8Array,
+  headers: Uint8Array,
+  wrapped: Uint8Array,
+  contentHash: Uint8Array,
+): Uint8Array {
+  const aad = aadBuffer(ad.length + headers.length + wrapped.length + contentHash.length);
+  aad.set(ad);
+  aad.set(headers, ad.length);
+  aad.set(wrapped, ad.length + headers.length);
+  aad.set(contentHash, ad.length + headers.length + wrapped.length);
+  return hmacSha256(headerKey, aad).subarray(0, HEADER_MAC_LENGTH);
+}
+
+function checkKeyWrapMac(
+  headerKey: Uint8Array,
+  ad: Uint8Array,
+  prekeyHeader: Uint8Array,
+  message: RatchetMessage,
+  wrap: { contentHash: Uint8Array },
+): void {
+  const headers = new Uint8Array(prekeyHeader.length + message.macedHeader.length);
+  headers.set(prekeyHeader);
+  headers.set(message.macedHeader, prekeyHeader.length);
+  const expected = keyWrapMac(headerKey, ad, headers, message.ciphertext, wrap.contentHash);
+  if (!bytesEqual(expected, message.headerMac))
+    throw new VeilError('bad-mac', 'key wrap fails authentication');
 }
 
 function checkHeaderMac(

@@ -11,6 +11,7 @@ import {
   RATCHET_MAX_FIRST_JUMP,
   ratchetDecrypt,
   ratchetEncrypt,
+  type KeyWrapOptions,
   type RatchetState,
 } from './ratchet';
 import { recipientTag, x3dhInitiate, x3dhRespond, type X3dhBundle } from './x3dh';
@@ -101,6 +102,7 @@ export async function sessionEncrypt(
   crypto: CryptoProvider,
   record: SessionRecord,
   plaintext: Uint8Array,
+  opts: { keyWrap?: KeyWrapOptions } = {},
 ): Promise<{ record: SessionRecord; envelope: Uint8Array }> {
   const pending = record.pendingPrekey;
   const prekeyHeader = pending
@@ -108,6 +110,7 @@ export async function sessionEncrypt(
     : undefined;
   const { state, envelope } = await ratchetEncrypt(crypto, record.state, plaintext, {
     prekeyHeader,
+    ...(opts.keyWrap ? { keyWrap: opts.keyWrap } : {}),
   });
   return { record: { ...record, state }, envelope };
 }
@@ -121,7 +124,7 @@ export async function sessionDecrypt(
   crypto: CryptoProvider,
   record: SessionRecord,
   envelope: PrekeyMessage | RatchetMessage,
-  opts: { maxJump?: number } = {},
+  opts: { maxJump?: number; keyWrap?: { contentHash: Uint8Array } } = {},
 ): Promise<{ record: SessionRecord; plaintext: Uint8Array }> {
   const message = envelope.type === 1 ? envelope.message : envelope;
   if (!bytesEqual(message.sessionTag, record.sessionTag))
@@ -164,6 +167,7 @@ export async function sessionFromPrekeyMessage(
   ourIdentity: IdentityKeyPair,
   lookupPrekeys: PrekeyLookup,
   envelope: PrekeyMessage,
+  opts: { keyWrap?: { contentHash: Uint8Array } } = {},
 ): Promise<{
   record: SessionRecord;
   plaintext: Uint8Array;
@@ -209,7 +213,7 @@ export async function sessionFromPrekeyMessage(
       initial,
       message,
       envelope.prekeyHeader,
-      { maxJump: RATCHET_MAX_FIRST_JUMP },
+      { maxJump: RATCHET_MAX_FIRST_JUMP, ...(opts.keyWrap ? { keyWrap: opts.keyWrap } : {}) },
     );
     return {
       record: {

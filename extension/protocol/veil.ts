@@ -6,15 +6,24 @@
 // against the directory (extension/background/sender-trust.ts).
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
+import { openChaCha20Poly1305, sealChaCha20Poly1305 } from './aead';
 import { armor, dearmor } from './armor';
-import { bytesEqual } from './bytes';
+import { bytesEqual, utf8ToBytes } from './bytes';
 import { nobleProvider } from './crypto/noble';
 import type { CryptoProvider, KeyPair } from './crypto/provider';
+import {
+  decodeSignedDeviceList,
+  encodeSignedDeviceList,
+  verifyDeviceList,
+  type SignedDeviceList,
+} from './device-list';
 import {
   contextHash,
   contextTag,
   decodeEnvelope,
+  encodeFanout,
   encodeGroupBundle,
+  type FanoutMessage,
   type PrekeyMessage,
   type RatchetMessage,
   type SenderKeyMessage,
@@ -52,6 +61,15 @@ import {
   type KemPrekey,
   type KemPrekeyPublic,
 } from './kem-prekey';
+import {
+  applyContactDeviceList,
+  contactDeviceKeys,
+  deviceSessionTag,
+  deviceTrust,
+  nextOwnList,
+  type ContactDevice,
+  type OwnDevices,
+} from './linked-devices';
 import {
   combineStatus,
   isMoved,
@@ -131,6 +149,8 @@ export interface DecryptResult {
   treeHead?: GossipedHead;
   /** Why it failed (status 'failed'): replay, bad-mac, own-message … */
   error?: VeilErrorCode;
+  /** Written on another device of ours (`sender` is our handle); `peer` is who it went to. */
+  fromOwnDevice?: { peer?: string };
 }
 
 export interface Contact {
@@ -148,11 +168,20 @@ export interface Contact {
    * them): from then on a bundle without one is a downgrade and refused.
    */
   postQuantum?: true;
+  /** Their devices from the newest device list signed by `identityKey` that we checked. */
+  devices?: ContactDevice[];
+  deviceListVersion?: number;
+  /** Device key hex → session we send to that device on (the account key's is `session`). */
+  sessions?: Record<string, string>;
 }
 
 export interface PublicIdentity {
   handle: string;
+  /** The account key: what people pin and compare safety numbers of. */
   identityKey: Uint8Array;
+  /** This browser's own key and id (the account key and 1 unless linked to another device's account). */
+  deviceKey?: Uint8Array;
+  deviceId?: number;
 }
 
 export interface PublishedIdentity extends PublicIdentity {
@@ -192,6 +221,8 @@ interface IdentityRecord extends IdentityKeyPair {
   /** Absent in identities made before post-quantum setup: the next publish adds them. */
   nextKemPrekeyId?: number;
   kemLastResortId?: number;
+  /** Linked into another device's account: its account key and our id there. */
+  account?: { key: Uint8Array; deviceId: number };
 }
 
 /** Our own sender key for one group (`senderKeys`, key `own:<group id hex>`). */
@@ -320,7 +351,171 @@ export class Veil {
 
   async getIdentity(): Promise<PublicIdentity | undefined> {
     const id = await this.store.get<IdentityRecord>('identity', 'self');
-    return id && { handle: id.handle, identityKey: id.publicKey };
+    return (
+      id && {
+        handle: id.handle,
+        identityKey: accountKeyOf(id),
+        deviceKey: id.publicKey,
+        deviceId: id.account?.deviceId ?? 1,
+      }
+    );
+  }
+
+  // ---- linked devices (docs/devices.md) ----
+
+  /** Our account's newest device list we hold (none before a device was linked or published). */
+  async ownDevices(): Promise<SignedDeviceList | undefined> {
+    return (await this.store.get<OwnDevices>('meta', OWN_DEVICES_KEY))?.list;
+  }
+
+  /**
+   * This device (holding the account key) signs a list with `deviceKey` added; the caller
+   * publishes it. Linking the same key again returns a list that still has it once.
+   */
+  linkDevice(deviceKey: Uint8Array): Promise<SignedDeviceList> {
+    return this.serial(async () => {
+      if (!(deviceKey instanceof Uint8Array) || deviceKey.length !== 32)
+        throw new VeilError('invalid-key', 'a device key is 32 bytes');
+      const id = await this.accountHolder();
+      const own = await this.store.get<OwnDevices>('meta', OWN_DEVICES_KEY);
+      const list = await nextOwnList(this.crypto, id, own?.list, this.seconds(), (devices) =>
+        devices.some((d) => bytesEqual(d.key, deviceKey))
+          ? devices
+          : [
+              ...devices,
+              {
+                id: Math.max(...devices.map((d) => d.id)) + 1,
+                key: deviceKey.slice(),
+                addedAt: this.seconds(),
+              },
+            ],
+      );
+      await this.store.commit([this.ownDevicesPut(list, own)]);
+      return list;
+    });
+  }
+
+  /** A list without device `deviceId`; its sessions are dropped: nothing sent later reaches it. */
+  removeDevice(deviceId: number): Promise<SignedDeviceList> {
+    return this.serial(async () => {
+      const id = await this.accountHolder();
+      const own = await this.store.get<OwnDevices>('meta', OWN_DEVICES_KEY);
+      const list = await nextOwnList(this.crypto, id, own?.list, this.seconds(), (devices) =>
+        devices.filter((d) => d.id !== deviceId),
+      );
+      await this.store.commit([this.ownDevicesPut(list, own)]);
+      return list;
+    });
+  }
+
+  /**
+   * A new browser joins the account whose key is `accountKey` (shown on the linking device):
+   * the list must be signed by it, name our handle and hold our device key.
+   */
+  joinAccount(list: SignedDeviceList, accountKey: Uint8Array): Promise<PublicIdentity> {
+    return this.serial(async () => {
+      const id = await this.identity();
+      if (id.account && !bytesEqual(id.account.key, accountKey))
+        throw new VeilError('invalid-argument', 'this device is linked to another account');
+      await verifyDeviceList(this.crypto, accountKey, list, { handle: id.handle });
+      const me = list.devices.find((d) => bytesEqual(d.key, id.publicKey));
+      if (!me) throw new VeilError('not-for-us', 'the device list does not name this device');
+      const own = await this.store.get<OwnDevices>('meta', OWN_DEVICES_KEY);
+      const next: IdentityRecord = { ...id, account: { key: accountKey.slice(), deviceId: me.id } };
+      await this.store.commit([
+        { op: 'put', table: 'identity', key: 'self', value: next },
+        this.ownDevicesPut(list, own),
+      ]);
+      return {
+        handle: id.handle,
+        identityKey: accountKey.slice(),
+        deviceKey: id.publicKey,
+        deviceId: me.id,
+      };
+    });
+  }
+
+  /**
+   * A newer list of our own account (from the directory or a message): checked under the
+   * account key; sessions with devices it no longer names are dropped. `removed` when it no
+   * longer names this device: the caller stops (nothing sent to the account reaches us).
+   */
+  setOwnDevices(list: SignedDeviceList): Promise<'ok' | 'removed'> {
+    return this.serial(async () => {
+      const id = await this.identity();
+      const own = await this.store.get<OwnDevices>('meta', OWN_DEVICES_KEY);
+      await verifyDeviceList(this.crypto, accountKeyOf(id), list, {
+        handle: id.handle,
+        minVersion: own?.list.version ?? 0,
+      });
+      await this.store.commit([this.ownDevicesPut(list, own)]);
+      return list.devices.some((d) => bytesEqual(d.key, id.publicKey)) ? 'ok' : 'removed';
+    });
+  }
+
+  /** A contact's device list (the caller checked it against the log): signed by their pinned key. */
+  setContactDevices(handle: string, list: SignedDeviceList): Promise<Contact> {
+    return this.serial(async () => {
+      const c = await this.contact(handle);
+      if (c.pendingKey)
+        throw new VeilError('untrusted-identity', 'acknowledge the key change first');
+      const next = await applyContactDeviceList(this.crypto, c, handle, list);
+      if (next !== c)
+        await this.store.commit([{ op: 'put', table: 'contacts', key: handle, value: next }]);
+      return next;
+    });
+  }
+
+  /**
+   * Devices of these contacts and our own other devices we have no session with yet: the caller
+   * fetches their bundles (`GET …/devices/{id}/bundle`) and calls startSession with each.
+   */
+  async missingSessions(
+    handles: readonly string[],
+  ): Promise<{ handle: string; deviceId: number; key: Uint8Array }[]> {
+    const id = await this.identity();
+    const out: { handle: string; deviceId: number; key: Uint8Array }[] = [];
+    for (const handle of new Set(handles)) {
+      const c = await this.store.get<Contact>('contacts', handle);
+      if (!c || c.pendingKey || !c.devices) continue;
+      for (const d of c.devices) {
+        if (bytesEqual(d.key, c.identityKey)) continue;
+        const tag = deviceSessionTag(c, d.key);
+        if (!tag || !(await this.store.get('sessions', tag)))
+          out.push({ handle, deviceId: d.id, key: d.key });
+      }
+    }
+    const own = await this.store.get<OwnDevices>('meta', OWN_DEVICES_KEY);
+    for (const d of own?.list.devices ?? []) {
+      if (bytesEqual(d.key, id.publicKey)) continue;
+      const tag = own!.sessions[bytesToHex(d.key)];
+      if (!tag || !(await this.store.get('sessions', tag)))
+        out.push({ handle: id.handle, deviceId: d.id, key: d.key });
+    }
+    return out;
+  }
+
+  private ownDevicesPut(list: SignedDeviceList, before: OwnDevices | undefined): StoreOp {
+    const keep = new Set(list.devices.map((d) => bytesToHex(d.key)));
+    const sessions = Object.fromEntries(
+      Object.entries(before?.sessions ?? {}).filter(([hex]) => keep.has(hex)),
+    );
+    return { op: 'put', table: 'meta', key: OWN_DEVICES_KEY, value: { list, sessions } };
+  }
+
+  /** Our identity when this device holds the account key (only it signs device lists). */
+  private async accountHolder(): Promise<IdentityRecord> {
+    const id = await this.identity();
+    if (id.account && !bytesEqual(id.account.key, id.publicKey))
+      throw new VeilError(
+        'invalid-argument',
+        'only the device holding the account key can do that',
+      );
+    return id;
+  }
+
+  private seconds(): number {
+    return Math.floor(this.clock() / 1000);
   }
 
   /**
@@ -490,7 +685,7 @@ export class Veil {
     const c = await this.contact(handle);
     const key = opts.pending && c.pendingKey ? c.pendingKey : c.identityKey;
     return safetyNumber(
-      { id: id.handle, identityKey: identityDhPublic(id.publicKey) },
+      { id: id.handle, identityKey: identityDhPublic(accountKeyOf(id)) },
       { id: c.handle, identityKey: identityDhPublic(key) },
     );
   }
@@ -531,9 +726,10 @@ export class Veil {
    * use; a key that differs from the pinned one throws 'untrusted-identity' (and is recorded as
    * pending so the user can compare and acknowledge it).
    */
-  startSession(bundle: PrekeyBundle): Promise<void> {
+  startSession(bundle: PrekeyBundle, opts: { deviceId?: number } = {}): Promise<void> {
     return this.serial(async () => {
       const id = await this.identity();
+      if (opts.deviceId !== undefined) return this.startDeviceSession(id, bundle, opts.deviceId);
       const { contact, ops, changed } = await this.pin(bundle.handle, bundle.identityKey);
       if (changed || contact.pendingKey) {
         await this.store.commit(ops);
@@ -558,6 +754,66 @@ export class Veil {
         { op: 'put', table: 'contacts', key: bundle.handle, value: next },
       ]);
     });
+  }
+
+  /**
+   * A session with one device of a contact (or of ours) that their checked device list names
+   * with this key; the bundle's `identityKey` is the device key. Refused (`untrusted-identity`)
+   * for a device the list does not name: the directory cannot add devices to a person.
+   */
+  private async startDeviceSession(
+    id: IdentityRecord,
+    bundle: PrekeyBundle,
+    deviceId: number,
+  ): Promise<void> {
+    validateHandle(bundle.handle);
+    const named = (devices: readonly { id: number; key: Uint8Array }[] | undefined) =>
+      devices?.some((d) => d.id === deviceId && bytesEqual(d.key, bundle.identityKey)) ?? false;
+    const keyHex = bytesToHex(bundle.identityKey);
+    if (bundle.handle === id.handle) {
+      const own = await this.store.get<OwnDevices>('meta', OWN_DEVICES_KEY);
+      if (!own || !named(own.list.devices) || bytesEqual(bundle.identityKey, id.publicKey))
+        throw new VeilError('untrusted-identity', 'not one of our other devices');
+      const record = await createInitiatorSession(this.crypto, {
+        ourIdentity: id,
+        theirBundle: bundle,
+      });
+      const tag = bytesToHex(record.sessionTag);
+      await this.store.commit([
+        sessionPut(record),
+        {
+          op: 'put',
+          table: 'meta',
+          key: OWN_DEVICES_KEY,
+          value: { ...own, sessions: { ...own.sessions, [keyHex]: tag } },
+        },
+      ]);
+      return;
+    }
+    const contact = await this.contact(bundle.handle);
+    if (contact.pendingKey)
+      throw new VeilError('untrusted-identity', 'the contact identity key changed');
+    if (!named(contact.devices))
+      throw new VeilError('untrusted-identity', 'their device list does not name this device');
+    if (contact.postQuantum && !bundle.kemPrekey)
+      throw new VeilError(
+        'downgrade',
+        'this contact sets sessions up post-quantum, but the bundle has no KEM prekey',
+      );
+    const record = await createInitiatorSession(this.crypto, {
+      ourIdentity: id,
+      theirBundle: bundle,
+    });
+    const tag = bytesToHex(record.sessionTag);
+    await this.store.commit([
+      sessionPut(record),
+      {
+        op: 'put',
+        table: 'contacts',
+        key: contact.handle,
+        value: { ...contact, sessions: { ...contact.sessions, [keyHex]: tag } },
+      },
+    ]);
   }
 
   /**
@@ -661,25 +917,30 @@ export class Veil {
       const ops: StoreOp[] = [];
       if (kind === 'direct') {
         const [handle] = recipients as [string];
-        const { contact, tag, record } = await this.sendingSession(handle);
+        const targets = await this.directTargets(id, handle, ops);
+        const pending = targets.some((t) => !!t.record.pendingPrekey);
         const stream = `d:${handle}`;
         const { records, seq } = await this.sealedRecords(stream, origin, conversation, sentAt, {
-          force: !!record.pendingPrekey,
+          force: pending,
           ops,
         });
         records.unshift({ type: 'text', text: plaintext });
-        if (record.pendingPrekey) records.push({ type: 'sender-handle', handle: id.handle });
-        const out = await sessionEncrypt(this.crypto, record, encodePlaintext(records));
-        ops.push(sessionPut(out.record));
-        if (contact.session !== tag)
-          ops.push({
-            op: 'put',
-            table: 'contacts',
-            key: handle,
-            value: { ...contact, session: tag },
-          });
+        if (pending) {
+          records.push({ type: 'sender-handle', handle: id.handle });
+          // A linked device's key is ours only by the account's signed list: it goes along.
+          const own = id.account && (await this.ownDevices());
+          if (own) records.push({ type: 'device-list', list: encodeSignedDeviceList(own) });
+        }
+        if (targets.some((t) => t.own)) records.push({ type: 'peer', handle });
+        const body = encodePlaintext(records);
+        let envelope: Uint8Array;
+        if (targets.length === 1) {
+          const out = await sessionEncrypt(this.crypto, targets[0]!.record, body);
+          ops.push(sessionPut(out.record));
+          envelope = out.envelope;
+        } else envelope = await this.fanout(targets, body, ops);
         await this.store.commit(ops);
-        return { envelope: out.envelope, kind, seq, sentAt: sentAt * 1000 };
+        return { envelope, kind, seq, sentAt: sentAt * 1000 };
       }
       const ctx = this.ctx(conversation.context);
       const { envelope, seq } = await this.encryptGroup(
@@ -726,6 +987,105 @@ export class Veil {
     }
     opts.ops.push({ op: 'put', table: 'meta', key: outKey(stream), value: next });
     return { records, seq };
+  }
+
+  /**
+   * Every device a direct message to `handle` goes to: each of theirs (their checked list, else
+   * the account key) we have a session with, and each other device of ours. Queues the contact's
+   * chosen sessions in `ops`. `no-session` when none of theirs has one.
+   */
+  private async directTargets(
+    id: IdentityRecord,
+    handle: string,
+    ops: StoreOp[],
+  ): Promise<DirectTarget[]> {
+    const contact = await this.store.get<Contact>('contacts', handle);
+    if (contact?.pendingKey)
+      throw new VeilError('untrusted-identity', 'the contact identity key changed');
+    if (!contact) throw new VeilError('no-session', 'no session with this contact yet');
+    const targets: DirectTarget[] = [];
+    let next = contact;
+    for (const key of contactDeviceKeys(contact)) {
+      if (bytesEqual(key, contact.identityKey)) {
+        const found = await this.usableSession(contact);
+        if (!found) continue;
+        targets.push({ handle, key, ...found, own: false });
+        if (contact.session !== found.tag) next = { ...next, session: found.tag };
+        continue;
+      }
+      const record = await this.deviceSession(deviceSessionTag(contact, key), key);
+      if (record)
+        targets.push({ handle, key, tag: bytesToHex(record.sessionTag), record, own: false });
+    }
+    if (targets.length === 0) throw new VeilError('no-session', 'no session with this contact yet');
+    if (next !== contact) ops.push({ op: 'put', table: 'contacts', key: handle, value: next });
+    const own = await this.store.get<OwnDevices>('meta', OWN_DEVICES_KEY);
+    for (const d of own?.list.devices ?? []) {
+      if (bytesEqual(d.key, id.publicKey)) continue;
+      const record = await this.deviceSession(own!.sessions[bytesToHex(d.key)], d.key);
+      if (record)
+        targets.push({
+          handle: id.handle,
+          key: d.key,
+          tag: bytesToHex(record.sessionTag),
+          record,
+          own: true,
+        });
+    }
+    return targets;
+  }
+
+  private async deviceSession(
+    tag: string | undefined,
+    key: Uint8Array,
+  ): Promise<SessionRecord | undefined> {
+    const record = tag ? await this.store.get<SessionRecord>('sessions', tag) : undefined;
+    if (!record || !bytesEqual(record.remoteIdentityKey, key)) return undefined;
+    if (record.pendingPrekey && record.state.sendCounter > RATCHET_MAX_FIRST_JUMP) return undefined;
+    return record;
+  }
+
+  /**
+   * Seals `body` once under a fresh content key and wraps that key for each target in its own
+   * session (docs/protocol.md "Fan-out"): about 84 bytes per further device instead of the
+   * whole text again.
+   */
+  private async fanout(
+    targets: DirectTarget[],
+    body: Uint8Array,
+    ops: StoreOp[],
+  ): Promise<Uint8Array> {
+    // The first device's wrap makes the content key from its own message key (no key sent);
+    // the others get that key wrapped. Each wrap's MAC covers the content.
+    const content = new Uint8Array(body.length + 16);
+    let contentKey = EMPTY_BYTES;
+    let contentHash = EMPTY_BYTES;
+    const [first, ...rest] = targets;
+    const wraps: Uint8Array[] = [];
+    const primary = await sessionEncrypt(this.crypto, first!.record, EMPTY_BYTES, {
+      keyWrap: {
+        deriveKey: (key) => {
+          contentKey = key.slice();
+          sealChaCha20Poly1305(contentKey, FANOUT_NONCE, FANOUT_AD, body, content);
+          contentHash = sha256(content);
+          return contentHash;
+        },
+      },
+    });
+    ops.push(sessionPut(primary.record));
+    wraps.push(primary.envelope);
+    try {
+      for (const t of rest) {
+        const out = await sessionEncrypt(this.crypto, t.record, contentKey, {
+          keyWrap: { contentHash },
+        });
+        ops.push(sessionPut(out.record));
+        wraps.push(out.envelope);
+      }
+    } finally {
+      contentKey.fill(0);
+    }
+    return encodeFanout(wraps, content);
   }
 
   private async sendingSession(
@@ -1026,22 +1386,32 @@ export class Veil {
     const envelope = decodeEnvelope(bytes);
     switch (envelope.type) {
       case 1:
-      case 2: {
-        const r = await this.decryptPairwise(tx, id, envelope);
+      case 2:
+      case 6: {
+        const r =
+          envelope.type === 6
+            ? await this.decryptFanout(tx, id, envelope)
+            : await this.decryptPairwise(tx, id, envelope);
         const text = r.records.find((x) => x.type === 'text');
         if (!text || text.type !== 'text') throw new VeilError('malformed', 'no text record');
         const sealed = await this.sealedInfo(tx, r.senderIdentityKey, r.records, {
           kind: 'direct',
           stream: `d:${bytesToHex(r.senderIdentityKey)}`,
         });
-        return this.result(page, {
-          trust: r.trust,
-          sender: r.sender,
-          senderIdentityKey: r.senderIdentityKey,
-          plaintext: text.text,
-          sealed,
-          treeHead: treeHeadOf(r.records),
-        });
+        const out = this.result(
+          page,
+          {
+            trust: r.trust,
+            sender: r.sender,
+            senderIdentityKey: r.senderIdentityKey,
+            plaintext: text.text,
+            sealed,
+            treeHead: treeHeadOf(r.records),
+          },
+          r.fromOwnDevice ? { placeAs: r.fromOwnDevice.peer ?? '' } : {},
+        );
+        if (r.fromOwnDevice) out.fromOwnDevice = r.fromOwnDevice;
+        return out;
       }
       case 3:
         return this.decryptGroupMessage(tx, page, envelope, crypto);
@@ -1074,9 +1444,10 @@ export class Veil {
       sealed: SealedInfo;
       treeHead?: GossipedHead;
     },
-    opts: { notMember?: boolean } = {},
+    opts: { notMember?: boolean; placeAs?: string } = {},
   ): DecryptResult {
-    const moved = opts.notMember === true || isMoved(r.sealed, r.sender, page);
+    // Our own message from another device sits in the conversation with its peer.
+    const moved = opts.notMember === true || isMoved(r.sealed, opts.placeAs ?? r.sender, page);
     const out: DecryptResult = {
       status: combineStatus(r.trust, { moved }),
       trust: r.trust,
@@ -1121,6 +1492,25 @@ export class Veil {
     return sealed;
   }
 
+  /**
+   * A fan-out: the one wrap for this device (two are refused, as in a bundle) opens the content
+   * key through its session, the key's MAC covering the content; then the content.
+   */
+  private async decryptFanout(
+    tx: StoreTx,
+    id: IdentityRecord,
+    envelope: FanoutMessage,
+  ): ReturnType<Veil['decryptPairwise']> {
+    let mine: PrekeyMessage | RatchetMessage | undefined;
+    for (const w of envelope.wraps) {
+      if (!(await this.addressedToUs(tx, id, w))) continue;
+      if (mine) throw new VeilError('malformed', 'a fan-out holds two wraps for us');
+      mine = w;
+    }
+    if (!mine) throw new VeilError('not-for-us', 'no wrap in this message is for this device');
+    return this.decryptPairwise(tx, id, mine, envelope.content);
+  }
+
   private async addressedToUs(
     tx: StoreTx,
     id: IdentityRecord,
@@ -1140,12 +1530,15 @@ export class Veil {
     tx: StoreTx,
     id: IdentityRecord,
     envelope: PrekeyMessage | RatchetMessage,
+    fanoutContent?: Uint8Array,
   ): Promise<{
     trust: TrustStatus;
     sender: string;
     senderIdentityKey: Uint8Array;
     records: PlaintextRecord[];
+    fromOwnDevice?: { peer?: string };
   }> {
+    const keyWrap = fanoutContent ? { keyWrap: { contentHash: sha256(fanoutContent) } } : {};
     const inner = envelope.type === 1 ? envelope.message : envelope;
     const tag = bytesToHex(inner.sessionTag);
     const known = await tx.get<SessionRecord>('sessions', tag);
@@ -1156,16 +1549,12 @@ export class Veil {
       // directory's public prekeys): it may skip only as far as a session's first message.
       const vouched =
         known.remoteHandle !== undefined &&
-        pinnedTrust(
-          await tx.get<Contact>('contacts', known.remoteHandle),
-          known.remoteIdentityKey,
-        ) !== 'unknown-sender';
-      ({ record, plaintext } = await sessionDecrypt(
-        this.crypto,
-        known,
-        envelope,
-        vouched ? {} : { maxJump: RATCHET_MAX_FIRST_JUMP },
-      ));
+        (await this.trustOf(tx, id, known.remoteHandle, known.remoteIdentityKey)) !==
+          'unknown-sender';
+      ({ record, plaintext } = await sessionDecrypt(this.crypto, known, envelope, {
+        ...(vouched ? {} : { maxJump: RATCHET_MAX_FIRST_JUMP }),
+        ...keyWrap,
+      }));
     } else {
       if (envelope.type !== 1) throw new VeilError('no-session', 'no session for this message');
       let kem: KemPrekey | undefined;
@@ -1183,12 +1572,20 @@ export class Veil {
           return { signedPrekey: spk?.keyPair, oneTimePrekey: otp?.keyPair, kemPrekey: kem };
         },
         envelope,
+        keyWrap,
       );
       record = out.record;
       plaintext = out.plaintext;
       if (out.usedOneTimePrekeyId) tx.delete('oneTimePrekeys', String(out.usedOneTimePrekeyId));
       // A one-time KEM prekey opens one session; the last-resort one stays.
       if (kem && !kem.lastResort) tx.delete('kemPrekeys', String(kem.id));
+    }
+    if (fanoutContent) {
+      try {
+        plaintext = openChaCha20Poly1305(plaintext, FANOUT_NONCE, FANOUT_AD, fanoutContent);
+      } catch {
+        throw new VeilError('bad-mac', 'fan-out content fails authentication');
+      }
     }
     const records = decodePlaintext(plaintext);
     if (!record.remoteHandle) {
@@ -1200,14 +1597,37 @@ export class Veil {
     const sender = record.remoteHandle!;
     const senderKey = record.remoteIdentityKey;
     tx.put('sessions', tag, record);
-    const contact = await tx.get<Contact>('contacts', sender);
-    const trust = pinnedTrust(contact, senderKey);
+    const listed = records.find((r) => r.type === 'device-list');
+    if (listed?.type === 'device-list') await this.learnDeviceList(tx, id, sender, listed.list);
+    let contact = await tx.get<Contact>('contacts', sender);
+    const trust = await this.trustOf(tx, id, sender, senderKey);
+    const own = sender === id.handle && trust === 'verified';
+    if (!known && own) {
+      // Another device of ours started a session: we answer (and write) to it on this one.
+      const state = (await tx.get<OwnDevices>('meta', OWN_DEVICES_KEY))!;
+      tx.put('meta', OWN_DEVICES_KEY, {
+        ...state,
+        sessions: { ...state.sessions, [bytesToHex(senderKey)]: tag },
+      });
+    } else if (
+      !known &&
+      contact &&
+      !bytesEqual(contact.identityKey, senderKey) &&
+      trust !== 'unknown-sender'
+    ) {
+      // One of a contact's listed devices started it: we send to that device on it.
+      contact = { ...contact, sessions: { ...contact.sessions, [bytesToHex(senderKey)]: tag } };
+      tx.put('contacts', sender, contact);
+    }
     if (!known) {
       tx.put('meta', inboundKey(sender, senderKey), tag);
-      const pinned = contact && (trust === 'verified' || trust === 'unverified');
+      const pinned =
+        contact &&
+        bytesEqual(contact.identityKey, senderKey) &&
+        (trust === 'verified' || trust === 'unverified');
       // A session they set up post-quantum tells us they can: no classical one from us after.
       const pq = envelope.type === 1 && envelope.kem !== undefined;
-      if (pinned && (contact.session !== tag || (pq && !contact.postQuantum)))
+      if (contact && pinned && (contact.session !== tag || (pq && !contact.postQuantum)))
         tx.put('contacts', sender, {
           ...contact,
           session: tag,
@@ -1235,7 +1655,67 @@ export class Veil {
       else if (r.type === 'membership')
         await this.applyMembership(tx, id, member, { vouched, distributes }, r);
     }
+    if (own) {
+      const peer = records.find((r) => r.type === 'peer');
+      return {
+        trust,
+        sender,
+        senderIdentityKey: senderKey,
+        records,
+        fromOwnDevice: peer?.type === 'peer' ? { peer: peer.handle } : {},
+      };
+    }
     return { trust, sender, senderIdentityKey: senderKey, records };
+  }
+
+  /**
+   * What our pins say of a sender's device key: our own other devices (our checked list) are
+   * verified; a contact's as deviceTrust says.
+   */
+  private async trustOf(
+    tx: Pick<ProtocolStore, 'get'>,
+    id: IdentityRecord,
+    sender: string,
+    key: Uint8Array,
+  ): Promise<TrustStatus> {
+    if (sender === id.handle) {
+      const own = await tx.get<OwnDevices>('meta', OWN_DEVICES_KEY);
+      const listed = own?.list.devices.some((d) => bytesEqual(d.key, key));
+      return listed && !bytesEqual(key, id.publicKey) ? 'verified' : 'unknown-sender';
+    }
+    return deviceTrust(await tx.get<Contact>('contacts', sender), key);
+  }
+
+  /**
+   * A device list a linked device sent with its first messages: applied when signed by the
+   * sender's pinned account key (ours, for our own devices) and newer than the one we hold; an
+   * older or forged one is ignored (its device then stays `unknown-sender`).
+   */
+  private async learnDeviceList(
+    tx: StoreTx,
+    id: IdentityRecord,
+    sender: string,
+    bytes: Uint8Array,
+  ): Promise<void> {
+    try {
+      const list = decodeSignedDeviceList(bytes);
+      if (sender === id.handle) {
+        const own = await tx.get<OwnDevices>('meta', OWN_DEVICES_KEY);
+        await verifyDeviceList(this.crypto, accountKeyOf(id), list, {
+          handle: id.handle,
+          minVersion: (own?.list.version ?? 0) + 1,
+        });
+        const put = this.ownDevicesPut(list, own);
+        if (put.op === 'put') tx.put('meta', OWN_DEVICES_KEY, put.value);
+        return;
+      }
+      const contact = await tx.get<Contact>('contacts', sender);
+      if (!contact || contact.pendingKey) return;
+      const next = await applyContactDeviceList(this.crypto, contact, sender, list);
+      if (next !== contact) tx.put('contacts', sender, next);
+    } catch (e) {
+      if (!(e instanceof VeilError)) throw e;
+    }
   }
 
   /** Files another member's sender key for a group; older keys of theirs beyond the last are dropped. */
@@ -1475,6 +1955,25 @@ const outKey = (stream: string) => `out/${stream}`;
 /** The last session a sender started with this key (adopted once the user pins that key). */
 const inboundKey = (handle: string, key: Uint8Array) => `inbound/${handle}/${bytesToHex(key)}`;
 const STRANGERS_KEY = 'strangers';
+const OWN_DEVICES_KEY = 'own-devices';
+/** A fan-out's content is sealed under a fresh key: one message per key, so a constant nonce. */
+const FANOUT_NONCE = new Uint8Array(12);
+const FANOUT_AD = utf8ToBytes('Veil fan-out v1');
+const EMPTY_BYTES = new Uint8Array(0);
+
+/** The key people pin for us: the account's, or ours when we hold it. */
+function accountKeyOf(id: IdentityRecord): Uint8Array {
+  return id.account?.key ?? id.publicKey;
+}
+
+/** Where one message of a direct conversation goes: a device of the peer, or one of ours. */
+interface DirectTarget {
+  handle: string;
+  key: Uint8Array;
+  tag: string;
+  record: SessionRecord;
+  own: boolean;
+}
 const STRANGER_KEYS_KEY = 'stranger-keys';
 /** Senders a sender-key id may be filed under at once. */
 const MAX_KEY_CANDIDATES = 4;
