@@ -115,7 +115,7 @@ export interface SyncView {
 
 /** Tombstones are kept at least this long: 90 days, far beyond a week or a month offline. */
 export const TOMBSTONE_HORIZON_MS = 90 * 24 * 60 * 60 * 1000;
-/** Largest encoded state accepted (500 contacts and 50 sites take about a tenth of it). */
+/** Largest encoded state accepted (500 contacts and 50 sites take 138 KB of it). */
 export const MAX_SYNC_STATE_BYTES = 4 * 1024 * 1024;
 /** Entries a local edit may grow a map to; decoding allows twice that (concurrent adds). */
 export const MAX_ENTRIES = 10_000;
@@ -791,7 +791,8 @@ function argObject(v: unknown, what: string): JsonObject {
 /** Plain JSON data within `maxBytes` encoded and MAX_JSON_DEPTH deep; returned as a copy. */
 function argJson(v: unknown, maxBytes: number, what: string): JsonValue {
   const copy = jsonCopy(v, 0, what);
-  if (utf8ToBytes(canonicalJson(copy)).length > maxBytes) throw bad(`${what} is too large`);
+  if (utf8ToBytes(canonicalJson(copy)).length > maxBytes)
+    throw new VeilError('oversized', `${what} is too large`);
   return copy;
 }
 
