@@ -27,7 +27,13 @@ import { buildProof, buildProofs, consistencyPlan, inclusionPlan, rangeCover } f
 import { Metrics } from './metrics';
 import { PAGE_CSP, type PageIdentity, renderPage } from './page';
 import { type Rate, RateLimiter } from './rate-limit';
-import { parseDeviceListBody, parsePublishBody } from './schema';
+import {
+  type PrekeyFields,
+  parseDeviceListBody,
+  parseDevicePrekeysBody,
+  parsePublishBody,
+  parseSyncBody,
+} from './schema';
 import { type DirectorySigner, checkpointText, createSigner, generateDirectoryKey } from './signer';
 import type {
   DirectoryStore,
@@ -63,6 +69,8 @@ export interface Limits {
   maxLogEntriesPerRequest: number;
   /** Entries per `GET /v1/identities/{handle}/history` answer; more follow with `?after=`. */
   maxHistoryEntriesPerRequest: number;
+  /** Decoded bytes of a sync blob (its body may be larger by base64url's third). */
+  maxSyncBytes: number;
   /** null turns rate limiting off (benchmarks). */
   rates: Rates | null;
 }
@@ -77,6 +85,7 @@ export const DEFAULT_LIMITS: Limits = {
   clockSkewSeconds: 300,
   maxLogEntriesPerRequest: 1000,
   maxHistoryEntriesPerRequest: 256,
+  maxSyncBytes: 256 * 1024,
   rates: {
     writesPerIp: { burst: 20, perMinute: 30 },
     writesPerHandle: { burst: 10, perMinute: 10 },
@@ -266,8 +275,7 @@ export function createDirectory(options: AppOptions): Directory {
     return handle;
   }
 
-  async function readBody(c: Context): Promise<Uint8Array> {
-    const max = limits.maxBodyBytes;
+  async function readBody(c: Context, max = limits.maxBodyBytes): Promise<Uint8Array> {
     const tooLarge = () =>
       new RequestError(413, 'payload-too-large', `body larger than ${max} bytes`);
     const declared = c.req.header('content-length');
@@ -413,7 +421,9 @@ export function createDirectory(options: AppOptions): Directory {
     if (err instanceof RequestError)
       return {
         status: err.status,
-        body: JSON.stringify({ error: { code: err.code, message: err.message } }),
+        body: JSON.stringify({
+          error: { code: err.code, message: err.message, ...err.details },
+        }),
         headers: err.headers,
       };
     // Name and code only: messages of database errors can quote values.
@@ -456,6 +466,124 @@ export function createDirectory(options: AppOptions): Directory {
     } catch (err) {
       return errorAnswer(err, 'GET /v1/identities/:handle');
     }
+  }
+
+  /**
+   * The signed prekey and every KEM prekey of `fields` must verify under `key` (`keyName` says
+   * which key in the error), each KEM prekey with its last-resort flag, which is signed: the
+   * directory can neither swap one nor serve a one-time key as reusable. One bad signature
+   * refuses the whole write.
+   */
+  function checkPrekeySignatures(key: Uint8Array, fields: PrekeyFields, keyName: string): void {
+    const spk = fields.signedPrekey;
+    if (!verifyEd25519(key, signedPrekeyMessage(spk.id, spk.publicKey), spk.signature))
+      throw badRequest(
+        'bad-prekey-signature',
+        `signedPrekey.signature does not verify under ${keyName}`,
+      );
+    const kem = fields.kemPrekeys;
+    if (!kem) return;
+    const all = [
+      ...(kem.lastResort ? [['lastResort', kem.lastResort] as const] : []),
+      ...kem.oneTime.map((k, i) => [`oneTime[${i}]`, k] as const),
+    ];
+    for (const [at, k] of all)
+      if (!verifyEd25519(key, kemPrekeyMessage(k.id, k.lastResort, k.publicKey), k.signature))
+        throw badRequest(
+          'bad-kem-prekey-signature',
+          `kemPrekeys.${at}.signature does not verify under ${keyName}`,
+        );
+  }
+
+  /** What /prekeys answers: the identity's (the account device's) prekey counts. */
+  async function identityPrekeyCounts(identity: IdentityRecord) {
+    const kemCounts = await store.countKemPrekeys(identity.handle);
+    return {
+      handle: identity.handle,
+      oneTimePrekeys: await store.countOneTimePrekeys(identity.handle),
+      signedPrekeyId: identity.signedPrekey.id,
+      kemOneTimePrekeys: kemCounts.oneTime,
+      kemLastResortId: kemCounts.lastResortId,
+    };
+  }
+
+  function deviceIdParam(c: Context): number {
+    const raw = c.req.param('id') ?? '';
+    const id = DECIMAL.test(raw) ? Number(raw) : 0;
+    if (id < 1 || id > 0xffffffff)
+      throw badRequest('bad-device-id', 'the device id must be an integer from 1 to 4294967295');
+    return id;
+  }
+
+  /**
+   * The handle's identity and device `deviceId` of its current list, if `auth` signs this request
+   * with that device's listed key: 404 without an identity, 403 'device-not-listed' when the list
+   * names no such device, 401 'bad-signature' when another key signed (another device's, say).
+   */
+  async function listedDeviceSigner(
+    c: Context,
+    handle: string,
+    deviceId: number,
+    auth: Auth,
+    method: string,
+    under: string,
+    body: Uint8Array,
+  ) {
+    const identity = await store.getIdentity(handle);
+    if (!identity) throw notFound(clientIp(c), 'identity');
+    const device = (await store.getDeviceList(handle))?.list.devices.find((d) => d.id === deviceId);
+    if (!device)
+      throw new RequestError(
+        403,
+        'device-not-listed',
+        "the handle's device list has no device with this id",
+      );
+    const message = canonicalRequest({
+      method,
+      path: identityPath(handle) + under,
+      timestamp: auth.timestamp,
+      nonce: auth.nonce,
+      body,
+    });
+    if (!verifyEd25519(device.key, message, auth.signature))
+      throw new RequestError(
+        401,
+        'bad-signature',
+        'request must be signed by the key the device list names for this device',
+      );
+    return { identity, device };
+  }
+
+  /**
+   * The key that signed a sync request: the handle's account key or a key of its current device
+   * list (404 without an identity, 401 'bad-signature' for any other key).
+   */
+  async function syncSigner(
+    c: Context,
+    handle: string,
+    auth: Auth,
+    method: string,
+    body: Uint8Array,
+  ): Promise<Uint8Array> {
+    const identity = await store.getIdentity(handle);
+    if (!identity) throw notFound(clientIp(c), 'identity');
+    const list = await store.getDeviceList(handle);
+    const message = canonicalRequest({
+      method,
+      path: `${identityPath(handle)}/sync`,
+      timestamp: auth.timestamp,
+      nonce: auth.nonce,
+      body,
+    });
+    const keys = [identity.identityKey, ...(list?.list.devices.map((d) => d.key) ?? [])];
+    const key = keys.find((k) => verifyEd25519(k, message, auth.signature));
+    if (!key)
+      throw new RequestError(
+        401,
+        'bad-signature',
+        "request must be signed by the account key or a key of the handle's device list",
+      );
+    return key;
   }
 
   const app = new Hono();
@@ -580,34 +708,9 @@ export function createDirectory(options: AppOptions): Directory {
     });
     if (pub.handle !== handle)
       throw badRequest('handle-mismatch', 'body.handle differs from the handle in the path');
+    checkPrekeySignatures(pub.identityKey, pub, 'identityKey');
     const spk = pub.signedPrekey;
-    if (!verifyEd25519(pub.identityKey, signedPrekeyMessage(spk.id, spk.publicKey), spk.signature))
-      throw badRequest(
-        'bad-prekey-signature',
-        'signedPrekey.signature does not verify under identityKey',
-      );
-    // Every KEM prekey is signed by the identity key in the body (on a rotation, the new one),
-    // with its last-resort flag, so the directory can neither swap one nor serve a one-time
-    // key as reusable. One bad signature refuses the whole publish.
     const kem = pub.kemPrekeys;
-    if (kem) {
-      const all = [
-        ...(kem.lastResort ? [['lastResort', kem.lastResort] as const] : []),
-        ...kem.oneTime.map((k, i) => [`oneTime[${i}]`, k] as const),
-      ];
-      for (const [at, k] of all)
-        if (
-          !verifyEd25519(
-            pub.identityKey,
-            kemPrekeyMessage(k.id, k.lastResort, k.publicKey),
-            k.signature,
-          )
-        )
-          throw badRequest(
-            'bad-kem-prekey-signature',
-            `kemPrekeys.${at}.signature does not verify under identityKey`,
-          );
-    }
     const signer = await init();
     const message = canonicalRequest({
       method: 'PUT',
@@ -812,6 +915,214 @@ export function createDirectory(options: AppOptions): Directory {
     });
   });
 
+  // A linked device's own prekeys (docs/devices.md): signed by the key the handle's current
+  // device list names for that id, not by the account key; the prekeys must be signed by that
+  // device key too. Same body as a publish's prekey fields, same top-up rules.
+  app.put('/v1/identities/:handle/devices/:id/keys', async (c) => {
+    const handle = handleParam(c);
+    const deviceId = deviceIdParam(c);
+    limit(limiters?.writesPerIp, clientIp(c), 'writes');
+    requireJson(c);
+    const body = await readBody(c);
+    const auth = readAuth(c);
+    const signer = await init();
+    const { identity, device } = await listedDeviceSigner(
+      c,
+      handle,
+      deviceId,
+      auth,
+      'PUT',
+      `/devices/${deviceId}/keys`,
+      body,
+    );
+    if (bytesEqual(device.key, identity.identityKey))
+      throw badRequest(
+        'account-device',
+        "this device's key is the account key: its prekeys are published with PUT /v1/identities/{handle}",
+      );
+    limit(limiters?.writesPerHandle, handle, 'writes for this handle');
+    const fields = parseDevicePrekeysBody(parseJson(body), {
+      maxOneTimePrekeys: limits.maxOneTimePrekeysPerRequest,
+      maxKemPrekeys: limits.maxKemPrekeysPerRequest,
+    });
+    checkPrekeySignatures(device.key, fields, 'the device key');
+    const result = await store.putDevicePrekeys(
+      {
+        handle,
+        deviceId,
+        deviceKey: device.key,
+        signedPrekey: fields.signedPrekey,
+        oneTimePrekeys: fields.oneTimePrekeys,
+        ...(fields.kemPrekeys ? { kemPrekeys: fields.kemPrekeys } : {}),
+        maxStoredOneTimePrekeys: limits.maxStoredOneTimePrekeys,
+        maxStoredKemPrekeys: limits.maxStoredKemPrekeys,
+      },
+      writeContext(auth, signer),
+    );
+    if (!result.ok) {
+      switch (result.reason) {
+        case 'replay':
+          throw new RequestError(401, 'replayed-request', 'this nonce was already used');
+        case 'not-listed':
+          throw new RequestError(
+            403,
+            'device-not-listed',
+            'the device list changed meanwhile and no longer names this device',
+          );
+        case 'too-many-prekeys':
+          throw new RequestError(
+            409,
+            'too-many-prekeys',
+            `at most ${limits.maxStoredOneTimePrekeys} one-time prekeys are stored per device`,
+          );
+        case 'too-many-kem-prekeys':
+          throw new RequestError(
+            409,
+            'too-many-kem-prekeys',
+            `at most ${limits.maxStoredKemPrekeys} one-time KEM prekeys are stored per device`,
+          );
+      }
+    }
+    return c.json({
+      handle,
+      deviceId,
+      oneTimePrekeys: result.oneTimePrekeys,
+      kemOneTimePrekeys: result.kemOneTimePrekeys,
+    });
+  });
+
+  // One device's bundle: its key, signed prekey, one one-time and one KEM prekey (consumed), and
+  // the device list that names it with that list's log entry and inclusion proof, so a client
+  // checks the device key against the logged list signed by the account key. The device whose
+  // key is the account key is served from the identity's own prekeys (as /bundle).
+  app.get('/v1/identities/:handle/devices/:id/bundle', async (c) => {
+    const handle = handleParam(c);
+    const deviceId = deviceIdParam(c);
+    checkNotFoundBudget(clientIp(c));
+    limit(limiters?.bundlesPerIp, clientIp(c), 'bundle fetches');
+    limit(
+      limiters?.bundlesPerRequester,
+      `${clientIp(c)} ${handle}`,
+      'bundle fetches for this handle',
+    );
+    const signer = await init();
+    const bundle = await store.takeDeviceBundle(handle, deviceId);
+    if (!bundle) throw notFound(clientIp(c), 'device bundle');
+    const { deviceList, device, signedPrekey: spk, oneTimePrekey, kemPrekey } = bundle;
+    const { head, proof } = await proofFor(deviceList.logIndex);
+    return c.json({
+      handle,
+      deviceId,
+      deviceKey: base64UrlEncode(device.key),
+      signedPrekey: {
+        id: spk.id,
+        publicKey: base64UrlEncode(spk.publicKey),
+        signature: base64UrlEncode(spk.signature),
+      },
+      ...(oneTimePrekey
+        ? {
+            oneTimePrekey: {
+              id: oneTimePrekey.id,
+              publicKey: base64UrlEncode(oneTimePrekey.publicKey),
+            },
+          }
+        : {}),
+      ...(kemPrekey ? { kemPrekey: kemPrekeyToJson(kemPrekey) } : {}),
+      deviceList: deviceListToJson(deviceList.list),
+      logIndex: deviceList.logIndex,
+      sequence: deviceList.sequence,
+      timestamp: deviceList.logTimestamp,
+      head: headJson(head, signer),
+      proof: proof.map(base64UrlEncode),
+    });
+  });
+
+  // A device asks how many of its prekeys are left (as /prekeys), signed by its listed key.
+  app.get('/v1/identities/:handle/devices/:id/prekeys', async (c) => {
+    const handle = handleParam(c);
+    const deviceId = deviceIdParam(c);
+    limit(limiters?.bundlesPerIp, clientIp(c), 'prekey status requests');
+    const auth = readAuth(c);
+    const { identity, device } = await listedDeviceSigner(
+      c,
+      handle,
+      deviceId,
+      auth,
+      'GET',
+      `/devices/${deviceId}/prekeys`,
+      new Uint8Array(0),
+    );
+    if (bytesEqual(device.key, identity.identityKey))
+      return c.json({ deviceId, ...(await identityPrekeyCounts(identity)) });
+    const counts = await store.countDevicePrekeys(handle, deviceId, device.key);
+    if (!counts) throw notFound(clientIp(c), 'device prekeys');
+    return c.json({
+      deviceId,
+      handle,
+      oneTimePrekeys: counts.oneTimePrekeys,
+      signedPrekeyId: counts.signedPrekeyId,
+      kemOneTimePrekeys: counts.kem.oneTime,
+      kemLastResortId: counts.kem.lastResortId,
+    });
+  });
+
+  // The sync blob: state one person's devices share, sealed by them (the directory sees
+  // ciphertext only). Written by the account key or any listed device, one version at a time.
+  app.put('/v1/identities/:handle/sync', async (c) => {
+    const handle = handleParam(c);
+    limit(limiters?.writesPerIp, clientIp(c), 'writes');
+    requireJson(c);
+    // base64url carries 3 bytes in 4 characters; 1 KiB for the rest of the JSON.
+    const body = await readBody(c, Math.ceil((limits.maxSyncBytes * 4) / 3) + 1024);
+    const auth = readAuth(c);
+    const signer = await init();
+    const signerKey = await syncSigner(c, handle, auth, 'PUT', body);
+    limit(limiters?.writesPerHandle, handle, 'writes for this handle');
+    const { version, ciphertext } = parseSyncBody(parseJson(body), limits.maxSyncBytes);
+    const result = await store.putSyncBlob(
+      { handle, version, ciphertext, signerKey },
+      writeContext(auth, signer),
+    );
+    if (!result.ok) {
+      switch (result.reason) {
+        case 'replay':
+          throw new RequestError(401, 'replayed-request', 'this nonce was already used');
+        case 'not-found':
+          throw notFound(clientIp(c), 'identity');
+        case 'not-listed':
+          throw new RequestError(
+            403,
+            'device-not-listed',
+            'the device list changed meanwhile and no longer names the signing key',
+          );
+        case 'stale':
+          throw new RequestError(
+            409,
+            'stale-sync',
+            'version must be the stored version + 1 (the stored version is in error.version)',
+            {},
+            { version: result.storedVersion },
+          );
+      }
+    }
+    return c.json({ handle, version });
+  });
+
+  app.get('/v1/identities/:handle/sync', async (c) => {
+    const handle = handleParam(c);
+    limit(limiters?.bundlesPerIp, clientIp(c), 'sync reads');
+    const auth = readAuth(c);
+    await syncSigner(c, handle, auth, 'GET', new Uint8Array(0));
+    const blob = await store.getSyncBlob(handle);
+    if (!blob) throw notFound(clientIp(c), 'sync blob');
+    return c.json({
+      handle,
+      version: blob.version,
+      ciphertext: base64UrlEncode(blob.ciphertext),
+      updatedAt: Math.floor(blob.updatedAt / 1000),
+    });
+  });
+
   app.get('/v1/identities/:handle', async (c) => {
     const answer = await lookupIdentity(handleParam(c), clientIp(c));
     return c.body(answer.body, answer.status as ContentfulStatusCode, {
@@ -827,14 +1138,7 @@ export function createDirectory(options: AppOptions): Directory {
     limit(limiters?.bundlesPerIp, clientIp(c), 'prekey status requests');
     const auth = readAuth(c);
     const current = await ownerOf(c, handle, auth, 'GET', '/prekeys', new Uint8Array(0));
-    const kemCounts = await store.countKemPrekeys(handle);
-    return c.json({
-      handle,
-      oneTimePrekeys: await store.countOneTimePrekeys(handle),
-      signedPrekeyId: current.signedPrekey.id,
-      kemOneTimePrekeys: kemCounts.oneTime,
-      kemLastResortId: kemCounts.lastResortId,
-    });
+    return c.json(await identityPrekeyCounts(current));
   });
 
   app.get('/v1/identities/:handle/bundle', async (c) => {

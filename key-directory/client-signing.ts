@@ -108,6 +108,25 @@ export function publishBody(
   return body;
 }
 
+/**
+ * A linked device's `PUT …/devices/{id}/keys` body: the prekey fields of `publishBody`, signed
+ * by `device` (a TestIdentity whose handle is the account's).
+ */
+export function devicePrekeysBody(
+  device: TestIdentity,
+  count = 5,
+  firstId = 1,
+  spkId = 1,
+  options: { kem?: KemPrekeyOptions } = {},
+): Omit<PublishBodyJson, 'handle' | 'identityKey'> {
+  const {
+    handle: _handle,
+    identityKey: _key,
+    ...fields
+  } = publishBody(device, count, firstId, spkId, options);
+  return fields;
+}
+
 /** A fresh device (a new Ed25519 key), linked at `addedAt` (Unix seconds). */
 export function makeDevice(id: number, addedAt = 1_767_225_600): Device {
   return { id, key: ed25519.getPublicKey(ed25519.utils.randomSecretKey()), addedAt };

@@ -3,10 +3,12 @@
 export class RequestError extends Error {
   override readonly name = 'RequestError';
   constructor(
-    readonly status: 400 | 401 | 404 | 405 | 409 | 413 | 415 | 429 | 503,
+    readonly status: 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 429 | 503,
     readonly code: string,
     message: string,
     readonly headers: Record<string, string> = {},
+    /** Further fields of the error object (numbers the client acts on, never request values). */
+    readonly details: Record<string, number> = {},
   ) {
     super(message);
   }

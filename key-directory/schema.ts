@@ -1,6 +1,6 @@
-// Strict validation of the publish body and of a device list: exactly the documented fields, the
-// right types, base64url of the right lengths, valid curve points. Unknown fields are rejected,
-// not ignored.
+// Strict validation of the publish body, a device's prekeys, a device list and a sync blob:
+// exactly the documented fields, the right types, base64url of the right lengths, valid curve
+// points. Unknown fields are rejected, not ignored.
 import { type SignedDeviceList, deviceListFromJson } from '../extension/protocol/device-list';
 import { base64UrlDecode, isValidHandle } from '../extension/protocol/directory-request';
 import { isVeilError } from '../extension/protocol/errors';
@@ -8,13 +8,17 @@ import { isUsableIdentityKey } from '../extension/protocol/identity';
 import { type KemPrekeyPublic, kemPrekeyFromJson } from '../extension/protocol/kem-prekey';
 import { RequestError, badRequest } from './errors';
 
-export interface PublishBody {
-  handle: string;
-  identityKey: Uint8Array;
+/** The prekey fields of a publish body, and all of a device's `PUT …/devices/{id}/keys` body. */
+export interface PrekeyFields {
   signedPrekey: { id: number; publicKey: Uint8Array; signature: Uint8Array };
   oneTimePrekeys: { id: number; publicKey: Uint8Array }[];
   /** Absent when the body has no `kemPrekeys` (older clients). Signatures not yet checked. */
   kemPrekeys?: { lastResort?: KemPrekeyPublic; oneTime: KemPrekeyPublic[] };
+}
+
+export interface PublishBody extends PrekeyFields {
+  handle: string;
+  identityKey: Uint8Array;
 }
 
 export interface PublishBodyLimits {
@@ -94,18 +98,28 @@ function x25519Key(value: unknown, path: string): Uint8Array {
   return key;
 }
 
+const PREKEY_FIELDS = ['signedPrekey', 'oneTimePrekeys'] as const;
+
 export function parsePublishBody(value: unknown, limits: PublishBodyLimits): PublishBody {
-  const body = object(
-    value,
-    'body',
-    ['handle', 'identityKey', 'signedPrekey', 'oneTimePrekeys'],
-    ['kemPrekeys'],
-  );
+  const body = object(value, 'body', ['handle', 'identityKey', ...PREKEY_FIELDS], ['kemPrekeys']);
   if (typeof body.handle !== 'string' || !isValidHandle(body.handle))
     throw invalid('body.handle', 'must match ^[a-z0-9][a-z0-9._-]{0,63}$');
   const identityKey = bytes(body.identityKey, 'body.identityKey', 32);
   if (!isUsableEd25519PublicKey(identityKey))
     throw invalid('body.identityKey', 'is not a usable Ed25519 public key');
+  return { handle: body.handle, identityKey, ...parsePrekeyFields(body, limits) };
+}
+
+/**
+ * A listed device's `PUT …/devices/{id}/keys` body: the prekey fields of a publish body and
+ * nothing else (the device key is the list's, the handle and id the path's).
+ */
+export function parseDevicePrekeysBody(value: unknown, limits: PublishBodyLimits): PrekeyFields {
+  return parsePrekeyFields(object(value, 'body', PREKEY_FIELDS, ['kemPrekeys']), limits);
+}
+
+/** signedPrekey, oneTimePrekeys and the optional kemPrekeys of a checked body object. */
+function parsePrekeyFields(body: Record<string, unknown>, limits: PublishBodyLimits): PrekeyFields {
   const spk = object(body.signedPrekey, 'body.signedPrekey', ['id', 'publicKey', 'signature']);
   const signedPrekey = {
     id: u32(spk.id, 'body.signedPrekey.id', 0),
@@ -127,13 +141,36 @@ export function parsePublishBody(value: unknown, limits: PublishBodyLimits): Pub
   const kemPrekeys = Object.hasOwn(body, 'kemPrekeys')
     ? parseKemPrekeys(body.kemPrekeys, limits.maxKemPrekeys)
     : undefined;
-  return {
-    handle: body.handle,
-    identityKey,
-    signedPrekey,
-    oneTimePrekeys,
-    ...(kemPrekeys ? { kemPrekeys } : {}),
-  };
+  return { signedPrekey, oneTimePrekeys, ...(kemPrekeys ? { kemPrekeys } : {}) };
+}
+
+export interface SyncBody {
+  version: number;
+  ciphertext: Uint8Array;
+}
+
+/**
+ * A `PUT …/sync` body: `{ version, ciphertext }`, version an integer from 1, ciphertext unpadded
+ * base64url of 1 to `maxBytes` bytes (the directory never looks inside).
+ */
+export function parseSyncBody(value: unknown, maxBytes: number): SyncBody {
+  const body = object(value, 'body', ['version', 'ciphertext']);
+  const { version, ciphertext } = body;
+  if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 1)
+    throw invalid('body.version', 'must be an integer from 1');
+  if (typeof ciphertext !== 'string' || ciphertext.length === 0)
+    throw invalid('body.ciphertext', 'must be a non-empty base64url string');
+  if (ciphertext.length > Math.ceil((maxBytes * 4) / 3))
+    throw invalid('body.ciphertext', `must decode to at most ${maxBytes} bytes`);
+  let out: Uint8Array;
+  try {
+    out = base64UrlDecode(ciphertext);
+  } catch {
+    throw invalid('body.ciphertext', 'must be unpadded base64url');
+  }
+  if (out.length > maxBytes)
+    throw invalid('body.ciphertext', `must decode to at most ${maxBytes} bytes`);
+  return { version, ciphertext: out };
 }
 
 const KEM_PREKEY_FIELDS = ['id', 'publicKey', 'signature', 'lastResort'] as const;
@@ -149,7 +186,7 @@ const malformedKem = (path: string, what: string) =>
 function parseKemPrekeys(
   value: unknown,
   maxOneTime: number,
-): NonNullable<PublishBody['kemPrekeys']> {
+): NonNullable<PrekeyFields['kemPrekeys']> {
   const path = 'body.kemPrekeys';
   const kem = object(value, path, [], ['lastResort', 'oneTime']);
   const list = Object.hasOwn(kem, 'oneTime') ? kem.oneTime : [];

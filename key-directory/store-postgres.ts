@@ -10,7 +10,10 @@ import {
   type Bundle,
   type DeleteInput,
   type DeleteResult,
+  type DeviceBundle,
   type DeviceListRecord,
+  type DevicePrekeyCounts,
+  type DevicePrekeysInput,
   type DirectoryStore,
   type HeadSigner,
   type IdentityRecord,
@@ -21,13 +24,18 @@ import {
   type PublishResult,
   type PutDeviceListInput,
   type PutDeviceListResult,
+  type PutDevicePrekeysResult,
+  type PutSyncInput,
+  type PutSyncResult,
   type StoreStats,
+  type SyncBlob,
   type StoredLogEntry,
   type StoredTreeHead,
   type WriteContext,
   StoreIntegrityError,
 } from './store';
 import {
+  DEVICE_TABLES,
   Rollback,
   type Row,
   blob,
@@ -35,14 +43,18 @@ import {
   deviceListLogEntry,
   deviceListRowValues,
   deviceListUpsertSql,
+  droppedDevices,
   identityFromRow,
   identityRowValues,
   identityUpsertSql,
+  isOtherListedDevice,
   kemPrekeyFromRow,
+  listedDevice,
   logEntryFromRow,
   num,
   planDeviceList,
   planPublish,
+  planSync,
   sameBytes,
   seconds,
   u8,
@@ -323,6 +335,7 @@ export class PostgresStore implements DirectoryStore {
         ctx.signHead,
       );
       await this.dropKeyMaterial(c, input.handle);
+      await c.query('DELETE FROM sync_blobs WHERE handle = $1', [input.handle]);
       await c.query('DELETE FROM identities WHERE handle = $1', [input.handle]);
       return { ok: true, logIndex, sequence };
     });
@@ -352,13 +365,18 @@ export class PostgresStore implements DirectoryStore {
       );
       const logIndex = await this.appendLog(c, size, entry, ctx.signHead);
       await c.query(UPSERT_DEVICE_LIST, deviceListRowValues(input.list, entry, logIndex, ctx.now));
+      const devices = await c.query(
+        'SELECT device_id, device_key FROM device_keys WHERE handle = $1',
+        [input.handle],
+      );
+      for (const id of droppedDevices(devices.rows as Row[], input.list))
+        await this.dropDevice(c, input.handle, id);
       return { ok: true, logIndex, sequence: entry.sequence };
     });
   }
 
   async getDeviceList(handle: string): Promise<DeviceListRecord | undefined> {
-    const r = await this.pool.query('SELECT * FROM device_lists WHERE handle = $1', [handle]);
-    return r.rows[0] ? deviceListFromRow(r.rows[0] as Row) : undefined;
+    return this.readDeviceList(this.pool, handle);
   }
 
   async takeBundle(handle: string): Promise<Bundle | undefined> {
@@ -366,21 +384,279 @@ export class PostgresStore implements DirectoryStore {
       // FOR SHARE: a concurrent rotation (FOR UPDATE) waits, so the bundle never mixes keys.
       const cur = await c.query('SELECT * FROM identities WHERE handle = $1 FOR SHARE', [handle]);
       if (!cur.rows[0]) return undefined;
-      const identity = identityFromRow(cur.rows[0]);
-      const r = await c.query(
-        `DELETE FROM one_time_prekeys WHERE handle = $1 AND id =
-           (SELECT id FROM one_time_prekeys WHERE handle = $1 ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
-         RETURNING id, public_key`,
-        [handle],
-      );
-      const row = r.rows[0] as Row | undefined;
-      const kemPrekey = await this.takeKemPrekey(c, handle);
       return {
-        identity,
-        ...(row ? { oneTimePrekey: { id: num(row.id), publicKey: u8(row.public_key) } } : {}),
+        identity: identityFromRow(cur.rows[0]),
+        ...(await this.takeIdentityPrekeys(c, handle)),
+      };
+    });
+  }
+
+  /** Inside the caller's transaction: the identity's lowest one-time prekeys (X25519, KEM). */
+  private async takeIdentityPrekeys(
+    c: pg.PoolClient,
+    handle: string,
+  ): Promise<Omit<Bundle, 'identity'>> {
+    const r = await c.query(
+      `DELETE FROM one_time_prekeys WHERE handle = $1 AND id =
+         (SELECT id FROM one_time_prekeys WHERE handle = $1 ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
+       RETURNING id, public_key`,
+      [handle],
+    );
+    const row = r.rows[0] as Row | undefined;
+    const kemPrekey = await this.takeKemPrekey(c, handle);
+    return {
+      ...(row ? { oneTimePrekey: { id: num(row.id), publicKey: u8(row.public_key) } } : {}),
+      ...(kemPrekey ? { kemPrekey } : {}),
+    };
+  }
+
+  private async readDeviceList(
+    q: Queryable,
+    handle: string,
+  ): Promise<DeviceListRecord | undefined> {
+    const r = await q.query('SELECT * FROM device_lists WHERE handle = $1', [handle]);
+    return r.rows[0] ? deviceListFromRow(r.rows[0] as Row) : undefined;
+  }
+
+  /** Inside the caller's transaction: a device's key row and every prekey of it. */
+  private async dropDevice(c: pg.PoolClient, handle: string, deviceId: number): Promise<void> {
+    for (const table of DEVICE_TABLES)
+      await c.query(`DELETE FROM ${table} WHERE handle = $1 AND device_id = $2`, [
+        handle,
+        deviceId,
+      ]);
+  }
+
+  async putDevicePrekeys(
+    input: DevicePrekeysInput,
+    ctx: WriteContext,
+  ): Promise<PutDevicePrekeysResult> {
+    const { handle, deviceId } = input;
+    return this.tx(async (c): Promise<PutDevicePrekeysResult> => {
+      // The log lock orders this after any device-list write or rotation of the handle.
+      await this.lockLog(c);
+      if (!(await this.consumeNonce(c, ctx))) return { ok: false, reason: 'replay' };
+      const cur = await c.query('SELECT * FROM identities WHERE handle = $1', [handle]);
+      const identity = cur.rows[0] ? identityFromRow(cur.rows[0]) : undefined;
+      const list = await this.readDeviceList(c, handle);
+      if (!isOtherListedDevice(identity, list, deviceId, input.deviceKey))
+        return { ok: false, reason: 'not-listed' };
+      const spk = input.signedPrekey;
+      await c.query(
+        `INSERT INTO device_keys (handle, device_id, device_key, spk_id, spk_public_key,
+           spk_signature, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (handle, device_id) DO UPDATE SET device_key = excluded.device_key,
+           spk_id = excluded.spk_id, spk_public_key = excluded.spk_public_key,
+           spk_signature = excluded.spk_signature, updated_at = excluded.updated_at`,
+        [
+          handle,
+          deviceId,
+          blob(input.deviceKey),
+          spk.id,
+          blob(spk.publicKey),
+          blob(spk.signature),
+          ctx.now,
+        ],
+      );
+      if (input.oneTimePrekeys.length > 0)
+        await c.query(
+          `INSERT INTO device_one_time_prekeys (handle, device_id, id, public_key)
+           SELECT $1, $2, * FROM unnest($3::bigint[], $4::bytea[])
+           ON CONFLICT (handle, device_id, id) DO UPDATE SET public_key = excluded.public_key`,
+          [
+            handle,
+            deviceId,
+            input.oneTimePrekeys.map((k) => k.id),
+            input.oneTimePrekeys.map((k) => blob(k.publicKey)),
+          ],
+        );
+      const kem = input.kemPrekeys;
+      if (kem?.lastResort) {
+        const k = kem.lastResort;
+        await c.query(
+          `INSERT INTO device_kem_last_resort_prekeys (handle, device_id, id, public_key, signature)
+           VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT (handle, device_id) DO UPDATE SET id = excluded.id,
+             public_key = excluded.public_key, signature = excluded.signature`,
+          [handle, deviceId, k.id, blob(k.publicKey), blob(k.signature)],
+        );
+      }
+      const kemOneTime = kem?.oneTime ?? [];
+      if (kemOneTime.length > 0)
+        await c.query(
+          `INSERT INTO device_kem_one_time_prekeys (handle, device_id, id, public_key, signature)
+           SELECT $1, $2, * FROM unnest($3::bigint[], $4::bytea[], $5::bytea[])
+           ON CONFLICT (handle, device_id, id) DO UPDATE SET public_key = excluded.public_key,
+             signature = excluded.signature`,
+          [
+            handle,
+            deviceId,
+            kemOneTime.map((k) => k.id),
+            kemOneTime.map((k) => blob(k.publicKey)),
+            kemOneTime.map((k) => blob(k.signature)),
+          ],
+        );
+      const counts = await this.deviceCounts(c, handle, deviceId);
+      if (counts.oneTimePrekeys > input.maxStoredOneTimePrekeys)
+        throw new Rollback<PutDevicePrekeysResult>({ ok: false, reason: 'too-many-prekeys' });
+      if (counts.kem.oneTime > input.maxStoredKemPrekeys)
+        throw new Rollback<PutDevicePrekeysResult>({ ok: false, reason: 'too-many-kem-prekeys' });
+      return {
+        ok: true,
+        oneTimePrekeys: counts.oneTimePrekeys,
+        kemOneTimePrekeys: counts.kem.oneTime,
+      };
+    });
+  }
+
+  private async deviceCounts(
+    q: Queryable,
+    handle: string,
+    deviceId: number,
+  ): Promise<Omit<DevicePrekeyCounts, 'signedPrekeyId'>> {
+    const r = await q.query(
+      `SELECT
+         (SELECT COUNT(*) FROM device_one_time_prekeys WHERE handle = $1 AND device_id = $2) AS n,
+         (SELECT COUNT(*) FROM device_kem_one_time_prekeys WHERE handle = $1 AND device_id = $2) AS kem,
+         (SELECT id FROM device_kem_last_resort_prekeys WHERE handle = $1 AND device_id = $2) AS last_resort_id`,
+      [handle, deviceId],
+    );
+    const row = r.rows[0] as Row;
+    return {
+      oneTimePrekeys: num(row.n),
+      kem: {
+        oneTime: num(row.kem),
+        lastResortId: row.last_resort_id == null ? null : num(row.last_resort_id),
+      },
+    };
+  }
+
+  async takeDeviceBundle(handle: string, deviceId: number): Promise<DeviceBundle | undefined> {
+    return this.tx(async (c): Promise<DeviceBundle | undefined> => {
+      // FOR SHARE on the identity and the list: a rotation, deletion or new list (FOR UPDATE on
+      // the identity) waits, so the bundle and the list it is proven by belong together.
+      const cur = await c.query('SELECT * FROM identities WHERE handle = $1 FOR SHARE', [handle]);
+      if (!cur.rows[0]) return undefined;
+      const identity = identityFromRow(cur.rows[0]);
+      const deviceList = await this.readDeviceList(c, handle);
+      const device = listedDevice(deviceList, deviceId);
+      if (!deviceList || !device) return undefined;
+      if (sameBytes(device.key, identity.identityKey))
+        return {
+          deviceList,
+          device,
+          signedPrekey: identity.signedPrekey,
+          ...(await this.takeIdentityPrekeys(c, handle)),
+        };
+      const keys = await c.query(
+        `SELECT spk_id, spk_public_key, spk_signature FROM device_keys
+         WHERE handle = $1 AND device_id = $2 AND device_key = $3 FOR SHARE`,
+        [handle, deviceId, blob(device.key)],
+      );
+      const row = keys.rows[0] as Row | undefined;
+      if (!row) return undefined;
+      const r = await c.query(
+        `DELETE FROM device_one_time_prekeys WHERE handle = $1 AND device_id = $2 AND id =
+           (SELECT id FROM device_one_time_prekeys WHERE handle = $1 AND device_id = $2
+            ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
+         RETURNING id, public_key`,
+        [handle, deviceId],
+      );
+      const otpk = r.rows[0] as Row | undefined;
+      const k = await c.query(
+        `DELETE FROM device_kem_one_time_prekeys WHERE handle = $1 AND device_id = $2 AND id =
+           (SELECT id FROM device_kem_one_time_prekeys WHERE handle = $1 AND device_id = $2
+            ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
+         RETURNING id, public_key, signature`,
+        [handle, deviceId],
+      );
+      let kemPrekey = k.rows[0] ? kemPrekeyFromRow(k.rows[0] as Row, false) : undefined;
+      if (!kemPrekey) {
+        const last = await c.query(
+          `SELECT id, public_key, signature FROM device_kem_last_resort_prekeys
+           WHERE handle = $1 AND device_id = $2`,
+          [handle, deviceId],
+        );
+        kemPrekey = last.rows[0] ? kemPrekeyFromRow(last.rows[0] as Row, true) : undefined;
+      }
+      return {
+        deviceList,
+        device,
+        signedPrekey: {
+          id: num(row.spk_id),
+          publicKey: u8(row.spk_public_key),
+          signature: u8(row.spk_signature),
+        },
+        ...(otpk ? { oneTimePrekey: { id: num(otpk.id), publicKey: u8(otpk.public_key) } } : {}),
         ...(kemPrekey ? { kemPrekey } : {}),
       };
     });
+  }
+
+  async countDevicePrekeys(
+    handle: string,
+    deviceId: number,
+    deviceKey: Uint8Array,
+  ): Promise<DevicePrekeyCounts | undefined> {
+    const r = await this.pool.query(
+      'SELECT spk_id FROM device_keys WHERE handle = $1 AND device_id = $2 AND device_key = $3',
+      [handle, deviceId, blob(deviceKey)],
+    );
+    const row = r.rows[0] as Row | undefined;
+    return (
+      row && {
+        signedPrekeyId: num(row.spk_id),
+        ...(await this.deviceCounts(this.pool, handle, deviceId)),
+      }
+    );
+  }
+
+  async putSyncBlob(input: PutSyncInput, ctx: WriteContext): Promise<PutSyncResult> {
+    return this.tx(async (c): Promise<PutSyncResult> => {
+      if (!(await this.consumeNonce(c, ctx))) return { ok: false, reason: 'replay' };
+      // FOR SHARE: a deletion or a new device list of the handle waits for this write.
+      const cur = await c.query('SELECT * FROM identities WHERE handle = $1 FOR SHARE', [
+        input.handle,
+      ]);
+      const stored = await c.query('SELECT version FROM sync_blobs WHERE handle = $1 FOR UPDATE', [
+        input.handle,
+      ]);
+      const refused = planSync(
+        input,
+        cur.rows[0] ? identityFromRow(cur.rows[0]) : undefined,
+        await this.readDeviceList(c, input.handle),
+        stored.rows[0] ? num(stored.rows[0].version) : undefined,
+      );
+      if (refused) return refused;
+      // Two first writes race on the insert: the loser's conflict leaves the row as the winner
+      // wrote it, and is reported as stale.
+      const written = await c.query(
+        `INSERT INTO sync_blobs (handle, version, ciphertext, updated_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (handle) DO UPDATE SET version = excluded.version,
+           ciphertext = excluded.ciphertext, updated_at = excluded.updated_at
+         WHERE sync_blobs.version = excluded.version - 1`,
+        [input.handle, input.version, blob(input.ciphertext), ctx.now],
+      );
+      if (written.rowCount !== 1)
+        throw new Rollback<PutSyncResult>({
+          ok: false,
+          reason: 'stale',
+          storedVersion: input.version,
+        });
+      return { ok: true };
+    });
+  }
+
+  async getSyncBlob(handle: string): Promise<SyncBlob | undefined> {
+    const r = await this.pool.query('SELECT * FROM sync_blobs WHERE handle = $1', [handle]);
+    const row = r.rows[0] as Row | undefined;
+    return (
+      row && {
+        version: num(row.version),
+        ciphertext: u8(row.ciphertext),
+        updatedAt: num(row.updated_at),
+      }
+    );
   }
 
   /**
@@ -406,14 +682,16 @@ export class PostgresStore implements DirectoryStore {
   }
 
   /**
-   * Inside the caller's transaction (a rotation, a deletion): every prekey of the handle and its
-   * device list, all signed by the key that goes.
+   * Inside the caller's transaction (a rotation, a deletion): every prekey of the handle, its
+   * device list (signed by the key that goes) and the listed devices' prekeys.
    */
   private async dropKeyMaterial(c: pg.PoolClient, handle: string): Promise<void> {
     await c.query('DELETE FROM one_time_prekeys WHERE handle = $1', [handle]);
     await c.query('DELETE FROM kem_one_time_prekeys WHERE handle = $1', [handle]);
     await c.query('DELETE FROM kem_last_resort_prekeys WHERE handle = $1', [handle]);
     await c.query('DELETE FROM device_lists WHERE handle = $1', [handle]);
+    for (const table of DEVICE_TABLES)
+      await c.query(`DELETE FROM ${table} WHERE handle = $1`, [handle]);
   }
 
   private async kemCounts(q: Queryable, handle: string): Promise<KemPrekeyCounts> {

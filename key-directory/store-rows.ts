@@ -3,6 +3,7 @@
 // numbers or strings for integers.
 import { bytesEqual } from '../extension/protocol/bytes';
 import {
+  type Device,
   type SignedDeviceList,
   deviceListDigest,
   deviceListFromJson,
@@ -17,6 +18,8 @@ import type {
   PublishInput,
   PutDeviceListInput,
   PutDeviceListResult,
+  PutSyncInput,
+  PutSyncResult,
   StoredLogEntry,
 } from './store';
 
@@ -266,4 +269,73 @@ export function deviceListRowValues(
     entry.timestamp,
     now,
   ];
+}
+
+/** The device `deviceId` of a stored list, if the list names one. */
+export function listedDevice(
+  record: DeviceListRecord | undefined,
+  deviceId: number,
+): Device | undefined {
+  return record?.list.devices.find((d) => d.id === deviceId);
+}
+
+/**
+ * Whether `deviceKey` is a listed device other than the account: the only devices whose
+ * prekeys live in the device tables (the account device's are the identity's own).
+ */
+export function isOtherListedDevice(
+  identity: IdentityRecord | undefined,
+  record: DeviceListRecord | undefined,
+  deviceId: number,
+  deviceKey: Uint8Array,
+): boolean {
+  const device = listedDevice(record, deviceId);
+  return (
+    identity !== undefined &&
+    device !== undefined &&
+    bytesEqual(device.key, deviceKey) &&
+    !bytesEqual(device.key, identity.identityKey)
+  );
+}
+
+/**
+ * The stored devices (rows of device_keys) a new list no longer names with the same key: their
+ * prekeys go in the transaction that stores the list.
+ */
+export function droppedDevices(rows: readonly Row[], list: SignedDeviceList): number[] {
+  return rows
+    .filter((r) => {
+      const device = list.devices.find((d) => d.id === num(r.device_id));
+      return !device || !bytesEqual(device.key, u8(r.device_key));
+    })
+    .map((r) => num(r.device_id));
+}
+
+/** Tables holding a device's prekeys, children first (deleted in this order). */
+export const DEVICE_TABLES = [
+  'device_one_time_prekeys',
+  'device_kem_one_time_prekeys',
+  'device_kem_last_resort_prekeys',
+  'device_keys',
+] as const;
+
+/**
+ * Whether a sync blob may be written, decided inside the write transaction: the handle has an
+ * identity, the signer is its account key or a device of its current list, and the version is
+ * exactly one above the stored one.
+ */
+export function planSync(
+  input: PutSyncInput,
+  identity: IdentityRecord | undefined,
+  record: DeviceListRecord | undefined,
+  storedVersion: number | undefined,
+): Extract<PutSyncResult, { ok: false }> | undefined {
+  if (!identity) return { ok: false, reason: 'not-found' };
+  const listed =
+    bytesEqual(identity.identityKey, input.signerKey) ||
+    (record?.list.devices.some((d) => bytesEqual(d.key, input.signerKey)) ?? false);
+  if (!listed) return { ok: false, reason: 'not-listed' };
+  if (input.version !== (storedVersion ?? 0) + 1)
+    return { ok: false, reason: 'stale', storedVersion: storedVersion ?? 0 };
+  return undefined;
 }

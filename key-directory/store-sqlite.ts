@@ -9,7 +9,10 @@ import {
   type Bundle,
   type DeleteInput,
   type DeleteResult,
+  type DeviceBundle,
   type DeviceListRecord,
+  type DevicePrekeyCounts,
+  type DevicePrekeysInput,
   type DirectoryStore,
   type HeadSigner,
   type IdentityRecord,
@@ -20,13 +23,18 @@ import {
   type PublishResult,
   type PutDeviceListInput,
   type PutDeviceListResult,
+  type PutDevicePrekeysResult,
+  type PutSyncInput,
+  type PutSyncResult,
   type StoreStats,
+  type SyncBlob,
   type StoredLogEntry,
   type StoredTreeHead,
   type WriteContext,
   StoreIntegrityError,
 } from './store';
 import {
+  DEVICE_TABLES,
   Rollback,
   type Row,
   blob,
@@ -34,14 +42,18 @@ import {
   deviceListLogEntry,
   deviceListRowValues,
   deviceListUpsertSql,
+  droppedDevices,
   identityFromRow,
   identityRowValues,
   identityUpsertSql,
+  isOtherListedDevice,
   kemPrekeyFromRow,
+  listedDevice,
   logEntryFromRow,
   num,
   planDeviceList,
   planPublish,
+  planSync,
   sameBytes,
   seconds,
   u8,
@@ -294,6 +306,7 @@ export class SqliteStore implements DirectoryStore {
         ctx.signHead,
       );
       this.dropKeyMaterial(input.handle);
+      this.stmt('DELETE FROM sync_blobs WHERE handle = ?').run(input.handle);
       this.stmt('DELETE FROM identities WHERE handle = ?').run(input.handle);
       return { ok: true, logIndex, sequence };
     });
@@ -317,34 +330,235 @@ export class SqliteStore implements DirectoryStore {
       this.stmt(UPSERT_DEVICE_LIST).run(
         ...deviceListRowValues(input.list, entry, logIndex, ctx.now),
       );
+      const devices = this.stmt(
+        'SELECT device_id, device_key FROM device_keys WHERE handle = ?',
+      ).all(input.handle) as Row[];
+      for (const id of droppedDevices(devices, input.list)) this.dropDevice(input.handle, id);
       return { ok: true, logIndex, sequence: entry.sequence };
     });
     return run.immediate();
   }
 
   async getDeviceList(handle: string): Promise<DeviceListRecord | undefined> {
-    const r = this.stmt('SELECT * FROM device_lists WHERE handle = ?').get(handle) as
-      Row | undefined;
-    return r && deviceListFromRow(r);
+    return this.readDeviceList(handle);
   }
 
   async takeBundle(handle: string): Promise<Bundle | undefined> {
     const run = this.db.transaction((): Bundle | undefined => {
       const identity = this.readIdentity(handle);
-      if (!identity) return undefined;
-      const r = this.stmt(
-        `DELETE FROM one_time_prekeys WHERE handle = @handle AND id =
-           (SELECT id FROM one_time_prekeys WHERE handle = @handle ORDER BY id LIMIT 1)
-         RETURNING id, public_key`,
-      ).get({ handle }) as Row | undefined;
-      const kemPrekey = this.takeKemPrekey(handle);
+      return identity && { identity, ...this.takeIdentityPrekeys(handle) };
+    });
+    return run.immediate();
+  }
+
+  /** Inside the caller's transaction: the identity's lowest one-time prekeys (X25519, KEM). */
+  private takeIdentityPrekeys(handle: string): Omit<Bundle, 'identity'> {
+    const r = this.stmt(
+      `DELETE FROM one_time_prekeys WHERE handle = @handle AND id =
+         (SELECT id FROM one_time_prekeys WHERE handle = @handle ORDER BY id LIMIT 1)
+       RETURNING id, public_key`,
+    ).get({ handle }) as Row | undefined;
+    const kemPrekey = this.takeKemPrekey(handle);
+    return {
+      ...(r ? { oneTimePrekey: { id: num(r.id), publicKey: u8(r.public_key) } } : {}),
+      ...(kemPrekey ? { kemPrekey } : {}),
+    };
+  }
+
+  private readDeviceList(handle: string): DeviceListRecord | undefined {
+    const r = this.stmt('SELECT * FROM device_lists WHERE handle = ?').get(handle) as
+      Row | undefined;
+    return r && deviceListFromRow(r);
+  }
+
+  /** Inside the caller's transaction: a device's key row and every prekey of it. */
+  private dropDevice(handle: string, deviceId: number): void {
+    for (const table of DEVICE_TABLES)
+      this.stmt(`DELETE FROM ${table} WHERE handle = ? AND device_id = ?`).run(handle, deviceId);
+  }
+
+  async putDevicePrekeys(
+    input: DevicePrekeysInput,
+    ctx: WriteContext,
+  ): Promise<PutDevicePrekeysResult> {
+    const { handle, deviceId } = input;
+    const run = this.db.transaction((): PutDevicePrekeysResult => {
+      if (!this.consumeNonce(ctx)) return { ok: false, reason: 'replay' };
+      const identity = this.readIdentity(handle);
+      if (!isOtherListedDevice(identity, this.readDeviceList(handle), deviceId, input.deviceKey))
+        return { ok: false, reason: 'not-listed' };
+      const spk = input.signedPrekey;
+      this.stmt(
+        `INSERT INTO device_keys (handle, device_id, device_key, spk_id, spk_public_key,
+           spk_signature, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (handle, device_id) DO UPDATE SET device_key = excluded.device_key,
+           spk_id = excluded.spk_id, spk_public_key = excluded.spk_public_key,
+           spk_signature = excluded.spk_signature, updated_at = excluded.updated_at`,
+      ).run(
+        handle,
+        deviceId,
+        blob(input.deviceKey),
+        spk.id,
+        blob(spk.publicKey),
+        blob(spk.signature),
+        ctx.now,
+      );
+      const upsert = this.stmt(
+        `INSERT INTO device_one_time_prekeys (handle, device_id, id, public_key) VALUES (?, ?, ?, ?)
+         ON CONFLICT (handle, device_id, id) DO UPDATE SET public_key = excluded.public_key`,
+      );
+      for (const k of input.oneTimePrekeys) upsert.run(handle, deviceId, k.id, blob(k.publicKey));
+      const kem = input.kemPrekeys;
+      if (kem?.lastResort) {
+        const k = kem.lastResort;
+        this.stmt(
+          `INSERT INTO device_kem_last_resort_prekeys (handle, device_id, id, public_key, signature)
+           VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT (handle, device_id) DO UPDATE SET id = excluded.id,
+             public_key = excluded.public_key, signature = excluded.signature`,
+        ).run(handle, deviceId, k.id, blob(k.publicKey), blob(k.signature));
+      }
+      const upsertKem = this.stmt(
+        `INSERT INTO device_kem_one_time_prekeys (handle, device_id, id, public_key, signature)
+         VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (handle, device_id, id) DO UPDATE SET public_key = excluded.public_key,
+           signature = excluded.signature`,
+      );
+      for (const k of kem?.oneTime ?? [])
+        upsertKem.run(handle, deviceId, k.id, blob(k.publicKey), blob(k.signature));
+      const counts = this.deviceCounts(handle, deviceId);
+      if (counts.oneTimePrekeys > input.maxStoredOneTimePrekeys)
+        throw new Rollback<PutDevicePrekeysResult>({ ok: false, reason: 'too-many-prekeys' });
+      if (counts.kem.oneTime > input.maxStoredKemPrekeys)
+        throw new Rollback<PutDevicePrekeysResult>({ ok: false, reason: 'too-many-kem-prekeys' });
       return {
-        identity,
+        ok: true,
+        oneTimePrekeys: counts.oneTimePrekeys,
+        kemOneTimePrekeys: counts.kem.oneTime,
+      };
+    });
+    try {
+      return run.immediate();
+    } catch (e) {
+      if (e instanceof Rollback) return e.result as PutDevicePrekeysResult;
+      throw e;
+    }
+  }
+
+  private deviceCounts(
+    handle: string,
+    deviceId: number,
+  ): Omit<DevicePrekeyCounts, 'signedPrekeyId'> {
+    const r = this.stmt(
+      `SELECT
+         (SELECT COUNT(*) FROM device_one_time_prekeys WHERE handle = @handle AND device_id = @id) AS n,
+         (SELECT COUNT(*) FROM device_kem_one_time_prekeys WHERE handle = @handle AND device_id = @id) AS kem,
+         (SELECT id FROM device_kem_last_resort_prekeys WHERE handle = @handle AND device_id = @id) AS last_resort_id`,
+    ).get({ handle, id: deviceId }) as Row;
+    return {
+      oneTimePrekeys: num(r.n),
+      kem: {
+        oneTime: num(r.kem),
+        lastResortId: r.last_resort_id == null ? null : num(r.last_resort_id),
+      },
+    };
+  }
+
+  async takeDeviceBundle(handle: string, deviceId: number): Promise<DeviceBundle | undefined> {
+    const run = this.db.transaction((): DeviceBundle | undefined => {
+      const identity = this.readIdentity(handle);
+      const deviceList = this.readDeviceList(handle);
+      const device = listedDevice(deviceList, deviceId);
+      if (!identity || !deviceList || !device) return undefined;
+      if (sameBytes(device.key, identity.identityKey))
+        return {
+          deviceList,
+          device,
+          signedPrekey: identity.signedPrekey,
+          ...this.takeIdentityPrekeys(handle),
+        };
+      const row = this.stmt(
+        `SELECT spk_id, spk_public_key, spk_signature FROM device_keys
+         WHERE handle = ? AND device_id = ? AND device_key = ?`,
+      ).get(handle, deviceId, blob(device.key)) as Row | undefined;
+      if (!row) return undefined;
+      const at = { handle, id: deviceId };
+      const r = this.stmt(
+        `DELETE FROM device_one_time_prekeys WHERE handle = @handle AND device_id = @id AND id =
+           (SELECT id FROM device_one_time_prekeys WHERE handle = @handle AND device_id = @id
+            ORDER BY id LIMIT 1)
+         RETURNING id, public_key`,
+      ).get(at) as Row | undefined;
+      const kem =
+        (this.stmt(
+          `DELETE FROM device_kem_one_time_prekeys WHERE handle = @handle AND device_id = @id AND id =
+             (SELECT id FROM device_kem_one_time_prekeys WHERE handle = @handle AND device_id = @id
+              ORDER BY id LIMIT 1)
+           RETURNING id, public_key, signature`,
+        ).get(at) as Row | undefined) ?? undefined;
+      const lastResort = kem
+        ? undefined
+        : (this.stmt(
+            `SELECT id, public_key, signature FROM device_kem_last_resort_prekeys
+             WHERE handle = @handle AND device_id = @id`,
+          ).get(at) as Row | undefined);
+      const kemPrekey = kem
+        ? kemPrekeyFromRow(kem, false)
+        : lastResort && kemPrekeyFromRow(lastResort, true);
+      return {
+        deviceList,
+        device,
+        signedPrekey: {
+          id: num(row.spk_id),
+          publicKey: u8(row.spk_public_key),
+          signature: u8(row.spk_signature),
+        },
         ...(r ? { oneTimePrekey: { id: num(r.id), publicKey: u8(r.public_key) } } : {}),
         ...(kemPrekey ? { kemPrekey } : {}),
       };
     });
     return run.immediate();
+  }
+
+  async countDevicePrekeys(
+    handle: string,
+    deviceId: number,
+    deviceKey: Uint8Array,
+  ): Promise<DevicePrekeyCounts | undefined> {
+    const row = this.stmt(
+      'SELECT spk_id FROM device_keys WHERE handle = ? AND device_id = ? AND device_key = ?',
+    ).get(handle, deviceId, blob(deviceKey)) as Row | undefined;
+    return row && { signedPrekeyId: num(row.spk_id), ...this.deviceCounts(handle, deviceId) };
+  }
+
+  async putSyncBlob(input: PutSyncInput, ctx: WriteContext): Promise<PutSyncResult> {
+    const run = this.db.transaction((): PutSyncResult => {
+      if (!this.consumeNonce(ctx)) return { ok: false, reason: 'replay' };
+      const stored = this.stmt('SELECT version FROM sync_blobs WHERE handle = ?').get(
+        input.handle,
+      ) as Row | undefined;
+      const refused = planSync(
+        input,
+        this.readIdentity(input.handle),
+        this.readDeviceList(input.handle),
+        stored && num(stored.version),
+      );
+      if (refused) return refused;
+      this.stmt(
+        `INSERT INTO sync_blobs (handle, version, ciphertext, updated_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (handle) DO UPDATE SET version = excluded.version,
+           ciphertext = excluded.ciphertext, updated_at = excluded.updated_at`,
+      ).run(input.handle, input.version, blob(input.ciphertext), ctx.now);
+      return { ok: true };
+    });
+    return run.immediate();
+  }
+
+  async getSyncBlob(handle: string): Promise<SyncBlob | undefined> {
+    const r = this.stmt('SELECT * FROM sync_blobs WHERE handle = ?').get(handle) as Row | undefined;
+    return (
+      r && { version: num(r.version), ciphertext: u8(r.ciphertext), updatedAt: num(r.updated_at) }
+    );
   }
 
   /** Inside the caller's transaction: removes and returns a one-time KEM prekey, else the last-resort one. */
@@ -362,14 +576,16 @@ export class SqliteStore implements DirectoryStore {
   }
 
   /**
-   * Inside the caller's transaction (a rotation, a deletion): every prekey of the handle and its
-   * device list, all signed by the key that goes.
+   * Inside the caller's transaction (a rotation, a deletion): every prekey of the handle, its
+   * device list (signed by the key that goes) and the listed devices' prekeys.
    */
   private dropKeyMaterial(handle: string): void {
     this.stmt('DELETE FROM one_time_prekeys WHERE handle = ?').run(handle);
     this.stmt('DELETE FROM kem_one_time_prekeys WHERE handle = ?').run(handle);
     this.stmt('DELETE FROM kem_last_resort_prekeys WHERE handle = ?').run(handle);
     this.stmt('DELETE FROM device_lists WHERE handle = ?').run(handle);
+    for (const table of DEVICE_TABLES)
+      this.stmt(`DELETE FROM ${table} WHERE handle = ?`).run(handle);
   }
 
   private kemCounts(handle: string): KemPrekeyCounts {

@@ -18,6 +18,7 @@ import type {
   DirectoryStore,
   KemPrekeyRecord,
   KemPrekeysInput,
+  DevicePrekeysInput,
   OneTimePrekeyRecord,
   PublishInput,
   PutDeviceListInput,
@@ -90,6 +91,47 @@ function deviceList(handle: string, version: number, count = 2): SignedDeviceLis
   };
 }
 
+/** Prekeys of device `deviceId` (listed with `deviceKey`); the app verified them. */
+function deviceKeysInput(
+  handle: string,
+  deviceId: number,
+  deviceKey: Uint8Array,
+  otpks = prekeys(3),
+  kem: KemPrekeysInput = {},
+): DevicePrekeysInput {
+  return {
+    handle,
+    deviceId,
+    deviceKey,
+    signedPrekey: {
+      id: 3,
+      publicKey: x25519.getPublicKey(x25519.utils.randomSecretKey()),
+      signature: new Uint8Array(64).fill(2),
+    },
+    oneTimePrekeys: otpks,
+    kemPrekeys: kem,
+    maxStoredOneTimePrekeys: 20,
+    maxStoredKemPrekeys: 10,
+  };
+}
+
+/** A handle `handle` published under a fresh account key, with a list of it (device 1) and `others`. */
+async function withDevices(store: DirectoryStore, handle: string, others = 1) {
+  const account = key();
+  await store.publish(input(handle, account, null), ctx());
+  const list: SignedDeviceList = {
+    handle,
+    version: 1,
+    devices: [
+      { id: 1, key: account, addedAt: 1000 },
+      ...Array.from({ length: others }, (_, i) => ({ id: i + 2, key: key(), addedAt: 1001 + i })),
+    ],
+    signature: new Uint8Array(randomBytes(64)),
+  };
+  expect((await store.putDeviceList(listInput(list, account), ctx())).ok).toBe(true);
+  return { account, list, device: (id: number) => list.devices.find((d) => d.id === id)!.key };
+}
+
 function listInput(list: SignedDeviceList, expectedCurrentKey: Uint8Array): PutDeviceListInput {
   return { handle: list.handle, list, expectedCurrentKey };
 }
@@ -125,7 +167,7 @@ for (const factory of storeFactories()) {
     });
 
     it('migrates down and up again', async () => {
-      expect(LATEST_VERSION).toBe(3);
+      expect(LATEST_VERSION).toBe(4);
       expect(await store.schemaVersion()).toBe(LATEST_VERSION);
       const temp = await factory.open();
       try {
@@ -183,11 +225,13 @@ for (const factory of storeFactories()) {
         await temp.store.migrate(2);
         expect(await temp.store.schemaVersion()).toBe(2);
         await expect(temp.store.getDeviceList('erin')).rejects.toThrow();
-        await temp.store.migrate();
+        await temp.store.migrate(3);
         expect(await temp.store.schemaVersion()).toBe(3);
         // The rebuilt log table kept every entry, its index and its constraints.
         await checkLog(temp.store);
         expect((await temp.store.getIdentity('erin'))!.identityKey).toEqual(k);
+        // The store's code is the latest schema's (it also drops listed devices' prekeys).
+        await temp.store.migrate();
         const d = await temp.store.putDeviceList(listInput(deviceList('erin', 1), k), ctx());
         expect(d).toEqual({ ok: true, logIndex: 2, sequence: 2 });
         expect(await temp.store.publish(input('erin', key(), null), ctx())).toEqual({
@@ -199,8 +243,39 @@ for (const factory of storeFactories()) {
         // With a 'devices' entry in the log, down is refused and changes nothing: an
         // append-only log cannot forget the entry, and the old schema cannot hold it.
         await expect(temp.store.migrate(2)).rejects.toThrow();
-        expect(await temp.store.schemaVersion()).toBe(3);
+        expect(await temp.store.schemaVersion()).toBe(LATEST_VERSION);
         expect((await temp.store.getDeviceList('erin'))!.list.version).toBe(1);
+        await checkLog(temp.store);
+      } finally {
+        await temp.cleanup();
+      }
+    });
+
+    it('migration 4 (device keys, sync blobs) goes down and up under existing data', async () => {
+      const temp = await factory.open();
+      try {
+        await temp.store.ensureHead(now, signer.signHead);
+        const { account, device } = await withDevices(temp.store, 'erin');
+        expect(
+          (await temp.store.putDevicePrekeys(deviceKeysInput('erin', 2, device(2)), ctx())).ok,
+        ).toBe(true);
+        expect(
+          await temp.store.putSyncBlob(
+            { handle: 'erin', version: 1, ciphertext: new Uint8Array([1]), signerKey: account },
+            ctx(),
+          ),
+        ).toEqual({ ok: true });
+        await temp.store.migrate(3);
+        expect(await temp.store.schemaVersion()).toBe(3);
+        await expect(temp.store.getSyncBlob('erin')).rejects.toThrow();
+        await expect(temp.store.takeDeviceBundle('erin', 2)).rejects.toThrow();
+        expect((await temp.store.getDeviceList('erin'))!.list.version).toBe(1);
+        expect((await temp.store.getIdentity('erin'))!.identityKey).toEqual(account);
+        await temp.store.migrate();
+        expect(await temp.store.schemaVersion()).toBe(4);
+        expect(await temp.store.getSyncBlob('erin')).toBeUndefined();
+        expect(await temp.store.takeDeviceBundle('erin', 2)).toBeUndefined();
+        expect((await temp.store.takeDeviceBundle('erin', 1))!.device.key).toEqual(account);
         await checkLog(temp.store);
       } finally {
         await temp.cleanup();
@@ -471,6 +546,207 @@ for (const factory of storeFactories()) {
       expect(logged.length).toBe(accepted.length);
       expect(logged.map((e) => e.sequence)).toEqual(accepted.map((_, i) => i + 2));
       await checkLog(store);
+    });
+
+    it("stores a listed device's prekeys, tops them up and serves them once each", async () => {
+      const { account, device } = await withDevices(store, 'dina', 2);
+      const d2 = device(2);
+      // Unlisted id, a key listed under another id, the account device, no identity: refused.
+      for (const [id, k] of [
+        [9, d2],
+        [3, d2],
+        [1, account],
+      ] as const)
+        expect(await store.putDevicePrekeys(deviceKeysInput('dina', id, k), ctx())).toEqual({
+          ok: false,
+          reason: 'not-listed',
+        });
+      expect(await store.putDevicePrekeys(deviceKeysInput('nobody', 2, d2), ctx())).toEqual({
+        ok: false,
+        reason: 'not-listed',
+      });
+      const c = ctx();
+      const lastResort = kemPrekeys(1, 50, true)[0]!;
+      const first = deviceKeysInput('dina', 2, d2, prekeys(3, 10), {
+        lastResort,
+        oneTime: kemPrekeys(2, 60),
+      });
+      expect(await store.putDevicePrekeys(first, c)).toEqual({
+        ok: true,
+        oneTimePrekeys: 3,
+        kemOneTimePrekeys: 2,
+      });
+      expect(await store.putDevicePrekeys(first, c)).toEqual({ ok: false, reason: 'replay' });
+      // Top up (id 12 overwritten), new signed prekey; too many is refused with nothing written.
+      const second = deviceKeysInput('dina', 2, d2, prekeys(3, 12));
+      expect(await store.putDevicePrekeys(second, ctx())).toMatchObject({ oneTimePrekeys: 5 });
+      expect(
+        await store.putDevicePrekeys(deviceKeysInput('dina', 2, d2, prekeys(16, 100)), ctx()),
+      ).toEqual({ ok: false, reason: 'too-many-prekeys' });
+      expect(
+        await store.putDevicePrekeys(
+          deviceKeysInput('dina', 2, d2, [], { oneTime: kemPrekeys(9, 200) }),
+          ctx(),
+        ),
+      ).toEqual({ ok: false, reason: 'too-many-kem-prekeys' });
+      expect(await store.countDevicePrekeys('dina', 2, d2)).toEqual({
+        signedPrekeyId: 3,
+        oneTimePrekeys: 5,
+        kem: { oneTime: 2, lastResortId: 50 },
+      });
+      expect(await store.countDevicePrekeys('dina', 2, account)).toBeUndefined();
+      expect(await store.countDevicePrekeys('dina', 3, device(3))).toBeUndefined();
+      // The identity's own prekeys are untouched.
+      expect(await store.countOneTimePrekeys('dina')).toBe(3);
+
+      const taken = [];
+      for (let i = 0; i < 6; i++) taken.push((await store.takeDeviceBundle('dina', 2))!);
+      expect(taken.map((b) => b.oneTimePrekey?.id)).toEqual([10, 11, 12, 13, 14, undefined]);
+      expect(taken.map((b) => b.kemPrekey!.id)).toEqual([60, 61, 50, 50, 50, 50]);
+      expect(taken[0]!.signedPrekey).toEqual(second.signedPrekey);
+      expect(taken[0]!.device.key).toEqual(d2);
+      expect(taken[0]!.deviceList.list.version).toBe(1);
+      // Device 1 is the account: its bundle is the identity's.
+      const own = (await store.takeDeviceBundle('dina', 1))!;
+      expect(own.device.key).toEqual(account);
+      expect(own.signedPrekey).toEqual((await store.getIdentity('dina'))!.signedPrekey);
+      expect(own.oneTimePrekey!.id).toBe(1);
+      expect(await store.countOneTimePrekeys('dina')).toBe(2);
+      // Listed but never published, unknown id, unknown handle.
+      expect(await store.takeDeviceBundle('dina', 3)).toBeUndefined();
+      expect(await store.takeDeviceBundle('dina', 4)).toBeUndefined();
+      expect(await store.takeDeviceBundle('nobody', 1)).toBeUndefined();
+    });
+
+    it("drops a device's prekeys when a new list leaves it out or gives its id another key, and on rotation", async () => {
+      const { account, list, device } = await withDevices(store, 'dora', 2);
+      for (const id of [2, 3])
+        expect(
+          (await store.putDevicePrekeys(deviceKeysInput('dora', id, device(id)), ctx())).ok,
+        ).toBe(true);
+      const moved = key();
+      const v2: SignedDeviceList = {
+        ...list,
+        version: 2,
+        devices: [list.devices[0]!, { id: 3, key: moved, addedAt: 2000 }],
+      };
+      expect((await store.putDeviceList(listInput(v2, account), ctx())).ok).toBe(true);
+      expect(await store.takeDeviceBundle('dora', 2)).toBeUndefined();
+      expect(await store.countDevicePrekeys('dora', 2, device(2))).toBeUndefined();
+      expect(await store.countDevicePrekeys('dora', 3, device(3))).toBeUndefined();
+      expect(await store.takeDeviceBundle('dora', 3)).toBeUndefined();
+      // A removed device cannot publish again.
+      expect(await store.putDevicePrekeys(deviceKeysInput('dora', 2, device(2)), ctx())).toEqual({
+        ok: false,
+        reason: 'not-listed',
+      });
+      expect((await store.putDevicePrekeys(deviceKeysInput('dora', 3, moved), ctx())).ok).toBe(
+        true,
+      );
+      expect(await store.countDevicePrekeys('dora', 3, moved)).toMatchObject({
+        oneTimePrekeys: 3,
+      });
+      // A rotation drops the list and every device's prekeys.
+      await store.publish(input('dora', key(), account), ctx());
+      expect(await store.countDevicePrekeys('dora', 3, moved)).toBeUndefined();
+    });
+
+    it('50 concurrent device bundle fetches never share a one-time prekey', async () => {
+      const { device } = await withDevices(store, 'dana');
+      const d2 = device(2);
+      const lastResort = kemPrekeys(1, 999, true)[0]!;
+      const stock = {
+        ...deviceKeysInput('dana', 2, d2, prekeys(30, 1), {
+          lastResort,
+          oneTime: kemPrekeys(30, 100),
+        }),
+        maxStoredOneTimePrekeys: 100,
+        maxStoredKemPrekeys: 100,
+      };
+      expect((await store.putDevicePrekeys(stock, ctx())).ok).toBe(true);
+      const bundles = await Promise.all(
+        Array.from({ length: 50 }, () => store.takeDeviceBundle('dana', 2)),
+      );
+      const handedOut = bundles.flatMap((b) => (b!.oneTimePrekey ? [b!.oneTimePrekey.id] : []));
+      expect(handedOut.length).toBe(30);
+      expect(new Set(handedOut).size).toBe(30);
+      const kem = bundles.map((b) => b!.kemPrekey!);
+      const kemOneTime = kem.filter((p) => !p.lastResort).map((p) => p.id);
+      expect(new Set(kemOneTime).size).toBe(30);
+      expect(kem.filter((p) => p.lastResort)).toEqual(Array(20).fill(lastResort));
+      expect(await store.countDevicePrekeys('dana', 2, d2)).toMatchObject({
+        oneTimePrekeys: 0,
+        kem: { oneTime: 0, lastResortId: 999 },
+      });
+    });
+
+    it('keeps one sync blob per handle: version + 1 only, listed signers only, gone with the identity', async () => {
+      const { account, list, device } = await withDevices(store, 'sia');
+      const other = await withDevices(store, 'sol');
+      const blob = (version: number, signerKey = account, handle = 'sia') => ({
+        handle,
+        version,
+        ciphertext: new Uint8Array(randomBytes(100)),
+        signerKey,
+      });
+      expect(await store.getSyncBlob('sia')).toBeUndefined();
+      expect(await store.putSyncBlob(blob(2), ctx())).toEqual({
+        ok: false,
+        reason: 'stale',
+        storedVersion: 0,
+      });
+      const v1 = blob(1);
+      const c1 = ctx();
+      expect(await store.putSyncBlob(v1, c1)).toEqual({ ok: true });
+      expect(await store.putSyncBlob(v1, c1)).toEqual({ ok: false, reason: 'replay' });
+      expect(await store.putSyncBlob(blob(1), ctx())).toEqual({
+        ok: false,
+        reason: 'stale',
+        storedVersion: 1,
+      });
+      // Another handle's device, or its account key, is not a signer for this handle.
+      expect(await store.putSyncBlob(blob(2, other.device(2)), ctx())).toEqual({
+        ok: false,
+        reason: 'not-listed',
+      });
+      expect(await store.putSyncBlob(blob(2, other.account), ctx())).toEqual({
+        ok: false,
+        reason: 'not-listed',
+      });
+      const v2 = blob(2, device(2));
+      const c2 = ctx();
+      expect(await store.putSyncBlob(v2, c2)).toEqual({ ok: true });
+      expect(await store.getSyncBlob('sia')).toEqual({
+        version: 2,
+        ciphertext: v2.ciphertext,
+        updatedAt: c2.now,
+      });
+      // Once device 2 is off the list it can no longer write.
+      const v2list = { ...list, version: 2, devices: [list.devices[0]!] };
+      expect((await store.putDeviceList(listInput(v2list, account), ctx())).ok).toBe(true);
+      expect(await store.putSyncBlob(blob(3, device(2)), ctx())).toEqual({
+        ok: false,
+        reason: 'not-listed',
+      });
+      // Concurrent writers of the same next version: exactly one wins.
+      const racing = await Promise.all(
+        Array.from({ length: 8 }, () => store.putSyncBlob(blob(3), ctx())),
+      );
+      expect(racing.filter((r) => r.ok).length).toBe(1);
+      for (const r of racing)
+        if (!r.ok) expect(r).toEqual({ ok: false, reason: 'stale', storedVersion: 3 });
+      expect(await store.putSyncBlob(blob(1, account, 'nobody'), ctx())).toEqual({
+        ok: false,
+        reason: 'not-found',
+      });
+      expect(
+        (await store.deleteIdentity({ handle: 'sia', expectedCurrentKey: account }, ctx())).ok,
+      ).toBe(true);
+      expect(await store.getSyncBlob('sia')).toBeUndefined();
+      // A new claim of the handle starts again at version 1.
+      const next = key();
+      await store.publish(input('sia', next, null), ctx());
+      expect(await store.putSyncBlob(blob(1, next), ctx())).toEqual({ ok: true });
     });
 
     it('hands out one-time prekeys in order, then bundles without one', async () => {

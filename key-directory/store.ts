@@ -2,8 +2,9 @@
 // pass one contract suite (store.contract.test.ts). Each write is one transaction: an identity,
 // its prekeys (X25519 and KEM), its log entry, the new Merkle nodes and the signed head commit together or not
 // at all, so a crash never leaves a half-written identity or a log without a head. A device list
-// (signed by the handle's identity key) is written the same way, with its own log entry.
-import type { SignedDeviceList } from '../extension/protocol/device-list';
+// (signed by the handle's identity key) is written the same way, with its own log entry. A listed
+// device's own prekeys and the handle's sync blob are not logged; they are written atomically too.
+import type { Device, SignedDeviceList } from '../extension/protocol/device-list';
 import type { LogAction } from '../extension/protocol/transparency';
 
 export interface SignedPrekeyRecord {
@@ -184,6 +185,69 @@ export interface Bundle {
   kemPrekey?: KemPrekeyRecord;
 }
 
+/** A listed device's prekeys (the app verified them under `deviceKey`). */
+export interface DevicePrekeysInput {
+  handle: string;
+  deviceId: number;
+  /** The device's key the request was checked against; it must still be listed under `deviceId`. */
+  deviceKey: Uint8Array;
+  /** Replaces the device's signed prekey. */
+  signedPrekey: SignedPrekeyRecord;
+  /** Added to the device's one-time prekeys (an existing id is overwritten). */
+  oneTimePrekeys: OneTimePrekeyRecord[];
+  /** As for an identity: a new last-resort key replaces the old one, one-time ones are added. */
+  kemPrekeys?: KemPrekeysInput;
+  maxStoredOneTimePrekeys: number;
+  maxStoredKemPrekeys: number;
+}
+
+export type PutDevicePrekeysResult =
+  | { ok: true; oneTimePrekeys: number; kemOneTimePrekeys: number }
+  | {
+      ok: false;
+      /** 'not-listed': the handle's current list has no device with that id and key. */
+      reason: 'replay' | 'not-listed' | 'too-many-prekeys' | 'too-many-kem-prekeys';
+    };
+
+/** One device's bundle, taken in one transaction with the device list that names the device. */
+export interface DeviceBundle {
+  deviceList: DeviceListRecord;
+  device: Device;
+  signedPrekey: SignedPrekeyRecord;
+  /** Absent when the device has no one-time prekeys left. */
+  oneTimePrekey?: OneTimePrekeyRecord;
+  /** A one-time KEM prekey (removed), else the last-resort one (kept); absent when neither. */
+  kemPrekey?: KemPrekeyRecord;
+}
+
+export interface DevicePrekeyCounts {
+  signedPrekeyId: number;
+  oneTimePrekeys: number;
+  kem: KemPrekeyCounts;
+}
+
+/** The handle's end-to-end encrypted sync state: the directory stores ciphertext only. */
+export interface SyncBlob {
+  version: number;
+  ciphertext: Uint8Array;
+  /** Milliseconds. */
+  updatedAt: number;
+}
+
+export interface PutSyncInput {
+  handle: string;
+  /** Must be the stored version + 1 (1 when none is stored). */
+  version: number;
+  ciphertext: Uint8Array;
+  /** The key the request was checked against: the account key or a listed device's key. */
+  signerKey: Uint8Array;
+}
+
+export type PutSyncResult =
+  | { ok: true }
+  | { ok: false; reason: 'replay' | 'not-found' | 'not-listed' }
+  | { ok: false; reason: 'stale'; storedVersion: number };
+
 export interface StoreStats {
   identities: number;
   oneTimePrekeys: number;
@@ -213,6 +277,26 @@ export interface DirectoryStore {
   putDeviceList(input: PutDeviceListInput, ctx: WriteContext): Promise<PutDeviceListResult>;
   /** The handle's device list; none after a rotation or deletion until a new one is put. */
   getDeviceList(handle: string): Promise<DeviceListRecord | undefined>;
+  /**
+   * Stores a listed device's prekeys (not the account key's: those go with `publish`), refused
+   * if the device is no longer listed with that key when the write runs.
+   */
+  putDevicePrekeys(input: DevicePrekeysInput, ctx: WriteContext): Promise<PutDevicePrekeysResult>;
+  /**
+   * The bundle of the device listed under `deviceId`, consuming its one-time prekeys (X25519,
+   * KEM) atomically; for the device whose key is the account key, the identity's own prekeys (as
+   * takeBundle). Undefined without an identity, a list naming the device, or its prekeys.
+   */
+  takeDeviceBundle(handle: string, deviceId: number): Promise<DeviceBundle | undefined>;
+  /** A listed device's prekey counts; undefined when it published none under `deviceKey`. */
+  countDevicePrekeys(
+    handle: string,
+    deviceId: number,
+    deviceKey: Uint8Array,
+  ): Promise<DevicePrekeyCounts | undefined>;
+  /** Replaces the sync blob if `version` is the stored one + 1 and the signer is still listed. */
+  putSyncBlob(input: PutSyncInput, ctx: WriteContext): Promise<PutSyncResult>;
+  getSyncBlob(handle: string): Promise<SyncBlob | undefined>;
   /** Returns the bundle and removes its one-time prekeys (X25519, KEM) in one atomic step. */
   takeBundle(handle: string): Promise<Bundle | undefined>;
   countOneTimePrekeys(handle: string): Promise<number>;

@@ -8,10 +8,27 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { testSigner } from '../../key-directory/testing';
 import { nobleProvider } from '../protocol/crypto/noble';
 import { deviceListMessage, deviceListToJson, type DeviceList } from '../protocol/device-list';
-import { base64UrlEncode, decodeTreeHead } from '../protocol/directory-request';
+import {
+  base64UrlEncode,
+  decodeTreeHead,
+  signedPrekeyMessage,
+} from '../protocol/directory-request';
+import {
+  createOneTimePrekeys,
+  createSignedPrekey,
+  oneTimePrekeyPublic,
+  signedPrekeyPublic,
+} from '../protocol/identity';
+import { createKemPrekeys, kemPrekeyPublic } from '../protocol/kem-prekey';
 import { signTreeHead } from '../protocol/transparency';
 import { Veil } from '../protocol/veil';
-import { DirectoryClient, normalizeDirectoryUrl, type DirectoryState } from './directory-client';
+import {
+  DirectoryClient,
+  normalizeDirectoryUrl,
+  type DevicePrekeys,
+  type DirectoryState,
+  type RequestSigner,
+} from './directory-client';
 import { KeyStore } from './key-store';
 import { startDirectory, type RunningDirectory } from './testing';
 
@@ -396,6 +413,254 @@ describe('device lists (signed by the account key, logged)', () => {
     });
     await expect(stale.deviceList(dirA.url, 'tia', tia.identityKey)).rejects.toMatchObject({
       code: 'bad-proof',
+    });
+  });
+});
+
+describe('linked devices: own prekeys, device bundles, sync', () => {
+  /** A linked browser: its own Ed25519 device key (a RequestSigner) and directory client. */
+  async function linkedDevice() {
+    const pair = await nobleProvider.ed25519Generate();
+    const signer: RequestSigner = { sign: (m) => nobleProvider.ed25519Sign(pair.privateKey, m) };
+    return { pair, signer, dir: new DirectoryClient({ store: freshStore() }) };
+  }
+
+  /** Prekeys signed by the device key: a signed one (id `spkId`), `count` one-time, KEM ones. */
+  async function devicePrekeys(
+    pair: { publicKey: Uint8Array; privateKey: Uint8Array },
+    count = 3,
+    spkId = 1,
+  ): Promise<DevicePrekeys> {
+    const now = Date.now();
+    const spk = await createSignedPrekey(nobleProvider, pair, spkId, now);
+    const otpks = await createOneTimePrekeys(nobleProvider, 1, count);
+    const lastResort = await createKemPrekeys(nobleProvider, pair.privateKey, 100, 1, {
+      lastResort: true,
+      now,
+    });
+    const kem = await createKemPrekeys(nobleProvider, pair.privateKey, 101, 1, {
+      lastResort: false,
+      now,
+    });
+    return {
+      signedPrekey: signedPrekeyPublic(spk),
+      oneTimePrekeys: otpks.map(oneTimePrekeyPublic),
+      kemPrekeys: {
+        lastResort: kemPrekeyPublic(lastResort[0]!),
+        oneTime: kem.map(kemPrekeyPublic),
+      },
+    };
+  }
+
+  /** The account (a published Veil) lists itself as device 1 and `others` from id 2. */
+  async function listDevices(
+    account: Awaited<ReturnType<typeof publishedDevice>>,
+    handle: string,
+    version: number,
+    others: Uint8Array[],
+  ) {
+    const unsigned: DeviceList = {
+      handle,
+      version,
+      devices: [account.identityKey, ...others].map((key, i) => ({
+        id: i + 1,
+        key,
+        addedAt: 1_700_000_000 + i,
+      })),
+    };
+    const list = { ...unsigned, signature: await account.veil.sign(deviceListMessage(unsigned)) };
+    await account.dir.publishDeviceList(dirA.url, account.veil, list);
+    return list;
+  }
+
+  const isDeviceBundle = (handle: string, id: number) => (url: string) =>
+    url.endsWith(`/v1/identities/${handle}/devices/${id}/bundle`);
+
+  it('a linked device publishes its own prekeys; its bundle is checked against the logged list', async () => {
+    const uma = await publishedDevice(dirA.url, 'uma');
+    const laptop = await linkedDevice();
+    await listDevices(uma, 'uma', 1, [laptop.pair.publicKey]);
+    const keys = await devicePrekeys(laptop.pair, 3, 7);
+    expect(await laptop.dir.publishDeviceKeys(dirA.url, 'uma', 2, laptop.signer, keys)).toEqual({
+      oneTimePrekeys: 3,
+      kemOneTimePrekeys: 1,
+    });
+
+    const { dir } = client();
+    const got = await dir.deviceBundle(dirA.url, 'uma', 2, uma.identityKey);
+    expect(got.device).toMatchObject({ id: 2, key: laptop.pair.publicKey });
+    expect(got.deviceList.version).toBe(1);
+    expect(got.bundle.identityKey).toEqual(laptop.pair.publicKey);
+    expect(got.bundle.signedPrekey).toEqual(keys.signedPrekey);
+    expect(got.bundle.oneTimePrekey).toEqual(keys.oneTimePrekeys[0]);
+    expect(got.bundle.kemPrekey).toEqual(keys.kemPrekeys!.oneTime[0]);
+    // Without an account key the client looks the handle's key up in the log first.
+    const looked = await client().dir.deviceBundle(dirA.url, 'uma', 2);
+    expect(looked.bundle.oneTimePrekey!.id).toBe(2);
+    expect(looked.bundle.kemPrekey).toEqual(keys.kemPrekeys!.lastResort);
+    // Device 1 is the account: the identity's own prekeys.
+    const own = await dir.deviceBundle(dirA.url, 'uma', 1, uma.identityKey);
+    expect(own.bundle.identityKey).toEqual(uma.identityKey);
+    expect(await laptop.dir.devicePrekeyCounts(dirA.url, 'uma', 2, laptop.signer)).toEqual({
+      oneTimePrekeys: 1,
+      signedPrekeyId: 7,
+      kemOneTimePrekeys: 0,
+      kemLastResortId: 100,
+    });
+    await expect(dir.deviceBundle(dirA.url, 'uma', 5, uma.identityKey)).rejects.toMatchObject({
+      code: 'not-found',
+    });
+  });
+
+  it('a device off the list, or signing for another id, cannot publish; a removed one is not served', async () => {
+    const vic = await publishedDevice(dirA.url, 'vic');
+    const [phone, tablet, stranger] = await Promise.all([
+      linkedDevice(),
+      linkedDevice(),
+      linkedDevice(),
+    ]);
+    await listDevices(vic, 'vic', 1, [phone.pair.publicKey, tablet.pair.publicKey]);
+    const keys = await devicePrekeys(stranger.pair);
+    await expect(
+      stranger.dir.publishDeviceKeys(dirA.url, 'vic', 2, stranger.signer, keys),
+    ).rejects.toMatchObject({ code: 'directory-error', message: expect.stringMatching(/401/) });
+    await expect(
+      stranger.dir.publishDeviceKeys(dirA.url, 'vic', 9, stranger.signer, keys),
+    ).rejects.toMatchObject({ message: expect.stringMatching(/403 device-not-listed/) });
+    // The phone signs for the tablet's id with the tablet's prekeys.
+    await expect(
+      phone.dir.publishDeviceKeys(
+        dirA.url,
+        'vic',
+        3,
+        phone.signer,
+        await devicePrekeys(tablet.pair),
+      ),
+    ).rejects.toMatchObject({ message: expect.stringMatching(/401 bad-signature/) });
+    await phone.dir.publishDeviceKeys(
+      dirA.url,
+      'vic',
+      2,
+      phone.signer,
+      await devicePrekeys(phone.pair),
+    );
+    expect((await client().dir.deviceBundle(dirA.url, 'vic', 2, vic.identityKey)).device.id).toBe(
+      2,
+    );
+    await listDevices(vic, 'vic', 2, []);
+    await expect(
+      client().dir.deviceBundle(dirA.url, 'vic', 2, vic.identityKey),
+    ).rejects.toMatchObject({ code: 'not-found' });
+    await expect(
+      phone.dir.publishDeviceKeys(
+        dirA.url,
+        'vic',
+        2,
+        phone.signer,
+        await devicePrekeys(phone.pair),
+      ),
+    ).rejects.toMatchObject({ message: expect.stringMatching(/403/) });
+  });
+
+  it('a device key that is not in the logged list → bad-proof', async () => {
+    const wes = await publishedDevice(dirA.url, 'wes');
+    const laptop = await linkedDevice();
+    const first = await listDevices(wes, 'wes', 1, [laptop.pair.publicKey]);
+    await laptop.dir.publishDeviceKeys(
+      dirA.url,
+      'wes',
+      2,
+      laptop.signer,
+      await devicePrekeys(laptop.pair, 10),
+    );
+    // The directory swaps in a key of its own, with prekeys it signed: the list names another.
+    const rogue = await nobleProvider.ed25519Generate();
+    const rogueKeys = await devicePrekeys(rogue);
+    const swapped = client(
+      tampering(isDeviceBundle('wes', 2), (json) => {
+        json.deviceKey = base64UrlEncode(rogue.publicKey);
+        json.signedPrekey = {
+          id: rogueKeys.signedPrekey.id,
+          publicKey: base64UrlEncode(rogueKeys.signedPrekey.publicKey),
+          signature: base64UrlEncode(rogueKeys.signedPrekey.signature),
+        };
+        delete json.kemPrekey;
+      }),
+    );
+    await expect(
+      swapped.dir.deviceBundle(dirA.url, 'wes', 2, wes.identityKey),
+    ).rejects.toMatchObject({ code: 'bad-proof', message: expect.stringMatching(/logged list/) });
+    // … or adds the rogue key to the list it serves with the bundle.
+    const added = client(
+      tampering(isDeviceBundle('wes', 2), (json) => {
+        const l = json.deviceList as { devices: { id: number; key: string; addedAt: number }[] };
+        l.devices[1]!.key = base64UrlEncode(rogue.publicKey);
+        json.deviceKey = base64UrlEncode(rogue.publicKey);
+      }),
+    );
+    await expect(added.dir.deviceBundle(dirA.url, 'wes', 2, wes.identityKey)).rejects.toMatchObject(
+      { code: 'bad-proof' },
+    );
+    // … or keeps the key and replaces the signed prekey with one the device never signed.
+    const resigned = client(
+      tampering(isDeviceBundle('wes', 2), (json) => {
+        const spk = json.signedPrekey as Json;
+        spk.signature = base64UrlEncode(
+          ed25519.sign(
+            signedPrekeyMessage(spk.id as number, rogueKeys.signedPrekey.publicKey),
+            rogue.privateKey,
+          ),
+        );
+        spk.publicKey = base64UrlEncode(rogueKeys.signedPrekey.publicKey);
+      }),
+    );
+    await expect(
+      resigned.dir.deviceBundle(dirA.url, 'wes', 2, wes.identityKey),
+    ).rejects.toMatchObject({ code: 'bad-proof' });
+    // A list under another account key, and a rolled-back list once a newer one was seen.
+    await expect(
+      client().dir.deviceBundle(dirA.url, 'wes', 2, rogue.publicKey),
+    ).rejects.toMatchObject({ code: 'bad-proof' });
+    const { dir, store } = client();
+    await listDevices(wes, 'wes', 2, [laptop.pair.publicKey]);
+    expect((await dir.deviceBundle(dirA.url, 'wes', 2, wes.identityKey)).deviceList.version).toBe(
+      2,
+    );
+    const stale = new DirectoryClient({
+      store,
+      fetch: tampering(isDeviceBundle('wes', 2), (json) => {
+        json.deviceList = deviceListToJson(first);
+      }),
+    });
+    await expect(stale.deviceBundle(dirA.url, 'wes', 2, wes.identityKey)).rejects.toMatchObject({
+      code: 'bad-proof',
+    });
+  });
+
+  it('sync blob: written version by version by the account or a listed device', async () => {
+    const xia = await publishedDevice(dirA.url, 'xia');
+    const laptop = await linkedDevice();
+    await listDevices(xia, 'xia', 1, [laptop.pair.publicKey]);
+    expect(await xia.dir.getSync(dirA.url, 'xia', xia.veil)).toBeUndefined();
+    const sealed = new Uint8Array([1, 2, 3, 4, 5]);
+    expect(await xia.dir.putSync(dirA.url, 'xia', xia.veil, 1, sealed)).toEqual({ ok: true });
+    expect(await laptop.dir.putSync(dirA.url, 'xia', laptop.signer, 1, sealed)).toEqual({
+      ok: false,
+      reason: 'stale',
+      storedVersion: 1,
+    });
+    const next = new Uint8Array([9, 9]);
+    expect(await laptop.dir.putSync(dirA.url, 'xia', laptop.signer, 2, next)).toEqual({ ok: true });
+    const read = (await xia.dir.getSync(dirA.url, 'xia', xia.veil))!;
+    expect(read).toMatchObject({ version: 2, ciphertext: next });
+    expect(read.updatedAt).toBeGreaterThan(1_700_000_000);
+    // Another handle's device cannot write or read it.
+    const yan = await publishedDevice(dirA.url, 'yan');
+    await expect(yan.dir.putSync(dirA.url, 'xia', yan.veil, 3, next)).rejects.toMatchObject({
+      code: 'directory-error',
+    });
+    await expect(yan.dir.getSync(dirA.url, 'xia', yan.veil)).rejects.toMatchObject({
+      code: 'directory-error',
     });
   });
 });

@@ -23,14 +23,22 @@ import {
   SIGNATURE_HEADERS,
 } from '../protocol/directory-request';
 import { nobleProvider } from '../protocol/crypto/noble';
-import { deviceListToJson, verifyDeviceList, type SignedDeviceList } from '../protocol/device-list';
-import { isVeilError } from '../protocol/errors';
-import { kemPrekeyToJson } from '../protocol/kem-prekey';
+import {
+  deviceListToJson,
+  verifyDeviceList,
+  type Device,
+  type SignedDeviceList,
+} from '../protocol/device-list';
+import { isVeilError, VeilError } from '../protocol/errors';
+import { kemPrekeyToJson, verifyKemPrekey, type KemPrekeyPublic } from '../protocol/kem-prekey';
 import {
   bundleFromJson,
   oneTimePrekeyToJson,
   signedPrekeyToJson,
+  verifyBundle,
+  type OneTimePrekeyPublic,
   type PrekeyBundle,
+  type SignedPrekeyPublic,
 } from '../protocol/identity';
 import {
   compactRange,
@@ -149,6 +157,33 @@ export interface PrekeyStatus {
   kemLastResortId?: number | null;
 }
 
+/** A linked device's own prekeys, signed by its device key (PUT …/devices/{id}/keys). */
+export interface DevicePrekeys {
+  signedPrekey: SignedPrekeyPublic;
+  oneTimePrekeys: OneTimePrekeyPublic[];
+  kemPrekeys?: { lastResort?: KemPrekeyPublic; oneTime: KemPrekeyPublic[] };
+}
+
+/** One device's bundle, its key checked against the logged device list of the account key. */
+export interface VerifiedDeviceBundle {
+  /** The device as the verified list names it. */
+  device: Device;
+  /** The list (signed by the account key, logged) that names it. */
+  deviceList: SignedDeviceList;
+  /** `identityKey` is the device key; the signed and KEM prekeys verified under it. */
+  bundle: PrekeyBundle;
+}
+
+/** The handle's sync blob as the directory holds it (ciphertext only; times in Unix seconds). */
+export interface SyncBlob {
+  version: number;
+  ciphertext: Uint8Array;
+  updatedAt: number;
+}
+
+/** `putSync`: written, or refused because the stored blob is not `version - 1`. */
+export type SyncWrite = { ok: true } | { ok: false; reason: 'stale'; storedVersion: number };
+
 export class DirectoryClient {
   private readonly store: KeyStore;
   private readonly fetchFn: (input: string, init: RequestInit) => Promise<Response>;
@@ -230,18 +265,7 @@ export class DirectoryClient {
   ): Promise<PrekeyStatus> {
     const url = normalizeDirectoryUrl(baseUrl);
     const json = await this.signedRequest(url, 'GET', handle, '', signer, '/prekeys');
-    const { oneTimePrekeys, signedPrekeyId, kemOneTimePrekeys, kemLastResortId } = (json ??
-      {}) as Record<string, unknown>;
-    const count = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
-    if (!count(oneTimePrekeys) || !count(signedPrekeyId))
-      throw new BackgroundError('directory-error', 'the directory sent no prekey count');
-    const status: PrekeyStatus = { oneTimePrekeys, signedPrekeyId };
-    // A directory from before post-quantum setup says nothing of KEM prekeys.
-    if (count(kemOneTimePrekeys)) {
-      status.kemOneTimePrekeys = kemOneTimePrekeys;
-      status.kemLastResortId = count(kemLastResortId) ? kemLastResortId : null;
-    }
-    return status;
+    return prekeyStatusOf(json);
   }
 
   /** Publishes our device list, signed by our account key (a signed request as well). */
@@ -267,26 +291,158 @@ export class DirectoryClient {
   ): Promise<SignedDeviceList> {
     const url = normalizeDirectoryUrl(baseUrl);
     const json = await this.getJson(url, `${identityPath(handle)}/devices`);
-    return this.withState(url, async (state) => {
-      const versionKey = `${handle} ${bytesToHex(accountKey)}`;
-      const seen = state.deviceListVersions?.[versionKey] ?? 0;
-      let list: SignedDeviceList;
-      let lookup: KeyLookup;
-      try {
-        ({ list, lookup } = decodeDeviceListLookup(json, handle));
-        verifyDeviceListEntry(lookup, state.trust);
-        await verifyDeviceList(nobleProvider, accountKey, list, { handle, minVersion: seen });
-      } catch (e) {
-        throw badProof(e);
-      }
-      const head = await this.advanceHead(url, state, lookup.head);
-      await this.saveState({
-        ...state,
-        head,
-        deviceListVersions: { ...state.deviceListVersions, [versionKey]: list.version },
-      });
-      return list;
+    return this.verifyDeviceListAnswer(url, handle, accountKey, json, async () => undefined);
+  }
+
+  /**
+   * Publishes a linked device's own prekeys, the request signed by that device's key (`signer`),
+   * which the handle's current device list must name under `deviceId`. Returns how many
+   * one-time prekeys (X25519, KEM) the directory now holds for the device.
+   */
+  async publishDeviceKeys(
+    baseUrl: string,
+    handle: string,
+    deviceId: number,
+    signer: RequestSigner,
+    keys: DevicePrekeys,
+  ): Promise<{ oneTimePrekeys: number; kemOneTimePrekeys: number }> {
+    const url = normalizeDirectoryUrl(baseUrl);
+    const body = JSON.stringify({
+      signedPrekey: signedPrekeyToJson(keys.signedPrekey),
+      oneTimePrekeys: keys.oneTimePrekeys.map(oneTimePrekeyToJson),
+      ...(keys.kemPrekeys
+        ? {
+            kemPrekeys: {
+              ...(keys.kemPrekeys.lastResort
+                ? { lastResort: kemPrekeyToJson(keys.kemPrekeys.lastResort) }
+                : {}),
+              oneTime: keys.kemPrekeys.oneTime.map(kemPrekeyToJson),
+            },
+          }
+        : {}),
     });
+    const json = await this.signedRequest(
+      url,
+      'PUT',
+      handle,
+      body,
+      signer,
+      `/devices/${deviceIdPath(deviceId)}/keys`,
+    );
+    const { oneTimePrekeys, kemOneTimePrekeys } = (json ?? {}) as Record<string, unknown>;
+    if (!isCount(oneTimePrekeys) || !isCount(kemOneTimePrekeys))
+      throw new BackgroundError('directory-error', 'the directory sent no prekey count');
+    return { oneTimePrekeys, kemOneTimePrekeys };
+  }
+
+  /**
+   * The bundle of `handle`'s device `deviceId` (consumes one of its one-time prekeys). Accepted
+   * only if the device list served with it is logged under a head signed by the pinned key,
+   * signed by the account key and not older than one seen (as deviceList), names `deviceId`
+   * with the served device key, and the prekeys are signed by that key; else 'bad-proof'.
+   * `accountKey` is the key the caller verified for the handle (a pinned contact's); without it
+   * the handle's key is looked up and checked against the log first.
+   */
+  async deviceBundle(
+    baseUrl: string,
+    handle: string,
+    deviceId: number,
+    accountKey?: Uint8Array,
+  ): Promise<VerifiedDeviceBundle> {
+    const url = normalizeDirectoryUrl(baseUrl);
+    const key = accountKey ?? (await this.lookup(url, handle)).identityKey;
+    const json = await this.getJson(
+      url,
+      `${identityPath(handle)}/devices/${deviceIdPath(deviceId)}/bundle`,
+    );
+    let result: VerifiedDeviceBundle | undefined;
+    const deviceList = await this.verifyDeviceListAnswer(url, handle, key, json, async (list) => {
+      const device = list.devices.find((d) => d.id === deviceId);
+      if (!device) throw new VeilError('bad-proof', 'the logged device list has no such device');
+      const served = json as Record<string, unknown>;
+      if (served.deviceId !== deviceId)
+        throw new VeilError('bad-proof', 'the bundle is for another device');
+      const bundle = bundleFromJson({ ...served, identityKey: served.deviceKey });
+      if (!bytesEqual(bundle.identityKey, device.key))
+        throw new VeilError('bad-proof', 'the device key is not the one the logged list names');
+      await verifyBundle(nobleProvider, bundle);
+      if (bundle.kemPrekey && !(await verifyKemPrekey(nobleProvider, device.key, bundle.kemPrekey)))
+        throw new VeilError('bad-signature', 'KEM prekey not signed by the device key');
+      result = { device, deviceList: list, bundle };
+    });
+    return { ...result!, deviceList };
+  }
+
+  /** How many of device `deviceId`'s prekeys the directory holds (signed by that device's key). */
+  async devicePrekeyCounts(
+    baseUrl: string,
+    handle: string,
+    deviceId: number,
+    signer: RequestSigner,
+  ): Promise<PrekeyStatus> {
+    const url = normalizeDirectoryUrl(baseUrl);
+    const json = await this.signedRequest(
+      url,
+      'GET',
+      handle,
+      '',
+      signer,
+      `/devices/${deviceIdPath(deviceId)}/prekeys`,
+    );
+    return prekeyStatusOf(json);
+  }
+
+  /**
+   * Stores our sync blob (sealed by the caller; the directory sees ciphertext only), signed by
+   * the account key or a listed device's key. `version` must be the stored version + 1 (1 for
+   * the first); otherwise nothing is written and the stored version comes back.
+   */
+  async putSync(
+    baseUrl: string,
+    handle: string,
+    signer: RequestSigner,
+    version: number,
+    ciphertext: Uint8Array,
+  ): Promise<SyncWrite> {
+    const url = normalizeDirectoryUrl(baseUrl);
+    const body = JSON.stringify({ version, ciphertext: base64UrlEncode(ciphertext) });
+    try {
+      await this.signedRequest(url, 'PUT', handle, body, signer, '/sync');
+      return { ok: true };
+    } catch (e) {
+      if (
+        e instanceof DirectoryRefusal &&
+        e.directoryCode === 'stale-sync' &&
+        isCount(e.details.version)
+      )
+        return { ok: false, reason: 'stale', storedVersion: e.details.version };
+      throw e;
+    }
+  }
+
+  /** Our sync blob (a signed read, as putSync); undefined when none is stored. */
+  async getSync(
+    baseUrl: string,
+    handle: string,
+    signer: RequestSigner,
+  ): Promise<SyncBlob | undefined> {
+    const url = normalizeDirectoryUrl(baseUrl);
+    let json: unknown;
+    try {
+      json = await this.signedRequest(url, 'GET', handle, '', signer, '/sync');
+    } catch (e) {
+      if (e instanceof BackgroundError && e.code === 'not-found') return undefined;
+      throw e;
+    }
+    const { version, ciphertext, updatedAt } = (json ?? {}) as Record<string, unknown>;
+    try {
+      if (!isCount(version) || version < 1 || !isCount(updatedAt) || typeof ciphertext !== 'string')
+        throw new BackgroundError('directory-error', 'the directory sent no sync blob');
+      return { version, ciphertext: base64UrlDecode(ciphertext), updatedAt };
+    } catch (e) {
+      if (e instanceof BackgroundError) throw e;
+      throw new BackgroundError('directory-error', 'the sync blob is not base64url');
+    }
   }
 
   /** Deletes our identity from the directory (signed). False when it holds none. */
@@ -485,6 +641,42 @@ export class DirectoryClient {
     });
   }
 
+  /**
+   * A device-list answer (GET …/devices, or a device bundle carrying the list): the 'devices'
+   * entry rebuilt from the served list is in the log under a head signed by the pinned key, the
+   * list is signed by `accountKey`, for `handle`, not older than one seen for that account key,
+   * and passes `check`; only then are the head and the version remembered. 'bad-proof' otherwise.
+   */
+  private verifyDeviceListAnswer(
+    url: string,
+    handle: string,
+    accountKey: Uint8Array,
+    json: unknown,
+    check: (list: SignedDeviceList) => Promise<void>,
+  ): Promise<SignedDeviceList> {
+    return this.withState(url, async (state) => {
+      const versionKey = `${handle} ${bytesToHex(accountKey)}`;
+      const seen = state.deviceListVersions?.[versionKey] ?? 0;
+      let list: SignedDeviceList;
+      let lookup: KeyLookup;
+      try {
+        ({ list, lookup } = decodeDeviceListLookup(json, handle));
+        verifyDeviceListEntry(lookup, state.trust);
+        await verifyDeviceList(nobleProvider, accountKey, list, { handle, minVersion: seen });
+        await check(list);
+      } catch (e) {
+        throw badProof(e);
+      }
+      const head = await this.advanceHead(url, state, lookup.head);
+      await this.saveState({
+        ...state,
+        head,
+        deviceListVersions: { ...state.deviceListVersions, [versionKey]: list.version },
+      });
+      return list;
+    });
+  }
+
   /** Checks `next` against the remembered head (consistency proof) and returns the newer one. */
   private async advanceHead(
     url: string,
@@ -630,8 +822,44 @@ export class DirectoryClient {
   }
 }
 
+/** A refusal the caller may act on: the directory's code and the numbers its error carried. */
+class DirectoryRefusal extends BackgroundError {
+  constructor(
+    message: string,
+    readonly directoryCode: string | undefined,
+    readonly details: Record<string, unknown>,
+  ) {
+    super('directory-error', message);
+  }
+}
+
+const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+
+/** A device id as a path segment (1 … 2^32 − 1). */
+function deviceIdPath(deviceId: number): string {
+  if (!Number.isInteger(deviceId) || deviceId < 1 || deviceId > 0xffff_ffff)
+    throw new BackgroundError('invalid-argument', 'a device id is 1 to 4294967295');
+  return String(deviceId);
+}
+
+/** An answer of GET …/prekeys or GET …/devices/{id}/prekeys. */
+function prekeyStatusOf(json: unknown): PrekeyStatus {
+  const { oneTimePrekeys, signedPrekeyId, kemOneTimePrekeys, kemLastResortId } = (json ??
+    {}) as Record<string, unknown>;
+  if (!isCount(oneTimePrekeys) || !isCount(signedPrekeyId))
+    throw new BackgroundError('directory-error', 'the directory sent no prekey count');
+  const status: PrekeyStatus = { oneTimePrekeys, signedPrekeyId };
+  // A directory from before post-quantum setup says nothing of KEM prekeys.
+  if (isCount(kemOneTimePrekeys)) {
+    status.kemOneTimePrekeys = kemOneTimePrekeys;
+    status.kemLastResortId = isCount(kemLastResortId) ? kemLastResortId : null;
+  }
+  return status;
+}
+
 function directoryError(status: number, json: unknown): BackgroundError {
-  const raw = (json as { error?: { code?: unknown } } | undefined)?.error?.code;
+  const error = (json as { error?: Record<string, unknown> } | undefined)?.error;
+  const raw = error?.code;
   // The directory's own text is not shown: only its code, when it looks like one.
   const code = typeof raw === 'string' && /^[a-z][a-z-]{0,39}$/.test(raw) ? raw : undefined;
   if (status === 404) return new BackgroundError('not-found', 'the directory has no such identity');
@@ -639,8 +867,9 @@ function directoryError(status: number, json: unknown): BackgroundError {
     return new BackgroundError('rate-limited', 'the directory asks to retry later');
   if (code === 'handle-taken')
     return new BackgroundError('handle-taken', 'this handle belongs to another identity');
-  return new BackgroundError(
-    'directory-error',
+  return new DirectoryRefusal(
     `the directory refused the request (${status}${code ? ` ${code}` : ''})`,
+    code,
+    typeof error === 'object' && error !== null ? error : {},
   );
 }
