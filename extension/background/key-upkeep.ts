@@ -116,6 +116,25 @@ async function ownDeviceList(svc: VeilService, profile: Profile): Promise<Signed
   return { ...unsigned, signature: await svc.veil.sign(deviceListMessage(unsigned)) };
 }
 
+/** A linked browser's own prekeys (signed by its device key) to the directory. */
+export async function publishDeviceKeys(
+  svc: VeilService,
+  url: string,
+  counts: PrekeyCounts,
+): Promise<void> {
+  const profile = await svc.requireProfile();
+  if (!profile.device) throw new BackgroundError('invalid-argument', 'not a linked device');
+  const pub = await svc.veil.publicBundle({
+    oneTimePrekeys: counts.oneTime,
+    kemPrekeys: counts.kem,
+  });
+  await svc.directory.publishDeviceKeys(url, profile.handle, profile.device.id, svc.veil, {
+    signedPrekey: pub.signedPrekey,
+    oneTimePrekeys: pub.oneTimePrekeys,
+    kemPrekeys: pub.kemPrekeys,
+  });
+}
+
 /**
  * One upkeep pass: null when we have not published to the directory in Settings (nothing to
  * look after there). Throws what the directory client throws; the caller reports it.
@@ -123,9 +142,16 @@ async function ownDeviceList(svc: VeilService, profile: Profile): Promise<Signed
 export async function upkeepKeys(svc: VeilService): Promise<Upkeep | null> {
   const profile = await svc.profile();
   const { directoryUrl } = await svc.settings();
-  if (!profile?.published || profile.published.url !== normalizeDirectoryUrl(directoryUrl))
+  const device = profile?.device;
+  if (
+    !device &&
+    (!profile?.published || profile.published.url !== normalizeDirectoryUrl(directoryUrl))
+  )
     return null;
-  const there = await svc.directory.prekeyStatus(directoryUrl, svc.veil, profile.handle);
+  // A linked browser looks after its own device's prekeys, under its own key.
+  const there = device
+    ? await svc.directory.devicePrekeyCounts(directoryUrl, profile!.handle, device.id, svc.veil)
+    : await svc.directory.prekeyStatus(directoryUrl, svc.veil, profile!.handle);
   const ours = await svc.veil.signedPrekeyStatus();
   const uploaded =
     there.oneTimePrekeys < PREKEY_LOW_WATER ? PREKEY_TARGET - there.oneTimePrekeys : 0;
@@ -140,6 +166,7 @@ export async function upkeepKeys(svc: VeilService): Promise<Upkeep | null> {
     (there.kemOneTimePrekeys !== undefined && there.kemLastResortId === null);
   if (uploaded === 0 && uploadedKem === 0 && !rotate)
     return { uploaded: 0, uploadedKem: 0, rotated: false };
-  await publishKeys(svc, directoryUrl, { oneTime: uploaded, kem: uploadedKem });
+  if (device) await publishDeviceKeys(svc, directoryUrl, { oneTime: uploaded, kem: uploadedKem });
+  else await publishKeys(svc, directoryUrl, { oneTime: uploaded, kem: uploadedKem });
   return { uploaded, uploadedKem, rotated: ours.due };
 }

@@ -34,7 +34,7 @@ export async function watchLog(svc: VeilService, always: boolean): Promise<void>
     const { directoryUrl } = await svc.settings();
     await svc.log.gossip.retryPending(directoryUrl);
     // Our prekeys are looked after on the same beat (not on every worker start).
-    if (ran) await upkeepKeys(svc);
+    if (ran || always) await upkeepKeys(svc);
   });
 }
 

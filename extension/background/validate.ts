@@ -230,6 +230,12 @@ export const VALIDATORS: { [T in MessageType]: Validator<T> } = {
   markVerified: (r) => ({ handle: handle(r), verified: bool(r, 'verified') }),
   acknowledgeKeyChange: (r) => ({ handle: handle(r) }),
   removeContact: (r) => ({ handle: handle(r) }),
+  listDevices: () => ({}),
+  startLink: () => ({}),
+  linkStatus: () => ({}),
+  joinWithCode: (r) => ({ code: str(r, 'code', 1000, 10).trim() }),
+  joinStatus: () => ({}),
+  removeDevice: (r) => ({ deviceId: int(r, 'deviceId', 1, 0xffff_ffff) }),
   exportBackup: (r) => ({ passphrase: str(r, 'passphrase', PASSPHRASE_MAX) }),
   importBackup: (r) => ({
     file: str(r, 'file', BACKUP_FILE_MAX),

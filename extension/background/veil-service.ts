@@ -67,6 +67,8 @@ export interface Profile {
     /** Hex digests of the device lists we published there (the log watch knows them as ours). */
     deviceLists?: string[];
   };
+  /** A browser linked into the account (`identityKey` is then the account's): its id and key. */
+  device?: { id: number; key: Uint8Array };
 }
 
 export interface ServiceOptions {
@@ -348,7 +350,9 @@ export class VeilService {
     const p = profile ?? (await this.profile());
     if (!p) return undefined;
     const { directoryUrl } = await this.settings();
-    const published = p.published !== undefined && p.published.url === directoryUrl;
+    // A linked browser publishes its device's prekeys, never the account's identity.
+    const published =
+      p.device !== undefined || (p.published !== undefined && p.published.url === directoryUrl);
     return {
       handle: p.handle,
       identityKey: toBase64Url(p.identityKey),

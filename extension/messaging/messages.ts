@@ -41,6 +41,32 @@ export interface IdentityView {
   logIndex?: number;
 }
 
+/** One device of our account, as Settings and the popup list it. */
+export interface DeviceView {
+  id: number;
+  /** 30-digit safety-number half of the device's own key: told apart on each browser's screen. */
+  fingerprint: string;
+  /** Unix milliseconds. */
+  addedAt: number;
+  /** When a message from it was last read here (ms); absent for this browser and unseen ones. */
+  lastSeen?: number;
+  thisDevice: boolean;
+}
+
+export interface DevicesView {
+  devices: DeviceView[];
+  /** This browser holds the account key: it links and removes devices. */
+  holdsAccountKey: boolean;
+  deviceId: number;
+}
+
+/** Where linking stands, on either side (docs/devices.md "Linking"). */
+export type LinkState =
+  | { state: 'none' }
+  | { state: 'waiting'; expiresAt: number }
+  | { state: 'linked'; deviceId: number }
+  | { state: 'joined'; handle: string; deviceId: number };
+
 export interface Settings {
   directoryUrl: string;
   /** Host names where Veil runs (per-site enable). */
@@ -112,6 +138,10 @@ export type ErrorCode =
   | 'membership-changed'
   // the composer is covered, faded, distorted or not fully in view: Veil will not send from it
   | 'obscured'
+  // linking and devices: publish the identity first; the link code ran out; this browser was unlinked
+  | 'not-published'
+  | 'link-expired'
+  | 'device-removed'
   | 'internal';
 
 /** A loud alarm about the directory's log (background/log-alarms.ts), shown until dismissed. */
@@ -286,6 +316,22 @@ export interface MessageTable extends PageMessageTable {
   };
   /** The directory key pinned for the current directory URL, as a short fingerprint. */
   directoryKey: { req: object; res: DirectoryKeyView; who: 'extension-page' };
+  /** Our account's devices (from its signed list), this one marked. */
+  listDevices: { req: object; res: DevicesView; who: 'extension-page' };
+  /** On the browser holding the account key: a short-lived code for a new browser to paste. */
+  startLink: {
+    req: object;
+    res: { code: string; expiresAt: number };
+    who: 'extension-page';
+  };
+  /** Host side: links the browser that answered the code, once it has (call until not waiting). */
+  linkStatus: { req: object; res: LinkState; who: 'extension-page' };
+  /** On a new browser without an identity: join the account whose code was pasted. */
+  joinWithCode: { req: { code: string }; res: LinkState; who: 'extension-page' };
+  /** Joining side: finishes once the account's browser answered (call until not waiting). */
+  joinStatus: { req: object; res: LinkState; who: 'extension-page' };
+  /** Unlinks a device (account key holder only): it reads nothing sent afterwards. */
+  removeDevice: { req: { deviceId: number }; res: DevicesView; who: 'extension-page' };
 }
 
 // ---- In-page messages: content scripts and the reader/composer frames -----------------------
@@ -543,5 +589,11 @@ export const ALLOWED_SENDERS: { [T in MessageType]: readonly MessageTable[T]['wh
   dismissLogAlarm: ['extension-page'],
   checkLog: ['extension-page'],
   directoryKey: ['extension-page'],
+  listDevices: ['extension-page'],
+  startLink: ['extension-page'],
+  linkStatus: ['extension-page'],
+  joinWithCode: ['extension-page'],
+  joinStatus: ['extension-page'],
+  removeDevice: ['extension-page'],
   ...PAGE_ALLOWED_SENDERS,
 };

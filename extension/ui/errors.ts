@@ -25,6 +25,9 @@ const BY_CODE: Record<string, MessageKey> = {
   forbidden: 'error_forbidden',
   'membership-changed': 'error_membership_changed',
   obscured: 'error_obscured',
+  'not-published': 'error_not_published',
+  'link-expired': 'error_link_expired',
+  'device-removed': 'error_device_removed',
 };
 
 /** The code the background attached to an error, if any. */

@@ -1,5 +1,6 @@
 // The toolbar popup: a compact status (identity, lock, contacts whose key changed) and links that
 // open the options page at the right screen.
+import { DeviceList } from './devices';
 import { useEffect, useState } from 'preact/hooks';
 import { browser } from 'wxt/browser';
 import { sendMessage } from '../messaging/client';
@@ -89,6 +90,7 @@ export function PopupApp() {
             </span>
           </p>
           <FingerprintHalf digits={status.identity.fingerprint} />
+          {status.identity.published && <DeviceList compact />}
           <SiteOffer enabledSites={status.settings.enabledSites} />
           <SitePanel />
           {changed.length > 0 && (

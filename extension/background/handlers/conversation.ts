@@ -2,6 +2,7 @@
 // and tests send it from the options page; the composer frame uses composeSend). Sessions are
 // started from directory bundles whose keys were checked against the log; a changed key blocks
 // sending ('untrusted-identity').
+import { ensureDeviceSessions } from '../linked-devices';
 import type { ServiceHandlers } from './types';
 
 export const conversationHandlers: ServiceHandlers<'encrypt'> = {
@@ -14,6 +15,8 @@ export const conversationHandlers: ServiceHandlers<'encrypt'> = {
         .filter((handle) => handle !== me.handle)
         .map((handle) => svc.ensureSession(handle, directoryUrl)),
     );
+    const others = recipients.filter((handle) => handle !== me.handle);
+    if (others.length === 1) await ensureDeviceSessions(svc, directoryUrl, others);
     const chunks = await svc.veil.encrypt({ context, recipients }, plaintext, { maxChunkLength });
     return { chunks };
   },

@@ -3,7 +3,13 @@
 // store; what leaves is the public key, its fingerprint and the phrase (to extension pages only).
 import { normalizeDirectoryUrl } from '../directory-client';
 import { BackgroundError } from '../errors';
-import { prekeysWanted, publishKeys } from '../key-upkeep';
+import {
+  KEM_PREKEY_TARGET,
+  PREKEY_TARGET,
+  prekeysWanted,
+  publishDeviceKeys,
+  publishKeys,
+} from '../key-upkeep';
 import type { ServiceHandlers } from './types';
 import { SECURITY_PHRASE_KEY } from '../schema';
 
@@ -29,6 +35,15 @@ export const identityHandlers: ServiceHandlers<
   async publish(svc) {
     const profile = await svc.requireProfile();
     const { directoryUrl } = await svc.settings();
+    // A linked browser never publishes the account's identity (its key is elsewhere): it tops
+    // up its own device's prekeys.
+    if (profile.device) {
+      await publishDeviceKeys(svc, directoryUrl, {
+        oneTime: PREKEY_TARGET,
+        kem: KEM_PREKEY_TARGET,
+      });
+      return (await svc.identityView(profile))!;
+    }
     // Published here before: top the one-time prekeys up to the target, not past it.
     await publishKeys(svc, directoryUrl, await prekeysWanted(svc, directoryUrl, profile.handle));
     return (await svc.identityView(await svc.requireProfile()))!;

@@ -6,6 +6,7 @@ import type { VeilService } from '../veil-service';
 import { backupHandlers } from './backup';
 import { contactHandlers } from './contacts';
 import { conversationHandlers } from './conversation';
+import { deviceHandlers } from './devices';
 import { identityHandlers } from './identity';
 import { lockHandlers } from './lock';
 import { logHandlers } from './log';
@@ -21,6 +22,7 @@ export const EXCLUSIVE: ReadonlySet<MessageType> = new Set<MessageType>([
   'importBackup',
   'removeContact',
   'deleteEverything',
+  'joinStatus',
 ]);
 
 type ServiceTable = { [T in Exclude<MessageType, 'ping'>]: ServiceHandler<T> };
@@ -35,6 +37,7 @@ export const SERVICE_HANDLERS: ServiceTable = {
   ...conversationHandlers,
   ...pageHandlers,
   ...logHandlers,
+  ...deviceHandlers,
 };
 
 /**

@@ -28,6 +28,7 @@ import type { HandlerContext } from '../router';
 import type { StoreOpAny } from '../key-store';
 import { SECURITY_PHRASE_KEY } from '../schema';
 import type { VeilService } from '../veil-service';
+import { ensureDeviceSessions, noteDeviceSeen } from '../linked-devices';
 import { siteProfile } from './sites';
 import type { ServiceHandlers } from './types';
 
@@ -284,6 +285,7 @@ async function decryptBlocks(
     for (const [k, miss] of misses.entries()) {
       const r = results[k]!;
       if (r.treeHead) heads.push(r.treeHead);
+      if (r.fromOwnDevice && r.senderIdentityKey) await noteDeviceSeen(svc, r.senderIdentityKey);
       const entry = entryOf(r, page.context, at);
       for (const i of miss.indexes)
         outcomes[i] = entry ? { entry, hash: miss.hash } : { failure: viewOfFailure(r) };
@@ -638,6 +640,8 @@ export const pageHandlers: ServiceHandlers<
     }
     const { directoryUrl } = await svc.settings();
     await Promise.all(others.map((h) => svc.ensureSession(h, directoryUrl)));
+    // A direct message goes to every device of the peer and our own other devices.
+    if (kind === 'direct') await ensureDeviceSessions(svc, directoryUrl, others);
     const origin = { site: record.site ?? '', name: record.name ?? '' };
     const treeHead = await ourHead(svc, directoryUrl);
     const sent = await svc.veil.encryptSealed(

@@ -5,6 +5,7 @@ import { sendMessage } from '../../messaging/client';
 import type { IdentityView, StatusReply } from '../../messaging/messages';
 import { Button, ScreenTitle, TextField } from '../fields';
 import { isUsableDirectoryUrl, isValidHandle } from '../format';
+import { JoinAccount } from '../devices';
 import { IdentityCard, PublishPanel, SecurityPhraseForm } from '../identity';
 import { t } from '../i18n';
 import { Notice } from '../notice';
@@ -71,6 +72,7 @@ export function CreateIdentity(props: { status: StatusReply; onCreated(): void }
         </div>
         <Notice notice={action.notice} />
       </form>
+      <JoinAccount onJoined={props.onCreated} />
       <p class="aside">
         {t('onboarding_restore_prompt')} <a href="#backup">{t('onboarding_restore_link')}</a>
       </p>

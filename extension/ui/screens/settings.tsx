@@ -3,6 +3,7 @@
 import { useRef, useState } from 'preact/hooks';
 import { sendMessage } from '../../messaging/client';
 import type { Settings as SettingsValue, StatusReply } from '../../messaging/messages';
+import { DeviceList } from '../devices';
 import { DirectoryKey } from '../directory-key';
 import { Button, ScreenTitle, TextField } from '../fields';
 import { isUsableDirectoryUrl, normalizeSiteHost } from '../format';
@@ -30,6 +31,7 @@ export function Settings(props: {
         onSaved={saveSettings}
         onLogChecked={() => props.onLogChecked?.()}
       />
+      {status.identity?.published && <DeviceList />}
       <SiteSettings sites={status.settings.enabledSites} onSaved={saveSettings} />
       <SiteProfiles />
       <SecurityPhraseForm hasPhrase={status.hasSecurityPhrase} onSaved={props.onChanged} />

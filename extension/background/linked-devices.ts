@@ -1,0 +1,327 @@
+// One person, several browsers (background only; docs/devices.md). The browser holding the
+// account key shows a short-lived code; a new browser pasting it asks to join through the
+// directory's link relay, which sees only a random id, the new device key and ciphertext. The
+// account's browser links it (a new signed device list, published and logged), answers with the
+// list and the contacts (verification marks included) sealed under a key from the code, and the
+// new browser joins with the list checked under the account key it got from the code. Before a
+// message goes out, each recipient's and our own device lists are refreshed and a session is
+// started with every listed device that has none.
+import { bytesToHex } from '@noble/hashes/utils.js';
+import type { DeviceView, DevicesView, LinkState } from '../messaging/messages';
+import {
+  deviceListDigest,
+  deviceListFromJson,
+  deviceListToJson,
+  type SignedDeviceList,
+} from '../protocol/device-list';
+import { fromBase64Url, toBase64Url } from '../protocol/encoding';
+import { VeilError } from '../protocol/errors';
+import {
+  createLinkCode,
+  linkKeys,
+  openLinkAnswer,
+  openLinkRequest,
+  parseLinkCode,
+  sealLinkAnswer,
+  sealLinkRequest,
+} from '../protocol/link-code';
+import { bytesEqual } from '../protocol/bytes';
+import { normalizeDirectoryUrl } from './directory-client';
+import { BackgroundError } from './errors';
+import { KEM_PREKEY_TARGET, PREKEY_TARGET, publishDeviceKeys } from './key-upkeep';
+import type { Profile, VeilService } from './veil-service';
+
+/** A link code is good this long (and for one browser). */
+export const LINK_CODE_TTL_MS = 10 * 60 * 1000;
+/** Device lists are fetched again before sending after this long. */
+const LIST_FRESH_MS = 60 * 1000;
+
+const HOST_KEY = 'link-host';
+const JOIN_KEY = 'link-join';
+const SEEN_KEY = 'device-seen';
+
+interface HostState {
+  secret: string;
+  expiresAt: number;
+}
+
+interface JoinState {
+  secret: string;
+  handle: string;
+  accountKey: string;
+  directoryUrl: string;
+  expiresAt: number;
+}
+
+/** What the account's browser hands a new one (sealed; JSON inside). */
+interface LinkAnswer {
+  list: ReturnType<typeof deviceListToJson>;
+  contacts: { handle: string; identityKey: string; verified: boolean }[];
+}
+
+const fetchedAt = new Map<string, number>();
+
+// ---- the account's devices ----
+
+export async function listDevices(svc: VeilService): Promise<DevicesView> {
+  const profile = await svc.requireProfile();
+  const id = (await svc.veil.getIdentity())!;
+  const list = await svc.veil.ownDevices();
+  const seen = (await svc.store.get<Record<string, number>>('state', SEEN_KEY)) ?? {};
+  const devices: DeviceView[] = (
+    list?.devices ?? [{ id: 1, key: profile.identityKey, addedAt: profile.createdAt / 1000 }]
+  ).map((d) => {
+    const view: DeviceView = {
+      id: d.id,
+      fingerprint: svc.half(profile.handle, d.key),
+      addedAt: d.addedAt * 1000,
+      thisDevice: bytesEqual(d.key, id.deviceKey ?? id.identityKey),
+    };
+    const at = seen[bytesToHex(d.key)];
+    if (at !== undefined) view.lastSeen = at;
+    return view;
+  });
+  return {
+    devices,
+    holdsAccountKey: bytesEqual(id.deviceKey ?? id.identityKey, id.identityKey),
+    deviceId: id.deviceId ?? 1,
+  };
+}
+
+/** A message from one of our other devices was read here: the popup shows when. */
+export async function noteDeviceSeen(svc: VeilService, deviceKey: Uint8Array): Promise<void> {
+  const seen = (await svc.store.get<Record<string, number>>('state', SEEN_KEY)) ?? {};
+  seen[bytesToHex(deviceKey)] = svc.now();
+  await svc.store.commit([{ op: 'put', table: 'state', key: SEEN_KEY, value: seen }]);
+}
+
+/** Publishes a list of ours, its digest remembered first so our log watch knows it as ours. */
+async function publishOwnList(svc: VeilService, list: SignedDeviceList): Promise<void> {
+  const profile = await svc.requireProfile();
+  const { directoryUrl } = await svc.settings();
+  const published = profile.published;
+  if (!published || published.url !== normalizeDirectoryUrl(directoryUrl))
+    throw new BackgroundError('not-published', 'publish your identity to the directory first');
+  const digest = bytesToHex(deviceListDigest(list));
+  const next: Profile = {
+    ...profile,
+    published: { ...published, deviceLists: [...(published.deviceLists ?? []), digest] },
+  };
+  await svc.store.commit([{ op: 'put', table: 'state', key: 'profile', value: next }]);
+  await svc.directory.publishDeviceList(directoryUrl, svc.veil, list);
+}
+
+export async function removeDevice(svc: VeilService, deviceId: number): Promise<DevicesView> {
+  await svc.lock.dataKey();
+  const list = await svc.veil.removeDevice(deviceId);
+  await publishOwnList(svc, list);
+  return listDevices(svc);
+}
+
+// ---- linking: the account's browser ----
+
+export async function startLink(svc: VeilService): Promise<{ code: string; expiresAt: number }> {
+  await svc.lock.dataKey();
+  const profile = await svc.requireProfile();
+  if (!(await listDevices(svc)).holdsAccountKey)
+    throw new BackgroundError(
+      'invalid-argument',
+      'link new browsers from the one holding the account key',
+    );
+  const { directoryUrl } = await svc.settings();
+  if (profile.published?.url !== normalizeDirectoryUrl(directoryUrl))
+    throw new BackgroundError('not-published', 'publish your identity to the directory first');
+  const expiresAt = svc.now() + LINK_CODE_TTL_MS;
+  const { code, secret } = createLinkCode({
+    handle: profile.handle,
+    accountKey: profile.identityKey,
+    directoryUrl: normalizeDirectoryUrl(directoryUrl),
+    expiresAt: Math.floor(expiresAt / 1000),
+    randomBytes: (n) => svc.crypto.randomBytes(n),
+  });
+  const state: HostState = { secret: toBase64Url(secret), expiresAt };
+  await svc.store.commit([{ op: 'put', table: 'state', key: HOST_KEY, value: state }]);
+  return { code, expiresAt };
+}
+
+/**
+ * Links the browser that answered our code, once it has: checks its request under the code's
+ * MAC key, signs and publishes the list with its key, and seals the list and our contacts for
+ * it. The code then is spent.
+ */
+export async function linkStatus(svc: VeilService): Promise<LinkState> {
+  const host = await svc.store.get<HostState>('state', HOST_KEY);
+  if (!host) return { state: 'none' };
+  const drop = () => svc.store.commit([{ op: 'delete', table: 'state', key: HOST_KEY }]);
+  if (svc.now() > host.expiresAt) {
+    await drop();
+    return { state: 'none' };
+  }
+  const profile = await svc.requireProfile();
+  const { directoryUrl } = await svc.settings();
+  const keys = linkKeys(fromBase64Url(host.secret));
+  const request = await svc.directory.getLinkRequest(directoryUrl, keys.id);
+  if (!request) return { state: 'waiting', expiresAt: host.expiresAt };
+  const deviceKey = openLinkRequest(keys, profile.handle, request);
+  const list = await svc.veil.linkDevice(deviceKey);
+  await publishOwnList(svc, list);
+  const contacts = await svc.listContacts();
+  const answer: LinkAnswer = {
+    list: deviceListToJson(list),
+    contacts: contacts
+      .filter((c) => !c.pendingKey)
+      .map((c) => ({
+        handle: c.handle,
+        identityKey: toBase64Url(c.identityKey),
+        verified: c.verified,
+      })),
+  };
+  const sealed = sealLinkAnswer(keys, new TextEncoder().encode(JSON.stringify(answer)), (n) =>
+    svc.crypto.randomBytes(n),
+  );
+  await svc.directory.putLinkAnswer(directoryUrl, keys.id, sealed);
+  await drop();
+  const device = list.devices.find((d) => bytesEqual(d.key, deviceKey))!;
+  return { state: 'linked', deviceId: device.id };
+}
+
+// ---- linking: the new browser ----
+
+/** A browser without an identity makes its device key and asks, through the relay, to join. */
+export async function joinWithCode(svc: VeilService, text: string): Promise<LinkState> {
+  if ((await svc.profile()) || (await svc.store.keys('identity')).includes('self'))
+    throw new BackgroundError(
+      'identity-exists',
+      'this browser has an identity: delete it first to link it to another',
+    );
+  let code: ReturnType<typeof parseLinkCode>;
+  try {
+    code = parseLinkCode(text, Math.floor(svc.now() / 1000));
+  } catch (e) {
+    if (e instanceof VeilError)
+      throw new BackgroundError('invalid-argument', `link code: ${e.message}`);
+    throw e;
+  }
+  const me = await svc.veil.createIdentity(code.handle);
+  const keys = linkKeys(code.secret);
+  await svc.directory.putLinkRequest(
+    code.directoryUrl,
+    keys.id,
+    sealLinkRequest(keys, { handle: code.handle, deviceKey: me.deviceKey ?? me.identityKey }),
+  );
+  const state: JoinState = {
+    secret: toBase64Url(code.secret),
+    handle: code.handle,
+    accountKey: toBase64Url(code.accountKey),
+    directoryUrl: code.directoryUrl,
+    expiresAt: code.expiresAt * 1000,
+  };
+  const settings = { ...(await svc.settings()), directoryUrl: code.directoryUrl };
+  await svc.store.commit([
+    { op: 'put', table: 'state', key: JOIN_KEY, value: state },
+    { op: 'put', table: 'settings', key: 'settings', value: settings },
+  ]);
+  return { state: 'waiting', expiresAt: state.expiresAt };
+}
+
+/**
+ * Joins once the account's browser answered: the list must be signed by the account key from
+ * the code and name our device key. Imports the contacts it sent, publishes our device's
+ * prekeys, and makes the profile (the account key, our device id).
+ */
+export async function joinStatus(svc: VeilService): Promise<LinkState> {
+  const join = await svc.store.get<JoinState>('state', JOIN_KEY);
+  if (!join) {
+    const profile = await svc.profile();
+    return profile?.device
+      ? { state: 'joined', handle: profile.handle, deviceId: profile.device.id }
+      : { state: 'none' };
+  }
+  const keys = linkKeys(fromBase64Url(join.secret));
+  const sealed = await svc.directory.getLinkAnswer(join.directoryUrl, keys.id);
+  if (!sealed) {
+    if (svc.now() > join.expiresAt + LINK_CODE_TTL_MS)
+      throw new BackgroundError('link-expired', 'the link code expired: ask for a new one');
+    return { state: 'waiting', expiresAt: join.expiresAt };
+  }
+  const answer = JSON.parse(new TextDecoder().decode(openLinkAnswer(keys, sealed))) as LinkAnswer;
+  const accountKey = fromBase64Url(join.accountKey);
+  const list = deviceListFromJson(answer.list);
+  const me = await svc.veil.joinAccount(list, accountKey);
+  for (const c of Array.isArray(answer.contacts) ? answer.contacts : []) {
+    try {
+      await svc.veil.addContact(c.handle, fromBase64Url(c.identityKey));
+      if (c.verified === true) await svc.veil.markVerified(c.handle, true);
+    } catch (e) {
+      if (!(e instanceof VeilError)) throw e;
+    }
+  }
+  const profile: Profile = {
+    ...svc.newProfile(join.handle, accountKey),
+    device: { id: me.deviceId!, key: me.deviceKey! },
+  };
+  await svc.store.commit([
+    { op: 'put', table: 'state', key: 'profile', value: profile },
+    { op: 'delete', table: 'state', key: JOIN_KEY },
+  ]);
+  await publishDeviceKeys(svc, join.directoryUrl, {
+    oneTime: PREKEY_TARGET,
+    kem: KEM_PREKEY_TARGET,
+  });
+  return { state: 'joined', handle: join.handle, deviceId: me.deviceId! };
+}
+
+// ---- before sending ----
+
+/**
+ * Refreshes the device lists of `handles` (contacts) and our own, at most once a minute each,
+ * and starts a session with every listed device that has none. A device whose bundle cannot be
+ * had (it published no keys yet) is left out of this message rather than holding it up.
+ */
+export async function ensureDeviceSessions(
+  svc: VeilService,
+  url: string,
+  handles: readonly string[],
+): Promise<void> {
+  const profile = await svc.requireProfile();
+  const now = svc.now();
+  const fresh = (h: string) => (fetchedAt.get(`${url} ${h}`) ?? -Infinity) > now - LIST_FRESH_MS;
+  for (const handle of [...handles, profile.handle]) {
+    if (fresh(handle)) continue;
+    const key =
+      handle === profile.handle
+        ? profile.identityKey
+        : (await svc.veil.getContact(handle))?.identityKey;
+    if (!key) continue;
+    try {
+      const list = await svc.directory.deviceList(url, handle, key);
+      if (handle === profile.handle) {
+        if ((await svc.veil.setOwnDevices(list)) === 'removed')
+          throw new BackgroundError('device-removed', 'this browser was unlinked from the account');
+      } else await svc.veil.setContactDevices(handle, list);
+    } catch (e) {
+      // None published (a contact on one browser), or not newer than ours: nothing to change.
+      if (!(e instanceof BackgroundError && e.code === 'not-found') && !(e instanceof VeilError))
+        throw e;
+      if (e instanceof BackgroundError && e.code === 'device-removed') throw e;
+    }
+    fetchedAt.set(`${url} ${handle}`, now);
+  }
+  for (const m of await svc.veil.missingSessions(handles)) {
+    const accountKey =
+      m.handle === profile.handle
+        ? profile.identityKey
+        : (await svc.veil.getContact(m.handle))!.identityKey;
+    try {
+      const { bundle } = await svc.directory.deviceBundle(url, m.handle, m.deviceId, accountKey);
+      await svc.veil.startSession(bundle, { deviceId: m.deviceId });
+    } catch (e) {
+      if (!(e instanceof BackgroundError && e.code === 'not-found')) throw e;
+    }
+  }
+}
+
+/** Forgets when lists were fetched (tests, and a directory change). */
+export function forgetDeviceLists(): void {
+  fetchedAt.clear();
+}
