@@ -76,6 +76,11 @@ export class SqliteStore implements DirectoryStore {
     this.db.pragma('mmap_size = 1073741824');
   }
 
+  /** The open database, for tests that read every table (erasure.test.ts). */
+  get database(): Database.Database {
+    return this.db;
+  }
+
   private stmt(sql: string): Database.Statement {
     let s = this.statements.get(sql);
     if (!s) {
