@@ -58,9 +58,9 @@ function cellText(v: unknown): string {
 
 async function dumpSqlite(store: SqliteStore): Promise<string> {
   const db = store.database;
-  const tables = db
-    .prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`)
-    .all() as { name: string }[];
+  const tables = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).all() as {
+    name: string;
+  }[];
   expect(tables.length).toBeGreaterThan(5);
   let out = '';
   for (const { name } of tables)
@@ -104,7 +104,15 @@ async function liveAndDelete(t: TestApp) {
   const send = (method: 'PUT' | 'DELETE', id: typeof victim, body: string, under = '') =>
     t.send(signedRequest(method, id.handle, body, id, { timestamp: secondsOf(t.clock), under }));
   expect((await send('PUT', bob, JSON.stringify(publishBody(bob, 2)))).status).toBe(201);
-  expect((await send('PUT', victim, JSON.stringify(publishBody(victim, 3, 1, 1, { kem: { oneTime: 2, lastResortId: 9 } })))).status).toBe(201);
+  expect(
+    (
+      await send(
+        'PUT',
+        victim,
+        JSON.stringify(publishBody(victim, 3, 1, 1, { kem: { oneTime: 2, lastResortId: 9 } })),
+      )
+    ).status,
+  ).toBe(201);
   t.clock.advance(1000);
   expect(
     (await send('PUT', victim, JSON.stringify(deviceListJson(victim, 1)), '/devices')).status,

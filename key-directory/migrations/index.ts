@@ -3,6 +3,7 @@
 import { migration001 } from './001-initial';
 import { migration002 } from './002-kem-prekeys';
 import { migration003 } from './003-device-lists';
+import { migration005 } from './005-handle-labels';
 
 export interface MigrationSql {
   up: string;
@@ -16,9 +17,17 @@ export interface Migration {
   postgres: MigrationSql;
 }
 
-export const migrations: readonly Migration[] = [migration001, migration002, migration003];
+export const migrations: readonly Migration[] = [
+  migration001,
+  migration002,
+  migration003,
+  migration005,
+];
 
 export const LATEST_VERSION = migrations[migrations.length - 1]!.version;
+
+/** From this schema version on, log entries carry handle labels (v2 leaves), never handles. */
+export const LABELS_VERSION = 5;
 
 /** The steps from `current` to `target`: ups ascending, or downs descending. */
 export function migrationSteps(
