@@ -143,11 +143,11 @@ export class PostgresStore implements DirectoryStore {
   private labelled = true;
 
   /** The VRF key, loaded or generated (once, for every process sharing the database). */
-  private handleLabels(): Promise<HandleLabels> {
+  private handleLabels(generate = generateVrfKey): Promise<HandleLabels> {
     return (this.labels ??= (async () => {
       await this.pool.query(
         'INSERT INTO vrf_key (id, secret_key, created_at) VALUES (1, $1, $2) ON CONFLICT (id) DO NOTHING',
-        [blob(generateVrfKey()), Date.now()],
+        [blob(generate()), Date.now()],
       );
       const r = await this.pool.query('SELECT secret_key FROM vrf_key WHERE id = 1');
       return new HandleLabels(u8(r.rows[0].secret_key));
@@ -155,6 +155,13 @@ export class PostgresStore implements DirectoryStore {
       this.labels = undefined;
       throw e;
     }));
+  }
+
+  async loadOrCreateVrfKey(generate: () => Uint8Array): Promise<Uint8Array> {
+    this.labels = undefined;
+    await this.handleLabels(generate);
+    const r = await this.pool.query('SELECT secret_key FROM vrf_key WHERE id = 1');
+    return u8(r.rows[0].secret_key);
   }
 
   async vrfPublicKey(): Promise<Uint8Array> {

@@ -137,12 +137,12 @@ export class SqliteStore implements DirectoryStore {
   }
 
   /** The VRF key, loaded or generated on first use (inside a caller's transaction is fine). */
-  private handleLabels(): HandleLabels {
+  private handleLabels(generate = generateVrfKey): HandleLabels {
     if (this.labels) return this.labels;
     const run = this.db.transaction(() => {
       const row = this.stmt('SELECT secret_key FROM vrf_key WHERE id = 1').get() as Row | undefined;
       if (row) return u8(row.secret_key);
-      const key = generateVrfKey();
+      const key = generate();
       this.stmt('INSERT INTO vrf_key (id, secret_key, created_at) VALUES (1, ?, ?)').run(
         blob(key),
         Date.now(),
@@ -151,6 +151,12 @@ export class SqliteStore implements DirectoryStore {
     });
     this.labels = new HandleLabels(this.db.inTransaction ? run() : run.immediate());
     return this.labels;
+  }
+
+  async loadOrCreateVrfKey(generate: () => Uint8Array): Promise<Uint8Array> {
+    this.labels = undefined;
+    this.handleLabels(generate);
+    return u8((this.stmt('SELECT secret_key FROM vrf_key WHERE id = 1').get() as Row).secret_key);
   }
 
   async vrfPublicKey(): Promise<Uint8Array> {

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { fakeBrowser } from 'wxt/testing';
 import { createDirectory, type LimitOptions } from '../../key-directory/app';
 import { createNodeListener } from '../../key-directory/node-listener';
+import { generateVrfKey } from '../../key-directory/store-rows';
 import { openTestSqlite, testSigner } from '../../key-directory/testing';
 import type { DirectorySigner } from '../../key-directory/signer';
 import {
@@ -55,11 +56,17 @@ export interface RunningDirectory {
  * The real directory (SQLite in a temp dir, production listener) on 127.0.0.1 with an
  * ephemeral port. Rate limits off: tests publish many identities from one address.
  */
+const vrfSeeds = new WeakMap<object, Uint8Array>();
+
 export async function startDirectory(
   signer = testSigner(),
   limits: Omit<LimitOptions, 'rates'> = {},
 ): Promise<RunningDirectory> {
   const opened = await openTestSqlite();
+  // Directories started with one signer play one directory (a fork of its log): one VRF key too.
+  const vrfSeed = vrfSeeds.get(signer) ?? generateVrfKey();
+  vrfSeeds.set(signer, vrfSeed);
+  await opened.store.loadOrCreateVrfKey(() => vrfSeed);
   const directory = createDirectory({
     store: opened.store,
     clock: Date.now,
