@@ -8,6 +8,7 @@ import { createNodeListener } from '../../key-directory/node-listener';
 import { generateVrfKey } from '../../key-directory/store-rows';
 import { openTestSqlite, testSigner } from '../../key-directory/testing';
 import type { DirectorySigner } from '../../key-directory/signer';
+import type { DirectoryStore } from '../../key-directory/store';
 import {
   ALLOWED_SENDERS,
   type PageBlockResult,
@@ -49,6 +50,8 @@ export class MemorySession implements SessionArea {
 export interface RunningDirectory {
   url: string;
   signer: DirectorySigner;
+  /** Its store, for tests that play the directory's operator (or an attacker inside it). */
+  store: DirectoryStore;
   close(): Promise<void>;
 }
 
@@ -80,6 +83,7 @@ export async function startDirectory(
   return {
     url: `http://127.0.0.1:${port}`,
     signer,
+    store: opened.store,
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
