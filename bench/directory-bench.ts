@@ -18,7 +18,6 @@ import { dirname, join } from 'node:path';
 import {
   listedLeafHash,
   type ListedLogEntry,
-  leafHash,
   verifyInclusion,
   verifyConsistency,
 } from '../extension/protocol/transparency';

@@ -33,7 +33,6 @@ import type {
   DirectoryStore,
   IdentityRecord,
   LoggedEntry,
-  StoredLogEntry,
   StoredTreeHead,
   WriteContext,
 } from './store';
