@@ -28,9 +28,12 @@ import {
   parseCheckpoint,
   verifyHeadUpdate,
   verifyInclusion,
+  type LogEntry,
+  verifiedLabel,
   verifyKeyLookup,
   verifySignedTreeHead,
 } from '../extension/protocol/transparency';
+import { verifyHandleLabel } from '../extension/protocol/vrf';
 import { DEFAULT_LIMITS } from './app';
 import {
   deviceListJson,
@@ -58,9 +61,22 @@ async function json(res: Response): Promise<Json> {
   return (await res.json()) as Json;
 }
 
+/** `handle`'s label (base64url) as a client learns it: from a VRF proof, under the head's VRF key. */
+async function labelOf(t: TestApp, handle: string): Promise<string> {
+  const head = await json(await t.app.request('/v1/log/head'));
+  const history = await json(await t.app.request(`/v1/identities/${handle}/history`));
+  return base64UrlEncode(
+    verifyHandleLabel(base64UrlDecode(head.vrfKey), handle, base64UrlDecode(history.vrfProof)),
+  );
+}
+
 async function trustOf(t: TestApp): Promise<DirectoryTrust> {
   const head = await json(await t.app.request('/v1/log/head'));
-  return { origin: head.origin, publicKey: base64UrlDecode(head.publicKey) };
+  return {
+    origin: head.origin,
+    publicKey: base64UrlDecode(head.publicKey),
+    vrfKey: base64UrlDecode(head.vrfKey),
+  };
 }
 
 function put(t: TestApp, id: TestIdentity, body: object, signer = id, newKey?: TestIdentity) {
@@ -194,7 +210,14 @@ describe('directory over HTTP (SQLite)', () => {
     // A client that saw sequence 2 refuses the older entry even though it is in the log.
     const stale = await json(await t.app.request(`/v1/log/inclusion?index=${before.lookup.index}`));
     const staleLookup = {
-      entry: { ...stale.entry, identityKey: base64UrlDecode(stale.entry.identityKey) },
+      entry: {
+        handle: 'alice',
+        identityKey: base64UrlDecode(stale.entry.identityKey),
+        action: stale.entry.action,
+        sequence: stale.entry.sequence,
+        timestamp: stale.entry.timestamp,
+      },
+      vrfProof: before.lookup.vrfProof,
       index: stale.index,
       inclusionProof: stale.inclusionProof.map(base64UrlDecode),
       head: decodeTreeHead(stale.head),
@@ -225,9 +248,23 @@ describe('directory over HTTP (SQLite)', () => {
     expect(await opened.store.countOneTimePrekeys('alice')).toBe(0);
 
     const inc = await json(await t.app.request('/v1/log/inclusion?handle=alice'));
-    expect(inc.entry).toMatchObject({ action: 'delete', sequence: 2, handle: 'alice' });
+    // The delete entry is v2: alice's label (proven by the answer's VRF proof), not her handle.
+    const label = verifiedLabel(trust, 'alice', base64UrlDecode(inc.vrfProof));
+    expect(inc.entry).toMatchObject({
+      action: 'delete',
+      sequence: 2,
+      version: 2,
+      label: base64UrlEncode(label),
+    });
+    expect(inc.entry.handle).toBeUndefined();
     const head = decodeTreeHead(inc.head);
-    const entry = { ...inc.entry, identityKey: base64UrlDecode(inc.entry.identityKey) };
+    const entry = {
+      label,
+      identityKey: base64UrlDecode(inc.entry.identityKey),
+      action: inc.entry.action,
+      sequence: inc.entry.sequence,
+      timestamp: inc.entry.timestamp,
+    };
     verifyInclusion(
       leafHash(encodeLogEntry(entry)),
       inc.index,
@@ -271,14 +308,18 @@ describe('directory over HTTP (SQLite)', () => {
 
     const inc = await json(await t.app.request('/v1/log/inclusion?index=2&treeSize=4'));
     expect(inc.treeSize).toBe(4);
-    expect(inc.entry.handle).toBe('c3');
+    expect(inc.entry.label).toBe(await labelOf(t, 'c3'));
+    expect(inc.entry.handle).toBeUndefined();
     const cons = await json(await t.app.request('/v1/log/consistency?from=4&to=5'));
     const root4 = (await json(await t.app.request('/v1/log/consistency?from=0&to=4'))).proof;
     expect(root4).toEqual([]);
     verifyHeadUpdate(first, head, [], trust);
     expect(cons.proof.length).toBeGreaterThan(0);
     const entries = await json(await t.app.request('/v1/log/entries?start=1&count=2'));
-    expect(entries.entries.map((e: Json) => e.handle)).toEqual(['b2', 'c3']);
+    expect(entries.entries.map((e: Json) => e.label)).toEqual([
+      await labelOf(t, 'b2'),
+      await labelOf(t, 'c3'),
+    ]);
 
     for (const bad of [
       '/v1/log/inclusion?index=5',
@@ -905,12 +946,15 @@ async function clientDeviceList(
   const body = await json(res);
   expect(Object.keys(body).sort()).toEqual([
     'deviceList',
+    'entryVersion',
     'head',
     'logIndex',
     'proof',
     'sequence',
     'timestamp',
+    'vrfProof',
   ]);
+  expect(body.entryVersion).toBe(2);
   const list = deviceListFromJson(body.deviceList);
   await verifyDeviceList(nobleProvider, accountKey, list, { handle });
   const head = decodeTreeHead(body.head);
@@ -918,6 +962,8 @@ async function clientDeviceList(
   const leaf = leafHash(
     encodeLogEntry({
       handle,
+      // The label from the VRF proof under the pinned VRF key, never the directory's word.
+      label: verifiedLabel(trust, handle, base64UrlDecode(body.vrfProof)),
       identityKey: deviceListDigest(list),
       action: 'devices',
       sequence: body.sequence,
@@ -971,7 +1017,8 @@ for (const factory of storeFactories()) {
       const entries = await json(await t.app.request('/v1/log/entries?start=0&count=10'));
       expect(entries.entries[1]).toEqual({
         index: 1,
-        handle: 'alice',
+        version: 2,
+        label: await labelOf(t, 'alice'),
         identityKey: digest,
         action: 'devices',
         sequence: 2,
@@ -981,13 +1028,13 @@ for (const factory of storeFactories()) {
         await json(await t.app.request('/v1/identities/alice/history')),
         'alice',
       );
-      expect(history.entries.map((e) => [e.entry.sequence, e.entry.action])).toEqual([
+      expect(history.entries.map((e) => [e.entry.sequence, (e.entry as LogEntry).action])).toEqual([
         [1, 'publish'],
         [2, 'devices'],
       ]);
       for (const { entry, inclusionProof } of history.entries)
         verifyInclusion(
-          leafHash(encodeLogEntry(entry)),
+          leafHash(encodeLogEntry(entry as LogEntry)),
           entry.index,
           history.head.treeSize,
           inclusionProof,

@@ -38,7 +38,7 @@ import { type DirectorySigner, checkpointText, createSigner, generateDirectoryKe
 import type {
   DirectoryStore,
   IdentityRecord,
-  StoredLogEntry,
+  LoggedEntry,
   StoredTreeHead,
   WriteContext,
 } from './store';
@@ -195,10 +195,22 @@ function headJson(head: StoredTreeHead, signer: DirectorySigner) {
   };
 }
 
-function entryJson(e: StoredLogEntry) {
+/**
+ * An entry as the log routes list it: v1 with its handle (logged before handle labels), v2 with
+ * its label and never the handle, or a redacted v1 entry of a deleted handle (its leaf hash
+ * only; in a handle's history also its sequence, so the history has no gap).
+ */
+function entryJson(e: LoggedEntry, withRedactedSequence = false) {
+  if ('redacted' in e)
+    return {
+      index: e.index,
+      redacted: true as const,
+      leafHash: base64UrlEncode(e.leafHash),
+      ...(withRedactedSequence ? { sequence: e.sequence } : {}),
+    };
   return {
     index: e.index,
-    handle: e.handle,
+    ...(e.label ? { version: 2, label: base64UrlEncode(e.label) } : { handle: e.handle }),
     identityKey: base64UrlEncode(e.identityKey),
     action: e.action,
     sequence: e.sequence,
@@ -226,6 +238,8 @@ export function createDirectory(options: AppOptions): Directory {
   };
 
   let ready: Promise<DirectorySigner> | undefined;
+  // The VRF key (handle labels) as the head answer shows it, vouched for by the log key.
+  let vrfKeyJson: { vrfKey: string; vrfKeySignature: string } | undefined;
   const init = (): Promise<DirectorySigner> =>
     (ready ??= (async () => {
       const signer =
@@ -235,6 +249,11 @@ export function createDirectory(options: AppOptions): Directory {
           options.origin ?? DEFAULT_ORIGIN,
         );
       await store.ensureHead(clock(), signer.signHead);
+      const vrfKey = await store.vrfPublicKey();
+      vrfKeyJson = {
+        vrfKey: base64UrlEncode(vrfKey),
+        vrfKeySignature: base64UrlEncode(signer.signVrfKey(vrfKey)),
+      };
       return signer;
     })().catch((e: unknown) => {
       ready = undefined;
@@ -395,12 +414,26 @@ export function createDirectory(options: AppOptions): Directory {
     return { head, proof };
   }
 
-  function identityJson(
+  /**
+   * The handle's VRF proof, and whether the entry at `index` is a v2 (labelled) one: answers
+   * that prove an entry of a handle carry both, so the client checks label = VRF(handle).
+   */
+  async function labelFor(handle: string, index: number) {
+    const [{ proof }, entry] = await Promise.all([
+      store.handleLabel(handle),
+      store.getLogEntries(index, 1).then((e) => e[0]),
+    ]);
+    const labelled = entry !== undefined && !('redacted' in entry) && entry.label !== undefined;
+    return { vrfProof: base64UrlEncode(proof), labelled };
+  }
+
+  async function identityJson(
     identity: IdentityRecord,
     head: StoredTreeHead,
     proof: Uint8Array[],
     signer: DirectorySigner,
   ) {
+    const { vrfProof, labelled } = await labelFor(identity.handle, identity.logIndex);
     return {
       handle: identity.handle,
       identityKey: base64UrlEncode(identity.identityKey),
@@ -411,7 +444,9 @@ export function createDirectory(options: AppOptions): Directory {
         action: identity.logAction,
         sequence: identity.sequence,
         timestamp: identity.logTimestamp,
+        ...(labelled ? { version: 2 } : {}),
       },
+      vrfProof,
       inclusionProof: proof.map(base64UrlEncode),
       head: headJson(head, signer),
     };
@@ -455,7 +490,7 @@ export function createDirectory(options: AppOptions): Directory {
       const identity = await store.getIdentity(handle);
       if (!identity) throw notFound(ip, 'identity');
       const { head, proof } = await proofFor(identity.logIndex);
-      const body = JSON.stringify(identityJson(identity, head, proof, signer));
+      const body = JSON.stringify(await identityJson(identity, head, proof, signer));
       if (head.treeSize === size) {
         // Nothing was appended while we read: the answer is the one for this size.
         if (lookupCache.size >= LOOKUP_CACHE_ENTRIES)
@@ -835,6 +870,8 @@ export function createDirectory(options: AppOptions): Directory {
       if (result.reason === 'not-found') throw notFound(clientIp(c), 'identity');
       throw new RequestError(409, 'conflict', 'the identity changed meanwhile; fetch it and retry');
     }
+    // Erasure: no answer naming the handle stays in memory (the store forgot its label).
+    lookupCache.delete(handle);
     return c.json({
       handle,
       status: 'deleted',
@@ -905,11 +942,14 @@ export function createDirectory(options: AppOptions): Directory {
     const record = await store.getDeviceList(handle);
     if (!record) throw notFound(clientIp(c), 'device list');
     const { head, proof } = await proofFor(record.logIndex);
+    const { vrfProof, labelled } = await labelFor(handle, record.logIndex);
     return c.json({
       deviceList: deviceListToJson(record.list),
       logIndex: record.logIndex,
       sequence: record.sequence,
       timestamp: record.logTimestamp,
+      ...(labelled ? { entryVersion: 2 } : {}),
+      vrfProof,
       head: headJson(head, signer),
       proof: proof.map(base64UrlEncode),
     });
@@ -1010,6 +1050,7 @@ export function createDirectory(options: AppOptions): Directory {
     if (!bundle) throw notFound(clientIp(c), 'device bundle');
     const { deviceList, device, signedPrekey: spk, oneTimePrekey, kemPrekey } = bundle;
     const { head, proof } = await proofFor(deviceList.logIndex);
+    const { vrfProof, labelled } = await labelFor(handle, deviceList.logIndex);
     return c.json({
       handle,
       deviceId,
@@ -1032,6 +1073,8 @@ export function createDirectory(options: AppOptions): Directory {
       logIndex: deviceList.logIndex,
       sequence: deviceList.sequence,
       timestamp: deviceList.logTimestamp,
+      ...(labelled ? { entryVersion: 2 } : {}),
+      vrfProof,
       head: headJson(head, signer),
       proof: proof.map(base64UrlEncode),
     });
@@ -1157,7 +1200,7 @@ export function createDirectory(options: AppOptions): Directory {
     const { head, proof } = await proofFor(identity.logIndex);
     const spk = identity.signedPrekey;
     return c.json({
-      ...identityJson(identity, head, proof, signer),
+      ...(await identityJson(identity, head, proof, signer)),
       signedPrekey: {
         id: spk.id,
         publicKey: base64UrlEncode(spk.publicKey),
@@ -1199,9 +1242,10 @@ export function createDirectory(options: AppOptions): Directory {
     return c.json({
       handle,
       head: headJson(head, signer),
+      vrfProof: base64UrlEncode((await store.handleLabel(handle)).proof),
       entries: entries.map((e, i) => ({
         index: e.index,
-        entry: entryJson(e),
+        entry: entryJson(e, true),
         inclusionProof: proofs[i]!.map(base64UrlEncode),
       })),
       more: found.length > entries.length,
@@ -1215,6 +1259,7 @@ export function createDirectory(options: AppOptions): Directory {
     return c.json({
       ...headJson(head, signer),
       publicKey: base64UrlEncode(signer.publicKey),
+      ...vrfKeyJson,
       checkpoint: checkpointText(head, signer),
     });
   });
@@ -1241,7 +1286,8 @@ export function createDirectory(options: AppOptions): Directory {
     const head = await store.latestHead();
     if (!head) throw new Error('no signed head');
     const handle = c.req.query('handle');
-    let entry: StoredLogEntry | undefined;
+    let entry: LoggedEntry | undefined;
+    let vrfProof: string | undefined;
     let treeSize = head.treeSize;
     if (handle !== undefined) {
       if (c.req.query('index') !== undefined)
@@ -1251,6 +1297,7 @@ export function createDirectory(options: AppOptions): Directory {
       checkNotFoundBudget(clientIp(c));
       entry = await store.latestKeyEntry(handle);
       if (!entry) throw notFound(clientIp(c), 'log entry');
+      vrfProof = base64UrlEncode((await store.handleLabel(handle)).proof);
       treeSize = queryInt(c, 'treeSize', false) ?? head.treeSize;
     } else {
       const index = queryInt(c, 'index', true)!;
@@ -1273,6 +1320,7 @@ export function createDirectory(options: AppOptions): Directory {
       index: entry.index,
       treeSize,
       entry: entryJson(entry),
+      ...(vrfProof ? { vrfProof } : {}),
       inclusionProof: proof.map(base64UrlEncode),
       head: headJson(head, signer),
     });
@@ -1313,7 +1361,7 @@ export function createDirectory(options: AppOptions): Directory {
     if (count < 1 || count > limits.maxLogEntriesPerRequest)
       throw badRequest('out-of-range', `count must be 1 to ${limits.maxLogEntriesPerRequest}`);
     const entries = await store.getLogEntries(start, count);
-    return c.json({ entries: entries.map(entryJson) });
+    return c.json({ entries: entries.map((e) => entryJson(e)) });
   });
 
   return {

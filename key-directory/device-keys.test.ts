@@ -31,7 +31,11 @@ const json = async (res: Response) => (await res.json()) as Json;
 
 async function trustOf(t: TestApp): Promise<DirectoryTrust> {
   const head = await json(await t.app.request('/v1/log/head'));
-  return { origin: head.origin, publicKey: base64UrlDecode(head.publicKey) };
+  return {
+    origin: head.origin,
+    publicKey: base64UrlDecode(head.publicKey),
+    vrfKey: base64UrlDecode(head.vrfKey),
+  };
 }
 
 function send(

@@ -5,6 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { bytesToHex } from '@noble/hashes/utils.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   base64UrlDecode,
@@ -23,6 +24,7 @@ import {
 import { type KeyDirectoryProcess, startKeyDirectory } from '../tests/server-process';
 import { makeIdentity, publishBody, signedRequest, type TestIdentity } from './client-signing';
 import { buildProof, inclusionPlan } from './log';
+import type { StoredLogEntry } from './store';
 import { SqliteStore } from './store-sqlite';
 
 const ORIGIN = 'veil.test/durability';
@@ -60,6 +62,7 @@ describe('durability', () => {
       const trust: DirectoryTrust = {
         origin: headJson.origin,
         publicKey: base64UrlDecode(headJson.publicKey),
+        vrfKey: base64UrlDecode(headJson.vrfKey),
       };
       expect(trust.origin).toBe(ORIGIN);
 
@@ -113,18 +116,26 @@ describe('durability', () => {
         const finalHead = (await store.latestHead())!;
         const entries = await store.getLogEntries(0, finalHead.treeSize + 1);
         expect(entries.length).toBe(finalHead.treeSize);
-        const handles = new Set(entries.map((e) => e.handle));
+        // Entries carry labels: map every handle that may have been written to its label.
+        const byLabel = new Map<string, string>();
+        for (const id of [...early, ...burst, makeIdentity('after-crash')])
+          byLabel.set(bytesToHex((await store.handleLabel(id.handle)).label), id.handle);
+        const handles = new Set(
+          entries.map((e) => byLabel.get(bytesToHex((e as StoredLogEntry).label!))),
+        );
         expect(handles.size).toBe(entries.length); // one publish each, no duplicates
         for (const e of entries) {
-          const identity = await store.getIdentity(e.handle);
-          expect(identity, e.handle).toBeDefined();
+          const handle = byLabel.get(bytesToHex((e as StoredLogEntry).label!))!;
+          expect(handle).toBeDefined();
+          const identity = await store.getIdentity(handle);
+          expect(identity, handle).toBeDefined();
           expect(identity!.logIndex).toBe(e.index);
-          expect(await store.countOneTimePrekeys(e.handle), e.handle).toBe(PREKEYS);
+          expect(await store.countOneTimePrekeys(handle), handle).toBe(PREKEYS);
         }
         for (const e of entries) {
           const { proof: p } = await buildProof(store, inclusionPlan(e.index, finalHead.treeSize));
           verifyInclusion(
-            leafHash(encodeLogEntry(e)),
+            leafHash(encodeLogEntry(e as StoredLogEntry & { label: Uint8Array })),
             e.index,
             finalHead.treeSize,
             p,

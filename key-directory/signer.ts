@@ -8,6 +8,7 @@ import {
   checkpointKeyId,
   formatCheckpoint,
   treeHeadMessage,
+  vrfKeyMessage,
 } from '../extension/protocol/transparency';
 import type { HeadSigner, StoredTreeHead } from './store';
 
@@ -17,6 +18,8 @@ export interface DirectorySigner extends DirectoryTrust {
   /** First four bytes of the signed-note key ID (C2SP tlog-cosignature/v1). */
   readonly keyId: Uint8Array;
   readonly signHead: HeadSigner;
+  /** Vouches for the directory's VRF key (transparency.ts vrfKeyMessage), for clients' re-pin. */
+  readonly signVrfKey: (vrfKey: Uint8Array) => Uint8Array;
 }
 
 export function createSigner(secretKey: Uint8Array, origin: string): DirectorySigner {
@@ -31,6 +34,7 @@ export function createSigner(secretKey: Uint8Array, origin: string): DirectorySi
     origin,
     publicKey,
     keyId: checkpointKeyId(origin, publicKey),
+    signVrfKey: (vrfKey) => new Uint8Array(nodeSign(null, vrfKeyMessage(origin, vrfKey), key)),
     signHead: (treeSize, rootHash, timestamp) =>
       new Uint8Array(
         nodeSign(null, treeHeadMessage({ origin, treeSize, rootHash, timestamp }), key),

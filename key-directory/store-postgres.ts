@@ -3,9 +3,9 @@
 // log appends are strictly ordered; bundle fetches take one-time prekeys (X25519 and KEM) with
 // FOR UPDATE SKIP LOCKED, so concurrent fetches never receive the same one.
 import pg from 'pg';
-import { encodeLogEntry, leafHash } from '../extension/protocol/transparency';
+import { encodeLogEntry, leafHash, type LeafEntry } from '../extension/protocol/transparency';
 import { MerkleFrontier, rangeCover } from './log';
-import { LATEST_VERSION, migrationSteps } from './migrations/index';
+import { LABELS_VERSION, LATEST_VERSION, migrationSteps } from './migrations/index';
 import {
   type Bundle,
   type DeleteInput,
@@ -29,6 +29,8 @@ import {
   type PutSyncResult,
   type StoreStats,
   type SyncBlob,
+  type HandleLabel,
+  type LoggedEntry,
   type StoredLogEntry,
   type StoredTreeHead,
   type WriteContext,
@@ -36,7 +38,11 @@ import {
 } from './store';
 import {
   DEVICE_TABLES,
+  HandleLabels,
   Rollback,
+  generateVrfKey,
+  keyEntryFromRow,
+  labelledEntry,
   type Row,
   blob,
   deviceListFromRow,
@@ -107,6 +113,7 @@ export class PostgresStore implements DirectoryStore {
   }
 
   async migrate(target = LATEST_VERSION): Promise<void> {
+    this.labels = undefined;
     if (this.options.schema)
       await this.pool.query(`CREATE SCHEMA IF NOT EXISTS ${this.options.schema}`);
     await this.tx(async (c) => {
@@ -128,6 +135,7 @@ export class PostgresStore implements DirectoryStore {
         else await c.query('DELETE FROM schema_migrations WHERE version = $1', [migration.version]);
       }
     });
+    this.labelled = (await this.currentVersion(this.pool)) >= LABELS_VERSION;
   }
 
   private async currentVersion(q: Queryable): Promise<number> {
@@ -137,6 +145,47 @@ export class PostgresStore implements DirectoryStore {
 
   async schemaVersion(): Promise<number> {
     return this.currentVersion(this.pool);
+  }
+
+  private labels: Promise<HandleLabels> | undefined;
+  /**
+   * Whether the schema has handle labels (migration 5). Below it (only while a test holds an
+   * older schema) entries are written and read as v1, handle in the clear, as before.
+   */
+  private labelled = true;
+
+  /** The VRF key, loaded or generated (once, for every process sharing the database). */
+  private handleLabels(generate = generateVrfKey): Promise<HandleLabels> {
+    return (this.labels ??= (async () => {
+      await this.pool.query(
+        'INSERT INTO vrf_key (id, secret_key, created_at) VALUES (1, $1, $2) ON CONFLICT (id) DO NOTHING',
+        [blob(generate()), Date.now()],
+      );
+      const r = await this.pool.query('SELECT secret_key FROM vrf_key WHERE id = 1');
+      return new HandleLabels(u8(r.rows[0].secret_key));
+    })().catch((e: unknown) => {
+      this.labels = undefined;
+      throw e;
+    }));
+  }
+
+  async loadOrCreateVrfKey(generate: () => Uint8Array): Promise<Uint8Array> {
+    this.labels = undefined;
+    await this.handleLabels(generate);
+    const r = await this.pool.query('SELECT secret_key FROM vrf_key WHERE id = 1');
+    return u8(r.rows[0].secret_key);
+  }
+
+  async vrfPublicKey(): Promise<Uint8Array> {
+    return (await this.handleLabels()).publicKey;
+  }
+
+  async handleLabel(handle: string): Promise<HandleLabel> {
+    return (await this.handleLabels()).of(handle);
+  }
+
+  private async labelOf(handle: string): Promise<Buffer> {
+    return blob((await this.handleLabel(handle)).label);
   }
 
   async loadOrCreateDirectoryKey(generate: () => Uint8Array, now: number): Promise<Uint8Array> {
@@ -207,23 +256,44 @@ export class PostgresStore implements DirectoryStore {
    * key and device-list entries share one sequence per handle.
    */
   private async lastSequence(c: pg.PoolClient, handle: string): Promise<number> {
-    const r = await c.query('SELECT MAX(sequence) AS s FROM log_entries WHERE handle = $1', [
-      handle,
-    ]);
+    if (!this.labelled) {
+      const r = await c.query('SELECT MAX(sequence) AS s FROM log_entries WHERE handle = $1', [
+        handle,
+      ]);
+      return num(r.rows[0]?.s ?? 0);
+    }
+    // v1 entries by handle, v2 and redacted ones by label: one sequence across the migration.
+    const r = await c.query(
+      `SELECT GREATEST((SELECT MAX(sequence) FROM log_entries WHERE handle = $1),
+                       (SELECT MAX(sequence) FROM log_entries WHERE label = $2)) AS s`,
+      [handle, await this.labelOf(handle)],
+    );
     return num(r.rows[0]?.s ?? 0);
   }
 
+  /** Appends one entry of `handle` as a v2 entry (its label, not the handle); returns its index. */
   private async appendLog(
     c: pg.PoolClient,
     size: number,
-    entry: Omit<StoredLogEntry, 'index'>,
+    handle: string,
+    planned: Omit<StoredLogEntry, 'index'>,
     signHead: HeadSigner,
   ): Promise<number> {
+    const entry = this.labelled
+      ? labelledEntry(planned, u8(await this.labelOf(handle)))
+      : { ...planned, handle };
     const frontier = MerkleFrontier.fromCover(size, await this.readNodes(c, rangeCover(0, size)));
-    const created = frontier.append(leafHash(encodeLogEntry(entry)));
+    const created = frontier.append(leafHash(encodeLogEntry(entry as LeafEntry)));
     await c.query(
-      'INSERT INTO log_entries (idx, handle, identity_key, action, sequence, timestamp) VALUES ($1, $2, $3, $4, $5, $6)',
-      [size, entry.handle, blob(entry.identityKey), entry.action, entry.sequence, entry.timestamp],
+      `INSERT INTO log_entries (idx, ${this.labelled ? 'label' : 'handle'}, identity_key, action, sequence, timestamp) VALUES ($1, $2, $3, $4, $5, $6)`,
+      [
+        size,
+        this.labelled ? blob(entry.label!) : handle,
+        blob(entry.identityKey),
+        entry.action,
+        entry.sequence,
+        entry.timestamp,
+      ],
     );
     await c.query(
       'INSERT INTO log_nodes (level, idx, hash) SELECT * FROM unnest($1::smallint[], $2::bigint[], $3::bytea[])',
@@ -248,7 +318,8 @@ export class PostgresStore implements DirectoryStore {
       const current = cur.rows[0] ? identityFromRow(cur.rows[0]) : undefined;
       const plan = planPublish(input, current, await this.lastSequence(c, input.handle), ctx.now);
       if (!plan.ok) return plan;
-      const logIndex = plan.loggedAt ?? (await this.appendLog(c, size, plan.entry, ctx.signHead));
+      const logIndex =
+        plan.loggedAt ?? (await this.appendLog(c, size, input.handle, plan.entry, ctx.signHead));
       if (plan.dropOneTimePrekeys) await this.dropKeyMaterial(c, input.handle);
       await c.query(UPSERT_IDENTITY, identityRowValues(input, plan, logIndex));
       if (input.oneTimePrekeys.length > 0)
@@ -311,7 +382,7 @@ export class PostgresStore implements DirectoryStore {
   }
 
   async deleteIdentity(input: DeleteInput, ctx: WriteContext): Promise<DeleteResult> {
-    return this.tx(async (c): Promise<DeleteResult> => {
+    const result = await this.tx(async (c): Promise<DeleteResult> => {
       const size = await this.lockLog(c);
       if (!(await this.consumeNonce(c, ctx))) return { ok: false, reason: 'replay' };
       const cur = await c.query('SELECT * FROM identities WHERE handle = $1 FOR UPDATE', [
@@ -325,8 +396,8 @@ export class PostgresStore implements DirectoryStore {
       const logIndex = await this.appendLog(
         c,
         size,
+        input.handle,
         {
-          handle: input.handle,
           identityKey: current.identityKey,
           action: 'delete',
           sequence,
@@ -337,8 +408,19 @@ export class PostgresStore implements DirectoryStore {
       await this.dropKeyMaterial(c, input.handle);
       await c.query('DELETE FROM sync_blobs WHERE handle = $1', [input.handle]);
       await c.query('DELETE FROM identities WHERE handle = $1', [input.handle]);
+      // Erase the handle from its pre-migration (v1) entries: keep the leaf hash the tree was
+      // built from and the sequence; the label ties them to the handle's later entries.
+      if (this.labelled)
+        await c.query(
+          `UPDATE log_entries SET handle = NULL, identity_key = NULL, label = $1,
+           leaf_hash = (SELECT hash FROM log_nodes WHERE level = 0 AND idx = log_entries.idx)
+         WHERE handle = $2`,
+          [await this.labelOf(input.handle), input.handle],
+        );
       return { ok: true, logIndex, sequence };
     });
+    if (result.ok) (await this.handleLabels()).forget(input.handle);
+    return result;
   }
 
   async putDeviceList(input: PutDeviceListInput, ctx: WriteContext): Promise<PutDeviceListResult> {
@@ -363,7 +445,7 @@ export class PostgresStore implements DirectoryStore {
         (await this.lastSequence(c, input.handle)) + 1,
         ctx.now,
       );
-      const logIndex = await this.appendLog(c, size, entry, ctx.signHead);
+      const logIndex = await this.appendLog(c, size, input.handle, entry, ctx.signHead);
       await c.query(UPSERT_DEVICE_LIST, deviceListRowValues(input.list, entry, logIndex, ctx.now));
       const devices = await c.query(
         'SELECT device_id, device_key FROM device_keys WHERE handle = $1',
@@ -719,28 +801,39 @@ export class PostgresStore implements DirectoryStore {
     return num(r.rows[0].n);
   }
 
+  /** `handle = $1` below migration 5, else also its label's entries; with the parameters. */
+  private async byHandle(handle: string): Promise<{ where: string; params: unknown[] }> {
+    return this.labelled
+      ? { where: '(handle = $1 OR label = $2)', params: [handle, await this.labelOf(handle)] }
+      : { where: '(handle = $1 OR $2::bytea IS NOT NULL)', params: [handle, null] };
+  }
+
   async latestKeyEntry(handle: string): Promise<StoredLogEntry | undefined> {
+    const { where, params } = await this.byHandle(handle);
+    const redacted = this.labelled ? 'AND leaf_hash IS NULL' : '';
     const r = await this.pool.query(
-      "SELECT * FROM log_entries WHERE handle = $1 AND action <> 'devices' ORDER BY sequence DESC LIMIT 1",
-      [handle],
+      `SELECT * FROM log_entries WHERE ${where} AND action <> 'devices' ${redacted}
+         ORDER BY sequence DESC LIMIT 1`,
+      params,
     );
-    return r.rows[0] ? logEntryFromRow(r.rows[0]) : undefined;
+    return r.rows[0] ? keyEntryFromRow(r.rows[0]) : undefined;
   }
 
   async logEntriesForHandle(
     handle: string,
     afterSequence: number,
     limit: number,
-  ): Promise<StoredLogEntry[]> {
-    // Served by the unique (handle, sequence) index.
+  ): Promise<LoggedEntry[]> {
+    // Served by the unique (handle, sequence) and (label, sequence) indexes.
+    const { where, params } = await this.byHandle(handle);
     const r = await this.pool.query(
-      'SELECT * FROM log_entries WHERE handle = $1 AND sequence > $2 ORDER BY sequence LIMIT $3',
-      [handle, afterSequence, limit],
+      `SELECT * FROM log_entries WHERE ${where} AND sequence > $3 ORDER BY sequence LIMIT $4`,
+      [...params, afterSequence, limit],
     );
     return r.rows.map(logEntryFromRow);
   }
 
-  async getLogEntries(start: number, count: number): Promise<StoredLogEntry[]> {
+  async getLogEntries(start: number, count: number): Promise<LoggedEntry[]> {
     const r = await this.pool.query(
       'SELECT * FROM log_entries WHERE idx >= $1 ORDER BY idx LIMIT $2',
       [start, count],

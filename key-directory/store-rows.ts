@@ -1,7 +1,9 @@
 // Row mapping, the publish decision and small helpers shared by the SQLite and PostgreSQL
 // directory stores: both return rows as plain objects with Buffers for BLOB/BYTEA columns and
 // numbers or strings for integers.
+import { ed25519 } from '@noble/curves/ed25519.js';
 import { bytesEqual } from '../extension/protocol/bytes';
+import { proveHandleLabel, vrfPublicKey } from '../extension/protocol/vrf';
 import {
   type Device,
   type SignedDeviceList,
@@ -14,7 +16,9 @@ import type { LogAction } from '../extension/protocol/transparency';
 import type {
   DeviceListRecord,
   IdentityRecord,
+  HandleLabel,
   KemPrekeyRecord,
+  LoggedEntry,
   PublishInput,
   PutDeviceListInput,
   PutDeviceListResult,
@@ -61,15 +65,77 @@ export function kemPrekeyFromRow(r: Row, lastResort: boolean): KemPrekeyRecord {
   return { id: num(r.id), publicKey: u8(r.public_key), signature: u8(r.signature), lastResort };
 }
 
-export function logEntryFromRow(r: Row): StoredLogEntry {
+export function logEntryFromRow(r: Row): LoggedEntry {
+  if (r.leaf_hash != null)
+    return {
+      index: num(r.idx),
+      redacted: true,
+      leafHash: u8(r.leaf_hash),
+      sequence: num(r.sequence),
+    };
   return {
     index: num(r.idx),
-    handle: r.handle as string,
+    ...(r.label != null ? { label: u8(r.label) } : { handle: r.handle as string }),
     identityKey: u8(r.identity_key),
     action: r.action as LogAction,
     sequence: num(r.sequence),
     timestamp: num(r.timestamp),
   };
+}
+
+/** A key entry read by handle (never redacted: those are not key entries any more). */
+export function keyEntryFromRow(r: Row): StoredLogEntry {
+  const e = logEntryFromRow(r);
+  if ('redacted' in e) throw new Error('a redacted entry is no key entry');
+  return e;
+}
+
+/** The v2 form of an entry to append: the label, never the handle. */
+export function labelledEntry(
+  entry: Omit<StoredLogEntry, 'index'>,
+  label: Uint8Array,
+): Omit<StoredLogEntry, 'index'> {
+  return {
+    label,
+    identityKey: entry.identityKey,
+    action: entry.action,
+    sequence: entry.sequence,
+    timestamp: entry.timestamp,
+  };
+}
+
+/** Handle labels kept in memory at most (a lookup's label costs one VRF proof, ~3 ms). */
+const LABEL_CACHE_ENTRIES = 10_000;
+
+/**
+ * The directory's VRF key and the labels it computed, shared by both stores. The cache is
+ * memory only and forgets a handle on delete, so no label ties back to a deleted handle.
+ */
+export class HandleLabels {
+  private readonly cache = new Map<string, HandleLabel>();
+  readonly publicKey: Uint8Array;
+
+  constructor(private readonly secretKey: Uint8Array) {
+    this.publicKey = vrfPublicKey(secretKey);
+  }
+
+  of(handle: string): HandleLabel {
+    const hit = this.cache.get(handle);
+    if (hit) return hit;
+    const made = proveHandleLabel(this.secretKey, handle);
+    if (this.cache.size >= LABEL_CACHE_ENTRIES) this.cache.delete(this.cache.keys().next().value!);
+    this.cache.set(handle, made);
+    return made;
+  }
+
+  forget(handle: string): void {
+    this.cache.delete(handle);
+  }
+}
+
+/** A fresh VRF secret key (32 bytes from the platform's CSPRNG via noble). */
+export function generateVrfKey(): Uint8Array {
+  return ed25519.utils.randomSecretKey();
 }
 
 /** Thrown inside a transaction to roll it back and report `result` instead. */

@@ -2,9 +2,9 @@
 // in one IMMEDIATE transaction. better-sqlite3 is synchronous, so a transaction never interleaves
 // with another request on the same connection.
 import Database from 'better-sqlite3';
-import { encodeLogEntry, leafHash } from '../extension/protocol/transparency';
+import { encodeLogEntry, leafHash, type LeafEntry } from '../extension/protocol/transparency';
 import { MerkleFrontier, rangeCover } from './log';
-import { LATEST_VERSION, migrationSteps } from './migrations/index';
+import { LABELS_VERSION, LATEST_VERSION, migrationSteps } from './migrations/index';
 import {
   type Bundle,
   type DeleteInput,
@@ -14,8 +14,10 @@ import {
   type DevicePrekeyCounts,
   type DevicePrekeysInput,
   type DirectoryStore,
+  type HandleLabel,
   type HeadSigner,
   type IdentityRecord,
+  type LoggedEntry,
   type KemPrekeyCounts,
   type KemPrekeyRecord,
   type NodeRef,
@@ -35,8 +37,12 @@ import {
 } from './store';
 import {
   DEVICE_TABLES,
+  HandleLabels,
   Rollback,
   type Row,
+  generateVrfKey,
+  keyEntryFromRow,
+  labelledEntry,
   blob,
   deviceListFromRow,
   deviceListLogEntry,
@@ -76,16 +82,30 @@ export class SqliteStore implements DirectoryStore {
   readonly kind = 'sqlite' as const;
   private readonly db: Database.Database;
   private readonly statements = new Map<string, Database.Statement>();
+  private labels: HandleLabels | undefined;
+  /**
+   * Whether the schema has handle labels (migration 5). Below it (only while a test holds an
+   * older schema) entries are written and read as v1, handle in the clear, as before.
+   */
+  private labelled = true;
 
   constructor(options: SqliteStoreOptions) {
     this.db = new Database(options.file);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
     this.db.pragma('foreign_keys = ON');
+    // Deleted rows are overwritten with zeros, not left in free space: a deleted handle must
+    // not survive in the file (erasure.test.ts reads the raw file).
+    this.db.pragma('secure_delete = ON');
     this.db.pragma('busy_timeout = 5000');
     // Proofs read scattered Merkle nodes: keep hot pages in memory and map the file.
     this.db.pragma('cache_size = -65536');
     this.db.pragma('mmap_size = 1073741824');
+  }
+
+  /** The open database, for tests that read every table (erasure.test.ts). */
+  get database(): Database.Database {
+    return this.db;
   }
 
   private stmt(sql: string): Database.Statement {
@@ -99,6 +119,7 @@ export class SqliteStore implements DirectoryStore {
 
   async migrate(target = LATEST_VERSION): Promise<void> {
     this.statements.clear();
+    this.labels = undefined;
     this.db.exec(
       'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)',
     );
@@ -115,6 +136,7 @@ export class SqliteStore implements DirectoryStore {
       }
     });
     apply.immediate();
+    this.labelled = this.currentVersion() >= LABELS_VERSION;
   }
 
   private currentVersion(): number {
@@ -124,6 +146,41 @@ export class SqliteStore implements DirectoryStore {
 
   async schemaVersion(): Promise<number> {
     return this.currentVersion();
+  }
+
+  /** The VRF key, loaded or generated on first use (inside a caller's transaction is fine). */
+  private handleLabels(generate = generateVrfKey): HandleLabels {
+    if (this.labels) return this.labels;
+    const run = this.db.transaction(() => {
+      const row = this.stmt('SELECT secret_key FROM vrf_key WHERE id = 1').get() as Row | undefined;
+      if (row) return u8(row.secret_key);
+      const key = generate();
+      this.stmt('INSERT INTO vrf_key (id, secret_key, created_at) VALUES (1, ?, ?)').run(
+        blob(key),
+        Date.now(),
+      );
+      return key;
+    });
+    this.labels = new HandleLabels(this.db.inTransaction ? run() : run.immediate());
+    return this.labels;
+  }
+
+  async loadOrCreateVrfKey(generate: () => Uint8Array): Promise<Uint8Array> {
+    this.labels = undefined;
+    this.handleLabels(generate);
+    return u8((this.stmt('SELECT secret_key FROM vrf_key WHERE id = 1').get() as Row).secret_key);
+  }
+
+  async vrfPublicKey(): Promise<Uint8Array> {
+    return this.handleLabels().publicKey;
+  }
+
+  async handleLabel(handle: string): Promise<HandleLabel> {
+    return this.handleLabels().of(handle);
+  }
+
+  private labelOf(handle: string): Uint8Array {
+    return this.handleLabels().of(handle).label;
   }
 
   async loadOrCreateDirectoryKey(generate: () => Uint8Array, now: number): Promise<Uint8Array> {
@@ -195,18 +252,28 @@ export class SqliteStore implements DirectoryStore {
     return res.changes === 1;
   }
 
-  /** Appends one entry to the log inside the caller's transaction; returns its index. */
-  private appendLog(entry: Omit<StoredLogEntry, 'index'>, signHead: HeadSigner): number {
+  /**
+   * Appends one entry of `handle` to the log inside the caller's transaction, as a v2 entry (its
+   * label, not the handle); returns its index.
+   */
+  private appendLog(
+    handle: string,
+    planned: Omit<StoredLogEntry, 'index'>,
+    signHead: HeadSigner,
+  ): number {
+    const entry = this.labelled
+      ? labelledEntry(planned, this.labelOf(handle))
+      : { ...planned, handle };
     const size = num(
       (this.stmt('SELECT tree_size FROM log_state WHERE id = 1').get() as Row).tree_size,
     );
     const frontier = MerkleFrontier.fromCover(size, this.readNodes(rangeCover(0, size)));
-    const created = frontier.append(leafHash(encodeLogEntry(entry)));
+    const created = frontier.append(leafHash(encodeLogEntry(entry as LeafEntry)));
     this.stmt(
-      'INSERT INTO log_entries (idx, handle, identity_key, action, sequence, timestamp) VALUES (?, ?, ?, ?, ?, ?)',
+      `INSERT INTO log_entries (idx, ${this.labelled ? 'label' : 'handle'}, identity_key, action, sequence, timestamp) VALUES (?, ?, ?, ?, ?, ?)`,
     ).run(
       size,
-      entry.handle,
+      this.labelled ? blob(entry.label!) : handle,
       blob(entry.identityKey),
       entry.action,
       entry.sequence,
@@ -227,9 +294,20 @@ export class SqliteStore implements DirectoryStore {
    * key and device-list entries share one sequence per handle.
    */
   private lastSequence(handle: string): number {
-    const r = this.stmt('SELECT MAX(sequence) AS s FROM log_entries WHERE handle = ?').get(
-      handle,
-    ) as Row;
+    if (!this.labelled)
+      return num(
+        (
+          this.stmt('SELECT MAX(sequence) AS s FROM log_entries WHERE handle = ?').get(
+            handle,
+          ) as Row
+        ).s ?? 0,
+      );
+    // v1 entries by handle, v2 and redacted ones by label: one sequence across the migration.
+    const r = this.stmt(
+      `SELECT MAX(s) AS s FROM (
+         SELECT MAX(sequence) AS s FROM log_entries WHERE handle = ?
+         UNION ALL SELECT MAX(sequence) FROM log_entries WHERE label = ?)`,
+    ).get(handle, blob(this.labelOf(handle))) as Row;
     return num(r.s ?? 0);
   }
 
@@ -239,7 +317,7 @@ export class SqliteStore implements DirectoryStore {
       const current = this.readIdentity(input.handle);
       const plan = planPublish(input, current, this.lastSequence(input.handle), ctx.now);
       if (!plan.ok) return plan;
-      const logIndex = plan.loggedAt ?? this.appendLog(plan.entry, ctx.signHead);
+      const logIndex = plan.loggedAt ?? this.appendLog(input.handle, plan.entry, ctx.signHead);
       if (plan.dropOneTimePrekeys) this.dropKeyMaterial(input.handle);
       this.stmt(UPSERT_IDENTITY).run(...identityRowValues(input, plan, logIndex));
       const upsert = this.stmt(
@@ -296,8 +374,8 @@ export class SqliteStore implements DirectoryStore {
         return { ok: false, reason: 'conflict' };
       const sequence = this.lastSequence(input.handle) + 1;
       const logIndex = this.appendLog(
+        input.handle,
         {
-          handle: input.handle,
           identityKey: current.identityKey,
           action: 'delete',
           sequence,
@@ -308,9 +386,23 @@ export class SqliteStore implements DirectoryStore {
       this.dropKeyMaterial(input.handle);
       this.stmt('DELETE FROM sync_blobs WHERE handle = ?').run(input.handle);
       this.stmt('DELETE FROM identities WHERE handle = ?').run(input.handle);
+      // Erase the handle from its pre-migration (v1) entries: keep the leaf hash the tree was
+      // built from and the sequence; the label ties them to the handle's later entries.
+      if (this.labelled)
+        this.stmt(
+          `UPDATE log_entries SET handle = NULL, identity_key = NULL, label = ?,
+           leaf_hash = (SELECT hash FROM log_nodes WHERE level = 0 AND idx = log_entries.idx)
+         WHERE handle = ?`,
+        ).run(blob(this.labelOf(input.handle)), input.handle);
       return { ok: true, logIndex, sequence };
     });
-    return run.immediate();
+    const result = run.immediate();
+    if (result.ok) {
+      this.labels?.forget(input.handle);
+      // Old page images in the WAL still hold the handle: fold the WAL into the (zeroed) file.
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+    }
+    return result;
   }
 
   async putDeviceList(input: PutDeviceListInput, ctx: WriteContext): Promise<PutDeviceListResult> {
@@ -326,7 +418,7 @@ export class SqliteStore implements DirectoryStore {
       );
       if (refused) return refused;
       const entry = deviceListLogEntry(input.list, this.lastSequence(input.handle) + 1, ctx.now);
-      const logIndex = this.appendLog(entry, ctx.signHead);
+      const logIndex = this.appendLog(input.handle, entry, ctx.signHead);
       this.stmt(UPSERT_DEVICE_LIST).run(
         ...deviceListRowValues(input.list, entry, logIndex, ctx.now),
       );
@@ -614,26 +706,41 @@ export class SqliteStore implements DirectoryStore {
     return this.countPrekeys(handle);
   }
 
+  /** `handle = ?` below migration 5, else also its label's entries; with the parameters. */
+  private byHandle(handle: string): { where: string; params: unknown[] } {
+    return this.labelled
+      ? { where: '(handle = ? OR label = ?)', params: [handle, blob(this.labelOf(handle))] }
+      : { where: 'handle = ?', params: [handle] };
+  }
+
   async latestKeyEntry(handle: string): Promise<StoredLogEntry | undefined> {
+    if (!this.labelled) {
+      const r = this.stmt(
+        "SELECT * FROM log_entries WHERE handle = ? AND action <> 'devices' ORDER BY sequence DESC LIMIT 1",
+      ).get(handle) as Row | undefined;
+      return r && keyEntryFromRow(r);
+    }
     const r = this.stmt(
-      "SELECT * FROM log_entries WHERE handle = ? AND action <> 'devices' ORDER BY sequence DESC LIMIT 1",
-    ).get(handle) as Row | undefined;
-    return r && logEntryFromRow(r);
+      `SELECT * FROM log_entries WHERE (handle = ? OR label = ?) AND action <> 'devices'
+         AND leaf_hash IS NULL ORDER BY sequence DESC LIMIT 1`,
+    ).get(handle, blob(this.labelOf(handle))) as Row | undefined;
+    return r && keyEntryFromRow(r);
   }
 
   async logEntriesForHandle(
     handle: string,
     afterSequence: number,
     limit: number,
-  ): Promise<StoredLogEntry[]> {
-    // Served by the unique (handle, sequence) index.
+  ): Promise<LoggedEntry[]> {
+    // Served by the unique (handle, sequence) and (label, sequence) indexes.
+    const { where, params } = this.byHandle(handle);
     const rows = this.stmt(
-      'SELECT * FROM log_entries WHERE handle = ? AND sequence > ? ORDER BY sequence LIMIT ?',
-    ).all(handle, afterSequence, limit) as Row[];
+      `SELECT * FROM log_entries WHERE ${where} AND sequence > ? ORDER BY sequence LIMIT ?`,
+    ).all(...params, afterSequence, limit) as Row[];
     return rows.map(logEntryFromRow);
   }
 
-  async getLogEntries(start: number, count: number): Promise<StoredLogEntry[]> {
+  async getLogEntries(start: number, count: number): Promise<LoggedEntry[]> {
     const rows = this.stmt('SELECT * FROM log_entries WHERE idx >= ? ORDER BY idx LIMIT ?').all(
       start,
       count,
@@ -684,14 +791,22 @@ export class SqliteStore implements DirectoryStore {
       );
       const frontier = MerkleFrontier.fromCover(size, this.readNodes(rangeCover(0, size)));
       const insertEntry = this.stmt(
-        'INSERT INTO log_entries (idx, handle, identity_key, action, sequence, timestamp) VALUES (?, ?, ?, ?, ?, ?)',
+        'INSERT INTO log_entries (idx, handle, label, identity_key, action, sequence, timestamp) VALUES (?, ?, ?, ?, ?, ?, ?)',
       );
       const insertNode = this.stmt('INSERT INTO log_nodes (level, idx, hash) VALUES (?, ?, ?)');
       for (const e of entries) {
         const index = frontier.size;
-        for (const n of frontier.append(leafHash(encodeLogEntry(e))))
+        for (const n of frontier.append(leafHash(encodeLogEntry(e as LeafEntry))))
           insertNode.run(n.level, n.index, blob(n.hash));
-        insertEntry.run(index, e.handle, blob(e.identityKey), e.action, e.sequence, e.timestamp);
+        insertEntry.run(
+          index,
+          e.label ? null : e.handle,
+          e.label ? blob(e.label) : null,
+          blob(e.identityKey),
+          e.action,
+          e.sequence,
+          e.timestamp,
+        );
       }
       const root = frontier.root();
       const ts = seconds(now);

@@ -7,6 +7,7 @@ import { type SignedDeviceList, deviceListDigest } from '../extension/protocol/d
 import {
   EMPTY_ROOT,
   encodeLogEntry,
+  type LeafEntry,
   leafHash,
   verifyConsistency,
   verifyInclusion,
@@ -16,6 +17,8 @@ import { buildProof, consistencyPlan, inclusionPlan, rootAt } from './log';
 import { LATEST_VERSION } from './migrations/index';
 import type {
   DirectoryStore,
+  LoggedEntry,
+  StoredLogEntry,
   KemPrekeyRecord,
   KemPrekeysInput,
   DevicePrekeysInput,
@@ -136,6 +139,17 @@ function listInput(list: SignedDeviceList, expectedCurrentKey: Uint8Array): PutD
   return { handle: list.handle, list, expectedCurrentKey };
 }
 
+/** The leaf data of a stored entry (v1, v2) or its kept hash's preimage is unknown (redacted). */
+function leafData(e: LoggedEntry): Uint8Array {
+  if ('redacted' in e) throw new Error('redacted entries are checked by their leaf hash');
+  return encodeLogEntry(e as LeafEntry);
+}
+
+/** The entry's leaf hash: of its data, or the one kept for a redacted entry. */
+function entryLeaf(e: LoggedEntry): Uint8Array {
+  return 'redacted' in e ? e.leafHash : leafHash(leafData(e));
+}
+
 async function checkLog(store: DirectoryStore): Promise<void> {
   const head = (await store.latestHead())!;
   verifySignedTreeHead({ origin: TEST_ORIGIN, ...head }, trust);
@@ -144,7 +158,7 @@ async function checkLog(store: DirectoryStore): Promise<void> {
   expect(entries.map((e) => e.index)).toEqual([...Array(head.treeSize).keys()]);
   for (const e of entries) {
     const { proof } = await buildProof(store, inclusionPlan(e.index, head.treeSize));
-    verifyInclusion(leafHash(encodeLogEntry(e)), e.index, head.treeSize, proof, head.rootHash);
+    verifyInclusion(entryLeaf(e), e.index, head.treeSize, proof, head.rootHash);
   }
   for (let m = 0; m <= head.treeSize; m++) {
     const { proof } = await buildProof(store, consistencyPlan(m, head.treeSize));
@@ -167,7 +181,7 @@ for (const factory of storeFactories()) {
     });
 
     it('migrates down and up again', async () => {
-      expect(LATEST_VERSION).toBe(4);
+      expect(LATEST_VERSION).toBe(5);
       expect(await store.schemaVersion()).toBe(LATEST_VERSION);
       const temp = await factory.open();
       try {
@@ -190,6 +204,9 @@ for (const factory of storeFactories()) {
     it('migration 2 (KEM prekeys) goes down and up under existing identities', async () => {
       const temp = await factory.open();
       try {
+        // Written before handle labels (schema 3): migration 5's down is refused once the log
+        // holds a labelled entry (see the migration 5 test).
+        await temp.store.migrate(3);
         await temp.store.ensureHead(now, signer.signHead);
         const k = key();
         const kem = { lastResort: kemPrekeys(1, 1, true)[0], oneTime: kemPrekeys(2, 2) };
@@ -218,6 +235,7 @@ for (const factory of storeFactories()) {
     it('migration 3 (device lists) goes down and up under existing identities and log entries', async () => {
       const temp = await factory.open();
       try {
+        await temp.store.migrate(3);
         await temp.store.ensureHead(now, signer.signHead);
         const k = key();
         expect((await temp.store.publish(input('erin', k, null), ctx())).ok).toBe(true);
@@ -254,6 +272,8 @@ for (const factory of storeFactories()) {
     it('migration 4 (device keys, sync blobs) goes down and up under existing data', async () => {
       const temp = await factory.open();
       try {
+        // Below schema 5 the store writes v1 entries, which migration 5's down can hold.
+        await temp.store.migrate(4);
         await temp.store.ensureHead(now, signer.signHead);
         const { account, device } = await withDevices(temp.store, 'erin');
         expect(
@@ -272,10 +292,74 @@ for (const factory of storeFactories()) {
         expect((await temp.store.getDeviceList('erin'))!.list.version).toBe(1);
         expect((await temp.store.getIdentity('erin'))!.identityKey).toEqual(account);
         await temp.store.migrate();
-        expect(await temp.store.schemaVersion()).toBe(4);
+        expect(await temp.store.schemaVersion()).toBe(LATEST_VERSION);
         expect(await temp.store.getSyncBlob('erin')).toBeUndefined();
         expect(await temp.store.takeDeviceBundle('erin', 2)).toBeUndefined();
         expect((await temp.store.takeDeviceBundle('erin', 1))!.device.key).toEqual(account);
+        await checkLog(temp.store);
+      } finally {
+        await temp.cleanup();
+      }
+    });
+
+    it('migration 5 (handle labels): old proofs still verify, new entries are labelled, delete redacts, down refused after', async () => {
+      const temp = await factory.open();
+      try {
+        await temp.store.migrate(4);
+        await temp.store.ensureHead(now, signer.signHead);
+        const k = key();
+        expect((await temp.store.publish(input('erin', k, null), ctx())).ok).toBe(true);
+        expect(
+          (await temp.store.putDeviceList(listInput(deviceList('erin', 1), k), ctx())).ok,
+        ).toBe(true);
+        expect((await temp.store.publish(input('finn', key(), null), ctx())).ok).toBe(true);
+        const old = (await temp.store.latestHead())!;
+        const oldLeaves = (await temp.store.getLogEntries(0, 10)).map(entryLeaf);
+        expect(((await temp.store.getLogEntries(0, 1))[0] as StoredLogEntry).handle).toBe('erin');
+
+        // Up to 5 and down again with only v1 entries: nothing lost.
+        await temp.store.migrate();
+        expect(await temp.store.schemaVersion()).toBe(5);
+        await temp.store.migrate(4);
+        await temp.store.migrate();
+        await checkLog(temp.store);
+        // The old leaves hash as before: proofs made for the old head still verify.
+        expect((await temp.store.getLogEntries(0, 10)).map(entryLeaf)).toEqual(oldLeaves);
+        expect(await rootAt(temp.store, old.treeSize)).toEqual(old.rootHash);
+
+        // New entries carry erin's label, and her sequence continues across the migration.
+        const { label } = await temp.store.handleLabel('erin');
+        const d = await temp.store.putDeviceList(listInput(deviceList('erin', 2), k), ctx());
+        expect(d).toEqual({ ok: true, logIndex: 3, sequence: 3 });
+        const added = (await temp.store.getLogEntries(3, 1))[0] as StoredLogEntry;
+        expect(added.label).toEqual(label);
+        expect(added.handle).toBeUndefined();
+        const { proof } = await buildProof(temp.store, consistencyPlan(old.treeSize, 4));
+        verifyConsistency(old.treeSize, 4, old.rootHash, await rootAt(temp.store, 4), proof);
+
+        // Delete: her v1 entries lose handle and key, keep their leaf hash and sequence.
+        expect(
+          (await temp.store.deleteIdentity({ handle: 'erin', expectedCurrentKey: k }, ctx())).ok,
+        ).toBe(true);
+        const after = await temp.store.getLogEntries(0, 10);
+        expect(after.map(entryLeaf).slice(0, 3)).toEqual(oldLeaves);
+        expect(after[0]).toEqual({
+          index: 0,
+          redacted: true,
+          leafHash: oldLeaves[0],
+          sequence: 1,
+        });
+        expect(after[1]).toMatchObject({ index: 1, redacted: true, sequence: 2 });
+        expect((after[2] as StoredLogEntry).handle).toBe('finn');
+        expect(after[4]).toMatchObject({ action: 'delete', sequence: 4, label });
+        expect(
+          (await temp.store.logEntriesForHandle('erin', 0, 10)).map((e) => e.sequence),
+        ).toEqual([1, 2, 3, 4]);
+        await checkLog(temp.store);
+
+        // Down is refused and changes nothing: the old schema cannot hold a label.
+        await expect(temp.store.migrate(3)).rejects.toThrow();
+        expect(await temp.store.schemaVersion()).toBe(5);
         await checkLog(temp.store);
       } finally {
         await temp.cleanup();
@@ -382,15 +466,18 @@ for (const factory of storeFactories()) {
 
     it("lists a handle's entries in sequence order, after a sequence, at most a limit", async () => {
       // alice's history from the test above: publish, rotate, delete, publish again.
-      const all = await store.logEntriesForHandle('alice', 0, 100);
+      const all = (await store.logEntriesForHandle('alice', 0, 100)) as StoredLogEntry[];
       expect(all.map((e) => [e.sequence, e.action])).toEqual([
         [1, 'publish'],
         [2, 'rotate'],
         [3, 'delete'],
         [4, 'publish'],
       ]);
+      const { label } = await store.handleLabel('alice');
       for (const [i, e] of all.entries()) {
-        expect(e.handle).toBe('alice');
+        // Logged since handle labels: alice's label, never her handle.
+        expect(e.label).toEqual(label);
+        expect(e.handle).toBeUndefined();
         if (i > 0) expect(e.index).toBeGreaterThan(all[i - 1]!.index);
         expect((await store.getLogEntries(e.index, 1))[0]).toEqual(e);
       }
@@ -426,7 +513,7 @@ for (const factory of storeFactories()) {
       });
       expect((await store.getLogEntries(keyIndex + 1, 1))[0]).toEqual({
         index: keyIndex + 1,
-        handle: 'gina',
+        label: (await store.handleLabel('gina')).label,
         identityKey: deviceListDigest(v1),
         action: 'devices',
         sequence: 2,
@@ -516,7 +603,10 @@ for (const factory of storeFactories()) {
       });
       expect(await store.getDeviceList('gina')).toBeUndefined();
       expect(
-        (await store.logEntriesForHandle('gina', 0, 100)).map((e) => [e.sequence, e.action]),
+        ((await store.logEntriesForHandle('gina', 0, 100)) as StoredLogEntry[]).map((e) => [
+          e.sequence,
+          e.action,
+        ]),
       ).toEqual([
         [1, 'publish'],
         [2, 'devices'],
@@ -540,7 +630,7 @@ for (const factory of storeFactories()) {
       expect(new Set(accepted).size).toBe(accepted.length);
       for (const r of results) if (!r.ok) expect(r.reason).toBe('stale');
       expect((await store.getDeviceList('hana'))!.list.version).toBe(9);
-      const logged = (await store.logEntriesForHandle('hana', 0, 100)).filter(
+      const logged = ((await store.logEntriesForHandle('hana', 0, 100)) as StoredLogEntry[]).filter(
         (e) => e.action === 'devices',
       );
       expect(logged.length).toBe(accepted.length);

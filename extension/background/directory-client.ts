@@ -44,7 +44,9 @@ import {
   compactRange,
   encodeLogEntry,
   leafHash,
+  verifiedLabel,
   verifyHeadUpdate,
+  verifyVrfKeySignature,
   verifyDeviceListEntry,
   verifyInclusion,
   verifyKeyLookup,
@@ -53,6 +55,7 @@ import {
   type DirectoryTrust,
   type IndexedLogEntry,
   type KeyLookup,
+  type ListedLogEntry,
   type SignedTreeHead,
 } from '../protocol/transparency';
 import type { PublishedIdentity } from '../protocol/veil';
@@ -86,8 +89,13 @@ export interface HandleHistory {
   handle: string;
   /** The verified head of the last page (remembered; the earlier pages' heads extend to it). */
   head: SignedTreeHead;
-  /** Every entry of the handle in the log, in sequence order 1, 2, 3, … (deletions included). */
+  /**
+   * Every entry of the handle in the log, in sequence order (deletions included); redacted
+   * pre-migration entries of a deleted handle are proven by their leaf hash and left out.
+   */
   entries: IndexedLogEntry[];
+  /** The handle's VRF label, verified under the pinned VRF key (directories that label handles). */
+  label?: Uint8Array;
 }
 
 export interface VerifiedIdentity {
@@ -476,10 +484,13 @@ export class DirectoryClient {
   async history(baseUrl: string, handle: string): Promise<HandleHistory> {
     const url = normalizeDirectoryUrl(baseUrl);
     const path = `${identityPath(handle)}/history`;
-    return this.withState(url, async (state) => {
+    return this.withState(url, async (pinned) => {
+      const state = await this.withVrfKey(url, pinned);
       const entries: IndexedLogEntry[] = [];
+      let label: Uint8Array | undefined;
       let head = state.head;
       let after = 0;
+      let lastIndex = -1;
       for (let page = 0; ; page++) {
         if (page === MAX_HISTORY_PAGES)
           throw new BackgroundError('directory-error', 'the history is longer than Veil reads');
@@ -490,14 +501,24 @@ export class DirectoryClient {
           const decoded = decodeHistoryPage(json, handle);
           ({ more, head: pageHead } = decoded);
           verifySignedTreeHead(pageHead, state.trust);
+          // The label comes from the VRF proof, never from the entries: a v2 entry counts only
+          // if it carries exactly this handle's label.
+          if (decoded.vrfProof) label ??= verifiedLabel(state.trust, handle, decoded.vrfProof);
           for (const { entry, inclusionProof } of decoded.entries) {
             // Sequences of a handle run 1, 2, 3, … (also across a delete and a new claim).
             if (entry.sequence !== after + 1)
               throw new BackgroundError('bad-proof', 'the history skips or repeats an entry');
-            const previous = entries[entries.length - 1];
-            if (previous && entry.index <= previous.index)
+            if (entry.index <= lastIndex)
               throw new BackgroundError('bad-proof', 'the history is out of log order');
-            const leaf = leafHash(encodeLogEntry(entry));
+            let leaf: Uint8Array;
+            if ('redacted' in entry) {
+              // A pre-migration entry of a deleted handle: only its leaf hash is left.
+              leaf = entry.leafHash;
+            } else {
+              if (entry.label && !(label && bytesEqual(entry.label, label)))
+                throw new BackgroundError('bad-proof', 'an entry carries another label');
+              leaf = leafHash(encodeLogEntry(entry));
+            }
             verifyInclusion(
               leaf,
               entry.index,
@@ -505,8 +526,9 @@ export class DirectoryClient {
               inclusionProof,
               pageHead.rootHash,
             );
-            entries.push(entry);
+            if (!('redacted' in entry)) entries.push(entry);
             after = entry.sequence;
+            lastIndex = entry.index;
           }
           if (more && decoded.entries.length === 0)
             throw new BackgroundError('bad-proof', 'the directory promised more entries');
@@ -525,7 +547,7 @@ export class DirectoryClient {
         head,
         sequences: { ...state.sequences, [handle]: Math.max(seen, lastKey) },
       });
-      return { handle, head, entries };
+      return { handle, head, entries, ...(label ? { label } : {}) };
     });
   }
 
@@ -536,21 +558,29 @@ export class DirectoryClient {
    */
   async refreshHead(baseUrl: string): Promise<SignedTreeHead> {
     const url = normalizeDirectoryUrl(baseUrl);
-    return this.withState(url, async (state) => {
+    return this.withState(url, async (pinned) => {
       let next: SignedTreeHead;
+      let state = pinned;
       try {
-        next = decodeTreeHead(await this.getJson(url, '/v1/log/head'));
+        const json = await this.getJson(url, '/v1/log/head');
+        next = decodeTreeHead(json);
+        // A directory pinned before it labelled handles: pin its VRF key at the first head that
+        // carries one, signed by the pinned log key.
+        if (!state.trust.vrfKey) {
+          const vrfKey = signedVrfKey(json, state.trust);
+          if (vrfKey) state = { ...state, trust: { ...state.trust, vrfKey } };
+        }
       } catch (e) {
         throw badProof(e);
       }
       const head = await this.advanceHead(url, state, next);
-      if (head !== state.head) await this.saveState({ ...state, head });
+      if (head !== state.head || state !== pinned) await this.saveState({ ...state, head });
       return head;
     });
   }
 
   /** Raw log entries from `start` (at most `count`), unverified: a monitor checks them. */
-  async logEntries(baseUrl: string, start: number, count: number): Promise<IndexedLogEntry[]> {
+  async logEntries(baseUrl: string, start: number, count: number): Promise<ListedLogEntry[]> {
     const url = normalizeDirectoryUrl(baseUrl);
     const json = await this.getJson(url, `/v1/log/entries?start=${start}&count=${count}`);
     try {
@@ -619,7 +649,8 @@ export class DirectoryClient {
       throw badProof(e);
     }
     const { lookup } = decoded;
-    return this.withState(url, async (state) => {
+    return this.withState(url, async (pinned) => {
+      const state = lookup.vrfProof ? await this.withVrfKey(url, pinned) : pinned;
       try {
         verifyKeyLookup(lookup, state.trust, state.sequences[handle] ?? 1);
       } catch (e) {
@@ -654,7 +685,8 @@ export class DirectoryClient {
     json: unknown,
     check: (list: SignedDeviceList) => Promise<void>,
   ): Promise<SignedDeviceList> {
-    return this.withState(url, async (state) => {
+    return this.withState(url, async (pinned) => {
+      const state = await this.withVrfKey(url, pinned);
       const versionKey = `${handle} ${bytesToHex(accountKey)}`;
       const seen = state.deviceListVersions?.[versionKey] ?? 0;
       let list: SignedDeviceList;
@@ -739,14 +771,36 @@ export class DirectoryClient {
       const head = decodeTreeHead(json);
       const publicKey = base64UrlDecode(String((json as { publicKey?: unknown }).publicKey));
       if (publicKey.length !== 32) throw new BackgroundError('bad-proof', 'bad directory key');
-      const trust = { origin: head.origin, publicKey };
+      const trust: DirectoryTrust = { origin: head.origin, publicKey };
       verifySignedTreeHead(head, trust);
+      const vrfKey = signedVrfKey(json, trust);
+      if (vrfKey) trust.vrfKey = vrfKey;
       state = { url, trust, head, sequences: {}, pinnedAt: this.now() };
     } catch (e) {
       throw badProof(e);
     }
     await this.saveState(state);
     return state;
+  }
+
+  /**
+   * `state` with the directory's VRF key pinned: a directory pinned before it labelled handles
+   * gets its VRF key pinned now (re-pin), from its head answer, signed by the pinned log key.
+   * Unchanged when the key is pinned already or the directory has none.
+   */
+  private async withVrfKey(url: string, state: DirectoryState): Promise<DirectoryState> {
+    if (state.trust.vrfKey) return state;
+    const json = await this.getJson(url, '/v1/log/head');
+    let vrfKey: Uint8Array | undefined;
+    try {
+      vrfKey = signedVrfKey(json, state.trust);
+    } catch (e) {
+      throw badProof(e);
+    }
+    if (!vrfKey) return state;
+    const next = { ...state, trust: { ...state.trust, vrfKey } };
+    await this.saveState(next);
+    return next;
   }
 
   private async saveState(state: DirectoryState): Promise<void> {
@@ -855,6 +909,19 @@ function prekeyStatusOf(json: unknown): PrekeyStatus {
     status.kemLastResortId = isCount(kemLastResortId) ? kemLastResortId : null;
   }
   return status;
+}
+
+/**
+ * The VRF key a head answer carries (`vrfKey`, `vrfKeySignature` by the log key), checked
+ * against `trust`; undefined when it carries none (a directory from before handle labels).
+ */
+function signedVrfKey(json: unknown, trust: DirectoryTrust): Uint8Array | undefined {
+  const { vrfKey, vrfKeySignature } = (json ?? {}) as Record<string, unknown>;
+  if (vrfKey === undefined) return undefined;
+  const key = base64UrlDecode(String(vrfKey));
+  if (key.length !== 32) throw new BackgroundError('bad-proof', 'bad VRF key');
+  verifyVrfKeySignature(trust, key, base64UrlDecode(String(vrfKeySignature)));
+  return key;
 }
 
 function directoryError(status: number, json: unknown): BackgroundError {

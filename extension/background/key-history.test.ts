@@ -13,7 +13,7 @@ import {
   type TestIdentity,
 } from '../../key-directory/client-signing';
 import { startKeySwapDirectory } from '../../tests/e2e/hostile-directory';
-import { base64UrlEncode, decodeTreeHead } from '../protocol/directory-request';
+import { base64UrlDecode, base64UrlEncode, decodeTreeHead } from '../protocol/directory-request';
 import { keyStanding, signTreeHead } from '../protocol/transparency';
 import { DirectoryClient, type DirectoryState } from './directory-client';
 import { KeyStore } from './key-store';
@@ -204,8 +204,21 @@ describe('a directory that lies in a history', () => {
   it('an entry of another handle → bad-proof', () =>
     refused(
       tamperingHistory((json) => {
-        (json.entries as { entry: Json }[])[0]!.entry.handle = 'lee';
+        // Entries carry labels now: another label than the one the VRF proof gives is refused.
+        (json.entries as { entry: Json }[])[0]!.entry.label =
+          'BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc';
       }),
-      /another handle/,
+      /another label/,
     ));
+
+  it('a VRF proof for another handle, or under another key → bad-proof', async () => {
+    await refused(
+      tamperingHistory((json) => {
+        const proof = base64UrlDecode(json.vrfProof as string);
+        proof[40]! ^= 1;
+        json.vrfProof = base64UrlEncode(proof);
+      }),
+      /VRF/,
+    );
+  });
 });

@@ -9,7 +9,13 @@ import type { DevicesView, LinkState } from '../messaging/messages';
 import { dearmor } from '../protocol/armor';
 import { decodeEnvelope } from '../protocol/envelope';
 import { forgetDeviceLists } from './linked-devices';
-import { makeProfile, ready, startDirectory, type RunningDirectory, type TestProfile } from './testing';
+import {
+  makeProfile,
+  ready,
+  startDirectory,
+  type RunningDirectory,
+  type TestProfile,
+} from './testing';
 
 let dir: RunningDirectory;
 beforeAll(async () => {
@@ -156,9 +162,14 @@ describe('linking a browser to an account', () => {
     const mine = await send(alice1, 'link-bob-d', 'mine after unlinking');
     expect((await read(alice2, mine)).plaintext).toBeUndefined();
     // The unlinked browser learns it the next time it sends.
-    expect(await codeOf(alice2, { type: 'encrypt', context: CTX, recipients: ['link-bob-d'], plaintext: 'x' })).toBe(
-      'device-removed',
-    );
+    expect(
+      await codeOf(alice2, {
+        type: 'encrypt',
+        context: CTX,
+        recipients: ['link-bob-d'],
+        plaintext: 'x',
+      }),
+    ).toBe('device-removed');
   });
 
   it('refuses a second browser on a spent code, a browser that has an identity, and a stale code', async () => {

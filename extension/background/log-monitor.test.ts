@@ -5,6 +5,7 @@
 // a directory that omits or alters entries in /v1/log/entries (to hide that rotation) or
 // serves a wrong compact range is refused, never passed as checked.
 import { ed25519 } from '@noble/curves/ed25519.js';
+import { hexToBytes } from '@noble/hashes/utils.js';
 import 'fake-indexeddb/auto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeIdentity, publishBody, signedRequest } from '../../key-directory/client-signing';
@@ -256,8 +257,8 @@ describe('a directory that swaps a key at first lookup', () => {
     expect(reply.alarms).toEqual([]);
   });
 
-  /** Whether `e` is the attacker's rotation of `handle`. */
-  const isSwap = (e: Json, handle: string) => e.handle === handle && e.action === 'rotate';
+  /** Whether `e` is the attacker's rotation of the handle with `label` (base64url). */
+  const isSwap = (e: Json, label: string) => e.label === label && e.action === 'rotate';
   it.each([
     {
       lie: 'alters the swap entry into a publish of our own key',
@@ -269,7 +270,9 @@ describe('a directory that swaps a key at first lookup', () => {
     {
       lie: "alters the swap entry into someone else's",
       edit: (handle: string) => (entries: Json[]) =>
-        entries.map((e) => (isSwap(e, handle) ? { ...e, handle: 'decoy' } : e)),
+        entries.map((e) =>
+          isSwap(e, handle) ? { ...e, label: toBase64Url(new Uint8Array(32).fill(7)) } : e,
+        ),
     },
     {
       lie: 'omits the swap entry and renumbers the rest',
@@ -292,13 +295,16 @@ describe('a directory that swaps a key at first lookup', () => {
     const erin = await onboard(handle, dir.url, { fetch: fetchFn });
     const ownKey = toBase64Url((await erin.service.profile())!.identityKey);
     expect((await check(erin)).result.status).toBe('checked');
-    const before = (await erin.service.directory.state(dir.url))!.monitor!.range!.size;
+    const monitor = (await erin.service.directory.state(dir.url))!.monitor!;
+    const before = monitor.range!.size;
+    // The monitor learnt erin's label (verified VRF proof); the log's entries carry only it.
+    const label = toBase64Url(hexToBytes(monitor.label!));
 
     dir.arm(handle);
     const bob = await onboard(`bob-${handle}`, dir.url);
     await bob.call({ type: 'lookupContact', handle });
     await publishOther(dir.url, `pad-${handle}`);
-    edit = makeEdit(handle, ownKey);
+    edit = makeEdit(label, ownKey);
     const reply = await check(erin);
     expect(reply.result).toMatchObject({ status: 'refused', code: 'bad-proof' });
     expect(reply.alarms).toEqual([]);

@@ -5,7 +5,7 @@
 // to equal the root of a signed head that extends the remembered one: a directory that omits,
 // alters or reorders an entry is refused, and one that logs a key for our handle (or a rotate or
 // delete) that we did not make raises a persisted alarm (log-alarms.ts).
-import { bytesToHex } from '@noble/hashes/utils.js';
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import type { LogCheckResult } from '../messaging/messages';
 import { bytesEqual } from '../protocol/bytes';
 import { isVeilError } from '../protocol/errors';
@@ -14,11 +14,12 @@ import {
   compactRange,
   compactRangeAppend,
   compactRangeRoot,
-  encodeLogEntry,
-  leafHash,
+  listedLeafHash,
   type CompactRange,
   type IndexedLogEntry,
-  type LogEntry,
+  type LeafEntry,
+  type ListedLogEntry,
+  type RedactedLogEntry,
   type SignedTreeHead,
 } from '../protocol/transparency';
 import type { DirectoryClient } from './directory-client';
@@ -45,6 +46,19 @@ export interface MonitorState {
   attemptedAt?: number;
   /** The last pass's failure, cleared by the next success. */
   lastFailure?: { at: number; code: string };
+  /**
+   * Our handle's VRF label (hex), learnt once from a verified proof: v2 entries carry it instead
+   * of the handle. Absent for a directory that does not label handles.
+   */
+  label?: string;
+}
+
+interface Own {
+  handle: string;
+  identityKey: Uint8Array;
+  deviceLists?: readonly string[];
+  /** Our handle's verified VRF label, to recognise v2 entries. */
+  label?: Uint8Array;
 }
 
 /** Entries asked for per request (the directory serves up to 1000). */
@@ -68,10 +82,16 @@ export interface LogMonitorOptions {
  * exists; deleting everything removes the profile and this monitor's state with it).
  */
 export function foreignEntryReason(
-  entry: LogEntry,
-  own: { handle: string; identityKey: Uint8Array; deviceLists?: readonly string[] },
+  entry: LeafEntry | RedactedLogEntry,
+  own: Own,
 ): ForeignEntryReason | undefined {
-  if (entry.handle !== own.handle) return undefined;
+  // A redacted entry is a pre-migration one of a deleted handle: accepted by its leaf hash
+  // (docs/transparency.md says why that is safe enough).
+  if ('redacted' in entry) return undefined;
+  if (entry.label !== undefined) {
+    // v2: ours only by label; without a verified label of ours we cannot claim any.
+    if (!own.label || !bytesEqual(entry.label, own.label)) return undefined;
+  } else if ((entry as { handle?: string }).handle !== own.handle) return undefined;
   // A device list is ours only if this browser published exactly it: another one links a device.
   if (entry.action === 'devices')
     return own.deviceLists?.includes(bytesToHex(entry.identityKey))
@@ -142,14 +162,18 @@ export class LogMonitor {
       const stored = usableState((await directory.state(url))?.monitor, own.handle);
       const start = stored?.start ?? published.logIndex;
       await this.note(url, { handle: own.handle, start }, { attemptedAt: now() });
+      // Our label, from a verified VRF proof (the history check proves it), learnt once.
+      const history = await directory.history(url, own.handle);
+      const label = stored?.label ? hexToBytes(stored.label) : history.label;
+      const ownLabelled: Own = { ...own, ...(label ? { label } : {}) };
       if (head.treeSize <= published.logIndex)
         throw new BackgroundError('bad-proof', 'the signed head leaves out our own publish');
       let range = stored?.range;
       if (!range || range.size > head.treeSize)
         // Not trusted yet: the final root check covers it (a wrong hash gives another root).
         range = start === 0 ? EMPTY_COMPACT_RANGE : await directory.compactRange(url, start);
-      const folded = await this.fold(url, range, head, start, own);
-      const earlier = await this.beforeOurPublish(url, start, own);
+      const folded = await this.fold(url, range, head, start, ownLabelled);
+      const earlier = this.beforeOurPublish(history.entries, start, own);
       const newAlarms = await this.raiseAlarms(
         url,
         [...earlier, ...folded.suspicious],
@@ -168,6 +192,7 @@ export class LogMonitor {
             start,
             range: folded.range,
             checkedAt: now(),
+            ...(label ? { label: bytesToHex(label) } : {}),
             ...(current?.attemptedAt === undefined ? {} : { attemptedAt: current.attemptedAt }),
           },
         };
@@ -200,7 +225,7 @@ export class LogMonitor {
     initial: CompactRange,
     head: SignedTreeHead,
     start: number,
-    own: { handle: string; identityKey: Uint8Array },
+    own: Own,
   ): Promise<{ range: CompactRange; count: number; suspicious: Suspicious[] }> {
     let range = initial;
     let count = 0;
@@ -215,12 +240,12 @@ export class LogMonitor {
         if (entry.index !== range.size + leaves.length)
           throw new BackgroundError('bad-proof', 'the log entries skip or repeat an index');
         try {
-          leaves.push(leafHash(encodeLogEntry(entry)));
+          leaves.push(listedLeafHash(entry));
         } catch {
           throw new BackgroundError('bad-proof', 'a log entry is not well formed');
         }
         const reason = entry.index >= start ? foreignEntryReason(entry, own) : undefined;
-        if (reason) suspicious.push({ entry, reason });
+        if (reason) suspicious.push({ entry: asOwnEntry(entry, own.handle), reason });
       }
       range = compactRangeAppend(range, leaves);
       count += leaves.length;
@@ -236,12 +261,11 @@ export class LogMonitor {
    * just before our publish and serve that key to whoever looked us up then; the fold starts at
    * our publish and would not see it. From the handle's history, every entry proven.
    */
-  private async beforeOurPublish(
-    url: string,
+  private beforeOurPublish(
+    entries: readonly IndexedLogEntry[],
     start: number,
-    own: { handle: string; identityKey: Uint8Array },
-  ): Promise<Suspicious[]> {
-    const { entries } = await this.opts.directory.history(url, own.handle);
+    own: Own,
+  ): Suspicious[] {
     const before = entries.filter((e) => e.index < start);
     const lastDelete = before.reduce((at, e) => (e.action === 'delete' ? e.sequence : at), 0);
     return before
@@ -295,6 +319,12 @@ export class LogMonitor {
       monitor: { ...(usableState(s.monitor, base.handle) ?? base), ...fields },
     }));
   }
+}
+
+/** A listed entry found to be of our handle, as an alarm shows it (with our handle). */
+function asOwnEntry(entry: ListedLogEntry, handle: string): IndexedLogEntry {
+  if ('redacted' in entry) throw new BackgroundError('bad-proof', "a redacted entry is no one's");
+  return { ...entry, handle };
 }
 
 interface Suspicious {

@@ -5,8 +5,10 @@ import type { AddressInfo } from 'node:net';
 import { fakeBrowser } from 'wxt/testing';
 import { createDirectory, type LimitOptions } from '../../key-directory/app';
 import { createNodeListener } from '../../key-directory/node-listener';
+import { generateVrfKey } from '../../key-directory/store-rows';
 import { openTestSqlite, testSigner } from '../../key-directory/testing';
 import type { DirectorySigner } from '../../key-directory/signer';
+import type { DirectoryStore } from '../../key-directory/store';
 import {
   ALLOWED_SENDERS,
   type PageBlockResult,
@@ -48,6 +50,8 @@ export class MemorySession implements SessionArea {
 export interface RunningDirectory {
   url: string;
   signer: DirectorySigner;
+  /** Its store, for tests that play the directory's operator (or an attacker inside it). */
+  store: DirectoryStore;
   close(): Promise<void>;
 }
 
@@ -55,11 +59,17 @@ export interface RunningDirectory {
  * The real directory (SQLite in a temp dir, production listener) on 127.0.0.1 with an
  * ephemeral port. Rate limits off: tests publish many identities from one address.
  */
+const vrfSeeds = new WeakMap<object, Uint8Array>();
+
 export async function startDirectory(
   signer = testSigner(),
   limits: Omit<LimitOptions, 'rates'> = {},
 ): Promise<RunningDirectory> {
   const opened = await openTestSqlite();
+  // Directories started with one signer play one directory (a fork of its log): one VRF key too.
+  const vrfSeed = vrfSeeds.get(signer) ?? generateVrfKey();
+  vrfSeeds.set(signer, vrfSeed);
+  await opened.store.loadOrCreateVrfKey(() => vrfSeed);
   const directory = createDirectory({
     store: opened.store,
     clock: Date.now,
@@ -73,6 +83,7 @@ export async function startDirectory(
   return {
     url: `http://127.0.0.1:${port}`,
     signer,
+    store: opened.store,
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

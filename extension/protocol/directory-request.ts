@@ -9,7 +9,15 @@ import { fromBase64Url, toBase64Url } from './encoding';
 import { VeilError } from './errors';
 import { deviceListDigest, deviceListFromJson, type SignedDeviceList } from './device-list';
 import { isValidHandle } from './identity';
-import type { IndexedLogEntry, KeyLookup, LogAction, SignedTreeHead } from './transparency';
+import type {
+  IndexedLogEntry,
+  KeyLookup,
+  LabeledLogEntry,
+  ListedLogEntry,
+  LogAction,
+  RedactedLogEntry,
+  SignedTreeHead,
+} from './transparency';
 
 export { isValidHandle, signedPrekeyMessage } from './identity';
 
@@ -193,6 +201,7 @@ export function decodeIdentityLookup(json: unknown, expectedHandle: string): Dec
         sequence: field(logEntry, 'sequence', isCount, 'a count'),
         timestamp: field(logEntry, 'timestamp', isCount, 'Unix seconds'),
       },
+      ...labelProof(json, (logEntry as { version?: unknown }).version),
       index: field(json, 'logIndex', isCount, 'a count'),
       inclusionProof: hashList(json, 'inclusionProof'),
       head: decodeTreeHead(
@@ -200,6 +209,17 @@ export function decodeIdentityLookup(json: unknown, expectedHandle: string): Dec
       ),
     },
   };
+}
+
+/**
+ * A v2 entry's VRF proof (`vrfProof`, 80 bytes) when `version` says 2; nothing for a v1 entry
+ * (version absent or 1). The label itself is never read from the answer: the client computes it
+ * from the proof (transparency.ts lookupEntry).
+ */
+function labelProof(json: unknown, version: unknown): { vrfProof?: Uint8Array } {
+  if (version === undefined || version === 1) return {};
+  if (version !== 2) throw malformed('unknown log entry version');
+  return { vrfProof: bytesField(json, 'vrfProof', 80) };
 }
 
 export interface DecodedDeviceList {
@@ -222,6 +242,7 @@ export function decodeDeviceListLookup(json: unknown, expectedHandle: string): D
         sequence: field(json, 'sequence', isCount, 'a count'),
         timestamp: field(json, 'timestamp', isCount, 'Unix seconds'),
       },
+      ...labelProof(json, (json as { entryVersion?: unknown }).entryVersion),
       index: field(json, 'logIndex', isCount, 'a count'),
       inclusionProof: hashList(json, 'proof'),
       head: decodeTreeHead(field(json, 'head', isObject, 'an object')),
@@ -234,16 +255,28 @@ export function decodeConsistencyProof(json: unknown): Uint8Array[] {
   return hashList(json, 'proof');
 }
 
-/** Decodes one entry as the log routes list it (`{ index, handle, identityKey, action, … }`). */
-export function decodeLogEntryJson(json: unknown): IndexedLogEntry {
-  return {
-    index: field(json, 'index', isCount, 'a count'),
-    handle: field(json, 'handle', isString, 'a string'),
+/**
+ * Decodes one entry as the log routes list it: v1 `{ index, handle, identityKey, action, … }`,
+ * v2 `{ index, version: 2, label, identityKey, action, … }` or redacted
+ * `{ index, redacted: true, leafHash }`.
+ */
+export function decodeLogEntryJson(json: unknown): ListedLogEntry {
+  const index = field(json, 'index', isCount, 'a count');
+  const record = json as { redacted?: unknown; version?: unknown };
+  if (record.redacted !== undefined) {
+    if (record.redacted !== true) throw malformed('redacted must be true');
+    return { index, redacted: true, leafHash: bytesField(json, 'leafHash', 32) };
+  }
+  const rest = {
     identityKey: bytesField(json, 'identityKey', 32),
     action: field(json, 'action', isAction, 'a log action'),
     sequence: field(json, 'sequence', isCount, 'a count'),
     timestamp: field(json, 'timestamp', isCount, 'Unix seconds'),
   };
+  if (record.version === 2) return { index, label: bytesField(json, 'label', 32), ...rest };
+  if (record.version !== undefined && record.version !== 1)
+    throw malformed('unknown log entry version');
+  return { index, handle: field(json, 'handle', isString, 'a string'), ...rest };
 }
 
 /** Longest list of entries accepted in one answer (the directory sends at most 1000). */
@@ -253,16 +286,25 @@ const isList = (v: unknown): v is unknown[] =>
   Array.isArray(v) && v.length <= MAX_ENTRIES_PER_ANSWER;
 
 /** Decodes `GET /v1/log/entries` (raw entries, for monitors). */
-export function decodeLogEntries(json: unknown): IndexedLogEntry[] {
+export function decodeLogEntries(json: unknown): ListedLogEntry[] {
   return field(json, 'entries', isList, 'a list of entries').map(decodeLogEntryJson);
 }
+
+/**
+ * An entry of a handle's history: its own (v1 with the handle, v2 with the label as served,
+ * still to be checked against the page's VRF proof), or a redacted pre-migration one, which
+ * keeps its sequence so the history has no gap.
+ */
+export type HistoryEntry = IndexedLogEntry | (RedactedLogEntry & { sequence: number });
 
 /** One page of `GET /v1/identities/{handle}/history` (not yet verified). */
 export interface HistoryPage {
   head: SignedTreeHead;
-  entries: { entry: IndexedLogEntry; inclusionProof: Uint8Array[] }[];
+  entries: { entry: HistoryEntry; inclusionProof: Uint8Array[] }[];
   /** More entries follow: ask again with `?after=` the last sequence. */
   more: boolean;
+  /** The VRF proof of the handle's label (directories that label handles). */
+  vrfProof?: Uint8Array;
 }
 
 /** Decodes a history page for `expectedHandle`; every entry must be that handle's. */
@@ -270,16 +312,25 @@ export function decodeHistoryPage(json: unknown, expectedHandle: string): Histor
   if (field(json, 'handle', isString, 'a string') !== expectedHandle)
     throw malformed('answer is for another handle');
   const entries = field(json, 'entries', isList, 'a list of entries').map((item) => {
-    const entry = decodeLogEntryJson(field(item, 'entry', isObject, 'an object'));
-    if (entry.handle !== expectedHandle) throw malformed('entry is for another handle');
+    const raw = field(item, 'entry', isObject, 'an object');
+    const listed = decodeLogEntryJson(raw);
+    let entry: HistoryEntry;
+    if ('redacted' in listed)
+      entry = { ...listed, sequence: field(raw, 'sequence', isCount, 'a count') };
+    else if ('handle' in listed) {
+      if (listed.handle !== expectedHandle) throw malformed('entry is for another handle');
+      entry = listed;
+    } else entry = { ...(listed as LabeledLogEntry & { index: number }), handle: expectedHandle };
     if (field(item, 'index', isCount, 'a count') !== entry.index)
       throw malformed('entry index differs');
     return { entry, inclusionProof: hashList(item, 'inclusionProof') };
   });
+  const proof = (json as { vrfProof?: unknown }).vrfProof;
   return {
     head: decodeTreeHead(field(json, 'head', isObject, 'an object')),
     entries,
     more: field(json, 'more', (v): v is boolean => typeof v === 'boolean', 'a boolean'),
+    ...(proof === undefined ? {} : { vrfProof: bytesField(json, 'vrfProof', 80) }),
   };
 }
 

@@ -11,6 +11,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesEqual, bytesToUtf8, concatBytes, utf8ToBytes } from './bytes';
 import { base64Decode, base64Encode, isValidHandle } from './directory-request';
 import { VeilError } from './errors';
+import { verifyHandleLabel } from './vrf';
 
 export const HASH_SIZE = 32;
 /** Longest proof we accept: a tree of 2^53 leaves needs 53 hashes (plus one for consistency). */
@@ -47,10 +48,18 @@ const ACTIONS_BY_CODE: (LogAction | undefined)[] = [
   'devices',
 ];
 const ENTRY_MAGIC = utf8ToBytes('VeilLog1');
+const ENTRY_MAGIC_V2 = utf8ToBytes('VeilLog2');
 
-/** One key change, as the log records it. Times are Unix seconds. */
+/**
+ * One key change, as a client knows it: of `handle`. Times are Unix seconds. An entry logged
+ * since the directory labels handles (leaf v2) also has `label`, the handle's VRF label (vrf.ts),
+ * and its leaf holds the label, never the handle; without `label` it is a v1 leaf (handle in
+ * the clear), as every entry was before.
+ */
 export interface LogEntry {
   handle: string;
+  /** v2 entries: the handle's 32-byte VRF label, checked against the handle by the reader. */
+  label?: Uint8Array;
   /**
    * 32-byte Ed25519 identity public key (for 'delete': the key being removed; for 'devices':
    * the device list's digest, not a key).
@@ -62,6 +71,32 @@ export interface LogEntry {
   timestamp: number;
 }
 
+/** A v2 entry as the log lists it to everyone (`GET /v1/log/entries`): the label, no handle. */
+export interface LabeledLogEntry {
+  label: Uint8Array;
+  identityKey: Uint8Array;
+  action: LogAction;
+  sequence: number;
+  timestamp: number;
+}
+
+/** What a leaf encodes: a v1 entry (handle) or a v2 one (label). */
+export type LeafEntry = LogEntry | LabeledLogEntry;
+
+/**
+ * A pre-migration (v1) entry of a deleted handle: its data is erased, its leaf hash is kept so
+ * the tree and every proof stay as they were. Readers accept it by that hash.
+ */
+export interface RedactedLogEntry {
+  index: number;
+  redacted: true;
+  leafHash: Uint8Array;
+}
+
+/** One entry as `GET /v1/log/entries` lists it. */
+export type ListedLogEntry =
+  (LogEntry & { index: number }) | (LabeledLogEntry & { index: number }) | RedactedLogEntry;
+
 function u64(n: number): Uint8Array {
   if (!Number.isSafeInteger(n) || n < 0)
     throw new VeilError('invalid-argument', 'u64 out of range');
@@ -72,33 +107,79 @@ function u64(n: number): Uint8Array {
   return b;
 }
 
-/**
- * Canonical leaf data: `"VeilLog1" || u8 action || u8 len || handle || identityKey(32) ||
- * u64 sequence || u64 timestamp` (big-endian). One encoding per entry, so a leaf hash names
- * exactly one (handle, key, action, sequence, time).
- */
-export function encodeLogEntry(entry: LogEntry): Uint8Array {
-  if (!isValidHandle(entry.handle)) throw new VeilError('invalid-argument', 'invalid handle');
+function entryCode(entry: LeafEntry): number {
   if (entry.identityKey.length !== 32)
     throw new VeilError('invalid-key', 'identity key must be 32 bytes');
   const code = ACTION_CODES[entry.action];
   if (code === undefined) throw new VeilError('invalid-argument', 'unknown log action');
   if (!Number.isSafeInteger(entry.sequence) || entry.sequence < 1)
     throw new VeilError('invalid-argument', 'sequence must be >= 1');
-  const handle = utf8ToBytes(entry.handle);
+  return code;
+}
+
+/**
+ * Canonical leaf data. v1 (no label): `"VeilLog1" || u8 action || u8 len || handle ||
+ * identityKey(32) || u64 sequence || u64 timestamp`; v2 (with a label): `"VeilLog2" || u8 action
+ * || label(32) || identityKey(32) || u64 sequence || u64 timestamp` (big-endian). The magic
+ * versions the leaf, so v1 leaves hash exactly as before and old proofs keep verifying. One
+ * encoding per entry, so a leaf hash names exactly one (handle or label, key, action, sequence, time).
+ */
+export function encodeLogEntry(entry: LeafEntry): Uint8Array {
+  const code = entryCode(entry);
+  if (entry.label !== undefined) {
+    if (entry.label.length !== 32)
+      throw new VeilError('invalid-argument', 'label must be 32 bytes');
+    return concatBytes(
+      ENTRY_MAGIC_V2,
+      Uint8Array.of(code),
+      entry.label,
+      entry.identityKey,
+      u64(entry.sequence),
+      u64(entry.timestamp),
+    );
+  }
+  const { handle } = entry as LogEntry;
+  if (!isValidHandle(handle)) throw new VeilError('invalid-argument', 'invalid handle');
+  const handleBytes = utf8ToBytes(handle);
   return concatBytes(
     ENTRY_MAGIC,
-    Uint8Array.of(code, handle.length),
-    handle,
+    Uint8Array.of(code, handleBytes.length),
+    handleBytes,
     entry.identityKey,
     u64(entry.sequence),
     u64(entry.timestamp),
   );
 }
 
-export function decodeLogEntry(data: Uint8Array): LogEntry {
+/** The leaf hash of a listed entry: of its data, or the kept hash of a redacted one. */
+export function listedLeafHash(entry: ListedLogEntry): Uint8Array {
+  if ('redacted' in entry) {
+    if (entry.leafHash.length !== HASH_SIZE) throw badProof('leaf hash of the wrong size');
+    return entry.leafHash;
+  }
+  return leafHash(encodeLogEntry(entry));
+}
+
+export function decodeLogEntry(data: Uint8Array): LeafEntry {
   const fail = () => new VeilError('malformed', 'not a log entry');
   if (data.length < ENTRY_MAGIC.length + 2) throw fail();
+  const read64 = (view: DataView, off: number) =>
+    view.getUint32(off) * 2 ** 32 + view.getUint32(off + 4);
+  if (bytesEqual(data.subarray(0, 8), ENTRY_MAGIC_V2)) {
+    const action = ACTIONS_BY_CODE[data[8]!];
+    if (!action || data.length !== 9 + 32 + 32 + 16) throw fail();
+    const view = new DataView(data.buffer, data.byteOffset + 73, 16);
+    const entry: LabeledLogEntry = {
+      label: data.slice(9, 41),
+      identityKey: data.slice(41, 73),
+      action,
+      sequence: read64(view, 0),
+      timestamp: read64(view, 8),
+    };
+    if (!Number.isSafeInteger(entry.sequence) || !Number.isSafeInteger(entry.timestamp))
+      throw fail();
+    return entry;
+  }
   if (!bytesEqual(data.subarray(0, 8), ENTRY_MAGIC)) throw fail();
   const action = ACTIONS_BY_CODE[data[8]!];
   const handleLength = data[9]!;
@@ -106,16 +187,67 @@ export function decodeLogEntry(data: Uint8Array): LogEntry {
   const handle = bytesToUtf8(data.subarray(10, 10 + handleLength));
   if (!isValidHandle(handle)) throw fail();
   const view = new DataView(data.buffer, data.byteOffset + 42 + handleLength, 16);
-  const read64 = (off: number) => view.getUint32(off) * 2 ** 32 + view.getUint32(off + 4);
   const entry: LogEntry = {
     handle,
     identityKey: data.slice(10 + handleLength, 42 + handleLength),
     action,
-    sequence: read64(0),
-    timestamp: read64(8),
+    sequence: read64(view, 0),
+    timestamp: read64(view, 8),
   };
   if (!Number.isSafeInteger(entry.sequence) || !Number.isSafeInteger(entry.timestamp)) throw fail();
   return entry;
+}
+
+// --- handle labels (a VRF of the handle under the directory's VRF key) --------------------------
+
+/**
+ * What the directory's log key signs to vouch for its VRF key: `"veil-vrf-key/v1\n" || origin ||
+ * "\n" || vrfKey`. A client that pinned the log key before the directory had a VRF key pins the
+ * VRF key only with this signature (docs/transparency.md, "Re-pinning").
+ */
+export function vrfKeyMessage(origin: string, vrfKey: Uint8Array): Uint8Array {
+  if (vrfKey.length !== 32) throw new VeilError('invalid-key', 'VRF key must be 32 bytes');
+  return concatBytes(utf8ToBytes(`veil-vrf-key/v1\n${origin}\n`), vrfKey);
+}
+
+/** Throws VeilError('bad-signature') unless the pinned log key signed `vrfKey` for its origin. */
+export function verifyVrfKeySignature(
+  trust: DirectoryTrust,
+  vrfKey: Uint8Array,
+  signature: Uint8Array,
+): void {
+  let ok = false;
+  try {
+    ok =
+      signature.length === 64 &&
+      ed25519.verify(signature, vrfKeyMessage(trust.origin, vrfKey), trust.publicKey);
+  } catch {
+    ok = false;
+  }
+  if (!ok) throw new VeilError('bad-signature', 'the VRF key is not signed by the directory key');
+}
+
+/**
+ * The label of `handle` proven by `vrfProof` under the pinned VRF key; VeilError('bad-proof')
+ * when no VRF key is pinned or the proof does not verify (another key, another handle, altered).
+ */
+export function verifiedLabel(
+  trust: DirectoryTrust,
+  handle: string,
+  vrfProof: Uint8Array,
+): Uint8Array {
+  if (!trust.vrfKey) throw badProof('a labelled entry, but no VRF key is pinned');
+  return verifyHandleLabel(trust.vrfKey, handle, vrfProof);
+}
+
+/**
+ * The entry a lookup proves, with its label when it is a v2 entry: the label comes from the
+ * VRF proof (never from the directory's word), so the leaf only matches if the directory logged
+ * exactly this handle's label.
+ */
+export function lookupEntry(lookup: KeyLookup, trust: DirectoryTrust): LogEntry {
+  if (!lookup.vrfProof) return lookup.entry;
+  return { ...lookup.entry, label: verifiedLabel(trust, lookup.entry.handle, lookup.vrfProof) };
 }
 
 // --- proofs (RFC 9162 §2.1.3.2 and §2.1.4.2) ----------------------------------------------------
@@ -265,6 +397,11 @@ export type UnsignedTreeHead = Omit<SignedTreeHead, 'signature'>;
 export interface DirectoryTrust {
   origin: string;
   publicKey: Uint8Array;
+  /**
+   * The directory's ECVRF key (vrf.ts) for handle labels; absent for a directory from before
+   * labels (or pinned before them, until re-pinned).
+   */
+  vrfKey?: Uint8Array;
 }
 
 /** Checkpoint origins: schema-less URL style, no spaces, `+` or control characters. */
@@ -380,7 +517,10 @@ export function parseCheckpoint(text: string, trust: DirectoryTrust): SignedTree
 
 /** A directory answer about one handle: the entry it claims is current, and the proof. */
 export interface KeyLookup {
+  /** The entry as the client rebuilds it (its handle; a v2 entry's label comes from vrfProof). */
   entry: LogEntry;
+  /** Present when the entry is a v2 one: the VRF proof of the handle's label. */
+  vrfProof?: Uint8Array;
   index: number;
   inclusionProof: readonly Uint8Array[];
   head: SignedTreeHead;
@@ -398,7 +538,7 @@ export function verifyKeyLookup(lookup: KeyLookup, trust: DirectoryTrust, minSeq
   if (lookup.entry.action === 'devices') throw badProof('the log entry is no key');
   if (lookup.entry.sequence < minSequence)
     throw badProof('the directory served an older entry than one seen before');
-  const leaf = leafHash(encodeLogEntry(lookup.entry));
+  const leaf = leafHash(encodeLogEntry(lookupEntry(lookup, trust)));
   verifyInclusion(
     leaf,
     lookup.index,
@@ -418,7 +558,7 @@ export function verifyDeviceListEntry(lookup: KeyLookup, trust: DirectoryTrust):
   verifySignedTreeHead(lookup.head, trust);
   if (lookup.entry.action !== 'devices') throw badProof('the log entry is no device list');
   verifyInclusion(
-    leafHash(encodeLogEntry(lookup.entry)),
+    leafHash(encodeLogEntry(lookupEntry(lookup, trust))),
     lookup.index,
     lookup.head.treeSize,
     lookup.inclusionProof,

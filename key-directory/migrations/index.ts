@@ -4,6 +4,7 @@ import { migration001 } from './001-initial';
 import { migration002 } from './002-kem-prekeys';
 import { migration003 } from './003-device-lists';
 import { migration004 } from './004-device-keys-sync';
+import { migration005 } from './005-handle-labels';
 
 export interface MigrationSql {
   up: string;
@@ -22,9 +23,13 @@ export const migrations: readonly Migration[] = [
   migration002,
   migration003,
   migration004,
+  migration005,
 ];
 
 export const LATEST_VERSION = migrations[migrations.length - 1]!.version;
+
+/** From this schema version on, log entries carry handle labels (v2 leaves), never handles. */
+export const LABELS_VERSION = 5;
 
 /** The steps from `current` to `target`: ups ascending, or downs descending. */
 export function migrationSteps(

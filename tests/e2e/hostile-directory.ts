@@ -28,6 +28,7 @@ import type {
   OneTimePrekeyRecord,
   SignedPrekeyRecord,
 } from '../../key-directory/store';
+import { generateVrfKey } from '../../key-directory/store-rows';
 import { type OpenedStore, openTestSqlite, writeContext } from '../../key-directory/testing';
 import { signedPrekeyMessage } from '../../extension/protocol/directory-request';
 
@@ -113,7 +114,12 @@ async function serve(handler: (req: Request) => Promise<Response>): Promise<Serv
 /** A directory key shared by every view, seeded into each store as its own. */
 async function sharedSigner(stores: DirectoryStore[], origin: string): Promise<DirectorySigner> {
   const seed = generateDirectoryKey();
-  for (const store of stores) await store.loadOrCreateDirectoryKey(() => seed, Date.now());
+  // Every view is the one directory: one log key and one VRF key (handle labels).
+  const vrfSeed = generateVrfKey();
+  for (const store of stores) {
+    await store.loadOrCreateDirectoryKey(() => seed, Date.now());
+    await store.loadOrCreateVrfKey(() => vrfSeed);
+  }
   return createSigner(seed, origin);
 }
 
