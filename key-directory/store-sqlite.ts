@@ -3,6 +3,7 @@
 // with another request on the same connection.
 import Database from 'better-sqlite3';
 import { encodeLogEntry, leafHash } from '../extension/protocol/transparency';
+import { type LinkStore, SqliteLinkStore } from './link-store';
 import { MerkleFrontier, rangeCover } from './log';
 import { LATEST_VERSION, migrationSteps } from './migrations/index';
 import {
@@ -64,6 +65,7 @@ export class SqliteStore implements DirectoryStore {
   readonly kind = 'sqlite' as const;
   private readonly db: Database.Database;
   private readonly statements = new Map<string, Database.Statement>();
+  readonly links: LinkStore;
 
   constructor(options: SqliteStoreOptions) {
     this.db = new Database(options.file);
@@ -74,6 +76,7 @@ export class SqliteStore implements DirectoryStore {
     // Proofs read scattered Merkle nodes: keep hot pages in memory and map the file.
     this.db.pragma('cache_size = -65536');
     this.db.pragma('mmap_size = 1073741824');
+    this.links = new SqliteLinkStore(this.db);
   }
 
   private stmt(sql: string): Database.Statement {

@@ -5,6 +5,7 @@
 // (signed by the handle's identity key) is written the same way, with its own log entry.
 import type { SignedDeviceList } from '../extension/protocol/device-list';
 import type { LogAction } from '../extension/protocol/transparency';
+import type { LinkStore } from './link-store';
 
 export interface SignedPrekeyRecord {
   id: number;
@@ -193,6 +194,8 @@ export interface StoreStats {
 
 export interface DirectoryStore {
   readonly kind: 'sqlite' | 'postgres';
+  /** Link requests relayed between an account's browsers (link-store.ts; nothing logged). */
+  readonly links: LinkStore;
   /** Applies (or with `target`, reverts) numbered migrations. */
   migrate(target?: number): Promise<void>;
   schemaVersion(): Promise<number>;

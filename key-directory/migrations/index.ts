@@ -3,6 +3,7 @@
 import { migration001 } from './001-initial';
 import { migration002 } from './002-kem-prekeys';
 import { migration003 } from './003-device-lists';
+import { migration006 } from './006-link-requests';
 
 export interface MigrationSql {
   up: string;
@@ -16,7 +17,12 @@ export interface Migration {
   postgres: MigrationSql;
 }
 
-export const migrations: readonly Migration[] = [migration001, migration002, migration003];
+export const migrations: readonly Migration[] = [
+  migration001,
+  migration002,
+  migration003,
+  migration006,
+];
 
 export const LATEST_VERSION = migrations[migrations.length - 1]!.version;
 
