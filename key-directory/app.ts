@@ -23,6 +23,7 @@ import { kemPrekeyMessage, kemPrekeyToJson } from '../extension/protocol/kem-pre
 import { directoryKeyFingerprint } from '../extension/protocol/transparency';
 import { keyFingerprint, safetyNumberHalf } from './fingerprint';
 import { RequestError, badRequest } from './errors';
+import { registerLinkRoutes } from './link-routes';
 import { buildProof, buildProofs, consistencyPlan, inclusionPlan, rangeCover } from './log';
 import { Metrics } from './metrics';
 import { PAGE_CSP, type PageIdentity, renderPage } from './page';
@@ -54,6 +55,12 @@ export interface Rates {
   bundlesPerRequester: Rate;
   /** Lookups that find nothing (handle enumeration). */
   notFoundPerIp: Rate;
+  /**
+   * Link relay requests (/v1/links/…) per IP, reads and writes alike. Both browsers of a link
+   * often share an IP and each polls (docs/devices.md, "Linking"): 60 a minute lets both poll
+   * every 3 seconds.
+   */
+  linksPerIp: Rate;
 }
 
 export interface Limits {
@@ -92,6 +99,7 @@ export const DEFAULT_LIMITS: Limits = {
     bundlesPerIp: { burst: 30, perMinute: 60 },
     bundlesPerRequester: { burst: 10, perMinute: 10 },
     notFoundPerIp: { burst: 60, perMinute: 120 },
+    linksPerIp: { burst: 60, perMinute: 60 },
   },
 };
 
@@ -235,6 +243,7 @@ export function createDirectory(options: AppOptions): Directory {
     bundlesPerIp: new RateLimiter(rates.bundlesPerIp),
     bundlesPerRequester: new RateLimiter(rates.bundlesPerRequester),
     notFoundPerIp: new RateLimiter(rates.notFoundPerIp),
+    linksPerIp: new RateLimiter(rates.linksPerIp),
   };
 
   let ready: Promise<DirectorySigner> | undefined;
@@ -674,6 +683,16 @@ export function createDirectory(options: AppOptions): Directory {
     return c.text(metrics.render(stats), 200, {
       'Content-Type': 'text/plain; version=0.0.4; charset=utf-8',
     });
+  });
+
+  // The link relay between an account's browsers (link-routes.ts).
+  registerLinkRoutes(app, {
+    links: store.links,
+    clock,
+    limit: (c) => limit(limiters?.linksPerIp, clientIp(c), 'link requests'),
+    readBody,
+    requireJson: (c) => requireJson(c),
+    parseJson: (body) => parseJson(body),
   });
 
   app.get('/', async (c) => {

@@ -4,6 +4,7 @@
 // FOR UPDATE SKIP LOCKED, so concurrent fetches never receive the same one.
 import pg from 'pg';
 import { encodeLogEntry, leafHash, type LeafEntry } from '../extension/protocol/transparency';
+import { type LinkStore, PostgresLinkStore } from './link-store';
 import { MerkleFrontier, rangeCover } from './log';
 import { LABELS_VERSION, LATEST_VERSION, migrationSteps } from './migrations/index';
 import {
@@ -83,6 +84,7 @@ const UPSERT_DEVICE_LIST = deviceListUpsertSql((n) => `$${n}`);
 export class PostgresStore implements DirectoryStore {
   readonly kind = 'postgres' as const;
   readonly pool: pg.Pool;
+  readonly links: LinkStore;
 
   constructor(private readonly options: PostgresStoreOptions) {
     if (options.schema !== undefined && !SCHEMA_PATTERN.test(options.schema))
@@ -94,6 +96,7 @@ export class PostgresStore implements DirectoryStore {
     });
     // An idle client that errors (server restart) must not crash the process.
     this.pool.on('error', () => {});
+    this.links = new PostgresLinkStore(this.pool);
   }
 
   private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {

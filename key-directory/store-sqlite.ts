@@ -3,6 +3,7 @@
 // with another request on the same connection.
 import Database from 'better-sqlite3';
 import { encodeLogEntry, leafHash, type LeafEntry } from '../extension/protocol/transparency';
+import { type LinkStore, SqliteLinkStore } from './link-store';
 import { MerkleFrontier, rangeCover } from './log';
 import { LABELS_VERSION, LATEST_VERSION, migrationSteps } from './migrations/index';
 import {
@@ -88,6 +89,7 @@ export class SqliteStore implements DirectoryStore {
    * older schema) entries are written and read as v1, handle in the clear, as before.
    */
   private labelled = true;
+  readonly links: LinkStore;
 
   constructor(options: SqliteStoreOptions) {
     this.db = new Database(options.file);
@@ -101,6 +103,7 @@ export class SqliteStore implements DirectoryStore {
     // Proofs read scattered Merkle nodes: keep hot pages in memory and map the file.
     this.db.pragma('cache_size = -65536');
     this.db.pragma('mmap_size = 1073741824');
+    this.links = new SqliteLinkStore(this.db);
   }
 
   /** The open database, for tests that read every table (erasure.test.ts). */

@@ -181,7 +181,7 @@ for (const factory of storeFactories()) {
     });
 
     it('migrates down and up again', async () => {
-      expect(LATEST_VERSION).toBe(5);
+      expect(LATEST_VERSION).toBe(6);
       expect(await store.schemaVersion()).toBe(LATEST_VERSION);
       const temp = await factory.open();
       try {

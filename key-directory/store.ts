@@ -6,6 +6,7 @@
 // device's own prekeys and the handle's sync blob are not logged; they are written atomically too.
 import type { Device, SignedDeviceList } from '../extension/protocol/device-list';
 import type { LogAction } from '../extension/protocol/transparency';
+import type { LinkStore } from './link-store';
 
 export interface SignedPrekeyRecord {
   id: number;
@@ -284,6 +285,8 @@ export interface StoreStats {
 
 export interface DirectoryStore {
   readonly kind: 'sqlite' | 'postgres';
+  /** Link requests relayed between an account's browsers (link-store.ts; nothing logged). */
+  readonly links: LinkStore;
   /** Applies (or with `target`, reverts) numbered migrations. */
   migrate(target?: number): Promise<void>;
   schemaVersion(): Promise<number>;

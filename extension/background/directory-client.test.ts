@@ -20,6 +20,16 @@ import {
   signedPrekeyPublic,
 } from '../protocol/identity';
 import { createKemPrekeys, kemPrekeyPublic } from '../protocol/kem-prekey';
+import {
+  createLinkCode,
+  linkKeys,
+  linkReplyKeyPair,
+  openLinkAnswer,
+  openLinkRequest,
+  parseLinkCode,
+  sealLinkAnswer,
+  sealLinkRequest,
+} from '../protocol/link-code';
 import { signTreeHead } from '../protocol/transparency';
 import { Veil } from '../protocol/veil';
 import {
@@ -661,6 +671,126 @@ describe('linked devices: own prekeys, device bundles, sync', () => {
     });
     await expect(yan.dir.getSync(dirA.url, 'xia', yan.veil)).rejects.toMatchObject({
       code: 'directory-error',
+    });
+  });
+});
+
+describe('the link relay (linking a new browser)', () => {
+  const random = (n: number) => crypto.getRandomValues(new Uint8Array(n));
+
+  /** A code shown on A, parsed on B; B's request for its device key and reply key. */
+  function link() {
+    const accountKey = ed25519.getPublicKey(ed25519.utils.randomSecretKey());
+    const now = Math.floor(Date.now() / 1000);
+    const { code } = createLinkCode({
+      handle: 'lia',
+      accountKey,
+      directoryUrl: dirA.url,
+      expiresAt: now + 600,
+      randomBytes: random,
+    });
+    const parsed = parseLinkCode(code, now);
+    const keys = linkKeys(parsed.secret);
+    const deviceKey = ed25519.getPublicKey(ed25519.utils.randomSecretKey());
+    const reply = linkReplyKeyPair(random);
+    const request = sealLinkRequest(keys, { handle: 'lia', deviceKey, replyKey: reply.publicKey });
+    return { parsed, keys, deviceKey, reply, request };
+  }
+
+  it('carries the request to A and the sealed answer to B once, then forgets the link', async () => {
+    const { parsed, keys, deviceKey, reply, request } = link();
+    const b = client().dir;
+    const a = client().dir;
+    expect(await a.getLinkRequest(parsed.directoryUrl, keys.idHex)).toBeUndefined();
+    await b.putLinkRequest(parsed.directoryUrl, keys.idHex, request);
+
+    const got = (await a.getLinkRequest(dirA.url, keys.idHex))!;
+    expect(got.answered).toBe(false);
+    const opened = openLinkRequest(keys, 'lia', got);
+    expect(opened.deviceKey).toEqual(deviceKey);
+    expect(await b.getLinkAnswer(dirA.url, keys.idHex)).toBeUndefined();
+
+    const payload = new TextEncoder().encode('{"deviceList":{},"syncKey":"…"}');
+    await a.putLinkAnswer(dirA.url, keys.idHex, sealLinkAnswer(keys, opened, payload, random));
+    expect((await a.getLinkRequest(dirA.url, keys.idHex))!.answered).toBe(true);
+
+    const sealed = (await b.getLinkAnswer(dirA.url, keys.idHex))!;
+    expect(openLinkAnswer(keys, { deviceKey, replySecretKey: reply.secretKey }, sealed)).toEqual(
+      payload,
+    );
+    expect(await b.getLinkAnswer(dirA.url, keys.idHex)).toBeUndefined();
+    expect(await a.getLinkRequest(dirA.url, keys.idHex)).toBeUndefined();
+  });
+
+  it('takes a retry of the same request, refuses another one as conflict', async () => {
+    const { keys, request } = link();
+    const { dir } = client();
+    await dir.putLinkRequest(dirA.url, keys.idHex, request);
+    await dir.putLinkRequest(dirA.url, keys.idHex, request);
+    const other = { ...request, deviceKey: ed25519.getPublicKey(ed25519.utils.randomSecretKey()) };
+    await expect(dir.putLinkRequest(dirA.url, keys.idHex, other)).rejects.toMatchObject({
+      code: 'conflict',
+    });
+  });
+
+  it('says not-found for an answer without request, conflict for a second answer', async () => {
+    const { keys, request } = link();
+    const { dir } = client();
+    await expect(dir.putLinkAnswer(dirA.url, keys.idHex, random(100))).rejects.toMatchObject({
+      code: 'not-found',
+    });
+    await dir.putLinkRequest(dirA.url, keys.idHex, request);
+    await dir.putLinkAnswer(dirA.url, keys.idHex, random(100));
+    await expect(dir.putLinkAnswer(dirA.url, keys.idHex, random(100))).rejects.toMatchObject({
+      code: 'conflict',
+    });
+  });
+
+  it('refuses a bad link id or answer size before any request', async () => {
+    const spy = vi.fn<Fetch>();
+    const { dir } = client(spy);
+    const { keys, request } = link();
+    for (const id of ['A'.repeat(32), 'a'.repeat(31), '../identities/alice', ''])
+      await expect(dir.getLinkRequest(dirA.url, id)).rejects.toMatchObject({
+        code: 'invalid-argument',
+      });
+    await expect(dir.putLinkRequest(dirA.url, 'x', request)).rejects.toMatchObject({
+      code: 'invalid-argument',
+    });
+    await expect(
+      dir.putLinkAnswer(dirA.url, keys.idHex, new Uint8Array(8193)),
+    ).rejects.toMatchObject({ code: 'invalid-argument' });
+    await expect(dir.getLinkAnswer('http://dir.example', keys.idHex)).rejects.toMatchObject({
+      code: 'insecure-directory',
+    });
+    expect(spy).not.toHaveBeenCalled();
+  });
+
+  it('types what goes wrong: a malformed relay answer, a rate limit, an unreachable directory', async () => {
+    const { keys, request } = link();
+    await client().dir.putLinkRequest(dirA.url, keys.idHex, request);
+    const bent = client(
+      tampering(
+        (url) => url.includes('/v1/links/'),
+        (json) => {
+          json.mac = 'AAAA';
+        },
+      ),
+    ).dir;
+    await expect(bent.getLinkRequest(dirA.url, keys.idHex)).rejects.toMatchObject({
+      code: 'directory-error',
+    });
+    const limited = client(async () =>
+      Response.json({ error: { code: 'rate-limited', message: 'x' } }, { status: 429 }),
+    ).dir;
+    await expect(limited.getLinkAnswer(dirA.url, keys.idHex)).rejects.toMatchObject({
+      code: 'rate-limited',
+    });
+    const down = client(async () => {
+      throw new TypeError('fetch failed');
+    }).dir;
+    await expect(down.putLinkRequest(dirA.url, keys.idHex, request)).rejects.toMatchObject({
+      code: 'directory-unreachable',
     });
   });
 });

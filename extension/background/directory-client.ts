@@ -29,8 +29,10 @@ import {
   type Device,
   type SignedDeviceList,
 } from '../protocol/device-list';
+import { jsonBytes, jsonRecord } from '../protocol/encoding';
 import { isVeilError, VeilError } from '../protocol/errors';
 import { kemPrekeyToJson, verifyKemPrekey, type KemPrekeyPublic } from '../protocol/kem-prekey';
+import { MAX_LINK_ANSWER_LENGTH, type LinkRequest } from '../protocol/link-code';
 import {
   bundleFromJson,
   oneTimePrekeyToJson,
@@ -59,7 +61,7 @@ import {
   type SignedTreeHead,
 } from '../protocol/transparency';
 import type { PublishedIdentity } from '../protocol/veil';
-import { BackgroundError } from './errors';
+import { BackgroundError, isBackgroundError } from './errors';
 import type { KeyStore } from './key-store';
 import type { MonitorState } from './log-monitor';
 
@@ -635,6 +637,113 @@ export class DirectoryClient {
     );
   }
 
+  // ---- linking a new browser (docs/devices.md, "Linking"; protocol/link-code.ts) ----
+  // The relay is unauthenticated (the 128-bit link id is the only key) and unverified here: what
+  // it carries is checked by the protocol (the request's MAC on A, the sealed answer on B).
+
+  /**
+   * B leaves its request under the link id. A retry of the same request (its first answer lost)
+   * succeeds; another request already there means someone else used the code: 'conflict'. An id that is not 32 hex characters: 'invalid-argument'.
+   */
+  async putLinkRequest(baseUrl: string, id: string, body: LinkRequest): Promise<void> {
+    const url = normalizeDirectoryUrl(baseUrl);
+    const json = {
+      deviceKey: base64UrlEncode(body.deviceKey),
+      replyKey: base64UrlEncode(body.replyKey),
+      mac: base64UrlEncode(body.mac),
+    };
+    try {
+      await this.putJson(url, linkPath(id), json);
+    } catch (e) {
+      if (!isBackgroundError(e) || e.code !== 'conflict') throw e;
+      const stored = await this.getLinkRequest(url, id);
+      const same =
+        stored !== undefined &&
+        bytesEqual(stored.deviceKey, body.deviceKey) &&
+        bytesEqual(stored.replyKey, body.replyKey) &&
+        bytesEqual(stored.mac, body.mac);
+      if (!same) throw e;
+    }
+  }
+
+  /** A reads the request left under the link id; undefined while there is none (or expired). */
+  async getLinkRequest(
+    baseUrl: string,
+    id: string,
+  ): Promise<(LinkRequest & { answered: boolean }) | undefined> {
+    const url = normalizeDirectoryUrl(baseUrl);
+    const json = await this.getOrUndefined(url, linkPath(id));
+    if (json === undefined) return undefined;
+    try {
+      const o = jsonRecord(json, 'link request');
+      if (typeof o.answered !== 'boolean')
+        throw new BackgroundError('directory-error', 'the directory sent no answered flag');
+      return {
+        deviceKey: jsonBytes(o.deviceKey, 32, 'device key'),
+        replyKey: jsonBytes(o.replyKey, 32, 'reply key'),
+        mac: jsonBytes(o.mac, 32, 'link MAC'),
+        answered: o.answered,
+      };
+    } catch (e) {
+      throw malformedLink(e);
+    }
+  }
+
+  /**
+   * A leaves its sealed answer. 'not-found' when the request expired (or was never made),
+   * 'conflict' when the link was answered already.
+   */
+  async putLinkAnswer(baseUrl: string, id: string, sealed: Uint8Array): Promise<void> {
+    const url = normalizeDirectoryUrl(baseUrl);
+    if (sealed.length < 1 || sealed.length > MAX_LINK_ANSWER_LENGTH)
+      throw new BackgroundError('invalid-argument', 'the link answer is empty or too long');
+    try {
+      await this.putJson(url, `${linkPath(id)}/answer`, { sealed: base64UrlEncode(sealed) });
+    } catch (e) {
+      if (isBackgroundError(e, 'not-found'))
+        throw new BackgroundError('not-found', 'the link request expired: link again');
+      throw e;
+    }
+  }
+
+  /**
+   * B takes A's sealed answer (the directory then forgets the link); undefined while there is
+   * none yet, or after the link expired.
+   */
+  async getLinkAnswer(baseUrl: string, id: string): Promise<Uint8Array | undefined> {
+    const url = normalizeDirectoryUrl(baseUrl);
+    const json = await this.getOrUndefined(url, `${linkPath(id)}/answer`);
+    if (json === undefined) return undefined;
+    try {
+      const o = jsonRecord(json, 'link answer');
+      if (typeof o.sealed !== 'string' || o.sealed.length > 2 * MAX_LINK_ANSWER_LENGTH)
+        throw new BackgroundError('directory-error', 'the directory sent no link answer');
+      const sealed = base64UrlDecode(o.sealed);
+      if (sealed.length < 1 || sealed.length > MAX_LINK_ANSWER_LENGTH)
+        throw new BackgroundError('directory-error', 'the link answer is empty or too long');
+      return sealed;
+    } catch (e) {
+      throw malformedLink(e);
+    }
+  }
+
+  private async getOrUndefined(url: string, path: string): Promise<unknown> {
+    try {
+      return await this.getJson(url, path);
+    } catch (e) {
+      if (isBackgroundError(e, 'not-found')) return undefined;
+      throw e;
+    }
+  }
+
+  private putJson(url: string, path: string, body: unknown): Promise<unknown> {
+    return this.send(url, path, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify(body),
+    });
+  }
+
   // ---- verification ----
 
   private async verifyIdentity(
@@ -924,6 +1033,19 @@ function signedVrfKey(json: unknown, trust: DirectoryTrust): Uint8Array | undefi
   return key;
 }
 
+const LINK_ID = /^[0-9a-f]{32}$/;
+
+function linkPath(id: string): string {
+  if (!LINK_ID.test(id))
+    throw new BackgroundError('invalid-argument', 'a link id is 32 lowercase hex characters');
+  return `/v1/links/${id}`;
+}
+
+function malformedLink(e: unknown): BackgroundError {
+  if (isBackgroundError(e)) return e;
+  return new BackgroundError('directory-error', 'the directory sent a malformed link message');
+}
+
 function directoryError(status: number, json: unknown): BackgroundError {
   const error = (json as { error?: Record<string, unknown> } | undefined)?.error;
   const raw = error?.code;
@@ -934,6 +1056,8 @@ function directoryError(status: number, json: unknown): BackgroundError {
     return new BackgroundError('rate-limited', 'the directory asks to retry later');
   if (code === 'handle-taken')
     return new BackgroundError('handle-taken', 'this handle belongs to another identity');
+  if (code === 'link-exists' || code === 'link-answered')
+    return new BackgroundError('conflict', 'the link code was already used by another browser');
   return new DirectoryRefusal(
     `the directory refused the request (${status}${code ? ` ${code}` : ''})`,
     code,

@@ -19,6 +19,7 @@ import { VeilError } from '../protocol/errors';
 import {
   createLinkCode,
   linkKeys,
+  linkReplyKeyPair,
   openLinkAnswer,
   openLinkRequest,
   parseLinkCode,
@@ -47,6 +48,8 @@ interface HostState {
 
 interface JoinState {
   secret: string;
+  /** Our one-time X25519 key the answer is sealed to as well (link-code.ts). */
+  replySecretKey: string;
   handle: string;
   accountKey: string;
   directoryUrl: string;
@@ -137,7 +140,7 @@ export async function startLink(svc: VeilService): Promise<{ code: string; expir
     accountKey: profile.identityKey,
     directoryUrl: normalizeDirectoryUrl(directoryUrl),
     expiresAt: Math.floor(expiresAt / 1000),
-    randomBytes: (n) => svc.crypto.randomBytes(n),
+    randomBytes: (n: number) => svc.crypto.randomBytes(n),
   });
   const state: HostState = { secret: toBase64Url(secret), expiresAt };
   await svc.store.commit([{ op: 'put', table: 'state', key: HOST_KEY, value: state }]);
@@ -160,9 +163,10 @@ export async function linkStatus(svc: VeilService): Promise<LinkState> {
   const profile = await svc.requireProfile();
   const { directoryUrl } = await svc.settings();
   const keys = linkKeys(fromBase64Url(host.secret));
-  const request = await svc.directory.getLinkRequest(directoryUrl, keys.id);
+  const request = await svc.directory.getLinkRequest(directoryUrl, keys.idHex);
   if (!request) return { state: 'waiting', expiresAt: host.expiresAt };
-  const deviceKey = openLinkRequest(keys, profile.handle, request);
+  const opened = openLinkRequest(keys, profile.handle, request);
+  const { deviceKey } = opened;
   const list = await svc.veil.linkDevice(deviceKey);
   await publishOwnList(svc, list);
   const contacts = await svc.listContacts();
@@ -176,10 +180,13 @@ export async function linkStatus(svc: VeilService): Promise<LinkState> {
         verified: c.verified,
       })),
   };
-  const sealed = sealLinkAnswer(keys, new TextEncoder().encode(JSON.stringify(answer)), (n) =>
-    svc.crypto.randomBytes(n),
+  const sealed = sealLinkAnswer(
+    keys,
+    opened,
+    new TextEncoder().encode(JSON.stringify(answer)),
+    (n: number) => svc.crypto.randomBytes(n),
   );
-  await svc.directory.putLinkAnswer(directoryUrl, keys.id, sealed);
+  await svc.directory.putLinkAnswer(directoryUrl, keys.idHex, sealed);
   await drop();
   const device = list.devices.find((d) => bytesEqual(d.key, deviceKey))!;
   return { state: 'linked', deviceId: device.id };
@@ -204,13 +211,19 @@ export async function joinWithCode(svc: VeilService, text: string): Promise<Link
   }
   const me = await svc.veil.createIdentity(code.handle);
   const keys = linkKeys(code.secret);
+  const reply = linkReplyKeyPair((n) => svc.crypto.randomBytes(n));
   await svc.directory.putLinkRequest(
     code.directoryUrl,
-    keys.id,
-    sealLinkRequest(keys, { handle: code.handle, deviceKey: me.deviceKey ?? me.identityKey }),
+    keys.idHex,
+    sealLinkRequest(keys, {
+      handle: code.handle,
+      deviceKey: me.deviceKey ?? me.identityKey,
+      replyKey: reply.publicKey,
+    }),
   );
   const state: JoinState = {
     secret: toBase64Url(code.secret),
+    replySecretKey: toBase64Url(reply.secretKey),
     handle: code.handle,
     accountKey: toBase64Url(code.accountKey),
     directoryUrl: code.directoryUrl,
@@ -238,13 +251,22 @@ export async function joinStatus(svc: VeilService): Promise<LinkState> {
       : { state: 'none' };
   }
   const keys = linkKeys(fromBase64Url(join.secret));
-  const sealed = await svc.directory.getLinkAnswer(join.directoryUrl, keys.id);
+  const sealed = await svc.directory.getLinkAnswer(join.directoryUrl, keys.idHex);
   if (!sealed) {
     if (svc.now() > join.expiresAt + LINK_CODE_TTL_MS)
       throw new BackgroundError('link-expired', 'the link code expired: ask for a new one');
     return { state: 'waiting', expiresAt: join.expiresAt };
   }
-  const answer = JSON.parse(new TextDecoder().decode(openLinkAnswer(keys, sealed))) as LinkAnswer;
+  const me0 = (await svc.veil.getIdentity())!;
+  const opened = openLinkAnswer(
+    keys,
+    {
+      deviceKey: me0.deviceKey ?? me0.identityKey,
+      replySecretKey: fromBase64Url(join.replySecretKey),
+    },
+    sealed,
+  );
+  const answer = JSON.parse(new TextDecoder().decode(opened)) as LinkAnswer;
   const accountKey = fromBase64Url(join.accountKey);
   const list = deviceListFromJson(answer.list);
   const me = await svc.veil.joinAccount(list, accountKey);

@@ -5,6 +5,7 @@ import { migration002 } from './002-kem-prekeys';
 import { migration003 } from './003-device-lists';
 import { migration004 } from './004-device-keys-sync';
 import { migration005 } from './005-handle-labels';
+import { migration006 } from './006-link-requests';
 
 export interface MigrationSql {
   up: string;
@@ -24,6 +25,7 @@ export const migrations: readonly Migration[] = [
   migration003,
   migration004,
   migration005,
+  migration006,
 ];
 
 export const LATEST_VERSION = migrations[migrations.length - 1]!.version;
