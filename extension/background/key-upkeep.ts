@@ -7,12 +7,7 @@
 // carries the signed prekey and the last-resort KEM prekey: sessions start without the one-time
 // parts instead of failing.
 import { bytesToHex } from '@noble/hashes/utils.js';
-import {
-  deviceListDigest,
-  deviceListMessage,
-  type DeviceList,
-  type SignedDeviceList,
-} from '../protocol/device-list';
+import { deviceListDigest } from '../protocol/device-list';
 import { normalizeDirectoryUrl } from './directory-client';
 import { BackgroundError } from './errors';
 import type { Profile, VeilService } from './veil-service';
@@ -91,7 +86,7 @@ export async function publishKeys(
   // devices arrive (docs/devices.md): published once per directory, so contacts can fetch it.
   // Its digest is kept first, so a log watch running meanwhile knows the entry as ours.
   if (published.deviceLists!.length === 0) {
-    const list = await ownDeviceList(svc, profile);
+    const list = await svc.veil.ownDeviceList();
     await save({ ...published, deviceLists: [bytesToHex(deviceListDigest(list))] });
     try {
       await svc.directory.publishDeviceList(at, svc.veil, list);
@@ -102,18 +97,6 @@ export async function publishKeys(
     published.deviceLists = [bytesToHex(deviceListDigest(list))];
   }
   await save(published);
-}
-
-/** The list naming this browser alone, signed by the account key; its version is the time. */
-async function ownDeviceList(svc: VeilService, profile: Profile): Promise<SignedDeviceList> {
-  const seconds = Math.floor(svc.now() / 1000);
-  const unsigned: DeviceList = {
-    handle: profile.handle,
-    // Seconds: newer than any list an earlier profile of this handle published here.
-    version: Math.max(1, Math.min(seconds, 0xffff_ffff)),
-    devices: [{ id: 1, key: profile.identityKey, addedAt: seconds }],
-  };
-  return { ...unsigned, signature: await svc.veil.sign(deviceListMessage(unsigned)) };
 }
 
 /** A linked browser's own prekeys (signed by its device key) to the directory. */

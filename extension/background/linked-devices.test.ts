@@ -153,7 +153,7 @@ describe('linking a browser to an account', () => {
 
     // Unlinked: the list is published and logged; bob's next send leaves it out.
     time += 61_000;
-    forgetDeviceLists();
+    for (const p of [alice1, alice2, bob]) forgetDeviceLists(p.service);
     const after = await alice1.call<DevicesView>({ type: 'removeDevice', deviceId: 2 });
     expect(after.devices.map((d) => d.id)).toEqual([1]);
     const later = await send(bob, 'link-d', 'after unlinking');

@@ -62,7 +62,8 @@ interface LinkAnswer {
   contacts: { handle: string; identityKey: string; verified: boolean }[];
 }
 
-const fetchedAt = new Map<string, number>();
+/** When each handle's device list was last fetched, per service (one per browser profile). */
+const fetched = new WeakMap<VeilService, Map<string, number>>();
 
 // ---- the account's devices ----
 
@@ -307,6 +308,8 @@ export async function ensureDeviceSessions(
 ): Promise<void> {
   const profile = await svc.requireProfile();
   const now = svc.now();
+  let fetchedAt = fetched.get(svc);
+  if (!fetchedAt) fetched.set(svc, (fetchedAt = new Map()));
   const fresh = (h: string) => (fetchedAt.get(`${url} ${h}`) ?? -Infinity) > now - LIST_FRESH_MS;
   for (const handle of [...handles, profile.handle]) {
     if (fresh(handle)) continue;
@@ -327,7 +330,7 @@ export async function ensureDeviceSessions(
         throw e;
       if (e instanceof BackgroundError && e.code === 'device-removed') throw e;
     }
-    fetchedAt.set(`${url} ${handle}`, now);
+    fetchedAt!.set(`${url} ${handle}`, now);
   }
   for (const m of await svc.veil.missingSessions(handles)) {
     const accountKey =
@@ -343,7 +346,7 @@ export async function ensureDeviceSessions(
   }
 }
 
-/** Forgets when lists were fetched (tests, and a directory change). */
-export function forgetDeviceLists(): void {
-  fetchedAt.clear();
+/** Forgets when lists were fetched, so the next send fetches them again. */
+export function forgetDeviceLists(svc: VeilService): void {
+  fetched.delete(svc);
 }

@@ -358,7 +358,7 @@ export class VeilService {
       identityKey: toBase64Url(p.identityKey),
       fingerprint: p.fingerprint,
       published,
-      ...(published ? { logIndex: p.published!.logIndex } : {}),
+      ...(published && p.published ? { logIndex: p.published.logIndex } : {}),
     };
   }
 

@@ -369,6 +369,21 @@ export class Veil {
   }
 
   /**
+   * Our list as published: the one held, else (first publish) this device alone as device 1,
+   * signed and kept, so later lists are newer than it.
+   */
+  ownDeviceList(): Promise<SignedDeviceList> {
+    return this.serial(async () => {
+      const own = await this.store.get<OwnDevices>('meta', OWN_DEVICES_KEY);
+      if (own) return own.list;
+      const id = await this.accountHolder();
+      const list = await nextOwnList(this.crypto, id, undefined, this.seconds(), (d) => d);
+      await this.store.commit([this.ownDevicesPut(list, undefined)]);
+      return list;
+    });
+  }
+
+  /**
    * This device (holding the account key) signs a list with `deviceKey` added; the caller
    * publishes it. Linking the same key again returns a list that still has it once.
    */
@@ -674,6 +689,10 @@ export class Veil {
       const next: Contact = { ...c, identityKey: c.pendingKey, verified: false };
       delete next.pendingKey;
       delete next.session;
+      // Their old account key's device list and device sessions speak for nobody now.
+      delete next.devices;
+      delete next.deviceListVersion;
+      delete next.sessions;
       await this.store.commit([{ op: 'put', table: 'contacts', key: handle, value: next }]);
       return next;
     });
