@@ -59,6 +59,11 @@ export interface SizeResult {
   laterMax: number;
   /** A group message after the distribution, where measured. */
   group?: number;
+  /**
+   * Veil, linked devices: a later 200-byte direct message to a person with 1, 2, 3 devices (the
+   * text sealed once, one key wrap per further device).
+   */
+  devices?: number[];
   /** Chunks the first / later message was armored into (Veil). */
   chunksFirst?: number;
   chunksLater?: number;

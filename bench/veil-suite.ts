@@ -64,7 +64,11 @@ export interface VeilInstance {
     oneTimePrekeys?: number;
     kemPrekeys?: number;
   }): Promise<VeilPublishedIdentity>;
-  startSession(bundle: VeilPrekeyBundle): Promise<void>;
+  startSession(bundle: VeilPrekeyBundle, opts?: { deviceId?: number }): Promise<void>;
+  /** Linked devices (builds that have them). */
+  linkDevice?(deviceKey: Uint8Array): Promise<unknown>;
+  joinAccount?(list: never, accountKey: Uint8Array): Promise<unknown>;
+  setContactDevices?(handle: string, list: never): Promise<unknown>;
   /** Pins a key, as the user does once the directory showed it (receivers need the sender's). */
   addContact(handle: string, identityKey: Uint8Array): Promise<unknown>;
   getIdentity(): Promise<{ handle: string; identityKey: Uint8Array } | undefined>;
@@ -168,6 +172,43 @@ async function setups(o: VeilSuiteOptions, n: number) {
     if (got.plaintext !== text) throw new Error(`Veil setup round trip: ${got.status}`);
   }
   return { sessions: n, msPerSetup: median(times), postQuantum };
+}
+
+/**
+ * Later 200-byte messages from Alice to Bob on `devices` browsers (one account key; the others
+ * linked): sessions answered by every device first, median of 5. Undefined for builds without
+ * linked devices.
+ */
+async function deviceSizes(o: VeilSuiteOptions, devices: number): Promise<number | undefined> {
+  const id = ++runCounter;
+  const alice = await party(o, `alice${id}`);
+  const bobs = [await party(o, `bob${id}`)];
+  if (typeof bobs[0]!.linkDevice !== 'function') return undefined;
+  for (let i = 1; i < devices; i++) bobs.push(await party(o, `bob${id}`));
+  const bobKey = (await bobs[0]!.getIdentity())!.identityKey;
+  let list: unknown;
+  for (const b of bobs.slice(1))
+    list = await bobs[0]!.linkDevice!((await b.getIdentity())!.identityKey);
+  for (const b of bobs.slice(1)) await b.joinAccount!(list as never, bobKey);
+  await pinAll(alice, bobs[0]!);
+  for (const b of bobs.slice(1))
+    await b.addContact(`alice${id}`, (await alice.getIdentity())!.identityKey);
+  if (list) await alice.setContactDevices!(`bob${id}`, list as never);
+  for (const [i, b] of bobs.entries())
+    await alice.startSession(await bundleOf(b), i === 0 ? {} : { deviceId: i + 1 });
+  const ctx = 'bench:devices';
+  const text = makeMessage(0);
+  // Every device answers, so Alice's wraps are plain key wraps (no pre-key headers).
+  const first = (await alice.encrypt({ context: ctx, recipients: [`bob${id}`] }, text)).join('\n');
+  for (const b of bobs) {
+    if ((await b.decrypt(ctx, first)).plaintext !== text) throw new Error('fan-out round trip');
+    const answer = await b.encrypt({ context: ctx, recipients: [`alice${id}`] }, text);
+    await alice.decrypt(ctx, answer.join('\n'));
+  }
+  const sizes: number[] = [];
+  for (let k = 0; k < 5; k++)
+    sizes.push(chars(await alice.encrypt({ context: ctx, recipients: [`bob${id}`] }, text)));
+  return median(sizes);
 }
 
 /** Each pins the others' keys (what the directory lookup and "add contact" do in the extension). */
@@ -368,6 +409,11 @@ export async function runVeilSuite(options: VeilSuiteOptions): Promise<VeilSuite
   }
 
   const setup = await setups(o, SETUPS);
+  const devices: number[] = [];
+  for (const n of [1, 2, 3]) {
+    const size = await deviceSizes(o, n);
+    if (size !== undefined) devices.push(size);
+  }
 
   const s = pp[0]!;
   return {
@@ -387,6 +433,7 @@ export async function runVeilSuite(options: VeilSuiteOptions): Promise<VeilSuite
       first: s.sizes[0]!,
       ...sizeStats(s.sizes.slice(2)),
       group: median(grpEach[0]!.sizes),
+      ...(devices.length ? { devices } : {}),
       chunksFirst: s.chunkCounts[0]!,
       chunksLater: median(s.chunkCounts.slice(2)),
     },

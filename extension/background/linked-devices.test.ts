@@ -51,11 +51,16 @@ async function linkPair(handle: string) {
   const alice2 = await ready(makeProfile({ now: clock }));
   const { code } = await alice1.call<{ code: string }>({ type: 'startLink' });
   expect(await alice1.call<LinkState>({ type: 'linkStatus' })).toMatchObject({ state: 'waiting' });
-  expect(await alice2.call<LinkState>({ type: 'joinWithCode', code })).toMatchObject({
-    state: 'waiting',
-  });
+  const waiting = await alice2.call<LinkState>({ type: 'joinWithCode', code });
+  expect(waiting).toMatchObject({ state: 'waiting', fingerprint: expect.any(String) });
   expect(await alice2.call<LinkState>({ type: 'joinStatus' })).toMatchObject({ state: 'waiting' });
-  expect(await alice1.call<LinkState>({ type: 'linkStatus' })).toEqual({
+  // The account's browser shows the new one's fingerprint; the person compares, then links.
+  const asked = await alice1.call<LinkState>({ type: 'linkStatus' });
+  expect(asked).toEqual({
+    state: 'confirm',
+    fingerprint: (waiting as { fingerprint: string }).fingerprint,
+  });
+  expect(await alice1.call<LinkState>({ type: 'confirmLink', accept: true })).toEqual({
     state: 'linked',
     deviceId: 2,
   });
@@ -114,6 +119,7 @@ describe('linking a browser to an account', () => {
     const { code } = await alice1.call<{ code: string }>({ type: 'startLink' });
     await alice2.call({ type: 'joinWithCode', code });
     await alice1.call({ type: 'linkStatus' });
+    await alice1.call({ type: 'confirmLink', accept: true });
     await alice2.call({ type: 'joinStatus' });
     const contacts = await alice2.call<{ contacts: { handle: string; status: string }[] }>({
       type: 'listContacts',
@@ -170,6 +176,33 @@ describe('linking a browser to an account', () => {
         plaintext: 'x',
       }),
     ).toBe('device-removed');
+  });
+
+  it('someone who saw the code and answered first is shown, refused, and linked to nothing', async () => {
+    const alice1 = await onboard('link-f');
+    const real = await ready(makeProfile({ now: clock }));
+    const snoop = await ready(makeProfile({ now: clock }));
+    const { code } = await alice1.call<{ code: string }>({ type: 'startLink' });
+    const theirs = await snoop.call<LinkState>({ type: 'joinWithCode', code });
+    // The real browser comes second: the relay holds one request per code.
+    expect(await codeOf(real, { type: 'joinWithCode', code })).toBe('conflict');
+    // Nothing was left behind there: it can still start on its own.
+    expect(
+      await real.call({ type: 'createIdentity', handle: 'link-f2', directoryUrl: dir.url }),
+    ).toMatchObject({
+      handle: 'link-f2',
+    });
+    const asked = await alice1.call<LinkState>({ type: 'linkStatus' });
+    expect(asked).toEqual({
+      state: 'confirm',
+      fingerprint: (theirs as { fingerprint: string }).fingerprint,
+    });
+    expect(await alice1.call<LinkState>({ type: 'confirmLink', accept: false })).toEqual({
+      state: 'none',
+    });
+    expect((await alice1.call<DevicesView>({ type: 'listDevices' })).devices).toHaveLength(1);
+    expect(await snoop.call<LinkState>({ type: 'joinStatus' })).toMatchObject({ state: 'waiting' });
+    expect(await codeOf(alice1, { type: 'confirmLink', accept: true })).toBe('link-expired');
   });
 
   it('refuses a second browser on a spent code, a browser that has an identity, and a stale code', async () => {

@@ -44,6 +44,8 @@ const SEEN_KEY = 'device-seen';
 interface HostState {
   secret: string;
   expiresAt: number;
+  /** The request that answered the code, kept until the person confirms or refuses it. */
+  request?: { deviceKey: string; replyKey: string };
 }
 
 interface JoinState {
@@ -149,26 +151,59 @@ export async function startLink(svc: VeilService): Promise<{ code: string; expir
 }
 
 /**
- * Links the browser that answered our code, once it has: checks its request under the code's
- * MAC key, signs and publishes the list with its key, and seals the list and our contacts for
- * it. The code then is spent.
+ * Whether a browser answered our code: its request is checked under the code's MAC key and
+ * kept; the person then compares its device fingerprint with the one the new browser shows
+ * (confirmLink), since whoever saw the code could answer it first.
  */
 export async function linkStatus(svc: VeilService): Promise<LinkState> {
   const host = await svc.store.get<HostState>('state', HOST_KEY);
   if (!host) return { state: 'none' };
-  const drop = () => svc.store.commit([{ op: 'delete', table: 'state', key: HOST_KEY }]);
   if (svc.now() > host.expiresAt) {
-    await drop();
+    await svc.store.commit([{ op: 'delete', table: 'state', key: HOST_KEY }]);
     return { state: 'none' };
   }
   const profile = await svc.requireProfile();
+  if (host.request)
+    return {
+      state: 'confirm',
+      fingerprint: svc.half(profile.handle, fromBase64Url(host.request.deviceKey)),
+    };
   const { directoryUrl } = await svc.settings();
   const keys = linkKeys(fromBase64Url(host.secret));
   const request = await svc.directory.getLinkRequest(directoryUrl, keys.idHex);
   if (!request) return { state: 'waiting', expiresAt: host.expiresAt };
   const opened = openLinkRequest(keys, profile.handle, request);
-  const { deviceKey } = opened;
-  const list = await svc.veil.linkDevice(deviceKey);
+  const next: HostState = {
+    ...host,
+    request: { deviceKey: toBase64Url(opened.deviceKey), replyKey: toBase64Url(opened.replyKey) },
+  };
+  await svc.store.commit([{ op: 'put', table: 'state', key: HOST_KEY, value: next }]);
+  return { state: 'confirm', fingerprint: svc.half(profile.handle, opened.deviceKey) };
+}
+
+/**
+ * The person compared the fingerprints: links that browser (signs and publishes the list with
+ * its key, seals the list and our contacts for it), or refuses it. Either way the code is spent.
+ */
+export async function confirmLink(svc: VeilService, accept: boolean): Promise<LinkState> {
+  await svc.lock.dataKey();
+  const host = await svc.store.get<HostState>('state', HOST_KEY);
+  const drop = () => svc.store.commit([{ op: 'delete', table: 'state', key: HOST_KEY }]);
+  if (!host?.request || svc.now() > host.expiresAt) {
+    if (host) await drop();
+    throw new BackgroundError('link-expired', 'no browser is waiting to be linked');
+  }
+  if (!accept) {
+    await drop();
+    return { state: 'none' };
+  }
+  const { directoryUrl } = await svc.settings();
+  const keys = linkKeys(fromBase64Url(host.secret));
+  const opened = {
+    deviceKey: fromBase64Url(host.request.deviceKey),
+    replyKey: fromBase64Url(host.request.replyKey),
+  };
+  const list = await svc.veil.linkDevice(opened.deviceKey);
   await publishOwnList(svc, list);
   const contacts = await svc.listContacts();
   const answer: LinkAnswer = {
@@ -189,7 +224,7 @@ export async function linkStatus(svc: VeilService): Promise<LinkState> {
   );
   await svc.directory.putLinkAnswer(directoryUrl, keys.idHex, sealed);
   await drop();
-  const device = list.devices.find((d) => bytesEqual(d.key, deviceKey))!;
+  const device = list.devices.find((d) => bytesEqual(d.key, opened.deviceKey))!;
   return { state: 'linked', deviceId: device.id };
 }
 
@@ -213,15 +248,22 @@ export async function joinWithCode(svc: VeilService, text: string): Promise<Link
   const me = await svc.veil.createIdentity(code.handle);
   const keys = linkKeys(code.secret);
   const reply = linkReplyKeyPair((n) => svc.crypto.randomBytes(n));
-  await svc.directory.putLinkRequest(
-    code.directoryUrl,
-    keys.idHex,
-    sealLinkRequest(keys, {
-      handle: code.handle,
-      deviceKey: me.deviceKey ?? me.identityKey,
-      replyKey: reply.publicKey,
-    }),
-  );
+  try {
+    await svc.directory.putLinkRequest(
+      code.directoryUrl,
+      keys.idHex,
+      sealLinkRequest(keys, {
+        handle: code.handle,
+        deviceKey: me.deviceKey ?? me.identityKey,
+        replyKey: reply.publicKey,
+      }),
+    );
+  } catch (e) {
+    // Not joined (the code was used, the directory is away): this browser is as it was, so a
+    // new code or "create an identity" still works.
+    await forgetIdentity(svc);
+    throw e;
+  }
   const state: JoinState = {
     secret: toBase64Url(code.secret),
     replySecretKey: toBase64Url(reply.secretKey),
@@ -235,7 +277,11 @@ export async function joinWithCode(svc: VeilService, text: string): Promise<Link
     { op: 'put', table: 'state', key: JOIN_KEY, value: state },
     { op: 'put', table: 'settings', key: 'settings', value: settings },
   ]);
-  return { state: 'waiting', expiresAt: state.expiresAt };
+  return {
+    state: 'waiting',
+    expiresAt: state.expiresAt,
+    fingerprint: ownFingerprint(svc, code.handle, me),
+  };
 }
 
 /**
@@ -256,7 +302,12 @@ export async function joinStatus(svc: VeilService): Promise<LinkState> {
   if (!sealed) {
     if (svc.now() > join.expiresAt + LINK_CODE_TTL_MS)
       throw new BackgroundError('link-expired', 'the link code expired: ask for a new one');
-    return { state: 'waiting', expiresAt: join.expiresAt };
+    const me = (await svc.veil.getIdentity())!;
+    return {
+      state: 'waiting',
+      expiresAt: join.expiresAt,
+      fingerprint: ownFingerprint(svc, join.handle, me),
+    };
   }
   const me0 = (await svc.veil.getIdentity())!;
   const opened = openLinkAnswer(
@@ -292,6 +343,22 @@ export async function joinStatus(svc: VeilService): Promise<LinkState> {
     kem: KEM_PREKEY_TARGET,
   });
   return { state: 'joined', handle: join.handle, deviceId: me.deviceId! };
+}
+
+async function forgetIdentity(svc: VeilService): Promise<void> {
+  const ops = [];
+  for (const table of ['identity', 'signedPrekeys', 'oneTimePrekeys', 'kemPrekeys'] as const)
+    for (const key of await svc.store.keys(table)) ops.push({ op: 'delete' as const, table, key });
+  await svc.store.commit(ops);
+}
+
+/** This browser's device fingerprint, as the account's browser shows it before linking. */
+function ownFingerprint(
+  svc: VeilService,
+  handle: string,
+  me: { identityKey: Uint8Array; deviceKey?: Uint8Array },
+): string {
+  return svc.half(handle, me.deviceKey ?? me.identityKey);
 }
 
 // ---- before sending ----

@@ -73,6 +73,7 @@ const VALID: { [T in MessageType]: Record<string, unknown> } = {
   listDevices: {},
   startLink: {},
   linkStatus: {},
+  confirmLink: { accept: true },
   joinWithCode: { code: 'veil-link:AAAAAAAAAAAA' },
   joinStatus: {},
   removeDevice: { deviceId: 2 },

@@ -233,6 +233,7 @@ export const VALIDATORS: { [T in MessageType]: Validator<T> } = {
   listDevices: () => ({}),
   startLink: () => ({}),
   linkStatus: () => ({}),
+  confirmLink: (r) => ({ accept: bool(r, 'accept') }),
   joinWithCode: (r) => ({ code: str(r, 'code', 1000, 10).trim() }),
   joinStatus: () => ({}),
   removeDevice: (r) => ({ deviceId: int(r, 'deviceId', 1, 0xffff_ffff) }),

@@ -63,7 +63,10 @@ export interface DevicesView {
 /** Where linking stands, on either side (docs/devices.md "Linking"). */
 export type LinkState =
   | { state: 'none' }
-  | { state: 'waiting'; expiresAt: number }
+  /** `fingerprint`: on the joining side, its own device's, for the person to compare. */
+  | { state: 'waiting'; expiresAt: number; fingerprint?: string }
+  /** Host side: a browser answered the code; link it only if it shows this fingerprint. */
+  | { state: 'confirm'; fingerprint: string }
   | { state: 'linked'; deviceId: number }
   | { state: 'joined'; handle: string; deviceId: number };
 
@@ -324,8 +327,10 @@ export interface MessageTable extends PageMessageTable {
     res: { code: string; expiresAt: number };
     who: 'extension-page';
   };
-  /** Host side: links the browser that answered the code, once it has (call until not waiting). */
+  /** Host side: whether a browser answered the code (call until not waiting). */
   linkStatus: { req: object; res: LinkState; who: 'extension-page' };
+  /** Host side: the person compared the fingerprints; link that browser, or refuse it. */
+  confirmLink: { req: { accept: boolean }; res: LinkState; who: 'extension-page' };
   /** On a new browser without an identity: join the account whose code was pasted. */
   joinWithCode: { req: { code: string }; res: LinkState; who: 'extension-page' };
   /** Joining side: finishes once the account's browser answered (call until not waiting). */
@@ -592,6 +597,7 @@ export const ALLOWED_SENDERS: { [T in MessageType]: readonly MessageTable[T]['wh
   listDevices: ['extension-page'],
   startLink: ['extension-page'],
   linkStatus: ['extension-page'],
+  confirmLink: ['extension-page'],
   joinWithCode: ['extension-page'],
   joinStatus: ['extension-page'],
   removeDevice: ['extension-page'],

@@ -10,7 +10,8 @@ import { Notice } from './notice';
 import { QrCode } from './qr-code';
 import { useAction } from './use-action';
 
-const POLL_MS = 1500;
+// Both browsers often share one address, and the relay allows 60 calls a minute per address.
+const POLL_MS = 3000;
 
 function when(ms: number): string {
   return new Date(ms).toLocaleString();
@@ -21,6 +22,7 @@ export function DeviceList(props: { compact?: boolean }) {
   const [view, setView] = useState<DevicesView | null>(null);
   const [code, setCode] = useState<{ code: string; expiresAt: number } | null>(null);
   const [linked, setLinked] = useState<number | null>(null);
+  const [asking, setAsking] = useState<string | null>(null);
   const action = useAction();
   const load = () => sendMessage({ type: 'listDevices' }).then(setView, () => setView(null));
   useEffect(() => void load(), []);
@@ -31,10 +33,9 @@ export function DeviceList(props: { compact?: boolean }) {
     const timer = setInterval(() => {
       void sendMessage({ type: 'linkStatus' }).then(
         (s: LinkState) => {
-          if (s.state === 'linked') {
-            setLinked(s.deviceId);
+          if (s.state === 'confirm') {
+            setAsking(s.fingerprint);
             setCode(null);
-            void load();
           } else if (s.state === 'none') setCode(null);
         },
         (error: unknown) => {
@@ -51,6 +52,14 @@ export function DeviceList(props: { compact?: boolean }) {
     setLinked(null);
     const shown = await action.run(() => sendMessage({ type: 'startLink' }));
     if (shown) setCode(shown);
+  };
+  const answer = async (accept: boolean) => {
+    const s = await action.run(() => sendMessage({ type: 'confirmLink', accept }));
+    setAsking(null);
+    if (s?.state === 'linked') {
+      setLinked(s.deviceId);
+      void load();
+    }
   };
   const remove = async (deviceId: number) => {
     const next = await action.run(() => sendMessage({ type: 'removeDevice', deviceId }));
@@ -101,6 +110,27 @@ export function DeviceList(props: { compact?: boolean }) {
           <p role="status">{t('devices_link_waiting')}</p>
         </div>
       )}
+      {asking && (
+        <div class="confirm" role="group" data-veil="link-confirm">
+          <p>{t('devices_link_compare')}</p>
+          <p>
+            <code data-veil="link-fingerprint">{asking}</code>
+          </p>
+          <div class="actions">
+            <Button
+              variant="primary"
+              hook="confirm-link"
+              busy={action.busy}
+              onClick={() => void answer(true)}
+            >
+              {t('devices_link_confirm')}
+            </Button>
+            <Button variant="quiet" hook="refuse-link" onClick={() => void answer(false)}>
+              {t('devices_link_refuse')}
+            </Button>
+          </div>
+        </div>
+      )}
       {linked !== null && (
         <p role="status" data-veil="device-linked">
           {t('devices_linked', String(linked))}
@@ -115,6 +145,7 @@ export function DeviceList(props: { compact?: boolean }) {
 export function JoinAccount(props: { onJoined(): void }) {
   const [code, setCode] = useState('');
   const [waiting, setWaiting] = useState(false);
+  const [fingerprint, setFingerprint] = useState<string | null>(null);
   const [joined, setJoined] = useState<{ handle: string; deviceId: number } | null>(null);
   const action = useAction();
 
@@ -141,7 +172,10 @@ export function JoinAccount(props: { onJoined(): void }) {
   const join = async (event: Event) => {
     event.preventDefault();
     const s = await action.run(() => sendMessage({ type: 'joinWithCode', code: code.trim() }));
-    if (s?.state === 'waiting') setWaiting(true);
+    if (s?.state === 'waiting') {
+      setFingerprint(s.fingerprint ?? null);
+      setWaiting(true);
+    }
   };
   return (
     <form class="panel" onSubmit={join} noValidate data-veil="join-account">
@@ -159,7 +193,16 @@ export function JoinAccount(props: { onJoined(): void }) {
           {t('devices_join_button')}
         </Button>
       </div>
-      {waiting && <p role="status">{t('devices_link_waiting')}</p>}
+      {waiting && (
+        <div role="status">
+          <p>{t('devices_join_compare')}</p>
+          {fingerprint && (
+            <p>
+              <code data-veil="join-fingerprint">{fingerprint}</code>
+            </p>
+          )}
+        </div>
+      )}
       {joined && (
         <p role="status" data-veil="joined">
           {t('devices_joined', [joined.handle, String(joined.deviceId)])}

