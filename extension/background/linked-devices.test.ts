@@ -4,13 +4,14 @@
 // Attacks first: a request answered with the wrong code, a code pasted twice, a browser that
 // already has an identity, a stale code.
 import 'fake-indexeddb/auto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { DevicesView, LinkState } from '../messaging/messages';
 import { dearmor } from '../protocol/armor';
 import { decodeEnvelope } from '../protocol/envelope';
 import { forgetDeviceLists } from './linked-devices';
 import {
   makeProfile,
+  readOnPage,
   ready,
   startDirectory,
   type RunningDirectory,
@@ -27,6 +28,10 @@ afterAll(async () => {
 
 let time = Date.now();
 const clock = () => time;
+// Each test starts at the directory's time (some move the browsers' clocks on).
+beforeEach(() => {
+  time = Date.now();
+});
 const CTX = 'thelounge:127.0.0.1/alice-bob';
 
 async function onboard(handle: string): Promise<TestProfile> {
@@ -203,6 +208,49 @@ describe('linking a browser to an account', () => {
     expect((await alice1.call<DevicesView>({ type: 'listDevices' })).devices).toHaveLength(1);
     expect(await snoop.call<LinkState>({ type: 'joinStatus' })).toMatchObject({ state: 'waiting' });
     expect(await codeOf(alice1, { type: 'confirmLink', accept: true })).toBe('link-expired');
+  });
+
+  it('on the page: her linked browser counts as her from the logged list, her own shows as hers, an unlinked one stops counting within a minute', async () => {
+    const bob = await onboard('link-bob-g');
+    const { alice1, alice2 } = await linkPair('link-g');
+    for (const a of [alice1, alice2]) await a.call({ type: 'addContact', handle: 'link-bob-g' });
+    await bob.call({ type: 'addContact', handle: 'link-g' });
+    // Bob has never fetched Alice's list: the reader asks the directory, which names the device.
+    const from2 = await send(alice2, 'link-bob-g', 'hello from the new browser');
+    expect(await readOnPage(bob, CTX, from2)).toMatchObject({
+      status: 'unverified',
+      sender: 'link-g',
+      plaintext: 'hello from the new browser',
+    });
+    // Alice's first browser shows it as her own message.
+    expect(await readOnPage(alice1, CTX, from2)).toMatchObject({
+      own: true,
+      plaintext: 'hello from the new browser',
+    });
+    // Unlinked: the page (not a message) decides, from the list the directory logged.
+    time += 61_000;
+    await alice1.call({ type: 'removeDevice', deviceId: 2 });
+    time += 61_000;
+    // A message the removed browser seals on its still-open session is no longer hers.
+    const late = (
+      await alice2.service.veil.encrypt({ context: CTX, recipients: ['link-bob-g'] }, 'still me')
+    ).join('\n');
+    expect(await readOnPage(bob, CTX, late)).toMatchObject({ status: 'unknown-sender' });
+  });
+
+  it('a browser whose join was refused or ran out starts afresh', async () => {
+    const alice1 = await onboard('link-h');
+    const b = await ready(makeProfile({ now: clock }));
+    const { code } = await alice1.call<{ code: string }>({ type: 'startLink' });
+    await b.call({ type: 'joinWithCode', code });
+    await alice1.call({ type: 'linkStatus' });
+    await alice1.call({ type: 'confirmLink', accept: false });
+    time += 21 * 60_000;
+    expect(await codeOf(b, { type: 'joinStatus' })).toBe('link-expired');
+    expect(await b.call({ type: 'joinStatus' })).toEqual({ state: 'none' });
+    expect(
+      await b.call({ type: 'createIdentity', handle: 'link-h2', directoryUrl: dir.url }),
+    ).toMatchObject({ handle: 'link-h2' });
   });
 
   it('refuses a second browser on a spent code, a browser that has an identity, and a stale code', async () => {

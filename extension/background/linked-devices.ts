@@ -27,6 +27,8 @@ import {
   sealLinkRequest,
 } from '../protocol/link-code';
 import { bytesEqual } from '../protocol/bytes';
+import { deviceTrust } from '../protocol/linked-devices';
+import type { TrustStatus } from '../protocol/placement';
 import { normalizeDirectoryUrl } from './directory-client';
 import { BackgroundError } from './errors';
 import { KEM_PREKEY_TARGET, PREKEY_TARGET, publishDeviceKeys } from './key-upkeep';
@@ -298,10 +300,19 @@ export async function joinStatus(svc: VeilService): Promise<LinkState> {
       : { state: 'none' };
   }
   const keys = linkKeys(fromBase64Url(join.secret));
+  // Refused, expired, or an answer that does not open or check: this browser goes back to
+  // having no identity, so a new code or a fresh start works.
+  const giveUp = async (e: BackgroundError): Promise<never> => {
+    await forgetIdentity(svc);
+    await svc.store.commit([{ op: 'delete', table: 'state', key: JOIN_KEY }]);
+    throw e;
+  };
   const sealed = await svc.directory.getLinkAnswer(join.directoryUrl, keys.idHex);
   if (!sealed) {
     if (svc.now() > join.expiresAt + LINK_CODE_TTL_MS)
-      throw new BackgroundError('link-expired', 'the link code expired: ask for a new one');
+      return giveUp(
+        new BackgroundError('link-expired', 'the link code expired: ask for a new one'),
+      );
     const me = (await svc.veil.getIdentity())!;
     return {
       state: 'waiting',
@@ -309,19 +320,25 @@ export async function joinStatus(svc: VeilService): Promise<LinkState> {
       fingerprint: ownFingerprint(svc, join.handle, me),
     };
   }
-  const me0 = (await svc.veil.getIdentity())!;
-  const opened = openLinkAnswer(
-    keys,
-    {
-      deviceKey: me0.deviceKey ?? me0.identityKey,
-      replySecretKey: fromBase64Url(join.replySecretKey),
-    },
-    sealed,
-  );
-  const answer = JSON.parse(new TextDecoder().decode(opened)) as LinkAnswer;
   const accountKey = fromBase64Url(join.accountKey);
-  const list = deviceListFromJson(answer.list);
-  const me = await svc.veil.joinAccount(list, accountKey);
+  let answer: LinkAnswer;
+  let me: Awaited<ReturnType<typeof svc.veil.joinAccount>>;
+  try {
+    const me0 = (await svc.veil.getIdentity())!;
+    const opened = openLinkAnswer(
+      keys,
+      {
+        deviceKey: me0.deviceKey ?? me0.identityKey,
+        replySecretKey: fromBase64Url(join.replySecretKey),
+      },
+      sealed,
+    );
+    answer = JSON.parse(new TextDecoder().decode(opened)) as LinkAnswer;
+    me = await svc.veil.joinAccount(deviceListFromJson(answer.list), accountKey);
+  } catch (e) {
+    if (!(e instanceof VeilError) && !(e instanceof SyntaxError)) throw e;
+    return giveUp(new BackgroundError('bad-proof', 'the answer to the link code does not check'));
+  }
   for (const c of Array.isArray(answer.contacts) ? answer.contacts : []) {
     try {
       await svc.veil.addContact(c.handle, fromBase64Url(c.identityKey));
@@ -364,41 +381,68 @@ function ownFingerprint(
 // ---- before sending ----
 
 /**
- * Refreshes the device lists of `handles` (contacts) and our own, at most once a minute each,
- * and starts a session with every listed device that has none. A device whose bundle cannot be
- * had (it published no keys yet) is left out of this message rather than holding it up.
+ * Fetches `handle`'s device list (a contact's, or ours) when the last fetch is older than a
+ * minute, checked against the log and the account key, and applies it. A directory that cannot
+ * be reached or serves nothing usable leaves the last checked list in place (sending must not
+ * need the directory); only finding this browser unlinked stops us.
  */
-export async function ensureDeviceSessions(
+export async function refreshDeviceList(
   svc: VeilService,
   url: string,
-  handles: readonly string[],
+  handle: string,
 ): Promise<void> {
   const profile = await svc.requireProfile();
   const now = svc.now();
   let fetchedAt = fetched.get(svc);
   if (!fetchedAt) fetched.set(svc, (fetchedAt = new Map()));
-  const fresh = (h: string) => (fetchedAt.get(`${url} ${h}`) ?? -Infinity) > now - LIST_FRESH_MS;
-  for (const handle of [...handles, profile.handle]) {
-    if (fresh(handle)) continue;
-    const key =
-      handle === profile.handle
-        ? profile.identityKey
-        : (await svc.veil.getContact(handle))?.identityKey;
-    if (!key) continue;
-    try {
-      const list = await svc.directory.deviceList(url, handle, key);
-      if (handle === profile.handle) {
-        if ((await svc.veil.setOwnDevices(list)) === 'removed')
-          throw new BackgroundError('device-removed', 'this browser was unlinked from the account');
-      } else await svc.veil.setContactDevices(handle, list);
-    } catch (e) {
-      // None published (a contact on one browser), or not newer than ours: nothing to change.
-      if (!(e instanceof BackgroundError && e.code === 'not-found') && !(e instanceof VeilError))
-        throw e;
-      if (e instanceof BackgroundError && e.code === 'device-removed') throw e;
-    }
-    fetchedAt!.set(`${url} ${handle}`, now);
+  const id = `${url} ${handle}`;
+  if ((fetchedAt.get(id) ?? -Infinity) > now - LIST_FRESH_MS) return;
+  const own = handle === profile.handle;
+  const contact = own ? undefined : await svc.veil.getContact(handle);
+  const key = own ? profile.identityKey : contact?.identityKey;
+  if (!key || contact?.pendingKey) return;
+  fetchedAt.set(id, now);
+  let list: SignedDeviceList;
+  try {
+    list = await svc.directory.deviceList(url, handle, key);
+  } catch (e) {
+    if (e instanceof BackgroundError || e instanceof VeilError) return;
+    throw e;
   }
+  try {
+    if (!own) await svc.veil.setContactDevices(handle, list);
+    else if ((await svc.veil.setOwnDevices(list)) === 'removed')
+      throw new BackgroundError('device-removed', 'this browser was unlinked from the account');
+  } catch (e) {
+    // Not newer than ours, or not the pinned key's: keep what we checked before.
+    if (!(e instanceof VeilError)) throw e;
+  }
+}
+
+/** What a contact's checked (and at most a minute old) device list says of a device key. */
+export async function contactDeviceTrust(
+  svc: VeilService,
+  url: string,
+  handle: string,
+  key: Uint8Array,
+): Promise<TrustStatus> {
+  await refreshDeviceList(svc, url, handle);
+  return deviceTrust(await svc.veil.getContact(handle), key);
+}
+
+/**
+ * Before a direct message: refreshes the lists of `handles` and ours, and starts a session with
+ * every listed device that has none. A device whose bundle cannot be had or does not verify is
+ * left out of this message (and named in the answer) rather than holding it up.
+ */
+export async function ensureDeviceSessions(
+  svc: VeilService,
+  url: string,
+  handles: readonly string[],
+): Promise<{ skipped: { handle: string; deviceId: number }[] }> {
+  const profile = await svc.requireProfile();
+  for (const handle of [...handles, profile.handle]) await refreshDeviceList(svc, url, handle);
+  const skipped: { handle: string; deviceId: number }[] = [];
   for (const m of await svc.veil.missingSessions(handles)) {
     const accountKey =
       m.handle === profile.handle
@@ -408,9 +452,11 @@ export async function ensureDeviceSessions(
       const { bundle } = await svc.directory.deviceBundle(url, m.handle, m.deviceId, accountKey);
       await svc.veil.startSession(bundle, { deviceId: m.deviceId });
     } catch (e) {
-      if (!(e instanceof BackgroundError && e.code === 'not-found')) throw e;
+      if (!(e instanceof BackgroundError) && !(e instanceof VeilError)) throw e;
+      skipped.push({ handle: m.handle, deviceId: m.deviceId });
     }
   }
+  return { skipped };
 }
 
 /** Forgets when lists were fetched, so the next send fetches them again. */

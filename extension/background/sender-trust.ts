@@ -46,6 +46,11 @@ export interface SenderTrustDeps {
   read(key: string): Promise<SenderRecord | undefined>;
   write(key: string, record: SenderRecord): Promise<void>;
   now(): number;
+  /**
+   * A contact's device key (not their pinned account key): the trust their device list, fetched
+   * from the directory and checked against the log (at most once a minute), gives it.
+   */
+  deviceTrust?(handle: string, key: Uint8Array): Promise<TrustStatus>;
 }
 
 /** What the log says of `key` for `handle`, from its entries (pure). */
@@ -112,8 +117,21 @@ export class SenderTrust {
       changed?: (handle: string) => void;
     } = {},
   ): Promise<TrustStatus> {
-    if (trust !== 'unknown-sender') return trust;
     const getContact = opts.getContact ?? this.deps.getContact;
+    // A device key of a contact: only their logged device list speaks for it, so a device they
+    // unlinked stops counting within a minute, and one they linked counts without a message
+    // having to vouch for it.
+    if (this.deps.deviceTrust && trust !== 'key-changed') {
+      const contact = await getContact(handle);
+      if (contact && !contact.pendingKey && !bytesEqual(contact.identityKey, key)) {
+        const device = await this.deps.deviceTrust(handle, key);
+        if (device !== 'unknown-sender' || trust !== 'unknown-sender') {
+          if (device !== trust) opts.changed?.(handle);
+          return device;
+        }
+      }
+    }
+    if (trust !== 'unknown-sender') return trust;
     let record = await this.standing(handle, key, opts.caller);
     let contact = await getContact(handle);
     // A contact pinned to another key than the log's current one would be flagged: ask again

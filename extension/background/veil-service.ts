@@ -3,6 +3,7 @@
 // Nothing here holds state that exists only in memory: a restarted MV3 worker rebuilds it all
 // from IndexedDB and storage.session on the first message. One instance per worker, so every
 // protocol operation goes through one Veil queue (two handlers cannot race on a session).
+import { contactDeviceTrust } from './linked-devices';
 import { browser } from 'wxt/browser';
 import { bestProvider } from '../crypto/webcrypto-provider';
 import type { PageHealth } from '../messaging/messages';
@@ -122,6 +123,10 @@ export class VeilService {
     write: (key, record) =>
       this.store.commit([{ op: 'put', table: 'senders', key, value: record }]),
     now: () => this.now(),
+    deviceTrust: async (handle, key) => {
+      const { directoryUrl } = await this.settings();
+      return contactDeviceTrust(this, directoryUrl, handle, key);
+    },
   });
   private logWatch?: { alarms: LogAlarms; monitor: LogMonitor; gossip: HeadGossip };
 

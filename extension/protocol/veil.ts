@@ -11,12 +11,7 @@ import { armor, dearmor } from './armor';
 import { bytesEqual, utf8ToBytes } from './bytes';
 import { nobleProvider } from './crypto/noble';
 import type { CryptoProvider, KeyPair } from './crypto/provider';
-import {
-  decodeSignedDeviceList,
-  encodeSignedDeviceList,
-  verifyDeviceList,
-  type SignedDeviceList,
-} from './device-list';
+import { verifyDeviceList, type SignedDeviceList } from './device-list';
 import {
   contextHash,
   contextTag,
@@ -789,6 +784,9 @@ export class Veil {
     const named = (devices: readonly { id: number; key: Uint8Array }[] | undefined) =>
       devices?.some((d) => d.id === deviceId && bytesEqual(d.key, bundle.identityKey)) ?? false;
     const keyHex = bytesToHex(bundle.identityKey);
+    // Every browser that can be linked publishes KEM prekeys: a device bundle without one was
+    // stripped on the way, so no classical session with it.
+    if (!bundle.kemPrekey) throw new VeilError('downgrade', 'a device bundle without a KEM prekey');
     if (bundle.handle === id.handle) {
       const own = await this.store.get<OwnDevices>('meta', OWN_DEVICES_KEY);
       if (!own || !named(own.list.devices) || bytesEqual(bundle.identityKey, id.publicKey))
@@ -944,13 +942,11 @@ export class Veil {
           ops,
         });
         records.unshift({ type: 'text', text: plaintext });
-        if (pending) {
-          records.push({ type: 'sender-handle', handle: id.handle });
-          // A linked device's key is ours only by the account's signed list: it goes along.
-          const own = id.account && (await this.ownDevices());
-          if (own) records.push({ type: 'device-list', list: encodeSignedDeviceList(own) });
-        }
-        if (targets.some((t) => t.own)) records.push({ type: 'peer', handle });
+        if (pending) records.push({ type: 'sender-handle', handle: id.handle });
+        // Who it is for, sealed: a device key some list names can be anyone's, so a reader
+        // takes a direct message only if it names the reader's own account (or, from another
+        // device of ours, our peer).
+        records.push({ type: 'peer', handle });
         const body = encodePlaintext(records);
         let envelope: Uint8Array;
         if (targets.length === 1) {
@@ -1024,7 +1020,13 @@ export class Veil {
     if (!contact) throw new VeilError('no-session', 'no session with this contact yet');
     const targets: DirectTarget[] = [];
     let next = contact;
+    const ownKeys = [id.publicKey, ...((await this.ownDevices())?.devices.map((d) => d.key) ?? [])];
+    const seen = new Set<string>();
     for (const key of contactDeviceKeys(contact)) {
+      // A contact's list naming one of our keys (or one twice) gets no wrap for it.
+      const hex = bytesToHex(key);
+      if (seen.has(hex) || ownKeys.some((k) => bytesEqual(k, key))) continue;
+      seen.add(hex);
       if (bytesEqual(key, contact.identityKey)) {
         const found = await this.usableSession(contact);
         if (!found) continue;
@@ -1615,12 +1617,16 @@ export class Veil {
     }
     const sender = record.remoteHandle!;
     const senderKey = record.remoteIdentityKey;
-    tx.put('sessions', tag, record);
-    const listed = records.find((r) => r.type === 'device-list');
-    if (listed?.type === 'device-list') await this.learnDeviceList(tx, id, sender, listed.list);
-    let contact = await tx.get<Contact>('contacts', sender);
     const trust = await this.trustOf(tx, id, sender, senderKey);
     const own = sender === id.handle && trust === 'verified';
+    // A direct message names who it is for (record 10; older clients name nobody): one for
+    // another account reached us because someone's device list names our key. Refused before
+    // anything is kept, so its session is not adopted either.
+    const peer = records.find((r) => r.type === 'peer');
+    if (!own && peer?.type === 'peer' && peer.handle !== id.handle)
+      throw new VeilError('not-for-us', 'a direct message for another account');
+    tx.put('sessions', tag, record);
+    let contact = await tx.get<Contact>('contacts', sender);
     if (!known && own) {
       // Another device of ours started a session: we answer (and write) to it on this one.
       const state = (await tx.get<OwnDevices>('meta', OWN_DEVICES_KEY))!;
@@ -1703,38 +1709,6 @@ export class Veil {
       return listed && !bytesEqual(key, id.publicKey) ? 'verified' : 'unknown-sender';
     }
     return deviceTrust(await tx.get<Contact>('contacts', sender), key);
-  }
-
-  /**
-   * A device list a linked device sent with its first messages: applied when signed by the
-   * sender's pinned account key (ours, for our own devices) and newer than the one we hold; an
-   * older or forged one is ignored (its device then stays `unknown-sender`).
-   */
-  private async learnDeviceList(
-    tx: StoreTx,
-    id: IdentityRecord,
-    sender: string,
-    bytes: Uint8Array,
-  ): Promise<void> {
-    try {
-      const list = decodeSignedDeviceList(bytes);
-      if (sender === id.handle) {
-        const own = await tx.get<OwnDevices>('meta', OWN_DEVICES_KEY);
-        await verifyDeviceList(this.crypto, accountKeyOf(id), list, {
-          handle: id.handle,
-          minVersion: (own?.list.version ?? 0) + 1,
-        });
-        const put = this.ownDevicesPut(list, own);
-        if (put.op === 'put') tx.put('meta', OWN_DEVICES_KEY, put.value);
-        return;
-      }
-      const contact = await tx.get<Contact>('contacts', sender);
-      if (!contact || contact.pendingKey) return;
-      const next = await applyContactDeviceList(this.crypto, contact, sender, list);
-      if (next !== contact) tx.put('contacts', sender, next);
-    } catch (e) {
-      if (!(e instanceof VeilError)) throw e;
-    }
   }
 
   /** Files another member's sender key for a group; older keys of theirs beyond the last are dropped. */
