@@ -156,7 +156,7 @@ describe('linking a browser to an account', () => {
     });
     expect(await read(alice1, from2)).toMatchObject({
       plaintext: 'from the second browser',
-      fromOwnDevice: { peer: 'link-bob-d' },
+      fromOwnDevice: true,
     });
     const from1 = await send(alice1, 'link-bob-d', 'from the first browser');
     expect(await read(bob, from1)).toMatchObject({ plaintext: 'from the first browser' });

@@ -1,5 +1,6 @@
 // The AEAD plaintext of 1:1 and group messages (docs/protocol.md, "Plaintext framing and
 // padding"): a list of typed records, then length-hiding padding. Pure.
+import { sha256 } from '@noble/hashes/sha2.js';
 import { utf8Length, utf8ToBytes, writeUtf8 } from './bytes';
 import { VeilError } from './errors';
 import { paddedLength, unpad } from './padding';
@@ -14,8 +15,20 @@ export const RECORD_GROUP = 7;
 export const RECORD_MEMBERSHIP = 8;
 /** The sender's signed device list (device-list.ts binary form), with a linked device's first messages. */
 export const RECORD_DEVICE_LIST = 9;
-/** A direct message's other person, for the sender's own other devices to place it. */
-export const RECORD_PEER = 10;
+export const PEER_TAG_LENGTH = 8;
+const PEER_TAG_PREFIX = utf8ToBytes('Veil peer v1');
+
+/**
+ * `SHA-256("Veil peer v1" || UTF-8(handle))[0..8]`: names a handle in a fixed 8 bytes (the
+ * message keeps its size however long the handle), 2^64 work to find another with the same tag.
+ */
+export function peerTag(handle: string): Uint8Array {
+  const h = utf8ToBytes(handle);
+  const input = new Uint8Array(PEER_TAG_PREFIX.length + h.length);
+  input.set(PEER_TAG_PREFIX);
+  input.set(h, PEER_TAG_PREFIX.length);
+  return sha256(input).slice(0, PEER_TAG_LENGTH);
+}
 
 export const MAX_HANDLE_BYTES = 64;
 /** Longest site and conversation name sealed in an origin record, in UTF-8 bytes. */
@@ -72,8 +85,7 @@ export type PlaintextRecord =
   /** A group's member list as the sender now has it; `epoch` orders changes. */
   | { type: 'membership'; groupId: Uint8Array; epoch: number; members: GroupMember[] }
   /** Opaque here; device-list.ts reads and writes its layout. */
-  | { type: 'device-list'; list: Uint8Array }
-  | { type: 'peer'; handle: string };
+  | { type: 'device-list'; list: Uint8Array };
 
 /**
  * Frames and pads records, e.g. `encodePlaintext([{ type: 'text', text: 'hi' }])` (32 bytes).
@@ -138,10 +150,6 @@ export function decodePlaintext(padded: Uint8Array): PlaintextRecord[] {
       records.push({ type: 'group', groupId: body.slice() });
     } else if (type === RECORD_MEMBERSHIP) records.push(decodeMembership(body));
     else if (type === RECORD_DEVICE_LIST) records.push({ type: 'device-list', list: body.slice() });
-    else if (type === RECORD_PEER) {
-      if (body.length > MAX_HANDLE_BYTES) throw new VeilError('malformed', 'peer handle too long');
-      records.push({ type: 'peer', handle: decodeUtf8(body) });
-    }
   }
   return records;
 }
@@ -291,14 +299,6 @@ function recordPart(record: PlaintextRecord): RecordPart {
       if (!(record.list instanceof Uint8Array))
         throw new VeilError('invalid-argument', 'device list record needs bytes');
       return bodyPart(RECORD_DEVICE_LIST, record.list);
-    case 'peer': {
-      if (typeof record.handle !== 'string')
-        throw new VeilError('invalid-argument', 'peer record needs a string');
-      const body = utf8ToBytes(record.handle);
-      if (body.length > MAX_HANDLE_BYTES)
-        throw new VeilError('invalid-argument', 'peer handle too long');
-      return bodyPart(RECORD_PEER, body);
-    }
     default:
       throw new VeilError('invalid-argument', 'unknown record type');
   }

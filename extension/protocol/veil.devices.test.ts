@@ -109,7 +109,7 @@ describe('linked devices', () => {
       status: 'verified',
       sender: 'alice',
       plaintext: 'from the laptop',
-      fromOwnDevice: { peer: 'bob' },
+      fromOwnDevice: true,
       moved: false,
     });
     // Her second browser → Bob: verified too (one verification per person, not per device).
@@ -121,12 +121,12 @@ describe('linked devices', () => {
     });
     expect(await alice1.veil.decrypt(page('bob'), from2)).toMatchObject({
       plaintext: 'from the phone',
-      fromOwnDevice: { peer: 'bob' },
+      fromOwnDevice: true,
       moved: false,
     });
-    // Our own message shown where another conversation is, is moved.
+    // Our own message names the conversation it was written in (the reader shows it).
     expect(await alice1.veil.decrypt(page('carol'), await send(alice2, 'bob'))).toMatchObject({
-      moved: true,
+      sealed: { origin: { name: CTX } },
     });
     // Answers go on the sessions the first messages set up: no pre-key headers any more.
     const later = await send(bob, 'alice');
@@ -327,7 +327,8 @@ describe('linked devices', () => {
 
   it("a contact's list naming someone else's key gets that person nothing readable", async () => {
     // Bob (with a hostile directory) names Carol's key as his device 2: Alice's message to Bob
-    // is wrapped for Carol too, but it names Bob, so Carol refuses it and adopts no session.
+    // is wrapped for Carol too, but bound to Bob's handle, so Carol opens nothing and adopts no
+    // session; with Carol's key as Bob's only device it still goes as a fan-out.
     const alice = await party('alice');
     const bob = await party('bob');
     const carol = await party('carol');
@@ -342,11 +343,27 @@ describe('linked devices', () => {
     expect(await bob.veil.decrypt(page('alice'), toBob)).toMatchObject({
       plaintext: 'for bob only',
     });
+    // Its wrap's MAC binds the handle it was for: under Carol's own it does not check.
     expect(await carol.veil.decrypt(page('alice'), toBob)).toMatchObject({
       status: 'failed',
-      error: 'not-for-us',
+      error: 'bad-mac',
     });
     expect(await carol.veil.hasSession('alice')).toBe(false);
+    // With Carol's key as Bob's only device (a list his own client would not sign), the one
+    // message still goes as a fan-out bound to Bob's handle.
+    const bobPrivate = (await bob.store.get<{ privateKey: Uint8Array }>('identity', 'self'))!;
+    const onlyCarol = await signDeviceList(nobleProvider, bobPrivate.privateKey, {
+      handle: 'bob',
+      version: list.version + 1,
+      devices: [{ id: 2, key: carol.key, addedAt: 1 }],
+    });
+    await alice.veil.setContactDevices('bob', onlyCarol);
+    const again = await send(alice, 'bob', 'still for bob only');
+    expect(decodeEnvelope(dearmor(again)).type).toBe(6);
+    expect(await carol.veil.decrypt(page('alice'), again)).toMatchObject({
+      status: 'failed',
+      error: 'bad-mac',
+    });
   });
 
   it('a device bundle without a KEM prekey is refused (stripped on the way)', async () => {

@@ -78,6 +78,7 @@ import {
   decodePlaintext,
   encodeOriginBody,
   encodePlaintext,
+  peerTag,
   type GossipedHead,
   type GroupMember,
   type PlaintextRecord,
@@ -145,7 +146,7 @@ export interface DecryptResult {
   /** Why it failed (status 'failed'): replay, bad-mac, own-message … */
   error?: VeilErrorCode;
   /** Written on another device of ours (`sender` is our handle); `peer` is who it went to. */
-  fromOwnDevice?: { peer?: string };
+  fromOwnDevice?: true;
 }
 
 export interface Contact {
@@ -943,13 +944,13 @@ export class Veil {
         });
         records.unshift({ type: 'text', text: plaintext });
         if (pending) records.push({ type: 'sender-handle', handle: id.handle });
-        // Who it is for, sealed: a device key some list names can be anyone's, so a reader
-        // takes a direct message only if it names the reader's own account (or, from another
-        // device of ours, our peer).
-        records.push({ type: 'peer', handle });
         const body = encodePlaintext(records);
+        // To the peer's account key alone the session binds it; to any other key (a device some
+        // list names, which could be anyone's) it goes as a fan-out, whose wraps bind the handle
+        // each device takes it for.
+        const accountKey = (await this.store.get<Contact>('contacts', handle))!.identityKey;
         let envelope: Uint8Array;
-        if (targets.length === 1) {
+        if (targets.length === 1 && bytesEqual(targets[0]!.key, accountKey)) {
           const out = await sessionEncrypt(this.crypto, targets[0]!.record, body);
           ops.push(sessionPut(out.record));
           envelope = out.envelope;
@@ -1080,16 +1081,16 @@ export class Veil {
     // the others get that key wrapped. Each wrap's MAC covers the content.
     const content = new Uint8Array(body.length + 16);
     let contentKey = EMPTY_BYTES;
-    let contentHash = EMPTY_BYTES;
     const [first, ...rest] = targets;
     const wraps: Uint8Array[] = [];
+    let digest = EMPTY_BYTES;
     const primary = await sessionEncrypt(this.crypto, first!.record, EMPTY_BYTES, {
       keyWrap: {
         deriveKey: (key) => {
           contentKey = key.slice();
           sealChaCha20Poly1305(contentKey, FANOUT_NONCE, FANOUT_AD, body, content);
-          contentHash = sha256(content);
-          return contentHash;
+          digest = sha256(content);
+          return fanoutBinding(first!.handle, digest);
         },
       },
     });
@@ -1098,7 +1099,7 @@ export class Veil {
     try {
       for (const t of rest) {
         const out = await sessionEncrypt(this.crypto, t.record, contentKey, {
-          keyWrap: { contentHash },
+          keyWrap: { contentHash: fanoutBinding(t.handle, digest) },
         });
         ops.push(sessionPut(out.record));
         wraps.push(out.envelope);
@@ -1419,6 +1420,8 @@ export class Veil {
           kind: 'direct',
           stream: `d:${bytesToHex(r.senderIdentityKey)}`,
         });
+        // Our own message from another browser: the reader shows the conversation it sealed; a
+        // direct page's peer is not judged (the message does not name whom it went to).
         const out = this.result(
           page,
           {
@@ -1429,9 +1432,9 @@ export class Veil {
             sealed,
             treeHead: treeHeadOf(r.records),
           },
-          r.fromOwnDevice ? { placeAs: r.fromOwnDevice.peer ?? '' } : {},
+          r.fromOwnDevice ? { placeAs: '' } : {},
         );
-        if (r.fromOwnDevice) out.fromOwnDevice = r.fromOwnDevice;
+        if (r.fromOwnDevice) out.fromOwnDevice = true;
         return out;
       }
       case 3:
@@ -1557,9 +1560,11 @@ export class Veil {
     sender: string;
     senderIdentityKey: Uint8Array;
     records: PlaintextRecord[];
-    fromOwnDevice?: { peer?: string };
+    fromOwnDevice?: true;
   }> {
-    const keyWrap = fanoutContent ? { keyWrap: { contentHash: sha256(fanoutContent) } } : {};
+    const keyWrap = fanoutContent
+      ? { keyWrap: { contentHash: fanoutBinding(id.handle, sha256(fanoutContent)) } }
+      : {};
     const inner = envelope.type === 1 ? envelope.message : envelope;
     const tag = bytesToHex(inner.sessionTag);
     const known = await tx.get<SessionRecord>('sessions', tag);
@@ -1619,12 +1624,6 @@ export class Veil {
     const senderKey = record.remoteIdentityKey;
     const trust = await this.trustOf(tx, id, sender, senderKey);
     const own = sender === id.handle && trust === 'verified';
-    // A direct message names who it is for (record 10; older clients name nobody): one for
-    // another account reached us because someone's device list names our key. Refused before
-    // anything is kept, so its session is not adopted either.
-    const peer = records.find((r) => r.type === 'peer');
-    if (!own && peer?.type === 'peer' && peer.handle !== id.handle)
-      throw new VeilError('not-for-us', 'a direct message for another account');
     tx.put('sessions', tag, record);
     let contact = await tx.get<Contact>('contacts', sender);
     if (!known && own) {
@@ -1681,14 +1680,7 @@ export class Veil {
         await this.applyMembership(tx, id, member, { vouched, distributes }, r);
     }
     if (own) {
-      const peer = records.find((r) => r.type === 'peer');
-      return {
-        trust,
-        sender,
-        senderIdentityKey: senderKey,
-        records,
-        fromOwnDevice: peer?.type === 'peer' ? { peer: peer.handle } : {},
-      };
+      return { trust, sender, senderIdentityKey: senderKey, records, fromOwnDevice: true };
     }
     return { trust, sender, senderIdentityKey: senderKey, records };
   }
@@ -1953,6 +1945,20 @@ const OWN_DEVICES_KEY = 'own-devices';
 const FANOUT_NONCE = new Uint8Array(12);
 const FANOUT_AD = utf8ToBytes('Veil fan-out v1');
 const EMPTY_BYTES = new Uint8Array(0);
+
+/**
+ * What a wrap's MAC covers of a fan-out: `SHA-256(peerTag(handle) || SHA-256(content))`, where
+ * `handle` is the account the device takes it for (the peer's, or ours for our own devices). A
+ * device key a contact's list borrows from someone else then opens nothing: that device checks
+ * the MAC under its own handle.
+ */
+function fanoutBinding(handle: string, contentDigest: Uint8Array): Uint8Array {
+  const tag = peerTag(handle);
+  const input = new Uint8Array(tag.length + contentDigest.length);
+  input.set(tag);
+  input.set(contentDigest, tag.length);
+  return sha256(input);
+}
 
 /** The key people pin for us: the account's, or ours when we hold it. */
 function accountKeyOf(id: IdentityRecord): Uint8Array {

@@ -217,12 +217,8 @@ function entryOf(r: DecryptResult, context: string, at: number): CachedPlaintext
   if (r.senderIdentityKey) entry.senderIdentityKey = r.senderIdentityKey;
   if (r.kind) entry.kind = r.kind;
   if (r.sealed) entry.sealed = r.sealed;
-  // Ours, written on another of our browsers (the protocol checked it against our own list):
-  // shown as our own message to the peer it names.
-  if (r.fromOwnDevice) {
-    entry.own = true;
-    if (r.fromOwnDevice.peer) entry.to = r.fromOwnDevice.peer;
-  }
+  // Ours, written on another of our browsers (the protocol checked it against our own list).
+  if (r.fromOwnDevice) entry.own = true;
   return entry;
 }
 
