@@ -165,9 +165,21 @@ describe('linking a browser to an account', () => {
     // Unlinked: the list is published and logged; bob's next send leaves it out.
     time += 61_000;
     for (const p of [alice1, alice2, bob]) forgetDeviceLists(p.service);
+    const before = await bob.call<{ contacts: { handle: string; devices?: number }[] }>({
+      type: 'listContacts',
+    });
+    expect(before.contacts.find((c) => c.handle === 'link-d')).toMatchObject({ devices: 2 });
     const after = await alice1.call<DevicesView>({ type: 'removeDevice', deviceId: 2 });
     expect(after.devices.map((d) => d.id)).toEqual([1]);
     const later = await send(bob, 'link-d', 'after unlinking');
+    // Bob's contact list shows it quietly: one browser now, and when it changed.
+    const noted = await bob.call<{
+      contacts: { handle: string; devices?: number; devicesChangedAt?: number }[];
+    }>({ type: 'listContacts' });
+    expect(noted.contacts.find((c) => c.handle === 'link-d')).toMatchObject({
+      devicesChangedAt: expect.any(Number),
+    });
+    expect(noted.contacts.find((c) => c.handle === 'link-d')!.devices).toBeUndefined();
     expect(await read(alice1, later)).toMatchObject({ plaintext: 'after unlinking' });
     expect(await read(alice2, later)).toMatchObject({ status: 'failed' });
     const mine = await send(alice1, 'link-bob-d', 'mine after unlinking');

@@ -376,6 +376,8 @@ export class VeilService {
       firstSeen: c.firstSeen,
     };
     if (c.pendingKey) view.pendingFingerprint = this.half(c.handle, c.pendingKey);
+    if (c.devices && c.devices.length > 1) view.devices = c.devices.length;
+    if (c.devicesChangedAt !== undefined) view.devicesChangedAt = c.devicesChangedAt;
     return view;
   }
 

@@ -29,6 +29,10 @@ export interface ContactView {
   /** Set when a different key was seen: sending is blocked until acknowledged. */
   pendingFingerprint?: string;
   firstSeen: number;
+  /** Browsers their checked device list names (absent: one, or never fetched). */
+  devices?: number;
+  /** When one of their devices was linked or unlinked (a quiet note; ms). */
+  devicesChangedAt?: number;
 }
 
 export interface IdentityView {

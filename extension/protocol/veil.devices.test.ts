@@ -169,7 +169,10 @@ describe('linked devices', () => {
     const without = await alice1.veil.removeDevice(2);
     expect(without.devices.map((d) => d.id)).toEqual([1]);
     expect(await alice2.veil.setOwnDevices(without)).toBe('removed');
+    // The first list Bob saw made no note; a device going away makes a quiet one.
+    expect((await bob.veil.getContact('alice'))!.devicesChangedAt).toBeUndefined();
     await bob.veil.setContactDevices('alice', without);
+    expect((await bob.veil.getContact('alice'))!.devicesChangedAt).toBe(now);
     const after = await send(bob, 'alice', 'after removal');
     expect(await alice1.veil.decrypt(page('bob'), after)).toMatchObject({
       plaintext: 'after removal',

@@ -169,6 +169,8 @@ export interface Contact {
   deviceListVersion?: number;
   /** Device key hex → session we send to that device on (the account key's is `session`). */
   sessions?: Record<string, string>;
+  /** When a newer list than the first we saw linked or unlinked one of their devices (ms). */
+  devicesChangedAt?: number;
 }
 
 export interface PublicIdentity {
@@ -470,7 +472,15 @@ export class Veil {
       const c = await this.contact(handle);
       if (c.pendingKey)
         throw new VeilError('untrusted-identity', 'acknowledge the key change first');
-      const next = await applyContactDeviceList(this.crypto, c, handle, list);
+      let next = await applyContactDeviceList(this.crypto, c, handle, list);
+      // A device linked or unlinked since a list we held: a quiet note, not a key change.
+      const keys = (x: Contact) =>
+        (x.devices ?? [])
+          .map((d) => bytesToHex(d.key))
+          .sort()
+          .join();
+      if (next !== c && c.devices && keys(next) !== keys(c))
+        next = { ...next, devicesChangedAt: this.clock() };
       if (next !== c)
         await this.store.commit([{ op: 'put', table: 'contacts', key: handle, value: next }]);
       return next;

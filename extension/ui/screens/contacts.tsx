@@ -93,6 +93,13 @@ function ContactRow({ contact }: { contact: ContactView }) {
       <span class="contact-main">
         <span class="contact-handle">{contact.handle}</span>
         <span class="contact-fingerprint">{digitGroups(contact.fingerprint).join(' ')}</span>
+        {(contact.devices !== undefined || contact.devicesChangedAt !== undefined) && (
+          <span class="muted" data-veil="contact-devices">
+            {t('contact_devices', String(contact.devices ?? 1))}
+            {contact.devicesChangedAt !== undefined &&
+              ` · ${t('contact_devices_changed', new Date(contact.devicesChangedAt).toLocaleDateString())}`}
+          </span>
+        )}
       </span>
       <StatusBadge status={contact.status} />
       <a
