@@ -36,7 +36,7 @@ import type { Profile, VeilService } from './veil-service';
 
 /** A link code is good this long (and for one browser). */
 export const LINK_CODE_TTL_MS = 10 * 60 * 1000;
-/** Device lists are fetched again before sending after this long. */
+/** A device list is fetched again after this long (before sending, and to show a device's message). */
 const LIST_FRESH_MS = 60 * 1000;
 
 const HOST_KEY = 'link-host';
