@@ -18,7 +18,11 @@ import {
   signedPrekeyMessage,
 } from '../extension/protocol/directory-request';
 import { bytesEqual } from '../extension/protocol/bytes';
-import { deviceListMessage, deviceListToJson } from '../extension/protocol/device-list';
+import {
+  deviceListMessage,
+  deviceListToJson,
+  type SignedDeviceList,
+} from '../extension/protocol/device-list';
 import { kemPrekeyMessage, kemPrekeyToJson } from '../extension/protocol/kem-prekey';
 import { directoryKeyFingerprint } from '../extension/protocol/transparency';
 import { keyFingerprint, safetyNumberHalf } from './fingerprint';
@@ -954,15 +958,15 @@ export function createDirectory(options: AppOptions): Directory {
 
   // The handle's device list with its 'devices' log entry (sequence, timestamp: the leaf is
   // handle, deviceListDigest(list), sequence, timestamp) proven against the current head.
-  app.get('/v1/identities/:handle/devices', async (c) => {
-    const handle = handleParam(c);
-    checkNotFoundBudget(clientIp(c));
-    const signer = await init();
-    const record = await store.getDeviceList(handle);
-    if (!record) throw notFound(clientIp(c), 'device list');
+  /** A logged device list with its entry, VRF proof and inclusion proof (GET …/devices, bundles). */
+  async function deviceListProof(
+    handle: string,
+    record: { list: SignedDeviceList; logIndex: number; sequence: number; logTimestamp: number },
+    signer: Awaited<ReturnType<typeof init>>,
+  ) {
     const { head, proof } = await proofFor(record.logIndex);
     const { vrfProof, labelled } = await labelFor(handle, record.logIndex);
-    return c.json({
+    return {
       deviceList: deviceListToJson(record.list),
       logIndex: record.logIndex,
       sequence: record.sequence,
@@ -971,7 +975,16 @@ export function createDirectory(options: AppOptions): Directory {
       vrfProof,
       head: headJson(head, signer),
       proof: proof.map(base64UrlEncode),
-    });
+    };
+  }
+
+  app.get('/v1/identities/:handle/devices', async (c) => {
+    const handle = handleParam(c);
+    checkNotFoundBudget(clientIp(c));
+    const signer = await init();
+    const record = await store.getDeviceList(handle);
+    if (!record) throw notFound(clientIp(c), 'device list');
+    return c.json(await deviceListProof(handle, record, signer));
   });
 
   // A linked device's own prekeys (docs/devices.md): signed by the key the handle's current
@@ -1068,8 +1081,6 @@ export function createDirectory(options: AppOptions): Directory {
     const bundle = await store.takeDeviceBundle(handle, deviceId);
     if (!bundle) throw notFound(clientIp(c), 'device bundle');
     const { deviceList, device, signedPrekey: spk, oneTimePrekey, kemPrekey } = bundle;
-    const { head, proof } = await proofFor(deviceList.logIndex);
-    const { vrfProof, labelled } = await labelFor(handle, deviceList.logIndex);
     return c.json({
       handle,
       deviceId,
@@ -1088,14 +1099,7 @@ export function createDirectory(options: AppOptions): Directory {
           }
         : {}),
       ...(kemPrekey ? { kemPrekey: kemPrekeyToJson(kemPrekey) } : {}),
-      deviceList: deviceListToJson(deviceList.list),
-      logIndex: deviceList.logIndex,
-      sequence: deviceList.sequence,
-      timestamp: deviceList.logTimestamp,
-      ...(labelled ? { entryVersion: 2 } : {}),
-      vrfProof,
-      head: headJson(head, signer),
-      proof: proof.map(base64UrlEncode),
+      ...(await deviceListProof(handle, deviceList, signer)),
     });
   });
 

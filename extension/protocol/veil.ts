@@ -823,11 +823,6 @@ export class Veil {
       throw new VeilError('untrusted-identity', 'the contact identity key changed');
     if (!named(contact.devices))
       throw new VeilError('untrusted-identity', 'their device list does not name this device');
-    if (contact.postQuantum && !bundle.kemPrekey)
-      throw new VeilError(
-        'downgrade',
-        'this contact sets sessions up post-quantum, but the bundle has no KEM prekey',
-      );
     const record = await createInitiatorSession(this.crypto, {
       ourIdentity: id,
       theirBundle: bundle,
