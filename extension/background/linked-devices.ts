@@ -30,6 +30,7 @@ import { bytesEqual } from '../protocol/bytes';
 import { deviceTrust } from '../protocol/linked-devices';
 import type { TrustStatus } from '../protocol/placement';
 import { normalizeDirectoryUrl } from './directory-client';
+import { adoptSyncKey, ensureSyncKey } from './device-sync';
 import { BackgroundError } from './errors';
 import { KEM_PREKEY_TARGET, PREKEY_TARGET, publishDeviceKeys } from './key-upkeep';
 import type { Profile, VeilService } from './veil-service';
@@ -64,6 +65,8 @@ interface JoinState {
 interface LinkAnswer {
   list: ReturnType<typeof deviceListToJson>;
   contacts: { handle: string; identityKey: string; verified: boolean }[];
+  /** The account's sync key (device-sync.ts), base64url: every linked browser holds it. */
+  syncKey?: string;
 }
 
 /** When each handle's device list was last fetched, per service (one per browser profile). */
@@ -217,6 +220,7 @@ export async function confirmLink(svc: VeilService, accept: boolean): Promise<Li
         identityKey: toBase64Url(c.identityKey),
         verified: c.verified,
       })),
+    syncKey: toBase64Url(await ensureSyncKey(svc)),
   };
   const sealed = sealLinkAnswer(
     keys,
@@ -347,6 +351,7 @@ export async function joinStatus(svc: VeilService): Promise<LinkState> {
       if (!(e instanceof VeilError)) throw e;
     }
   }
+  await adoptSyncKey(svc, answer.syncKey);
   const profile: Profile = {
     ...svc.newProfile(join.handle, accountKey),
     device: { id: me.deviceId!, key: me.deviceKey! },

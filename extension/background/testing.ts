@@ -64,6 +64,7 @@ const vrfSeeds = new WeakMap<object, Uint8Array>();
 export async function startDirectory(
   signer = testSigner(),
   limits: Omit<LimitOptions, 'rates'> = {},
+  clock: () => number = Date.now,
 ): Promise<RunningDirectory> {
   const opened = await openTestSqlite();
   // Directories started with one signer play one directory (a fork of its log): one VRF key too.
@@ -72,7 +73,7 @@ export async function startDirectory(
   await opened.store.loadOrCreateVrfKey(() => vrfSeed);
   const directory = createDirectory({
     store: opened.store,
-    clock: Date.now,
+    clock,
     signer,
     limits: { ...limits, rates: null },
     log: () => undefined,

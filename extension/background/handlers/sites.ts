@@ -9,7 +9,7 @@ import type { VeilService } from '../veil-service';
 import { requireEnabledSite } from './page';
 import type { ServiceHandlers } from './types';
 
-const PROFILE_PREFIX = 'siteProfile:';
+export const PROFILE_PREFIX = 'siteProfile:';
 /** How long a picker the user started may take to send its result. */
 const PICK_TTL_MS = 10 * 60_000;
 
