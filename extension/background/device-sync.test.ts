@@ -17,7 +17,7 @@ import {
   startClock,
   type SyncState,
 } from '../protocol/sync-state';
-import { ensureSyncKey, syncNow } from './device-sync';
+import { ensureSyncKey, noteSyncChange, syncNow, syncTiming } from './device-sync';
 import {
   makeProfile,
   ready,
@@ -46,6 +46,8 @@ const fetchThrough = async (input: string, init: RequestInit): Promise<Response>
 beforeEach(() => {
   intercept = undefined;
   time = Date.now();
+  // Passes run when a test says so (one test below lets the debounce run them).
+  syncTiming.debounceMs = 3_600_000;
 });
 
 const opts = () => ({ now: clock, fetch: fetchThrough });
@@ -388,6 +390,33 @@ describe('device sync', () => {
       expect(await contactOf(p, hc)).toBeUndefined();
       expect(await sitesOf(p)).toEqual(['chat.example', 'week.example']);
     }
+  });
+
+  it('an edit is pushed by itself shortly after; remembered recipients follow', async () => {
+    const ha = unique('tim');
+    const hb = unique('uma');
+    const { a1, a2 } = await linkPair(ha);
+    await onboard(hb);
+    await sync(a1);
+    await sync(a2);
+    const before = (await blobNow(ha)).version;
+    syncTiming.debounceMs = 200;
+    await a1.call({ type: 'addContact', handle: hb });
+    await a1.call({ type: 'markVerified', handle: hb, verified: true });
+    await noteSyncChange(a1.service, {
+      op: 'setRecipients',
+      conversation: 'chat.example/room/1',
+      handles: [hb],
+    });
+    const deadline = Date.now() + 5_000;
+    while ((await blobNow(ha)).version === before && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
+    expect((await blobNow(ha)).version).toBe(before + 1);
+    syncTiming.debounceMs = 3_600_000;
+    await sync(a2);
+    expect(await contactOf(a2, hb)).toMatchObject({ status: 'verified' });
+    const name = await a2.service.names.of('recipients', 'chat.example/room/1');
+    expect(await a2.service.store.get('secrets', name)).toEqual([hb]);
   });
 
   it('a browser that is not linked, or locked, does not sync', async () => {

@@ -47,8 +47,11 @@ import { PROFILE_PREFIX } from './handlers/sites';
 import { refreshDeviceList } from './linked-devices';
 import type { VeilService } from './veil-service';
 
-/** A local edit is pushed this long after the last one (edits in a burst go as one blob). */
-export const SYNC_DEBOUNCE_MS = 2_000;
+/**
+ * A local edit is pushed `debounceMs` after the last one (edits in a burst go as one blob).
+ * Tests that drive passes themselves set it high.
+ */
+export const syncTiming = { debounceMs: 2_000 };
 /** Opening the popup or options pulls at most this often. */
 export const SYNC_ON_OPEN_MS = 30_000;
 /** Tries of one push against concurrent writers before giving up until the next pass. */
@@ -56,6 +59,7 @@ const PUSH_TRIES = 4;
 
 const KEY_NAME = 'syncKey'; // table secrets (sealed under the lock)
 const RECORD_NAME = 'sync'; // table meta (sealed, hidden name under the lock)
+const PENDING_NAME = 'sync-pending'; // table meta: SyncChange[] noted outside a pass
 
 /** This browser's tables as the last pass left them, in the terms of the sync state. */
 interface Baseline {
@@ -72,8 +76,6 @@ interface SyncRecord {
   /** The highest blob version seen or written: an older one served later is a rollback. */
   version: number;
   baseline?: Baseline;
-  /** Edits noted outside a pass (recipients), folded in by the next one. */
-  pending?: SyncChange[];
   lastPassAt?: number;
 }
 
@@ -124,16 +126,16 @@ export function syncNow(svc: VeilService): Promise<SyncResult> {
 }
 
 /** A local edit: push soon (debounced). Errors wait for the next pass. */
-export function scheduleSync(svc: VeilService, delayMs = SYNC_DEBOUNCE_MS): void {
+export function scheduleSync(svc: VeilService, delayMs = syncTiming.debounceMs): void {
   const t = timers.get(svc);
   if (t !== undefined) clearTimeout(t);
-  timers.set(
-    svc,
-    setTimeout(() => {
-      timers.delete(svc);
-      void syncNow(svc).catch(() => undefined);
-    }, delayMs),
-  );
+  const timer = setTimeout(() => {
+    timers.delete(svc);
+    void syncNow(svc).catch(() => undefined);
+  }, delayMs);
+  // Node (tests): a pending pass does not keep the process alive.
+  (timer as { unref?: () => void }).unref?.();
+  timers.set(svc, timer);
 }
 
 /** The popup or options opened: pull, at most every SYNC_ON_OPEN_MS. */
@@ -141,18 +143,20 @@ export function syncOnOpen(svc: VeilService): void {
   const now = svc.now();
   if (now - (openedAt.get(svc) ?? -Infinity) < SYNC_ON_OPEN_MS) return;
   openedAt.set(svc, now);
-  scheduleSync(svc, 0);
+  scheduleSync(svc, Math.min(syncTiming.debounceMs, 0));
 }
 
-/** An edit made outside the tables a pass reads (recipients): kept for the next pass. */
+/**
+ * An edit made outside the tables a pass reads (recipients): kept for the next pass. Taken
+ * under the shared gate, so it never interleaves with a pass (which holds it alone).
+ */
 export async function noteSyncChange(svc: VeilService, change: SyncChange): Promise<void> {
-  const record = await svc.store.get<SyncRecord>('meta', RECORD_NAME);
-  if (!record && !(await svc.store.get<string>('secrets', KEY_NAME))) return;
-  const base = record ?? newRecord(await deviceId(svc));
-  const pending = [...(base.pending ?? []), change].slice(-1000);
-  await svc.store.commit([
-    { op: 'put', table: 'meta', key: RECORD_NAME, value: { ...base, pending } },
-  ]);
+  await svc.gate.shared(async () => {
+    if (!(await svc.store.get<string>('secrets', KEY_NAME))) return;
+    const pending = (await svc.store.get<SyncChange[]>('meta', PENDING_NAME)) ?? [];
+    const next = [...pending, change].slice(-1000);
+    await svc.store.commit([{ op: 'put', table: 'meta', key: PENDING_NAME, value: next }]);
+  });
   scheduleSync(svc);
 }
 
@@ -275,7 +279,8 @@ async function foldAndApply(
     }
   };
   for (const change of diff(record.baseline, local, state)) edit(change);
-  for (const change of record.pending ?? []) edit(change);
+  for (const change of (await svc.store.get<SyncChange[]>('meta', PENDING_NAME)) ?? [])
+    edit(change);
   const merged = collectGarbage(remote ? merge(state, remote) : state, now);
   await applyView(svc, handle, merged, local);
   const after = await capture(svc);
@@ -287,7 +292,10 @@ async function foldAndApply(
     baseline: after,
     lastPassAt: now,
   };
-  await svc.store.commit([{ op: 'put', table: 'meta', key: RECORD_NAME, value: next }]);
+  await svc.store.commit([
+    { op: 'put', table: 'meta', key: RECORD_NAME, value: next },
+    { op: 'delete', table: 'meta', key: PENDING_NAME },
+  ]);
   const dirty = !remote || !bytesEqual(encodeSyncState(remote), encoded);
   return { merged, dirty };
 }

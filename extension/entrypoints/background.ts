@@ -8,6 +8,7 @@ import { browser } from 'wxt/browser';
 import { defineBackground } from 'wxt/utils/define-background';
 import { createHandlers } from '../background/handlers';
 import { startLogWatch } from '../background/log-schedule';
+import { startDeviceSync } from '../background/sync-schedule';
 import { forgetClosedTab } from '../background/page-tokens';
 import { createRouter } from '../background/router';
 import { browserSessionArea, getService, runningService } from '../background/veil-service';
@@ -57,5 +58,10 @@ export default defineBackground(() => {
   // The own-handle log monitor and gossiped heads left to check (alarms needs the permission).
   startLogWatch(getService, browser.alarms, (e) =>
     console.error(`veil: log watch failed (${e instanceof Error ? e.name : 'unknown'})`),
+  );
+
+  // Sync with this account's other browsers: at start, every 5 minutes, after edits.
+  startDeviceSync(getService, browser.alarms, (e) =>
+    console.error(`veil: device sync failed (${e instanceof Error ? e.name : 'unknown'})`),
   );
 });

@@ -2,6 +2,7 @@
 // through the service's gate: side by side normally, alone when it rewrites whole tables.
 import type { MessageType } from '../../messaging/messages';
 import type { Handler, HandlerTable } from '../router';
+import { afterHandler } from '../sync-schedule';
 import type { VeilService } from '../veil-service';
 import { backupHandlers } from './backup';
 import { contactHandlers } from './contacts';
@@ -54,7 +55,10 @@ export function createHandlers(
     const wrapped: Handler<typeof type> = async (req, ctx) => {
       const svc = await getService();
       const run = () => handler(svc, req, ctx);
-      return EXCLUSIVE.has(type) ? svc.gate.exclusive(run) : svc.gate.shared(run);
+      const value = await (EXCLUSIVE.has(type) ? svc.gate.exclusive(run) : svc.gate.shared(run));
+      // Device sync follows edits of what syncs, and the popup or options opening.
+      if (ctx.sender === 'extension-page') afterHandler(svc, type);
+      return value;
     };
     (table as Record<string, unknown>)[type] = wrapped;
   }

@@ -29,6 +29,7 @@ import type { StoreOpAny } from '../key-store';
 import { SECURITY_PHRASE_KEY } from '../schema';
 import type { VeilService } from '../veil-service';
 import { ensureDeviceSessions, noteDeviceSeen } from '../linked-devices';
+import { noteSyncChange } from '../device-sync';
 import { siteProfile } from './sites';
 import type { ServiceHandlers } from './types';
 
@@ -684,6 +685,13 @@ export const pageHandlers: ServiceHandlers<
         value: others,
       },
     ]);
+    // The conversation's recipients follow on our other browsers (device-sync.ts).
+    if (others.length > 0)
+      void noteSyncChange(svc, {
+        op: 'setRecipients',
+        conversation: record.context,
+        handles: others,
+      }).catch(() => undefined);
     trimCache(svc, 1);
     const chunks = armor(envelope, {
       maxChunkLength: record.maxMessageLength,
