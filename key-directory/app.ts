@@ -599,6 +599,7 @@ export function createDirectory(options: AppOptions): Directory {
         'bad-signature',
         'request must be signed by the key the device list names for this device',
       );
+    await store.noteDeviceSeen(handle, deviceId, clock());
     return { identity, device };
   }
 
@@ -631,6 +632,13 @@ export function createDirectory(options: AppOptions): Directory {
         'bad-signature',
         "request must be signed by the account key or a key of the handle's device list",
       );
+    // Last seen: the listed device with this key (the account key alone is device 1).
+    const device = list
+      ? list.list.devices.find((d) => bytesEqual(d.key, key))?.id
+      : bytesEqual(key, identity.identityKey)
+        ? 1
+        : undefined;
+    if (device !== undefined) await store.noteDeviceSeen(handle, device, clock());
     return key;
   }
 
@@ -1186,6 +1194,12 @@ export function createDirectory(options: AppOptions): Directory {
       version: blob.version,
       ciphertext: base64UrlEncode(blob.ciphertext),
       updatedAt: Math.floor(blob.updatedAt / 1000),
+      // When each device last made a signed request (Unix seconds): for the account's own
+      // devices only, as this answer is (the request is signed by one of them).
+      seen: (await store.devicesSeen(handle)).map((d) => ({
+        id: d.deviceId,
+        at: Math.floor(d.at / 1000),
+      })),
     });
   });
 

@@ -410,6 +410,7 @@ export class PostgresStore implements DirectoryStore {
       );
       await this.dropKeyMaterial(c, input.handle);
       await c.query('DELETE FROM sync_blobs WHERE handle = $1', [input.handle]);
+      await c.query('DELETE FROM device_seen WHERE handle = $1', [input.handle]);
       await c.query('DELETE FROM identities WHERE handle = $1', [input.handle]);
       // Erase the handle from its pre-migration (v1) entries: keep the leaf hash the tree was
       // built from and the sequence; the label ties them to the handle's later entries.
@@ -730,6 +731,23 @@ export class PostgresStore implements DirectoryStore {
         });
       return { ok: true };
     });
+  }
+
+  async noteDeviceSeen(handle: string, deviceId: number, at: number): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO device_seen (handle, device_id, seen_at) VALUES ($1, $2, $3)
+       ON CONFLICT (handle, device_id)
+       DO UPDATE SET seen_at = GREATEST(device_seen.seen_at, excluded.seen_at)`,
+      [handle, deviceId, at],
+    );
+  }
+
+  async devicesSeen(handle: string): Promise<{ deviceId: number; at: number }[]> {
+    const r = await this.pool.query(
+      'SELECT device_id, seen_at FROM device_seen WHERE handle = $1 ORDER BY device_id',
+      [handle],
+    );
+    return (r.rows as Row[]).map((row) => ({ deviceId: num(row.device_id), at: num(row.seen_at) }));
   }
 
   async getSyncBlob(handle: string): Promise<SyncBlob | undefined> {

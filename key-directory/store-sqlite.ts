@@ -388,6 +388,7 @@ export class SqliteStore implements DirectoryStore {
       );
       this.dropKeyMaterial(input.handle);
       this.stmt('DELETE FROM sync_blobs WHERE handle = ?').run(input.handle);
+      this.stmt('DELETE FROM device_seen WHERE handle = ?').run(input.handle);
       this.stmt('DELETE FROM identities WHERE handle = ?').run(input.handle);
       // Erase the handle from its pre-migration (v1) entries: keep the leaf hash the tree was
       // built from and the sequence; the label ties them to the handle's later entries.
@@ -654,6 +655,20 @@ export class SqliteStore implements DirectoryStore {
     return (
       r && { version: num(r.version), ciphertext: u8(r.ciphertext), updatedAt: num(r.updated_at) }
     );
+  }
+
+  async noteDeviceSeen(handle: string, deviceId: number, at: number): Promise<void> {
+    this.stmt(
+      `INSERT INTO device_seen (handle, device_id, seen_at) VALUES (?, ?, ?)
+       ON CONFLICT (handle, device_id) DO UPDATE SET seen_at = max(seen_at, excluded.seen_at)`,
+    ).run(handle, deviceId, at);
+  }
+
+  async devicesSeen(handle: string): Promise<{ deviceId: number; at: number }[]> {
+    const rows = this.stmt(
+      'SELECT device_id, seen_at FROM device_seen WHERE handle = ? ORDER BY device_id',
+    ).all(handle) as Row[];
+    return rows.map((r) => ({ deviceId: num(r.device_id), at: num(r.seen_at) }));
   }
 
   /** Inside the caller's transaction: removes and returns a one-time KEM prekey, else the last-resort one. */

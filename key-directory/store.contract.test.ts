@@ -181,7 +181,7 @@ for (const factory of storeFactories()) {
     });
 
     it('migrates down and up again', async () => {
-      expect(LATEST_VERSION).toBe(6);
+      expect(LATEST_VERSION).toBe(7);
       expect(await store.schemaVersion()).toBe(LATEST_VERSION);
       const temp = await factory.open();
       try {
@@ -837,6 +837,28 @@ for (const factory of storeFactories()) {
       const next = key();
       await store.publish(input('sia', next, null), ctx());
       expect(await store.putSyncBlob(blob(1, next), ctx())).toEqual({ ok: true });
+    });
+
+    it("keeps each device's last signed request: the later time wins, per handle, gone with the identity", async () => {
+      const { account } = await withDevices(store, 'seo');
+      await withDevices(store, 'sev');
+      expect(await store.devicesSeen('seo')).toEqual([]);
+      await store.noteDeviceSeen('seo', 2, 5_000);
+      await store.noteDeviceSeen('seo', 1, 7_000);
+      // An older time (a slow request finishing late) does not move it back.
+      await store.noteDeviceSeen('seo', 2, 4_000);
+      await store.noteDeviceSeen('sev', 2, 9_000);
+      expect(await store.devicesSeen('seo')).toEqual([
+        { deviceId: 1, at: 7_000 },
+        { deviceId: 2, at: 5_000 },
+      ]);
+      await store.noteDeviceSeen('seo', 2, 8_000);
+      expect(await store.devicesSeen('seo')).toContainEqual({ deviceId: 2, at: 8_000 });
+      expect(
+        (await store.deleteIdentity({ handle: 'seo', expectedCurrentKey: account }, ctx())).ok,
+      ).toBe(true);
+      expect(await store.devicesSeen('seo')).toEqual([]);
+      expect(await store.devicesSeen('sev')).toEqual([{ deviceId: 2, at: 9_000 }]);
     });
 
     it('hands out one-time prekeys in order, then bundles without one', async () => {

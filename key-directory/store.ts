@@ -339,6 +339,10 @@ export interface DirectoryStore {
   /** Replaces the sync blob if `version` is the stored one + 1 and the signer is still listed. */
   putSyncBlob(input: PutSyncInput, ctx: WriteContext): Promise<PutSyncResult>;
   getSyncBlob(handle: string): Promise<SyncBlob | undefined>;
+  /** Records that device `deviceId` of `handle` made a signed request at `at` (ms). */
+  noteDeviceSeen(handle: string, deviceId: number, at: number): Promise<void>;
+  /** When each device of `handle` last made a signed request (ms), by device id. */
+  devicesSeen(handle: string): Promise<{ deviceId: number; at: number }[]>;
   /**
    * Deleting erases: the identity, its prekeys, KEM prekeys and device list go; the handle's v1
    * log entries are redacted (leaf hash kept); the 'delete' entry logged is v2 (label only).

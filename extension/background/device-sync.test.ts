@@ -7,7 +7,7 @@ import 'fake-indexeddb/auto';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { ContactView, LinkState, Settings } from '../messaging/messages';
+import type { ContactView, DevicesView, LinkState, Settings } from '../messaging/messages';
 import { fromBase64Url } from '../protocol/encoding';
 import { joinSyncBlob, syncBlobMessage } from '../protocol/sync-blob';
 import {
@@ -417,6 +417,21 @@ describe('device sync', () => {
     expect(await contactOf(a2, hb)).toMatchObject({ status: 'verified' });
     const name = await a2.service.names.of('recipients', 'chat.example/room/1');
     expect(await a2.service.store.get('secrets', name)).toEqual([hb]);
+  });
+
+  it("each browser shows when the other last reached the directory, from the directory's signed answer", async () => {
+    const { a1, a2 } = await linkPair(unique('vic'));
+    await sync(a1);
+    const first = Math.floor(time / 1000) * 1000;
+    time += 60_000;
+    await sync(a2);
+    await sync(a1);
+    const seen = await a1.call<DevicesView>({ type: 'listDevices' });
+    expect(seen.devices.find((d) => d.id === 2)?.lastSeen).toBe(Math.floor(time / 1000) * 1000);
+    expect(seen.devices.find((d) => d.id === 1)?.lastSeen).toBeUndefined(); // this browser
+    const other = await a2.call<DevicesView>({ type: 'listDevices' });
+    // a2 last heard from the directory before a1's second pass.
+    expect(other.devices.find((d) => d.id === 1)?.lastSeen).toBe(first);
   });
 
   it('a browser that is not linked, or locked, does not sync', async () => {

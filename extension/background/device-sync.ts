@@ -44,7 +44,7 @@ import {
 import { normalizeDirectoryUrl } from './directory-client';
 import { BackgroundError } from './errors';
 import { PROFILE_PREFIX } from './handlers/sites';
-import { refreshDeviceList } from './linked-devices';
+import { DIRECTORY_SEEN_KEY, refreshDeviceList } from './linked-devices';
 import type { VeilService } from './veil-service';
 
 /**
@@ -223,6 +223,7 @@ async function pull(
   minVersion: number,
 ): Promise<{ state: SyncState; version: number } | undefined> {
   const blob = await svc.directory.getSync(url, handle, svc.veil);
+  if (blob) await noteDirectorySeen(svc, blob.seen);
   if (!blob) {
     if (minVersion > 0)
       throw new BackgroundError('bad-proof', 'the directory lost the sync blob it had');
@@ -244,6 +245,16 @@ async function pull(
       throw new BackgroundError('bad-proof', `sync blob refused: ${e.message}`);
     throw e;
   }
+}
+
+/** Keeps what the directory says of our devices' last requests (linked-devices.ts shows it). */
+async function noteDirectorySeen(
+  svc: VeilService,
+  seen: { id: number; at: number }[],
+): Promise<void> {
+  const byId: Record<string, number> = {};
+  for (const { id, at } of seen) byId[id] = at * 1000;
+  await svc.store.commit([{ op: 'put', table: 'meta', key: DIRECTORY_SEEN_KEY, value: byId }]);
 }
 
 /** The key our checked device list gives device `id` (device 1 alone: the account key). */

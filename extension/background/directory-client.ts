@@ -189,6 +189,8 @@ export interface SyncBlob {
   version: number;
   ciphertext: Uint8Array;
   updatedAt: number;
+  /** When each listed device last made a signed request, by device id (the directory's word). */
+  seen: { id: number; at: number }[];
 }
 
 /** `putSync`: written, or refused because the stored blob is not `version - 1`. */
@@ -444,11 +446,16 @@ export class DirectoryClient {
       if (e instanceof BackgroundError && e.code === 'not-found') return undefined;
       throw e;
     }
-    const { version, ciphertext, updatedAt } = (json ?? {}) as Record<string, unknown>;
+    const { version, ciphertext, updatedAt, seen } = (json ?? {}) as Record<string, unknown>;
     try {
       if (!isCount(version) || version < 1 || !isCount(updatedAt) || typeof ciphertext !== 'string')
         throw new BackgroundError('directory-error', 'the directory sent no sync blob');
-      return { version, ciphertext: base64UrlDecode(ciphertext), updatedAt };
+      return {
+        version,
+        ciphertext: base64UrlDecode(ciphertext),
+        updatedAt,
+        seen: seenTimes(seen),
+      };
     } catch (e) {
       if (e instanceof BackgroundError) throw e;
       throw new BackgroundError('directory-error', 'the sync blob is not base64url');
@@ -1063,4 +1070,15 @@ function directoryError(status: number, json: unknown): BackgroundError {
     code,
     typeof error === 'object' && error !== null ? error : {},
   );
+}
+
+/** The directory's last-seen list, what of it is well formed (at most one per device id). */
+function seenTimes(raw: unknown): { id: number; at: number }[] {
+  if (!Array.isArray(raw)) return [];
+  const out = new Map<number, number>();
+  for (const e of raw.slice(0, 64)) {
+    const { id, at } = (e ?? {}) as Record<string, unknown>;
+    if (isCount(id) && id >= 1 && id <= 0xffffffff && isCount(at)) out.set(id, at);
+  }
+  return [...out].map(([id, at]) => ({ id, at }));
 }

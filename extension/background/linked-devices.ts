@@ -43,6 +43,8 @@ const LIST_FRESH_MS = 60 * 1000;
 const HOST_KEY = 'link-host';
 const JOIN_KEY = 'link-join';
 const SEEN_KEY = 'device-seen';
+/** Device id → when the directory last saw it make a signed request (ms; device-sync.ts). */
+export const DIRECTORY_SEEN_KEY = 'device-seen-directory';
 
 interface HostState {
   secret: string;
@@ -79,6 +81,7 @@ export async function listDevices(svc: VeilService): Promise<DevicesView> {
   const id = (await svc.veil.getIdentity())!;
   const list = await svc.veil.ownDevices();
   const seen = (await svc.store.get<Record<string, number>>('state', SEEN_KEY)) ?? {};
+  const seenThere = (await svc.store.get<Record<string, number>>('meta', DIRECTORY_SEEN_KEY)) ?? {};
   const devices: DeviceView[] = (
     list?.devices ?? [{ id: 1, key: profile.identityKey, addedAt: profile.createdAt / 1000 }]
   ).map((d) => {
@@ -88,8 +91,9 @@ export async function listDevices(svc: VeilService): Promise<DevicesView> {
       addedAt: d.addedAt * 1000,
       thisDevice: bytesEqual(d.key, id.deviceKey ?? id.identityKey),
     };
-    const at = seen[bytesToHex(d.key)];
-    if (at !== undefined) view.lastSeen = at;
+    // The later of a message read here and the directory's last signed request from it.
+    const times = [seen[bytesToHex(d.key)], seenThere[d.id]].filter((t) => t !== undefined);
+    if (times.length > 0 && !view.thisDevice) view.lastSeen = Math.max(...times);
     return view;
   });
   return {

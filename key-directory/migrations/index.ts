@@ -6,6 +6,7 @@ import { migration003 } from './003-device-lists';
 import { migration004 } from './004-device-keys-sync';
 import { migration005 } from './005-handle-labels';
 import { migration006 } from './006-link-requests';
+import { migration007 } from './007-device-seen';
 
 export interface MigrationSql {
   up: string;
@@ -26,6 +27,7 @@ export const migrations: readonly Migration[] = [
   migration004,
   migration005,
   migration006,
+  migration007,
 ];
 
 export const LATEST_VERSION = migrations[migrations.length - 1]!.version;
