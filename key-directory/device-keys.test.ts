@@ -355,6 +355,11 @@ for (const factory of storeFactories()) {
         version: 1,
         ciphertext: base64UrlEncode(new Uint8Array(100).fill(1)),
         updatedAt: secondsOf(t.clock),
+        // Last seen: the account key's write (device 1) and device 3's read, both signed.
+        seen: expect.arrayContaining([
+          { id: 1, at: secondsOf(t.clock) },
+          { id: 3, at: secondsOf(t.clock) },
+        ]),
       });
       // Replaying a version, or skipping one: 409 stale-sync with the stored version.
       for (const v of [1, 3]) {
