@@ -434,6 +434,39 @@ describe('device sync', () => {
     expect(other.devices.find((d) => d.id === 1)?.lastSeen).toBe(first);
   });
 
+  it('500 contacts and 50 sites: blob size, push and pull times (figures for docs/devices.md)', async () => {
+    const ha = unique('wes');
+    const { a1, a2 } = await linkPair(ha);
+    await sync(a1);
+    await sync(a2);
+    const keys: string[] = [];
+    for (let i = 0; i < 500; i++) {
+      const key = ed25519.getPublicKey(ed25519.utils.randomSecretKey());
+      keys.push(bytesToHex(key));
+      await a1.service.veil.addContact(`peer${String(i).padStart(3, '0')}`, key);
+      if (i % 2 === 0) await a1.service.veil.markVerified(`peer${String(i).padStart(3, '0')}`);
+    }
+    const sites = Array.from({ length: 50 }, (_, i) => `site${i}.example.com`);
+    await a1.call({ type: 'setSettings', enabledSites: sites });
+    let started = performance.now();
+    await sync(a1);
+    const pushMs = performance.now() - started;
+    const blob = await blobNow(ha);
+    started = performance.now();
+    await sync(a2);
+    const pullMs = performance.now() - started;
+    console.log(
+      `[figures] 500 contacts + 50 sites: blob ${blob.ciphertext.length} bytes, ` +
+        `push ${pushMs.toFixed(0)} ms, pull+apply ${pullMs.toFixed(0)} ms`,
+    );
+    const got = (await a2.call<{ contacts: ContactView[] }>({ type: 'listContacts' })).contacts;
+    expect(got.filter((c) => c.handle.startsWith('peer')).length).toBe(500);
+    expect(got.filter((c) => c.status === 'verified').length).toBe(250);
+    expect((await sitesOf(a2)).length).toBe(50);
+    // A pass with nothing new pushes nothing.
+    expect(await sync(a2)).toMatchObject({ pushed: false });
+  }, 60_000);
+
   it('a browser that is not linked, or locked, does not sync', async () => {
     const solo = await onboard(unique('sol'));
     expect(await sync(solo)).toMatchObject({ skipped: 'no-sync-key' });

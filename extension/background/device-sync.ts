@@ -53,7 +53,7 @@ import type { VeilService } from './veil-service';
  */
 export const syncTiming = { debounceMs: 2_000 };
 /** Opening the popup or options pulls at most this often. */
-export const SYNC_ON_OPEN_MS = 30_000;
+export const SYNC_ON_OPEN_MS = 10_000;
 /** Tries of one push against concurrent writers before giving up until the next pass. */
 const PUSH_TRIES = 4;
 
@@ -454,15 +454,12 @@ async function applyView(
     if (!view.profiles.has(site) && state.profiles.has(site))
       await svc.store.commit([{ op: 'delete', table: 'meta', key: PROFILE_PREFIX + site }]);
 
-  for (const [conversation, handles] of view.recipients)
-    await svc.store.commit([
-      {
-        op: 'put',
-        table: 'secrets',
-        key: await svc.names.of('recipients', conversation),
-        value: handles,
-      },
-    ]);
+  for (const [conversation, handles] of view.recipients) {
+    const key = await svc.names.of('recipients', conversation);
+    const held = await svc.store.get<string[]>('secrets', key);
+    if (held && held.join(' ') === handles.join(' ')) continue;
+    await svc.store.commit([{ op: 'put', table: 'secrets', key, value: handles }]);
+  }
 }
 
 // ---- helpers ----
