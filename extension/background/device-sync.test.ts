@@ -467,8 +467,37 @@ describe('device sync', () => {
     expect(await sync(a2)).toMatchObject({ pushed: false });
   }, 60_000);
 
+  it("a just-linked browser's first pass takes the account's newer state over the link's copy", async () => {
+    const ha = unique('xan');
+    const hb = unique('yul');
+    const a1 = await onboard(ha);
+    await onboard(hb);
+    await a1.call({ type: 'addContact', handle: hb });
+    await a1.call({ type: 'markVerified', handle: hb, verified: true });
+    const a2 = await ready(makeProfile(opts()));
+    const { code } = await a1.call<{ code: string }>({ type: 'startLink' });
+    await a2.call({ type: 'joinWithCode', code });
+    await a1.call({ type: 'linkStatus' });
+    await a1.call({ type: 'confirmLink', accept: true });
+    await a2.call({ type: 'joinStatus' });
+    // The link answer carried bob as verified; then alice un-verifies him on a1.
+    expect(await contactOf(a2, hb)).toMatchObject({ status: 'verified' });
+    time += 1000;
+    await a1.call({ type: 'markVerified', handle: hb, verified: false });
+    await sync(a1);
+    time += 1000;
+    await sync(a2);
+    await sync(a1);
+    expect(await contactOf(a2, hb)).toMatchObject({ status: 'unverified' });
+    expect(await contactOf(a1, hb)).toMatchObject({ status: 'unverified' });
+  });
+
   it('a browser that is not linked, or locked, does not sync', async () => {
     const solo = await onboard(unique('sol'));
     expect(await sync(solo)).toMatchObject({ skipped: 'no-sync-key' });
+    const { a1 } = await linkPair(unique('zed'));
+    await a1.call({ type: 'setLockPassphrase', passphrase: 'correct horse battery' });
+    await a1.call({ type: 'lock' });
+    expect(await sync(a1)).toMatchObject({ skipped: 'locked' });
   });
 });

@@ -289,7 +289,11 @@ async function foldAndApply(
       if (!(e instanceof VeilError)) throw e;
     }
   };
-  for (const change of diff(record.baseline, local, state)) edit(change);
+  // A browser's first pass (just linked, or its sync record lost) takes what the account's
+  // blob already says as its baseline: only what it holds beyond that counts as its own edit,
+  // so a stale copy (a link answer older than an un-verify made since) cannot win by being new.
+  const base = record.baseline ?? (remote ? baselineOf(remote) : undefined);
+  for (const change of diff(base, local, state)) edit(change);
   for (const change of (await svc.store.get<SyncChange[]>('meta', PENDING_NAME)) ?? [])
     edit(change);
   const merged = collectGarbage(remote ? merge(state, remote) : state, now);
@@ -463,6 +467,18 @@ async function applyView(
 }
 
 // ---- helpers ----
+
+/** What a state says, in the terms of this browser's tables. */
+function baselineOf(state: SyncState): Baseline {
+  const view = viewSyncState(state);
+  const contacts: Baseline['contacts'] = {};
+  for (const [handle, c] of view.contacts)
+    contacts[handle] = { key: c.identityKey, verified: c.verified };
+  const sites = [...view.sites].flatMap(([site, s]) => (s.enabled === true ? [site] : []));
+  const profiles: Baseline['profiles'] = {};
+  for (const [site, p] of view.profiles) profiles[site] = canonical(p);
+  return { contacts, sites: sites.sort(), profiles };
+}
 
 function newRecord(device: number): SyncRecord {
   return {
