@@ -9,10 +9,11 @@ import { bytesToHex } from '@noble/hashes/utils.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ContactView, DevicesView, LinkState, Settings } from '../messaging/messages';
 import { fromBase64Url } from '../protocol/encoding';
-import { joinSyncBlob, syncBlobMessage } from '../protocol/sync-blob';
+import { joinSyncBlob, splitSyncBlob, syncBlobBody, syncBlobMessage } from '../protocol/sync-blob';
 import {
   applyLocal,
   decodeSyncState,
+  openSyncState,
   sealSyncState,
   startClock,
   type SyncState,
@@ -111,7 +112,8 @@ async function forgeBlob(p: TestProfile, handle: string, version: number, state:
     device: me.deviceId!,
     randomBytes: (k) => p.service.crypto.randomBytes(k),
   });
-  return joinSyncBlob(sealed, await p.service.veil.sign(syncBlobMessage(handle, sealed)));
+  const body = syncBlobBody([], sealed);
+  return joinSyncBlob(body, await p.service.veil.sign(syncBlobMessage(handle, body)));
 }
 
 const b64u = (b: Uint8Array) => Buffer.from(b).toString('base64url');
@@ -225,6 +227,43 @@ describe('device sync, attacks', () => {
       await codeOf(a2.service.directory.putSync(dir.url, ha, a2.service.veil, version + 1, forged)),
     ).not.toBe('none');
     expect((await blobNow(ha)).version).toBe(version);
+  });
+
+  it('an unlinked browser cannot read what syncs after its removal (the sync key is replaced)', async () => {
+    const ha = unique('kit');
+    const hb = unique('lex');
+    const { a1, a2 } = await linkPair(ha);
+    const a3 = await ready(makeProfile(opts()));
+    const { code } = await a1.call<{ code: string }>({ type: 'startLink' });
+    await a3.call({ type: 'joinWithCode', code });
+    await a1.call({ type: 'linkStatus' });
+    await a1.call({ type: 'confirmLink', accept: true });
+    await a3.call({ type: 'joinStatus' });
+    await onboard(hb);
+    for (const p of [a1, a2, a3]) await sync(p);
+    const stolen = fromBase64Url((await a3.service.store.get<string>('secrets', 'syncKey'))!);
+    const readable = async () => {
+      const { sealed } = splitSyncBlob((await blobNow(ha)).ciphertext);
+      return codeOf(Promise.resolve().then(() => openSyncState(stolen, sealed, { handle: ha })));
+    };
+    expect(await readable()).toBe('none');
+    await a1.call({ type: 'removeDevice', deviceId: 3 });
+    await a1.call({ type: 'addContact', handle: hb });
+    await a1.call({ type: 'markVerified', handle: hb, verified: true });
+    await sync(a1);
+    // a2 learns the new key from its wrap and reads the verification; a3 cannot open it.
+    await sync(a2);
+    expect(await contactOf(a2, hb)).toMatchObject({ status: 'verified' });
+    expect(await readable()).toBe('bad-mac');
+    const { wraps } = splitSyncBlob((await blobNow(ha)).ciphertext);
+    expect(wraps.map((w) => w.device)).toEqual([2]);
+    // Nor what a2 writes under it next.
+    await enable(a2, 'after.example');
+    await sync(a2);
+    expect(await readable()).toBe('bad-mac');
+    expect(splitSyncBlob((await blobNow(ha)).ciphertext).wraps.map((w) => w.device)).toEqual([1]);
+    await sync(a1);
+    expect(await sitesOf(a1)).toEqual(['after.example']);
   });
 
   it('never marks a contact verified with another key than the one verified', async () => {

@@ -21,8 +21,12 @@ import { VeilError } from '../protocol/errors';
 import {
   joinSyncBlob,
   splitSyncBlob,
+  syncBlobBody,
   syncBlobMessage,
+  unwrapSyncKey,
   verifySyncBlob,
+  wrapSyncKey,
+  type SyncKeyWrap,
 } from '../protocol/sync-blob';
 import {
   applyLocal,
@@ -44,7 +48,7 @@ import {
 import { normalizeDirectoryUrl } from './directory-client';
 import { BackgroundError } from './errors';
 import { PROFILE_PREFIX } from './handlers/sites';
-import { DIRECTORY_SEEN_KEY, refreshDeviceList } from './linked-devices';
+import { DIRECTORY_SEEN_KEY, forgetDeviceLists, refreshDeviceList } from './linked-devices';
 import type { VeilService } from './veil-service';
 
 /**
@@ -58,6 +62,8 @@ export const SYNC_ON_OPEN_MS = 10_000;
 const PUSH_TRIES = 4;
 
 const KEY_NAME = 'syncKey'; // table secrets (sealed under the lock)
+const OLD_KEYS_NAME = 'syncKeysOld'; // table secrets: earlier sync keys, newest first
+const OLD_KEYS_KEPT = 8;
 const RECORD_NAME = 'sync'; // table meta (sealed, hidden name under the lock)
 const PENDING_NAME = 'sync-pending'; // table meta: SyncChange[] noted outside a pass
 
@@ -109,6 +115,28 @@ export async function adoptSyncKey(svc: VeilService, encoded: unknown): Promise<
   }
   if (key.length !== SYNC_KEY_LENGTH) return;
   await svc.store.commit([{ op: 'put', table: 'secrets', key: KEY_NAME, value: encoded }]);
+}
+
+/**
+ * A new sync key (the account's browser, after unlinking a device): the next blob is sealed
+ * under it and wrapped for the devices the list still names, so the unlinked one cannot read
+ * anything synced afterwards. The old key is kept to read blobs written before others learn it.
+ */
+export async function rotateSyncKey(svc: VeilService): Promise<void> {
+  const held = await svc.store.get<string>('secrets', KEY_NAME);
+  if (!held) return;
+  await setCurrentKey(svc, svc.crypto.randomBytes(SYNC_KEY_LENGTH));
+  scheduleSync(svc, 0);
+}
+
+async function setCurrentKey(svc: VeilService, key: Uint8Array): Promise<void> {
+  const held = await svc.store.get<string>('secrets', KEY_NAME);
+  const old = (await svc.store.get<string[]>('secrets', OLD_KEYS_NAME)) ?? [];
+  const next = held ? [held, ...old.filter((k) => k !== held)].slice(0, OLD_KEYS_KEPT) : old;
+  await svc.store.commit([
+    { op: 'put', table: 'secrets', key: KEY_NAME, value: toBase64Url(key) },
+    { op: 'put', table: 'secrets', key: OLD_KEYS_NAME, value: next },
+  ]);
 }
 
 // ---- triggers ----
@@ -172,12 +200,13 @@ async function pass(svc: VeilService): Promise<SyncResult> {
   const url = normalizeDirectoryUrl(directoryUrl);
   if (!profile.device && profile.published?.url !== url)
     return { version: 0, pushed: false, skipped: 'not-published' };
-  const syncKey = fromBase64Url(keyText);
   const handle = profile.handle;
 
   for (let attempt = 1; ; attempt++) {
     const record = (await svc.store.get<SyncRecord>('meta', RECORD_NAME)) ?? newRecord(0);
-    const remote = await pull(svc, url, handle, syncKey, record.version);
+    const remote = await pull(svc, url, handle, record.version);
+    // The key to seal under: the current one, which the pull may just have learned.
+    const syncKey = fromBase64Url((await svc.store.get<string>('secrets', KEY_NAME))!);
     const { merged, dirty } = await svc.gate.exclusive(() =>
       foldAndApply(svc, handle, remote?.state),
     );
@@ -191,13 +220,14 @@ async function pass(svc: VeilService): Promise<SyncResult> {
       device: me.deviceId ?? 1,
       randomBytes: (n) => svc.crypto.randomBytes(n),
     });
-    const signature = await svc.veil.sign(syncBlobMessage(handle, sealed));
+    const body = syncBlobBody(await wrapsFor(svc, handle, syncKey, me.deviceId ?? 1), sealed);
+    const signature = await svc.veil.sign(syncBlobMessage(handle, body));
     const written = await svc.directory.putSync(
       url,
       handle,
       svc.veil,
       version,
-      joinSyncBlob(sealed, signature),
+      joinSyncBlob(body, signature),
     );
     if (written.ok) {
       await updateRecord(svc, (r) => ({ ...r, version: Math.max(r.version, version) }));
@@ -219,7 +249,6 @@ async function pull(
   svc: VeilService,
   url: string,
   handle: string,
-  syncKey: Uint8Array,
   minVersion: number,
 ): Promise<{ state: SyncState; version: number } | undefined> {
   const blob = await svc.directory.getSync(url, handle, svc.veil);
@@ -230,14 +259,17 @@ async function pull(
     return undefined;
   }
   try {
-    const { sealed, signature } = splitSyncBlob(blob.ciphertext);
-    const opened = openSyncState(syncKey, sealed, { handle, minVersion });
+    const parts = splitSyncBlob(blob.ciphertext);
+    const { opened, learned } = await openWithKeys(svc, handle, parts, minVersion);
     if (opened.version !== blob.version)
       throw new VeilError('bad-proof', 'the sync blob is not the version the directory says');
+    // A new key means a device was unlinked: our list must say which before we wrap for anyone.
+    if (learned) forgetDeviceLists(svc);
     await refreshDeviceList(svc, url, handle);
     const key = await ownDeviceKey(svc, opened.device);
     if (!key) throw new VeilError('bad-proof', 'the sync blob was written by an unlisted device');
-    verifySyncBlob(handle, sealed, signature, key);
+    verifySyncBlob(handle, parts, key);
+    if (learned) await setCurrentKey(svc, learned);
     await updateRecord(svc, (r) => ({ ...r, version: Math.max(r.version, opened.version) }));
     return { state: opened.state, version: opened.version };
   } catch (e) {
@@ -245,6 +277,54 @@ async function pull(
       throw new BackgroundError('bad-proof', `sync blob refused: ${e.message}`);
     throw e;
   }
+}
+
+/**
+ * Opens the sealed state with our current key, an earlier one (a blob written before its writer
+ * learned the newest), or the key wrapped for this device (`learned`: adopted once the blob's
+ * signer checks out).
+ */
+async function openWithKeys(
+  svc: VeilService,
+  handle: string,
+  parts: ReturnType<typeof splitSyncBlob>,
+  minVersion: number,
+): Promise<{ opened: ReturnType<typeof openSyncState>; learned?: Uint8Array }> {
+  const current = await svc.store.get<string>('secrets', KEY_NAME);
+  const old = (await svc.store.get<string[]>('secrets', OLD_KEYS_NAME)) ?? [];
+  for (const text of [current, ...old]) {
+    if (!text) continue;
+    try {
+      return { opened: openSyncState(fromBase64Url(text), parts.sealed, { handle, minVersion }) };
+    } catch (e) {
+      if (!(e instanceof VeilError) || e.code !== 'bad-mac') throw e;
+    }
+  }
+  const me = await deviceId(svc);
+  const wrap = parts.wraps.find((w) => w.device === me);
+  if (!wrap) throw new VeilError('bad-mac', 'the sync blob does not open with our keys');
+  const learned = await unwrapSyncKey(wrap, { handle, dh: (pub) => svc.veil.deviceDh(pub) });
+  return { opened: openSyncState(learned, parts.sealed, { handle, minVersion }), learned };
+}
+
+/** The current key wrapped for every other device our checked list names. */
+async function wrapsFor(
+  svc: VeilService,
+  handle: string,
+  syncKey: Uint8Array,
+  me: number,
+): Promise<SyncKeyWrap[]> {
+  const list = await svc.veil.ownDevices();
+  return (list?.devices ?? [])
+    .filter((d) => d.id !== me)
+    .map((d) =>
+      wrapSyncKey(syncKey, {
+        handle,
+        device: d.id,
+        deviceKey: d.key,
+        randomBytes: (n) => svc.crypto.randomBytes(n),
+      }),
+    );
 }
 
 /** Keeps what the directory says of our devices' last requests (linked-devices.ts shows it). */

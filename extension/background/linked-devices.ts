@@ -30,7 +30,7 @@ import { bytesEqual } from '../protocol/bytes';
 import { deviceTrust } from '../protocol/linked-devices';
 import type { TrustStatus } from '../protocol/placement';
 import { normalizeDirectoryUrl } from './directory-client';
-import { adoptSyncKey, ensureSyncKey } from './device-sync';
+import { adoptSyncKey, ensureSyncKey, rotateSyncKey } from './device-sync';
 import { BackgroundError } from './errors';
 import { KEM_PREKEY_TARGET, PREKEY_TARGET, publishDeviceKeys } from './key-upkeep';
 import type { Profile, VeilService } from './veil-service';
@@ -130,6 +130,8 @@ export async function removeDevice(svc: VeilService, deviceId: number): Promise<
   await svc.lock.dataKey();
   const list = await svc.veil.removeDevice(deviceId);
   await publishOwnList(svc, list);
+  // The unlinked browser keeps the old sync key: what syncs from now on goes under a new one.
+  await rotateSyncKey(svc);
   return listDevices(svc);
 }
 

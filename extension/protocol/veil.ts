@@ -39,6 +39,7 @@ import {
   createOneTimePrekeys,
   createSignedPrekey,
   generateIdentity,
+  identityDhPrivate,
   identityDhPublic,
   oneTimePrekeyPublic,
   signedPrekeyPublic,
@@ -640,6 +641,15 @@ export class Veil {
         ops.push({ op: 'delete', table, key });
     }
     return ops;
+  }
+
+  /**
+   * X25519 of this device's key (its Montgomery form) with `publicKey`: opens what another of our
+   * devices wrapped for this one (a new sync key, device-sync.ts). The private key stays here.
+   */
+  async deviceDh(publicKey: Uint8Array): Promise<Uint8Array> {
+    const id = await this.identity();
+    return this.crypto.x25519(identityDhPrivate(id.privateKey), publicKey);
   }
 
   /** Signs arbitrary bytes with the identity key (directory requests). Keys stay here. */
