@@ -248,6 +248,9 @@ describe('device sync, attacks', () => {
     };
     expect(await readable()).toBe('none');
     await a1.call({ type: 'removeDevice', deviceId: 3 });
+    // The next pass writes the state again under the new key, even with nothing new in it.
+    expect(await sync(a1)).toMatchObject({ pushed: true });
+    expect(await readable()).toBe('bad-mac');
     await a1.call({ type: 'addContact', handle: hb });
     await a1.call({ type: 'markVerified', handle: hb, verified: true });
     await sync(a1);

@@ -126,7 +126,7 @@ export async function rotateSyncKey(svc: VeilService): Promise<void> {
   const held = await svc.store.get<string>('secrets', KEY_NAME);
   if (!held) return;
   await setCurrentKey(svc, svc.crypto.randomBytes(SYNC_KEY_LENGTH));
-  scheduleSync(svc, 0);
+  scheduleSync(svc);
 }
 
 async function setCurrentKey(svc: VeilService, key: Uint8Array): Promise<void> {
@@ -171,7 +171,7 @@ export function syncOnOpen(svc: VeilService): void {
   const now = svc.now();
   if (now - (openedAt.get(svc) ?? -Infinity) < SYNC_ON_OPEN_MS) return;
   openedAt.set(svc, now);
-  scheduleSync(svc, Math.min(syncTiming.debounceMs, 0));
+  scheduleSync(svc, 0);
 }
 
 /**
@@ -211,7 +211,8 @@ async function pass(svc: VeilService): Promise<SyncResult> {
       foldAndApply(svc, handle, remote?.state),
     );
     const stored = remote?.version ?? 0;
-    if (!dirty && remote) return { version: stored, pushed: false };
+    // A blob under an older key (we rotated it) is written again under the current one.
+    if (!dirty && remote?.underCurrentKey) return { version: stored, pushed: false };
     const version = stored + 1;
     const me = (await svc.veil.getIdentity())!;
     const sealed = sealSyncState(syncKey, merged, {
@@ -250,7 +251,7 @@ async function pull(
   url: string,
   handle: string,
   minVersion: number,
-): Promise<{ state: SyncState; version: number } | undefined> {
+): Promise<{ state: SyncState; version: number; underCurrentKey: boolean } | undefined> {
   const blob = await svc.directory.getSync(url, handle, svc.veil);
   if (blob) await noteDirectorySeen(svc, blob.seen);
   if (!blob) {
@@ -260,7 +261,7 @@ async function pull(
   }
   try {
     const parts = splitSyncBlob(blob.ciphertext);
-    const { opened, learned } = await openWithKeys(svc, handle, parts, minVersion);
+    const { opened, learned, current } = await openWithKeys(svc, handle, parts, minVersion);
     if (opened.version !== blob.version)
       throw new VeilError('bad-proof', 'the sync blob is not the version the directory says');
     // A new key means a device was unlinked: our list must say which before we wrap for anyone.
@@ -271,7 +272,7 @@ async function pull(
     verifySyncBlob(handle, parts, key);
     if (learned) await setCurrentKey(svc, learned);
     await updateRecord(svc, (r) => ({ ...r, version: Math.max(r.version, opened.version) }));
-    return { state: opened.state, version: opened.version };
+    return { state: opened.state, version: opened.version, underCurrentKey: current || !!learned };
   } catch (e) {
     if (e instanceof VeilError)
       throw new BackgroundError('bad-proof', `sync blob refused: ${e.message}`);
@@ -289,13 +290,14 @@ async function openWithKeys(
   handle: string,
   parts: ReturnType<typeof splitSyncBlob>,
   minVersion: number,
-): Promise<{ opened: ReturnType<typeof openSyncState>; learned?: Uint8Array }> {
+): Promise<{ opened: ReturnType<typeof openSyncState>; learned?: Uint8Array; current: boolean }> {
   const current = await svc.store.get<string>('secrets', KEY_NAME);
   const old = (await svc.store.get<string[]>('secrets', OLD_KEYS_NAME)) ?? [];
   for (const text of [current, ...old]) {
     if (!text) continue;
     try {
-      return { opened: openSyncState(fromBase64Url(text), parts.sealed, { handle, minVersion }) };
+      const opened = openSyncState(fromBase64Url(text), parts.sealed, { handle, minVersion });
+      return { opened, current: text === current };
     } catch (e) {
       if (!(e instanceof VeilError) || e.code !== 'bad-mac') throw e;
     }
@@ -304,7 +306,11 @@ async function openWithKeys(
   const wrap = parts.wraps.find((w) => w.device === me);
   if (!wrap) throw new VeilError('bad-mac', 'the sync blob does not open with our keys');
   const learned = await unwrapSyncKey(wrap, { handle, dh: (pub) => svc.veil.deviceDh(pub) });
-  return { opened: openSyncState(learned, parts.sealed, { handle, minVersion }), learned };
+  return {
+    opened: openSyncState(learned, parts.sealed, { handle, minVersion }),
+    learned,
+    current: false,
+  };
 }
 
 /** The current key wrapped for every other device our checked list names. */
