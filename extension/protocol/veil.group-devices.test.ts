@@ -373,6 +373,60 @@ describe('groups across linked devices', () => {
     expect(await alice1.veil.groupMembers(CTX)).toEqual(before);
   });
 
+  it("a stranger under a contact's handle writes as an unknown sender, not as damage, and the contact stays theirs", async () => {
+    const alice = await person('alice', 1);
+    const bob = await person('bob', 1);
+    await world(alice, bob);
+    const [alice1] = alice.devices as [Device];
+    const [bob1] = bob.devices as [Device];
+    // Mallory's identity is called alice too (or bob pinned a key the directory swapped): her
+    // key is filed with the account the handle claims, yet her messages bind her own key only.
+    const mallory = await device('alice');
+    await mallory.veil.addContact('bob', bob.key);
+    await mallory.veil.startSession(await bundle(bob1));
+    const forged = await sendGroup(mallory, ['bob'], 'alice here, new laptop');
+    expect(await readAt(bob1, forged)).toMatchObject({
+      status: 'unknown-sender',
+      sender: 'alice',
+      plaintext: 'alice here, new laptop',
+    });
+    const again = await readAt(bob1, await sendGroup(mallory, ['bob'], 'and again'));
+    expect(again).toMatchObject({ status: 'unknown-sender', plaintext: 'and again' });
+    expect(await readAt(bob1, await sendGroup(alice1, ['bob'], 'the real one'))).toMatchObject({
+      status: 'unverified',
+      sender: 'alice',
+      plaintext: 'the real one',
+    });
+    expect((await bob1.veil.groupMembers(CTX))!.members).toContainEqual({
+      handle: 'alice',
+      identityKey: alice.key,
+    });
+  });
+
+  it("a linked browser's first channel message before its person's list is checked: unknown, then theirs", async () => {
+    const alice = await person('alice', 2);
+    const bob = await person('bob', 1);
+    const [, alice2] = alice.devices as [Device, Device];
+    const [bob1] = bob.devices as [Device];
+    await alice2.veil.addContact('bob', bob.key);
+    await alice2.veil.startSession(await bundle(bob1));
+    await bob1.veil.addContact('alice', alice.key);
+    const first = await sendGroup(alice2, ['bob'], 'from a browser bob has not checked');
+    expect(await readAt(bob1, first)).toMatchObject({
+      status: 'unknown-sender',
+      sender: 'alice',
+      plaintext: 'from a browser bob has not checked',
+    });
+    await bob1.veil.setContactDevices('alice', alice.list!);
+    const later = await sendGroup(alice2, ['bob'], 'now checked');
+    expect(pairwiseCount(later)).toBe(0);
+    expect(await readAt(bob1, later)).toMatchObject({
+      status: 'unverified',
+      sender: 'alice',
+      plaintext: 'now checked',
+    });
+  });
+
   it('a stranger claiming to be one of our devices is no device of ours', async () => {
     const alice = await person('alice', 2);
     const bob = await person('bob', 1);

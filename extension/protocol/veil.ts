@@ -1954,8 +1954,10 @@ export class Veil {
     let lastError: unknown = new VeilError('no-session', 'no sender key for this message');
     // Several senders may claim one id (a member re-sending another's distribution); the
     // signature, bound to the sender's identity key and group, tells which one it really is.
-    for (const candidate of list) {
-      const context = groupContext(candidate);
+    const attempts = list.flatMap((candidate) =>
+      groupContexts(candidate).map((context) => ({ candidate, context })),
+    );
+    for (const { candidate, context } of attempts) {
       if (!bytesEqual(message.ctxTag, context.ctxTag)) continue;
       try {
         const { received, plaintext } = await groupDecrypt(
@@ -1972,8 +1974,12 @@ export class Veil {
         const next = list.map((g) => (g === candidate ? { ...g, key: received } : g));
         tx.put('senderKeys', key, next);
         const id = await this.identity(tx);
-        // Their device counts while their checked list (or ours) names it, as for 1:1.
-        const trust = await this.trustOf(tx, id, candidate.sender, candidate.senderIdentityKey);
+        // Their device counts while their checked list (or ours) names it, as for 1:1; a
+        // message that did not bind the account its handle claims speaks for no one there.
+        const unbound = candidate.accountKey !== undefined && context.accountKey === undefined;
+        const trust: TrustStatus = unbound
+          ? 'unknown-sender'
+          : await this.trustOf(tx, id, candidate.sender, candidate.senderIdentityKey);
         const groupHex = bytesToHex(candidate.groupId);
         const sealed = await this.sealedInfo(tx, candidate.senderIdentityKey, records, {
           kind: 'group',
@@ -1983,7 +1989,7 @@ export class Veil {
         // A sender our member list does not name (taken out, or never in) writes where they
         // do not belong: shown as moved.
         const state = await tx.get<GroupState>('meta', groupKey(groupHex));
-        const account = candidate.accountKey ?? candidate.senderIdentityKey;
+        const account = context.accountKey ?? candidate.senderIdentityKey;
         const member =
           !state ||
           state.members.some(
@@ -2104,6 +2110,20 @@ function groupContext(r: ReceivedGroupRecord) {
     senderIdentityKey: r.senderIdentityKey,
     ...(r.accountKey ? { accountKey: r.accountKey } : {}),
   };
+}
+
+/**
+ * The contexts a received key's messages may verify under: as filed; and, for a key no list
+ * vouched for that was filed with the account its handle claims, as the device's own account
+ * (a stranger claiming a contact's handle, or the contact's old key, writes binding its own key
+ * only, and must still read as an unknown sender rather than fail). A key a checked list names
+ * as a linked device verifies only bound to that account.
+ */
+function groupContexts(r: ReceivedGroupRecord): ReturnType<typeof groupContext>[] {
+  const filed = groupContext(r);
+  if (!r.accountKey || !r.unvouched) return [filed];
+  const { accountKey: _account, ...own } = filed;
+  return [filed, own];
 }
 
 /** What our group messages bind as their writer: this device's key and, linked, the account's. */
