@@ -64,6 +64,11 @@ export interface SizeResult {
    * text sealed once, one key wrap per further device).
    */
   devices?: number[];
+  /**
+   * Veil, groups across devices: a 200-byte group message to 2 members on 1 and on 2 devices
+   * each, the first (sender key to every device) and a later one.
+   */
+  groupDevices?: { devices: number; first: number; later: number }[];
   /** Chunks the first / later message was armored into (Veil). */
   chunksFirst?: number;
   chunksLater?: number;

@@ -211,6 +211,60 @@ async function deviceSizes(o: VeilSuiteOptions, devices: number): Promise<number
   return median(sizes);
 }
 
+/**
+ * A 200-byte group message from Alice to Bob and Carol, each on `devices` browsers: the first
+ * (the sender key and member list to every device, sessions answered) and a later one. Undefined
+ * for builds without linked devices.
+ */
+async function groupDeviceSizes(
+  o: VeilSuiteOptions,
+  devices: number,
+): Promise<{ first: number; later: number } | undefined> {
+  const id = ++runCounter;
+  const alice = await party(o, `alice${id}`);
+  if (typeof alice.linkDevice !== 'function') return undefined;
+  const aliceKey = (await alice.getIdentity())!.identityKey;
+  const members: VeilInstance[] = [];
+  for (const handle of [`bob${id}`, `carol${id}`]) {
+    const browsers = [await party(o, handle)];
+    for (let i = 1; i < devices; i++) browsers.push(await party(o, handle));
+    const key = (await browsers[0]!.getIdentity())!.identityKey;
+    let list: unknown;
+    for (const b of browsers.slice(1))
+      list = await browsers[0]!.linkDevice!((await b.getIdentity())!.identityKey);
+    for (const b of browsers.slice(1)) await b.joinAccount!(list as never, key);
+    await alice.addContact(handle, key);
+    if (list) await alice.setContactDevices!(handle, list as never);
+    for (const [i, b] of browsers.entries()) {
+      await b.addContact(`alice${id}`, aliceKey);
+      await alice.startSession(await bundleOf(b), i === 0 ? {} : { deviceId: i + 1 });
+    }
+    members.push(...browsers);
+  }
+  const ctx = 'bench:group-devices';
+  const text = makeMessage(0);
+  // Every device answers a direct message, so the pairwise parts carry no pre-key headers.
+  for (const handle of [`bob${id}`, `carol${id}`]) {
+    const hello = (
+      await alice.encrypt({ context: `dm:${handle}`, recipients: [handle] }, text)
+    ).join('\n');
+    for (const b of members) {
+      if ((await b.getIdentity())!.handle !== handle) continue;
+      await b.decrypt(`dm:${handle}`, hello);
+      const answer = await b.encrypt({ context: `dm:${handle}`, recipients: [`alice${id}`] }, text);
+      await alice.decrypt(`dm:${handle}`, answer.join('\n'));
+    }
+  }
+  const recipients = [`bob${id}`, `carol${id}`];
+  const first = await alice.encrypt({ context: ctx, recipients }, text);
+  const later = await alice.encrypt({ context: ctx, recipients }, text);
+  for (const b of members)
+    for (const m of [first, later])
+      if ((await b.decrypt(ctx, m.join('\n'))).plaintext !== text)
+        throw new Error('group fan-out round trip');
+  return { first: chars(first), later: chars(later) };
+}
+
 /** Each pins the others' keys (what the directory lookup and "add contact" do in the extension). */
 async function pinAll(...parties: VeilInstance[]): Promise<void> {
   const ids = await Promise.all(parties.map((p) => p.getIdentity()));
@@ -415,6 +469,12 @@ export async function runVeilSuite(options: VeilSuiteOptions): Promise<VeilSuite
     if (size !== undefined) devices.push(size);
   }
 
+  const groupDevices: { devices: number; first: number; later: number }[] = [];
+  for (const n of [1, 2]) {
+    const size = await groupDeviceSizes(o, n);
+    if (size) groupDevices.push({ devices: n, ...size });
+  }
+
   const s = pp[0]!;
   return {
     setup,
@@ -434,6 +494,7 @@ export async function runVeilSuite(options: VeilSuiteOptions): Promise<VeilSuite
       ...sizeStats(s.sizes.slice(2)),
       group: median(grpEach[0]!.sizes),
       ...(devices.length ? { devices } : {}),
+      ...(groupDevices.length ? { groupDevices } : {}),
       chunksFirst: s.chunkCounts[0]!,
       chunksLater: median(s.chunkCounts.slice(2)),
     },

@@ -239,6 +239,20 @@ const METRICS = [
     meets: (v, _lib, r) => r.size.devices.every((n, i) => n <= 420 + 130 * i),
   },
   {
+    key: 'sizeGroupDevices',
+    title: 'size of a 200-byte group message to 2 members on 1 / 2 devices each: first, later',
+    value: (r) => r.size?.groupDevices?.[1]?.first,
+    cell: (r) =>
+      r.size.groupDevices.map((g) => `${fmt(g.first)}, ${fmt(g.later)}`).join(' / ') +
+      ` ${unit(r)}`,
+    better: 'lower',
+    target: 'later ≤ 440; first ≤ 1,500 + 500 per further device',
+    meets: (_v, _lib, r) =>
+      r.size.groupDevices.every(
+        (g) => g.later <= 440 && g.first <= 1500 + 500 * 2 * (g.devices - 1),
+      ),
+  },
+  {
     key: 'sizeGroup',
     title: 'size of a 200-byte group message (after distribution)',
     value: (r) => r.size?.group,

@@ -33,6 +33,7 @@ beforeEach(() => {
   time = Date.now();
 });
 const CTX = 'thelounge:127.0.0.1/alice-bob';
+const GROUP_CTX = 'thelounge:127.0.0.1/#veil';
 
 async function onboard(handle: string): Promise<TestProfile> {
   const p = await ready(makeProfile({ now: clock }));
@@ -193,6 +194,63 @@ describe('linking a browser to an account', () => {
         plaintext: 'x',
       }),
     ).toBe('device-removed');
+  });
+
+  it('a channel: every browser of each member reads it; an unlinked browser reads nothing sent afterwards', async () => {
+    const bob = await onboard('link-bob-k');
+    const carol = await onboard('link-carol-k');
+    const { alice1, alice2 } = await linkPair('link-k');
+    for (const p of [alice1, alice2, bob, carol])
+      for (const h of ['link-k', 'link-bob-k', 'link-carol-k'])
+        if (h !== (await p.service.veil.getIdentity())!.handle)
+          await p.call({ type: 'addContact', handle: h });
+    const channel = async (p: TestProfile, to: string[], plaintext: string) =>
+      (
+        await p.call<{ chunks: string[] }>({
+          type: 'encrypt',
+          context: GROUP_CTX,
+          recipients: to,
+          plaintext,
+        })
+      ).chunks.join('\n');
+    const readIn = (p: TestProfile, armored: string) =>
+      p.service.veil.decrypt({ context: GROUP_CTX, kind: 'group' }, armored);
+
+    // Bob's first channel message: his sender key to each of alice's browsers and to carol.
+    const fromBob = await channel(bob, ['link-k', 'link-carol-k'], 'to the channel');
+    const bundle = decodeEnvelope(dearmor(fromBob));
+    expect(bundle.type === 4 && bundle.pairwise.length).toBe(3);
+    for (const p of [alice1, alice2, carol])
+      expect(await readIn(p, fromBob)).toMatchObject({
+        sender: 'link-bob-k',
+        plaintext: 'to the channel',
+      });
+    // Alice's second browser writes: bob and carol read it as hers, her first browser as its own.
+    const from2 = await channel(alice2, ['link-bob-k', 'link-carol-k'], 'from the second');
+    // Bob fetched alice's logged list when he wrote: her browser counts as her. Carol has not
+    // written yet (the page would ask the directory: sender-trust.ts).
+    expect(await readIn(bob, from2)).toMatchObject({
+      status: 'unverified',
+      sender: 'link-k',
+      plaintext: 'from the second',
+    });
+    expect(await readIn(carol, from2)).toMatchObject({
+      sender: 'link-k',
+      plaintext: 'from the second',
+    });
+    expect(await readIn(alice1, from2)).toMatchObject({
+      plaintext: 'from the second',
+      fromOwnDevice: true,
+    });
+
+    // Unlinked: bob's next channel message is under a new key, which the browser never gets.
+    time += 61_000;
+    for (const p of [alice1, alice2, bob, carol]) forgetDeviceLists(p.service);
+    await alice1.call({ type: 'removeDevice', deviceId: 2 });
+    const later = await channel(bob, ['link-k', 'link-carol-k'], 'after unlinking');
+    expect(await readIn(alice1, later)).toMatchObject({ plaintext: 'after unlinking' });
+    expect(await readIn(carol, later)).toMatchObject({ plaintext: 'after unlinking' });
+    expect((await readIn(alice2, later)).plaintext).toBeUndefined();
   });
 
   it('someone who saw the code and answered first is shown, refused, and linked to nothing', async () => {

@@ -30,7 +30,13 @@ export interface GroupState {
 
 /** Why our own sender key must be replaced before the next message, if it must. */
 export type RotationReason =
-  'new' | 'member-removed' | 'member-key-changed' | 'message-limit' | 'age' | 'requested';
+  | 'new'
+  | 'member-removed'
+  | 'member-key-changed'
+  | 'device-removed'
+  | 'message-limit'
+  | 'age'
+  | 'requested';
 
 export function sortedMembers(members: readonly GroupMember[]): GroupMember[] {
   const byHandle = new Map<string, GroupMember>();
@@ -133,6 +139,31 @@ export function rotationNeeded(
   if (own.sent >= ROTATE_AFTER_MESSAGES) return 'message-limit';
   if (now - own.createdAt >= ROTATE_AFTER_MS) return 'age';
   return undefined;
+}
+
+/** Device keys (hex) per handle: who holds our sender key, or whose checked lists name what. */
+export type DeviceKeys = Record<string, string[]>;
+
+/**
+ * Who holds a sender key given before devices were tracked: each member's account key (it went
+ * over the account key's session only).
+ */
+export function holdersOf(own: { memberKeys: MemberKeys; devices?: DeviceKeys }): DeviceKeys {
+  return (
+    own.devices ?? Object.fromEntries(Object.entries(own.memberKeys).map(([h, k]) => [h, [k]]))
+  );
+}
+
+/**
+ * Whether a device that holds our sender key is gone from its person's checked list (or from
+ * ours): it must read nothing sent afterwards, so the key is replaced, as when a member leaves.
+ * A handle `listed` does not name is left to rotationNeeded (a member taken out).
+ */
+export function deviceRemoved(holders: DeviceKeys, listed: DeviceKeys): boolean {
+  return Object.entries(holders).some(([handle, keys]) => {
+    const now = listed[handle];
+    return now !== undefined && keys.some((k) => !now.includes(k));
+  });
 }
 
 function compareBytes(a: Uint8Array, b: Uint8Array): number {

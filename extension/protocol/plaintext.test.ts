@@ -115,6 +115,7 @@ describe('sealed records (origin, stamp, tree head, group, membership)', () => {
         { handle: 'bob', identityKey: new Uint8Array(32).fill(2) },
       ],
     },
+    { type: 'recipient', tag: new Uint8Array(8).fill(3) },
   ];
 
   it('round-trip, each with text', () => {

@@ -15,6 +15,11 @@ export const RECORD_GROUP = 7;
 export const RECORD_MEMBERSHIP = 8;
 /** The sender's signed device list (device-list.ts binary form), with a linked device's first messages. */
 export const RECORD_DEVICE_LIST = 9;
+/**
+ * In a group's pairwise part: `peerTag(handle)` of the account the device takes it for, so a
+ * device key some contact's list borrows opens no group key as that contact's.
+ */
+export const RECORD_RECIPIENT = 10;
 export const PEER_TAG_LENGTH = 8;
 const PEER_TAG_PREFIX = utf8ToBytes('Veil peer v1');
 
@@ -85,7 +90,9 @@ export type PlaintextRecord =
   /** A group's member list as the sender now has it; `epoch` orders changes. */
   | { type: 'membership'; groupId: Uint8Array; epoch: number; members: GroupMember[] }
   /** Opaque here; device-list.ts reads and writes its layout. */
-  | { type: 'device-list'; list: Uint8Array };
+  | { type: 'device-list'; list: Uint8Array }
+  /** The account (its peerTag) a group's pairwise part is for. */
+  | { type: 'recipient'; tag: Uint8Array };
 
 /**
  * Frames and pads records, e.g. `encodePlaintext([{ type: 'text', text: 'hi' }])` (32 bytes).
@@ -150,6 +157,10 @@ export function decodePlaintext(padded: Uint8Array): PlaintextRecord[] {
       records.push({ type: 'group', groupId: body.slice() });
     } else if (type === RECORD_MEMBERSHIP) records.push(decodeMembership(body));
     else if (type === RECORD_DEVICE_LIST) records.push({ type: 'device-list', list: body.slice() });
+    else if (type === RECORD_RECIPIENT) {
+      if (body.length !== PEER_TAG_LENGTH) throw new VeilError('malformed', 'bad recipient tag');
+      records.push({ type: 'recipient', tag: body.slice() });
+    }
   }
   return records;
 }
@@ -299,6 +310,11 @@ function recordPart(record: PlaintextRecord): RecordPart {
       if (!(record.list instanceof Uint8Array))
         throw new VeilError('invalid-argument', 'device list record needs bytes');
       return bodyPart(RECORD_DEVICE_LIST, record.list);
+    case 'recipient':
+      return bodyPart(
+        RECORD_RECIPIENT,
+        new BodyWriter().bytes(record.tag, PEER_TAG_LENGTH).finish(),
+      );
     default:
       throw new VeilError('invalid-argument', 'unknown record type');
   }

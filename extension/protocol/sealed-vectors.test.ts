@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { contextHash } from './envelope';
 import { membersDigest } from './groups';
 import { hkdfSha256, hmacSha256 } from './kdf';
-import { decodePlaintext, encodePlaintext, type PlaintextRecord } from './plaintext';
+import { decodePlaintext, encodePlaintext, peerTag, type PlaintextRecord } from './plaintext';
 import { originId } from './veil';
 import vectors from './vectors/sealed-v1.json';
 
@@ -90,6 +90,14 @@ describe('sealed-v1 vectors', () => {
         ],
       ],
     ];
+    // Record 10: the peer tag of the account a group's pairwise part is for, by Node's SHA-256.
+    const tag = createHash('sha256')
+      .update(utf8('Veil peer v1'))
+      .update(utf8(vectors.records.recipientHandle))
+      .digest()
+      .subarray(0, 8);
+    expect(bytesToHex(peerTag(vectors.records.recipientHandle))).toBe(bytesToHex(tag));
+    cases.push([vectors.records.recipient, [{ type: 'recipient', tag: new Uint8Array(tag) }]]);
     for (const [hex, records] of cases) {
       expect(bytesToHex(encodePlaintext(records))).toBe(hex);
       expect(decodePlaintext(hexToBytes(hex))).toEqual(records);

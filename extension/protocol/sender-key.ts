@@ -69,6 +69,12 @@ export interface GroupContext {
    * re-distribute someone else's signing key as their own.
    */
   senderIdentityKey: Uint8Array;
+  /**
+   * The account key a linked device writes for (absent when the device key is the account key):
+   * signed after the device key, so a message verifies only under the state filed for that
+   * member and that device (docs/protocol.md "Groups across devices").
+   */
+  accountKey?: Uint8Array;
 }
 
 /**
@@ -253,6 +259,8 @@ function signatureCheck(
  * and the sender's identity key (neither transmitted). See docs/protocol.md "Envelopes".
  */
 function signedMessage(unsigned: Uint8Array, context: GroupContext): Uint8Array {
+  if (context.accountKey)
+    return concatBytes(unsigned, context.ctxHash, context.senderIdentityKey, context.accountKey);
   return concatBytes(unsigned, context.ctxHash, context.senderIdentityKey);
 }
 
@@ -366,6 +374,7 @@ function checkContext(context: GroupContext): void {
   checkLength(context.ctxHash, CTX_HASH_LENGTH);
   checkLength(context.ctxTag, CTX_TAG_LENGTH);
   checkLength(context.senderIdentityKey, KEY_LENGTH);
+  if (context.accountKey !== undefined) checkLength(context.accountKey, KEY_LENGTH);
 }
 
 function checkLength(bytes: Uint8Array, length: number): Uint8Array {

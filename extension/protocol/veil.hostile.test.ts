@@ -7,7 +7,7 @@ import { armor, dearmor } from './armor';
 import { nobleProvider } from './crypto/noble';
 import { contextHash, encodeGroupBundle } from './envelope';
 import type { PrekeyBundle } from './identity';
-import { encodePlaintext, type PlaintextRecord } from './plaintext';
+import { encodePlaintext, peerTag, type PlaintextRecord } from './plaintext';
 import { createSenderKey, distributionRecord, groupEncrypt } from './sender-key';
 import { sessionEncrypt, type SessionRecord } from './session';
 import { MemoryStore } from './store';
@@ -40,10 +40,16 @@ const one = (to: string): Conversation => ({ context: CTX, recipients: [to] });
 const text = (c: string[]) => c.join('\n');
 const rnd = (n: number) => nobleProvider.randomBytes(n);
 
-/** `from` seals arbitrary records on its session with `to` (a hostile client). */
+/**
+ * `from` seals arbitrary records on its session with `to` (a hostile client); group records go
+ * with the recipient record naming `to`, as a real client's do.
+ */
 async function craft(from: Party, to: string, records: PlaintextRecord[]): Promise<string> {
   const c = (await from.store.get<{ session: string }>('contacts', to))!;
   const rec = (await from.store.get<SessionRecord>('sessions', c.session))!;
+  const grouped = records.some((r) => r.type === 'group' || r.type === 'membership');
+  if (grouped && !records.some((r) => r.type === 'recipient'))
+    records = [...records, { type: 'recipient', tag: peerTag(to) }];
   const out = await sessionEncrypt(nobleProvider, rec, encodePlaintext(records));
   await from.store.commit([{ op: 'put', table: 'sessions', key: c.session, value: out.record }]);
   return armor(out.envelope, { randomBytes: rnd }).join('\n');

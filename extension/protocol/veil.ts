@@ -27,11 +27,14 @@ import { VeilError, isVeilError, type VeilErrorCode } from './errors';
 import {
   RECEIVED_KEYS_KEPT,
   acceptsMembership,
+  deviceRemoved,
   groupState,
+  holdersOf,
   memberKeysOf,
   removedMembers,
   rotationNeeded,
   sameMembers,
+  type DeviceKeys,
   type GroupState,
   type MemberKeys,
 } from './groups';
@@ -69,7 +72,6 @@ import {
 import {
   combineStatus,
   isMoved,
-  pinnedTrust,
   type MessageStatus,
   type PageView,
   type TrustStatus,
@@ -230,6 +232,8 @@ interface OwnGroupRecord {
   key: OwnSenderKey;
   /** Who holds this sender key: handle → the identity key (hex) it was given to. */
   memberKeys: MemberKeys;
+  /** The devices that hold it: handle → device keys (hex); absent in keys made before devices. */
+  devices?: DeviceKeys;
   createdAt: number;
   /** Messages sent with it. */
   sent: number;
@@ -240,7 +244,10 @@ interface OwnGroupRecord {
 /** Another member's sender key (`senderKeys`, key `in:<sender key id hex>`, a list). */
 interface ReceivedGroupRecord {
   sender: string;
+  /** The device key that wrote it (and signs with it). */
   senderIdentityKey: Uint8Array;
+  /** The account that device claims to write for, when not the device key itself. */
+  accountKey?: Uint8Array;
   groupId: Uint8Array;
   key: ReceivedSenderKey;
   receivedAt: number;
@@ -417,7 +424,13 @@ export class Veil {
       const list = await nextOwnList(this.crypto, id, own?.list, this.seconds(), (devices) =>
         devices.filter((d) => d.id !== deviceId),
       );
-      await this.store.commit([this.ownDevicesPut(list, own)]);
+      await this.store.commit([
+        this.ownDevicesPut(list, own),
+        ...(await this.dropUnlistedKeys(
+          id.handle,
+          list.devices.map((d) => d.key),
+        )),
+      ]);
       return list;
     });
   }
@@ -462,7 +475,13 @@ export class Veil {
         handle: id.handle,
         minVersion: own?.list.version ?? 0,
       });
-      await this.store.commit([this.ownDevicesPut(list, own)]);
+      await this.store.commit([
+        this.ownDevicesPut(list, own),
+        ...(await this.dropUnlistedKeys(
+          id.handle,
+          list.devices.map((d) => d.key),
+        )),
+      ]);
       return list.devices.some((d) => bytesEqual(d.key, id.publicKey)) ? 'ok' : 'removed';
     });
   }
@@ -483,7 +502,11 @@ export class Veil {
       if (next !== c && c.devices && keys(next) !== keys(c))
         next = { ...next, devicesChangedAt: this.clock() };
       if (next !== c)
-        await this.store.commit([{ op: 'put', table: 'contacts', key: handle, value: next }]);
+        await this.store.commit([
+          { op: 'put', table: 'contacts', key: handle, value: next },
+          // A device they unlinked writes nothing more that we take as theirs.
+          ...(await this.dropUnlistedKeys(handle, [next.identityKey, ...contactDeviceKeys(next)])),
+        ]);
       return next;
     });
   }
@@ -1030,6 +1053,20 @@ export class Veil {
     handle: string,
     ops: StoreOp[],
   ): Promise<DirectTarget[]> {
+    const theirs = await this.contactTargets(id, handle, ops);
+    return [...theirs.targets, ...(await this.ownTargets(id)).targets];
+  }
+
+  /**
+   * The devices of one contact a message goes to (those with a session), and every key their
+   * checked list names (`keys`, hex; ours and repeats left out). `no-session` when none of
+   * theirs has a session.
+   */
+  private async contactTargets(
+    id: IdentityRecord,
+    handle: string,
+    ops: StoreOp[],
+  ): Promise<{ contact: Contact; targets: DirectTarget[]; keys: string[] }> {
     const contact = await this.store.get<Contact>('contacts', handle);
     if (contact?.pendingKey)
       throw new VeilError('untrusted-identity', 'the contact identity key changed');
@@ -1056,9 +1093,19 @@ export class Veil {
     }
     if (targets.length === 0) throw new VeilError('no-session', 'no session with this contact yet');
     if (next !== contact) ops.push({ op: 'put', table: 'contacts', key: handle, value: next });
+    return { contact: next, targets, keys: [...seen] };
+  }
+
+  /** Our other devices with a session, and every other device our list names (`keys`, hex). */
+  private async ownTargets(
+    id: IdentityRecord,
+  ): Promise<{ targets: DirectTarget[]; keys: string[] }> {
     const own = await this.store.get<OwnDevices>('meta', OWN_DEVICES_KEY);
+    const targets: DirectTarget[] = [];
+    const keys: string[] = [];
     for (const d of own?.list.devices ?? []) {
       if (bytesEqual(d.key, id.publicKey)) continue;
+      keys.push(bytesToHex(d.key));
       const record = await this.deviceSession(own!.sessions[bytesToHex(d.key)], d.key);
       if (record)
         targets.push({
@@ -1069,7 +1116,7 @@ export class Veil {
           own: true,
         });
     }
-    return targets;
+    return { targets, keys };
   }
 
   private async deviceSession(
@@ -1125,17 +1172,11 @@ export class Veil {
     return encodeFanout(wraps, content);
   }
 
-  private async sendingSession(
-    handle: string,
-  ): Promise<{ contact: Contact; tag: string; record: SessionRecord }> {
-    const contact = await this.store.get<Contact>('contacts', handle);
-    if (contact?.pendingKey)
-      throw new VeilError('untrusted-identity', 'the contact identity key changed');
-    const found = contact && (await this.usableSession(contact));
-    if (!contact || !found) throw new VeilError('no-session', 'no session with this contact yet');
-    return { contact, ...found };
-  }
-
+  /**
+   * A group message: the text under our sender key for this group (type 3), with pairwise parts
+   * (a group bundle) for every device of a member, or of ours, that lacks the key, and for every
+   * device when the member list changed (docs/protocol.md "Groups across devices").
+   */
   private async encryptGroup(
     id: IdentityRecord,
     ctx: ContextInfo,
@@ -1147,13 +1188,19 @@ export class Veil {
     ops: StoreOp[],
   ): Promise<{ envelope: Uint8Array; seq: number }> {
     const now = this.clock();
-    const members: GroupMember[] = [{ handle: id.handle, identityKey: id.publicKey }];
-    const sessions = new Map<string, { contact: Contact; tag: string; record: SessionRecord }>();
+    // Members are accounts (handle and account key); devices are where the key goes.
+    const members: GroupMember[] = [{ handle: id.handle, identityKey: accountKeyOf(id) }];
+    const targets: DirectTarget[] = [];
+    const listed: DeviceKeys = {};
     for (const handle of recipients) {
-      const s = await this.sendingSession(handle);
-      sessions.set(handle, s);
-      members.push({ handle, identityKey: s.contact.identityKey });
+      const theirs = await this.contactTargets(id, handle, ops);
+      members.push({ handle, identityKey: theirs.contact.identityKey });
+      targets.push(...theirs.targets);
+      listed[handle] = theirs.keys;
     }
+    const mine = await this.ownTargets(id);
+    targets.push(...mine.targets);
+    listed[id.handle] = mine.keys;
     const others = members.slice(1);
 
     // The member list: ours changes when the user picked other recipients than it names.
@@ -1172,22 +1219,30 @@ export class Veil {
 
     const ownKey = `own:${ctx.hex}`;
     const held = await this.store.get<OwnGroupRecord>('senderKeys', ownKey);
-    let own: OwnGroupRecord;
-    if (!held || rotationNeeded(held, others, now)) {
-      own = {
-        groupId: ctx.hash,
-        key: await createSenderKey(this.crypto),
-        memberKeys: {},
-        createdAt: now,
-        sent: 0,
-      };
-    } else own = held;
-    // Pairwise parts: the sender key for those who lack it, the member list for everyone when
-    // it changed (so each member applies the change and rotates its own key).
+    // A device that holds our key and left its person's list (or ours) must not read on.
+    const keep =
+      held && !rotationNeeded(held, others, now) && !deviceRemoved(holdersOf(held), listed);
+    const own: OwnGroupRecord = keep
+      ? held
+      : {
+          groupId: ctx.hash,
+          key: await createSenderKey(this.crypto),
+          memberKeys: {},
+          createdAt: now,
+          sent: 0,
+        };
+    const holders: DeviceKeys = {};
+    if (keep)
+      for (const [handle, keys] of Object.entries(holdersOf(held)))
+        if (listed[handle]) holders[handle] = [...keys];
+    // Pairwise parts, each bound to the account the device takes it for: the sender key for the
+    // devices that lack it, the member list for every device when it changed (so each applies
+    // the change and rotates its own key).
     const distribution = distributionRecord(own.key);
     const pairwise: Uint8Array[] = [];
-    for (const m of others) {
-      const newcomer = own.memberKeys[m.handle] === undefined;
+    for (const t of targets) {
+      const hex = bytesToHex(t.key);
+      const newcomer = !(holders[t.handle] ?? []).includes(hex);
       if (!newcomer && !membershipChanged) continue;
       const records: PlaintextRecord[] = [{ type: 'group', groupId: ctx.hash }];
       if (newcomer) records.push({ type: 'sender-key-distribution', distribution });
@@ -1197,18 +1252,12 @@ export class Veil {
         epoch: state.epoch,
         members: state.members,
       });
-      const s = sessions.get(m.handle)!;
-      if (s.record.pendingPrekey) records.push({ type: 'sender-handle', handle: id.handle });
-      const out = await sessionEncrypt(this.crypto, s.record, encodePlaintext(records));
+      records.push({ type: 'recipient', tag: peerTag(t.handle) });
+      if (t.record.pendingPrekey) records.push({ type: 'sender-handle', handle: id.handle });
+      const out = await sessionEncrypt(this.crypto, t.record, encodePlaintext(records));
       ops.push(sessionPut(out.record));
-      if (s.contact.session !== s.tag)
-        ops.push({
-          op: 'put',
-          table: 'contacts',
-          key: m.handle,
-          value: { ...s.contact, session: s.tag },
-        });
       pairwise.push(out.envelope);
+      if (newcomer) holders[t.handle] = [...(holders[t.handle] ?? []), hex];
     }
     const { records, seq } = await this.sealedRecords(
       `g:${ctx.hex}`,
@@ -1225,12 +1274,13 @@ export class Veil {
       this.crypto,
       own.key,
       encodePlaintext(records),
-      { ctxHash: ctx.hash, ctxTag: ctx.tag, senderIdentityKey: id.publicKey },
+      { ctxHash: ctx.hash, ctxTag: ctx.tag, ...senderOf(id) },
     );
     const next: OwnGroupRecord = {
       groupId: ctx.hash,
       key: advanced,
       memberKeys: memberKeysOf(others),
+      devices: holders,
       createdAt: own.createdAt,
       sent: own.sent + 1,
     };
@@ -1629,6 +1679,13 @@ export class Veil {
       }
     }
     const records = decodePlaintext(plaintext);
+    // A group's pairwise part names the account it is for: a device key that some contact's
+    // list borrows from us is sent their group keys as theirs, and must not take them as ours.
+    if (records.some((r) => r.type === 'group' || r.type === 'membership')) {
+      const to = records.find((r) => r.type === 'recipient');
+      if (!to || to.type !== 'recipient' || !bytesEqual(to.tag, peerTag(id.handle)))
+        throw new VeilError('not-for-us', 'this group part was sent to another account');
+    }
     if (!record.remoteHandle) {
       const h = records.find((r) => r.type === 'sender-handle');
       if (!h || h.type !== 'sender-handle')
@@ -1684,13 +1741,23 @@ export class Veil {
         tx.put('meta', STRANGERS_KEY, strangers);
       }
     }
-    const member: GroupMember = { handle: sender, identityKey: senderKey };
     const group = records.find((r) => r.type === 'group');
     const vouched = trust !== 'unknown-sender';
     const distributes = records.some((r) => r.type === 'sender-key-distribution');
+    // Membership is by account: a device speaks for its member only while their checked list
+    // (or ours) names it; its sender key is filed as that device's.
+    const account = await this.accountFor(tx, id, sender, senderKey);
+    const member: GroupMember = { handle: sender, identityKey: vouched ? account : senderKey };
     for (const r of records) {
       if (r.type === 'sender-key-distribution' && group?.type === 'group')
-        await this.acceptGroupKey(tx, member, group.groupId, r.distribution, vouched);
+        await this.acceptGroupKey(
+          tx,
+          { handle: sender, identityKey: senderKey },
+          group.groupId,
+          r.distribution,
+          vouched,
+          account,
+        );
       else if (r.type === 'membership')
         await this.applyMembership(tx, id, member, { vouched, distributes }, r);
     }
@@ -1718,7 +1785,24 @@ export class Veil {
     return deviceTrust(await tx.get<Contact>('contacts', sender), key);
   }
 
-  /** Files another member's sender key for a group; older keys of theirs beyond the last are dropped. */
+  /**
+   * The account a device key writes for under `handle`: ours, or the contact's pinned key (the
+   * key itself when it is the pinned or pending one, or the handle is nobody we know). Only a
+   * claim: trustOf says whether their checked list names the device.
+   */
+  private async accountFor(
+    tx: Pick<ProtocolStore, 'get'>,
+    id: IdentityRecord,
+    handle: string,
+    key: Uint8Array,
+  ): Promise<Uint8Array> {
+    if (handle === id.handle) return accountKeyOf(id);
+    const c = await tx.get<Contact>('contacts', handle);
+    if (!c || bytesEqual(c.identityKey, key) || (c.pendingKey && bytesEqual(c.pendingKey, key)))
+      return key;
+    return c.identityKey;
+  }
+
   /**
    * Files another member's sender key for a group. Their keys are told apart by handle and
    * identity key, so nobody claiming a handle can push out its owner's; of the owner's, the
@@ -1733,6 +1817,7 @@ export class Veil {
     groupId: Uint8Array,
     distribution: Uint8Array,
     vouched: boolean,
+    account: Uint8Array,
   ): Promise<void> {
     const incoming = parseDistribution(distribution);
     const key = `in:${bytesToHex(incoming.senderKeyId)}`;
@@ -1747,6 +1832,7 @@ export class Veil {
       key: acceptDistribution(mine?.key, incoming),
       receivedAt: mine?.receivedAt ?? this.clock(),
     };
+    if (!bytesEqual(account, sender.identityKey)) accepted.accountKey = account;
     if (!vouched) accepted.unvouched = true;
     list = list.filter((g) => g !== mine);
     if (!mine && list.length >= MAX_KEY_CANDIDATES) {
@@ -1789,7 +1875,7 @@ export class Veil {
   ): Promise<void> {
     const hex = bytesToHex(change.groupId);
     const current = await tx.get<GroupState>('meta', groupKey(hex));
-    const me: GroupMember = { handle: id.handle, identityKey: id.publicKey };
+    const me: GroupMember = { handle: id.handle, identityKey: accountKeyOf(id) };
     if (!acceptsMembership(current, change, sender, { ...how, me })) return;
     const next = groupState(change.groupId, change.epoch, change.members, current);
     tx.put('meta', groupKey(hex), next);
@@ -1807,6 +1893,28 @@ export class Veil {
         (g) => gone.has(g.sender) && bytesEqual(g.groupId, change.groupId),
       );
     }
+  }
+
+  /**
+   * Deletions of the sender keys held under `handle` from device keys other than `keep` (every
+   * group): a device taken off its person's list writes nothing more that we take as theirs.
+   */
+  private async dropUnlistedKeys(handle: string, keep: Uint8Array[]): Promise<StoreOp[]> {
+    const ops: StoreOp[] = [];
+    for (const k of await this.store.keys('senderKeys')) {
+      if (!k.startsWith('in:')) continue;
+      const list = (await this.store.get<ReceivedGroupRecord[]>('senderKeys', k)) ?? [];
+      const kept = list.filter(
+        (g) => g.sender !== handle || keep.some((key) => bytesEqual(key, g.senderIdentityKey)),
+      );
+      if (kept.length === list.length) continue;
+      ops.push(
+        kept.length
+          ? { op: 'put', table: 'senderKeys', key: k, value: kept }
+          : { op: 'delete', table: 'senderKeys', key: k },
+      );
+    }
+    return ops;
   }
 
   /** Deletions of the sender keys held from `handles` for one group (this store, not a batch). */
@@ -1856,8 +1964,10 @@ export class Veil {
     let lastError: unknown = new VeilError('no-session', 'no sender key for this message');
     // Several senders may claim one id (a member re-sending another's distribution); the
     // signature, bound to the sender's identity key and group, tells which one it really is.
-    for (const candidate of list) {
-      const context = groupContext(candidate);
+    const attempts = list.flatMap((candidate) =>
+      groupContexts(candidate).map((context) => ({ candidate, context })),
+    );
+    for (const { candidate, context } of attempts) {
       if (!bytesEqual(message.ctxTag, context.ctxTag)) continue;
       try {
         const { received, plaintext } = await groupDecrypt(
@@ -1873,7 +1983,13 @@ export class Veil {
         if (!text || text.type !== 'text') throw new VeilError('malformed', 'no text record');
         const next = list.map((g) => (g === candidate ? { ...g, key: received } : g));
         tx.put('senderKeys', key, next);
-        const contact = await tx.get<Contact>('contacts', candidate.sender);
+        const id = await this.identity(tx);
+        // Their device counts while their checked list (or ours) names it, as for 1:1; a
+        // message that did not bind the account its handle claims speaks for no one there.
+        const unbound = candidate.accountKey !== undefined && context.accountKey === undefined;
+        const trust: TrustStatus = unbound
+          ? 'unknown-sender'
+          : await this.trustOf(tx, id, candidate.sender, candidate.senderIdentityKey);
         const groupHex = bytesToHex(candidate.groupId);
         const sealed = await this.sealedInfo(tx, candidate.senderIdentityKey, records, {
           kind: 'group',
@@ -1883,17 +1999,16 @@ export class Veil {
         // A sender our member list does not name (taken out, or never in) writes where they
         // do not belong: shown as moved.
         const state = await tx.get<GroupState>('meta', groupKey(groupHex));
+        const account = context.accountKey ?? candidate.senderIdentityKey;
         const member =
           !state ||
           state.members.some(
-            (m) =>
-              m.handle === candidate.sender &&
-              bytesEqual(m.identityKey, candidate.senderIdentityKey),
+            (m) => m.handle === candidate.sender && bytesEqual(m.identityKey, account),
           );
-        return this.result(
+        const out = this.result(
           page,
           {
-            trust: pinnedTrust(contact, candidate.senderIdentityKey),
+            trust,
             sender: candidate.sender,
             senderIdentityKey: candidate.senderIdentityKey,
             plaintext: text.text,
@@ -1902,6 +2017,9 @@ export class Veil {
           },
           { notMember: !member },
         );
+        // Our own message from another of our browsers (our checked list names it).
+        if (candidate.sender === id.handle && trust === 'verified') out.fromOwnDevice = true;
+        return out;
       } catch (e) {
         lastError = e;
         if (!isVeilError(e, 'bad-signature')) break;
@@ -2000,7 +2118,30 @@ function groupContext(r: ReceivedGroupRecord) {
     ctxHash: r.groupId,
     ctxTag: contextTag(r.groupId),
     senderIdentityKey: r.senderIdentityKey,
+    ...(r.accountKey ? { accountKey: r.accountKey } : {}),
   };
+}
+
+/**
+ * The contexts a received key's messages may verify under: as filed; and, for a key no list
+ * vouched for that was filed with the account its handle claims, as the device's own account
+ * (a stranger claiming a contact's handle, or the contact's old key, writes binding its own key
+ * only, and must still read as an unknown sender rather than fail). A key a checked list names
+ * as a linked device verifies only bound to that account.
+ */
+function groupContexts(r: ReceivedGroupRecord): ReturnType<typeof groupContext>[] {
+  const filed = groupContext(r);
+  if (!r.accountKey || !r.unvouched) return [filed];
+  const { accountKey: _account, ...own } = filed;
+  return [filed, own];
+}
+
+/** What our group messages bind as their writer: this device's key and, linked, the account's. */
+function senderOf(id: IdentityRecord): { senderIdentityKey: Uint8Array; accountKey?: Uint8Array } {
+  const account = accountKeyOf(id);
+  return bytesEqual(account, id.publicKey)
+    ? { senderIdentityKey: id.publicKey }
+    : { senderIdentityKey: id.publicKey, accountKey: account };
 }
 
 function treeHeadOf(records: PlaintextRecord[]): GossipedHead | undefined {

@@ -2,7 +2,8 @@
 // holding the account key) and Firefox ESR (alice2, linked with one code), and bob on Chromium
 // write to each other in a The Lounge query. The Lounge runs in private mode with one account
 // per person, so both of alice's browsers show the same conversation; all three read every
-// message, and once alice1 removes alice2 it reads nothing bob sends afterwards.
+// message, in the query and in the #veil channel (group sender keys go to every device), and
+// once alice1 removes alice2 it reads nothing bob sends afterwards, in either.
 // Directory, ngircd and The Lounge run on 127.0.0.1 and are stopped by PID in afterAll.
 import type { Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -25,6 +26,7 @@ import {
   openQueryWindow,
   signInTheLounge,
   startNgircd,
+  waitForUsers,
   startTheLounge,
   type IrcServer,
   type LoungeUser,
@@ -87,6 +89,27 @@ async function envelopeSince(page: Page, author: string, before: number): Promis
   expect(lines.length).toBeGreaterThan(0);
   for (const line of lines) expect(line).toMatch(/^VeiL[AB][0-9A-Za-z]+$/);
   return decodeEnvelope(dearmor(lines.join('\n')));
+}
+
+const CHANNEL = '#veil';
+const CHANNEL_FROM_BOB = 'bob in #veil: the heron is on the weir again';
+const CHANNEL_FROM_FIREFOX = 'alice in #veil from firefox: the weir is flooding';
+
+/** Opens the channel every account joined (private mode: in the user's config) from the sidebar. */
+async function openChannelWindow(page: Page, channel = CHANNEL): Promise<void> {
+  const item = `#sidebar .channel-list-item[data-type="channel"][data-name="${channel}"]`;
+  const entry = await page.waitForSelector(item, { timeout: 30_000 });
+  await entry!.click();
+  await page.waitForFunction(
+    (name: string) => {
+      const open = document.querySelector('#chat .chat-view');
+      return (
+        open?.getAttribute('data-type') === 'channel' && open.getAttribute('aria-label') === name
+      );
+    },
+    { timeout: 30_000, polling: 100 },
+    channel,
+  );
 }
 
 /** The devices the Settings → Devices list shows, once it shows `count` of them. */
@@ -302,6 +325,49 @@ describe.skipIf(!canRun)('linked devices on The Lounge (Chromium + Firefox ESR)'
   );
 
   it(
+    "#veil: bob's channel message reads on both of alice's browsers; her Firefox's on bob's and as her own on her Chromium",
+    timed('channel across devices', async () => {
+      await Promise.all(
+        [alice1, alice2, bob].map(async (p) => {
+          await openChannelWindow(p.lounge);
+          await waitForUsers(p.lounge, ['alice', 'bob'], { channel: CHANNEL });
+        }),
+      );
+      const before = (await bodiesBy(alice1.lounge, 'bob')).length;
+      const fromBob = CHANNEL_FROM_BOB;
+      await veilSend(bob, ['alice'], fromBob);
+      for (const page of [alice1.lounge, alice2.lounge])
+        expect(await waitForPlaintext(page, fromBob, 60_000)).toMatchObject({
+          status: 'unverified',
+          sender: 'bob',
+        });
+      // One text under bob's sender key; its key went to each of alice's browsers.
+      const bundle = await envelopeSince(alice1.lounge, 'bob', before);
+      expect(bundle.type).toBe(4);
+      expect(bundle.type === 4 && bundle.pairwise.length).toBe(2);
+
+      const fromFirefox = CHANNEL_FROM_FIREFOX;
+      await veilSend(alice2, ['bob'], fromFirefox);
+      expect(await waitForPlaintext(bob.lounge, fromFirefox, 60_000)).toMatchObject({
+        status: 'unverified',
+        sender: 'alice',
+      });
+      expect(await waitForPlaintext(alice1.lounge, fromFirefox, 60_000)).toMatchObject({
+        status: 'verified',
+        sender: 'You (alice)',
+      });
+      for (const page of [alice1.lounge, alice2.lounge, bob.lounge])
+        expect(await hostSees(page)).not.toMatch(/heron|flooding/);
+      // Back to the query, where the next step writes.
+      await Promise.all([
+        openQueryWindow(alice1.lounge, 'bob'),
+        openQueryWindow(alice2.lounge, 'bob'),
+        openQueryWindow(bob.lounge, 'alice'),
+      ]);
+    }),
+  );
+
+  it(
     'bob → alice: her Chromium and her Firefox read it (one fan-out: a wrap per device)',
     timed('bob to both of alice', async () => {
       const before = (await bodiesBy(alice1.lounge, 'bob')).length;
@@ -409,6 +475,36 @@ describe.skipIf(!canRun)('linked devices on The Lounge (Chromium + Firefox ESR)'
       // Wrapped for alice1 alone.
       const envelope = await envelopeSince(alice1.lounge, 'bob', linesBefore);
       if (envelope.type === 6) expect(envelope.wraps.length).toBe(1);
+    }),
+  );
+
+  it(
+    "#veil after the removal: bob's next channel message is under a new sender key her Firefox never got",
+    timed('channel after removal', async () => {
+      await Promise.all([alice1, alice2, bob].map((p) => openChannelWindow(p.lounge)));
+      // The channel re-renders: count its readers once the earlier messages show again.
+      for (const earlier of [CHANNEL_FROM_BOB, CHANNEL_FROM_FIREFOX])
+        await waitForPlaintext(alice2.lounge, earlier, 30_000);
+      const readersBefore = (await readers(alice2.lounge)).length;
+      const linesBefore = (await bodiesBy(alice1.lounge, 'bob')).length;
+      const text = 'bob in #veil after the removal: the sluice opens at noon';
+      await veilSend(bob, ['alice'], text);
+      expect(await waitForPlaintext(alice1.lounge, text, 60_000)).toMatchObject({
+        status: 'unverified',
+        sender: 'bob',
+      });
+      const atAlice2 = await waitForReaders(
+        alice2.lounge,
+        readersBefore + 1,
+        (r) => r.status !== null,
+        60_000,
+      );
+      expect(atAlice2.at(-1)).toMatchObject({ status: 'failed', plaintext: null });
+      expect(await hostSees(alice2.lounge)).not.toContain('sluice');
+      // A new key (the removed browser held the old one), given to alice1 alone.
+      const bundle = await envelopeSince(alice1.lounge, 'bob', linesBefore);
+      expect(bundle.type).toBe(4);
+      expect(bundle.type === 4 && bundle.pairwise.length).toBe(1);
     }),
   );
 });

@@ -16,7 +16,7 @@ export const conversationHandlers: ServiceHandlers<'encrypt'> = {
         .map((handle) => svc.ensureSession(handle, directoryUrl)),
     );
     const others = recipients.filter((handle) => handle !== me.handle);
-    if (others.length === 1) await ensureDeviceSessions(svc, directoryUrl, others);
+    if (others.length > 0) await ensureDeviceSessions(svc, directoryUrl, others);
     const chunks = await svc.veil.encrypt({ context, recipients }, plaintext, { maxChunkLength });
     return { chunks };
   },

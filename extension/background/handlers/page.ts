@@ -643,8 +643,8 @@ export const pageHandlers: ServiceHandlers<
     }
     const { directoryUrl } = await svc.settings();
     await Promise.all(others.map((h) => svc.ensureSession(h, directoryUrl)));
-    // A direct message goes to every device of the peer and our own other devices.
-    if (kind === 'direct') await ensureDeviceSessions(svc, directoryUrl, others);
+    // A message (or a group's sender key) goes to every device of each recipient and our own.
+    await ensureDeviceSessions(svc, directoryUrl, others);
     const origin = { site: record.site ?? '', name: record.name ?? '' };
     const treeHead = await ourHead(svc, directoryUrl);
     const sent = await svc.veil.encryptSealed(
