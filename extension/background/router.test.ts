@@ -19,6 +19,7 @@ const CONTENT_SCRIPT_ONLY = [
   'pageDecrypt',
   'registerComposer',
   'frameReloaded',
+  'pageHistory',
 ] as const;
 /** What a reader or composer frame (which any page can embed) may send: nothing else. */
 const FRAME_MESSAGES = [
@@ -88,6 +89,7 @@ const VALID: { [T in MessageType]: Record<string, unknown> } = {
   pageDecrypt: { context: 'generic:room', blocks: [{ armored: 'VeiLA00' }] },
   registerComposer: { context: 'generic:room', maxMessageLength: 350, authors: ['bob'] },
   frameReloaded: { token: TOKEN },
+  pageHistory: { done: 1, total: 60 },
   readMessage: { token: TOKEN, key: KEY },
   addSender: { token: TOKEN, key: KEY },
   composerInfo: { token: TOKEN, key: KEY },

@@ -92,6 +92,8 @@ export const PAGE_BATCH_MAX = 200;
 const BLOCK_MAX = 256 * 1024;
 /** Characters of all blocks of one pageDecrypt together (each is dearmored before decrypting). */
 export const PAGE_BATCH_CHARS_MAX = 4 * 1024 * 1024;
+/** Blocks a page's history progress may count (far above any chat's scrollback). */
+const PAGE_HISTORY_MAX = 10_000_000;
 /** Characters of a composed message; a draft is held to the same limit. */
 const COMPOSE_TEXT_MAX = 60 * 1024;
 
@@ -188,6 +190,10 @@ const PAGE_VALIDATORS: { [T in keyof PageMessageTable]: Validator<T> } = {
       .filter(isValidHandle),
   }),
   frameReloaded: (r) => ({ token: token(r) }),
+  pageHistory: (r) => {
+    const total = int(r, 'total', 0, PAGE_HISTORY_MAX);
+    return { done: int(r, 'done', 0, total), total };
+  },
   readMessage: (r) =>
     r.reveal === undefined ? frameAuth(r) : { ...frameAuth(r), reveal: bool(r, 'reveal') },
   addSender: frameAuth,

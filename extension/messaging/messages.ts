@@ -260,7 +260,7 @@ export interface MessageTable extends PageMessageTable {
   acknowledgeKeyChange: { req: { handle: string }; res: ContactView; who: 'extension-page' };
   removeContact: { req: { handle: string }; res: { ok: true }; who: 'extension-page' };
   exportBackup: {
-    req: { passphrase: string };
+    req: { passphrase: string; includeArchive?: boolean };
     res: { file: string; fileName: string };
     who: 'extension-page';
   };
@@ -440,7 +440,11 @@ export type ToContentMessage =
   /** The user asked (in the popup) to teach Veil this site: draw the picker. */
   | { type: 'veil:pick'; token: string }
   /** The composer with this token asks to give the keyboard to the host's box, or to be resized. */
-  | { type: 'veil:layout'; token: string; focusHost?: boolean; size?: ComposerSize };
+  | { type: 'veil:layout'; token: string; focusHost?: boolean; size?: ComposerSize }
+  /** The user cancelled decrypting this page's long history (a 'page-history' task). */
+  | { type: 'veil:cancel-history' }
+  /** openArchived: scroll to the reader frame of the block with this digest (block-digest.ts). */
+  | { type: 'revealBlock'; digest: string };
 
 export interface PageMessageTable {
   /**
@@ -489,6 +493,11 @@ export interface PageMessageTable {
    * the token's bond to the old document is dropped before the key is handed to the new one.
    */
   frameReloaded: { req: { token: string }; res: { ok: true }; who: 'content-script' };
+  /**
+   * How far a long history on the sender's tab is decrypted, counts only (history-progress.ts):
+   * shown as a 'page-history' task; done = total closes it.
+   */
+  pageHistory: { req: { done: number; total: number }; res: { ok: true }; who: 'content-script' };
   /** The reader frame's block (token-scoped, same tab only); `reveal` shows withheld text. */
   readMessage: {
     req: FrameAuth & { reveal?: boolean };
@@ -545,6 +554,7 @@ const PAGE_ALLOWED_SENDERS: {
   pageDecrypt: ['content-script'],
   registerComposer: ['content-script'],
   frameReloaded: ['content-script'],
+  pageHistory: ['content-script'],
   readMessage: ['frame'],
   addSender: ['frame'],
   composerInfo: ['frame'],

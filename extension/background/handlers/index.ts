@@ -11,6 +11,7 @@ import { identityHandlers } from './identity';
 import { lockHandlers } from './lock';
 import { logHandlers } from './log';
 import { pageHandlers } from './page';
+import { pageHistoryHandlers } from './page-history';
 import { settingsHandlers } from './settings';
 import { siteHandlers } from './sites';
 import type { ServiceHandler } from './types';
@@ -36,6 +37,7 @@ export const SERVICE_HANDLERS: ServiceTable = {
   ...lockHandlers,
   ...conversationHandlers,
   ...pageHandlers,
+  ...pageHistoryHandlers,
   ...logHandlers,
   ...deviceHandlers,
 };
