@@ -170,17 +170,17 @@ describe('PageSession', () => {
   it('reveals the block an archived message names: shown now, or once the page shows it', async () => {
     const p = page([armored(1), armored(2), armored(3)]);
     // Asked before the page showed anything (a tab just opened): it waits for the block.
-    const early = p.session.reveal(blockDigest(armored(3)));
+    const early = p.session.reveal(blockDigest(armored(3))!);
     p.session.start();
     await vi.waitFor(() => expect(placed).toHaveLength(3));
     expect(await early).toBe(true);
     expect(wrappers.get(armored(3))).toEqual({ scrolled: 1, marked: true });
     // Already shown: at once, and only that one.
-    expect(await p.session.reveal(blockDigest(armored(2)))).toBe(true);
+    expect(await p.session.reveal(blockDigest(armored(2))!)).toBe(true);
     expect(wrappers.get(armored(2))).toEqual({ scrolled: 1, marked: true });
     expect(wrappers.get(armored(1))).toEqual({ scrolled: 0, marked: false });
     // A digest of no block here waits, and gives up when the page goes; nothing is marked.
-    const missing = p.session.reveal(blockDigest('VeiL not on this page'));
+    const missing = p.session.reveal('0'.repeat(64));
     p.session.stop();
     expect(await missing).toBe(false);
     expect(wrappers.get(armored(1))).toEqual({ scrolled: 0, marked: false });
