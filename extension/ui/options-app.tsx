@@ -9,6 +9,7 @@ import { t } from './i18n';
 import { Notice } from './notice';
 import { navigate, routeHref, useRoute, type Route } from './router';
 import { LogAlarms } from './log-alarms';
+import { Archive } from './screens/archive';
 import { Backup } from './screens/backup';
 import { Contacts } from './screens/contacts';
 import { CreateIdentity, Welcome } from './screens/onboarding';
@@ -18,8 +19,12 @@ import { Verify } from './screens/verify';
 import { useAction, type NoticeState } from './use-action';
 import { Logo } from './logo';
 
-const NAV: { route: Route['name']; label: 'nav_contacts' | 'nav_backup' | 'nav_settings' }[] = [
+const NAV: {
+  route: Route['name'];
+  label: 'nav_contacts' | 'nav_archive' | 'nav_backup' | 'nav_settings';
+}[] = [
   { route: 'contacts', label: 'nav_contacts' },
+  { route: 'archive', label: 'nav_archive' },
   { route: 'backup', label: 'nav_backup' },
   { route: 'settings', label: 'nav_settings' },
 ];
@@ -175,6 +180,9 @@ export function OptionsApp() {
       break;
     case 'backup':
       screen = <Backup identity={identity} onRestored={restored} />;
+      break;
+    case 'archive':
+      screen = <Archive lockEnabled={status.lockEnabled} />;
       break;
     case 'settings':
       screen = (
