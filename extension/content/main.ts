@@ -205,6 +205,11 @@ export async function startVeil(adapters: Adapters): Promise<void> {
       sendResponse({ ok: true });
       return undefined;
     }
+    if (message.type === 'revealBlock') {
+      // The archive's "open" (openArchived): the page's side is built in the archive UI work.
+      sendResponse({ found: false });
+      return undefined;
+    }
     if (message.type === 'veil:status') {
       if (typeof message.status === 'string') session?.restatus(message.token, message.status);
       sendResponse({ ok: true });
