@@ -75,8 +75,16 @@ describe('page-history tasks', () => {
     expect(await p.service.pageHistory.cancel('page-history:9', tabs)).toBe(false);
     expect(await p.service.pageHistory.cancel('indexing:1', tabs)).toBe(false);
     expect(told).toEqual([]);
-    expect(await p.service.pageHistory.cancel('page-history:7', tabs)).toBe(true);
+    // The archive's task messages list it and hand its cancel to the tab.
+    const listed = await p.call<{ tasks: { id: string }[] }>({ type: 'tasks' });
+    expect(listed.tasks.map((t) => t.id)).toEqual(['page-history:7', 'page-history:8']);
+    const after = await p.call<{ tasks: { id: string }[] }>({
+      type: 'cancelTask',
+      id: 'page-history:7',
+    });
+    expect(after.tasks.map((t) => t.id)).toEqual(['page-history:8']);
     expect(told).toEqual([[7, 0, { type: 'veil:cancel-history' }]]);
+    expect(await p.service.pageHistory.cancel('page-history:7', tabs)).toBe(false);
     expect(p.service.pageHistory.list().map((t) => t.tabId)).toEqual([8]);
     p.service.forgetTab(8);
     expect(p.service.pageHistory.list()).toEqual([]);

@@ -14,6 +14,7 @@ type Markup = NonNullable<PageHealth['adapter']>['markup'];
 const MARKUPS: readonly Markup[] = ['saved', 'source', 'unchecked', 'taught', 'heuristic'];
 import { isValidHandle } from '../protocol/identity';
 import { BackgroundError } from './errors';
+import { ARCHIVE_VALIDATORS } from './archive/validate';
 
 type Raw = Record<string, unknown>;
 type Validator<T extends MessageType> = (raw: Raw) => MessageTable[T]['req'];
@@ -243,7 +244,13 @@ export const VALIDATORS: { [T in MessageType]: Validator<T> } = {
   joinWithCode: (r) => ({ code: str(r, 'code', 1000, 10).trim() }),
   joinStatus: () => ({}),
   removeDevice: (r) => ({ deviceId: int(r, 'deviceId', 1, 0xffff_ffff) }),
-  exportBackup: (r) => ({ passphrase: str(r, 'passphrase', PASSPHRASE_MAX) }),
+  exportBackup: (r) =>
+    r.includeArchive === undefined
+      ? { passphrase: str(r, 'passphrase', PASSPHRASE_MAX) }
+      : {
+          passphrase: str(r, 'passphrase', PASSPHRASE_MAX),
+          includeArchive: bool(r, 'includeArchive'),
+        },
   importBackup: (r) => ({
     file: str(r, 'file', BACKUP_FILE_MAX),
     passphrase: str(r, 'passphrase', PASSPHRASE_MAX),
@@ -282,6 +289,7 @@ export const VALIDATORS: { [T in MessageType]: Validator<T> } = {
   dismissLogAlarm: (r) => ({ id: str(r, 'id', 512, 1) }),
   checkLog: none,
   directoryKey: none,
+  ...ARCHIVE_VALIDATORS,
   ...PAGE_VALIDATORS,
 };
 

@@ -1,6 +1,7 @@
 // Every message between extension pages / content scripts and the background, with its reply.
 // One table, so a handler cannot drift from its callers. Byte fields travel as base64url strings.
 import type { VeilErrorCode } from '../protocol/errors';
+import type { ArchiveMessageTable } from './archive-messages';
 import type { SiteProfile } from '../../site-adapters/profile';
 import type { SiteAdapter } from '../../site-adapters/types';
 
@@ -149,6 +150,8 @@ export type ErrorCode =
   | 'not-published'
   | 'link-expired'
   | 'device-removed'
+  // a long task (indexing, a backup's archive import) was cancelled by the user
+  | 'cancelled'
   | 'internal';
 
 /** A loud alarm about the directory's log (background/log-alarms.ts), shown until dismissed. */
@@ -212,7 +215,7 @@ export type SenderKind = 'extension-page' | 'content-script' | 'frame';
  * The message table: `type` → request fields and reply. Handlers get `Omit<Req, 'type'>`.
  * `who` lists the sender kinds allowed to send it; everything else is refused.
  */
-export interface MessageTable extends PageMessageTable {
+export interface MessageTable extends PageMessageTable, ArchiveMessageTable {
   ping: {
     req: object;
     res: { ok: true; version: string };
@@ -259,6 +262,7 @@ export interface MessageTable extends PageMessageTable {
   };
   acknowledgeKeyChange: { req: { handle: string }; res: ContactView; who: 'extension-page' };
   removeContact: { req: { handle: string }; res: { ok: true }; who: 'extension-page' };
+  /** `includeArchive`: the message archive travels inside the (encrypted) file too. */
   exportBackup: {
     req: { passphrase: string; includeArchive?: boolean };
     res: { file: string; fileName: string };
@@ -443,7 +447,10 @@ export type ToContentMessage =
   | { type: 'veil:layout'; token: string; focusHost?: boolean; size?: ComposerSize }
   /** The user cancelled decrypting this page's long history (a 'page-history' task). */
   | { type: 'veil:cancel-history' }
-  /** openArchived: scroll to the reader frame of the block with this digest (block-digest.ts). */
+  /**
+   * The user opened an archived message (openArchived): show the block whose envelope has this
+   * digest (hex SHA-256 of the dearmored envelope, the plaintext cache's key), if the page has it.
+   */
   | { type: 'revealBlock'; digest: string };
 
 export interface PageMessageTable {
@@ -615,5 +622,14 @@ export const ALLOWED_SENDERS: { [T in MessageType]: readonly MessageTable[T]['wh
   joinWithCode: ['extension-page'],
   joinStatus: ['extension-page'],
   removeDevice: ['extension-page'],
+  // The archive: extension pages only (nothing of it reaches a page or a frame in one).
+  archiveSearch: ['extension-page'],
+  archiveOverview: ['extension-page'],
+  setRetention: ['extension-page'],
+  archiveDelete: ['extension-page'],
+  archiveExport: ['extension-page'],
+  openArchived: ['extension-page'],
+  tasks: ['extension-page'],
+  cancelTask: ['extension-page'],
   ...PAGE_ALLOWED_SENDERS,
 };

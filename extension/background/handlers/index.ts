@@ -3,6 +3,7 @@
 import type { MessageType } from '../../messaging/messages';
 import type { Handler, HandlerTable } from '../router';
 import type { VeilService } from '../veil-service';
+import { archiveHandlers } from './archive';
 import { backupHandlers } from './backup';
 import { contactHandlers } from './contacts';
 import { conversationHandlers } from './conversation';
@@ -40,6 +41,7 @@ export const SERVICE_HANDLERS: ServiceTable = {
   ...pageHistoryHandlers,
   ...logHandlers,
   ...deviceHandlers,
+  ...archiveHandlers,
 };
 
 /**

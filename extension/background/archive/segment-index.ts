@@ -1,0 +1,274 @@
+// The archive's search index (background only): minisearch 7.2 in segments of SEGMENT_SIZE
+// messages, newest last. Each segment keeps, beside the library's index, its rows
+// (sequence, sender, conversation, time) for filters, retention and deletion without asking
+// the library. Persisted sealed in `archiveIndex` (`manifest`, `seg/<n>`) by the caller, which
+// writes only the segments an add or a deletion changed (persistOps). docs/archive.md.
+import MiniSearch from 'minisearch';
+import type { StoreOpAny } from '../key-store';
+import { tokenize } from './tokenize';
+
+export const SEGMENT_SIZE = 10_000;
+/** What a persisted index was made with: another value means a rebuild from the records. */
+export const INDEX_FORMAT = 'minisearch@7.2/segments-v1';
+export const MANIFEST_KEY = 'manifest';
+
+export interface IndexedMessage {
+  seq: number;
+  sender: string;
+  conversation: string;
+  at: number;
+  text: string;
+}
+
+export interface Row {
+  seq: number;
+  sender: string;
+  conversation: string;
+  at: number;
+}
+
+export interface Manifest {
+  format: string;
+  segmentSize: number;
+  /** Segment numbers, oldest first. */
+  segments: number[];
+  /** Every record up to this sequence is in the persisted segments (or was deleted). */
+  covered: number;
+}
+
+/** A segment as stored: the library's JSON and the rows (with dictionaries of names). */
+export interface StoredSegment {
+  n: number;
+  json: string;
+  senders: string[];
+  conversations: string[];
+  /** [seq, sender #, conversation #, at] */
+  rows: [number, number, number, number][];
+}
+
+export function segmentKey(n: number): string {
+  return `seg/${n}`;
+}
+
+type Doc = { id: number; text: string };
+
+const OPTIONS = {
+  fields: ['text'],
+  idField: 'id',
+  tokenize,
+  // tokenize already lowercases and composes.
+  processTerm: (term: string) => term,
+  autoVacuum: false,
+} as const;
+
+function newMini(): MiniSearch<Doc> {
+  return new MiniSearch<Doc>({ ...OPTIONS, fields: [...OPTIONS.fields] });
+}
+
+class Segment {
+  readonly rows = new Map<number, Row>();
+  dirty = false;
+  constructor(
+    readonly n: number,
+    readonly mini: MiniSearch<Doc> = newMini(),
+  ) {}
+
+  get full(): boolean {
+    return this.mini.documentCount >= SEGMENT_SIZE;
+  }
+
+  toStored(): StoredSegment {
+    const senders: string[] = [];
+    const conversations: string[] = [];
+    const senderIx = new Map<string, number>();
+    const convIx = new Map<string, number>();
+    const ix = (dict: string[], map: Map<string, number>, v: string) => {
+      let i = map.get(v);
+      if (i === undefined) map.set(v, (i = dict.push(v) - 1));
+      return i;
+    };
+    const rows: StoredSegment['rows'] = [];
+    for (const r of this.rows.values())
+      rows.push([
+        r.seq,
+        ix(senders, senderIx, r.sender),
+        ix(conversations, convIx, r.conversation),
+        r.at,
+      ]);
+    return { n: this.n, json: JSON.stringify(this.mini), senders, conversations, rows };
+  }
+
+  static fromStored(s: StoredSegment): Segment {
+    const seg = new Segment(
+      s.n,
+      MiniSearch.loadJSON<Doc>(s.json, { ...OPTIONS, fields: ['text'] }),
+    );
+    for (const [seq, si, ci, at] of s.rows)
+      seg.rows.set(seq, { seq, sender: s.senders[si]!, conversation: s.conversations[ci]!, at });
+    return seg;
+  }
+}
+
+export interface SegmentMatch {
+  seq: number;
+  /** The document's terms that matched (for highlights). */
+  terms: string[];
+}
+
+export interface IndexQuery {
+  words: string;
+  /** Keeps a row or not (contact, conversation, dates). */
+  keep: (row: Row) => boolean;
+  limit: number;
+}
+
+export class SegmentIndex {
+  private segments: Segment[] = [];
+  /** The highest sequence added (the persisted manifest's `covered` once written). */
+  covered = 0;
+  private manifestDirty = false;
+
+  /** An index from stored segments (oldest first) and the manifest that lists them. */
+  static fromStored(manifest: Manifest, stored: StoredSegment[]): SegmentIndex {
+    const index = new SegmentIndex();
+    index.segments = stored.map((s) => Segment.fromStored(s));
+    index.covered = manifest.covered;
+    return index;
+  }
+
+  static usable(manifest: Manifest | undefined): manifest is Manifest {
+    return (
+      !!manifest &&
+      manifest.format === INDEX_FORMAT &&
+      manifest.segmentSize === SEGMENT_SIZE &&
+      Array.isArray(manifest.segments) &&
+      Number.isSafeInteger(manifest.covered)
+    );
+  }
+
+  get size(): number {
+    let n = 0;
+    for (const s of this.segments) n += s.rows.size;
+    return n;
+  }
+
+  /** Adds a message (a sequence at or below `covered` is already in: skipped). */
+  add(m: IndexedMessage): void {
+    if (m.seq <= this.covered) return;
+    let seg = this.segments.at(-1);
+    if (!seg || seg.full) {
+      seg = new Segment((seg?.n ?? 0) + 1);
+      this.segments.push(seg);
+      this.manifestDirty = true;
+    }
+    seg.mini.add({ id: m.seq, text: m.text });
+    seg.rows.set(m.seq, { seq: m.seq, sender: m.sender, conversation: m.conversation, at: m.at });
+    seg.dirty = true;
+    this.covered = m.seq;
+  }
+
+  /**
+   * Removes messages from their segments and vacuums those (minisearch keeps a discarded
+   * document's terms in its tree until then): the segments' next export holds none of it.
+   */
+  async remove(seqs: Iterable<number>): Promise<number> {
+    const touched = new Set<Segment>();
+    let removed = 0;
+    for (const seq of seqs) {
+      const seg = this.segments.find((s) => s.rows.has(seq));
+      if (!seg) continue;
+      seg.mini.discard(seq);
+      seg.rows.delete(seq);
+      touched.add(seg);
+      removed++;
+    }
+    for (const seg of touched) {
+      await seg.mini.vacuum({ batchSize: 100_000, batchWait: 0 });
+      seg.dirty = true;
+    }
+    // An emptied segment goes altogether (its stored value is deleted by persistOps).
+    const before = this.segments.length;
+    this.segments = this.segments.filter((s) => s.rows.size > 0 || s === this.segments.at(-1));
+    if (this.segments.length !== before) this.manifestDirty = true;
+    return removed;
+  }
+
+  /** Every row, newest segment first (for retention, deletion and export). */
+  *rows(): Generator<Row> {
+    for (let i = this.segments.length - 1; i >= 0; i--) yield* this.segments[i]!.rows.values();
+  }
+
+  /**
+   * Matches newest segment first; stops asking older segments once `limit` matches are in.
+   * `total` counts the matches in the segments asked; `complete` says whether that was all.
+   */
+  search(q: IndexQuery): { matches: SegmentMatch[]; total: number; complete: boolean } {
+    const matches: SegmentMatch[] = [];
+    let total = 0;
+    const words = q.words.trim();
+    const hasWords = tokenize(words).length > 0;
+    let i = this.segments.length - 1;
+    for (; i >= 0 && matches.length < q.limit; i--) {
+      const seg = this.segments[i]!;
+      const found: SegmentMatch[] = [];
+      if (!hasWords) {
+        for (const row of seg.rows.values())
+          if (q.keep(row)) found.push({ seq: row.seq, terms: [] });
+      } else {
+        const results = seg.mini.search(words, {
+          combineWith: 'AND',
+          // The last word may be unfinished: it matches as a prefix.
+          prefix: (_term, index, terms) => index === terms.length - 1,
+          filter: (r) => {
+            const row = seg.rows.get(r.id as number);
+            return !!row && q.keep(row);
+          },
+        });
+        for (const r of results) found.push({ seq: r.id as number, terms: r.terms });
+      }
+      found.sort((a, b) => b.seq - a.seq);
+      total += found.length;
+      matches.push(...found);
+    }
+    return { matches: matches.slice(0, q.limit), total, complete: i < 0 };
+  }
+
+  /** Whether anything changed since the last persistOps. */
+  get dirty(): boolean {
+    return this.manifestDirty || this.segments.some((s) => s.dirty);
+  }
+
+  /**
+   * Ops writing the changed segments and the manifest (and deleting the values of segments that
+   * are gone, listed in `previous`); marks everything clean.
+   */
+  persistOps(previous: readonly number[] = []): StoreOpAny[] {
+    const ops: StoreOpAny[] = [];
+    for (const seg of this.segments)
+      if (seg.dirty) {
+        ops.push({
+          op: 'put',
+          table: 'archiveIndex',
+          key: segmentKey(seg.n),
+          value: seg.toStored(),
+        });
+        seg.dirty = false;
+      }
+    const live = new Set(this.segments.map((s) => s.n));
+    for (const n of previous)
+      if (!live.has(n)) ops.push({ op: 'delete', table: 'archiveIndex', key: segmentKey(n) });
+    const manifest: Manifest = {
+      format: INDEX_FORMAT,
+      segmentSize: SEGMENT_SIZE,
+      segments: [...live],
+      covered: this.covered,
+    };
+    ops.push({ op: 'put', table: 'archiveIndex', key: MANIFEST_KEY, value: manifest });
+    this.manifestDirty = false;
+    return ops;
+  }
+
+  segmentNumbers(): number[] {
+    return this.segments.map((s) => s.n);
+  }
+}
