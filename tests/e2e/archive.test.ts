@@ -42,7 +42,8 @@ const KEEP = 'section[aria-labelledby="archive-keep-title"]';
 
 const A1 = 'quokka picnic on saturday, bob';
 const A2 = 'bring the lanterns tonight';
-const B1 = 'Quokka sounds fine, I bring bread';
+/** bob's text looks like markup: the archive shows it as text, and nothing of it runs. */
+const B1 = 'Quokka sounds fine, <img src=x onerror="globalThis.veilPwned=1"> I bring bread';
 const B2 = 'lanterns are in the shed';
 
 interface Hit {
@@ -179,9 +180,8 @@ describe.skipIf(!canRun)('the message archive on The Lounge (Chromium)', () => {
       const quokka = await expectSearch(ui, 'quokka', [A1, B1]);
       for (const hit of quokka) expect(hit.marks.map((m) => m.toLowerCase())).toEqual(['quokka']);
       expect(quokka.find((h) => h.text === B1)?.sender).toBe('bob');
-      expect(await ui.has(`${hook('archive-result')} script, ${hook('archive-result')} img`)).toBe(
-        false,
-      );
+      expect(await ui.has(`${hook('archive-result')} img`)).toBe(false);
+      expect(await ui.page.evaluate(() => 'veilPwned' in globalThis)).toBe(false);
 
       // By contact (no words: newest first), and a date range that excludes them all. What the
       // page asks is recorded too: every message here involves bob, so only the request shows
@@ -237,6 +237,10 @@ describe.skipIf(!canRun)('the message archive on The Lounge (Chromium)', () => {
       await ui2.go('#archive');
       await expectSearch(ui2, 'quokka', [A1, B1]);
       await expectSearch(ui2, 'lanterns', [A2]);
+      // The popup searches the same archive.
+      const popup = await openExtensionPage(again.browser, again.extensionId, 'popup.html');
+      await expectSearch(new OptionsPage(popup, again.origin), 'lanterns', [A2]);
+      await popup.close();
 
       // A backup with the archive.
       const cdp = await again.browser.target().createCDPSession();
