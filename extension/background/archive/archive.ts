@@ -139,6 +139,8 @@ export class Archive {
   private persisted: number[] = [];
   private addsSincePersist = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
+  /** What the last load read: segments from storage, records replayed from the log. */
+  lastLoad = { segments: 0, replayed: 0 };
   /** Bumped by forget(): work started before it must not bring anything back. */
   private generation = 0;
 
@@ -316,6 +318,7 @@ export class Archive {
         .filter((k) => k.startsWith('seg/'))
         .map((k) => Number(k.slice(4)));
     }
+    this.lastLoad = { segments: index.segmentNumbers().length, replayed: 0 };
     const catalog = await this.catalog();
     const behind = Math.max(0, catalog.next - 1 - index.covered);
     const task = behind > INDEXING_TASK_FROM ? this.tasks.start('indexing', behind) : undefined;
@@ -341,6 +344,7 @@ export class Archive {
         // A deleted record leaves a gap: covered moves past it with the next one read.
         done += batch.length;
         task?.progress(done);
+        this.lastLoad.replayed = done;
         // Let decrypts and messages in between batches.
         await new Promise((resolve) => setTimeout(resolve, 0));
       }

@@ -89,9 +89,9 @@ describe('segment index', () => {
     expect(back.search({ words: 'fresh', keep: all, limit: 5 }).matches.map((m) => m.seq)).toEqual([
       SEGMENT_SIZE + 4,
     ]);
-    expect(back.search({ words: 'm12 hello', keep: all, limit: 5 }).matches.map((m) => m.seq)).toEqual([
-      13,
-    ]);
+    expect(
+      back.search({ words: 'm12 hello', keep: all, limit: 5 }).matches.map((m) => m.seq),
+    ).toEqual([13]);
     // Already covered: a replayed record is not added twice.
     back.add({ seq: 5, sender: 'x', conversation: 'c', at: 1, text: 'again' });
     expect(back.search({ words: 'again', keep: all, limit: 5 }).matches).toEqual([]);
