@@ -47,6 +47,9 @@ describe('segment index', () => {
     expect(seqs('lun')).toEqual([3, 1]);
     expect(seqs('at ei')).toEqual([2]);
     expect(seqs('nothing')).toEqual([]);
+    // A finished word (a space after it) is not a prefix.
+    expect(seqs('lun ')).toEqual([]);
+    expect(seqs('lunch ')).toEqual([3, 1]);
     // The matched document terms come back for highlighting.
     expect(index.search({ words: 'tomo', keep: all, limit: 5 }).matches[0]!.terms).toEqual([
       'tomorrow',
