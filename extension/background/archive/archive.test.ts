@@ -351,6 +351,9 @@ describe('archive: index persistence', () => {
     expect(hits.hits[0]!.text).toBe('late tail2 capybara');
     expect(archiveOf(again.service).lastLoad).toEqual({ segments: 1, replayed: 3 });
     expect((await search(again, { words: 'number7' })).hits).toHaveLength(1);
+    // The catalog counts the tail too (an add writes its record only), and numbers go on.
+    expect((await again.call<ArchiveOverview>({ type: 'archiveOverview' })).messages).toBe(33);
+    expect(await archiveOf(again.service).add(rec('next one'))).toBe(34);
   });
 });
 
