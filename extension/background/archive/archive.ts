@@ -138,7 +138,11 @@ export class Archive {
   /** Segments as persisted (a segment emptied since is deleted on the next persist). */
   private persisted: number[] = [];
   private addsSincePersist = 0;
+  /** The catalog counts records its stored copy does not yet. */
+  private catalogDirty = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
+  /** What the last load read: segments from storage, records replayed from the log. */
+  lastLoad = { segments: 0, replayed: 0 };
   /** Bumped by forget(): work started before it must not bring anything back. */
   private generation = 0;
 
@@ -180,7 +184,7 @@ export class Archive {
       const catalog = await this.catalog();
       const record: ArchiveRecord = { ...input, seq: catalog.next };
       const next = withRecord(catalog, record);
-      await this.svc.store.commit([...this.records.putOps(record, next), ...extra(record.seq)]);
+      await this.svc.store.commit([this.records.putOp(record), ...extra(record.seq)]);
       if (gen !== this.generation) return record.seq;
       this.catalogCache = next;
       this.indexAdd(record);
@@ -210,7 +214,7 @@ export class Archive {
       const record: ArchiveRecord = { ...input, seq: catalog.next };
       const next = withRecord(catalog, record);
       await this.svc.store.commit([
-        ...this.records.putOps(record, next),
+        this.records.putOp(record),
         {
           op: 'put',
           table: 'plaintexts',
@@ -232,9 +236,9 @@ export class Archive {
       at: record.at,
       text: record.text,
     };
+    this.catalogDirty = true;
     if (this.index.state === 'loading') this.index.pending.push(record);
-    if (this.index.state !== 'ready') return;
-    this.index.index.add(m);
+    if (this.index.state === 'ready') this.index.index.add(m);
     this.schedulePersist();
   }
 
@@ -248,18 +252,26 @@ export class Archive {
     );
   }
 
-  /** Re-seals the changed segments and the manifest (idle timer, tests, before a worker stop). */
+  /**
+   * Re-seals the catalog and the changed segments with the manifest (idle timer, tests). Until
+   * then the records past them are their log: nothing is lost if the worker stops first.
+   */
   async persist(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     await this.serial(async () => {
-      if (this.index.state !== 'ready' || !this.index.index.dirty) return;
+      const index = this.index.state === 'ready' ? this.index.index : undefined;
+      const ops: StoreOpAny[] = [];
+      if (this.catalogDirty && this.catalogCache)
+        ops.push(this.records.catalogOp(this.catalogCache));
+      if (index?.dirty) ops.push(...index.persistOps(this.persisted));
+      if (ops.length === 0) return;
       await this.unlocked();
-      const index = this.index.index;
       const gen = this.generation;
-      await this.svc.store.commit(index.persistOps(this.persisted));
+      await this.svc.store.commit(ops);
       if (gen !== this.generation) return;
-      this.persisted = index.segmentNumbers();
+      if (index) this.persisted = index.segmentNumbers();
+      this.catalogDirty = false;
       this.addsSincePersist = 0;
     });
   }
@@ -316,6 +328,7 @@ export class Archive {
         .filter((k) => k.startsWith('seg/'))
         .map((k) => Number(k.slice(4)));
     }
+    this.lastLoad = { segments: index.segmentNumbers().length, replayed: 0 };
     const catalog = await this.catalog();
     const behind = Math.max(0, catalog.next - 1 - index.covered);
     const task = behind > INDEXING_TASK_FROM ? this.tasks.start('indexing', behind) : undefined;
@@ -341,6 +354,7 @@ export class Archive {
         // A deleted record leaves a gap: covered moves past it with the next one read.
         done += batch.length;
         task?.progress(done);
+        this.lastLoad.replayed = done;
         // Let decrypts and messages in between batches.
         await new Promise((resolve) => setTimeout(resolve, 0));
       }
@@ -581,7 +595,7 @@ export class Archive {
             for (const input of batch) {
               const record: ArchiveRecord = { ...input, seq: catalog.next };
               catalog = withRecord(catalog, record);
-              ops.push(this.records.putOps(record, catalog)[0]!);
+              ops.push(this.records.putOp(record));
               added.push(record);
             }
             ops.push(this.records.catalogOp(catalog));

@@ -2,6 +2,8 @@
 // `archive` table, keyed by a 12-digit sequence number (so key order is archive order and the
 // index replays a tail by key range), and a sealed `catalog` in `archiveIndex`: the next
 // sequence, each conversation as its messages sealed it, its counts and its retention rule.
+// An add writes its record only; the catalog is written when idle and brought up to date from
+// the records past it when read.
 // Every write goes through KeyStore.commit, which seals under the lock's data key.
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
@@ -43,6 +45,11 @@ export interface ConversationEntry {
 
 export interface Catalog {
   next: number;
+  /**
+   * Every record up to this sequence is counted in the stored catalog; later ones are counted
+   * when it is read (the records are the log: an add writes its record only).
+   */
+  covered?: number;
   /** Global rule; absent: the default (retention.ts). */
   retention?: Retention;
   conversations: Record<string, ConversationEntry>;
@@ -110,8 +117,16 @@ export function withRecord(catalog: Catalog, record: ArchiveRecord): Catalog {
 export class RecordStore {
   constructor(private readonly store: KeyStore) {}
 
+  /** The stored catalog with the records written after it counted in. */
   async catalog(): Promise<Catalog> {
-    return (await this.store.get<Catalog>('archiveIndex', CATALOG_KEY)) ?? emptyCatalog();
+    let catalog = (await this.store.get<Catalog>('archiveIndex', CATALOG_KEY)) ?? emptyCatalog();
+    for (let after = catalog.covered ?? catalog.next - 1; ;) {
+      const batch = await this.after(after, 500);
+      if (batch.length === 0) break;
+      for (const r of batch) catalog = withRecord(catalog, r);
+      after = batch.at(-1)!.seq;
+    }
+    return catalog;
   }
 
   async get(seq: number): Promise<ArchiveRecord | undefined> {
@@ -132,19 +147,17 @@ export class RecordStore {
     return this.store.count('archive');
   }
 
-  /** Ops that store `record` and the catalog it makes. */
-  putOps(record: ArchiveRecord, catalog: Catalog): StoreOpAny[] {
-    return [
-      { op: 'put', table: 'archive', key: recordKey(record.seq), value: record },
-      { op: 'put', table: 'archiveIndex', key: CATALOG_KEY, value: catalog },
-    ];
+  putOp(record: ArchiveRecord): StoreOpAny {
+    return { op: 'put', table: 'archive', key: recordKey(record.seq), value: record };
   }
 
   deleteOps(seqs: readonly number[]): StoreOpAny[] {
     return seqs.map((s) => ({ op: 'delete', table: 'archive', key: recordKey(s) }));
   }
 
+  /** Writes the catalog as counting every record below its `next`. */
   catalogOp(catalog: Catalog): StoreOpAny {
-    return { op: 'put', table: 'archiveIndex', key: CATALOG_KEY, value: catalog };
+    const value: Catalog = { ...catalog, covered: catalog.next - 1 };
+    return { op: 'put', table: 'archiveIndex', key: CATALOG_KEY, value };
   }
 }

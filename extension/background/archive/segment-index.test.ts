@@ -47,6 +47,9 @@ describe('segment index', () => {
     expect(seqs('lun')).toEqual([3, 1]);
     expect(seqs('at ei')).toEqual([2]);
     expect(seqs('nothing')).toEqual([]);
+    // A finished word (a space after it) is not a prefix.
+    expect(seqs('lun ')).toEqual([]);
+    expect(seqs('lunch ')).toEqual([3, 1]);
     // The matched document terms come back for highlighting.
     expect(index.search({ words: 'tomo', keep: all, limit: 5 }).matches[0]!.terms).toEqual([
       'tomorrow',
@@ -89,9 +92,9 @@ describe('segment index', () => {
     expect(back.search({ words: 'fresh', keep: all, limit: 5 }).matches.map((m) => m.seq)).toEqual([
       SEGMENT_SIZE + 4,
     ]);
-    expect(back.search({ words: 'm12 hello', keep: all, limit: 5 }).matches.map((m) => m.seq)).toEqual([
-      13,
-    ]);
+    expect(
+      back.search({ words: 'm12 hello', keep: all, limit: 5 }).matches.map((m) => m.seq),
+    ).toEqual([13]);
     // Already covered: a replayed record is not added twice.
     back.add({ seq: 5, sender: 'x', conversation: 'c', at: 1, text: 'again' });
     expect(back.search({ words: 'again', keep: all, limit: 5 }).matches).toEqual([]);

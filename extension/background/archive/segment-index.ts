@@ -206,6 +206,7 @@ export class SegmentIndex {
     const matches: SegmentMatch[] = [];
     let total = 0;
     const words = q.words.trim();
+    const unfinished = !/\s$/u.test(q.words);
     const hasWords = tokenize(words).length > 0;
     let i = this.segments.length - 1;
     for (; i >= 0 && matches.length < q.limit; i--) {
@@ -217,8 +218,8 @@ export class SegmentIndex {
       } else {
         const results = seg.mini.search(words, {
           combineWith: 'AND',
-          // The last word may be unfinished: it matches as a prefix.
-          prefix: (_term, index, terms) => index === terms.length - 1,
+          // The last word may be unfinished (no space typed after it): it matches as a prefix.
+          prefix: unfinished ? (_term, index, terms) => index === terms.length - 1 : false,
           filter: (r) => {
             const row = seg.rows.get(r.id as number);
             return !!row && q.keep(row);
