@@ -223,6 +223,12 @@ describe.skipIf(!canRun)('the message archive on The Lounge (Chromium)', () => {
       }
       await expectSearch(ui, 'lanterns', [A2]);
 
+      // "Open": the tab it was read in scrolls to its reader frame and outlines it.
+      await ui.click(hook('archive-open'));
+      await alice.lounge.waitForSelector(`${hook('message')}[data-veil-revealed]`, {
+        timeout: 15_000,
+      });
+
       // The browser closes and opens again on the same profile: the archive is still there.
       await alice.session.close();
       const again = await launchProfile(profileDir, extensionDir);

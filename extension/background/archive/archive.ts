@@ -61,9 +61,16 @@ const MAX_LIMIT = 200;
 export type TabOpener = (url: string) => Promise<number>;
 
 const browserOpener: TabOpener = async (url) => {
-  const [found] = await browser.tabs.query({ url }).catch(() => []);
+  // tabs.query matches without the fragment (a single-page chat keeps its route there): the tab
+  // at that very address first, else one on the same page, moved to the message's route.
+  const page = url.split('#')[0]!;
+  const tabs = await browser.tabs.query({ url: page }).catch(() => []);
+  const found = tabs.find((t) => t.url === url) ?? tabs[0];
   if (found?.id !== undefined) {
-    await browser.tabs.update(found.id, { active: true });
+    await browser.tabs.update(
+      found.id,
+      found.url === url ? { active: true } : { active: true, url },
+    );
     return found.id;
   }
   const tab = await browser.tabs.create({ url });
