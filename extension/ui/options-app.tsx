@@ -9,6 +9,7 @@ import { t } from './i18n';
 import { Notice } from './notice';
 import { navigate, routeHref, useRoute, type Route } from './router';
 import { LogAlarms } from './log-alarms';
+import { TaskList } from './archive/task-progress';
 import { Archive } from './screens/archive';
 import { Backup } from './screens/backup';
 import { Contacts } from './screens/contacts';
@@ -82,6 +83,8 @@ function Shell(props: {
       <main id="main" class="app-main" tabIndex={-1}>
         {/* Alarms about the directory's log are loud: on every screen, locked or not. */}
         <LogAlarms key={props.alarms ?? 0} />
+        {/* Long work (a backup's archive import, indexing, a page's history) on every screen. */}
+        {props.nav && <TaskList />}
         {props.children}
       </main>
     </>

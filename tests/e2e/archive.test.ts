@@ -63,6 +63,12 @@ function hits(page: Page): Promise<Hit[]> {
   );
 }
 
+/** VEIL_ARCHIVE_SHOTS=<dir>: screenshots of the archive screen and the popup, to look at. */
+async function shot(page: Page, name: string): Promise<void> {
+  const dir = process.env.VEIL_ARCHIVE_SHOTS;
+  if (dir) await page.screenshot({ path: path.join(dir, `${name}.png`), fullPage: true });
+}
+
 const texts = (list: Hit[]) => list.map((h) => h.text).sort();
 
 /** Types `words` in the search box and waits until the results are `expected` (texts, any order). */
@@ -180,6 +186,7 @@ describe.skipIf(!canRun)('the message archive on The Lounge (Chromium)', () => {
       const quokka = await expectSearch(ui, 'quokka', [A1, B1]);
       for (const hit of quokka) expect(hit.marks.map((m) => m.toLowerCase())).toEqual(['quokka']);
       expect(quokka.find((h) => h.text === B1)?.sender).toBe('bob');
+      await shot(ui.page, 'archive-search');
       expect(await ui.has(`${hook('archive-result')} img`)).toBe(false);
       expect(await ui.page.evaluate(() => 'veilPwned' in globalThis)).toBe(false);
 
@@ -245,7 +252,9 @@ describe.skipIf(!canRun)('the message archive on The Lounge (Chromium)', () => {
       await expectSearch(ui2, 'lanterns', [A2]);
       // The popup searches the same archive.
       const popup = await openExtensionPage(again.browser, again.extensionId, 'popup.html');
+      await popup.setViewport({ width: 360, height: 600 });
       await expectSearch(new OptionsPage(popup, again.origin), 'lanterns', [A2]);
+      await shot(popup, 'archive-popup');
       await popup.close();
 
       // A backup with the archive.

@@ -1,5 +1,5 @@
-// The archive screen of the options page: search with filters, long work in progress, the
-// retention rules (global and per conversation), export and deletion.
+// The archive screen of the options page: search with filters, the retention rules (global and
+// per conversation), export and deletion. Long work in progress shows on every screen (Shell).
 import { useEffect, useState } from 'preact/hooks';
 import type { ArchiveOverview, Retention } from '../../messaging/archive-messages';
 import { ArchiveConversationRow } from '../archive/archive-conversation-row';
@@ -7,17 +7,19 @@ import { ArchiveDeleteAll } from '../archive/archive-delete-all';
 import { archiveMessage } from '../archive/archive-client';
 import { ArchiveSearch } from '../archive/archive-search';
 import { RetentionControl } from '../archive/retention-control';
-import { TaskList } from '../archive/task-progress';
 import { ScreenTitle } from '../fields';
 import { t } from '../i18n';
 import { Notice } from '../notice';
 import { useAction } from '../use-action';
 
 let sizes: Intl.NumberFormat | undefined;
-const mb = (bytes: number) =>
-  (sizes ??= new Intl.NumberFormat(undefined, { maximumFractionDigits: 1 })).format(
-    bytes / 1_000_000,
-  );
+/** "840 KB", "12.3 MB": sizes at rest, as people read them. */
+const size = (bytes: number) => {
+  sizes ??= new Intl.NumberFormat(undefined, { maximumFractionDigits: 1 });
+  return bytes < 1_000_000
+    ? `${sizes.format(Math.ceil(bytes / 1000))} KB`
+    : `${sizes.format(bytes / 1_000_000)} MB`;
+};
 
 export function Archive(props: { lockEnabled: boolean }) {
   const [overview, setOverview] = useState<ArchiveOverview | null>(null);
@@ -45,7 +47,6 @@ export function Archive(props: { lockEnabled: boolean }) {
       <ScreenTitle>{t('archive_title')}</ScreenTitle>
       <p class="lead">{t('archive_lead')}</p>
       {!props.lockEnabled && <p class="caution">{t('archive_no_lock')}</p>}
-      <TaskList />
       <ArchiveSearch version={version} onChanged={changed} />
       <Notice notice={load.notice} />
       {overview && (
@@ -54,8 +55,8 @@ export function Archive(props: { lockEnabled: boolean }) {
           <p class="muted" data-veil="archive-size">
             {t('archive_size', [
               String(overview.messages),
-              mb(overview.archiveBytes),
-              mb(overview.indexBytes),
+              size(overview.archiveBytes),
+              size(overview.indexBytes),
             ])}
           </p>
           <RetentionControl
