@@ -39,6 +39,7 @@ import {
   MANIFEST_KEY,
   SegmentIndex,
   segmentKey,
+  type IndexedMessage,
   type Manifest,
   type Row,
   type StoredSegment,
@@ -229,13 +230,7 @@ export class Archive {
   }
 
   private indexAdd(record: ArchiveRecord): void {
-    const m = {
-      seq: record.seq,
-      sender: record.sender,
-      conversation: record.conversation.id,
-      at: record.at,
-      text: record.text,
-    };
+    const m = indexed(record);
     this.catalogDirty = true;
     if (this.index.state === 'loading') this.index.pending.push(record);
     if (this.index.state === 'ready') this.index.index.add(m);
@@ -287,14 +282,7 @@ export class Archive {
       pending: [],
       done: this.load().then((index) => {
         if (gen !== this.generation) throw new BackgroundError('locked', 'the archive was locked');
-        for (const r of state.pending)
-          index.add({
-            seq: r.seq,
-            sender: r.sender,
-            conversation: r.conversation.id,
-            at: r.at,
-            text: r.text,
-          });
+        for (const r of state.pending) index.add(indexed(r));
         this.index = { state: 'ready', index };
         if (index.dirty) this.schedulePersist();
         return index;
@@ -343,14 +331,7 @@ export class Archive {
         }
         const batch = await this.records.after(index.covered, REPLAY_BATCH);
         if (batch.length === 0) break;
-        for (const r of batch)
-          index.add({
-            seq: r.seq,
-            sender: r.sender,
-            conversation: r.conversation.id,
-            at: r.at,
-            text: r.text,
-          });
+        for (const r of batch) index.add(indexed(r));
         // A deleted record leaves a gap: covered moves past it with the next one read.
         done += batch.length;
         task?.progress(done);
@@ -381,23 +362,24 @@ export class Archive {
       return true;
     };
     const { matches, total, complete } = index.search({ words: q.words, keep, limit });
-    const records = await this.records.getMany(matches.map((m) => m.seq));
-    const hits: ArchiveHit[] = [];
-    for (const [i, m] of matches.entries()) {
-      const r = records[i];
-      if (!r) continue;
-      hits.push({
-        id: recordKey(r.seq),
-        sender: r.sender,
-        own: r.own,
-        conversation: catalog.conversations[r.conversation.id]?.ref ?? r.conversation,
-        at: r.at,
-        text: r.text,
-        status: r.status,
-        highlights: highlightRanges(r.text, new Set(m.terms)),
-        openable: r.url !== undefined,
-      });
-    }
+    // Hits come from the index's rows: no record is opened to answer a search.
+    const hits: ArchiveHit[] = matches.map(({ row, terms }) => ({
+      id: recordKey(row.seq),
+      sender: row.sender,
+      own: row.own,
+      conversation: catalog.conversations[row.conversation]?.ref ?? {
+        id: row.conversation,
+        site: '',
+        name: '',
+        kind: 'group',
+        peers: [],
+      },
+      at: row.at,
+      text: row.text,
+      status: row.status,
+      highlights: highlightRanges(row.text, new Set(terms)),
+      openable: row.openable,
+    }));
     hits.sort((a, b) => b.at - a.at || b.id.localeCompare(a.id));
     return { hits, total, complete };
   }
@@ -656,6 +638,20 @@ export class Archive {
   memorySize(): number {
     return this.index.state === 'ready' ? this.index.index.size : 0;
   }
+}
+
+/** What the index holds of a record. */
+function indexed(r: ArchiveRecord): IndexedMessage {
+  return {
+    seq: r.seq,
+    sender: r.sender,
+    conversation: r.conversation.id,
+    at: r.at,
+    text: r.text,
+    own: r.own,
+    status: r.status,
+    openable: r.url !== undefined,
+  };
 }
 
 function rawSize(raw: unknown): number {

@@ -4,28 +4,33 @@
 // the library. Persisted sealed in `archiveIndex` (`manifest`, `seg/<n>`) by the caller, which
 // writes only the segments an add or a deletion changed (persistOps). docs/archive.md.
 import MiniSearch from 'minisearch';
+import type { ArchiveStatus } from '../../messaging/archive-messages';
 import type { StoreOpAny } from '../key-store';
 import { tokenize } from './tokenize';
 
 export const SEGMENT_SIZE = 10_000;
 /** What a persisted index was made with: another value means a rebuild from the records. */
-export const INDEX_FORMAT = 'minisearch@7.2/segments-v1';
+export const INDEX_FORMAT = 'minisearch@7.2/segments-v2';
 export const MANIFEST_KEY = 'manifest';
 
-export interface IndexedMessage {
-  seq: number;
-  sender: string;
-  conversation: string;
-  at: number;
-  text: string;
-}
-
+/**
+ * A message as the index holds it: what a hit shows, so a search opens no record (the records
+ * are for export, backup and rebuilding).
+ */
 export interface Row {
   seq: number;
   sender: string;
   conversation: string;
   at: number;
+  text: string;
+  own: boolean;
+  status: ArchiveStatus;
+  openable: boolean;
 }
+
+export type IndexedMessage = Row;
+
+const STATUSES: readonly ArchiveStatus[] = ['sent', 'verified', 'unverified'];
 
 export interface Manifest {
   format: string;
@@ -42,8 +47,8 @@ export interface StoredSegment {
   json: string;
   senders: string[];
   conversations: string[];
-  /** [seq, sender #, conversation #, at] */
-  rows: [number, number, number, number][];
+  /** [seq, sender #, conversation #, at, text, flags: own 1 | openable 2 | status # << 2] */
+  rows: [number, number, number, number, string, number][];
 }
 
 export function segmentKey(n: number): string {
@@ -94,6 +99,8 @@ class Segment {
         ix(senders, senderIx, r.sender),
         ix(conversations, convIx, r.conversation),
         r.at,
+        r.text,
+        (r.own ? 1 : 0) | (r.openable ? 2 : 0) | (STATUSES.indexOf(r.status) << 2),
       ]);
     return { n: this.n, json: JSON.stringify(this.mini), senders, conversations, rows };
   }
@@ -103,14 +110,24 @@ class Segment {
       s.n,
       MiniSearch.loadJSON<Doc>(s.json, { ...OPTIONS, fields: ['text'] }),
     );
-    for (const [seq, si, ci, at] of s.rows)
-      seg.rows.set(seq, { seq, sender: s.senders[si]!, conversation: s.conversations[ci]!, at });
+    for (const [seq, si, ci, at, text, flags] of s.rows)
+      seg.rows.set(seq, {
+        seq,
+        sender: s.senders[si]!,
+        conversation: s.conversations[ci]!,
+        at,
+        text,
+        own: (flags & 1) !== 0,
+        openable: (flags & 2) !== 0,
+        status: STATUSES[flags >> 2] ?? 'unverified',
+      });
     return seg;
   }
 }
 
 export interface SegmentMatch {
   seq: number;
+  row: Row;
   /** The document's terms that matched (for highlights). */
   terms: string[];
 }
@@ -162,7 +179,7 @@ export class SegmentIndex {
       this.manifestDirty = true;
     }
     seg.mini.add({ id: m.seq, text: m.text });
-    seg.rows.set(m.seq, { seq: m.seq, sender: m.sender, conversation: m.conversation, at: m.at });
+    seg.rows.set(m.seq, { ...m });
     seg.dirty = true;
     this.covered = m.seq;
   }
@@ -214,7 +231,7 @@ export class SegmentIndex {
       const found: SegmentMatch[] = [];
       if (!hasWords) {
         for (const row of seg.rows.values())
-          if (q.keep(row)) found.push({ seq: row.seq, terms: [] });
+          if (q.keep(row)) found.push({ seq: row.seq, row, terms: [] });
       } else {
         const results = seg.mini.search(words, {
           combineWith: 'AND',
@@ -225,7 +242,10 @@ export class SegmentIndex {
             return !!row && q.keep(row);
           },
         });
-        for (const r of results) found.push({ seq: r.id as number, terms: r.terms });
+        for (const r of results) {
+          const row = seg.rows.get(r.id as number);
+          if (row) found.push({ seq: row.seq, row, terms: r.terms });
+        }
       }
       found.sort((a, b) => b.seq - a.seq);
       total += found.length;
