@@ -10,6 +10,7 @@ import {
   type ArchiveRecord,
   type Catalog,
 } from '../extension/background/archive/records';
+import { Gate } from '../extension/background/gate';
 import { KeyStore, type StoreOpAny } from '../extension/background/key-store';
 import { MemoryCaches } from '../extension/background/memory-caches';
 import type { VeilService } from '../extension/background/veil-service';
@@ -37,6 +38,7 @@ function service(): { svc: VeilService; archive: Archive; store: KeyStore } {
     crypto: { randomBytes: (n: number) => crypto.getRandomValues(new Uint8Array(n)) },
     now: () => Date.now(),
     caches: new MemoryCaches(),
+    gate: new Gate(),
     tabs: async () => undefined,
   } as unknown as VeilService;
   return { svc, archive: new Archive(svc), store };

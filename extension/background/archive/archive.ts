@@ -56,6 +56,8 @@ export const REPLAY_BATCH = 500;
 /** A replay longer than this shows as an 'indexing' task. */
 const INDEXING_TASK_FROM = 1_000;
 const DEFAULT_LIMIT = 50;
+/** The daily alarm folds a log tail longer than this into the index. */
+const FOLD_TAIL_FROM = 2_000;
 const MAX_LIMIT = 200;
 
 /** Opens (or focuses) a tab at a URL; answers its id. */
@@ -242,7 +244,8 @@ export class Archive {
     if (this.timer) clearTimeout(this.timer);
     const now = this.addsSincePersist >= PERSIST_EVERY_ADDS;
     this.timer = setTimeout(
-      () => void this.persist().catch(() => undefined),
+      // In the service's gate, as handlers are: never across a restore or delete-everything.
+      () => void this.svc.gate.shared(() => this.persist()).catch(() => undefined),
       now ? 0 : PERSIST_IDLE_MS,
     );
   }
@@ -509,6 +512,20 @@ export class Archive {
     });
   }
 
+  /**
+   * Folds a long log tail into the index (loads it, then re-seals), so a first search after a
+   * long time without one does not replay thousands of records. For the daily alarm.
+   */
+  async foldTail(longerThan = FOLD_TAIL_FROM): Promise<boolean> {
+    if ((await this.svc.lock.state()).locked) return false;
+    const manifest = await this.svc.store.get<Manifest>('archiveIndex', MANIFEST_KEY);
+    const covered = SegmentIndex.usable(manifest) ? manifest.covered : 0;
+    if ((await this.catalog()).next - 1 - covered <= longerThan) return false;
+    await this.loaded();
+    await this.persist();
+    return true;
+  }
+
   /** One retention pass: deletes what is past its rule or over the cap. Returns how many. */
   async applyRetention(now = this.svc.now()): Promise<number> {
     if ((await this.svc.lock.state()).locked) return 0;
@@ -563,28 +580,34 @@ export class Archive {
 
   private importRecordsNow(records: readonly NewRecord[]): { id: string; done: Promise<number> } {
     const task = this.tasks.start('backup-import', records.length);
+    const gen = this.generation;
     const done = (async () => {
       let imported = 0;
       try {
         for (let at = 0; at < records.length; at += REPLAY_BATCH) {
           if (task.cancelled) break;
           const batch = records.slice(at, at + REPLAY_BATCH);
-          await this.serial(async () => {
-            await this.unlocked();
-            let catalog = await this.catalog();
-            const ops: StoreOpAny[] = [];
-            const added: ArchiveRecord[] = [];
-            for (const input of batch) {
-              const record: ArchiveRecord = { ...input, seq: catalog.next };
-              catalog = withRecord(catalog, record);
-              ops.push(this.records.putOp(record));
-              added.push(record);
-            }
-            ops.push(this.records.catalogOp(catalog));
-            await this.svc.store.commit(ops);
-            this.catalogCache = catalog;
-            for (const r of added) this.indexAdd(r);
-          });
+          // In the service's gate: a restore or delete-everything (exclusive) never overlaps a batch.
+          await this.svc.gate.shared(() =>
+            this.serial(async () => {
+              await this.unlocked();
+              let catalog = await this.catalog();
+              // Locked or wiped since it started: nothing more is written.
+              if (gen !== this.generation) throw new BackgroundError('cancelled', 'import stopped');
+              const ops: StoreOpAny[] = [];
+              const added: ArchiveRecord[] = [];
+              for (const input of batch) {
+                const record: ArchiveRecord = { ...input, seq: catalog.next };
+                catalog = withRecord(catalog, record);
+                ops.push(this.records.putOp(record));
+                added.push(record);
+              }
+              ops.push(this.records.catalogOp(catalog));
+              await this.svc.store.commit(ops);
+              this.catalogCache = catalog;
+              for (const r of added) this.indexAdd(r);
+            }),
+          );
           imported += batch.length;
           task.progress(imported);
           await new Promise((resolve) => setTimeout(resolve, 0));
