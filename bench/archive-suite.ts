@@ -18,6 +18,8 @@ import type { ArchivedMessage, Query } from './search-libs';
 
 const DB = 'veil-archive-bench';
 const LIMIT = 50;
+/** Set by the runner (ARCHIVE_SEGMENT). */
+let segmentSize = 10_000;
 
 function hexKey(): Uint8Array {
   // Kept for the page reload (the cold start): test data, not a secret.
@@ -41,7 +43,7 @@ function service(): { svc: VeilService; archive: Archive; store: KeyStore } {
     gate: new Gate(),
     tabs: async () => undefined,
   } as unknown as VeilService;
-  return { svc, archive: new Archive(svc), store };
+  return { svc, archive: new Archive(svc, segmentSize), store };
 }
 
 function recordOf(m: ArchivedMessage, seq: number): ArchiveRecord {
@@ -80,6 +82,10 @@ let current: ReturnType<typeof service> | undefined;
 let scanRecords: ArchiveRecord[] = [];
 
 export const archiveBench = {
+  setSegmentSize(n: number): void {
+    segmentSize = n;
+  },
+
   /** Empties the database and writes `messages` as an existing archive (1,000 per transaction). */
   async fill(messages: ArchivedMessage[]): Promise<{ ms: number }> {
     await new Promise<void>((ok, fail) => {

@@ -37,6 +37,7 @@ import {
 import { DEFAULT_RETENTION, expiredRows, globalRule, retentionDue } from './retention';
 import {
   MANIFEST_KEY,
+  SEGMENT_SIZE,
   SegmentIndex,
   segmentKey,
   type IndexedMessage,
@@ -149,7 +150,11 @@ export class Archive {
   /** Bumped by forget(): work started before it must not bring anything back. */
   private generation = 0;
 
-  constructor(private readonly svc: VeilService) {
+  constructor(
+    private readonly svc: VeilService,
+    /** Messages per index segment (the bench measures others). */
+    private readonly segmentSize = SEGMENT_SIZE,
+  ) {
     this.records = new RecordStore(svc.store);
     this.tasks = new Tasks((n) => svc.crypto.randomBytes(n));
   }
@@ -302,7 +307,7 @@ export class Archive {
     const store = this.svc.store;
     const manifest = await store.get<Manifest>('archiveIndex', MANIFEST_KEY);
     let index: SegmentIndex;
-    if (SegmentIndex.usable(manifest)) {
+    if (SegmentIndex.usable(manifest, this.segmentSize)) {
       const stored = await store.getMany<StoredSegment>(
         'archiveIndex',
         manifest.segments.map(segmentKey),
@@ -314,7 +319,7 @@ export class Archive {
       this.persisted = [...manifest.segments];
     } else {
       // No index yet, or one of another format: rebuilt from the records; old segments go.
-      index = new SegmentIndex();
+      index = new SegmentIndex(this.segmentSize);
       this.persisted = (await store.keys('archiveIndex'))
         .filter((k) => k.startsWith('seg/'))
         .map((k) => Number(k.slice(4)));
@@ -519,7 +524,7 @@ export class Archive {
   async foldTail(longerThan = FOLD_TAIL_FROM): Promise<boolean> {
     if ((await this.svc.lock.state()).locked) return false;
     const manifest = await this.svc.store.get<Manifest>('archiveIndex', MANIFEST_KEY);
-    const covered = SegmentIndex.usable(manifest) ? manifest.covered : 0;
+    const covered = SegmentIndex.usable(manifest, this.segmentSize) ? manifest.covered : 0;
     if ((await this.catalog()).next - 1 - covered <= longerThan) return false;
     await this.loaded();
     await this.persist();

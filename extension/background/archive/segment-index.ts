@@ -78,10 +78,6 @@ class Segment {
     readonly mini: MiniSearch<Doc> = newMini(),
   ) {}
 
-  get full(): boolean {
-    return this.mini.documentCount >= SEGMENT_SIZE;
-  }
-
   toStored(): StoredSegment {
     const senders: string[] = [];
     const conversations: string[] = [];
@@ -147,17 +143,20 @@ export class SegmentIndex {
 
   /** An index from stored segments (oldest first) and the manifest that lists them. */
   static fromStored(manifest: Manifest, stored: StoredSegment[]): SegmentIndex {
-    const index = new SegmentIndex();
+    const index = new SegmentIndex(manifest.segmentSize);
     index.segments = stored.map((s) => Segment.fromStored(s));
     index.covered = manifest.covered;
     return index;
   }
 
-  static usable(manifest: Manifest | undefined): manifest is Manifest {
+  /** Messages per segment: SEGMENT_SIZE (another size only to measure it). */
+  constructor(readonly segmentSize = SEGMENT_SIZE) {}
+
+  static usable(manifest: Manifest | undefined, segmentSize = SEGMENT_SIZE): manifest is Manifest {
     return (
       !!manifest &&
       manifest.format === INDEX_FORMAT &&
-      manifest.segmentSize === SEGMENT_SIZE &&
+      manifest.segmentSize === segmentSize &&
       Array.isArray(manifest.segments) &&
       Number.isSafeInteger(manifest.covered)
     );
@@ -173,7 +172,7 @@ export class SegmentIndex {
   add(m: IndexedMessage): void {
     if (m.seq <= this.covered) return;
     let seg = this.segments.at(-1);
-    if (!seg || seg.full) {
+    if (!seg || seg.rows.size >= this.segmentSize) {
       seg = new Segment((seg?.n ?? 0) + 1);
       this.segments.push(seg);
       this.manifestDirty = true;
@@ -280,7 +279,7 @@ export class SegmentIndex {
       if (!live.has(n)) ops.push({ op: 'delete', table: 'archiveIndex', key: segmentKey(n) });
     const manifest: Manifest = {
       format: INDEX_FORMAT,
-      segmentSize: SEGMENT_SIZE,
+      segmentSize: this.segmentSize,
       segments: [...live],
       covered: this.covered,
     };
