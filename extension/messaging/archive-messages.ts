@@ -36,7 +36,10 @@ export interface ArchiveHit {
 }
 
 export interface ArchiveQuery {
-  /** The words typed; empty (with or without filters) lists newest first. */
+  /**
+   * The words typed, all required; the last one matches as a prefix unless a space follows it.
+   * Empty (with or without filters) lists newest first.
+   */
   words: string;
   /** Only messages from or to this contact's handle. */
   contact?: string;

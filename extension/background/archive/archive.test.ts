@@ -357,6 +357,31 @@ describe('archive: index persistence', () => {
   });
 });
 
+describe('archive: log tail', () => {
+  it('folds a long log tail into the index on the daily beat, once', async () => {
+    const p = await ready(makeProfile());
+    const archive = archiveOf(p.service);
+    for (let i = 0; i < 12; i++) await archive.add(rec(`tail ${i}`));
+    expect(await archive.foldTail(20)).toBe(false);
+    expect(await archive.foldTail(10)).toBe(true);
+    expect(await archive.foldTail(10)).toBe(false);
+    const again = await ready(p.restartWorker());
+    expect((await search(again, { words: 'tail', limit: 100 })).hits).toHaveLength(12);
+    expect(archiveOf(again.service).lastLoad).toEqual({ segments: 1, replayed: 0 });
+  });
+
+  it('stops a running import when everything is deleted (nothing written after the wipe)', async () => {
+    const p = await ready(makeProfile());
+    const archive = archiveOf(p.service);
+    const { done } = archive.importRecords(
+      Array.from({ length: 3000 }, (_, i) => rec(`wiped ${i}`)),
+    );
+    await p.call({ type: 'deleteEverything', force: true });
+    await done.catch(() => undefined);
+    expect(await traces(p, 'wiped')).toEqual([]);
+  });
+});
+
 describe('archive: retention, export, open, tasks', () => {
   it('applies the global rule and per-conversation overrides', async () => {
     const p = await ready(makeProfile());

@@ -37,8 +37,10 @@ import {
 import { DEFAULT_RETENTION, expiredRows, globalRule, retentionDue } from './retention';
 import {
   MANIFEST_KEY,
+  SEGMENT_SIZE,
   SegmentIndex,
   segmentKey,
+  type IndexedMessage,
   type Manifest,
   type Row,
   type StoredSegment,
@@ -55,6 +57,8 @@ export const REPLAY_BATCH = 500;
 /** A replay longer than this shows as an 'indexing' task. */
 const INDEXING_TASK_FROM = 1_000;
 const DEFAULT_LIMIT = 50;
+/** The daily alarm folds a log tail longer than this into the index. */
+const FOLD_TAIL_FROM = 2_000;
 const MAX_LIMIT = 200;
 
 /** Opens (or focuses) a tab at a URL; answers its id. */
@@ -153,7 +157,11 @@ export class Archive {
   /** Bumped by forget(): work started before it must not bring anything back. */
   private generation = 0;
 
-  constructor(private readonly svc: VeilService) {
+  constructor(
+    private readonly svc: VeilService,
+    /** Messages per index segment (the bench measures others). */
+    private readonly segmentSize = SEGMENT_SIZE,
+  ) {
     this.records = new RecordStore(svc.store);
     this.tasks = new Tasks((n) => svc.crypto.randomBytes(n));
   }
@@ -236,13 +244,7 @@ export class Archive {
   }
 
   private indexAdd(record: ArchiveRecord): void {
-    const m = {
-      seq: record.seq,
-      sender: record.sender,
-      conversation: record.conversation.id,
-      at: record.at,
-      text: record.text,
-    };
+    const m = indexed(record);
     this.catalogDirty = true;
     if (this.index.state === 'loading') this.index.pending.push(record);
     if (this.index.state === 'ready') this.index.index.add(m);
@@ -254,7 +256,8 @@ export class Archive {
     if (this.timer) clearTimeout(this.timer);
     const now = this.addsSincePersist >= PERSIST_EVERY_ADDS;
     this.timer = setTimeout(
-      () => void this.persist().catch(() => undefined),
+      // In the service's gate, as handlers are: never across a restore or delete-everything.
+      () => void this.svc.gate.shared(() => this.persist()).catch(() => undefined),
       now ? 0 : PERSIST_IDLE_MS,
     );
   }
@@ -294,14 +297,7 @@ export class Archive {
       pending: [],
       done: this.load().then((index) => {
         if (gen !== this.generation) throw new BackgroundError('locked', 'the archive was locked');
-        for (const r of state.pending)
-          index.add({
-            seq: r.seq,
-            sender: r.sender,
-            conversation: r.conversation.id,
-            at: r.at,
-            text: r.text,
-          });
+        for (const r of state.pending) index.add(indexed(r));
         this.index = { state: 'ready', index };
         if (index.dirty) this.schedulePersist();
         return index;
@@ -318,7 +314,7 @@ export class Archive {
     const store = this.svc.store;
     const manifest = await store.get<Manifest>('archiveIndex', MANIFEST_KEY);
     let index: SegmentIndex;
-    if (SegmentIndex.usable(manifest)) {
+    if (SegmentIndex.usable(manifest, this.segmentSize)) {
       const stored = await store.getMany<StoredSegment>(
         'archiveIndex',
         manifest.segments.map(segmentKey),
@@ -330,7 +326,7 @@ export class Archive {
       this.persisted = [...manifest.segments];
     } else {
       // No index yet, or one of another format: rebuilt from the records; old segments go.
-      index = new SegmentIndex();
+      index = new SegmentIndex(this.segmentSize);
       this.persisted = (await store.keys('archiveIndex'))
         .filter((k) => k.startsWith('seg/'))
         .map((k) => Number(k.slice(4)));
@@ -350,14 +346,7 @@ export class Archive {
         }
         const batch = await this.records.after(index.covered, REPLAY_BATCH);
         if (batch.length === 0) break;
-        for (const r of batch)
-          index.add({
-            seq: r.seq,
-            sender: r.sender,
-            conversation: r.conversation.id,
-            at: r.at,
-            text: r.text,
-          });
+        for (const r of batch) index.add(indexed(r));
         // A deleted record leaves a gap: covered moves past it with the next one read.
         done += batch.length;
         task?.progress(done);
@@ -388,23 +377,24 @@ export class Archive {
       return true;
     };
     const { matches, total, complete } = index.search({ words: q.words, keep, limit });
-    const records = await this.records.getMany(matches.map((m) => m.seq));
-    const hits: ArchiveHit[] = [];
-    for (const [i, m] of matches.entries()) {
-      const r = records[i];
-      if (!r) continue;
-      hits.push({
-        id: recordKey(r.seq),
-        sender: r.sender,
-        own: r.own,
-        conversation: catalog.conversations[r.conversation.id]?.ref ?? r.conversation,
-        at: r.at,
-        text: r.text,
-        status: r.status,
-        highlights: highlightRanges(r.text, new Set(m.terms)),
-        openable: r.url !== undefined,
-      });
-    }
+    // Hits come from the index's rows: no record is opened to answer a search.
+    const hits: ArchiveHit[] = matches.map(({ row, terms }) => ({
+      id: recordKey(row.seq),
+      sender: row.sender,
+      own: row.own,
+      conversation: catalog.conversations[row.conversation]?.ref ?? {
+        id: row.conversation,
+        site: '',
+        name: '',
+        kind: 'group',
+        peers: [],
+      },
+      at: row.at,
+      text: row.text,
+      status: row.status,
+      highlights: highlightRanges(row.text, new Set(terms)),
+      openable: row.openable,
+    }));
     hits.sort((a, b) => b.at - a.at || b.id.localeCompare(a.id));
     return { hits, total, complete };
   }
@@ -534,6 +524,20 @@ export class Archive {
     });
   }
 
+  /**
+   * Folds a long log tail into the index (loads it, then re-seals), so a first search after a
+   * long time without one does not replay thousands of records. For the daily alarm.
+   */
+  async foldTail(longerThan = FOLD_TAIL_FROM): Promise<boolean> {
+    if ((await this.svc.lock.state()).locked) return false;
+    const manifest = await this.svc.store.get<Manifest>('archiveIndex', MANIFEST_KEY);
+    const covered = SegmentIndex.usable(manifest, this.segmentSize) ? manifest.covered : 0;
+    if ((await this.catalog()).next - 1 - covered <= longerThan) return false;
+    await this.loaded();
+    await this.persist();
+    return true;
+  }
+
   /** One retention pass: deletes what is past its rule or over the cap. Returns how many. */
   async applyRetention(now = this.svc.now()): Promise<number> {
     if ((await this.svc.lock.state()).locked) return 0;
@@ -588,28 +592,34 @@ export class Archive {
 
   private importRecordsNow(records: readonly NewRecord[]): { id: string; done: Promise<number> } {
     const task = this.tasks.start('backup-import', records.length);
+    const gen = this.generation;
     const done = (async () => {
       let imported = 0;
       try {
         for (let at = 0; at < records.length; at += REPLAY_BATCH) {
           if (task.cancelled) break;
           const batch = records.slice(at, at + REPLAY_BATCH);
-          await this.serial(async () => {
-            await this.unlocked();
-            let catalog = await this.catalog();
-            const ops: StoreOpAny[] = [];
-            const added: ArchiveRecord[] = [];
-            for (const input of batch) {
-              const record: ArchiveRecord = { ...input, seq: catalog.next };
-              catalog = withRecord(catalog, record);
-              ops.push(this.records.putOp(record));
-              added.push(record);
-            }
-            ops.push(this.records.catalogOp(catalog));
-            await this.svc.store.commit(ops);
-            this.catalogCache = catalog;
-            for (const r of added) this.indexAdd(r);
-          });
+          // In the service's gate: a restore or delete-everything (exclusive) never overlaps a batch.
+          await this.svc.gate.shared(() =>
+            this.serial(async () => {
+              await this.unlocked();
+              let catalog = await this.catalog();
+              // Locked or wiped since it started: nothing more is written.
+              if (gen !== this.generation) throw new BackgroundError('cancelled', 'import stopped');
+              const ops: StoreOpAny[] = [];
+              const added: ArchiveRecord[] = [];
+              for (const input of batch) {
+                const record: ArchiveRecord = { ...input, seq: catalog.next };
+                catalog = withRecord(catalog, record);
+                ops.push(this.records.putOp(record));
+                added.push(record);
+              }
+              ops.push(this.records.catalogOp(catalog));
+              await this.svc.store.commit(ops);
+              this.catalogCache = catalog;
+              for (const r of added) this.indexAdd(r);
+            }),
+          );
           imported += batch.length;
           task.progress(imported);
           await new Promise((resolve) => setTimeout(resolve, 0));
@@ -663,6 +673,20 @@ export class Archive {
   memorySize(): number {
     return this.index.state === 'ready' ? this.index.index.size : 0;
   }
+}
+
+/** What the index holds of a record. */
+function indexed(r: ArchiveRecord): IndexedMessage {
+  return {
+    seq: r.seq,
+    sender: r.sender,
+    conversation: r.conversation.id,
+    at: r.at,
+    text: r.text,
+    own: r.own,
+    status: r.status,
+    openable: r.url !== undefined,
+  };
 }
 
 function rawSize(raw: unknown): number {

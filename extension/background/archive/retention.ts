@@ -36,7 +36,7 @@ export function retentionDue(catalog: Catalog, now: number, max = MAX_ARCHIVED):
 
 /** The sequences a pass deletes: past their conversation's rule, then the oldest over the cap. */
 export function expiredRows(
-  rows: Iterable<Row>,
+  rows: Iterable<Pick<Row, 'seq' | 'conversation' | 'at'>>,
   catalog: Catalog,
   now: number,
   max = MAX_ARCHIVED,
@@ -44,7 +44,7 @@ export function expiredRows(
   const global = globalRule(catalog);
   const cut = new Map<string, number>();
   const out: number[] = [];
-  const kept: Row[] = [];
+  const kept: Pick<Row, 'seq' | 'conversation' | 'at'>[] = [];
   for (const row of rows) {
     let c = cut.get(row.conversation);
     if (c === undefined) {

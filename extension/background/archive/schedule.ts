@@ -1,4 +1,5 @@
-// When retention runs (background only): at every worker start and once a day through
+// When retention runs (background only), and the index folds in a long log tail: at every
+// worker start and once a day through
 // browser.alarms, inside the service's gate (shared), so a restore or delete-everything never
 // interleaves with it. Locked: skipped (the next start or alarm after unlocking runs it).
 import type { AlarmsApi } from '../log-schedule';
@@ -8,7 +9,13 @@ import { RETENTION_ALARM, RETENTION_PERIOD_MINUTES } from './retention';
 
 export async function runRetention(svc: VeilService): Promise<number> {
   if ((await svc.lock.state()).locked) return 0;
-  return svc.gate.shared(() => archiveOf(svc).applyRetention());
+  return svc.gate.shared(async () => {
+    const archive = archiveOf(svc);
+    const deleted = await archive.applyRetention();
+    // The same beat folds a long log tail into the index (docs/archive.md, "Search").
+    await archive.foldTail();
+    return deleted;
+  });
 }
 
 export function startArchiveRetention(

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { SEGMENT_SIZE, SegmentIndex, type Manifest, type StoredSegment } from './segment-index';
 
+const FLAGS = { own: false, status: 'verified' as const, openable: true };
+
 const all = () => true;
 
 function indexOf(texts: string[], conversation = (i: number) => `c${i % 2}`): SegmentIndex {
@@ -12,6 +14,7 @@ function indexOf(texts: string[], conversation = (i: number) => `c${i % 2}`): Se
       conversation: conversation(i),
       at: 1000 + i,
       text,
+      ...FLAGS,
     }),
   );
   return index;
@@ -85,7 +88,14 @@ describe('segment index', () => {
     const index = indexOf(texts);
     const disk = new Disk();
     expect(disk.write(index.persistOps()).sort()).toEqual(['manifest', 'seg/1', 'seg/2']);
-    index.add({ seq: SEGMENT_SIZE + 4, sender: 'bob', conversation: 'c1', at: 1, text: 'fresh' });
+    index.add({
+      seq: SEGMENT_SIZE + 4,
+      sender: 'bob',
+      conversation: 'c1',
+      at: 1,
+      text: 'fresh',
+      ...FLAGS,
+    });
     expect(disk.write(index.persistOps())).toEqual(['seg/2', 'manifest']);
     const back = disk.load();
     expect(back.covered).toBe(SEGMENT_SIZE + 4);
@@ -96,7 +106,7 @@ describe('segment index', () => {
       back.search({ words: 'm12 hello', keep: all, limit: 5 }).matches.map((m) => m.seq),
     ).toEqual([13]);
     // Already covered: a replayed record is not added twice.
-    back.add({ seq: 5, sender: 'x', conversation: 'c', at: 1, text: 'again' });
+    back.add({ seq: 5, sender: 'x', conversation: 'c', at: 1, text: 'again', ...FLAGS });
     expect(back.search({ words: 'again', keep: all, limit: 5 }).matches).toEqual([]);
   });
 

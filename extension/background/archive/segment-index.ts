@@ -4,28 +4,33 @@
 // the library. Persisted sealed in `archiveIndex` (`manifest`, `seg/<n>`) by the caller, which
 // writes only the segments an add or a deletion changed (persistOps). docs/archive.md.
 import MiniSearch from 'minisearch';
+import type { ArchiveStatus } from '../../messaging/archive-messages';
 import type { StoreOpAny } from '../key-store';
 import { tokenize } from './tokenize';
 
 export const SEGMENT_SIZE = 10_000;
 /** What a persisted index was made with: another value means a rebuild from the records. */
-export const INDEX_FORMAT = 'minisearch@7.2/segments-v1';
+export const INDEX_FORMAT = 'minisearch@7.2/segments-v2';
 export const MANIFEST_KEY = 'manifest';
 
-export interface IndexedMessage {
-  seq: number;
-  sender: string;
-  conversation: string;
-  at: number;
-  text: string;
-}
-
+/**
+ * A message as the index holds it: what a hit shows, so a search opens no record (the records
+ * are for export, backup and rebuilding).
+ */
 export interface Row {
   seq: number;
   sender: string;
   conversation: string;
   at: number;
+  text: string;
+  own: boolean;
+  status: ArchiveStatus;
+  openable: boolean;
 }
+
+export type IndexedMessage = Row;
+
+const STATUSES: readonly ArchiveStatus[] = ['sent', 'verified', 'unverified'];
 
 export interface Manifest {
   format: string;
@@ -42,8 +47,8 @@ export interface StoredSegment {
   json: string;
   senders: string[];
   conversations: string[];
-  /** [seq, sender #, conversation #, at] */
-  rows: [number, number, number, number][];
+  /** [seq, sender #, conversation #, at, text, flags: own 1 | openable 2 | status # << 2] */
+  rows: [number, number, number, number, string, number][];
 }
 
 export function segmentKey(n: number): string {
@@ -73,10 +78,6 @@ class Segment {
     readonly mini: MiniSearch<Doc> = newMini(),
   ) {}
 
-  get full(): boolean {
-    return this.mini.documentCount >= SEGMENT_SIZE;
-  }
-
   toStored(): StoredSegment {
     const senders: string[] = [];
     const conversations: string[] = [];
@@ -94,6 +95,8 @@ class Segment {
         ix(senders, senderIx, r.sender),
         ix(conversations, convIx, r.conversation),
         r.at,
+        r.text,
+        (r.own ? 1 : 0) | (r.openable ? 2 : 0) | (STATUSES.indexOf(r.status) << 2),
       ]);
     return { n: this.n, json: JSON.stringify(this.mini), senders, conversations, rows };
   }
@@ -103,14 +106,24 @@ class Segment {
       s.n,
       MiniSearch.loadJSON<Doc>(s.json, { ...OPTIONS, fields: ['text'] }),
     );
-    for (const [seq, si, ci, at] of s.rows)
-      seg.rows.set(seq, { seq, sender: s.senders[si]!, conversation: s.conversations[ci]!, at });
+    for (const [seq, si, ci, at, text, flags] of s.rows)
+      seg.rows.set(seq, {
+        seq,
+        sender: s.senders[si]!,
+        conversation: s.conversations[ci]!,
+        at,
+        text,
+        own: (flags & 1) !== 0,
+        openable: (flags & 2) !== 0,
+        status: STATUSES[flags >> 2] ?? 'unverified',
+      });
     return seg;
   }
 }
 
 export interface SegmentMatch {
   seq: number;
+  row: Row;
   /** The document's terms that matched (for highlights). */
   terms: string[];
 }
@@ -130,17 +143,20 @@ export class SegmentIndex {
 
   /** An index from stored segments (oldest first) and the manifest that lists them. */
   static fromStored(manifest: Manifest, stored: StoredSegment[]): SegmentIndex {
-    const index = new SegmentIndex();
+    const index = new SegmentIndex(manifest.segmentSize);
     index.segments = stored.map((s) => Segment.fromStored(s));
     index.covered = manifest.covered;
     return index;
   }
 
-  static usable(manifest: Manifest | undefined): manifest is Manifest {
+  /** Messages per segment: SEGMENT_SIZE (another size only to measure it). */
+  constructor(readonly segmentSize = SEGMENT_SIZE) {}
+
+  static usable(manifest: Manifest | undefined, segmentSize = SEGMENT_SIZE): manifest is Manifest {
     return (
       !!manifest &&
       manifest.format === INDEX_FORMAT &&
-      manifest.segmentSize === SEGMENT_SIZE &&
+      manifest.segmentSize === segmentSize &&
       Array.isArray(manifest.segments) &&
       Number.isSafeInteger(manifest.covered)
     );
@@ -156,13 +172,13 @@ export class SegmentIndex {
   add(m: IndexedMessage): void {
     if (m.seq <= this.covered) return;
     let seg = this.segments.at(-1);
-    if (!seg || seg.full) {
+    if (!seg || seg.rows.size >= this.segmentSize) {
       seg = new Segment((seg?.n ?? 0) + 1);
       this.segments.push(seg);
       this.manifestDirty = true;
     }
     seg.mini.add({ id: m.seq, text: m.text });
-    seg.rows.set(m.seq, { seq: m.seq, sender: m.sender, conversation: m.conversation, at: m.at });
+    seg.rows.set(m.seq, { ...m });
     seg.dirty = true;
     this.covered = m.seq;
   }
@@ -214,7 +230,7 @@ export class SegmentIndex {
       const found: SegmentMatch[] = [];
       if (!hasWords) {
         for (const row of seg.rows.values())
-          if (q.keep(row)) found.push({ seq: row.seq, terms: [] });
+          if (q.keep(row)) found.push({ seq: row.seq, row, terms: [] });
       } else {
         const results = seg.mini.search(words, {
           combineWith: 'AND',
@@ -225,7 +241,10 @@ export class SegmentIndex {
             return !!row && q.keep(row);
           },
         });
-        for (const r of results) found.push({ seq: r.id as number, terms: r.terms });
+        for (const r of results) {
+          const row = seg.rows.get(r.id as number);
+          if (row) found.push({ seq: row.seq, row, terms: r.terms });
+        }
       }
       found.sort((a, b) => b.seq - a.seq);
       total += found.length;
@@ -260,7 +279,7 @@ export class SegmentIndex {
       if (!live.has(n)) ops.push({ op: 'delete', table: 'archiveIndex', key: segmentKey(n) });
     const manifest: Manifest = {
       format: INDEX_FORMAT,
-      segmentSize: SEGMENT_SIZE,
+      segmentSize: this.segmentSize,
       segments: [...live],
       covered: this.covered,
     };
