@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { armor } from '../../extension/protocol/armor';
 import { openBackup, sealBackup } from '../../extension/protocol/backup';
 import { nobleProvider } from '../../extension/protocol/crypto/noble';
 import { fromBase64Url, toBase64Url } from '../../extension/protocol/encoding';
@@ -37,6 +38,8 @@ import { hook, OptionsPage, SECTION } from './options-page';
 const CHANNEL = '#veil';
 const PASSPHRASE = 'archive horse battery';
 const DAY_MS = 86_400_000;
+/** Armored blocks the page suddenly shows: a long history, decrypted with progress. */
+const HISTORY_BLOCKS = 1500;
 /** The archive screen's "keep and delete" panel (its notices). */
 const KEEP = 'section[aria-labelledby="archive-keep-title"]';
 
@@ -179,6 +182,63 @@ describe.skipIf(!canRun)('the message archive on The Lounge (Chromium)', () => {
       // alice reads bob's messages (reading archives them; her own were archived on sending).
       await waitForPlaintext(alice.lounge, B1);
       await waitForPlaintext(alice.lounge, B2);
+
+      // A long history appears on alice's page (the page adds it; none of it decrypts): the popup
+      // shows it as a task with a count and a bar, and its Cancel stops the page's queue.
+      const popup0 = await openExtensionPage(
+        alice.session.browser,
+        alice.session.extensionId,
+        'popup.html',
+      );
+      const randomBytes = (n: number) => crypto.getRandomValues(new Uint8Array(n));
+      const history = Array.from({ length: HISTORY_BLOCKS }, () =>
+        armor(randomBytes(48), { randomBytes }).join('\n'),
+      );
+      await alice.lounge.evaluate((blocks: string[]) => {
+        const list = document.querySelector('#chat .chat-view .messages')!;
+        const lines = document.createDocumentFragment();
+        for (const text of blocks) {
+          const msg = document.createElement('div');
+          msg.className = 'msg';
+          msg.setAttribute('data-type', 'message');
+          const from = msg.appendChild(document.createElement('span'));
+          from.className = 'from';
+          const user = from.appendChild(document.createElement('span'));
+          user.className = 'user';
+          user.setAttribute('data-name', 'mallory');
+          user.textContent = 'mallory';
+          const content = msg.appendChild(document.createElement('span'));
+          content.className = 'content';
+          content.textContent = text;
+          lines.append(msg);
+        }
+        list.append(lines);
+      }, history);
+      const bar = `${hook('archive-progress')}[data-veil-kind="page-history"]`;
+      await popup0.waitForSelector(bar, { timeout: 20_000 });
+      const progress = await popup0.$eval(bar, (el) => ({
+        done: Number(el.getAttribute('data-veil-done')),
+        total: Number(el.getAttribute('data-veil-total')),
+        bar: el.querySelector('progress')?.max,
+      }));
+      expect(progress.total).toBe(HISTORY_BLOCKS);
+      expect(progress.done).toBeLessThan(HISTORY_BLOCKS);
+      expect(progress.bar).toBe(HISTORY_BLOCKS);
+      await popup0.click(`${bar} ${hook('archive-cancel')}`);
+      await popup0.waitForSelector(bar, { hidden: true, timeout: 10_000 });
+      const shown = () =>
+        alice.lounge.$$eval(
+          '[data-veil="message"], [data-veil="message-pending"]',
+          (els) => els.length,
+        );
+      const afterCancel = await shown();
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(await shown()).toBe(afterCancel);
+      expect(afterCancel).toBeLessThan(HISTORY_BLOCKS);
+      console.log(
+        `[e2e] page history: bar at ${progress.done} of ${progress.total}, ${afterCancel} blocks shown after cancel`,
+      );
+      await popup0.close();
 
       // By word, highlighted; the host page never learns any of it.
       const ui = alice.ui;
