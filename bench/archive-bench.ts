@@ -15,8 +15,6 @@ import { ROOT } from './node-env';
 import { makeCorpus, makeQueries } from './search-libs';
 import { CHROMIUM, CHROMIUM_ARGS } from './veil-chromium';
 
-type Suite = typeof import('./archive-suite').archiveBench;
-
 async function bundle(): Promise<string> {
   const out = await build({
     stdin: {
