@@ -24,7 +24,7 @@ import {
   type RunningDirectory,
   type TestProfile,
 } from '../testing';
-import { archiveOf } from './archive';
+import { Archive, archiveOf } from './archive';
 import { conversationId, type NewRecord } from './records';
 
 const PASS = 'correct horse battery staple';
@@ -354,6 +354,32 @@ describe('archive: index persistence', () => {
     // The catalog counts the tail too (an add writes its record only), and numbers go on.
     expect((await again.call<ArchiveOverview>({ type: 'archiveOverview' })).messages).toBe(33);
     expect(await archiveOf(again.service).add(rec('next one'))).toBe(34);
+  });
+});
+
+describe('archive: cold start', () => {
+  it('answers from the newest segment while the older ones load, and deletes only once all are in', async () => {
+    const p = await ready(makeProfile());
+    const first = new Archive(p.service, 5);
+    for (let i = 0; i < 23; i++) await first.add(rec(`cold ${i}`));
+    await first.loaded();
+    await first.persist();
+    // A restarted worker: a new archive over the same store.
+    const cold = new Archive(p.service, 5);
+    const early = await cold.search({ words: 'cold', limit: 2 });
+    expect(early.hits.map((h) => h.text)).toEqual(['cold 22', 'cold 21']);
+    // Answered before the older segments were in.
+    expect(early.complete).toBe(false);
+    await cold.whole();
+    expect(cold.lastLoad.segments).toBe(5);
+    const all = await cold.search({ words: 'cold', limit: 100 });
+    expect(all).toMatchObject({ total: 23, complete: true });
+    // A deletion while partial waits for the whole index, and keeps every other segment.
+    const again = new Archive(p.service, 5);
+    expect(await again.deleteMessage('000000000001')).toBe(1);
+    const after = new Archive(p.service, 5);
+    await after.whole();
+    expect((await after.search({ words: 'cold', limit: 100 })).total).toBe(22);
   });
 });
 

@@ -300,6 +300,7 @@ export class Archive {
         for (const r of state.pending) index.add(indexed(r));
         this.index = { state: 'ready', index };
         if (index.dirty) this.schedulePersist();
+        if (index.partial) void this.whole().catch(() => undefined);
         return index;
       }),
     };
@@ -315,14 +316,14 @@ export class Archive {
     const manifest = await store.get<Manifest>('archiveIndex', MANIFEST_KEY);
     let index: SegmentIndex;
     if (SegmentIndex.usable(manifest, this.segmentSize)) {
-      const stored = await store.getMany<StoredSegment>(
-        'archiveIndex',
-        manifest.segments.map(segmentKey),
-      );
-      index = SegmentIndex.fromStored(
-        manifest,
-        stored.filter((s): s is StoredSegment => !!s),
-      );
+      // The newest segment only: a search answers from it (and the log's tail) while the older
+      // ones load in the background (loadOlder).
+      const newest = manifest.segments.at(-1);
+      const stored =
+        newest === undefined
+          ? undefined
+          : await store.get<StoredSegment>('archiveIndex', segmentKey(newest));
+      index = SegmentIndex.fromStored(manifest, stored ? [stored] : []);
       this.persisted = [...manifest.segments];
     } else {
       // No index yet, or one of another format: rebuilt from the records; old segments go.
@@ -331,7 +332,7 @@ export class Archive {
         .filter((k) => k.startsWith('seg/'))
         .map((k) => Number(k.slice(4)));
     }
-    this.lastLoad = { segments: index.segmentNumbers().length, replayed: 0 };
+    this.lastLoad = { segments: index.loadedSegments, replayed: 0 };
     const catalog = await this.catalog();
     const behind = Math.max(0, catalog.next - 1 - index.covered);
     const task = behind > INDEXING_TASK_FROM ? this.tasks.start('indexing', behind) : undefined;
@@ -358,6 +359,47 @@ export class Archive {
       task?.finish();
     }
     return index;
+  }
+
+  private olderLoad: Promise<void> | undefined;
+
+  /** The index with every segment loaded (deletion, retention and export need all rows). */
+  async whole(): Promise<SegmentIndex> {
+    const index = await this.loaded();
+    if (index.partial) {
+      this.olderLoad ??= this.loadOlder(index).finally(() => {
+        this.olderLoad = undefined;
+      });
+      await this.olderLoad;
+    }
+    if (index.partial) throw new BackgroundError('cancelled', 'loading the archive was cancelled');
+    return index;
+  }
+
+  /** Loads the older segments, newest first, one at a time (an 'indexing' task). */
+  private async loadOlder(index: SegmentIndex): Promise<void> {
+    const gen = this.generation;
+    const total = Object.values((await this.catalog()).conversations).reduce(
+      (n, c) => n + c.messages,
+      0,
+    );
+    const task = this.tasks.start('indexing', total);
+    try {
+      for (let n = index.nextOlder(); n !== undefined; n = index.nextOlder()) {
+        if (task.cancelled) return;
+        const stored = await this.svc.store.get<StoredSegment>('archiveIndex', segmentKey(n));
+        // Locked, wiped or dropped meanwhile: this index is no longer the archive's.
+        if (gen !== this.generation || this.index.state !== 'ready' || this.index.index !== index)
+          return;
+        index.prepend(n, stored);
+        this.lastLoad.segments = index.loadedSegments;
+        task.progress(Math.min(index.size, total));
+        // Let decrypts and messages in between segments.
+        await new Promise((resolve) => setTimeout(resolve, 0));
+      }
+    } finally {
+      task.finish();
+    }
   }
 
   // ---- search and overview ----
@@ -453,7 +495,7 @@ export class Archive {
   /** Deletes messages from the records, the index and the plaintext cache, in one transaction. */
   private async deleteSeqs(seqs: readonly number[]): Promise<number> {
     if (seqs.length === 0) return 0;
-    const index = await this.loaded();
+    const index = await this.whole();
     return this.serial(async () => {
       await this.unlocked();
       const records = await this.records.getMany(seqs);
@@ -479,7 +521,7 @@ export class Archive {
   }
 
   async deleteConversation(id: string): Promise<number> {
-    const index = await this.loaded();
+    const index = await this.whole();
     const catalog = await this.catalog();
     if (!catalog.conversations[id])
       throw new BackgroundError('not-found', 'no such conversation in the archive');
@@ -543,14 +585,14 @@ export class Archive {
     if ((await this.svc.lock.state()).locked) return 0;
     const catalog = await this.catalog();
     if (!retentionDue(catalog, now)) return 0;
-    const index = await this.loaded();
+    const index = await this.whole();
     return this.deleteSeqs(expiredRows(index.rows(), await this.catalog(), now));
   }
 
   // ---- export, backup, open ----
 
   async exportConversation(id: string, format: 'text' | 'json'): Promise<ExportFile> {
-    const index = await this.loaded();
+    const index = await this.whole();
     const entry = (await this.catalog()).conversations[id];
     if (!entry) throw new BackgroundError('not-found', 'no such conversation in the archive');
     const seqs = [...index.rows()].filter((r) => r.conversation === id).map((r) => r.seq);
@@ -657,6 +699,7 @@ export class Archive {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     this.index = { state: 'none' };
+    this.olderLoad = undefined;
     this.addsSincePersist = 0;
   }
 

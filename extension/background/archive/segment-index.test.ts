@@ -110,6 +110,35 @@ describe('segment index', () => {
     expect(back.search({ words: 'again', keep: all, limit: 5 }).matches).toEqual([]);
   });
 
+  it('searches the newest segments while older ones are not loaded, and keeps them when persisting', () => {
+    const texts = Array.from({ length: SEGMENT_SIZE * 2 + 5 }, (_, i) => `n${i} word`);
+    const disk = new Disk();
+    disk.write(indexOf(texts).persistOps());
+    const manifest = disk.values.get('manifest') as Manifest;
+    const newest = disk.values.get('seg/3') as StoredSegment;
+    const partial = SegmentIndex.fromStored(manifest, [newest]);
+    expect(partial.partial).toBe(true);
+    expect(partial.search({ words: 'word', keep: all, limit: 3 }).complete).toBe(false);
+    expect(partial.search({ words: 'n7 ', keep: all, limit: 3 }).matches).toEqual([]);
+    expect(() => [...partial.rows()]).toThrow();
+    partial.add({
+      seq: SEGMENT_SIZE * 2 + 6,
+      sender: 'a',
+      conversation: 'c',
+      at: 1,
+      text: 'late',
+      ...FLAGS,
+    });
+    expect(disk.write(partial.persistOps([1, 2, 3]))).toEqual(['seg/3', 'manifest']);
+    expect((disk.values.get('manifest') as Manifest).segments).toEqual([1, 2, 3]);
+    partial.prepend(2, disk.values.get('seg/2') as StoredSegment);
+    partial.prepend(1, disk.values.get('seg/1') as StoredSegment);
+    expect(partial.partial).toBe(false);
+    expect(partial.search({ words: 'n7 ', keep: all, limit: 3 }).matches.map((m) => m.seq)).toEqual(
+      [8],
+    );
+  });
+
   it('forgets a removed message: its words leave the stored segment', async () => {
     const index = indexOf(['keep this', 'zanzibar secret', 'keep that']);
     index.persistOps();

@@ -5,6 +5,7 @@
 // writes only the segments an add or a deletion changed (persistOps). docs/archive.md.
 import MiniSearch from 'minisearch';
 import type { ArchiveStatus } from '../../messaging/archive-messages';
+import { BackgroundError } from '../errors';
 import type { StoreOpAny } from '../key-store';
 import { tokenize } from './tokenize';
 
@@ -141,12 +142,52 @@ export class SegmentIndex {
   covered = 0;
   private manifestDirty = false;
 
-  /** An index from stored segments (oldest first) and the manifest that lists them. */
+  /** Older segments the manifest lists that are not loaded yet, oldest first. */
+  private older: number[] = [];
+
+  /**
+   * An index from stored segments (oldest first) and the manifest that lists them; `stored` may
+   * be the newest ones only (a cold start answers from them while the older ones load: prepend).
+   */
   static fromStored(manifest: Manifest, stored: StoredSegment[]): SegmentIndex {
     const index = new SegmentIndex(manifest.segmentSize);
     index.segments = stored.map((s) => Segment.fromStored(s));
+    const loaded = new Set(stored.map((s) => s.n));
+    index.older = manifest.segments.filter((n) => !loaded.has(n));
     index.covered = manifest.covered;
     return index;
+  }
+
+  /** Some older segments are not loaded yet: searches are not complete, deletions must wait. */
+  get partial(): boolean {
+    return this.older.length > 0;
+  }
+
+  /** Segments loaded (in memory). */
+  get loadedSegments(): number {
+    return this.segments.length;
+  }
+
+  /** The next older segment to load (newest of those not loaded). */
+  nextOlder(): number | undefined {
+    return this.older.at(-1);
+  }
+
+  /** An older segment, loaded (absent from storage: dropped from the list). */
+  prepend(n: number, stored: StoredSegment | undefined): void {
+    if (!this.older.includes(n)) return;
+    this.older = this.older.filter((x) => x !== n);
+    if (!stored) {
+      this.manifestDirty = true;
+      return;
+    }
+    const seg = Segment.fromStored(stored);
+    const at = this.segments.findIndex((s) => s.n > n);
+    this.segments.splice(at < 0 ? this.segments.length : at, 0, seg);
+  }
+
+  private requireWhole(): void {
+    if (this.partial) throw new BackgroundError('internal', 'the archive index is still loading');
   }
 
   /** Messages per segment: SEGMENT_SIZE (another size only to measure it). */
@@ -173,7 +214,7 @@ export class SegmentIndex {
     if (m.seq <= this.covered) return;
     let seg = this.segments.at(-1);
     if (!seg || seg.rows.size >= this.segmentSize) {
-      seg = new Segment((seg?.n ?? 0) + 1);
+      seg = new Segment(Math.max(0, ...this.segmentNumbers()) + 1);
       this.segments.push(seg);
       this.manifestDirty = true;
     }
@@ -188,6 +229,7 @@ export class SegmentIndex {
    * document's terms in its tree until then): the segments' next export holds none of it.
    */
   async remove(seqs: Iterable<number>): Promise<number> {
+    this.requireWhole();
     const touched = new Set<Segment>();
     let removed = 0;
     for (const seq of seqs) {
@@ -211,6 +253,7 @@ export class SegmentIndex {
 
   /** Every row, newest segment first (for retention, deletion and export). */
   *rows(): Generator<Row> {
+    this.requireWhole();
     for (let i = this.segments.length - 1; i >= 0; i--) yield* this.segments[i]!.rows.values();
   }
 
@@ -250,7 +293,7 @@ export class SegmentIndex {
       total += found.length;
       matches.push(...found);
     }
-    return { matches: matches.slice(0, q.limit), total, complete: i < 0 };
+    return { matches: matches.slice(0, q.limit), total, complete: i < 0 && !this.partial };
   }
 
   /** Whether anything changed since the last persistOps. */
@@ -274,7 +317,7 @@ export class SegmentIndex {
         });
         seg.dirty = false;
       }
-    const live = new Set(this.segments.map((s) => s.n));
+    const live = new Set(this.segmentNumbers());
     for (const n of previous)
       if (!live.has(n)) ops.push({ op: 'delete', table: 'archiveIndex', key: segmentKey(n) });
     const manifest: Manifest = {
@@ -288,7 +331,8 @@ export class SegmentIndex {
     return ops;
   }
 
+  /** Every segment's number, loaded or not, oldest first. */
   segmentNumbers(): number[] {
-    return this.segments.map((s) => s.n);
+    return [...this.older, ...this.segments.map((s) => s.n)];
   }
 }
