@@ -39,7 +39,7 @@ const CHANNEL = '#veil';
 const PASSPHRASE = 'archive horse battery';
 const DAY_MS = 86_400_000;
 /** Armored blocks the page suddenly shows: a long history, decrypted with progress. */
-const HISTORY_BLOCKS = 1500;
+const HISTORY_BLOCKS = 600;
 /** The archive screen's "keep and delete" panel (its notices). */
 const KEEP = 'section[aria-labelledby="archive-keep-title"]';
 
