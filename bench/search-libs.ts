@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { openValue, sealValue, type SealedValue } from '../extension/background/seal';
+import { isMain } from './node-env';
 
 const LIBS = process.env.SEARCHLIBS_DIR ?? '/tmp/searchlibs/node_modules';
 const MESSAGES = Number(process.env.ARCHIVE_MESSAGES) || 100_000;
@@ -48,7 +49,7 @@ const SYLLABLES =
     ' ',
   );
 
-interface ArchivedMessage {
+export interface ArchivedMessage {
   id: number;
   sender: string;
   conversation: string;
@@ -56,7 +57,7 @@ interface ArchivedMessage {
   text: string;
 }
 
-interface Corpus {
+export interface Corpus {
   messages: ArchivedMessage[];
   /** Messages added one at a time after the build (ids MESSAGES…). */
   extra: ArchivedMessage[];
@@ -65,7 +66,7 @@ interface Corpus {
   conversations: string[];
 }
 
-function makeCorpus(): Corpus {
+export function makeCorpus(): Corpus {
   const rand = prng(15);
   const vocabulary: string[] = [...COMMON];
   const seen = new Set(vocabulary);
@@ -148,8 +149,8 @@ function makeCorpus(): Corpus {
 // ---------------------------------------------------------------------------------------------
 // Queries
 
-type QueryKind = 'word' | 'two-words' | 'prefix' | 'filtered';
-interface Query {
+export type QueryKind = 'word' | 'two-words' | 'prefix' | 'filtered';
+export interface Query {
   kind: QueryKind;
   /** Lowercase terms, all required; the last is a prefix when kind = prefix. */
   terms: string[];
@@ -168,7 +169,7 @@ function words(text: string): string[] {
     .filter((w) => w.length >= 3 && /^[\p{L}\p{N}]+$/u.test(w));
 }
 
-function makeQueries(corpus: Corpus): Query[] {
+export function makeQueries(corpus: Corpus): Query[] {
   const rand = prng(1515);
   const pick = (): ArchivedMessage => {
     for (;;) {
@@ -886,4 +887,5 @@ async function main(): Promise<void> {
   process.stdout.write(`${out.join('\n')}\n`);
 }
 
-await main();
+// The corpus and queries are also the archive bench's (bench/archive-bench.ts).
+if (isMain(import.meta.url)) await main();

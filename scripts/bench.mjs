@@ -34,6 +34,10 @@ const EXTRA_BENCHES = [
     title: 'Frame start-up: 8 extension frames at once (bench/frame-startup-bench.ts)',
   },
   {
+    file: 'bench/archive-bench.ts',
+    title: 'Message archive: 100,000 messages in Chromium (bench/archive-bench.ts)',
+  },
+  {
     file: 'bench/flood-bench.ts',
     title: 'Hostile page: worst block, another tab while one floods (bench/flood-bench.ts)',
   },

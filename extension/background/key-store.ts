@@ -36,6 +36,8 @@ export const SEALED_TABLES: readonly Table[] = [
   'secrets',
   'plaintexts',
   'senders',
+  'archive',
+  'archiveIndex',
 ];
 const SEALED = new Set<Table>(SEALED_TABLES);
 
@@ -229,6 +231,28 @@ export class KeyStore implements ProtocolStore {
       await tx.done.catch(() => undefined);
       throw e;
     }
+  }
+
+  /**
+   * Records of a table (not a NAMED one) with keys after `after` in key order, at most `limit`,
+   * unsealed: the archive's log is read in ranges, never all at once.
+   */
+  async entriesAfter<T>(table: Table, after: string, limit: number): Promise<[string, T][]> {
+    checkTable(table);
+    if (NAMED.has(table)) throw new BackgroundError('internal', 'a named table has no key order');
+    const db = await this.db();
+    const range = IDBKeyRange.lowerBound(after, true);
+    const tx = db.transaction(table, 'readonly');
+    const [keys, values] = await Promise.all([
+      tx.store.getAllKeys(range, limit),
+      tx.store.getAll(range, limit),
+      tx.done,
+    ]);
+    const dataKey = values.some(isSealed) ? await this.requireDataKey() : undefined;
+    return keys.map((k, i) => {
+      const v = values[i];
+      return [String(k), (isSealed(v) ? openValue(dataKey!, table, String(k), v) : v) as T];
+    });
   }
 
   /** The records' own keys (a NAMED table's are sealed in its records under a lock). */

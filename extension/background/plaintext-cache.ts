@@ -30,6 +30,8 @@ export interface CachedPlaintext {
   /** Where, when and in which order it says it was written (entries older than that lack it). */
   sealed?: SealedInfo;
   at: number;
+  /** Its sequence in the message archive, once archived (a second read is not a second record). */
+  archived?: number;
 }
 
 /** The cache key of an envelope: lowercase hex SHA-256. */

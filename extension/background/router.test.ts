@@ -19,6 +19,7 @@ const CONTENT_SCRIPT_ONLY = [
   'pageDecrypt',
   'registerComposer',
   'frameReloaded',
+  'pageHistory',
 ] as const;
 /** What a reader or composer frame (which any page can embed) may send: nothing else. */
 const FRAME_MESSAGES = [
@@ -77,6 +78,14 @@ const VALID: { [T in MessageType]: Record<string, unknown> } = {
   joinWithCode: { code: 'veil-link:AAAAAAAAAAAA' },
   joinStatus: {},
   removeDevice: { deviceId: 2 },
+  archiveSearch: { words: 'lunch', contact: 'bob' },
+  archiveOverview: {},
+  setRetention: { retention: { keep: 'days', days: 30 } },
+  archiveDelete: { all: true },
+  archiveExport: { conversation: '0'.repeat(32), format: 'text' },
+  openArchived: { id: '000000000001' },
+  tasks: {},
+  cancelTask: { id: '0'.repeat(16) },
   pageEnabled: { adapter: 'generic' },
   pageHealth: { health: { adapter: null, composeBox: false, messageList: false } },
   saveSiteProfile: { token: TOKEN, profile: {} },
@@ -88,6 +97,7 @@ const VALID: { [T in MessageType]: Record<string, unknown> } = {
   pageDecrypt: { context: 'generic:room', blocks: [{ armored: 'VeiLA00' }] },
   registerComposer: { context: 'generic:room', maxMessageLength: 350, authors: ['bob'] },
   frameReloaded: { token: TOKEN },
+  pageHistory: { done: 1, total: 60 },
   readMessage: { token: TOKEN, key: KEY },
   addSender: { token: TOKEN, key: KEY },
   composerInfo: { token: TOKEN, key: KEY },

@@ -124,6 +124,18 @@ const FIXTURES: Record<number, Fixture> = {
     async check(store) {
       expect(await store.get('identity', 'self')).toEqual(identityRecord);
       expect(await store.get('kemPrekeys', '7')).toEqual({ id: 7, lastResort: true });
+      expect(await store.keys('archive')).toEqual([]);
+    },
+  },
+  6: {
+    seed: (name) =>
+      seedAt(name, 6, [
+        ['identity', 'self', identityRecord],
+        ['archive', '000000000001', { seq: 1, text: 'hi' }],
+      ]),
+    async check(store) {
+      expect(await store.get('identity', 'self')).toEqual(identityRecord);
+      expect(await store.get('archive', '000000000001')).toEqual({ seq: 1, text: 'hi' });
     },
   },
 };

@@ -36,12 +36,20 @@ export type TrustTable = 'senders'; // key: `<directory> <handle> <key hex>` →
 
 export const TRUST_TABLES: readonly TrustTable[] = ['senders'];
 
-export type Table = StoreTable | ExtensionTable | PageTable | TrustTable;
+/** Tables of the message archive (migration 6, docs/archive.md); both sealed. */
+export type ArchiveTable =
+  | 'archive' // key: 12-digit sequence number → one archived message (the index's log)
+  | 'archiveIndex'; // keys 'catalog', 'manifest', 'seg/<n>': conversations and the search index
+
+export const ARCHIVE_TABLES: readonly ArchiveTable[] = ['archive', 'archiveIndex'];
+
+export type Table = StoreTable | ExtensionTable | PageTable | TrustTable | ArchiveTable;
 export const ALL_TABLES: readonly Table[] = [
   ...PROTOCOL_TABLES,
   ...EXTENSION_TABLES,
   ...PAGE_TABLES,
   ...TRUST_TABLES,
+  ...ARCHIVE_TABLES,
 ];
 
 type UpgradeTx = IDBPTransaction<unknown, string[], 'versionchange'>;
@@ -101,6 +109,13 @@ export const MIGRATIONS: readonly Migration[] = [
     description: 'kemPrekeys: post-quantum (ML-KEM-768) prekeys by id',
     up(db) {
       db.createObjectStore('kemPrekeys');
+    },
+  },
+  {
+    version: 6,
+    description: 'archive: archived messages by sequence, and their sealed search index',
+    up(db) {
+      for (const t of ARCHIVE_TABLES) db.createObjectStore(t);
     },
   },
 ];

@@ -61,7 +61,8 @@ describe('site profiles', () => {
 
     await as(p, contentScript(4), { type: 'pageHealth', health: HEALTH });
     await p.call({ type: 'startPicker', tabId: 4 });
-    const [tabId, pick] = told.at(-1)!;
+    const [tabId, told1] = told.at(-1)!;
+    const pick = told1 as Extract<ToContentMessage, { type: 'veil:pick' }>;
     expect(tabId).toBe(4);
     expect(pick.type).toBe('veil:pick');
     // Another tab's content script cannot use that token, nor can a page teach another site.

@@ -14,6 +14,7 @@ type Markup = NonNullable<PageHealth['adapter']>['markup'];
 const MARKUPS: readonly Markup[] = ['saved', 'source', 'unchecked', 'taught', 'heuristic'];
 import { isValidHandle } from '../protocol/identity';
 import { BackgroundError } from './errors';
+import { ARCHIVE_VALIDATORS } from './archive/validate';
 
 type Raw = Record<string, unknown>;
 type Validator<T extends MessageType> = (raw: Raw) => MessageTable[T]['req'];
@@ -92,6 +93,8 @@ export const PAGE_BATCH_MAX = 200;
 const BLOCK_MAX = 256 * 1024;
 /** Characters of all blocks of one pageDecrypt together (each is dearmored before decrypting). */
 export const PAGE_BATCH_CHARS_MAX = 4 * 1024 * 1024;
+/** Blocks a page's history progress may count (far above any chat's scrollback). */
+const PAGE_HISTORY_MAX = 10_000_000;
 /** Characters of a composed message; a draft is held to the same limit. */
 const COMPOSE_TEXT_MAX = 60 * 1024;
 
@@ -188,6 +191,10 @@ const PAGE_VALIDATORS: { [T in keyof PageMessageTable]: Validator<T> } = {
       .filter(isValidHandle),
   }),
   frameReloaded: (r) => ({ token: token(r) }),
+  pageHistory: (r) => {
+    const total = int(r, 'total', 0, PAGE_HISTORY_MAX);
+    return { done: int(r, 'done', 0, total), total };
+  },
   readMessage: (r) =>
     r.reveal === undefined ? frameAuth(r) : { ...frameAuth(r), reveal: bool(r, 'reveal') },
   addSender: frameAuth,
@@ -237,7 +244,13 @@ export const VALIDATORS: { [T in MessageType]: Validator<T> } = {
   joinWithCode: (r) => ({ code: str(r, 'code', 1000, 10).trim() }),
   joinStatus: () => ({}),
   removeDevice: (r) => ({ deviceId: int(r, 'deviceId', 1, 0xffff_ffff) }),
-  exportBackup: (r) => ({ passphrase: str(r, 'passphrase', PASSPHRASE_MAX) }),
+  exportBackup: (r) =>
+    r.includeArchive === undefined
+      ? { passphrase: str(r, 'passphrase', PASSPHRASE_MAX) }
+      : {
+          passphrase: str(r, 'passphrase', PASSPHRASE_MAX),
+          includeArchive: bool(r, 'includeArchive'),
+        },
   importBackup: (r) => ({
     file: str(r, 'file', BACKUP_FILE_MAX),
     passphrase: str(r, 'passphrase', PASSPHRASE_MAX),
@@ -276,6 +289,7 @@ export const VALIDATORS: { [T in MessageType]: Validator<T> } = {
   dismissLogAlarm: (r) => ({ id: str(r, 'id', 512, 1) }),
   checkLog: none,
   directoryKey: none,
+  ...ARCHIVE_VALIDATORS,
   ...PAGE_VALIDATORS,
 };
 

@@ -33,6 +33,7 @@ import { LogMonitor } from './log-monitor';
 import { MemoryCaches } from './memory-caches';
 import { FairQueue } from './fair-queue';
 import { ReadWatch } from './read-watch';
+import { PageHistoryTasks } from './page-history';
 import { OrderTracker } from './order-tracker';
 import { PageTokens } from './page-tokens';
 import type { ReaderViewDeps } from './reader-view';
@@ -100,6 +101,8 @@ export class VeilService {
   readonly tabHealth = new Map<number, { host: string; health: PageHealth }>();
   /** The picker the user started per tab ("Teach Veil this site"), until it saves. */
   readonly picks = new Map<number, { token: string; at: number }>();
+  /** Long histories each tab is decrypting (counts only): 'page-history' tasks. */
+  readonly pageHistory = new PageHistoryTasks();
   // Session set-ups in flight, so racing sends to a new contact share one bundle and session.
   private readonly starting = new Map<string, Promise<void>>();
   /** Senders of messages decrypted per conversation context: recipient suggestions only. */
@@ -154,6 +157,7 @@ export class VeilService {
     this.caches.addCollection('fingerprint halves', this.halves);
     this.caches.addCollection('what each tab finds on its page', this.tabHealth);
     this.caches.addCollection('pickers started', this.picks);
+    this.caches.addCollection('page histories being decrypted', this.pageHistory.byTab);
     this.caches.addCollection('sessions being set up', this.starting);
     this.caches.addCollection('senders seen per conversation', this.seenSenders);
     this.caches.add('page order', {
@@ -242,6 +246,7 @@ export class VeilService {
   forgetTab(tabId: number): void {
     this.tabHealth.delete(tabId);
     this.picks.delete(tabId);
+    this.pageHistory.forget(tabId);
   }
 
   async syncSites(): Promise<void> {

@@ -111,6 +111,25 @@ export class DecryptQueue<B extends QueuedBlock> {
     this.waiting.length = 0;
   }
 
+  /**
+   * The user cancelled decrypting this page's history: the blocks still waiting are dropped
+   * (they stay as the page shows them, unread) and the counts shrink to what was sent; a batch
+   * in flight still delivers. Blocks found later (new messages) are taken as before. Returns
+   * how many were dropped.
+   */
+  cancel(): number {
+    const dropped = this.waiting.length;
+    this.waiting.length = 0;
+    this.total -= dropped;
+    if (!this.running) {
+      // Nothing in flight: the pump will not report again, so say it is over now.
+      this.opts.onProgress?.(this.done, this.total);
+      this.done = 0;
+      this.total = 0;
+    } else this.opts.onProgress?.(this.done, this.total);
+    return dropped;
+  }
+
   /** Conversations in the order they came, each one's blocks in page order (a stable sort). */
   private sortWaiting(): void {
     const order = new Map<string, number>();

@@ -7,12 +7,24 @@ import { sendMessage } from '../messaging/client';
 import type { PageHealth, SiteProfile, ToContentMessage } from '../messaging/messages';
 import { adapterFromProfile } from '../../site-adapters/profile';
 import type { SiteAdapter } from '../../site-adapters/types';
+import { isBlockDigest } from '../protocol/block-digest';
 import { PageSession, type PageApi } from './page-session';
 import { pickSite } from './picker';
 
 export type FindAdapter = (location: URL, doc: Document) => SiteAdapter | null;
 
-function isToContent(message: unknown): message is ToContentMessage {
+type TokenMessage = Extract<ToContentMessage, { token: string }>;
+type ControlMessage = Exclude<ToContentMessage, TokenMessage>;
+
+/** The background's messages about the whole page: cancel its history, show an archived block. */
+function isControl(message: unknown): message is ControlMessage {
+  const m = message as { type?: unknown; digest?: unknown } | null;
+  return (
+    m?.type === 'veil:cancel-history' || (m?.type === 'revealBlock' && isBlockDigest(m.digest))
+  );
+}
+
+function isToContent(message: unknown): message is TokenMessage {
   const m = message as { type?: unknown; token?: unknown } | null;
   return (
     typeof m?.token === 'string' &&
@@ -117,6 +129,9 @@ function pageApi(): PageApi {
         maxMessageLength,
         authors,
       }),
+    // Counts only; a lost report is corrected by the next (the last one closes the task).
+    history: (done, total) =>
+      void sendMessage({ type: 'pageHistory', done, total }).catch(() => undefined),
   };
 }
 
@@ -188,7 +203,18 @@ export async function startVeil(adapters: Adapters): Promise<void> {
     sendResponse: (answer: unknown) => void,
   ): true | undefined => {
     // Only the background can reach a content script this way; check it is ours anyway.
-    if (sender.id !== browser.runtime.id || !isToContent(message)) return undefined;
+    if (sender.id !== browser.runtime.id) return undefined;
+    if (isControl(message)) {
+      if (message.type === 'veil:cancel-history')
+        sendResponse({ dropped: session?.cancelHistory() ?? 0 });
+      else
+        (session?.reveal(message.digest) ?? Promise.resolve(false)).then(
+          (found) => sendResponse({ found }),
+          () => sendResponse({ found: false }),
+        );
+      return message.type === 'revealBlock' ? true : undefined;
+    }
+    if (!isToContent(message)) return undefined;
     if (message.type === 'veil:pick') {
       void pick(message.token);
       sendResponse({ ok: true });

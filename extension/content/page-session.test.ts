@@ -14,9 +14,12 @@ import {
 import { generic } from '../../site-adapters/generic';
 import type { SiteAdapter } from '../../site-adapters/types';
 import { MAX_AHEAD_RUNS } from './decrypt-order';
+import { blockDigest } from '../protocol/block-digest';
 import { mayAddArmor, PageSession } from './page-session';
 
 const placed = vi.hoisted(() => [] as string[]);
+/** The wrapper each placed block got, by its text: what revealBlock scrolls to and marks. */
+const wrappers = vi.hoisted(() => new Map<string, { scrolled: number; marked: boolean }>());
 vi.mock('./reader-frames', () => ({
   // Frames need a real page; here only which blocks were placed matters.
   ReaderFrames: class {
@@ -24,8 +27,17 @@ vi.mock('./reader-frames', () => ({
       return { bodies, drop() {} };
     }
     place(pending: { bodies: { textContent: string }[] }) {
-      placed.push(pending.bodies.map((b) => b.textContent).join('\n'));
-      return null;
+      const text = pending.bodies.map((b) => b.textContent).join('\n');
+      placed.push(text);
+      const seen = { scrolled: 0, marked: false };
+      wrappers.set(text, seen);
+      return {
+        isConnected: true,
+        scrollIntoView: () => seen.scrolled++,
+        setAttribute: (name: string) => (seen.marked ||= name === 'data-veil-revealed'),
+        removeAttribute: () => undefined,
+        style: { setProperty: () => undefined, removeProperty: () => undefined },
+      };
     }
     settled() {
       return Promise.resolve();
@@ -147,6 +159,7 @@ const indexOf = (list: string[]) => (a: string) => list.indexOf(a);
 
 beforeEach(() => {
   placed.length = 0;
+  wrappers.clear();
   vi.stubGlobal('MutationObserver', FakeObserver);
 });
 afterEach(() => {
@@ -154,6 +167,25 @@ afterEach(() => {
 });
 
 describe('PageSession', () => {
+  it('reveals the block an archived message names: shown now, or once the page shows it', async () => {
+    const p = page([armored(1), armored(2), armored(3)]);
+    // Asked before the page showed anything (a tab just opened): it waits for the block.
+    const early = p.session.reveal(blockDigest(armored(3))!);
+    p.session.start();
+    await vi.waitFor(() => expect(placed).toHaveLength(3));
+    expect(await early).toBe(true);
+    expect(wrappers.get(armored(3))).toEqual({ scrolled: 1, marked: true });
+    // Already shown: at once, and only that one.
+    expect(await p.session.reveal(blockDigest(armored(2))!)).toBe(true);
+    expect(wrappers.get(armored(2))).toEqual({ scrolled: 1, marked: true });
+    expect(wrappers.get(armored(1))).toEqual({ scrolled: 0, marked: false });
+    // A digest of no block here waits, and gives up when the page goes; nothing is marked.
+    const missing = p.session.reveal('0'.repeat(64));
+    p.session.stop();
+    expect(await missing).toBe(false);
+    expect(wrappers.get(armored(1))).toEqual({ scrolled: 0, marked: false });
+  });
+
   it('gives history the page loads above the known messages lower positions (not repeats)', async () => {
     const p = page([armored(10), armored(11)]);
     p.session.start();

@@ -11,11 +11,13 @@ import type {
   PageConversation,
 } from '../messaging/messages';
 import { ARMOR_MARKER } from '../protocol/armor';
+import { blockDigest } from '../protocol/block-digest';
 import type { SiteAdapter } from '../../site-adapters/types';
 import { BlockFinder, type FoundBlock, type ScannedMessage } from './blocks';
 import { ComposerControl } from './composer';
 import { eligiblePrefix } from './decrypt-order';
 import { DecryptQueue, type SendBatch } from './decrypt-queue';
+import { HistoryProgress } from './history-progress';
 import { pageText } from './page-text';
 import { ProgressLine } from './progress';
 import { ReaderFrames, type PendingReader } from './reader-frames';
@@ -33,6 +35,8 @@ export interface PageApi {
     maxMessageLength: number,
     authors: string[],
   ): Promise<{ token: string; key: string }>;
+  /** A long history's progress, counts only (history-progress.ts). */
+  history?(done: number, total: number): void;
 }
 
 interface Block extends FoundBlock<HTMLElement> {
@@ -63,6 +67,10 @@ const SCAN_CHUNK = 50;
 const SCAN_BUDGET_MS = 8;
 /** Messages read (newest first) for the composer's recipient hints when it opens. */
 const AUTHOR_LOOKBACK = 500;
+/** How long an archived message asked for (revealBlock) may take to appear on a page just opened. */
+export const REVEAL_WAIT_MS = 15_000;
+/** How long a revealed message stays marked. */
+const REVEAL_MARK_MS = 3_000;
 
 export class PageSession {
   private readonly finder = new BlockFinder<HTMLElement>();
@@ -105,6 +113,11 @@ export class PageSession {
   private generation = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private stopped = false;
+  private readonly history: HistoryProgress | null;
+  /** Each shown block's wrapper, by the block's first body (revealBlock scrolls to it). */
+  private wrapperOf = new WeakMap<HTMLElement, HTMLElement>();
+  /** A block asked for (revealBlock) before the page showed it. */
+  private wanted: { digest: string; found(el: HTMLElement | null): void } | null = null;
 
   constructor(
     private readonly adapter: SiteAdapter,
@@ -114,6 +127,7 @@ export class PageSession {
   ) {
     this.frames = new ReaderFrames(doc);
     this.progress = new ProgressLine(doc);
+    this.history = api.history ? new HistoryProgress((d, t) => api.history!(d, t)) : null;
     this.composer = new ComposerControl(adapter, doc, {
       conversation: () => this.conversation,
       authors: () => this.composerAuthors(),
@@ -150,7 +164,10 @@ export class PageSession {
         }
       },
       beforeNext: () => this.frames.settled(),
-      onProgress: (done, total) => this.progress.update(done, total),
+      onProgress: (done, total) => {
+        this.progress.update(done, total);
+        this.history?.update(done, total);
+      },
       onError: (error) => {
         if (isMessageError(error, 'locked')) this.progress.show(pageText('page_locked'));
       },
@@ -213,7 +230,60 @@ export class PageSession {
     return this.frames.sight(token) ?? this.composer.sight(token);
   }
 
+  /** The user cancelled this page's long history: what waits is dropped; returns how many. */
+  cancelHistory(): number {
+    return this.queue.cancel();
+  }
+
+  /**
+   * Scrolls to the reader frame of the block with this digest (block-digest.ts) and marks it
+   * briefly. On a page just opened the block may not be shown yet: waits up to REVEAL_WAIT_MS.
+   * Resolves whether it was found.
+   */
+  reveal(digest: string): Promise<boolean> {
+    const now = this.shownWith(digest);
+    if (now) {
+      this.mark(now);
+      return Promise.resolve(true);
+    }
+    this.wanted?.found(null);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => wanted.found(null), REVEAL_WAIT_MS);
+      const wanted = {
+        digest,
+        found: (el: HTMLElement | null) => {
+          clearTimeout(timer);
+          if (this.wanted === wanted) this.wanted = null;
+          if (el) this.mark(el);
+          resolve(el !== null);
+        },
+      };
+      this.wanted = wanted;
+    });
+  }
+
+  private shownWith(digest: string): HTMLElement | null {
+    for (const [armored, body] of this.placed) {
+      const wrapper = this.wrapperOf.get(body);
+      if (wrapper?.isConnected && blockDigest(armored) === digest) return wrapper;
+    }
+    return null;
+  }
+
+  private mark(el: HTMLElement): void {
+    el.scrollIntoView({ block: 'center' });
+    el.setAttribute('data-veil-revealed', '');
+    el.style.setProperty('outline', '3px solid #f5b700');
+    el.style.setProperty('outline-offset', '2px');
+    setTimeout(() => {
+      el.removeAttribute('data-veil-revealed');
+      el.style.removeProperty('outline');
+      el.style.removeProperty('outline-offset');
+    }, REVEAL_MARK_MS);
+  }
+
   stop(): void {
+    this.wanted?.found(null);
     this.stopped = true;
     clearTimeout(this.timer);
     this.touched = [];
@@ -470,7 +540,11 @@ export class PageSession {
     const pending = block.pending;
     delete block.pending;
     if (this.stopped || !pending) return;
-    this.frames.place(pending, result);
+    const wrapper = this.frames.place(pending, result);
+    if (!wrapper) return;
+    this.wrapperOf.set(block.bodies[0]!, wrapper);
+    if (this.wanted && blockDigest(block.armored) === this.wanted.digest)
+      this.wanted.found(wrapper);
   }
 }
 

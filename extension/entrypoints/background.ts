@@ -2,10 +2,12 @@
 // Thin wiring only: every runtime message goes to the router (background/router.ts), which
 // classifies the browser-supplied sender and answers from one handler table; a closed tab's
 // page tokens are dropped (background/page-tokens.ts); the directory's log is watched for our
-// handle at start and hourly (background/log-schedule.ts); the content script is registered
+// handle at start and hourly (background/log-schedule.ts); the archive's retention runs at start
+// and daily (background/archive/schedule.ts); the content script is registered
 // for the enabled sites only (background/site-scripts.ts).
 import { browser } from 'wxt/browser';
 import { defineBackground } from 'wxt/utils/define-background';
+import { startArchiveRetention } from '../background/archive/schedule';
 import { createHandlers } from '../background/handlers';
 import { startLogWatch } from '../background/log-schedule';
 import { startDeviceSync } from '../background/sync-schedule';
@@ -63,5 +65,10 @@ export default defineBackground(() => {
   // Sync with this account's other browsers: at start, every 5 minutes, after edits.
   startDeviceSync(getService, browser.alarms, (e) =>
     console.error(`veil: device sync failed (${e instanceof Error ? e.name : 'unknown'})`),
+  );
+
+  // The archive's retention rules, at start and daily.
+  startArchiveRetention(getService, browser.alarms, (e) =>
+    console.error(`veil: archive retention failed (${e instanceof Error ? e.name : 'unknown'})`),
   );
 });

@@ -1,7 +1,7 @@
 // The archive's messages (issue 15, docs/archive.md): search, retention, deletion, export and
 // progress. Extension pages only: nothing of the archive ever reaches a host page. The
-// background's archive implements them; the popup and the options page call them. Merged into
-// MessageTable once the handlers exist.
+// background's archive (background/archive/) implements them; the popup and the options page
+// call them. Merged into MessageTable (messages.ts).
 
 /** How Veil came to hold a message: we sent it, or it was read with this standing. */
 export type ArchiveStatus = 'sent' | 'verified' | 'unverified';
@@ -36,7 +36,10 @@ export interface ArchiveHit {
 }
 
 export interface ArchiveQuery {
-  /** The words typed; empty (with or without filters) lists newest first. */
+  /**
+   * The words typed, all required; the last one matches as a prefix unless a space follows it.
+   * Empty (with or without filters) lists newest first.
+   */
   words: string;
   /** Only messages from or to this contact's handle. */
   contact?: string;
@@ -83,7 +86,11 @@ export interface TaskProgress {
 export interface ArchiveMessageTable {
   archiveSearch: {
     req: ArchiveQuery;
-    res: { hits: ArchiveHit[]; total: number };
+    /**
+     * `total`: matches in the segments asked (newest first, until `limit` were found);
+     * `complete`: false when older segments were not asked (so `total` is a lower bound).
+     */
+    res: { hits: ArchiveHit[]; total: number; complete: boolean };
     who: 'extension-page';
   };
   archiveOverview: { req: object; res: ArchiveOverview; who: 'extension-page' };

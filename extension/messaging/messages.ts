@@ -1,6 +1,7 @@
 // Every message between extension pages / content scripts and the background, with its reply.
 // One table, so a handler cannot drift from its callers. Byte fields travel as base64url strings.
 import type { VeilErrorCode } from '../protocol/errors';
+import type { ArchiveMessageTable } from './archive-messages';
 import type { SiteProfile } from '../../site-adapters/profile';
 import type { SiteAdapter } from '../../site-adapters/types';
 
@@ -149,6 +150,8 @@ export type ErrorCode =
   | 'not-published'
   | 'link-expired'
   | 'device-removed'
+  // a long task (indexing, a backup's archive import) was cancelled by the user
+  | 'cancelled'
   | 'internal';
 
 /** A loud alarm about the directory's log (background/log-alarms.ts), shown until dismissed. */
@@ -212,7 +215,7 @@ export type SenderKind = 'extension-page' | 'content-script' | 'frame';
  * The message table: `type` → request fields and reply. Handlers get `Omit<Req, 'type'>`.
  * `who` lists the sender kinds allowed to send it; everything else is refused.
  */
-export interface MessageTable extends PageMessageTable {
+export interface MessageTable extends PageMessageTable, ArchiveMessageTable {
   ping: {
     req: object;
     res: { ok: true; version: string };
@@ -259,8 +262,9 @@ export interface MessageTable extends PageMessageTable {
   };
   acknowledgeKeyChange: { req: { handle: string }; res: ContactView; who: 'extension-page' };
   removeContact: { req: { handle: string }; res: { ok: true }; who: 'extension-page' };
+  /** `includeArchive`: the message archive travels inside the (encrypted) file too. */
   exportBackup: {
-    req: { passphrase: string };
+    req: { passphrase: string; includeArchive?: boolean };
     res: { file: string; fileName: string };
     who: 'extension-page';
   };
@@ -440,7 +444,14 @@ export type ToContentMessage =
   /** The user asked (in the popup) to teach Veil this site: draw the picker. */
   | { type: 'veil:pick'; token: string }
   /** The composer with this token asks to give the keyboard to the host's box, or to be resized. */
-  | { type: 'veil:layout'; token: string; focusHost?: boolean; size?: ComposerSize };
+  | { type: 'veil:layout'; token: string; focusHost?: boolean; size?: ComposerSize }
+  /** The user cancelled decrypting this page's long history (a 'page-history' task). */
+  | { type: 'veil:cancel-history' }
+  /**
+   * The user opened an archived message (openArchived): show the block whose envelope has this
+   * digest (hex SHA-256 of the dearmored envelope, the plaintext cache's key), if the page has it.
+   */
+  | { type: 'revealBlock'; digest: string };
 
 export interface PageMessageTable {
   /**
@@ -489,6 +500,11 @@ export interface PageMessageTable {
    * the token's bond to the old document is dropped before the key is handed to the new one.
    */
   frameReloaded: { req: { token: string }; res: { ok: true }; who: 'content-script' };
+  /**
+   * How far a long history on the sender's tab is decrypted, counts only (history-progress.ts):
+   * shown as a 'page-history' task; done = total closes it.
+   */
+  pageHistory: { req: { done: number; total: number }; res: { ok: true }; who: 'content-script' };
   /** The reader frame's block (token-scoped, same tab only); `reveal` shows withheld text. */
   readMessage: {
     req: FrameAuth & { reveal?: boolean };
@@ -545,6 +561,7 @@ const PAGE_ALLOWED_SENDERS: {
   pageDecrypt: ['content-script'],
   registerComposer: ['content-script'],
   frameReloaded: ['content-script'],
+  pageHistory: ['content-script'],
   readMessage: ['frame'],
   addSender: ['frame'],
   composerInfo: ['frame'],
@@ -605,5 +622,14 @@ export const ALLOWED_SENDERS: { [T in MessageType]: readonly MessageTable[T]['wh
   joinWithCode: ['extension-page'],
   joinStatus: ['extension-page'],
   removeDevice: ['extension-page'],
+  // The archive: extension pages only (nothing of it reaches a page or a frame in one).
+  archiveSearch: ['extension-page'],
+  archiveOverview: ['extension-page'],
+  setRetention: ['extension-page'],
+  archiveDelete: ['extension-page'],
+  archiveExport: ['extension-page'],
+  openArchived: ['extension-page'],
+  tasks: ['extension-page'],
+  cancelTask: ['extension-page'],
   ...PAGE_ALLOWED_SENDERS,
 };

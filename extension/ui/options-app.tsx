@@ -9,6 +9,8 @@ import { t } from './i18n';
 import { Notice } from './notice';
 import { navigate, routeHref, useRoute, type Route } from './router';
 import { LogAlarms } from './log-alarms';
+import { TaskList } from './archive/task-progress';
+import { Archive } from './screens/archive';
 import { Backup } from './screens/backup';
 import { Contacts } from './screens/contacts';
 import { CreateIdentity, Welcome } from './screens/onboarding';
@@ -18,8 +20,12 @@ import { Verify } from './screens/verify';
 import { useAction, type NoticeState } from './use-action';
 import { Logo } from './logo';
 
-const NAV: { route: Route['name']; label: 'nav_contacts' | 'nav_backup' | 'nav_settings' }[] = [
+const NAV: {
+  route: Route['name'];
+  label: 'nav_contacts' | 'nav_archive' | 'nav_backup' | 'nav_settings';
+}[] = [
   { route: 'contacts', label: 'nav_contacts' },
+  { route: 'archive', label: 'nav_archive' },
   { route: 'backup', label: 'nav_backup' },
   { route: 'settings', label: 'nav_settings' },
 ];
@@ -77,6 +83,8 @@ function Shell(props: {
       <main id="main" class="app-main" tabIndex={-1}>
         {/* Alarms about the directory's log are loud: on every screen, locked or not. */}
         <LogAlarms key={props.alarms ?? 0} />
+        {/* Long work (a backup's archive import, indexing, a page's history) on every screen. */}
+        {props.nav && <TaskList />}
         {props.children}
       </main>
     </>
@@ -175,6 +183,9 @@ export function OptionsApp() {
       break;
     case 'backup':
       screen = <Backup identity={identity} onRestored={restored} />;
+      break;
+    case 'archive':
+      screen = <Archive lockEnabled={status.lockEnabled} />;
       break;
     case 'settings':
       screen = (

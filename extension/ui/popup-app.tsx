@@ -1,5 +1,7 @@
 // The toolbar popup: a compact status (identity, lock, contacts whose key changed) and links that
 // open the options page at the right screen.
+import { ArchiveSearch } from './archive/archive-search';
+import { TaskList } from './archive/task-progress';
 import { DeviceList } from './devices';
 import { useEffect, useState } from 'preact/hooks';
 import { browser } from 'wxt/browser';
@@ -91,6 +93,8 @@ export function PopupApp() {
           </p>
           <FingerprintHalf digits={status.identity.fingerprint} />
           {status.identity.published && <DeviceList compact />}
+          <TaskList />
+          <ArchiveSearch compact />
           <SiteOffer enabledSites={status.settings.enabledSites} />
           <SitePanel />
           {changed.length > 0 && (
@@ -114,6 +118,9 @@ export function PopupApp() {
           <div class="popup-actions">
             <Button variant="primary" onClick={() => void openOptions({ name: 'contacts' })}>
               {t('nav_contacts')}
+            </Button>
+            <Button onClick={() => void openOptions({ name: 'archive' })}>
+              {t('nav_archive')}
             </Button>
             <Button onClick={() => void openOptions({ name: 'backup' })}>{t('nav_backup')}</Button>
             <Button onClick={() => void openOptions({ name: 'settings' })}>

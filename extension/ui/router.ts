@@ -7,6 +7,7 @@ export type Route =
   | { name: 'welcome' }
   | { name: 'verify'; handle: string }
   | { name: 'backup' }
+  | { name: 'archive' }
   | { name: 'settings' };
 
 export function parseRoute(hash: string): Route {
@@ -14,6 +15,7 @@ export function parseRoute(hash: string): Route {
   switch (name) {
     case 'welcome':
     case 'backup':
+    case 'archive':
     case 'settings':
       return { name };
     case 'verify': {

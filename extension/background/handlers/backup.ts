@@ -12,6 +12,8 @@ import type { DirectoryState } from '../directory-client';
 import { BackgroundError } from '../errors';
 import type { StoreOpAny } from '../key-store';
 import type { Profile, VeilService } from '../veil-service';
+import { Archive, archiveOf } from '../archive/archive';
+import type { NewRecord } from '../archive/records';
 import { normalizeSettings } from './settings';
 import type { ServiceHandlers } from './types';
 import { PROTOCOL_TABLES, SECURITY_PHRASE_KEY } from '../schema';
@@ -21,10 +23,12 @@ interface BackupExtra {
   securityPhrase?: string;
   published?: Profile['published'];
   directories?: DirectoryState[];
+  /** The message archive's records (exportBackup with includeArchive; archive/export.ts). */
+  archive?: unknown;
 }
 
 export const backupHandlers: ServiceHandlers<'exportBackup' | 'importBackup'> = {
-  async exportBackup(svc, { passphrase }) {
+  async exportBackup(svc, { passphrase, includeArchive }) {
     const profile = await svc.requireProfile();
     const extra: BackupExtra = {
       settings: await svc.settings(),
@@ -33,6 +37,7 @@ export const backupHandlers: ServiceHandlers<'exportBackup' | 'importBackup'> = 
     const phrase = await svc.store.get<string>('secrets', SECURITY_PHRASE_KEY);
     if (phrase !== undefined) extra.securityPhrase = phrase;
     if (profile.published) extra.published = profile.published;
+    if (includeArchive) extra.archive = await archiveOf(svc).backupPart();
     const file = await exportBackup(svc.store, passphrase, {
       crypto: svc.crypto,
       now: svc.now(),
@@ -65,6 +70,9 @@ export const backupHandlers: ServiceHandlers<'exportBackup' | 'importBackup'> = 
     // Again: an identity may have been created while scrypt ran.
     await refuseOverIdentity(svc);
     const extra = (contents.extra ?? {}) as BackupExtra;
+    // Checked before anything is written: a malformed archive part refuses the whole restore.
+    const archived: NewRecord[] =
+      extra.archive === undefined ? [] : Archive.parseBackupPart(extra.archive);
     const ops: StoreOpAny[] = [];
     for (const table of [...PROTOCOL_TABLES, 'secrets', 'directory', 'settings'] as const) {
       for (const key of await svc.store.keys(table)) ops.push({ op: 'delete', table, key });
@@ -90,6 +98,8 @@ export const backupHandlers: ServiceHandlers<'exportBackup' | 'importBackup'> = 
     // One transaction: all of it or (locked, storage error) none of it.
     await svc.store.commit(ops);
     await svc.syncSites();
+    // The archive comes back as a task the user sees and can cancel (tasks, cancelTask).
+    if (archived.length > 0) archiveOf(svc).importRecords(archived);
     return svc.status();
   },
 };

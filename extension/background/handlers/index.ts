@@ -4,6 +4,7 @@ import type { MessageType } from '../../messaging/messages';
 import type { Handler, HandlerTable } from '../router';
 import { afterHandler } from '../sync-schedule';
 import type { VeilService } from '../veil-service';
+import { archiveHandlers } from './archive';
 import { backupHandlers } from './backup';
 import { contactHandlers } from './contacts';
 import { conversationHandlers } from './conversation';
@@ -12,6 +13,7 @@ import { identityHandlers } from './identity';
 import { lockHandlers } from './lock';
 import { logHandlers } from './log';
 import { pageHandlers } from './page';
+import { pageHistoryHandlers } from './page-history';
 import { settingsHandlers } from './settings';
 import { siteHandlers } from './sites';
 import type { ServiceHandler } from './types';
@@ -37,8 +39,10 @@ export const SERVICE_HANDLERS: ServiceTable = {
   ...lockHandlers,
   ...conversationHandlers,
   ...pageHandlers,
+  ...pageHistoryHandlers,
   ...logHandlers,
   ...deviceHandlers,
+  ...archiveHandlers,
 };
 
 /**

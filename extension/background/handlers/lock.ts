@@ -1,5 +1,6 @@
 // Handlers for the passphrase lock (background only): set, change or remove the passphrase,
 // lock and unlock. Each answers the new status.
+import { archiveOf } from '../archive/archive';
 import type { ServiceHandlers } from './types';
 
 export const lockHandlers: ServiceHandlers<'setLockPassphrase' | 'lock' | 'unlock'> = {
@@ -18,6 +19,8 @@ export const lockHandlers: ServiceHandlers<'setLockPassphrase' | 'lock' | 'unloc
     svc.names.forget();
     // Composer drafts are plaintext in memory: they go with the lock too.
     await svc.pages.dropDrafts();
+    // The archive's index and catalog are plaintext in memory: dropped too.
+    archiveOf(svc).forget();
     // Open readers and composers drop their text and say Veil is locked.
     await svc.tellFrames({ type: 'veil:lock', locked: true });
     return svc.status();

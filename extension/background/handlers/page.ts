@@ -30,6 +30,7 @@ import { SECURITY_PHRASE_KEY } from '../schema';
 import type { VeilService } from '../veil-service';
 import { ensureDeviceSessions, noteDeviceSeen } from '../linked-devices';
 import { noteSyncChange } from '../device-sync';
+import { archiveOf, recordOf } from '../archive/archive';
 import { siteProfile } from './sites';
 import type { ServiceHandlers } from './types';
 
@@ -97,6 +98,7 @@ async function readerAnswer(
   token: string,
   record: ReaderToken,
   reveal: boolean,
+  url: string | undefined,
 ): Promise<ReaderView & { phrase?: string }> {
   // Locked: refused whatever the record, as pageDecrypt is (not only because a cached entry is
   // sealed). The token stays valid: read again once unlocked, it opens.
@@ -117,6 +119,12 @@ async function readerAnswer(
     reveal,
     caller: `tab:${tabId}`,
   });
+  // Shown to the user: archived (once; warnings only once revealed). A failure to archive must
+  // not keep the message from being read.
+  if (view.plaintext !== undefined && view.hidden !== true)
+    await archiveOf(svc)
+      .noteRead(record.hash, cached, view.status, reveal, url)
+      .catch(() => undefined);
   return { ...view, ...phrase };
 }
 
@@ -525,7 +533,7 @@ export const pageHandlers: ServiceHandlers<
   async readMessage(svc, { token, key, reveal }, ctx) {
     const { tabId, record } = await frameRecord(svc, ctx, { token, key }, 'reader');
     try {
-      return await readerAnswer(svc, tabId, token, record, reveal === true);
+      return await readerAnswer(svc, tabId, token, record, reveal === true, ctx.tabUrl);
     } finally {
       svc.readWatch.done(tabId, token);
     }
@@ -676,14 +684,12 @@ export const pageHandlers: ServiceHandlers<
       },
     };
     if (kind === 'direct') own.to = others[0]!;
-    await svc.store.commit([
-      { op: 'put', table: 'plaintexts', key: envelopeHash(envelope), value: own },
-      {
-        op: 'put',
-        table: 'secrets',
-        key: await recipientsKey(svc, record.context),
-        value: others,
-      },
+    const digest = envelopeHash(envelope);
+    const remember = await recipientsKey(svc, record.context);
+    // Cached and archived in one transaction (the cache entry names its archive record).
+    await archiveOf(svc).add(recordOf(own, digest, 'sent', ctx.tabUrl, others), (seq) => [
+      { op: 'put', table: 'plaintexts', key: digest, value: { ...own, archived: seq } },
+      { op: 'put', table: 'secrets', key: remember, value: others },
     ]);
     // The conversation's recipients follow on our other browsers (device-sync.ts).
     if (others.length > 0)

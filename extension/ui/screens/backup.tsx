@@ -33,6 +33,7 @@ export function Backup(props: { identity?: IdentityView; onRestored(status: Stat
 function ExportBackup() {
   const [passphrase, setPassphrase] = useState('');
   const [confirm, setConfirm] = useState('');
+  const [includeArchive, setIncludeArchive] = useState(false);
   const [errors, setErrors] = useState<{ passphrase?: string; confirm?: string }>({});
   const action = useAction();
   const submit = async (event: Event) => {
@@ -43,7 +44,13 @@ function ExportBackup() {
     else if (confirm !== passphrase) next.confirm = t('passphrase_mismatch');
     setErrors(next);
     if (next.passphrase || next.confirm) return;
-    const reply = await action.run(() => sendMessage({ type: 'exportBackup', passphrase }));
+    const reply = await action.run(() =>
+      sendMessage({
+        type: 'exportBackup',
+        passphrase,
+        ...(includeArchive ? { includeArchive } : {}),
+      }),
+    );
     if (!reply) return;
     download(reply.file, reply.fileName);
     action.setNotice({ kind: 'success', text: t('backup_done', reply.fileName) });
@@ -76,6 +83,20 @@ function ExportBackup() {
           error={errors.confirm}
           hook="backup-passphrase-confirm"
         />
+        <div class="field checkbox-field">
+          <input
+            id="backup-include-archive"
+            type="checkbox"
+            data-veil="backup-include-archive"
+            checked={includeArchive}
+            aria-describedby="backup-include-archive-hint"
+            onChange={(e) => setIncludeArchive(e.currentTarget.checked)}
+          />
+          <label for="backup-include-archive">{t('backup_include_archive')}</label>
+          <p class="hint" id="backup-include-archive-hint">
+            {t('backup_include_archive_hint')}
+          </p>
+        </div>
         <div class="actions">
           <Button type="submit" variant="primary" hook="backup-download" busy={action.busy}>
             {action.busy ? t('backup_busy') : t('backup_button')}
