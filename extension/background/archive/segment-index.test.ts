@@ -139,6 +139,30 @@ describe('segment index', () => {
     );
   });
 
+  it('skips segments a filter cannot match, with the same answers', () => {
+    const texts = Array.from({ length: SEGMENT_SIZE + 20 }, (_, i) => `hello ${i}`);
+    // Conversation "rare" only in the oldest segment's first rows.
+    const index = indexOf(texts, (i) => (i < 3 ? 'rare' : 'busy'));
+    const keep = (row: { conversation: string }) => row.conversation === 'rare';
+    const r = index.search({ words: 'hello', keep, limit: 50, segments: { conversation: 'rare' } });
+    expect(r.matches.map((m) => m.seq)).toEqual([3, 2, 1]);
+    expect(r.complete).toBe(true);
+    const late = index.search({
+      words: '',
+      keep: all,
+      limit: 50,
+      segments: { from: 1000 + SEGMENT_SIZE },
+    });
+    expect(late.matches.every((m) => m.seq > SEGMENT_SIZE)).toBe(true);
+    const none = index.search({
+      words: 'hello',
+      keep: all,
+      limit: 5,
+      segments: { contact: { sender: 'nobody', conversations: [] } },
+    });
+    expect(none.matches).toEqual([]);
+  });
+
   it('forgets a removed message: its words leave the stored segment', async () => {
     const index = indexOf(['keep this', 'zanzibar secret', 'keep that']);
     index.persistOps();

@@ -9,7 +9,7 @@ import { BackgroundError } from '../errors';
 import type { StoreOpAny } from '../key-store';
 import { tokenize } from './tokenize';
 
-export const SEGMENT_SIZE = 10_000;
+export const SEGMENT_SIZE = 5_000;
 /** What a persisted index was made with: another value means a rebuild from the records. */
 export const INDEX_FORMAT = 'minisearch@7.2/segments-v2';
 export const MANIFEST_KEY = 'manifest';
@@ -73,11 +73,52 @@ function newMini(): MiniSearch<Doc> {
 
 class Segment {
   readonly rows = new Map<number, Row>();
+  /** Rows per conversation and per sender, and the time span: a filter skips a segment. */
+  private readonly conversations = new Map<string, number>();
+  private readonly senders = new Map<string, number>();
+  private earliest = Infinity;
+  private latest = -Infinity;
   dirty = false;
   constructor(
     readonly n: number,
     readonly mini: MiniSearch<Doc> = newMini(),
   ) {}
+
+  setRow(row: Row): void {
+    this.rows.set(row.seq, row);
+    this.conversations.set(row.conversation, (this.conversations.get(row.conversation) ?? 0) + 1);
+    this.senders.set(row.sender, (this.senders.get(row.sender) ?? 0) + 1);
+    // Never narrowed on deletion: a span too wide only asks a segment for nothing.
+    this.earliest = Math.min(this.earliest, row.at);
+    this.latest = Math.max(this.latest, row.at);
+  }
+
+  deleteRow(seq: number): void {
+    const row = this.rows.get(seq);
+    if (!row) return;
+    this.rows.delete(seq);
+    for (const [map, key] of [
+      [this.conversations, row.conversation],
+      [this.senders, row.sender],
+    ] as const) {
+      const n = (map.get(key) ?? 1) - 1;
+      if (n > 0) map.set(key, n);
+      else map.delete(key);
+    }
+  }
+
+  /** Whether any row could pass the filter's segment-level test. */
+  mayHold(f: SegmentFilter): boolean {
+    if (f.conversation !== undefined && !this.conversations.has(f.conversation)) return false;
+    if (f.from !== undefined && this.latest < f.from) return false;
+    if (f.to !== undefined && this.earliest > f.to) return false;
+    if (f.contact !== undefined) {
+      const { sender, conversations } = f.contact;
+      if (!this.senders.has(sender) && !conversations.some((c) => this.conversations.has(c)))
+        return false;
+    }
+    return true;
+  }
 
   toStored(): StoredSegment {
     const senders: string[] = [];
@@ -108,7 +149,7 @@ class Segment {
       MiniSearch.loadJSON<Doc>(s.json, { ...OPTIONS, fields: ['text'] }),
     );
     for (const [seq, si, ci, at, text, flags] of s.rows)
-      seg.rows.set(seq, {
+      seg.setRow({
         seq,
         sender: s.senders[si]!,
         conversation: s.conversations[ci]!,
@@ -129,10 +170,21 @@ export interface SegmentMatch {
   terms: string[];
 }
 
+/** What a filter asks of a whole segment (so a segment without such rows is not searched). */
+export interface SegmentFilter {
+  conversation?: string;
+  from?: number;
+  to?: number;
+  /** From this sender, or in one of these conversations (those the contact is a peer of). */
+  contact?: { sender: string; conversations: string[] };
+}
+
 export interface IndexQuery {
   words: string;
   /** Keeps a row or not (contact, conversation, dates). */
   keep: (row: Row) => boolean;
+  /** The same filter at the segment level, if any. */
+  segments?: SegmentFilter;
   limit: number;
 }
 
@@ -219,7 +271,7 @@ export class SegmentIndex {
       this.manifestDirty = true;
     }
     seg.mini.add({ id: m.seq, text: m.text });
-    seg.rows.set(m.seq, { ...m });
+    seg.setRow({ ...m });
     seg.dirty = true;
     this.covered = m.seq;
   }
@@ -236,7 +288,7 @@ export class SegmentIndex {
       const seg = this.segments.find((s) => s.rows.has(seq));
       if (!seg) continue;
       seg.mini.discard(seq);
-      seg.rows.delete(seq);
+      seg.deleteRow(seq);
       touched.add(seg);
       removed++;
     }
@@ -270,6 +322,7 @@ export class SegmentIndex {
     let i = this.segments.length - 1;
     for (; i >= 0 && matches.length < q.limit; i--) {
       const seg = this.segments[i]!;
+      if (q.segments && !seg.mayHold(q.segments)) continue;
       const found: SegmentMatch[] = [];
       if (!hasWords) {
         for (const row of seg.rows.values())
