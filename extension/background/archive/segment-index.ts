@@ -170,6 +170,45 @@ export interface SegmentMatch {
   terms: string[];
 }
 
+/** Documents holding `term` in a segment (minisearch 7.2's term index; INDEX_FORMAT pins it). */
+function documentFrequency(mini: MiniSearch<Doc>, term: string): number {
+  const index = (
+    mini as unknown as { _index: { get(t: string): Map<number, Map<number, number>> | undefined } }
+  )._index;
+  return index.get(term)?.get(0)?.size ?? 0;
+}
+
+/** A several-word query in one segment: the rarest finished word first, then the row's text. */
+function rarestFirst(
+  seg: Segment,
+  q: { finished: string[]; prefix: string | undefined },
+  keep: (row: Row) => boolean,
+): SegmentMatch[] {
+  let rarest = q.finished[0]!;
+  let least = documentFrequency(seg.mini, rarest);
+  for (const t of q.finished.slice(1)) {
+    const df = documentFrequency(seg.mini, t);
+    if (df < least) [rarest, least] = [t, df];
+  }
+  if (least === 0) return [];
+  const others = q.finished.filter((t) => t !== rarest);
+  const out: SegmentMatch[] = [];
+  for (const r of seg.mini.search(rarest)) {
+    const row = seg.rows.get(r.id as number);
+    if (!row || !keep(row)) continue;
+    const tokens = new Set(tokenize(row.text));
+    if (!others.every((t) => tokens.has(t))) continue;
+    const matched = [rarest, ...others];
+    if (q.prefix !== undefined) {
+      const hits = [...tokens].filter((t) => t.startsWith(q.prefix!));
+      if (hits.length === 0) continue;
+      matched.push(...hits);
+    }
+    out.push({ seq: row.seq, row, terms: matched });
+  }
+  return out;
+}
+
 /** What a filter asks of a whole segment (so a segment without such rows is not searched). */
 export interface SegmentFilter {
   conversation?: string;
@@ -318,7 +357,15 @@ export class SegmentIndex {
     let total = 0;
     const words = q.words.trim();
     const unfinished = !/\s$/u.test(q.words);
-    const hasWords = tokenize(words).length > 0;
+    const terms = tokenize(words);
+    const hasWords = terms.length > 0;
+    // Several words: the rarest finished one is asked of the library, the others are checked in
+    // the row's text (minisearch's AND scores every word's whole posting list first).
+    const finished = unfinished ? terms.slice(0, -1) : terms;
+    const rare =
+      terms.length >= 2 && finished.length >= 1
+        ? { finished, prefix: unfinished ? terms.at(-1) : undefined }
+        : undefined;
     let i = this.segments.length - 1;
     for (; i >= 0 && matches.length < q.limit; i--) {
       const seg = this.segments[i]!;
@@ -327,6 +374,8 @@ export class SegmentIndex {
       if (!hasWords) {
         for (const row of seg.rows.values())
           if (q.keep(row)) found.push({ seq: row.seq, row, terms: [] });
+      } else if (rare) {
+        found.push(...rarestFirst(seg, rare, q.keep));
       } else {
         const results = seg.mini.search(words, {
           combineWith: 'AND',
