@@ -43,6 +43,7 @@ import {
   type IndexedMessage,
   type Manifest,
   type Row,
+  type SegmentFilter,
   type StoredSegment,
 } from './segment-index';
 import { Tasks } from './tasks';
@@ -418,7 +419,18 @@ export class Archive {
       }
       return true;
     };
-    const { matches, total, complete } = index.search({ words: q.words, keep, limit });
+    const segments: SegmentFilter = {};
+    if (q.conversation !== undefined) segments.conversation = q.conversation;
+    if (q.from !== undefined) segments.from = q.from;
+    if (q.to !== undefined) segments.to = q.to;
+    if (q.contact !== undefined)
+      segments.contact = {
+        sender: q.contact,
+        conversations: Object.values(catalog.conversations)
+          .filter((c) => c.ref.peers.includes(q.contact!))
+          .map((c) => c.ref.id),
+      };
+    const { matches, total, complete } = index.search({ words: q.words, keep, limit, segments });
     // Hits come from the index's rows: no record is opened to answer a search.
     const hits: ArchiveHit[] = matches.map(({ row, terms }) => ({
       id: recordKey(row.seq),

@@ -139,6 +139,76 @@ describe('segment index', () => {
     );
   });
 
+  it('skips segments a filter cannot match, with the same answers', () => {
+    const texts = Array.from({ length: SEGMENT_SIZE + 20 }, (_, i) => `hello ${i}`);
+    // Conversation "rare" only in the oldest segment's first rows.
+    const index = indexOf(texts, (i) => (i < 3 ? 'rare' : 'busy'));
+    const keep = (row: { conversation: string }) => row.conversation === 'rare';
+    const r = index.search({ words: 'hello', keep, limit: 50, segments: { conversation: 'rare' } });
+    expect(r.matches.map((m) => m.seq)).toEqual([3, 2, 1]);
+    expect(r.complete).toBe(true);
+    const late = index.search({
+      words: '',
+      keep: all,
+      limit: 50,
+      segments: { from: 1000 + SEGMENT_SIZE },
+    });
+    expect(late.matches.every((m) => m.seq > SEGMENT_SIZE)).toBe(true);
+    const none = index.search({
+      words: 'hello',
+      keep: all,
+      limit: 5,
+      segments: { contact: { sender: 'nobody', conversations: [] } },
+    });
+    expect(none.matches).toEqual([]);
+  });
+
+  it('answers several-word queries exactly as a scan of the words would', () => {
+    // A deterministic corpus: words from a small vocabulary, so pairs are common and rare.
+    const vocab = [
+      'alpha',
+      'beta',
+      'gamma',
+      'delta',
+      'epsilon',
+      'zeta',
+      'eta',
+      'theta',
+      'iota',
+      'kappa',
+    ];
+    let x = 7;
+    const next = () => (x = (x * 1103515245 + 12345) % 2147483648);
+    const texts = Array.from({ length: 3000 }, () =>
+      Array.from({ length: 2 + (next() % 6) }, () => vocab[next() % vocab.length]).join(' '),
+    );
+    const index = indexOf(texts);
+    for (const words of [
+      'alpha beta ',
+      'gamma delta epsilon ',
+      'kappa io',
+      'zeta th',
+      'beta beta ',
+      'alpha nothing ',
+    ]) {
+      const got = index.search({ words, keep: all, limit: 5000 }).matches.map((m) => m.seq);
+      const ws = words.trim().split(' ');
+      const prefix = !words.endsWith(' ');
+      const want = texts
+        .map((t, i) => ({ t: t.split(' '), seq: i + 1 }))
+        .filter(({ t }) =>
+          ws.every((w, k) =>
+            prefix && k === ws.length - 1 ? t.some((u) => u.startsWith(w)) : t.includes(w),
+          ),
+        )
+        .map(({ seq }) => seq)
+        .reverse();
+      expect(got, words).toEqual(want);
+    }
+    const hit = index.search({ words: 'kappa io', keep: all, limit: 1 }).matches[0]!;
+    expect(hit.terms).toEqual(expect.arrayContaining(['kappa', 'iota']));
+  });
+
   it('forgets a removed message: its words leave the stored segment', async () => {
     const index = indexOf(['keep this', 'zanzibar secret', 'keep that']);
     index.persistOps();

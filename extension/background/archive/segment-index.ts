@@ -9,7 +9,7 @@ import { BackgroundError } from '../errors';
 import type { StoreOpAny } from '../key-store';
 import { tokenize } from './tokenize';
 
-export const SEGMENT_SIZE = 10_000;
+export const SEGMENT_SIZE = 5_000;
 /** What a persisted index was made with: another value means a rebuild from the records. */
 export const INDEX_FORMAT = 'minisearch@7.2/segments-v2';
 export const MANIFEST_KEY = 'manifest';
@@ -73,11 +73,52 @@ function newMini(): MiniSearch<Doc> {
 
 class Segment {
   readonly rows = new Map<number, Row>();
+  /** Rows per conversation and per sender, and the time span: a filter skips a segment. */
+  private readonly conversations = new Map<string, number>();
+  private readonly senders = new Map<string, number>();
+  private earliest = Infinity;
+  private latest = -Infinity;
   dirty = false;
   constructor(
     readonly n: number,
     readonly mini: MiniSearch<Doc> = newMini(),
   ) {}
+
+  setRow(row: Row): void {
+    this.rows.set(row.seq, row);
+    this.conversations.set(row.conversation, (this.conversations.get(row.conversation) ?? 0) + 1);
+    this.senders.set(row.sender, (this.senders.get(row.sender) ?? 0) + 1);
+    // Never narrowed on deletion: a span too wide only asks a segment for nothing.
+    this.earliest = Math.min(this.earliest, row.at);
+    this.latest = Math.max(this.latest, row.at);
+  }
+
+  deleteRow(seq: number): void {
+    const row = this.rows.get(seq);
+    if (!row) return;
+    this.rows.delete(seq);
+    for (const [map, key] of [
+      [this.conversations, row.conversation],
+      [this.senders, row.sender],
+    ] as const) {
+      const n = (map.get(key) ?? 1) - 1;
+      if (n > 0) map.set(key, n);
+      else map.delete(key);
+    }
+  }
+
+  /** Whether any row could pass the filter's segment-level test. */
+  mayHold(f: SegmentFilter): boolean {
+    if (f.conversation !== undefined && !this.conversations.has(f.conversation)) return false;
+    if (f.from !== undefined && this.latest < f.from) return false;
+    if (f.to !== undefined && this.earliest > f.to) return false;
+    if (f.contact !== undefined) {
+      const { sender, conversations } = f.contact;
+      if (!this.senders.has(sender) && !conversations.some((c) => this.conversations.has(c)))
+        return false;
+    }
+    return true;
+  }
 
   toStored(): StoredSegment {
     const senders: string[] = [];
@@ -108,7 +149,7 @@ class Segment {
       MiniSearch.loadJSON<Doc>(s.json, { ...OPTIONS, fields: ['text'] }),
     );
     for (const [seq, si, ci, at, text, flags] of s.rows)
-      seg.rows.set(seq, {
+      seg.setRow({
         seq,
         sender: s.senders[si]!,
         conversation: s.conversations[ci]!,
@@ -129,10 +170,60 @@ export interface SegmentMatch {
   terms: string[];
 }
 
+/** Documents holding `term` in a segment (minisearch 7.2's term index; INDEX_FORMAT pins it). */
+function documentFrequency(mini: MiniSearch<Doc>, term: string): number {
+  const index = (
+    mini as unknown as { _index: { get(t: string): Map<number, Map<number, number>> | undefined } }
+  )._index;
+  return index.get(term)?.get(0)?.size ?? 0;
+}
+
+/** A several-word query in one segment: the rarest finished word first, then the row's text. */
+function rarestFirst(
+  seg: Segment,
+  q: { finished: string[]; prefix: string | undefined },
+  keep: (row: Row) => boolean,
+): SegmentMatch[] {
+  let rarest = q.finished[0]!;
+  let least = documentFrequency(seg.mini, rarest);
+  for (const t of q.finished.slice(1)) {
+    const df = documentFrequency(seg.mini, t);
+    if (df < least) [rarest, least] = [t, df];
+  }
+  if (least === 0) return [];
+  const others = q.finished.filter((t) => t !== rarest);
+  const out: SegmentMatch[] = [];
+  for (const r of seg.mini.search(rarest)) {
+    const row = seg.rows.get(r.id as number);
+    if (!row || !keep(row)) continue;
+    const tokens = new Set(tokenize(row.text));
+    if (!others.every((t) => tokens.has(t))) continue;
+    const matched = [rarest, ...others];
+    if (q.prefix !== undefined) {
+      const hits = [...tokens].filter((t) => t.startsWith(q.prefix!));
+      if (hits.length === 0) continue;
+      matched.push(...hits);
+    }
+    out.push({ seq: row.seq, row, terms: matched });
+  }
+  return out;
+}
+
+/** What a filter asks of a whole segment (so a segment without such rows is not searched). */
+export interface SegmentFilter {
+  conversation?: string;
+  from?: number;
+  to?: number;
+  /** From this sender, or in one of these conversations (those the contact is a peer of). */
+  contact?: { sender: string; conversations: string[] };
+}
+
 export interface IndexQuery {
   words: string;
   /** Keeps a row or not (contact, conversation, dates). */
   keep: (row: Row) => boolean;
+  /** The same filter at the segment level, if any. */
+  segments?: SegmentFilter;
   limit: number;
 }
 
@@ -219,7 +310,7 @@ export class SegmentIndex {
       this.manifestDirty = true;
     }
     seg.mini.add({ id: m.seq, text: m.text });
-    seg.rows.set(m.seq, { ...m });
+    seg.setRow({ ...m });
     seg.dirty = true;
     this.covered = m.seq;
   }
@@ -236,7 +327,7 @@ export class SegmentIndex {
       const seg = this.segments.find((s) => s.rows.has(seq));
       if (!seg) continue;
       seg.mini.discard(seq);
-      seg.rows.delete(seq);
+      seg.deleteRow(seq);
       touched.add(seg);
       removed++;
     }
@@ -266,14 +357,25 @@ export class SegmentIndex {
     let total = 0;
     const words = q.words.trim();
     const unfinished = !/\s$/u.test(q.words);
-    const hasWords = tokenize(words).length > 0;
+    const terms = tokenize(words);
+    const hasWords = terms.length > 0;
+    // Several words: the rarest finished one is asked of the library, the others are checked in
+    // the row's text (minisearch's AND scores every word's whole posting list first).
+    const finished = unfinished ? terms.slice(0, -1) : terms;
+    const rare =
+      terms.length >= 2 && finished.length >= 1
+        ? { finished, prefix: unfinished ? terms.at(-1) : undefined }
+        : undefined;
     let i = this.segments.length - 1;
     for (; i >= 0 && matches.length < q.limit; i--) {
       const seg = this.segments[i]!;
+      if (q.segments && !seg.mayHold(q.segments)) continue;
       const found: SegmentMatch[] = [];
       if (!hasWords) {
         for (const row of seg.rows.values())
           if (q.keep(row)) found.push({ seq: row.seq, row, terms: [] });
+      } else if (rare) {
+        found.push(...rarestFirst(seg, rare, q.keep));
       } else {
         const results = seg.mini.search(words, {
           combineWith: 'AND',
