@@ -40,7 +40,11 @@ export function ArchiveSearch(props: {
   const [words, setWords] = useState('');
   const [filters, setFilters] = useState<ArchiveFilterState>(NO_FILTERS);
   const [overview, setOverview] = useState<ArchiveOverview | null>(null);
-  const [result, setResult] = useState<{ hits: ArchiveHit[]; total: number } | null>(null);
+  const [result, setResult] = useState<{
+    hits: ArchiveHit[];
+    total: number;
+    complete?: boolean;
+  } | null>(null);
   const [ownVersion, setOwnVersion] = useState(0);
   const search = useAction();
   const act = useAction();
@@ -127,6 +131,8 @@ export function ArchiveSearch(props: {
             {result.total === 0
               ? t('archive_no_results')
               : t('archive_result_count', [String(result.hits.length), String(result.total)])}
+            {/* Newest first: older segments were not asked (or are still loading), so say so. */}
+            {result.complete === false && ` ${t('archive_incomplete')}`}
           </p>
           <ol class="archive-results" data-veil="archive-results">
             {result.hits.map((hit) => (
