@@ -543,3 +543,35 @@ describe('device sync', () => {
     expect(await sync(a1)).toMatchObject({ skipped: 'locked' });
   });
 });
+
+describe('device sync, review attacks', () => {
+  it("a just-linked browser's first pass neither turns off the account's sites nor drops what the link answer left out", async () => {
+    const ha = unique('rev');
+    const hb = unique('rob');
+    const a1 = await onboard(ha);
+    let bob = await onboard(hb);
+    await enable(a1, 'chat.example');
+    await a1.call({ type: 'addContact', handle: hb });
+    await a1.call({ type: 'markVerified', handle: hb, verified: true });
+    // Bob starts over: a1 holds his new key as a pending change when the browser links.
+    await bob.call({ type: 'deleteEverything' });
+    bob = await onboard(hb);
+    await a1.call({ type: 'lookupContact', handle: hb });
+    expect(await contactOf(a1, hb)).toMatchObject({ status: 'key-changed' });
+    const a2 = await ready(makeProfile(opts()));
+    const { code } = await a1.call<{ code: string }>({ type: 'startLink' });
+    await a2.call({ type: 'joinWithCode', code });
+    await a1.call({ type: 'linkStatus' });
+    await a1.call({ type: 'confirmLink', accept: true });
+    await a2.call({ type: 'joinStatus' });
+    await sync(a1);
+    // a2 holds none of a1's sites: not an edit of its own.
+    time += 1000;
+    await sync(a2);
+    await sync(a1);
+    expect(await sitesOf(a1)).toEqual(['chat.example']);
+    expect(await sitesOf(a2)).toEqual(['chat.example']);
+    expect(await contactOf(a1, hb)).toMatchObject({ status: 'key-changed' });
+    expect(await contactOf(a2, hb)).toMatchObject({ status: 'verified' });
+  });
+});

@@ -379,7 +379,10 @@ async function foldAndApply(
   // blob already says as its baseline: only what it holds beyond that counts as its own edit,
   // so a stale copy (a link answer older than an un-verify made since) cannot win by being new.
   const base = record.baseline ?? (remote ? baselineOf(remote) : undefined);
-  for (const change of diff(base, local, state)) edit(change);
+  // Nor do sites it lacks count as turned off: the link answer carries none, so a first pass
+  // would turn the account's sites off on every browser.
+  const first = !record.baseline;
+  for (const change of diff(base, local, state)) if (!first || !isSiteRemoval(change)) edit(change);
   for (const change of (await svc.store.get<SyncChange[]>('meta', PENDING_NAME)) ?? [])
     edit(change);
   const merged = collectGarbage(remote ? merge(state, remote) : state, now);
@@ -553,6 +556,12 @@ async function applyView(
 }
 
 // ---- helpers ----
+
+function isSiteRemoval(change: SyncChange): boolean {
+  return (
+    change.op === 'removeProfile' || (change.op === 'setSite' && change.settings.enabled === false)
+  );
+}
 
 /** What a state says, in the terms of this browser's tables. */
 function baselineOf(state: SyncState): Baseline {
