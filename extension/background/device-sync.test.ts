@@ -574,4 +574,38 @@ describe('device sync, review attacks', () => {
     expect(await contactOf(a1, hb)).toMatchObject({ status: 'key-changed' });
     expect(await contactOf(a2, hb)).toMatchObject({ status: 'verified' });
   });
+
+  it('a just-linked browser refuses a blob older than the one the account browser had seen (no revived contact)', async () => {
+    const ha = unique('rol');
+    const he = unique('eve');
+    const { a1 } = await linkPair(ha);
+    await onboard(he);
+    await a1.call({ type: 'addContact', handle: he });
+    await a1.call({ type: 'markVerified', handle: he, verified: true });
+    await sync(a1);
+    const old = await blobNow(ha);
+    await a1.call({ type: 'removeContact', handle: he });
+    await sync(a1);
+    // A third browser links; the directory serves it the blob from before eve was removed.
+    const a3 = await ready(makeProfile(opts()));
+    const { code } = await a1.call<{ code: string }>({ type: 'startLink' });
+    await a3.call({ type: 'joinWithCode', code });
+    await a1.call({ type: 'linkStatus' });
+    await a1.call({ type: 'confirmLink', accept: true });
+    await a3.call({ type: 'joinStatus' });
+    intercept = async (url, init) =>
+      isSyncGet(url, init) && url.includes(ha)
+        ? jsonResponse({
+            handle: ha,
+            version: old.version,
+            ciphertext: b64u(old.ciphertext),
+            updatedAt: Math.floor(old.updatedAt / 1000),
+          })
+        : undefined;
+    expect(await codeOf(sync(a3))).toBe('bad-proof');
+    expect(await contactOf(a3, he)).toBeUndefined();
+    intercept = undefined;
+    await sync(a3);
+    expect(await contactOf(a3, he)).toBeUndefined();
+  });
 });

@@ -104,8 +104,21 @@ export async function ensureSyncKey(svc: VeilService): Promise<Uint8Array> {
   return key;
 }
 
-/** Takes the sync key the account's browser sealed into the link answer. */
-export async function adoptSyncKey(svc: VeilService, encoded: unknown): Promise<void> {
+/** The highest blob version this browser has seen: the link answer hands it on as a floor. */
+export async function syncFloor(svc: VeilService): Promise<number> {
+  return (await svc.store.get<SyncRecord>('meta', RECORD_NAME))?.version ?? 0;
+}
+
+/**
+ * Takes the sync key the account's browser sealed into the link answer, and the version it had
+ * seen: a directory serving the new browser an older blob (one from before a contact was
+ * removed) is then a rollback here too.
+ */
+export async function adoptSyncKey(
+  svc: VeilService,
+  encoded: unknown,
+  floor?: unknown,
+): Promise<void> {
   if (typeof encoded !== 'string') return;
   let key: Uint8Array;
   try {
@@ -114,7 +127,20 @@ export async function adoptSyncKey(svc: VeilService, encoded: unknown): Promise<
     return;
   }
   if (key.length !== SYNC_KEY_LENGTH) return;
-  await svc.store.commit([{ op: 'put', table: 'secrets', key: KEY_NAME, value: encoded }]);
+  const version = Number.isSafeInteger(floor) && (floor as number) > 0 ? (floor as number) : 0;
+  await svc.store.commit([
+    { op: 'put', table: 'secrets', key: KEY_NAME, value: encoded },
+    ...(version > 0
+      ? [
+          {
+            op: 'put' as const,
+            table: 'meta' as const,
+            key: RECORD_NAME,
+            value: { ...newRecord(0), version },
+          },
+        ]
+      : []),
+  ]);
 }
 
 /**
