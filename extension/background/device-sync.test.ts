@@ -608,4 +608,30 @@ describe('device sync, review attacks', () => {
     await sync(a3);
     expect(await contactOf(a3, he)).toBeUndefined();
   });
+
+  it('a browser whose directory withholds the new device list does not wrap the new sync key for the unlinked browser', async () => {
+    const ha = unique('wit');
+    const { a1, a2 } = await linkPair(ha);
+    const a3 = await ready(makeProfile(opts()));
+    const { code } = await a1.call<{ code: string }>({ type: 'startLink' });
+    await a3.call({ type: 'joinWithCode', code });
+    await a1.call({ type: 'linkStatus' });
+    await a1.call({ type: 'confirmLink', accept: true });
+    await a3.call({ type: 'joinStatus' });
+    for (const p of [a1, a2, a3]) await sync(p);
+    await a1.call({ type: 'removeDevice', deviceId: 3 });
+    await sync(a1);
+    // a2's directory will not show it the list without device 3 (it keeps the one it has).
+    intercept = async (url, init) =>
+      url.endsWith('/devices') && (init.method ?? 'GET') === 'GET'
+        ? new Response('{}', { status: 503 })
+        : undefined;
+    time += 120_000;
+    await sync(a2);
+    await enable(a2, 'later.example');
+    await sync(a2);
+    intercept = undefined;
+    const { wraps } = splitSyncBlob((await blobNow(ha)).ciphertext);
+    expect(wraps.map((w) => w.device)).toEqual([1]);
+  });
 });

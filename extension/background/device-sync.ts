@@ -64,6 +64,8 @@ const PUSH_TRIES = 4;
 const KEY_NAME = 'syncKey'; // table secrets (sealed under the lock)
 const OLD_KEYS_NAME = 'syncKeysOld'; // table secrets: earlier sync keys, newest first
 const OLD_KEYS_KEPT = 8;
+// table secrets: for a key learned from a wrap, the devices the blob it came in showed holding it
+const HOLDERS_NAME = 'syncKeyHolders';
 const RECORD_NAME = 'sync'; // table meta (sealed, hidden name under the lock)
 const PENDING_NAME = 'sync-pending'; // table meta: SyncChange[] noted outside a pass
 
@@ -155,13 +157,21 @@ export async function rotateSyncKey(svc: VeilService): Promise<void> {
   scheduleSync(svc);
 }
 
-async function setCurrentKey(svc: VeilService, key: Uint8Array): Promise<void> {
+/**
+ * `holders`: for a key learned from a wrap, the writer and the devices it wrapped for. This
+ * browser wraps that key for no one else, so a directory that keeps an unlinked browser on the
+ * list it shows here cannot have it wrapped for that browser (the rotating browser's list rules).
+ */
+async function setCurrentKey(svc: VeilService, key: Uint8Array, holders?: number[]): Promise<void> {
   const held = await svc.store.get<string>('secrets', KEY_NAME);
   const old = (await svc.store.get<string[]>('secrets', OLD_KEYS_NAME)) ?? [];
   const next = held ? [held, ...old.filter((k) => k !== held)].slice(0, OLD_KEYS_KEPT) : old;
   await svc.store.commit([
     { op: 'put', table: 'secrets', key: KEY_NAME, value: toBase64Url(key) },
     { op: 'put', table: 'secrets', key: OLD_KEYS_NAME, value: next },
+    holders
+      ? { op: 'put', table: 'secrets', key: HOLDERS_NAME, value: holders }
+      : { op: 'delete', table: 'secrets', key: HOLDERS_NAME },
   ]);
 }
 
@@ -296,7 +306,8 @@ async function pull(
     const key = await ownDeviceKey(svc, opened.device);
     if (!key) throw new VeilError('bad-proof', 'the sync blob was written by an unlisted device');
     verifySyncBlob(handle, parts, key);
-    if (learned) await setCurrentKey(svc, learned);
+    if (learned)
+      await setCurrentKey(svc, learned, [opened.device, ...parts.wraps.map((w) => w.device)]);
     await updateRecord(svc, (r) => ({ ...r, version: Math.max(r.version, opened.version) }));
     return { state: opened.state, version: opened.version, underCurrentKey: current || !!learned };
   } catch (e) {
@@ -347,8 +358,9 @@ async function wrapsFor(
   me: number,
 ): Promise<SyncKeyWrap[]> {
   const list = await svc.veil.ownDevices();
+  const holders = await svc.store.get<number[]>('secrets', HOLDERS_NAME);
   return (list?.devices ?? [])
-    .filter((d) => d.id !== me)
+    .filter((d) => d.id !== me && (!holders || holders.includes(d.id)))
     .map((d) =>
       wrapSyncKey(syncKey, {
         handle,
