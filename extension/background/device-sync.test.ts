@@ -609,7 +609,7 @@ describe('device sync, review attacks', () => {
     expect(await contactOf(a3, he)).toBeUndefined();
   });
 
-  it('a browser whose directory withholds the new device list does not wrap the new sync key for the unlinked browser', async () => {
+  it('a browser whose directory withholds the new device list neither wraps the new sync key for the unlinked browser nor takes its blob under the old key', async () => {
     const ha = unique('wit');
     const { a1, a2 } = await linkPair(ha);
     const a3 = await ready(makeProfile(opts()));
@@ -633,5 +633,32 @@ describe('device sync, review attacks', () => {
     intercept = undefined;
     const { wraps } = splitSyncBlob((await blobNow(ha)).ciphertext);
     expect(wraps.map((w) => w.device)).toEqual([1]);
+    // Nor does a2 take a blob the unlinked browser seals under the old key it kept.
+    const { version } = await blobNow(ha);
+    let state = decodeSyncState(
+      new TextEncoder().encode(
+        (await a3.service.store.get<{ state: string }>('meta', 'sync'))!.state,
+      ),
+    );
+    ({ state } = applyLocal(
+      state,
+      { op: 'setSite', site: 'evil.example', settings: { enabled: true } },
+      startClock(3),
+      time + 60_000,
+    ));
+    const forged = await forgeBlob(a3, ha, version + 1, state);
+    intercept = async (url, init) =>
+      url.endsWith('/devices') && (init.method ?? 'GET') === 'GET'
+        ? new Response('{}', { status: 503 })
+        : isSyncGet(url, init)
+          ? jsonResponse({
+              handle: ha,
+              version: version + 1,
+              ciphertext: b64u(forged),
+              updatedAt: 1,
+            })
+          : undefined;
+    expect(await codeOf(sync(a2))).toBe('bad-proof');
+    expect(await sitesOf(a2)).toEqual(['later.example']);
   });
 });

@@ -306,6 +306,11 @@ async function pull(
     const key = await ownDeviceKey(svc, opened.device);
     if (!key) throw new VeilError('bad-proof', 'the sync blob was written by an unlisted device');
     verifySyncBlob(handle, parts, key);
+    // Under a key replaced since, only a device the new key's blob showed holding that key
+    // writes: not the unlinked browser that kept the old one (even on a list a directory withheld).
+    const holders = await svc.store.get<number[]>('secrets', HOLDERS_NAME);
+    if (!current && !learned && holders && !holders.includes(opened.device))
+      throw new VeilError('bad-proof', 'the sync blob is under an old key from an unlinked device');
     if (learned)
       await setCurrentKey(svc, learned, [opened.device, ...parts.wraps.map((w) => w.device)]);
     await updateRecord(svc, (r) => ({ ...r, version: Math.max(r.version, opened.version) }));
