@@ -543,3 +543,122 @@ describe('device sync', () => {
     expect(await sync(a1)).toMatchObject({ skipped: 'locked' });
   });
 });
+
+describe('device sync, review attacks', () => {
+  it("a just-linked browser's first pass neither turns off the account's sites nor drops what the link answer left out", async () => {
+    const ha = unique('rev');
+    const hb = unique('rob');
+    const a1 = await onboard(ha);
+    let bob = await onboard(hb);
+    await enable(a1, 'chat.example');
+    await a1.call({ type: 'addContact', handle: hb });
+    await a1.call({ type: 'markVerified', handle: hb, verified: true });
+    // Bob starts over: a1 holds his new key as a pending change when the browser links.
+    await bob.call({ type: 'deleteEverything' });
+    bob = await onboard(hb);
+    await a1.call({ type: 'lookupContact', handle: hb });
+    expect(await contactOf(a1, hb)).toMatchObject({ status: 'key-changed' });
+    const a2 = await ready(makeProfile(opts()));
+    const { code } = await a1.call<{ code: string }>({ type: 'startLink' });
+    await a2.call({ type: 'joinWithCode', code });
+    await a1.call({ type: 'linkStatus' });
+    await a1.call({ type: 'confirmLink', accept: true });
+    await a2.call({ type: 'joinStatus' });
+    await sync(a1);
+    // a2 holds none of a1's sites: not an edit of its own.
+    time += 1000;
+    await sync(a2);
+    await sync(a1);
+    expect(await sitesOf(a1)).toEqual(['chat.example']);
+    expect(await sitesOf(a2)).toEqual(['chat.example']);
+    expect(await contactOf(a1, hb)).toMatchObject({ status: 'key-changed' });
+    expect(await contactOf(a2, hb)).toMatchObject({ status: 'verified' });
+  });
+
+  it('a just-linked browser refuses a blob older than the one the account browser had seen (no revived contact)', async () => {
+    const ha = unique('rol');
+    const he = unique('eve');
+    const { a1 } = await linkPair(ha);
+    await onboard(he);
+    await a1.call({ type: 'addContact', handle: he });
+    await a1.call({ type: 'markVerified', handle: he, verified: true });
+    await sync(a1);
+    const old = await blobNow(ha);
+    await a1.call({ type: 'removeContact', handle: he });
+    await sync(a1);
+    // A third browser links; the directory serves it the blob from before eve was removed.
+    const a3 = await ready(makeProfile(opts()));
+    const { code } = await a1.call<{ code: string }>({ type: 'startLink' });
+    await a3.call({ type: 'joinWithCode', code });
+    await a1.call({ type: 'linkStatus' });
+    await a1.call({ type: 'confirmLink', accept: true });
+    await a3.call({ type: 'joinStatus' });
+    intercept = async (url, init) =>
+      isSyncGet(url, init) && url.includes(ha)
+        ? jsonResponse({
+            handle: ha,
+            version: old.version,
+            ciphertext: b64u(old.ciphertext),
+            updatedAt: Math.floor(old.updatedAt / 1000),
+          })
+        : undefined;
+    expect(await codeOf(sync(a3))).toBe('bad-proof');
+    expect(await contactOf(a3, he)).toBeUndefined();
+    intercept = undefined;
+    await sync(a3);
+    expect(await contactOf(a3, he)).toBeUndefined();
+  });
+
+  it('a browser whose directory withholds the new device list neither wraps the new sync key for the unlinked browser nor takes its blob under the old key', async () => {
+    const ha = unique('wit');
+    const { a1, a2 } = await linkPair(ha);
+    const a3 = await ready(makeProfile(opts()));
+    const { code } = await a1.call<{ code: string }>({ type: 'startLink' });
+    await a3.call({ type: 'joinWithCode', code });
+    await a1.call({ type: 'linkStatus' });
+    await a1.call({ type: 'confirmLink', accept: true });
+    await a3.call({ type: 'joinStatus' });
+    for (const p of [a1, a2, a3]) await sync(p);
+    await a1.call({ type: 'removeDevice', deviceId: 3 });
+    await sync(a1);
+    // a2's directory will not show it the list without device 3 (it keeps the one it has).
+    intercept = async (url, init) =>
+      url.endsWith('/devices') && (init.method ?? 'GET') === 'GET'
+        ? new Response('{}', { status: 503 })
+        : undefined;
+    time += 120_000;
+    await sync(a2);
+    await enable(a2, 'later.example');
+    await sync(a2);
+    intercept = undefined;
+    const { wraps } = splitSyncBlob((await blobNow(ha)).ciphertext);
+    expect(wraps.map((w) => w.device)).toEqual([1]);
+    // Nor does a2 take a blob the unlinked browser seals under the old key it kept.
+    const { version } = await blobNow(ha);
+    let state = decodeSyncState(
+      new TextEncoder().encode(
+        (await a3.service.store.get<{ state: string }>('meta', 'sync'))!.state,
+      ),
+    );
+    ({ state } = applyLocal(
+      state,
+      { op: 'setSite', site: 'evil.example', settings: { enabled: true } },
+      startClock(3),
+      time + 60_000,
+    ));
+    const forged = await forgeBlob(a3, ha, version + 1, state);
+    intercept = async (url, init) =>
+      url.endsWith('/devices') && (init.method ?? 'GET') === 'GET'
+        ? new Response('{}', { status: 503 })
+        : isSyncGet(url, init)
+          ? jsonResponse({
+              handle: ha,
+              version: version + 1,
+              ciphertext: b64u(forged),
+              updatedAt: 1,
+            })
+          : undefined;
+    expect(await codeOf(sync(a2))).toBe('bad-proof');
+    expect(await sitesOf(a2)).toEqual(['later.example']);
+  });
+});

@@ -64,6 +64,8 @@ const PUSH_TRIES = 4;
 const KEY_NAME = 'syncKey'; // table secrets (sealed under the lock)
 const OLD_KEYS_NAME = 'syncKeysOld'; // table secrets: earlier sync keys, newest first
 const OLD_KEYS_KEPT = 8;
+// table secrets: for a key learned from a wrap, the devices the blob it came in showed holding it
+const HOLDERS_NAME = 'syncKeyHolders';
 const RECORD_NAME = 'sync'; // table meta (sealed, hidden name under the lock)
 const PENDING_NAME = 'sync-pending'; // table meta: SyncChange[] noted outside a pass
 
@@ -104,8 +106,21 @@ export async function ensureSyncKey(svc: VeilService): Promise<Uint8Array> {
   return key;
 }
 
-/** Takes the sync key the account's browser sealed into the link answer. */
-export async function adoptSyncKey(svc: VeilService, encoded: unknown): Promise<void> {
+/** The highest blob version this browser has seen: the link answer hands it on as a floor. */
+export async function syncFloor(svc: VeilService): Promise<number> {
+  return (await svc.store.get<SyncRecord>('meta', RECORD_NAME))?.version ?? 0;
+}
+
+/**
+ * Takes the sync key the account's browser sealed into the link answer, and the version it had
+ * seen: a directory serving the new browser an older blob (one from before a contact was
+ * removed) is then a rollback here too.
+ */
+export async function adoptSyncKey(
+  svc: VeilService,
+  encoded: unknown,
+  floor?: unknown,
+): Promise<void> {
   if (typeof encoded !== 'string') return;
   let key: Uint8Array;
   try {
@@ -114,7 +129,20 @@ export async function adoptSyncKey(svc: VeilService, encoded: unknown): Promise<
     return;
   }
   if (key.length !== SYNC_KEY_LENGTH) return;
-  await svc.store.commit([{ op: 'put', table: 'secrets', key: KEY_NAME, value: encoded }]);
+  const version = Number.isSafeInteger(floor) && (floor as number) > 0 ? (floor as number) : 0;
+  await svc.store.commit([
+    { op: 'put', table: 'secrets', key: KEY_NAME, value: encoded },
+    ...(version > 0
+      ? [
+          {
+            op: 'put' as const,
+            table: 'meta' as const,
+            key: RECORD_NAME,
+            value: { ...newRecord(0), version },
+          },
+        ]
+      : []),
+  ]);
 }
 
 /**
@@ -129,13 +157,21 @@ export async function rotateSyncKey(svc: VeilService): Promise<void> {
   scheduleSync(svc);
 }
 
-async function setCurrentKey(svc: VeilService, key: Uint8Array): Promise<void> {
+/**
+ * `holders`: for a key learned from a wrap, the writer and the devices it wrapped for. This
+ * browser wraps that key for no one else, so a directory that keeps an unlinked browser on the
+ * list it shows here cannot have it wrapped for that browser (the rotating browser's list rules).
+ */
+async function setCurrentKey(svc: VeilService, key: Uint8Array, holders?: number[]): Promise<void> {
   const held = await svc.store.get<string>('secrets', KEY_NAME);
   const old = (await svc.store.get<string[]>('secrets', OLD_KEYS_NAME)) ?? [];
   const next = held ? [held, ...old.filter((k) => k !== held)].slice(0, OLD_KEYS_KEPT) : old;
   await svc.store.commit([
     { op: 'put', table: 'secrets', key: KEY_NAME, value: toBase64Url(key) },
     { op: 'put', table: 'secrets', key: OLD_KEYS_NAME, value: next },
+    holders
+      ? { op: 'put', table: 'secrets', key: HOLDERS_NAME, value: holders }
+      : { op: 'delete', table: 'secrets', key: HOLDERS_NAME },
   ]);
 }
 
@@ -270,7 +306,13 @@ async function pull(
     const key = await ownDeviceKey(svc, opened.device);
     if (!key) throw new VeilError('bad-proof', 'the sync blob was written by an unlisted device');
     verifySyncBlob(handle, parts, key);
-    if (learned) await setCurrentKey(svc, learned);
+    // Under a key replaced since, only a device the new key's blob showed holding that key
+    // writes: not the unlinked browser that kept the old one (even on a list a directory withheld).
+    const holders = await svc.store.get<number[]>('secrets', HOLDERS_NAME);
+    if (!current && !learned && holders && !holders.includes(opened.device))
+      throw new VeilError('bad-proof', 'the sync blob is under an old key from an unlinked device');
+    if (learned)
+      await setCurrentKey(svc, learned, [opened.device, ...parts.wraps.map((w) => w.device)]);
     await updateRecord(svc, (r) => ({ ...r, version: Math.max(r.version, opened.version) }));
     return { state: opened.state, version: opened.version, underCurrentKey: current || !!learned };
   } catch (e) {
@@ -321,8 +363,9 @@ async function wrapsFor(
   me: number,
 ): Promise<SyncKeyWrap[]> {
   const list = await svc.veil.ownDevices();
+  const holders = await svc.store.get<number[]>('secrets', HOLDERS_NAME);
   return (list?.devices ?? [])
-    .filter((d) => d.id !== me)
+    .filter((d) => d.id !== me && (!holders || holders.includes(d.id)))
     .map((d) =>
       wrapSyncKey(syncKey, {
         handle,
@@ -379,7 +422,10 @@ async function foldAndApply(
   // blob already says as its baseline: only what it holds beyond that counts as its own edit,
   // so a stale copy (a link answer older than an un-verify made since) cannot win by being new.
   const base = record.baseline ?? (remote ? baselineOf(remote) : undefined);
-  for (const change of diff(base, local, state)) edit(change);
+  // Nor do sites it lacks count as turned off: the link answer carries none, so a first pass
+  // would turn the account's sites off on every browser.
+  const first = !record.baseline;
+  for (const change of diff(base, local, state)) if (!first || !isSiteRemoval(change)) edit(change);
   for (const change of (await svc.store.get<SyncChange[]>('meta', PENDING_NAME)) ?? [])
     edit(change);
   const merged = collectGarbage(remote ? merge(state, remote) : state, now);
@@ -553,6 +599,12 @@ async function applyView(
 }
 
 // ---- helpers ----
+
+function isSiteRemoval(change: SyncChange): boolean {
+  return (
+    change.op === 'removeProfile' || (change.op === 'setSite' && change.settings.enabled === false)
+  );
+}
 
 /** What a state says, in the terms of this browser's tables. */
 function baselineOf(state: SyncState): Baseline {

@@ -30,7 +30,7 @@ import { bytesEqual } from '../protocol/bytes';
 import { deviceTrust } from '../protocol/linked-devices';
 import type { TrustStatus } from '../protocol/placement';
 import { normalizeDirectoryUrl } from './directory-client';
-import { adoptSyncKey, ensureSyncKey, rotateSyncKey } from './device-sync';
+import { adoptSyncKey, ensureSyncKey, rotateSyncKey, syncFloor } from './device-sync';
 import { BackgroundError } from './errors';
 import { KEM_PREKEY_TARGET, PREKEY_TARGET, publishDeviceKeys } from './key-upkeep';
 import type { Profile, VeilService } from './veil-service';
@@ -69,6 +69,8 @@ interface LinkAnswer {
   contacts: { handle: string; identityKey: string; verified: boolean }[];
   /** The account's sync key (device-sync.ts), base64url: every linked browser holds it. */
   syncKey?: string;
+  /** The highest sync blob version the account's browser had seen: the new one's floor. */
+  syncVersion?: number;
 }
 
 /** When each handle's device list was last fetched, per service (one per browser profile). */
@@ -227,6 +229,7 @@ export async function confirmLink(svc: VeilService, accept: boolean): Promise<Li
         verified: c.verified,
       })),
     syncKey: toBase64Url(await ensureSyncKey(svc)),
+    syncVersion: await syncFloor(svc),
   };
   const sealed = sealLinkAnswer(
     keys,
@@ -357,7 +360,7 @@ export async function joinStatus(svc: VeilService): Promise<LinkState> {
       if (!(e instanceof VeilError)) throw e;
     }
   }
-  await adoptSyncKey(svc, answer.syncKey);
+  await adoptSyncKey(svc, answer.syncKey, answer.syncVersion);
   const profile: Profile = {
     ...svc.newProfile(join.handle, accountKey),
     device: { id: me.deviceId!, key: me.deviceKey! },
