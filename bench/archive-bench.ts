@@ -113,6 +113,7 @@ async function main(): Promise<void> {
     const adds = await inPage<{
       add: { p50: number; p95: number };
       floor: { p50: number; p95: number };
+      recordPut: { p50: number; p95: number };
       persistMs: number;
     }>(page, '(s, c) => s.adds(c.extra)');
     step('linear scan');
@@ -151,6 +152,7 @@ async function main(): Promise<void> {
       ),
       `| add one message incl. persistence, p50 / p95 | ${ms(adds.add.p50)} / **${ms(adds.add.p95)}** (+ newest segment re-sealed once per 1,000: ${ms(adds.persistMs)}, ${ms(adds.persistMs / 1000)} per add) | — | — |`,
       `| one IndexedDB transaction, one small put (the floor under any add) | ${ms(adds.floor.p50)} / ${ms(adds.floor.p95)} | — | — |`,
+      `| the record's sealed put alone (no catalog, no index) | ${ms(adds.recordPut.p50)} / ${ms(adds.recordPut.p95)} | — | — |`,
       `| cold start → first result | **${ms(cold.firstResultMs)}** (${cold.segments} segment(s) loaded, ${cold.replayed} replayed, ${cold.hits} hits); every segment in: ${ms(cold.wholeMs)} | ${ms(scan.openMs)} to open every record (+ scan) | ${(cold.firstResultMs / scan.openMs).toFixed(2)}× |`,
       `| at rest | index ${MB(sizes.index)} (${(sizes.index / sizes.text).toFixed(2)}× text, ${(sizes.index / sizes.archive).toFixed(2)}× records) | records ${MB(sizes.archive)} (text ${MB(sizes.text)}) | — |`,
       `| rebuild from records / seal whole index | ${ms(built.rebuildMs)} / ${ms(built.persistMs)} | — | — |`,
