@@ -535,3 +535,33 @@ describe('archive: retention, export, open, tasks', () => {
     expect(imported % 500).toBe(0);
   });
 });
+
+describe('archive: review attacks', () => {
+  it('a lock while the catalog is being read leaves no catalog (names, handles) in memory', async () => {
+    const p = await ready(makeProfile());
+    await p.call({ type: 'setLockPassphrase', passphrase: PASS });
+    const archive = archiveOf(p.service);
+    await archive.add(rec('okapi notes', { conv: '#okapi-room', sender: 'mallory' }));
+    await archive.persist();
+    archive.forget();
+    // The thief's moment: the lock lands while an overview reads the catalog's log tail.
+    const store = p.service.store;
+    const entriesAfter = store.entriesAfter.bind(store);
+    let locked = false;
+    store.entriesAfter = (async (...args: Parameters<typeof entriesAfter>) => {
+      if (!locked) {
+        // What the lock handler does (handlers/lock.ts), from inside the read.
+        locked = true;
+        await p.service.lock.lock();
+        archive.forget();
+      }
+      return entriesAfter(...args);
+    }) as typeof store.entriesAfter;
+    await p.call({ type: 'archiveOverview' }).catch(() => undefined);
+    store.entriesAfter = entriesAfter;
+    expect((await p.call<{ locked: boolean }>({ type: 'status' })).locked).toBe(true);
+    const held = JSON.stringify((archive as unknown as { catalogCache?: unknown }).catalogCache);
+    expect(held ?? '').not.toContain('#okapi-room');
+    expect(held ?? '').not.toContain('mallory');
+  });
+});

@@ -175,8 +175,12 @@ export class Archive {
   }
 
   private async catalog(): Promise<Catalog> {
-    this.catalogCache ??= await this.records.catalog();
-    return this.catalogCache;
+    if (this.catalogCache) return this.catalogCache;
+    const gen = this.generation;
+    const read = await this.records.catalog();
+    // Locked or wiped while it was read: not kept (it is plaintext in memory).
+    if (gen === this.generation) this.catalogCache = read;
+    return read;
   }
 
   /** Locked: 'locked' (nothing of the archive is read or written without the data key). */
