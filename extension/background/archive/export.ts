@@ -11,15 +11,21 @@ export interface ExportFile {
   mime: string;
 }
 
+/**
+ * Every line break some viewer honours (a lone CR, NEL, U+2028…): a sender's text or sealed
+ * name must not start a line that looks like another sender's message.
+ */
+const LINE_BREAK = /\r\n|[\n\v\f\r\u0085\u2028\u2029]/g;
+
 /** `[2026-12-07 04:18] alice: text`, one line per message (continuation lines indented). */
 export function conversationText(
   ref: ArchiveConversationRef,
   records: readonly ArchiveRecord[],
 ): string {
-  const head = `${ref.name} · ${ref.site} (${ref.kind})`;
+  const head = `${ref.name} · ${ref.site} (${ref.kind})`.replace(LINE_BREAK, ' ');
   const lines = records.map((r) => {
     const when = new Date(r.at).toISOString().slice(0, 16).replace('T', ' ');
-    return `[${when}] ${r.sender}: ${r.text.replace(/\r?\n/g, '\n    ')}`;
+    return `[${when}] ${r.sender}: ${r.text.replace(LINE_BREAK, '\n    ')}`;
   });
   return [head, '', ...lines, ''].join('\n');
 }
