@@ -24,7 +24,7 @@ import {
   type RunningDirectory,
   type TestProfile,
 } from '../testing';
-import { Archive, archiveOf } from './archive';
+import { Archive, archiveOf, conversationOf } from './archive';
 import { conversationId, type NewRecord } from './records';
 
 const PASS = 'correct horse battery staple';
@@ -563,5 +563,24 @@ describe('archive: review attacks', () => {
     const held = JSON.stringify((archive as unknown as { catalogCache?: unknown }).catalogCache);
     expect(held ?? '').not.toContain('#okapi-room');
     expect(held ?? '').not.toContain('mallory');
+  });
+
+  it('our own direct messages from another browser (no `to`) do not all land in one conversation', () => {
+    const mine = (name: string) =>
+      conversationOf({
+        context: 'generic:dm',
+        plaintext: 'hi',
+        sender: 'me',
+        own: true,
+        kind: 'direct',
+        at: 1,
+        sealed: { kind: 'direct', stream: 'own:d:x', origin: { site: 'chat.example', name } },
+      });
+    const toAlice = mine('alice');
+    const toBob = mine('bob');
+    expect(toAlice.id).not.toBe(toBob.id);
+    expect(toAlice.name).toBe('alice');
+    // Nor in the direct conversation of a contact whose handle is the empty string's.
+    expect(toAlice.id).not.toBe(conversationId('chat.example', 'direct', ''));
   });
 });

@@ -104,8 +104,13 @@ export function conversationOf(
   const site = entry.sealed?.origin?.site ?? '';
   const kind = entry.kind ?? entry.sealed?.kind ?? 'direct';
   if (kind === 'direct') {
-    const peer = entry.own ? (entry.to ?? recipients?.[0] ?? '') : entry.sender;
-    return { id: conversationId(site, 'direct', peer), site, name: peer, kind, peers: [peer] };
+    const peer = entry.own ? (entry.to ?? recipients?.[0]) : entry.sender;
+    if (peer !== undefined)
+      return { id: conversationId(site, 'direct', peer), site, name: peer, kind, peers: [peer] };
+    // Ours, sent from another of our browsers: whom to is not known here, only the name our
+    // page sealed (no handle holds a ':'), so messages to different people never share one.
+    const name = entry.sealed?.origin?.name ?? entry.context;
+    return { id: conversationId(site, 'direct', `name:${name}`), site, name, kind, peers: [] };
   }
   const groupId = entry.sealed?.groupId;
   const name = entry.sealed?.origin?.name ?? entry.context;
