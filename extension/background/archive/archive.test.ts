@@ -583,4 +583,22 @@ describe('archive: review attacks', () => {
     // Nor in the direct conversation of a contact whose handle is the empty string's.
     expect(toAlice.id).not.toBe(conversationId('chat.example', 'direct', ''));
   });
+
+  it('delete-all while the index is loading brings nothing back (memory, search or storage)', async () => {
+    const p = await ready(makeProfile());
+    const archive = archiveOf(p.service);
+    await archive.importRecords(Array.from({ length: 1200 }, (_, i) => rec(`narwhal secret ${i}`)))
+      .done;
+    await archive.persist();
+    archive.forget();
+    // A search loads the index from the log (batches of 500) while the user deletes everything.
+    const searching = search(p, { words: 'narwhal' }).catch(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    await p.call({ type: 'archiveDelete', all: true });
+    await searching;
+    await archive.persist();
+    expect((await search(p, { words: 'narwhal' })).hits).toEqual([]);
+    expect(archive.memorySize()).toBe(0);
+    expect(await traces(p, 'narwhal', await p.service.lock.dataKey())).toEqual([]);
+  });
 });

@@ -162,6 +162,8 @@ export class Archive {
   lastLoad = { segments: 0, replayed: 0 };
   /** Bumped by forget(): work started before it must not bring anything back. */
   private generation = 0;
+  /** Bumped when the index is dropped (delete-all too): a load begun before is not installed. */
+  private indexEpoch = 0;
 
   constructor(
     private readonly svc: VeilService,
@@ -302,11 +304,15 @@ export class Archive {
     if (this.index.state === 'ready') return this.index.index;
     if (this.index.state === 'loading') return this.index.done;
     const gen = this.generation;
+    const epoch = this.indexEpoch;
     const state: IndexState & { state: 'loading' } = {
       state: 'loading',
       pending: [],
       done: this.load().then((index) => {
         if (gen !== this.generation) throw new BackgroundError('locked', 'the archive was locked');
+        // Emptied meanwhile: this index holds what was deleted.
+        if (epoch !== this.indexEpoch)
+          throw new BackgroundError('cancelled', 'the archive was emptied meanwhile');
         for (const r of state.pending) index.add(indexed(r));
         this.index = { state: 'ready', index };
         if (index.dirty) this.schedulePersist();
@@ -717,6 +723,7 @@ export class Archive {
   // ---- memory ----
 
   private dropIndex(): void {
+    this.indexEpoch++;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     this.index = { state: 'none' };
