@@ -24,7 +24,7 @@ import {
   type RunningDirectory,
   type TestProfile,
 } from '../testing';
-import { Archive, archiveOf, conversationOf } from './archive';
+import { Archive, archiveOf, conversationOf, recordOf } from './archive';
 import { conversationId, type NewRecord } from './records';
 
 const PASS = 'correct horse battery staple';
@@ -600,5 +600,33 @@ describe('archive: review attacks', () => {
     expect((await search(p, { words: 'narwhal' })).hits).toEqual([]);
     expect(archive.memorySize()).toBe(0);
     expect(await traces(p, 'narwhal', await p.service.lock.dataKey())).toEqual([]);
+  });
+
+  it('a hostile contact’s sealed send time out of any date’s range or in the future is not the archive’s', () => {
+    const received = Date.UTC(2026, 11, 7);
+    const at = (sentAt: number) =>
+      recordOf(
+        {
+          context: '#veil',
+          plaintext: 'hi',
+          sender: 'mallory',
+          kind: 'group',
+          at: received,
+          sealed: {
+            kind: 'group',
+            stream: 's',
+            sentAt,
+            origin: { site: 'chat.example', name: '#veil' },
+          },
+        },
+        'ab'.repeat(32),
+        'verified',
+        PAGE_URL,
+      ).at;
+    // 2^55 seconds (a varint the protocol accepts): no Date holds it; export and the UI threw.
+    expect(at(2 ** 55 * 1000)).toBe(received);
+    // Dated years ahead, it would outlive every retention rule and sort first forever.
+    expect(at(received + 365 * DAY)).toBe(received);
+    expect(at(received - DAY)).toBe(received - DAY);
   });
 });

@@ -119,6 +119,18 @@ export function conversationOf(
   return { id: conversationId(site, 'group', key), site, name, kind, peers };
 }
 
+/** How far past its arrival a sealed send time is believed (clocks differ). */
+const SENT_AT_SKEW_MS = 86_400_000;
+
+/**
+ * The sealed send time, unless the sender dated it later than it arrived (a date no Date holds
+ * broke the export and the UI; a future one outlived every retention rule): then its arrival.
+ */
+function archivedAt(entry: CachedPlaintext): number {
+  const sent = entry.sealed?.sentAt;
+  return sent !== undefined && sent >= 0 && sent <= entry.at + SENT_AT_SKEW_MS ? sent : entry.at;
+}
+
 /** A record (without its sequence) of a cached message. */
 export function recordOf(
   entry: CachedPlaintext,
@@ -132,7 +144,7 @@ export function recordOf(
     sender: entry.sender,
     own: entry.own === true,
     conversation: conversationOf(entry, recipients),
-    at: entry.sealed?.sentAt ?? entry.at,
+    at: archivedAt(entry),
     text: entry.plaintext,
     status,
   };

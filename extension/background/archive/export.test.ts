@@ -51,6 +51,8 @@ describe('archive export', () => {
       { v: 1, records: [{ ...one, text: 5 }] },
       { v: 1, records: [{ ...one, conversation: { ...ref, id: 'x' } }] },
       { v: 1, records: [{ ...one, digest: 'zz' }] },
+      // No Date holds it: the export and the UI's time would throw.
+      { v: 1, records: [{ ...one, at: 1e300 }] },
     ]) {
       expect(() => parseArchivePart(bad)).toThrow(VeilError);
       try {

@@ -64,6 +64,8 @@ export interface ArchiveBackupPart {
 }
 
 const MAX_TEXT = 256 * 1024;
+/** The largest time a Date holds (the export and the UI format every record's). */
+const MAX_DATE_MS = 8.64e15;
 const MAX_NAME = 512;
 
 function isStr(v: unknown, max: number): v is string {
@@ -107,6 +109,7 @@ export function parseArchivePart(part: unknown): NewRecord[] {
       typeof r.own !== 'boolean' ||
       typeof r.at !== 'number' ||
       !Number.isFinite(r.at) ||
+      Math.abs(r.at) > MAX_DATE_MS ||
       !isStr(r.text, MAX_TEXT) ||
       (r.status !== 'sent' && r.status !== 'verified' && r.status !== 'unverified') ||
       (r.url !== undefined && !isStr(r.url, 4096))
