@@ -629,4 +629,20 @@ describe('archive: review attacks', () => {
     expect(at(received + 365 * DAY)).toBe(received);
     expect(at(received - DAY)).toBe(received - DAY);
   });
+
+  it('a deletion racing delete-all does not re-seal the emptied index (retention pass meets delete-all)', async () => {
+    const p = await ready(makeProfile());
+    const archive = archiveOf(p.service);
+    const ids: number[] = [];
+    for (let i = 0; i < 5; i++) ids.push(await archive.add(rec(`dugong memo ${i}`)));
+    expect((await search(p, { words: 'dugong' })).hits).toHaveLength(5);
+    await archive.persist();
+    const one = archive.deleteMessage(String(ids[0]).padStart(12, '0')).catch(() => 0);
+    const all = archive.deleteAll();
+    await Promise.all([one, all]);
+    await archive.persist();
+    expect((await search(p, { words: 'dugong' })).hits).toEqual([]);
+    expect((await p.call<ArchiveOverview>({ type: 'archiveOverview' })).messages).toBe(0);
+    expect(await traces(p, 'dugong', await p.service.lock.dataKey())).toEqual([]);
+  });
 });

@@ -534,9 +534,18 @@ export class Archive {
   /** Deletes messages from the records, the index and the plaintext cache, in one transaction. */
   private async deleteSeqs(seqs: readonly number[]): Promise<number> {
     if (seqs.length === 0) return 0;
-    const index = await this.whole();
+    for (;;) {
+      const deleted = await this.deleteFrom(await this.whole(), seqs);
+      if (deleted !== undefined) return deleted;
+    }
+  }
+
+  /** deleteSeqs on `index`; undefined when it was dropped meanwhile (delete-all, a memory clear). */
+  private deleteFrom(index: SegmentIndex, seqs: readonly number[]): Promise<number | undefined> {
     return this.serial(async () => {
       await this.unlocked();
+      // Re-sealing a dropped index would bring back what a delete-all just removed.
+      if (this.index.state !== 'ready' || this.index.index !== index) return undefined;
       const records = await this.records.getMany(seqs);
       const removed = await index.remove(seqs);
       const ops: StoreOpAny[] = [...this.records.deleteOps(seqs)];
