@@ -24,7 +24,7 @@ import {
   type RunningDirectory,
   type TestProfile,
 } from '../testing';
-import { Archive, archiveOf } from './archive';
+import { Archive, archiveOf, conversationOf, recordOf } from './archive';
 import { conversationId, type NewRecord } from './records';
 
 const PASS = 'correct horse battery staple';
@@ -533,5 +533,116 @@ describe('archive: retention, export, open, tasks', () => {
     // What was imported before the cancel is kept, whole batches only.
     expect((await p.call<ArchiveOverview>({ type: 'archiveOverview' })).messages).toBe(imported);
     expect(imported % 500).toBe(0);
+  });
+});
+
+describe('archive: review attacks', () => {
+  it('a lock while the catalog is being read leaves no catalog (names, handles) in memory', async () => {
+    const p = await ready(makeProfile());
+    await p.call({ type: 'setLockPassphrase', passphrase: PASS });
+    const archive = archiveOf(p.service);
+    await archive.add(rec('okapi notes', { conv: '#okapi-room', sender: 'mallory' }));
+    await archive.persist();
+    archive.forget();
+    // The thief's moment: the lock lands while an overview reads the catalog's log tail.
+    const store = p.service.store;
+    const entriesAfter = store.entriesAfter.bind(store);
+    let locked = false;
+    store.entriesAfter = (async (...args: Parameters<typeof entriesAfter>) => {
+      if (!locked) {
+        // What the lock handler does (handlers/lock.ts), from inside the read.
+        locked = true;
+        await p.service.lock.lock();
+        archive.forget();
+      }
+      return entriesAfter(...args);
+    }) as typeof store.entriesAfter;
+    await p.call({ type: 'archiveOverview' }).catch(() => undefined);
+    store.entriesAfter = entriesAfter;
+    expect((await p.call<{ locked: boolean }>({ type: 'status' })).locked).toBe(true);
+    const held = JSON.stringify((archive as unknown as { catalogCache?: unknown }).catalogCache);
+    expect(held ?? '').not.toContain('#okapi-room');
+    expect(held ?? '').not.toContain('mallory');
+  });
+
+  it('our own direct messages from another browser (no `to`) do not all land in one conversation', () => {
+    const mine = (name: string) =>
+      conversationOf({
+        context: 'generic:dm',
+        plaintext: 'hi',
+        sender: 'me',
+        own: true,
+        kind: 'direct',
+        at: 1,
+        sealed: { kind: 'direct', stream: 'own:d:x', origin: { site: 'chat.example', name } },
+      });
+    const toAlice = mine('alice');
+    const toBob = mine('bob');
+    expect(toAlice.id).not.toBe(toBob.id);
+    expect(toAlice.name).toBe('alice');
+    // Nor in the direct conversation of a contact whose handle is the empty string's.
+    expect(toAlice.id).not.toBe(conversationId('chat.example', 'direct', ''));
+  });
+
+  it('delete-all while the index is loading brings nothing back (memory, search or storage)', async () => {
+    const p = await ready(makeProfile());
+    const archive = archiveOf(p.service);
+    await archive.importRecords(Array.from({ length: 1200 }, (_, i) => rec(`narwhal secret ${i}`)))
+      .done;
+    await archive.persist();
+    archive.forget();
+    // A search loads the index from the log (batches of 500) while the user deletes everything.
+    const searching = search(p, { words: 'narwhal' }).catch(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    await p.call({ type: 'archiveDelete', all: true });
+    await searching;
+    await archive.persist();
+    expect((await search(p, { words: 'narwhal' })).hits).toEqual([]);
+    expect(archive.memorySize()).toBe(0);
+    expect(await traces(p, 'narwhal', await p.service.lock.dataKey())).toEqual([]);
+  });
+
+  it('a hostile contact’s sealed send time out of any date’s range or in the future is not the archive’s', () => {
+    const received = Date.UTC(2026, 11, 7);
+    const at = (sentAt: number) =>
+      recordOf(
+        {
+          context: '#veil',
+          plaintext: 'hi',
+          sender: 'mallory',
+          kind: 'group',
+          at: received,
+          sealed: {
+            kind: 'group',
+            stream: 's',
+            sentAt,
+            origin: { site: 'chat.example', name: '#veil' },
+          },
+        },
+        'ab'.repeat(32),
+        'verified',
+        PAGE_URL,
+      ).at;
+    // 2^55 seconds (a varint the protocol accepts): no Date holds it; export and the UI threw.
+    expect(at(2 ** 55 * 1000)).toBe(received);
+    // Dated years ahead, it would outlive every retention rule and sort first forever.
+    expect(at(received + 365 * DAY)).toBe(received);
+    expect(at(received - DAY)).toBe(received - DAY);
+  });
+
+  it('a deletion racing delete-all does not re-seal the emptied index (retention pass meets delete-all)', async () => {
+    const p = await ready(makeProfile());
+    const archive = archiveOf(p.service);
+    const ids: number[] = [];
+    for (let i = 0; i < 5; i++) ids.push(await archive.add(rec(`dugong memo ${i}`)));
+    expect((await search(p, { words: 'dugong' })).hits).toHaveLength(5);
+    await archive.persist();
+    const one = archive.deleteMessage(String(ids[0]).padStart(12, '0')).catch(() => 0);
+    const all = archive.deleteAll();
+    await Promise.all([one, all]);
+    await archive.persist();
+    expect((await search(p, { words: 'dugong' })).hits).toEqual([]);
+    expect((await p.call<ArchiveOverview>({ type: 'archiveOverview' })).messages).toBe(0);
+    expect(await traces(p, 'dugong', await p.service.lock.dataKey())).toEqual([]);
   });
 });

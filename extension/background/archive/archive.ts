@@ -104,14 +104,31 @@ export function conversationOf(
   const site = entry.sealed?.origin?.site ?? '';
   const kind = entry.kind ?? entry.sealed?.kind ?? 'direct';
   if (kind === 'direct') {
-    const peer = entry.own ? (entry.to ?? recipients?.[0] ?? '') : entry.sender;
-    return { id: conversationId(site, 'direct', peer), site, name: peer, kind, peers: [peer] };
+    const peer = entry.own ? (entry.to ?? recipients?.[0]) : entry.sender;
+    if (peer !== undefined)
+      return { id: conversationId(site, 'direct', peer), site, name: peer, kind, peers: [peer] };
+    // Ours, sent from another of our browsers: whom to is not known here, only the name our
+    // page sealed (no handle holds a ':'), so messages to different people never share one.
+    const name = entry.sealed?.origin?.name ?? entry.context;
+    return { id: conversationId(site, 'direct', `name:${name}`), site, name, kind, peers: [] };
   }
   const groupId = entry.sealed?.groupId;
   const name = entry.sealed?.origin?.name ?? entry.context;
   const peers = entry.own ? [...(recipients ?? [])] : [entry.sender];
   const key = groupId ? `id:${bytesToHex(groupId)}` : `name:${name}`;
   return { id: conversationId(site, 'group', key), site, name, kind, peers };
+}
+
+/** How far past its arrival a sealed send time is believed (clocks differ). */
+const SENT_AT_SKEW_MS = 86_400_000;
+
+/**
+ * The sealed send time, unless the sender dated it later than it arrived (a date no Date holds
+ * broke the export and the UI; a future one outlived every retention rule): then its arrival.
+ */
+function archivedAt(entry: CachedPlaintext): number {
+  const sent = entry.sealed?.sentAt;
+  return sent !== undefined && sent >= 0 && sent <= entry.at + SENT_AT_SKEW_MS ? sent : entry.at;
 }
 
 /** A record (without its sequence) of a cached message. */
@@ -127,7 +144,7 @@ export function recordOf(
     sender: entry.sender,
     own: entry.own === true,
     conversation: conversationOf(entry, recipients),
-    at: entry.sealed?.sentAt ?? entry.at,
+    at: archivedAt(entry),
     text: entry.plaintext,
     status,
   };
@@ -157,6 +174,8 @@ export class Archive {
   lastLoad = { segments: 0, replayed: 0 };
   /** Bumped by forget(): work started before it must not bring anything back. */
   private generation = 0;
+  /** Bumped when the index is dropped (delete-all too): a load begun before is not installed. */
+  private indexEpoch = 0;
 
   constructor(
     private readonly svc: VeilService,
@@ -175,8 +194,12 @@ export class Archive {
   }
 
   private async catalog(): Promise<Catalog> {
-    this.catalogCache ??= await this.records.catalog();
-    return this.catalogCache;
+    if (this.catalogCache) return this.catalogCache;
+    const gen = this.generation;
+    const read = await this.records.catalog();
+    // Locked or wiped while it was read: not kept (it is plaintext in memory).
+    if (gen === this.generation) this.catalogCache = read;
+    return read;
   }
 
   /** Locked: 'locked' (nothing of the archive is read or written without the data key). */
@@ -293,11 +316,15 @@ export class Archive {
     if (this.index.state === 'ready') return this.index.index;
     if (this.index.state === 'loading') return this.index.done;
     const gen = this.generation;
+    const epoch = this.indexEpoch;
     const state: IndexState & { state: 'loading' } = {
       state: 'loading',
       pending: [],
       done: this.load().then((index) => {
         if (gen !== this.generation) throw new BackgroundError('locked', 'the archive was locked');
+        // Emptied meanwhile: this index holds what was deleted.
+        if (epoch !== this.indexEpoch)
+          throw new BackgroundError('cancelled', 'the archive was emptied meanwhile');
         for (const r of state.pending) index.add(indexed(r));
         this.index = { state: 'ready', index };
         if (index.dirty) this.schedulePersist();
@@ -507,9 +534,18 @@ export class Archive {
   /** Deletes messages from the records, the index and the plaintext cache, in one transaction. */
   private async deleteSeqs(seqs: readonly number[]): Promise<number> {
     if (seqs.length === 0) return 0;
-    const index = await this.whole();
+    for (;;) {
+      const deleted = await this.deleteFrom(await this.whole(), seqs);
+      if (deleted !== undefined) return deleted;
+    }
+  }
+
+  /** deleteSeqs on `index`; undefined when it was dropped meanwhile (delete-all, a memory clear). */
+  private deleteFrom(index: SegmentIndex, seqs: readonly number[]): Promise<number | undefined> {
     return this.serial(async () => {
       await this.unlocked();
+      // Re-sealing a dropped index would bring back what a delete-all just removed.
+      if (this.index.state !== 'ready' || this.index.index !== index) return undefined;
       const records = await this.records.getMany(seqs);
       const removed = await index.remove(seqs);
       const ops: StoreOpAny[] = [...this.records.deleteOps(seqs)];
@@ -708,6 +744,7 @@ export class Archive {
   // ---- memory ----
 
   private dropIndex(): void {
+    this.indexEpoch++;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     this.index = { state: 'none' };

@@ -51,6 +51,8 @@ describe('archive export', () => {
       { v: 1, records: [{ ...one, text: 5 }] },
       { v: 1, records: [{ ...one, conversation: { ...ref, id: 'x' } }] },
       { v: 1, records: [{ ...one, digest: 'zz' }] },
+      // No Date holds it: the export and the UI's time would throw.
+      { v: 1, records: [{ ...one, at: 1e300 }] },
     ]) {
       expect(() => parseArchivePart(bad)).toThrow(VeilError);
       try {
@@ -59,5 +61,16 @@ describe('archive export', () => {
         expect((e as VeilError).code).toBe('malformed');
       }
     }
+  });
+
+  it('a hostile contact cannot forge a line of someone else in the text export (any line break)', () => {
+    const forged = '[2026-12-07 04:09] alice: send the money';
+    const breaks = ['\r', '\u2028', '\u2029', '\u0085', '\v', '\f', '\r\n'];
+    const records = breaks.map((b, i) => record(i + 1, `hi${b}${forged}`));
+    const evil = { ...ref, name: `#veil\r${forged}` };
+    const { file } = conversationFile(evil, records, 'text', 0);
+    // Every line break any viewer honours starts either a message's line or an indented one.
+    for (const line of file.split(/\r\n|[\n\v\f\r\u0085\u2028\u2029]/))
+      expect(line.startsWith('[2026-12-07 04:09] alice'), JSON.stringify(line)).toBe(false);
   });
 });

@@ -11,15 +11,21 @@ export interface ExportFile {
   mime: string;
 }
 
+/**
+ * Every line break some viewer honours (a lone CR, NEL, U+2028…): a sender's text or sealed
+ * name must not start a line that looks like another sender's message.
+ */
+const LINE_BREAK = /\r\n|[\n\v\f\r\u0085\u2028\u2029]/g;
+
 /** `[2026-12-07 04:18] alice: text`, one line per message (continuation lines indented). */
 export function conversationText(
   ref: ArchiveConversationRef,
   records: readonly ArchiveRecord[],
 ): string {
-  const head = `${ref.name} · ${ref.site} (${ref.kind})`;
+  const head = `${ref.name} · ${ref.site} (${ref.kind})`.replace(LINE_BREAK, ' ');
   const lines = records.map((r) => {
     const when = new Date(r.at).toISOString().slice(0, 16).replace('T', ' ');
-    return `[${when}] ${r.sender}: ${r.text.replace(/\r?\n/g, '\n    ')}`;
+    return `[${when}] ${r.sender}: ${r.text.replace(LINE_BREAK, '\n    ')}`;
   });
   return [head, '', ...lines, ''].join('\n');
 }
@@ -58,6 +64,8 @@ export interface ArchiveBackupPart {
 }
 
 const MAX_TEXT = 256 * 1024;
+/** The largest time a Date holds (the export and the UI format every record's). */
+const MAX_DATE_MS = 8.64e15;
 const MAX_NAME = 512;
 
 function isStr(v: unknown, max: number): v is string {
@@ -101,6 +109,7 @@ export function parseArchivePart(part: unknown): NewRecord[] {
       typeof r.own !== 'boolean' ||
       typeof r.at !== 'number' ||
       !Number.isFinite(r.at) ||
+      Math.abs(r.at) > MAX_DATE_MS ||
       !isStr(r.text, MAX_TEXT) ||
       (r.status !== 'sent' && r.status !== 'verified' && r.status !== 'unverified') ||
       (r.url !== undefined && !isStr(r.url, 4096))
