@@ -3,6 +3,7 @@
 // that is open but idle still notices an entry it did not make; each pass also looks after our
 // prekeys on the directory (key-upkeep.ts). The background entry point only
 // calls `startLogWatch`; everything here takes its browser API as an argument.
+import { startAlarmJob } from './alarm-job';
 import { upkeepKeys } from './key-upkeep';
 import type { VeilService } from './veil-service';
 
@@ -47,20 +48,12 @@ export function startLogWatch(
   alarms: AlarmsApi,
   report: (error: unknown) => void,
 ): void {
-  const run = (always: boolean) =>
-    getService()
-      .then((svc) => watchLog(svc, always))
-      .catch(report);
-  alarms.onAlarm.addListener((alarm) => {
-    if (alarm.name === LOG_WATCH_ALARM) void run(true);
-  });
-  void (async () => {
-    // Creating an alarm that exists would restart its period on every worker start.
-    if (!(await alarms.get(LOG_WATCH_ALARM)))
-      await alarms.create(LOG_WATCH_ALARM, {
-        periodInMinutes: LOG_WATCH_PERIOD_MINUTES,
-        delayInMinutes: LOG_WATCH_PERIOD_MINUTES,
-      });
-  })().catch(report);
-  void run(false);
+  const run = (always: boolean) => getService().then((svc) => watchLog(svc, always));
+  startAlarmJob(
+    alarms,
+    LOG_WATCH_ALARM,
+    LOG_WATCH_PERIOD_MINUTES,
+    { onAlarm: () => run(true), atStart: () => run(false) },
+    report,
+  );
 }

@@ -3,8 +3,7 @@
 // set). History re-renders without walking ratchets again (a second decrypt would be a replay),
 // and our own messages, which the protocol cannot decrypt, render from here. Bounded: beyond
 // MAX_CACHED_PLAINTEXTS the oldest (by `at`) are dropped; such a message then reads as expired.
-import { sha256 } from '@noble/hashes/sha2.js';
-import { bytesToHex } from '@noble/hashes/utils.js';
+import { envelopeDigest } from '../protocol/block-digest';
 import type { SealedInfo } from '../protocol/veil';
 import type { KeyStore } from './key-store';
 
@@ -35,9 +34,8 @@ export interface CachedPlaintext {
 }
 
 /** The cache key of an envelope: lowercase hex SHA-256. */
-export function envelopeHash(envelope: Uint8Array): string {
-  return bytesToHex(sha256(envelope));
-}
+/** The cache's key for an envelope: the block digest the archive and `revealBlock` use too. */
+export const envelopeHash = envelopeDigest;
 
 export interface CacheLimits {
   max: number;

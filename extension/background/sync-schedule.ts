@@ -3,6 +3,7 @@
 // popup or options page opens. Takes its browser API as an argument.
 import type { MessageType } from '../messaging/messages';
 import { scheduleSync, syncNow, syncOnOpen } from './device-sync';
+import { startAlarmJob } from './alarm-job';
 import type { AlarmsApi } from './log-schedule';
 import type { VeilService } from './veil-service';
 
@@ -36,19 +37,6 @@ export function startDeviceSync(
   alarms: AlarmsApi,
   report: (error: unknown) => void,
 ): void {
-  const run = () =>
-    getService()
-      .then((svc) => syncNow(svc))
-      .catch(report);
-  alarms.onAlarm.addListener((alarm) => {
-    if (alarm.name === SYNC_ALARM) void run();
-  });
-  void (async () => {
-    if (!(await alarms.get(SYNC_ALARM)))
-      await alarms.create(SYNC_ALARM, {
-        periodInMinutes: SYNC_PERIOD_MINUTES,
-        delayInMinutes: SYNC_PERIOD_MINUTES,
-      });
-  })().catch(report);
-  void run();
+  const run = () => getService().then((svc) => syncNow(svc));
+  startAlarmJob(alarms, SYNC_ALARM, SYNC_PERIOD_MINUTES, { onAlarm: run, atStart: run }, report);
 }

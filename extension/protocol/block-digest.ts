@@ -1,5 +1,5 @@
 // Names an armored block without its content (pure): the hex SHA-256 of its envelope, which is
-// also the plaintext cache's key (background/plaintext-cache.ts envelopeHash) and what the
+// also the plaintext cache's key (plaintext-cache.ts envelopeHash is this function) and what the
 // archive records with each message read from a page. The content script finds the block again
 // by it when the user opens an archived message (openArchived → `revealBlock`).
 import { sha256 } from '@noble/hashes/sha2.js';

@@ -2,6 +2,7 @@
 // worker start and once a day through
 // browser.alarms, inside the service's gate (shared), so a restore or delete-everything never
 // interleaves with it. Locked: skipped (the next start or alarm after unlocking runs it).
+import { startAlarmJob } from '../alarm-job';
 import type { AlarmsApi } from '../log-schedule';
 import type { VeilService } from '../veil-service';
 import { archiveOf } from './archive';
@@ -23,19 +24,12 @@ export function startArchiveRetention(
   alarms: AlarmsApi,
   report: (error: unknown) => void,
 ): void {
-  const run = () =>
-    getService()
-      .then((svc) => runRetention(svc))
-      .catch(report);
-  alarms.onAlarm.addListener((alarm) => {
-    if (alarm.name === RETENTION_ALARM) void run();
-  });
-  void (async () => {
-    if (!(await alarms.get(RETENTION_ALARM)))
-      await alarms.create(RETENTION_ALARM, {
-        periodInMinutes: RETENTION_PERIOD_MINUTES,
-        delayInMinutes: RETENTION_PERIOD_MINUTES,
-      });
-  })().catch(report);
-  void run();
+  const run = () => getService().then((svc) => runRetention(svc));
+  startAlarmJob(
+    alarms,
+    RETENTION_ALARM,
+    RETENTION_PERIOD_MINUTES,
+    { onAlarm: run, atStart: run },
+    report,
+  );
 }
